@@ -1,0 +1,48 @@
+//go:build mage
+
+// Build, test, benchmark and demo targets for vpcflow. Run them with
+// `go tool mage <target>`; `go tool mage -l` lists them.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/vpcflow/vpcflow/internal/devtools"
+)
+
+// Test runs every check: gofmt, go vet, staticcheck, and the Go tests (with
+// the race detector; fuzz targets run their seed corpora).
+func Test(ctx context.Context) error {
+	return devtools.Test(ctx)
+}
+
+// Lint runs gofmt, go vet and staticcheck only.
+func Lint(ctx context.Context) error {
+	return devtools.Lint(ctx)
+}
+
+// Build builds bin/vpcflow-collector.
+func Build(ctx context.Context) error {
+	_, err := devtools.BuildCollector(ctx, "bin")
+	return err
+}
+
+// Demo generates a realistic day of flow logs and prints what the collector
+// makes of them. Set VPCFLOW_DEMO_RECORDS to change the size (default
+// 1000000).
+func Demo(ctx context.Context) error {
+	return devtools.Demo(ctx, os.Stdout)
+}
+
+// Bench measures decoding speed against `gzip -dc` on the same generated
+// files, on 1 and 2 cores, and peak memory on a 1 GiB object. Set
+// VPCFLOW_BENCH_RECORDS to change the data set size (default 2000000).
+func Bench(ctx context.Context) error {
+	return devtools.Bench(ctx, os.Stdout)
+}
+
+// Fuzz runs every fuzz target for VPCFLOW_FUZZTIME each (default 30s).
+func Fuzz(ctx context.Context) error {
+	return devtools.Fuzz(ctx)
+}

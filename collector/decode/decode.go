@@ -1,0 +1,167 @@
+// Package decode streams AWS VPC flow log objects into flowlog.Records: text
+// objects with or without gzip (detected by magic bytes, not by name) and
+// Parquet objects. Decoding runs in constant memory whatever the object's
+// size, skips and samples bad lines, and fails an object as a whole, with an
+// *ObjectError naming it and the byte offset, when it cannot be read to its
+// end.
+package decode
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+)
+
+// Options tune decoding. The zero value is ready to use.
+type Options struct {
+	// Format decodes text objects that have no header line; nil means the
+	// AWS default format (version 2).
+	Format *flowlog.Format
+	// MaxLineBytes is the longest text line accepted; longer lines are
+	// skipped as bad. Zero means DefaultMaxLineBytes.
+	MaxLineBytes int
+	// MaxSamples is how many bad lines per object are kept as samples.
+	// Zero means DefaultMaxSamples; negative keeps none.
+	MaxSamples int
+	// TempDir is where a Parquet object read from a stream that cannot seek
+	// is spooled; empty means os.TempDir().
+	TempDir string
+}
+
+// Defaults for Options.
+const (
+	DefaultMaxLineBytes = 32 << 10
+	DefaultMaxSamples   = 5
+)
+
+// readBufferSize is the size of the buffers between the source, the inflater
+// and the line splitter.
+const readBufferSize = 256 << 10
+
+func (o Options) withDefaults() Options {
+	if o.Format == nil {
+		o.Format = flowlog.DefaultFormat
+	}
+	if o.MaxLineBytes <= 0 {
+		o.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if o.MaxSamples == 0 {
+		o.MaxSamples = DefaultMaxSamples
+	}
+	if o.MaxSamples < 0 {
+		o.MaxSamples = 0
+	}
+	return o
+}
+
+// Func receives each good record of an object. The record and every byte
+// slice it holds are reused for the next record: copy what must be kept.
+// Returning an error stops decoding; Stream returns that error unchanged.
+type Func func(r *flowlog.Record) error
+
+// Stream decodes the object read from r, naming it name in errors and
+// samples, and calls fn for each good record. It detects gzip and Parquet by
+// their magic bytes; anything else is plain text. A Parquet object needs
+// random access: when r is not an *os.File or does not have ReadAt and Size
+// (like *bytes.Reader and *io.SectionReader), it is spooled to a temporary
+// file first.
+//
+// The returned Stats are never nil; when the error is an *ObjectError the
+// object failed as a whole and none of the records fn saw may count. Other
+// errors come from the source (worth a retry) or from fn.
+func Stream(name string, r io.Reader, opts Options, fn Func) (*Stats, error) {
+	opts = opts.withDefaults()
+	st := &Stats{}
+	st.begin(name)
+	defer st.end()
+
+	src := &countingReader{r: r}
+	bufs := getBuffers()
+	defer bufs.release()
+	br := bufs.src
+	br.Reset(src)
+	magic, _ := br.Peek(4)
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		st.Compression = "gzip"
+		return st, decodeGzip(name, src, bufs, &opts, st, fn)
+	case bytes.Equal(magic, parquetMagic):
+		st.Compression = "parquet"
+		return st, decodeParquetStream(name, r, src, br, &opts, st, fn)
+	}
+	st.Compression = "none"
+	return st, decodePlain(name, src, br, &opts, st, fn)
+}
+
+// File decodes the object stored in the file at path.
+func File(path string, opts Options, fn Func) (*Stats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		st := &Stats{Object: path}
+		return st, fmt.Errorf("open flow log: %w", err)
+	}
+	defer f.Close()
+	return Stream(path, f, opts, fn)
+}
+
+// buffers are the read buffers of one Stream call, reused by later calls:
+// decoding many small objects must not cost an allocation of each.
+type buffers struct {
+	src *bufio.Reader // over the source
+	zr  *gzip.Reader  // reset for each gzip object
+}
+
+var bufferPool = sync.Pool{New: func() any {
+	return &buffers{src: bufio.NewReaderSize(nil, readBufferSize)}
+}}
+
+func getBuffers() *buffers { return bufferPool.Get().(*buffers) }
+
+func (b *buffers) release() {
+	b.src.Reset(nil)
+	bufferPool.Put(b)
+}
+
+// countingReader counts the bytes read from the source and remembers the
+// source's own error, so that a failed read is told apart from a damaged
+// object.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error // first error other than io.EOF returned by r
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// sourceError wraps a failed read of the source: not the object's fault.
+func sourceError(name string, off int64, err error) error {
+	return fmt.Errorf("read %s at byte %d: %w", name, off, err)
+}
+
+// errStop marks the error returned by a Func, so it is passed through as is.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+func unwrapFn(err error) (error, bool) {
+	var fe fnError
+	if errors.As(err, &fe) {
+		return fe.err, true
+	}
+	return nil, false
+}

@@ -1,0 +1,102 @@
+package decode_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/vpcflow/vpcflow/collector/decode"
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+)
+
+// addConformanceSeeds adds every conformance file, and for gzip ones also
+// their decompressed text, to the corpus.
+func addConformanceSeeds(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "conformance", "*.log*"))
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		if zr, err := gzip.NewReader(bytes.NewReader(data)); err == nil {
+			var plain bytes.Buffer
+			_, _ = plain.ReadFrom(zr)
+			f.Add(plain.Bytes())
+		}
+	}
+}
+
+// checkObject decodes data and checks what must hold for any input: no
+// panic, only *ObjectErrors (the source is memory), consistent counts, valid
+// JSON, and that every good record written back as text decodes to the same
+// record with no bad line.
+func checkObject(t *testing.T, data []byte) {
+	const maxSamples = 3
+	opts := decode.Options{MaxLineBytes: 4096, MaxSamples: maxSamples}
+	var jsons []string
+	var text []byte
+	st, err := decode.Stream("fuzz", bytes.NewReader(data), opts, func(r *flowlog.Record) error {
+		if p, f := r.Check(); p != flowlog.NoProblem {
+			t.Fatalf("record passed with problem %v in %v", p, f)
+		}
+		j := flowlog.AppendJSON(nil, r)
+		if !json.Valid(j) {
+			t.Fatalf("invalid JSON %q", j)
+		}
+		jsons = append(jsons, string(j))
+		text = append(flowlog.AppendText(text, r), '\n')
+		return nil
+	})
+	if err != nil {
+		var oe *decode.ObjectError
+		if !errors.As(err, &oe) {
+			t.Fatalf("error %v is not an *ObjectError", err)
+		}
+		return
+	}
+	if st.OK+st.NoData+st.SkipData != st.Records || int(st.Records) != len(jsons) {
+		t.Fatalf("counts: ok %d nodata %d skipdata %d records %d seen %d", st.OK, st.NoData, st.SkipData, st.Records, len(jsons))
+	}
+	if len(st.Samples) > maxSamples || int64(len(st.Samples)) > st.BadLines {
+		t.Fatalf("%d samples for %d bad lines", len(st.Samples), st.BadLines)
+	}
+	if st.Compression != "none" || len(jsons) == 0 {
+		return
+	}
+	again := append([]byte(st.Format.String()+"\n"), text...)
+	var back []string
+	st2, err := decode.Stream("fuzz-again", bytes.NewReader(again), opts, func(r *flowlog.Record) error {
+		back = append(back, string(flowlog.AppendJSON(nil, r)))
+		return nil
+	})
+	if err != nil || st2.BadLines != 0 || len(back) != len(jsons) {
+		t.Fatalf("re-decode of %q: error %v, bad %d %v, %d records for %d", again, err, st2.BadLines, st2.Samples, len(back), len(jsons))
+	}
+	for i := range back {
+		if back[i] != jsons[i] {
+			t.Fatalf("record %d changed:\n%s\n%s", i, jsons[i], back[i])
+		}
+	}
+}
+
+func FuzzText(f *testing.F) {
+	addConformanceSeeds(f)
+	f.Add([]byte(header + "\n" + good + "\n"))
+	f.Add([]byte(good + "\r\n" + good))
+	f.Add([]byte("interface-id x packets bytes start end action log-status\neni-1 - 1 2 3 4 ACCEPT OK\n"))
+	f.Add(gz(f, header+"\n"+good+"\n"))
+	f.Fuzz(checkObject)
+}
+
+func FuzzParquet(f *testing.F) {
+	f.Add(writeParquet(f, v2Columns, [][]any{v2Row("ACCEPT", 20, 4249), v2Row("REJECT", 1, 40)}))
+	f.Add(writeParquet(f, append(v2Columns[:len(v2Columns):len(v2Columns)], column{"vpc_id", "string"}, column{"traffic_path", "int32"}),
+		[][]any{append(v2Row("ACCEPT", 3, 300), "vpc-1", int64(8))}))
+	f.Fuzz(checkObject)
+}

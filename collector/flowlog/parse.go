@@ -1,0 +1,355 @@
+package flowlog
+
+import (
+	"net/netip"
+	"strconv"
+	"unsafe"
+)
+
+// Problem says why a record (a line of a text object, a row of a Parquet
+// object) was rejected. The zero Problem means the record is good.
+type Problem uint8
+
+// Problems.
+const (
+	NoProblem Problem = iota
+	// ProblemFieldCount: the line has fewer or more fields than the header.
+	ProblemFieldCount
+	// ProblemNotNumber: a numeric field holds something else.
+	ProblemNotNumber
+	// ProblemNegative: a numeric field holds a negative number.
+	ProblemNegative
+	// ProblemOverflow: a numeric field is larger than the field allows.
+	ProblemOverflow
+	// ProblemBadAddr: an address field holds characters no IPv4 or IPv6
+	// address has.
+	ProblemBadAddr
+	// ProblemBadValue: action, log-status or flow-direction holds an
+	// unknown word.
+	ProblemBadValue
+	// ProblemMissing: a traffic record (log-status OK) lacks a value
+	// accounting needs, or a record lacks log-status.
+	ProblemMissing
+	// ProblemEndBeforeStart: end is earlier than start.
+	ProblemEndBeforeStart
+	// ProblemGarbage: the line holds control characters or invalid UTF-8.
+	ProblemGarbage
+	// ProblemLongLine: the line is longer than the decoder's limit.
+	ProblemLongLine
+	// NumProblems is the number of problem kinds.
+	NumProblems
+)
+
+var problemText = [NumProblems]string{
+	NoProblem:             "ok",
+	ProblemFieldCount:     "wrong field count",
+	ProblemNotNumber:      "not a number",
+	ProblemNegative:       "negative number",
+	ProblemOverflow:       "number out of range",
+	ProblemBadAddr:        "not an IP address",
+	ProblemBadValue:       "unknown value",
+	ProblemMissing:        "missing value",
+	ProblemEndBeforeStart: "end before start",
+	ProblemGarbage:        "binary garbage",
+	ProblemLongLine:       "line too long",
+}
+
+// String describes the problem in a few words.
+func (p Problem) String() string {
+	if p < NumProblems {
+		return problemText[p]
+	}
+	return "problem " + strconv.Itoa(int(p))
+}
+
+// SetText sets field f from its text v, which must not be "-" (absent). It
+// returns the problem when v is not a valid value for f. v is kept, not
+// copied.
+func (r *Record) SetText(f Field, v []byte) Problem {
+	switch fields[f].kind {
+	case KindUint:
+		return r.SetNumber(f, v)
+	case KindAddr:
+		return r.SetAddr(f, v)
+	case KindEnum:
+		return r.SetEnum(f, v)
+	}
+	r.Text[f] = v
+	r.Present |= 1 << f
+	return NoProblem
+}
+
+// SetNumber sets the numeric field f (Kind KindUint) from its decimal text.
+func (r *Record) SetNumber(f Field, v []byte) Problem {
+	r.Text[f] = v
+	r.Present |= 1 << f
+	var n uint64
+	if len(v) == 0 || len(v) > 19 {
+		var p Problem
+		if n, p = parseUint(v, fields[f].max); p != NoProblem {
+			return p
+		}
+	} else {
+		for _, c := range v { // 19 digits cannot overflow uint64
+			d := c - '0'
+			if d > 9 {
+				_, p := parseUint(v, fields[f].max)
+				return p
+			}
+			n = n*10 + uint64(d)
+		}
+		if n > fields[f].max {
+			return ProblemOverflow
+		}
+	}
+	r.setUint(f, n)
+	return NoProblem
+}
+
+// SetUint sets the numeric field f (Kind KindUint) to n, parsed by the
+// caller from text.
+func (r *Record) SetUint(f Field, text []byte, n uint64) Problem {
+	r.Text[f] = text
+	r.Present |= 1 << f
+	if n > fields[f].max {
+		return ProblemOverflow
+	}
+	r.setUint(f, n)
+	return NoProblem
+}
+
+// SetAddr sets the address field f (Kind KindAddr) from its text, which
+// must be an IPv4 or IPv6 address.
+func (r *Record) SetAddr(f Field, v []byte) Problem {
+	r.Text[f] = v
+	r.Present |= 1 << f
+	if !validAddr(v) {
+		return ProblemBadAddr
+	}
+	return NoProblem
+}
+
+// SetEnum sets action, log-status or flow-direction from its text.
+func (r *Record) SetEnum(f Field, v []byte) Problem {
+	r.Text[f] = v
+	r.Present |= 1 << f
+	switch f {
+	case Action:
+		switch string(v) {
+		case "ACCEPT":
+			r.Action = Accept
+		case "REJECT":
+			r.Action = Reject
+		default:
+			return ProblemBadValue
+		}
+	case LogStatus:
+		switch string(v) {
+		case "OK":
+			r.LogStatus = StatusOK
+		case "NODATA":
+			r.LogStatus = StatusNoData
+		case "SKIPDATA":
+			r.LogStatus = StatusSkipData
+		default:
+			return ProblemBadValue
+		}
+	case FlowDirection:
+		switch string(v) {
+		case "ingress":
+			r.FlowDirection = Ingress
+		case "egress":
+			r.FlowDirection = Egress
+		default:
+			return ProblemBadValue
+		}
+	}
+	return NoProblem
+}
+
+// SetInt sets the numeric field f (Kind KindUint) from an integer, as Parquet
+// stores it; buf receives the value's text and is returned extended, so one
+// buffer can serve a whole record.
+func (r *Record) SetInt(f Field, n int64, buf []byte) ([]byte, Problem) {
+	r.Present |= 1 << f
+	start := len(buf)
+	buf = strconv.AppendInt(buf, n, 10)
+	r.Text[f] = buf[start:len(buf):len(buf)]
+	if n < 0 {
+		return buf, ProblemNegative
+	}
+	if uint64(n) > fields[f].max {
+		return buf, ProblemOverflow
+	}
+	r.setUint(f, uint64(n))
+	return buf, NoProblem
+}
+
+func (r *Record) setUint(f Field, n uint64) {
+	switch f {
+	case Version:
+		r.Version = uint8(n)
+	case SrcPort:
+		r.SrcPort = uint16(n)
+	case DstPort:
+		r.DstPort = uint16(n)
+	case Protocol:
+		r.Protocol = uint8(n)
+	case TCPFlags:
+		r.TCPFlags = uint16(n)
+	case TrafficPath:
+		r.TrafficPath = uint8(n)
+	case Packets:
+		r.Packets = n
+	case Bytes:
+		r.Bytes = n
+	case Start:
+		r.Start = int64(n)
+	case End:
+		r.End = int64(n)
+	}
+}
+
+// Check validates the record as a whole once its fields are set: log-status
+// must be present; a traffic record (OK) needs bytes, packets, start, end and
+// action; end must not be earlier than start. It returns the problem and the
+// field it concerns.
+func (r *Record) Check() (Problem, Field) {
+	if !r.Present.Has(LogStatus) {
+		return ProblemMissing, LogStatus
+	}
+	if r.LogStatus == StatusOK {
+		const need = 1<<Bytes | 1<<Packets | 1<<Start | 1<<End | 1<<Action
+		if r.Present&need != need {
+			for _, f := range [...]Field{Bytes, Packets, Start, End, Action} {
+				if !r.Present.Has(f) {
+					return ProblemMissing, f
+				}
+			}
+		}
+	}
+	if r.Present.Has(Start) && r.Present.Has(End) && r.End < r.Start {
+		return ProblemEndBeforeStart, End
+	}
+	return NoProblem, 0
+}
+
+// parseUint parses a decimal number of at most max.
+func parseUint(v []byte, max uint64) (uint64, Problem) {
+	if len(v) == 0 {
+		return 0, ProblemNotNumber
+	}
+	if v[0] == '-' {
+		if len(v) > 1 && allDigits(v[1:]) {
+			return 0, ProblemNegative
+		}
+		return 0, ProblemNotNumber
+	}
+	var n uint64
+	if len(v) <= 19 { // 19 digits cannot overflow uint64
+		for _, c := range v {
+			d := c - '0'
+			if d > 9 {
+				return 0, ProblemNotNumber
+			}
+			n = n*10 + uint64(d)
+		}
+	} else {
+		if !allDigits(v) {
+			return 0, ProblemNotNumber
+		}
+		for _, c := range v {
+			d := uint64(c - '0')
+			if n > (^uint64(0)-d)/10 {
+				return 0, ProblemOverflow
+			}
+			n = n*10 + d
+		}
+	}
+	if n > max {
+		return 0, ProblemOverflow
+	}
+	return n, NoProblem
+}
+
+func allDigits(v []byte) bool {
+	for _, c := range v {
+		if c-'0' > 9 {
+			return false
+		}
+	}
+	return true
+}
+
+// validAddr reports whether v can be an IPv4 or IPv6 address: 2 to 45
+// characters, each a hex digit, '.' or ':'. It is a cheap guard against
+// garbage, not a parser: Record.Addr parses, and refuses what is malformed
+// beyond that (such as 999.1.1.1). It is not inlined: inside the decoder's
+// large loop its accumulator would live on the stack.
+//
+//go:noinline
+func validAddr(v []byte) bool {
+	if len(v) < 2 || len(v) > 45 {
+		return false
+	}
+	ok := byte(1)
+	for _, c := range v {
+		ok &= addrChar[c]
+	}
+	return ok == 1
+}
+
+var addrChar = func() (t [256]byte) {
+	for _, c := range []byte("0123456789abcdefABCDEF.:") {
+		t[c] = 1
+	}
+	return t
+}()
+
+// parseAddr parses an IPv4 address with a fast path, or an IPv6 address
+// (zones are refused: flow logs never carry them).
+func parseAddr(v []byte) (netip.Addr, bool) {
+	var a [4]byte
+	var n, digits, octet int
+	for _, c := range v {
+		switch {
+		case c-'0' <= 9:
+			n = n*10 + int(c-'0')
+			digits++
+			if n > 255 || digits > 3 {
+				return parseAddr6(v) // "2001:db8::1" starts with digits
+			}
+		case c == '.':
+			if digits == 0 || octet == 3 {
+				return netip.Addr{}, false
+			}
+			a[octet] = byte(n)
+			octet++
+			n, digits = 0, 0
+		case c == ':' || (c|0x20 >= 'a' && c|0x20 <= 'f'):
+			return parseAddr6(v)
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if octet != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	a[3] = byte(n)
+	return netip.AddrFrom4(a), true
+}
+
+func parseAddr6(v []byte) (netip.Addr, bool) {
+	for _, c := range v {
+		if c == '%' {
+			return netip.Addr{}, false
+		}
+	}
+	// netip.ParseAddr keeps no reference to its argument when there is no
+	// zone, so the bytes can be viewed as a string without a copy.
+	a, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(v), len(v)))
+	if err != nil || !a.Is6() {
+		return netip.Addr{}, false
+	}
+	return a, true
+}

@@ -1,0 +1,311 @@
+package devtools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// benchSet is one generated data set of the benchmark.
+type benchSet struct {
+	name    string
+	format  string
+	flags   []string
+	gzipped bool
+}
+
+var benchSets = []benchSet{
+	{"v5 gzip", "v5", nil, true},
+	{"v5 plain", "v5", []string{"--plain"}, false},
+	{"v2 gzip", "v2", nil, true},
+	{"v2 plain", "v2", []string{"--plain"}, false},
+	{"v5 parquet", "v5", []string{"--parquet"}, false},
+}
+
+// benchRuns is how many times each measurement runs; the best run counts.
+const benchRuns = 3
+
+// decodeTotals is the part of `decode --totals --json` the benchmark reads.
+type decodeTotals struct {
+	Records     int64 `json:"records"`
+	BadLines    int64 `json:"bad_lines"`
+	StoredBytes int64 `json:"stored_bytes"`
+	TextBytes   int64 `json:"decoded_bytes"`
+}
+
+// measurement is the best of benchRuns runs of a command.
+type measurement struct {
+	seconds float64
+	maxRSS  int64 // bytes
+	totals  decodeTotals
+}
+
+// Bench generates the same flow logs in several formats, then measures
+// `gzip -dc` and the decoder on 1 and 2 cores over the same files, the
+// parser alone, and peak memory while decoding a 1 GiB object.
+func Bench(ctx context.Context, w io.Writer) error {
+	records, err := envInt("VPCFLOW_BENCH_RECORDS", 2_000_000)
+	if err != nil {
+		return err
+	}
+	binDir, err := CacheDir("bin")
+	if err != nil {
+		return err
+	}
+	bin, err := BuildCollector(ctx, binDir)
+	if err != nil {
+		return err
+	}
+	dataDir, err := CacheDir("bench", "data")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Generating %d records per data set under %s …\n", records, dataDir)
+	files := map[string][]string{}
+	for _, set := range benchSets {
+		dir := filepath.Join(dataDir, strings.ReplaceAll(set.name, " ", "-"))
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		args := append([]string{"generate", "--out", dir, "--records", strconv.Itoa(records), "--seed", "1",
+			"--format", set.format, "--start", "2026-01-01T00:00:00Z", "--duration", "6h",
+			"--enis", "2000", "--vpcs", "10"}, set.flags...)
+		if _, err := output(ctx, nil, bin, args...); err != nil {
+			return err
+		}
+		if files[set.name], err = listFiles(dir); err != nil {
+			return err
+		}
+	}
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "\nDecoding (best of %d runs; records/s counts every line; MB/s is decompressed text):\n\n", benchRuns)
+	fmt.Fprintln(tw, "data set\tfiles\tstored MB\ttext MB\tgzip -dc rec/s\t1 core rec/s\t1 core MB/s\tvs gzip -dc\t2 cores rec/s\t2 cores / 1 core\t")
+	for _, set := range benchSets {
+		fs := files[set.name]
+		one, err := measureDecode(ctx, bin, fs, 1)
+		if err != nil {
+			return err
+		}
+		two, err := measureDecode(ctx, bin, fs, 2)
+		if err != nil {
+			return err
+		}
+		n := float64(one.totals.Records + one.totals.BadLines)
+		gzipRate, vsGzip := "-", "-"
+		if set.gzipped {
+			gz, err := measure(ctx, nil, "gzip", append([]string{"-dc"}, fs...), false)
+			if err != nil {
+				return err
+			}
+			gzipRate = rate(n / gz.seconds)
+			vsGzip = fmt.Sprintf("%.2fx", gz.seconds/one.seconds)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%s\t%s\t%.0f\t%s\t%s\t%.2fx\t\n", set.name, len(fs),
+			float64(one.totals.StoredBytes)/1e6, float64(one.totals.TextBytes)/1e6,
+			gzipRate, rate(n/one.seconds), float64(one.totals.TextBytes)/1e6/one.seconds, vsGzip,
+			rate(n/two.seconds), one.seconds/two.seconds)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "\nParser alone (plain text in memory, no I/O, no decompression), 1 core:\n\n")
+	out, err := output(ctx, nil, "go", "test", "-run", "^$", "-bench", "^BenchmarkParse$", "-benchtime", "3x", "-cpu", "1", "./collector/decode")
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "BenchmarkParse") {
+			fmt.Fprintln(w, "  "+line)
+		}
+	}
+
+	return benchBigObject(ctx, w, bin, files["v5 plain"])
+}
+
+// measureDecode times `decode --totals` over files with GOMAXPROCS and
+// --jobs set to cores.
+func measureDecode(ctx context.Context, bin string, files []string, cores int) (measurement, error) {
+	args := append([]string{"decode", "--totals", "--json", "--jobs", strconv.Itoa(cores)}, files...)
+	return measure(ctx, []string{"GOMAXPROCS=" + strconv.Itoa(cores)}, bin, args, true)
+}
+
+// measure runs a command benchRuns times, stdout going to /dev/null unless
+// the decode totals are wanted, and keeps the fastest run.
+func measure(ctx context.Context, env []string, name string, args []string, totals bool) (measurement, error) {
+	var best measurement
+	for i := range benchRuns {
+		m, err := runMeasured(ctx, env, name, args, totals)
+		if err != nil {
+			return best, err
+		}
+		if i == 0 || m.seconds < best.seconds {
+			best = m
+		}
+	}
+	return best, nil
+}
+
+func runMeasured(ctx context.Context, env []string, name string, args []string, totals bool) (measurement, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if totals {
+		cmd.Stdout = &stdout
+	}
+	began := time.Now()
+	if err := cmd.Run(); err != nil {
+		return measurement{}, fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(stderr.String()))
+	}
+	m := measurement{seconds: time.Since(began).Seconds()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.maxRSS = ru.Maxrss * 1024 // Linux reports KiB
+	}
+	if totals {
+		if err := json.Unmarshal(stdout.Bytes(), &m.totals); err != nil {
+			return m, fmt.Errorf("read decode totals %q: %w", stdout.String(), err)
+		}
+	}
+	return m, nil
+}
+
+// benchBigObject decodes one gzip object of at least 1 GiB as stored and
+// reports the decoder's peak RSS.
+func benchBigObject(ctx context.Context, w io.Writer, bin string, plainFiles []string) error {
+	dir, err := CacheDir("bench")
+	if err != nil {
+		return err
+	}
+	big := filepath.Join(dir, "big-v5.log.gz")
+	if _, err := os.Stat(big); err != nil {
+		fmt.Fprintf(w, "\nBuilding a 1 GiB gzip object at %s …\n", big)
+		if err := writeBigObject(big, plainFiles, 1<<30); err != nil {
+			return err
+		}
+	}
+	fi, err := os.Stat(big)
+	if err != nil {
+		return err
+	}
+	m, err := runMeasured(ctx, []string{"GOMAXPROCS=1"}, bin, []string{"decode", "--totals", "--json", big}, true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nOne %.2f GiB gzip object (%.1f GiB of text, %d records), 1 core: %.1f s, %s records/s, peak RSS %.1f MiB\n",
+		float64(fi.Size())/(1<<30), float64(m.totals.TextBytes)/(1<<30), m.totals.Records, m.seconds,
+		rate(float64(m.totals.Records)/m.seconds), float64(m.maxRSS)/(1<<20))
+	return nil
+}
+
+// writeBigObject writes a multi-member gzip object of at least size bytes:
+// a member with the header and records, then the same records-only member
+// repeated.
+func writeBigObject(path string, plainFiles []string, size int64) error {
+	var header string
+	var body bytes.Buffer
+	for _, f := range plainFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 {
+			continue
+		}
+		header = string(data[:nl+1])
+		body.Write(data[nl+1:])
+		if body.Len() > 64<<20 {
+			break
+		}
+	}
+	member := func(s []byte) ([]byte, error) {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		if _, err := zw.Write(s); err != nil {
+			return nil, err
+		}
+		err := zw.Close()
+		return b.Bytes(), err
+	}
+	first, err := member([]byte(header))
+	if err != nil {
+		return err
+	}
+	chunk, err := member(body.Bytes())
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	written := int64(0)
+	n, err := f.Write(first)
+	written += int64(n)
+	for err == nil && written < size {
+		n, err = f.Write(chunk)
+		written += int64(n)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func listFiles(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return err
+	})
+	sort.Strings(files)
+	if err == nil && len(files) == 0 {
+		err = fmt.Errorf("no files under %s", dir)
+	}
+	return files, err
+}
+
+func envInt(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive whole number", name, v)
+	}
+	return n, nil
+}
+
+// rate formats a per-second figure with a unit suffix (k, M).
+func rate(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.0fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}

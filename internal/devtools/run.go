@@ -1,0 +1,86 @@
+// Package devtools implements the project's mage targets: tests and lint,
+// builds, the demo, benchmarks and fuzzing. Tools the targets need are
+// pinned and cached outside the clone (see CacheDir).
+package devtools
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// CacheDir returns the folder where built binaries, installed tools and
+// generated data live: $VPCFLOW_CACHE, or vpcflow under the user's cache
+// folder (~/.cache/vpcflow). It is created when missing.
+func CacheDir(sub ...string) (string, error) {
+	dir := os.Getenv("VPCFLOW_CACHE")
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("find cache folder (set VPCFLOW_CACHE): %w", err)
+		}
+		dir = filepath.Join(base, "vpcflow")
+	}
+	dir = filepath.Join(append([]string{dir}, sub...)...)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create cache folder: %w", err)
+	}
+	return dir, nil
+}
+
+// RepoRoot returns the folder holding go.mod.
+func RepoRoot(ctx context.Context) (string, error) {
+	out, err := output(ctx, nil, "go", "env", "GOMOD")
+	if err != nil {
+		return "", err
+	}
+	mod := strings.TrimSpace(out)
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the vpcflow module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// runV runs a command with its output going to ours.
+func runV(ctx context.Context, env []string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), env...)
+	fmt.Fprintf(os.Stderr, "+ %s %s\n", name, strings.Join(shorten(args), " "))
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", name, firstArg(args), err)
+	}
+	return nil
+}
+
+// output runs a command and returns its standard output.
+func output(ctx context.Context, env []string, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s %s: %w: %s", name, firstArg(args), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+func firstArg(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}
+
+// shorten keeps long argument lists readable in the echo of a command.
+func shorten(args []string) []string {
+	if len(args) <= 12 {
+		return args
+	}
+	out := append([]string{}, args[:10]...)
+	return append(out, fmt.Sprintf("… (%d more)", len(args)-10))
+}

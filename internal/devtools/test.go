@@ -1,0 +1,64 @@
+package devtools
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Lint fails when gofmt would change a file, or go vet or staticcheck
+// report anything.
+func Lint(ctx context.Context) error {
+	out, err := output(ctx, nil, "gofmt", "-l", ".")
+	if err != nil {
+		return err
+	}
+	if files := strings.TrimSpace(out); files != "" {
+		return fmt.Errorf("gofmt would change these files (run gofmt -w):\n%s", files)
+	}
+	if err := runV(ctx, nil, "go", "vet", "./..."); err != nil {
+		return err
+	}
+	return runV(ctx, nil, "go", "tool", "staticcheck", "./...")
+}
+
+// Test runs Lint and then every Go test with the race detector.
+func Test(ctx context.Context) error {
+	if err := Lint(ctx); err != nil {
+		return err
+	}
+	return runV(ctx, nil, "go", "test", "-race", "./...")
+}
+
+// Fuzz runs each fuzz target of the module for $VPCFLOW_FUZZTIME (default
+// 30s).
+func Fuzz(ctx context.Context) error {
+	fuzztime := os.Getenv("VPCFLOW_FUZZTIME")
+	if fuzztime == "" {
+		fuzztime = "30s"
+	}
+	if _, err := time.ParseDuration(fuzztime); err != nil {
+		return fmt.Errorf("VPCFLOW_FUZZTIME: %w", err)
+	}
+	out, err := output(ctx, nil, "go", "list", "-f", "{{.ImportPath}}", "./...")
+	if err != nil {
+		return err
+	}
+	for _, pkg := range strings.Fields(out) {
+		list, err := output(ctx, nil, "go", "test", "-list", "^Fuzz", pkg)
+		if err != nil {
+			return err
+		}
+		for _, name := range strings.Fields(list) {
+			if !strings.HasPrefix(name, "Fuzz") {
+				continue
+			}
+			if err := runV(ctx, nil, "go", "test", "-run", "^$", "-fuzz", "^"+name+"$", "-fuzztime", fuzztime, pkg); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
