@@ -443,15 +443,27 @@ var padding = func() (p [64]byte) {
 // that is non-zero when some byte of b is below 0x20 or above 0x7e (then the
 // space word is not to be trusted).
 func scan64(b *[64]byte) (spaces, special uint64) {
+	s0, p0 := scan8(binary.LittleEndian.Uint64(b[0:]))
+	s1, p1 := scan8(binary.LittleEndian.Uint64(b[8:]))
+	s2, p2 := scan8(binary.LittleEndian.Uint64(b[16:]))
+	s3, p3 := scan8(binary.LittleEndian.Uint64(b[24:]))
+	s4, p4 := scan8(binary.LittleEndian.Uint64(b[32:]))
+	s5, p5 := scan8(binary.LittleEndian.Uint64(b[40:]))
+	s6, p6 := scan8(binary.LittleEndian.Uint64(b[48:]))
+	s7, p7 := scan8(binary.LittleEndian.Uint64(b[56:]))
+	spaces = s0 | s1<<8 | s2<<16 | s3<<24 | s4<<32 | s5<<40 | s6<<48 | s7<<56
+	special = (p0 | p1 | p2 | p3 | p4 | p5 | p6 | p7) & 0x8080808080808080
+	return spaces, special
+}
+
+// scan8 returns one bit per space of the eight bytes of x (bit k for byte
+// k), and a word whose high bits flag bytes below 0x20 or above 0x7e.
+func scan8(x uint64) (spaces, special uint64) {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	const gather = 0x0102040810204080 // moves the high bit of each byte into the top byte
-	for k := 0; k < 64; k += 8 {
-		x := binary.LittleEndian.Uint64(b[k:])
-		special |= ^(x + ones*0x60) | (x + ones) | x // bytes < 0x20, ≥ 0x7f
-		sp := ^(x + ones*0x5f) & highs               // bytes ≤ 0x20: spaces, when nothing is special
-		spaces |= (sp >> 7) * gather >> 56 << k
-	}
-	return spaces, special & highs
+	special = ^(x + ones*0x60) | (x + ones) | x // bytes < 0x20, ≥ 0x7f
+	sp := ^(x + ones*0x5f) & highs              // bytes ≤ 0x20: spaces, when nothing is special
+	return (sp >> 7) * gather >> 56, special
 }
 
 // splitSlow splits a line holding bytes outside printable ASCII, byte by

@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -242,13 +243,13 @@ func Generate(cfg Config, sink Sink) (Summary, error) {
 				g.next(&fl)
 			}
 			if err := ow.write(&fl); err != nil {
-				wc.Close()
+				abort(wc)
 				return sum, fmt.Errorf("write %s: %w", key, err)
 			}
 			sum.count(&fl)
 			if cfg.Observe != nil {
 				if buf, err = r.record(&rec, &fl, buf[:0]); err != nil {
-					wc.Close()
+					abort(wc)
 					return sum, fmt.Errorf("%s: %w", key, err)
 				}
 				cfg.Observe(key, &rec)
@@ -259,7 +260,7 @@ func Generate(cfg Config, sink Sink) (Summary, error) {
 			err = out.Flush()
 		}
 		if err != nil {
-			wc.Close()
+			abort(wc)
 			return sum, fmt.Errorf("write %s: %w", key, err)
 		}
 		if err := wc.Close(); err != nil {
@@ -270,6 +271,16 @@ func Generate(cfg Config, sink Sink) (Summary, error) {
 		sum.TextBytes += text
 	}
 	return sum, nil
+}
+
+// abort gives up an object that could not be written completely: the sink
+// drops it when it can (Dir does), or it is closed as it is.
+func abort(wc io.WriteCloser) {
+	if a, ok := wc.(interface{ Abort() }); ok {
+		a.Abort()
+		return
+	}
+	wc.Close()
 }
 
 // objectsOf returns the objects to write: those with records.

@@ -16,7 +16,9 @@ type Sink interface {
 }
 
 // Dir returns a Sink that writes each object to the file root/key, creating
-// directories as needed.
+// directories as needed. An object appears under its name only once it is
+// complete (it is written as key + ".partial" and renamed on Close), as S3
+// objects do, so a collector watching root never reads half an object.
 func Dir(root string) Sink { return dirSink(root) }
 
 type dirSink string
@@ -26,11 +28,31 @@ func (d dirSink) Create(key string) (io.WriteCloser, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create directory for %s: %w", key, err)
 	}
-	f, err := os.Create(path)
+	f, err := os.Create(path + ".partial")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
-	return f, nil
+	return &dirObject{File: f, path: path}, nil
+}
+
+// dirObject renames its file into place when closed.
+type dirObject struct {
+	*os.File
+	path string
+}
+
+// Abort removes the incomplete object.
+func (o *dirObject) Abort() {
+	o.File.Close()
+	os.Remove(o.File.Name())
+}
+
+func (o *dirObject) Close() error {
+	if err := o.File.Close(); err != nil {
+		os.Remove(o.File.Name())
+		return err
+	}
+	return os.Rename(o.File.Name(), o.path)
 }
 
 // countingWriter counts the bytes written through it.

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -144,6 +147,7 @@ type fileSummary struct {
 	Files         int     `json:"files,omitempty"`
 	Failed        int     `json:"failed,omitempty"`
 	Seconds       float64 `json:"seconds,omitempty"`
+	PeakRSS       int64   `json:"peak_rss_bytes,omitempty"`
 	RecordsPerSec float64 `json:"records_per_second,omitempty"`
 	MBPerSec      float64 `json:"decoded_mb_per_second,omitempty"`
 }
@@ -229,7 +233,7 @@ func summarize(stdout, stderr io.Writer, files []string, opts decode.Options, fl
 	wg.Wait()
 	elapsed := time.Since(began).Seconds()
 	t := newFileSummary("total", &total, nil)
-	t.Files, t.Failed, t.Seconds = len(files), failed, elapsed
+	t.Files, t.Failed, t.Seconds, t.PeakRSS = len(files), failed, elapsed, peakRSS()
 	if elapsed > 0 {
 		t.RecordsPerSec = float64(total.Records+total.BadLines) / elapsed
 		t.MBPerSec = float64(total.DecodedBytes) / 1e6 / elapsed
@@ -261,4 +265,24 @@ func writeSummary(w io.Writer, s fileSummary) {
 	for _, b := range s.Samples {
 		fmt.Fprintf(w, "  bad %s\n", b)
 	}
+}
+
+// peakRSS returns the process's peak resident memory in bytes (VmHWM of
+// /proc/self/status), or 0 where that is not available. Unlike getrusage,
+// it does not count what the parent held before exec.
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -54,7 +54,7 @@ the same flags (--seed and --start included).`,
 			began := time.Now()
 			sum, err := generate.Generate(cfg, generate.Dir(fl.out))
 			if err != nil {
-				return &exitError{1, fmt.Errorf("generate: %w", err)}
+				return &exitError{1, err}
 			}
 			elapsed := time.Since(began)
 			fmt.Fprintf(cmd.OutOrStdout(),
