@@ -460,7 +460,7 @@ func scan64(b *[64]byte) (spaces, special uint64) {
 // k), and a word whose high bits flag bytes below 0x20 or above 0x7e.
 func scan8(x uint64) (spaces, special uint64) {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	const gather = 0x0102040810204080 // moves the high bit of each byte into the top byte
+	const gather = 0x0102040810204080           // moves the high bit of each byte into the top byte
 	special = ^(x + ones*0x60) | (x + ones) | x // bytes < 0x20, ≥ 0x7f
 	sp := ^(x + ones*0x5f) & highs              // bytes ≤ 0x20: spaces, when nothing is special
 	return (sp >> 7) * gather >> 56, special
