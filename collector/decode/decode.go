@@ -42,8 +42,8 @@ const (
 	DefaultMaxSamples   = 5
 )
 
-// readBufferSize is the size of the buffers between the source, the inflater
-// and the line splitter.
+// readBufferSize is the size of the buffer over the source: what the inflater
+// reads from, or what plain text is pushed to the line splitter in.
 const readBufferSize = 256 << 10
 
 func (o Options) withDefaults() Options {
@@ -153,7 +153,7 @@ func sourceError(name string, off int64, err error) error {
 	return fmt.Errorf("read %s at byte %d: %w", name, off, err)
 }
 
-// errStop marks the error returned by a Func, so it is passed through as is.
+// fnError marks the error returned by a Func, so it is passed through as is.
 type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }

@@ -32,7 +32,6 @@ type text struct {
 	extra  []int
 	nExtra int
 
-	spans []int  // field offsets of the current line, reused
 	carry []byte // the start of a line cut by a chunk boundary
 
 	// A line longer than the limit is skipped as it streams by.
@@ -293,102 +292,86 @@ func (t *text) useFormat(format *flowlog.Format) error {
 		}
 	}
 	t.nExtra = len(format.Unknown())
-	t.spans = make([]int, 0, 2*(n+1))
 	return nil
 }
 
 // parse splits a line (without its line end) into fields and sets the
 // record. It returns the first problem found and the field it concerns.
+//
+// It reads the line 64 bytes at a time: scan64 turns them into a word with
+// one bit per space, and each field is decoded as its ending space is found,
+// with no data-dependent branch to find it. The end of the line counts as a
+// space (a sentinel in the padded last block).
 func (t *text) parse(line []byte) (flowlog.Problem, flowlog.Field) {
-	ends, garbage, nonASCII := t.split(line)
-	if garbage {
-		return flowlog.ProblemGarbage, flowlog.Unknown
-	}
-	if len(ends) != 2*len(t.cols) {
-		return flowlog.ProblemFieldCount, flowlog.Unknown
-	}
-	if nonASCII && !utf8.Valid(line) {
-		return flowlog.ProblemGarbage, flowlog.Unknown
-	}
 	r := &t.rec
 	r.Reset(t.nExtra)
-	for col, f := range t.cols {
-		v := line[ends[2*col]:ends[2*col+1]:ends[2*col+1]]
-		if len(v) == 1 && v[0] == '-' {
-			continue
-		}
-		var p flowlog.Problem
-		switch t.kinds[col] {
-		case flowlog.KindString:
-			if f == flowlog.Unknown {
-				r.Extra[t.extra[col]] = v
-				continue
-			}
-			r.Text[f] = v
-			r.Present |= 1 << f
-			continue
-		case flowlog.KindUint:
-			if n, ok := digits(line, ends[2*col], ends[2*col+1]); ok {
-				p = r.SetUint(f, v, n)
-			} else {
-				p = r.SetNumber(f, v) // long, short of room, or not a number
-			}
-		case flowlog.KindAddr:
-			p = r.SetAddr(f, v)
-		default:
-			p = r.SetEnum(f, v)
-		}
-		if p != flowlog.NoProblem {
-			return p, f
-		}
-	}
-	return r.Check()
-}
-
-// split finds the fields of a line: pairs of start and end offsets, at most
-// one pair more than the format has columns (enough to tell that a line has
-// too many). It reports control characters (garbage) and bytes above 0x7f (to
-// be checked as UTF-8).
-//
-// The usual line is printable ASCII. For it, split runs without
-// data-dependent branches: scan64 turns 64 bytes into a word with one bit per
-// space, and the fields are read off the set bits. A line with any other
-// byte is split again by splitSlow, which tells control characters from
-// UTF-8.
-func (t *text) split(line []byte) (spans []int, garbage, nonASCII bool) {
-	limit := 2 * (len(t.cols) + 1)
-	spans = t.spans[:0]
-	start := 0
-	var special uint64
-	for base := 0; base < len(line); base += 64 {
-		var word, sp uint64
+	cols, kinds := t.cols, t.kinds
+	col, start := 0, 0
+	var high uint64
+	for base := 0; base <= len(line); base += 64 {
+		var word, ctrl, hi uint64
 		if base+64 <= len(line) {
-			word, sp = scan64((*[64]byte)(line[base:]))
+			word, ctrl, hi = scan64((*[64]byte)(line[base:]))
 		} else {
 			pad := padding
 			copy(pad[:], line[base:])
-			word, sp = scan64(&pad)
+			pad[len(line)-base] = ' '
+			word, ctrl, hi = scan64(&pad)
 		}
-		special |= sp
+		if ctrl != 0 {
+			return flowlog.ProblemGarbage, flowlog.Unknown
+		}
+		high |= hi
 		for word != 0 {
 			pos := base + bits.TrailingZeros64(word)
 			word &= word - 1
-			if pos > start { // runs of spaces separate fields like one
-				if len(spans) == limit {
-					break
-				}
-				spans = append(spans, start, pos)
-			}
+			s, e := start, pos
 			start = pos + 1
+			if e == s { // runs of spaces separate fields like one
+				continue
+			}
+			if col == len(cols) {
+				return flowlog.ProblemFieldCount, flowlog.Unknown
+			}
+			f, kind := cols[col], kinds[col]
+			col++
+			if e-s == 1 && line[s] == '-' {
+				continue
+			}
+			v := line[s:e:e]
+			var p flowlog.Problem
+			switch kind {
+			case flowlog.KindString:
+				if f == flowlog.Unknown {
+					r.Extra[t.extra[col-1]] = v
+					continue
+				}
+				r.Text[f] = v
+				r.Present |= 1 << f
+				continue
+			case flowlog.KindUint:
+				if n, ok := digits(line, s, e); ok {
+					p = r.SetUint(f, v, n)
+				} else {
+					p = r.SetNumber(f, v) // long, short of room, or not a number
+				}
+			case flowlog.KindAddr:
+				p = r.SetAddr(f, v)
+			default:
+				p = r.SetEnum(f, v)
+			}
+			if p != flowlog.NoProblem {
+				return p, f
+			}
 		}
 	}
-	if special != 0 {
-		return t.splitSlow(line)
+	if col != len(cols) {
+		return flowlog.ProblemFieldCount, flowlog.Unknown
 	}
-	if start < len(line) && len(spans) < limit {
-		spans = append(spans, start, len(line))
+	if high != 0 && !utf8.Valid(line) {
+		return flowlog.ProblemGarbage, flowlog.Unknown
 	}
-	return spans, false, false
+	return r.Check()
 }
 
 // digits parses line[s:e] as a decimal number of 1 to 16 digits, eight at a
@@ -439,60 +422,38 @@ var padding = func() (p [64]byte) {
 	return p
 }()
 
-// scan64 returns a word whose bit k says that b[k] is a space, and a word
-// that is non-zero when some byte of b is below 0x20 or above 0x7e (then the
-// space word is not to be trusted).
-func scan64(b *[64]byte) (spaces, special uint64) {
-	s0, p0 := scan8(binary.LittleEndian.Uint64(b[0:]))
-	s1, p1 := scan8(binary.LittleEndian.Uint64(b[8:]))
-	s2, p2 := scan8(binary.LittleEndian.Uint64(b[16:]))
-	s3, p3 := scan8(binary.LittleEndian.Uint64(b[24:]))
-	s4, p4 := scan8(binary.LittleEndian.Uint64(b[32:]))
-	s5, p5 := scan8(binary.LittleEndian.Uint64(b[40:]))
-	s6, p6 := scan8(binary.LittleEndian.Uint64(b[48:]))
-	s7, p7 := scan8(binary.LittleEndian.Uint64(b[56:]))
+// scan64 returns a word whose bit k says that b[k] is a space, a word that
+// is non-zero when some byte of b is a control character (below 0x20, or
+// 0x7f), and one that is non-zero when some byte is above 0x7f.
+func scan64(b *[64]byte) (spaces, ctrl, high uint64) {
+	s0, c0 := scan8(binary.LittleEndian.Uint64(b[0:]))
+	s1, c1 := scan8(binary.LittleEndian.Uint64(b[8:]))
+	s2, c2 := scan8(binary.LittleEndian.Uint64(b[16:]))
+	s3, c3 := scan8(binary.LittleEndian.Uint64(b[24:]))
+	s4, c4 := scan8(binary.LittleEndian.Uint64(b[32:]))
+	s5, c5 := scan8(binary.LittleEndian.Uint64(b[40:]))
+	s6, c6 := scan8(binary.LittleEndian.Uint64(b[48:]))
+	s7, c7 := scan8(binary.LittleEndian.Uint64(b[56:]))
 	spaces = s0 | s1<<8 | s2<<16 | s3<<24 | s4<<32 | s5<<40 | s6<<48 | s7<<56
-	special = (p0 | p1 | p2 | p3 | p4 | p5 | p6 | p7) & 0x8080808080808080
-	return spaces, special
+	ctrl = c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7
+	high = (binary.LittleEndian.Uint64(b[0:]) | binary.LittleEndian.Uint64(b[8:]) |
+		binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:]) |
+		binary.LittleEndian.Uint64(b[32:]) | binary.LittleEndian.Uint64(b[40:]) |
+		binary.LittleEndian.Uint64(b[48:]) | binary.LittleEndian.Uint64(b[56:])) & 0x8080808080808080
+	return spaces, ctrl, high
 }
 
 // scan8 returns one bit per space of the eight bytes of x (bit k for byte
-// k), and a word whose high bits flag bytes below 0x20 or above 0x7e.
-func scan8(x uint64) (spaces, special uint64) {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	const gather = 0x0102040810204080           // moves the high bit of each byte into the top byte
-	special = ^(x + ones*0x60) | (x + ones) | x // bytes < 0x20, ≥ 0x7f
-	sp := ^(x + ones*0x5f) & highs              // bytes ≤ 0x20: spaces, when nothing is special
-	return (sp >> 7) * gather >> 56, special
-}
-
-// splitSlow splits a line holding bytes outside printable ASCII, byte by
-// byte: control characters spoil the line, other bytes must form UTF-8.
-func (t *text) splitSlow(line []byte) (spans []int, garbage, nonASCII bool) {
-	limit := 2 * (len(t.cols) + 1)
-	spans = t.spans[:0]
-	start := -1
-	for i, c := range line {
-		switch {
-		case c == ' ':
-			if start >= 0 && len(spans) < limit {
-				spans = append(spans, start, i)
-			}
-			start = -1
-			continue
-		case c < 0x20 || c == 0x7f:
-			return nil, true, false
-		case c >= 0x80:
-			nonASCII = true
-		}
-		if start < 0 {
-			start = i
-		}
-	}
-	if start >= 0 && len(spans) < limit {
-		spans = append(spans, start, len(line))
-	}
-	return spans, false, nonASCII
+// k) and a word whose high bits flag its control characters. Bytes above 0x7f
+// are neither: the low seven bits are worked on, so nothing carries from one
+// byte into the next.
+func scan8(x uint64) (spaces, ctrl uint64) {
+	const ones, highs, lows = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	const gather = 0x0102040810204080 // moves the high bit of each byte into the top byte
+	y := x & lows
+	ctrl = (^(y + ones*0x60) | (y + ones)) &^ x & highs // ASCII below 0x20, or 0x7f
+	sp := ^(y + ones*0x5f) &^ x & highs                 // ASCII up to 0x20: with no control character, the spaces
+	return (sp >> 7) * gather >> 56, ctrl
 }
 
 func (t *text) badLine(off int64, p flowlog.Problem, f flowlog.Field, v, line []byte) {

@@ -53,85 +53,92 @@ func TestDigits(t *testing.T) {
 	}
 }
 
-// splitReference is the plain byte-by-byte meaning of split.
-func splitReference(line []byte, limit int) (spans []int, garbage, nonASCII bool) {
-	start := -1
-	for i, c := range line {
-		switch {
-		case c == ' ':
-			if start >= 0 && len(spans) < limit {
-				spans = append(spans, start, i)
-			}
-			start = -1
-			continue
-		case c < 0x20 || c == 0x7f:
-			return nil, true, false
-		case c >= 0x80:
-			nonASCII = true
-		}
-		if start < 0 {
-			start = i
+// fieldsReference is the plain byte-by-byte meaning of how parse splits a
+// line: the problem it must report, or the fields.
+func fieldsReference(line []byte, n int) (flowlog.Problem, []string) {
+	for _, c := range line {
+		if c < 0x20 || c == 0x7f {
+			return flowlog.ProblemGarbage, nil
 		}
 	}
-	if start >= 0 && len(spans) < limit {
-		spans = append(spans, start, len(line))
+	fields := strings.FieldsFunc(string(line), func(r rune) bool { return r == ' ' })
+	if len(fields) != n {
+		return flowlog.ProblemFieldCount, nil
 	}
-	return spans, false, nonASCII
+	if !utf8.Valid(line) {
+		return flowlog.ProblemGarbage, nil
+	}
+	return flowlog.NoProblem, fields
 }
 
-func newTestText(t testing.TB, format string) *text {
-	f, err := flowlog.ParseFormat(format)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx := &text{opts: &Options{}, st: &Stats{}}
-	if err := tx.useFormat(f); err != nil {
-		t.Fatal(err)
-	}
-	return tx
-}
-
-func checkSplit(t *testing.T, tx *text, line string) {
+// checkFields parses line with a format of n columns the decoder does not
+// know (so every field is kept as text) and compares with fieldsReference.
+func checkFields(t *testing.T, line string, n int) {
 	t.Helper()
-	got, g1, n1 := tx.split([]byte(line))
-	want, g2, n2 := splitReference([]byte(line), 2*(len(tx.cols)+1))
-	if g1 != g2 || (!g1 && (n1 != n2 || !slices.Equal(got, want))) {
-		t.Fatalf("split(%q) = %v %v %v; want %v %v %v", line, got, g1, n1, want, g2, n2)
+	tx := &text{opts: &Options{}, st: &Stats{}, nExtra: n}
+	for i := range n {
+		tx.cols = append(tx.cols, flowlog.Unknown)
+		tx.kinds = append(tx.kinds, flowlog.KindString)
+		tx.extra = append(tx.extra, i)
+	}
+	p, _ := tx.parse([]byte(line))
+	if p == flowlog.ProblemMissing { // no log-status: the split itself went well
+		p = flowlog.NoProblem
+	}
+	wantP, want := fieldsReference([]byte(line), n)
+	if p != wantP {
+		t.Fatalf("parse(%q) with %d columns: %v, want %v", line, n, p, wantP)
+	}
+	if p != flowlog.NoProblem {
+		return
+	}
+	got := make([]string, n)
+	for i, v := range tx.rec.Extra {
+		got[i] = string(v)
+		if v == nil {
+			got[i] = "-"
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("parse(%q) fields %q, want %q", line, got, want)
 	}
 }
 
-func TestSplit(t *testing.T) {
-	tx := newTestText(t, "v2")
-	for _, line := range []string{
-		"",
-		" ",
-		"a",
-		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
-		"  leading and trailing  ",
-		"runs    of     spaces",
-		strings.Repeat("x", 63) + " " + strings.Repeat("y", 64) + " z",
-		strings.Repeat("ab ", 40), // more fields than the format
-		"tab\there",
-		"del\x7f",
-		"caf\xc3\xa9 ok",
-		"\xff\xfe",
-		strings.Repeat("7", 64),
-		strings.Repeat(" ", 64) + "x",
-	} {
-		checkSplit(t, tx, line)
+func TestSplitFields(t *testing.T) {
+	f := func(line string, n int) {
+		t.Helper()
+		for _, cols := range []int{n - 1, n, n + 1} {
+			if cols > 0 {
+				checkFields(t, line, cols)
+			}
+		}
 	}
+	f("a", 1)
+	f("2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK", 14)
+	f("  leading and trailing  ", 3)
+	f("runs    of     spaces", 3)
+	f(strings.Repeat("x", 63)+" "+strings.Repeat("y", 64)+" z", 3)
+	f(strings.Repeat("x", 64), 1)
+	f(strings.Repeat("x", 63)+" ", 1)
+	f(strings.Repeat(" ", 64)+"x", 1)
+	f(strings.Repeat("ab ", 40), 40)
+	f("tab\there", 1)
+	f("del\x7f x", 2)
+	f("caf\xc3\xa9 ok", 2)
+	f("\xff\xfe x", 2)
+	f(strings.Repeat("é", 40)+" "+strings.Repeat("\xa1", 3), 2)
+	f(strings.Repeat("\xa0 ", 70), 70)
 }
 
 func FuzzSplit(f *testing.F) {
-	f.Add([]byte("2 123456789010 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"))
-	f.Add([]byte("  a  b\x01"))
-	f.Add([]byte("é é"))
-	tx := newTestText(f, "v2")
-	f.Fuzz(func(t *testing.T, line []byte) {
-		checkSplit(t, tx, string(line))
-		if _, garbage, nonASCII := tx.split(line); !garbage && !nonASCII && !utf8.Valid(line) {
-			t.Fatalf("%q: invalid UTF-8 not reported", line)
+	f.Add([]byte("2 123456789010 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"), 14)
+	f.Add([]byte("  a  b\x01"), 2)
+	f.Add([]byte("é é"), 2)
+	f.Fuzz(func(t *testing.T, line []byte, n int) {
+		if n < 1 || n > 64 {
+			return
 		}
+		checkFields(t, string(line), n)
 	})
 }
 
