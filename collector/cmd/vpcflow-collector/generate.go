@@ -58,8 +58,8 @@ the same flags (--seed and --start included).`,
 			}
 			elapsed := time.Since(began)
 			fmt.Fprintf(cmd.OutOrStdout(),
-				"wrote %d objects under %s: %d records (ok=%d nodata=%d skipdata=%d), %d bytes and %d packets of traffic, %s to %s, %.1f MB stored, in %.1fs\n",
-				sum.Objects, fl.out, sum.Records, sum.OK, sum.NoData, sum.SkipData, sum.Bytes, sum.Packets,
+				"wrote %d objects under %s: %d records (ok=%d nodata=%d skipdata=%d) describing %.1f GiB in %d packets, %s to %s; %.1f MB stored, in %.1fs\n",
+				sum.Objects, fl.out, sum.Records, sum.OK, sum.NoData, sum.SkipData, float64(sum.Bytes)/(1<<30), sum.Packets,
 				cfg.Start.Format(time.RFC3339), cfg.Start.Add(cfg.Duration).Format(time.RFC3339),
 				float64(sum.StoredBytes)/1e6, elapsed.Seconds())
 			return nil

@@ -106,3 +106,42 @@ func TestUsageErrors(t *testing.T) {
 	f("--records must be positive", "generate", "--out", t.TempDir(), "--records", "0")
 	f("--start", "generate", "--out", t.TempDir(), "--records", "5", "--start", "yesterday")
 }
+
+func TestGenerateThenDecode(t *testing.T) {
+	dir := t.TempDir()
+	stdout, stderr, code := runCLI(t, "generate", "--out", dir, "--records", "5000", "--format", "v5",
+		"--start", "2026-03-01T10:00:00Z", "--duration", "30m", "--vpcs", "2", "--enis", "20", "--seed", "7")
+	if code != 0 {
+		t.Fatalf("generate: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "5000 records") || !strings.Contains(stdout, "2026-03-01T10:00:00Z to 2026-03-01T10:30:00Z") {
+		t.Errorf("generate summary: %s", stdout)
+	}
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil || len(files) != 12 { // 2 VPCs × 6 five-minute objects
+		t.Fatalf("%d objects (%v), want 12", len(files), err)
+	}
+	for _, f := range files {
+		rel, _ := filepath.Rel(dir, f)
+		if !strings.HasPrefix(rel, "AWSLogs/") || !strings.HasSuffix(rel, ".log.gz") || !strings.Contains(rel, "/vpcflowlogs/us-east-1/2026/03/01/") {
+			t.Errorf("key %s is not in the AWS layout", rel)
+		}
+	}
+	stdout, stderr, code = runCLI(t, append([]string{"decode", "--totals", "--json"}, files...)...)
+	if code != 0 {
+		t.Fatalf("decode: exit %d: %s", code, stderr)
+	}
+	var total fileSummary
+	if err := json.Unmarshal([]byte(stdout), &total); err != nil {
+		t.Fatal(err)
+	}
+	if total.Records != 5000 || total.BadLines != 0 || total.OK+total.NoData+total.SkipData != 5000 || total.Files != 12 {
+		t.Errorf("decoded totals %+v", total)
+	}
+}

@@ -1,0 +1,36 @@
+package devtools
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestBestBenchLines(t *testing.T) {
+	out := `goos: linux
+BenchmarkParse/v5         	       5	  61000000 ns/op	 700.0 MB/s	 3000000 records/s
+BenchmarkParse/v2         	       5	  41000000 ns/op	 500.0 MB/s	 4800000 records/s
+BenchmarkParse/v5         	       5	  60000000 ns/op	 710.0 MB/s	 3100000 records/s
+BenchmarkParse/v2         	       5	  42000000 ns/op	 490.0 MB/s	 4700000 records/s
+PASS`
+	got := bestBenchLines(out, "records/s")
+	want := []string{
+		"BenchmarkParse/v5         	       5	  60000000 ns/op	 710.0 MB/s	 3100000 records/s",
+		"BenchmarkParse/v2         	       5	  41000000 ns/op	 500.0 MB/s	 4800000 records/s",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestRate(t *testing.T) {
+	f := func(v float64, want string) {
+		t.Helper()
+		if got := rate(v); got != want {
+			t.Errorf("rate(%v) = %q, want %q", v, got, want)
+		}
+	}
+	f(999, "999")
+	f(1500, "2k")
+	f(410_000, "410k")
+	f(1_310_000, "1.31M")
+}
