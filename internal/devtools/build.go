@@ -14,3 +14,12 @@ func BuildCollector(ctx context.Context, dir string) (string, error) {
 	}
 	return filepath.Abs(bin)
 }
+
+// cachedCollector builds vpcflow-collector into the cache's bin folder.
+func cachedCollector(ctx context.Context) (string, error) {
+	dir, err := CacheDir("bin")
+	if err != nil {
+		return "", err
+	}
+	return BuildCollector(ctx, dir)
+}

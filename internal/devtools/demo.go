@@ -18,11 +18,7 @@ func Demo(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	binDir, err := CacheDir("bin")
-	if err != nil {
-		return err
-	}
-	bin, err := BuildCollector(ctx, binDir)
+	bin, err := cachedCollector(ctx)
 	if err != nil {
 		return err
 	}
