@@ -98,7 +98,7 @@ func Stream(name string, r io.Reader, opts Options, fn Func) (*Stats, error) {
 		return st, decodeParquetStream(name, r, src, br, &opts, st, fn)
 	}
 	st.Compression = "none"
-	return st, decodePlain(name, src, br, &opts, st, fn)
+	return st, decodePlain(name, src, bufs, &opts, st, fn)
 }
 
 // File decodes the object stored in the file at path.
@@ -115,8 +115,9 @@ func File(path string, opts Options, fn Func) (*Stats, error) {
 // buffers are the read buffers of one Stream call, reused by later calls:
 // decoding many small objects must not cost an allocation of each.
 type buffers struct {
-	src *bufio.Reader // over the source
-	zr  *gzip.Reader  // reset for each gzip object
+	src   *bufio.Reader // over the source
+	zr    *gzip.Reader  // reset for each gzip object
+	carry []byte        // the text decoder's buffer for lines cut by a chunk boundary
 }
 
 var bufferPool = sync.Pool{New: func() any {

@@ -291,3 +291,27 @@ func TestStats(t *testing.T) {
 		t.Errorf("stored bytes %d should be the compressed size", st.StoredBytes)
 	}
 }
+
+// TestNoAllocationPerRecord checks that decoding costs the same number of
+// allocations for 10 records as for 10,000: none per record.
+func TestNoAllocationPerRecord(t *testing.T) {
+	objects := func(n int) [][]byte {
+		body := header + "\n" + strings.Repeat(good+"\n", n)
+		return [][]byte{[]byte(body), gz(t, body)}
+	}
+	discard := func(*flowlog.Record) error { return nil }
+	allocs := func(data []byte) float64 {
+		return testing.AllocsPerRun(20, func() {
+			if _, err := decode.Stream("obj", bytes.NewReader(data), decode.Options{}, discard); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	small, large := objects(10), objects(10000)
+	for i, kind := range []string{"plain", "gzip"} {
+		a, b := allocs(small[i]), allocs(large[i])
+		if b > a {
+			t.Errorf("%s: %.0f allocations for 10 records, %.0f for 10,000", kind, a, b)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -44,15 +43,27 @@ type text struct {
 	headerSeen bool
 }
 
-func newText(name string, opts *Options, st *Stats, fn Func) *text {
-	return &text{name: name, opts: opts, st: st, fn: fn}
+func newText(name string, bufs *buffers, opts *Options, st *Stats, fn Func) *text {
+	return &text{name: name, opts: opts, st: st, fn: fn, carry: bufs.carry[:0]}
 }
+
+// done hands the carry buffer back for the next object.
+func (t *text) done(bufs *buffers) {
+	if cap(t.carry) <= maxPooledCarry {
+		bufs.carry = t.carry[:0]
+	}
+}
+
+// maxPooledCarry bounds the carry buffer kept between objects: a rare long
+// line must not pin its memory.
+const maxPooledCarry = 64 << 10
 
 // decodeGzip inflates the source and decodes the text inside.
 func decodeGzip(name string, src *countingReader, bufs *buffers, opts *Options, st *Stats, fn Func) error {
 	br := bufs.src
 	stored := func() int64 { return src.n - int64(br.Buffered()) }
-	t := newText(name, opts, st, fn)
+	t := newText(name, bufs, opts, st, fn)
+	defer t.done(bufs)
 	var err error
 	if bufs.zr == nil {
 		bufs.zr, err = gzip.NewReader(br)
@@ -74,8 +85,10 @@ func decodeGzip(name string, src *countingReader, bufs *buffers, opts *Options, 
 }
 
 // decodePlain decodes text read from br as it is.
-func decodePlain(name string, src *countingReader, br *bufio.Reader, opts *Options, st *Stats, fn Func) error {
-	t := newText(name, opts, st, fn)
+func decodePlain(name string, src *countingReader, bufs *buffers, opts *Options, st *Stats, fn Func) error {
+	br := bufs.src
+	t := newText(name, bufs, opts, st, fn)
+	defer t.done(bufs)
 	_, err := br.WriteTo(t)
 	if err == nil {
 		err = t.finish()
