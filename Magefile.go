@@ -11,8 +11,8 @@ import (
 	"github.com/vpcflow/vpcflow/internal/devtools"
 )
 
-// Test runs every check: gofmt, go vet, staticcheck, and the Go tests (with
-// the race detector; fuzz targets run their seed corpora).
+// Test runs every check: gofmt, go vet, staticcheck, and the Go tests, plain
+// and with the race detector (fuzz targets run their seed corpora).
 func Test(ctx context.Context) error {
 	return devtools.Test(ctx)
 }
