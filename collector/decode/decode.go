@@ -48,7 +48,7 @@ const readBufferSize = 256 << 10
 
 func (o Options) withDefaults() Options {
 	if o.Format == nil {
-		o.Format = flowlog.DefaultFormat
+		o.Format = flowlog.DefaultFormat()
 	}
 	if o.MaxLineBytes <= 0 {
 		o.MaxLineBytes = DefaultMaxLineBytes
@@ -92,13 +92,13 @@ func Stream(name string, r io.Reader, opts Options, fn Func) (*Stats, error) {
 	switch {
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
 		st.Compression = "gzip"
-		return st, decodeGzip(name, src, bufs, &opts, st, fn)
+		return st, decodeText(name, src, bufs, true, &opts, st, fn)
 	case bytes.Equal(magic, parquetMagic):
 		st.Compression = "parquet"
 		return st, decodeParquetStream(name, r, src, br, &opts, st, fn)
 	}
 	st.Compression = "none"
-	return st, decodePlain(name, src, bufs, &opts, st, fn)
+	return st, decodeText(name, src, bufs, false, &opts, st, fn)
 }
 
 // File decodes the object stored in the file at path.

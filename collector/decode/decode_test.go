@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,7 +97,10 @@ func TestBadLines(t *testing.T) {
 	f("protocol overflow", replace("protocol", "256"), flowlog.ProblemOverflow, "protocol")
 	f("hex number", replace("start", "0x10"), flowlog.ProblemNotNumber, "start")
 	f("end before start", replace("end", "1418530009"), flowlog.ProblemEndBeforeStart, "end")
-	f("bad address", replace("srcaddr", "172.31.16.0/24"), flowlog.ProblemBadAddr, "srcaddr")
+	f("bad address", replace("srcaddr", "172.31.16.300"), flowlog.ProblemBadAddr, "srcaddr")
+	f("hex word for an address", replace("srcaddr", "cafe"), flowlog.ProblemBadAddr, "srcaddr")
+	f("short IPv4 address", replace("dstaddr", "10.1"), flowlog.ProblemBadAddr, "dstaddr")
+	f("address with a prefix", replace("srcaddr", "172.31.16.0/24"), flowlog.ProblemBadAddr, "srcaddr")
 	f("address word", replace("dstaddr", "localhost"), flowlog.ProblemBadAddr, "dstaddr")
 	f("address with zone", replace("dstaddr", "fe80::1%eth0"), flowlog.ProblemBadAddr, "dstaddr")
 	f("unknown action", replace("action", "DROP"), flowlog.ProblemBadValue, "action")
@@ -315,6 +319,75 @@ func TestNoAllocationPerRecord(t *testing.T) {
 		a, b := allocs(small[i]), allocs(large[i])
 		if b > a {
 			t.Errorf("%s: %.0f allocations for 10 records, %.0f for 10,000", kind, a, b)
+		}
+	}
+}
+
+// TestTypedValuesDoNotLeak checks that a record's typed values are its own:
+// an absent field reads zero even when the record before had it, or when a
+// bad line set it before being refused.
+func TestTypedValuesDoNotLeak(t *testing.T) {
+	data := "interface-id srcport bytes packets start end action log-status traffic-path flow-direction\n" +
+		"eni-1 443 1000 10 100 160 REJECT OK 8 egress\n" +
+		"eni-1 5 1000 10 100 160 ACCEPT OK 8 bogus\n" + // bad: flow-direction; srcport set first
+		"eni-1 - - - 100 160 - NODATA - -\n" +
+		"eni-1 80 20 1 100 160 ACCEPT OK - ingress\n"
+	type seen struct {
+		srcPort, path uint64
+		bytes         uint64
+		action        flowlog.ActionValue
+		dir           flowlog.Direction
+	}
+	var got []seen
+	_, err := decode.Stream("obj", strings.NewReader(data), decode.Options{}, func(r *flowlog.Record) error {
+		got = append(got, seen{uint64(r.SrcPort), uint64(r.TrafficPath), r.Bytes, r.Action, r.FlowDirection})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []seen{
+		{443, 8, 1000, flowlog.Reject, flowlog.Egress},
+		{0, 0, 0, flowlog.ActionNone, flowlog.DirectionNone},
+		{80, 0, 20, flowlog.Accept, flowlog.Ingress},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("typed values %+v, want %+v", got, want)
+	}
+}
+
+func TestLineLengthLimit(t *testing.T) {
+	const max = 200
+	pad := func(n int) string { // a good line of exactly n bytes, padded in an unknown field
+		base := "eni-1 1 2 3 4 ACCEPT OK "
+		return base + strings.Repeat("x", n-len(base))
+	}
+	head := "interface-id packets bytes start end action log-status note\n"
+	for _, end := range []string{"\n", "\r\n"} {
+		data := head + pad(max) + end + pad(max+1) + end
+		got, st, err := decodeAll(t, []byte(data), decode.Options{MaxLineBytes: max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || st.Problems[flowlog.ProblemLongLine] != 1 {
+			t.Errorf("line end %q: %d good, %d long; want the %d-byte line kept and the %d-byte one refused",
+				end, len(got), st.Problems[flowlog.ProblemLongLine], max, max+1)
+		}
+	}
+}
+
+func TestHeaderErrorPosition(t *testing.T) {
+	data := "\n\n" + "version interface-id packets start end log-status\n"
+	for _, compressed := range []bool{false, true} {
+		in := []byte(data)
+		if compressed {
+			in = gz(t, data)
+		}
+		_, _, err := decodeAll(t, in, decode.Options{})
+		var oe *decode.ObjectError
+		if !errors.As(err, &oe) || oe.Reason != decode.BadHeader || oe.Line != 3 || oe.Offset <= 0 || oe.Offset > int64(len(in)) {
+			t.Errorf("compressed %v: %v (line %d, byte %d), want a bad header on line 3 at a byte offset within the object",
+				compressed, err, oe.Line, oe.Offset)
 		}
 	}
 }

@@ -18,8 +18,7 @@ const (
 	// BadHeader: the header line (or the configured format) is unusable:
 	// duplicate names, or fields that traffic accounting needs are missing.
 	BadHeader Reason = "bad header"
-	// Unreadable: a Parquet object cannot be read (bad footer, bad pages,
-	// unsupported column types).
+	// Unreadable: a Parquet object cannot be read (bad footer, bad pages).
 	Unreadable Reason = "unreadable"
 )
 
@@ -33,8 +32,8 @@ type ObjectError struct {
 	// Offset is the byte offset in the object (as stored, before
 	// decompression) where decoding stopped.
 	Offset int64
-	// Line is the number of text lines read before decoding stopped; zero
-	// for Parquet objects.
+	// Line is the number of text lines read before decoding stopped (for
+	// BadHeader: the header's line); zero for Parquet objects.
 	Line int64
 	Err  error
 }
@@ -43,7 +42,10 @@ type ObjectError struct {
 func (e *ObjectError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s at byte %d", e.Object, e.Reason, e.Offset)
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && e.Reason == BadHeader:
+		fmt.Fprintf(&b, " (line %d)", e.Line)
+	case e.Line > 0:
 		fmt.Fprintf(&b, " (after line %d)", e.Line)
 	}
 	if e.Err != nil {

@@ -213,13 +213,9 @@ func (d *parquetDecoder) useSchema(schema *parquet.Schema) error {
 	}
 	d.st.Format = format
 	d.rec.Format = format
-	if missing := format.Missing(flowlog.Required); len(missing) > 0 {
-		s := make([]string, len(missing))
-		for i, f := range missing {
-			s[i] = f.ParquetName()
-		}
+	if missing := format.MissingRequired(); len(missing) > 0 {
 		return &ObjectError{Object: d.name, Reason: BadHeader,
-			Err: fmt.Errorf("schema lacks %s, which traffic accounting needs", strings.Join(s, ", "))}
+			Err: fmt.Errorf("schema lacks %s, which traffic accounting needs", flowlog.FieldList(missing, true))}
 	}
 	d.cols = make([]flowlog.Field, format.Len())
 	d.extra = make([]int, format.Len())
@@ -290,14 +286,17 @@ func (d *parquetDecoder) set(f flowlog.Field, col int, v []byte) flowlog.Problem
 }
 
 func (d *parquetDecoder) bad(p flowlog.Problem, f flowlog.Field) {
-	b := BadLine{Line: d.row, Offset: -1, Problem: p}
+	b := d.st.bad(d.opts, p)
+	if b == nil {
+		return
+	}
+	b.Line, b.Offset = d.row, -1
 	if f != flowlog.Unknown {
 		b.Field = f.ParquetName()
 		if v, ok := d.rec.Get(f); ok && p != flowlog.ProblemMissing {
 			b.Value = sample(v, 40)
 		}
 	}
-	d.st.bad(d.opts, b)
 }
 
 // validText reports whether b holds no control characters and is valid UTF-8.

@@ -82,12 +82,16 @@ func (s *Stats) count(r *flowlog.Record) {
 	}
 }
 
-func (s *Stats) bad(opts *Options, b BadLine) {
+// bad counts a bad line. While samples are still wanted it appends one
+// and returns it for the caller to describe; otherwise it returns nil.
+func (s *Stats) bad(opts *Options, p flowlog.Problem) *BadLine {
 	s.BadLines++
-	s.Problems[b.Problem]++
-	if len(s.Samples) < opts.MaxSamples {
-		s.Samples = append(s.Samples, b)
+	s.Problems[p]++
+	if len(s.Samples) >= opts.MaxSamples {
+		return nil
 	}
+	s.Samples = append(s.Samples, BadLine{Problem: p})
+	return &s.Samples[len(s.Samples)-1]
 }
 
 func (s *Stats) begin(name string) {

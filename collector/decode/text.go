@@ -58,20 +58,30 @@ func (t *text) done(bufs *buffers) {
 // line must not pin its memory.
 const maxPooledCarry = 64 << 10
 
-// decodeGzip inflates the source and decodes the text inside.
-func decodeGzip(name string, src *countingReader, bufs *buffers, opts *Options, st *Stats, fn Func) error {
+// decodeText decodes a text object read through bufs.src, inflating it first
+// when gzipped.
+func decodeText(name string, src *countingReader, bufs *buffers, gzipped bool, opts *Options, st *Stats, fn Func) error {
 	br := bufs.src
-	stored := func() int64 { return src.n - int64(br.Buffered()) }
 	t := newText(name, bufs, opts, st, fn)
 	defer t.done(bufs)
+	// Where decoding is in the object as stored: for plain text, the text
+	// decoded so far (what bufio holds is being written, so it cannot tell).
+	stored := func() int64 { return t.off }
+	if gzipped {
+		stored = func() int64 { return src.n - int64(br.Buffered()) }
+	}
+	var from io.WriterTo = br
 	var err error
-	if bufs.zr == nil {
-		bufs.zr, err = gzip.NewReader(br)
-	} else {
-		err = bufs.zr.Reset(br)
+	if gzipped {
+		if bufs.zr == nil {
+			bufs.zr, err = gzip.NewReader(br)
+		} else {
+			err = bufs.zr.Reset(br)
+		}
+		from = bufs.zr
 	}
 	if err == nil {
-		_, err = bufs.zr.WriteTo(t)
+		_, err = from.WriteTo(t)
 	}
 	if err == nil {
 		err = t.finish()
@@ -84,22 +94,11 @@ func decodeGzip(name string, src *countingReader, bufs *buffers, opts *Options, 
 	return nil
 }
 
-// decodePlain decodes text read from br as it is.
-func decodePlain(name string, src *countingReader, bufs *buffers, opts *Options, st *Stats, fn Func) error {
-	br := bufs.src
-	t := newText(name, bufs, opts, st, fn)
-	defer t.done(bufs)
-	_, err := br.WriteTo(t)
-	if err == nil {
-		err = t.finish()
-	}
-	st.StoredBytes = src.n - int64(br.Buffered())
-	st.DecodedBytes = st.StoredBytes
-	if err != nil {
-		return t.fail(err, src, func() int64 { return st.StoredBytes })
-	}
-	return nil
-}
+// headerError is a header (or configured format) that cannot be used; fail
+// turns it into an *ObjectError with the stored offset.
+type headerError struct{ err error }
+
+func (e headerError) Error() string { return e.err.Error() }
 
 // fail turns an error met while reading into what Stream returns: the
 // Func's own error, a source error (worth a retry), or an *ObjectError.
@@ -107,9 +106,9 @@ func (t *text) fail(err error, src *countingReader, stored func() int64) error {
 	if e, ok := unwrapFn(err); ok {
 		return e
 	}
-	var oe *ObjectError
-	if errors.As(err, &oe) {
-		return oe
+	var he headerError
+	if errors.As(err, &he) {
+		return &ObjectError{Object: t.name, Reason: BadHeader, Offset: stored(), Line: t.line, Err: he.err}
 	}
 	if src.err != nil {
 		return sourceError(t.name, stored(), src.err)
@@ -195,22 +194,27 @@ func (t *text) nextLine(line []byte) error {
 	t.line++
 	off := t.off
 	t.off += int64(len(line))
-	if len(line) > t.opts.MaxLineBytes+2 {
-		t.badLine(off, flowlog.ProblemLongLine, flowlog.Unknown, nil, line)
+	body := trimLineEnd(line)
+	if len(body) > t.opts.MaxLineBytes {
+		t.badLine(off, flowlog.ProblemLongLine, flowlog.Unknown, nil, body)
 		return nil
 	}
-	return t.process(line, off)
+	return t.process(body, off)
 }
 
-// process handles one line, with its line end.
-func (t *text) process(line []byte, off int64) error {
-	body := line
-	if n := len(body); n > 0 && body[n-1] == '\n' {
-		body = body[:n-1]
+// trimLineEnd drops a final "\n" or "\r\n".
+func trimLineEnd(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
 	}
-	if n := len(body); n > 0 && body[n-1] == '\r' {
-		body = body[:n-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
 	}
+	return line
+}
+
+// process handles one line, without its line end, found at offset off.
+func (t *text) process(body []byte, off int64) error {
 	if isBlank(body) {
 		return nil
 	}
@@ -253,7 +257,7 @@ func isBlank(b []byte) bool {
 // qualify.
 func looksLikeHeader(line []byte) bool {
 	known := false
-	for _, tok := range strings.Fields(string(line)) {
+	for _, tok := range spaceFields(line) {
 		for i := 0; i < len(tok); i++ {
 			c := tok[i] | 0x20
 			letter := c >= 'a' && c <= 'z'
@@ -268,10 +272,15 @@ func looksLikeHeader(line []byte) bool {
 	return known
 }
 
+// spaceFields splits a line at runs of spaces, as data lines are split.
+func spaceFields(line []byte) []string {
+	return strings.FieldsFunc(string(line), func(r rune) bool { return r == ' ' })
+}
+
 func (t *text) useHeader(line []byte) error {
-	format, err := flowlog.NewFormat(strings.Fields(string(line)))
+	format, err := flowlog.NewFormat(spaceFields(line))
 	if err != nil {
-		return &ObjectError{Object: t.name, Reason: BadHeader, Line: 1, Err: err}
+		return headerError{err}
 	}
 	t.st.Header = true
 	return t.useFormat(format)
@@ -280,17 +289,12 @@ func (t *text) useHeader(line []byte) error {
 func (t *text) useFormat(format *flowlog.Format) error {
 	t.st.Format = format
 	t.rec.Format = format
-	if missing := format.Missing(flowlog.Required); len(missing) > 0 {
-		names := make([]string, len(missing))
-		for i, f := range missing {
-			names[i] = f.String()
-		}
+	if missing := format.MissingRequired(); len(missing) > 0 {
 		what := "header"
 		if !t.st.Header {
 			what = "configured format (the object has no header line)"
 		}
-		return &ObjectError{Object: t.name, Reason: BadHeader, Line: 1,
-			Err: fmt.Errorf("%s lacks %s, which traffic accounting needs", what, strings.Join(names, ", "))}
+		return headerError{fmt.Errorf("%s lacks %s, which traffic accounting needs", what, flowlog.FieldList(missing, false))}
 	}
 	n := format.Len()
 	t.cols = make([]flowlog.Field, n)
@@ -399,9 +403,6 @@ func digits(line []byte, s, e int) (uint64, bool) {
 	if n <= 8 {
 		return digits8(binary.LittleEndian.Uint64(line[s:]), n)
 	}
-	if e-8 < 0 {
-		return 0, false
-	}
 	hi, ok1 := digits8(binary.LittleEndian.Uint64(line[s:]), n-8)
 	lo, ok2 := digits8(binary.LittleEndian.Uint64(line[e-8:]), 8)
 	if !ok1 || !ok2 {
@@ -470,12 +471,11 @@ func scan8(x uint64) (spaces, ctrl uint64) {
 }
 
 func (t *text) badLine(off int64, p flowlog.Problem, f flowlog.Field, v, line []byte) {
-	if len(t.st.Samples) >= t.opts.MaxSamples {
-		t.st.BadLines++
-		t.st.Problems[p]++
+	b := t.st.bad(t.opts, p)
+	if b == nil {
 		return
 	}
-	b := BadLine{Line: t.line, Offset: off, Problem: p, Text: sample(line, 120)}
+	b.Line, b.Offset, b.Text = t.line, off, sample(line, 120)
 	if f != flowlog.Unknown {
 		b.Field = f.String()
 	}
@@ -483,7 +483,6 @@ func (t *text) badLine(off int64, p flowlog.Problem, f flowlog.Field, v, line []
 		b.Value = sample(v, 40)
 	}
 	if p == flowlog.ProblemFieldCount {
-		b.Detail = fmt.Sprintf("%d fields where the format has %d", len(strings.Fields(string(line))), len(t.cols))
+		b.Detail = fmt.Sprintf("%d fields where the format has %d", len(spaceFields(line)), len(t.cols))
 	}
-	t.st.bad(t.opts, b)
 }

@@ -152,14 +152,30 @@ func (f Field) String() string {
 // objects: the field name with '-' replaced by '_'.
 func (f Field) ParquetName() string { return strings.ReplaceAll(f.String(), "-", "_") }
 
-// Kind returns how the field's value is typed.
-func (f Field) Kind() Kind { return fields[f].kind }
+// Kind returns how the field's value is typed (KindString for Unknown).
+func (f Field) Kind() Kind {
+	if f >= NumFields {
+		return KindString
+	}
+	return fields[f].kind
+}
 
-// Max returns the largest valid value of a KindUint field.
-func (f Field) Max() uint64 { return fields[f].max }
+// Max returns the largest valid value of a KindUint field (0 for others).
+func (f Field) Max() uint64 {
+	if f >= NumFields {
+		return 0
+	}
+	return fields[f].max
+}
 
-// Version returns the flow log version that introduced the field.
-func (f Field) Version() int { return fields[f].version }
+// Version returns the flow log version that introduced the field (0 for
+// Unknown).
+func (f Field) Version() int {
+	if f >= NumFields {
+		return 0
+	}
+	return fields[f].version
+}
 
 // Lookup returns the field with the given name. It accepts both the text
 // spelling ("log-status") and the Parquet one ("log_status").
@@ -192,6 +208,22 @@ func SetOf(fs ...Field) Set {
 	return s
 }
 
-// Required lists the fields without which traffic cannot be accounted: an
+// required lists the fields without which traffic cannot be accounted.
+var required = [...]Field{Bytes, Packets, Start, End, Action, InterfaceID, LogStatus}
+
+// Required returns the fields without which traffic cannot be accounted: an
 // object whose header lacks one of them fails as a whole.
-var Required = []Field{Bytes, Packets, Start, End, Action, InterfaceID, LogStatus}
+func Required() []Field { return append([]Field(nil), required[:]...) }
+
+// FieldList names fields for a message: "bytes, start" (or with Parquet
+// names: "log_status").
+func FieldList(fs []Field, parquet bool) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.String()
+		if parquet {
+			names[i] = f.ParquetName()
+		}
+	}
+	return strings.Join(names, ", ")
+}

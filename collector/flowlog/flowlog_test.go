@@ -41,12 +41,12 @@ func TestParseFormat(t *testing.T) {
 func TestVersionFormats(t *testing.T) {
 	for v, want := range map[string]int{"v2": 14, "v3": 21, "v4": 25, "v5": 29, "v6": 29, "v7": 39, "v8": 40} {
 		f, err := ParseFormat(v)
-		if err != nil || f.Len() != want || len(f.Missing(Required)) != 0 {
+		if err != nil || f.Len() != want || len(f.MissingRequired()) != 0 {
 			t.Errorf("%s: %d fields (err %v), want %d with every required one", v, f.Len(), err, want)
 		}
 	}
-	if DefaultFormat.Len() != 14 {
-		t.Errorf("default format has %d fields", DefaultFormat.Len())
+	if DefaultFormat().Len() != 14 {
+		t.Errorf("default format has %d fields", DefaultFormat().Len())
 	}
 }
 
@@ -94,8 +94,8 @@ func TestParseAddr(t *testing.T) {
 	f := func(in string, ok bool) {
 		t.Helper()
 		got, gotOK := parseAddr([]byte(in))
-		if ok && !validAddr([]byte(in)) {
-			t.Errorf("validAddr(%q) = false", in)
+		if valid := validAddr([]byte(in)); valid != ok {
+			t.Errorf("validAddr(%q) = %v, want %v", in, valid, ok)
 		}
 		if gotOK != ok {
 			t.Fatalf("parseAddr(%q) ok = %v, want %v", in, gotOK, ok)
@@ -124,7 +124,11 @@ func TestParseAddr(t *testing.T) {
 	f("localhost", false)
 	f("abc", false)
 	f("2001:db8::g", false)
-	for _, in := range []string{"", "1", "localhost", "10.0.0.1/8", "fe80::1%eth0", "1 2", "::ffff:10.0.0.1x"} {
+	f("cafe", false)
+	f("::::::", false)
+	f("1.2", false)
+	f("999.1.1.1", false)
+	for _, in := range []string{"", "1", "localhost", "10.0.0.1/8", "fe80::1%eth0", "1 2", "::ffff:10.0.0.1x", "cafe", "1.2", "999.1.1.1"} {
 		if validAddr([]byte(in)) {
 			t.Errorf("validAddr(%q) = true", in)
 		}

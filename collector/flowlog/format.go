@@ -72,9 +72,12 @@ func versionFormat(v int) *Format {
 	return format
 }
 
-// DefaultFormat is the AWS default format (version 2): what headerless
-// objects are decoded with unless configured otherwise.
-var DefaultFormat = versionFormat(2)
+var defaultFormat = versionFormat(2)
+
+// DefaultFormat returns the AWS default format (version 2): what headerless
+// objects are decoded with unless configured otherwise. Formats are
+// immutable, so the same one is returned every time.
+func DefaultFormat() *Format { return defaultFormat }
 
 // ParseFormat parses a format given by a version name ("v2" … "v8": every field
 // up to that version, in AWS order) or by a list of field names separated by
@@ -121,6 +124,10 @@ func (f *Format) Has(x Field) bool { return f.set.Has(x) }
 // Unknown returns the names of the columns that are not known fields, in
 // column order; Record.Extra holds their values in the same order.
 func (f *Format) Unknown() []string { return f.unknown }
+
+// MissingRequired returns the fields traffic accounting needs (Required)
+// that the format does not hold.
+func (f *Format) MissingRequired() []Field { return f.Missing(required[:]) }
 
 // Missing returns the fields of want that the format does not hold.
 func (f *Format) Missing(want []Field) []Field {

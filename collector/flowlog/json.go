@@ -105,7 +105,7 @@ func appendJSONString[T string | []byte](dst []byte, s T) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRune([]byte(string(s[i:min(i+utf8.UTFMax, len(s))])))
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))])) // a short conversion: no allocation
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, "\ufffd"...)

@@ -68,20 +68,9 @@ func (d Direction) String() string {
 	return "-"
 }
 
-// Record is one decoded flow log record. Decoders reuse one Record for every
-// record of an object: byte slices point into the decoder's buffers and stay
-// valid only until the next record is decoded. Copy what must outlive it.
-//
-// A field is present when Present has it; an absent field ("-") keeps a zero
-// value. Numeric and enum fields are typed; every field that is present has
-// its text in Text. Addresses are checked while decoding and kept as text
-// (labels use the text as AWS wrote it); Addr parses one when needed.
-type Record struct {
-	// Format is the object's column list: what Extra's values are named.
-	Format *Format
-	// Present is the set of known fields that have a value.
-	Present Set
-
+// Values are the typed values of a record: its numbers and enumerated fields.
+// An absent field's value is zero.
+type Values struct {
 	Version     uint8
 	SrcPort     uint16
 	DstPort     uint16
@@ -96,8 +85,26 @@ type Record struct {
 	Action        ActionValue
 	LogStatus     Status
 	FlowDirection Direction
+}
 
-	// Text holds the value of each present field as written.
+// Record is one decoded flow log record. Decoders reuse one Record for every
+// record of an object: byte slices point into the decoder's buffers and stay
+// valid only until the next record is decoded. Copy what must outlive it.
+//
+// A field is present when Present has it; an absent field ("-") has a zero
+// typed value. Numeric and enum fields are typed (Values); every field that
+// is present has its text in Text. Addresses are checked while decoding and
+// kept as text (labels use the text as AWS wrote it); Addr parses one when
+// needed.
+type Record struct {
+	// Format is the object's column list: what Extra's values are named.
+	Format *Format
+	// Present is the set of known fields that have a value.
+	Present Set
+	Values
+
+	// Text holds the value of each present field as written; the text of
+	// an absent field is stale and must not be read (use Get).
 	Text [NumFields][]byte
 	// Extra holds the values of the columns that are not known fields, in
 	// Format.Unknown order; nil for an absent ("-") value.
@@ -107,6 +114,7 @@ type Record struct {
 // Reset clears the record for reuse, keeping its buffers.
 func (r *Record) Reset(extra int) {
 	r.Present = 0
+	r.Values = Values{}
 	if cap(r.Extra) < extra {
 		r.Extra = make([][]byte, extra)
 	}

@@ -30,9 +30,9 @@ type Config struct {
 	// Seed selects the data: the same Seed and Config give byte-identical
 	// output.
 	Seed int64
-	// Format is the columns to write; nil means flowlog.DefaultFormat (v2).
+	// Format is the columns to write; nil means flowlog.DefaultFormat() (v2).
 	// Any subset and order of known fields is allowed if it holds the
-	// fields flowlog.Required lists.
+	// fields flowlog.Required returns.
 	Format *flowlog.Format
 	// Parquet writes Parquet objects (.log.parquet) instead of text.
 	Parquet bool
@@ -97,12 +97,12 @@ func (c *Config) setDefaults() error {
 	}
 	c.Start = c.Start.UTC()
 	if c.Format == nil {
-		c.Format = flowlog.DefaultFormat
+		c.Format = flowlog.DefaultFormat()
 	}
 	if len(c.Format.Unknown()) > 0 {
 		return fmt.Errorf("format has fields that are not flow log fields: %v", c.Format.Unknown())
 	}
-	if missing := c.Format.Missing(flowlog.Required); len(missing) > 0 {
+	if missing := c.Format.MissingRequired(); len(missing) > 0 {
 		return fmt.Errorf("format lacks required fields %v", missing)
 	}
 	if c.Duration <= 0 {

@@ -123,7 +123,7 @@ func TestReadBack(t *testing.T) {
 			var stored int64
 			format := cfg.Format
 			if format == nil {
-				format = flowlog.DefaultFormat
+				format = flowlog.DefaultFormat()
 			}
 			for _, key := range keys {
 				path := filepath.Join(dir, filepath.FromSlash(key))
@@ -457,7 +457,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	f(Config{Records: 10}, "start time is required")
 	f(Config{Records: 10, Start: testStart, Format: mustFormat(t, "srcaddr dstaddr bytes")}, "lacks required fields")
-	f(Config{Records: 10, Start: testStart, Format: mustFormat(t, flowlog.DefaultFormat.String()+" interface-type")}, "not flow log fields")
+	f(Config{Records: 10, Start: testStart, Format: mustFormat(t, flowlog.DefaultFormat().String()+" interface-type")}, "not flow log fields")
 	f(Config{Records: 10, Start: testStart, ENIs: 5, VPCs: 3}, "too few")
 	f(Config{Records: 10, Start: testStart, Accounts: 4}, "accounts")
 	f(Config{Records: -1, Start: testStart}, "negative")

@@ -88,6 +88,7 @@ func Bench(ctx context.Context, w io.Writer) error {
 		}
 	}
 
+	var targets []target
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "\nDecoding (best of %d runs; records/s counts every line; MB/s is decompressed text):\n\n", benchRuns)
 	fmt.Fprintln(tw, "data set\tfiles\tstored MB\ttext MB\tgzip -dc rec/s\t1 core rec/s\t1 core MB/s\tvs gzip -dc\t2 cores rec/s\t2 cores / 1 core\t")
@@ -110,7 +111,11 @@ func Bench(ctx context.Context, w io.Writer) error {
 			}
 			gzipRate = rate(n / gz.seconds)
 			vsGzip = fmt.Sprintf("%.2fx", gz.seconds/one.seconds)
+			if set.name == "v5 gzip" {
+				targets = append(targets, target{"v5 gzip decode + parse, 1 core, against gzip -dc", gz.seconds / one.seconds, 1.1, "x"})
+			}
 		}
+		targets = append(targets, target{set.name + ": 2 cores against 1", one.seconds / two.seconds, 1.8, "x"})
 		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%s\t%s\t%.0f\t%s\t%s\t%.2fx\t\n", set.name, len(fs),
 			float64(one.totals.StoredBytes)/1e6, float64(one.totals.TextBytes)/1e6,
 			gzipRate, rate(n/one.seconds), float64(one.totals.TextBytes)/1e6/one.seconds, vsGzip,
@@ -128,9 +133,58 @@ func Bench(ctx context.Context, w io.Writer) error {
 	}
 	for _, line := range bestBenchLines(out, "records/s") {
 		fmt.Fprintln(w, "  "+line)
+		if strings.HasPrefix(line, "BenchmarkParse/v5") {
+			targets = append(targets, target{"parser alone, v5, 1 core (M records/s)", metric(line, "records/s") / 1e6, 3.0, "M"})
+		}
 	}
 
-	return benchBigObject(ctx, w, bin, files["v5 plain"])
+	rss, err := benchBigObject(ctx, w, bin, files["v5 plain"])
+	if err != nil {
+		return err
+	}
+	targets = append(targets, target{"peak RSS decoding a 1 GiB object (MiB, at most)", -float64(rss) / (1 << 20), -100, "MiB"})
+
+	fmt.Fprintf(w, "\nTargets:\n\n")
+	for _, t := range targets {
+		fmt.Fprintln(w, "  "+t.String())
+	}
+	return nil
+}
+
+// target is a figure the benchmark must reach: value ≥ goal (negated
+// values express "at most").
+type target struct {
+	name  string
+	value float64
+	goal  float64
+	unit  string
+}
+
+func (t target) String() string {
+	verdict := "MET"
+	if t.value < t.goal {
+		verdict = "MISSED"
+	}
+	return fmt.Sprintf("%-6s %-52s %.2f%s (goal %.2f%s)", verdict, t.name, abs(t.value), t.unit, abs(t.goal), t.unit)
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// metric returns the value printed before unit in a go test benchmark line.
+func metric(line, unit string) float64 {
+	fields := strings.Fields(line)
+	for i := 1; i < len(fields); i++ {
+		if fields[i] == unit {
+			v, _ := strconv.ParseFloat(fields[i-1], 64)
+			return v
+		}
+	}
+	return 0
 }
 
 // measureDecode times `decode --totals` over files with GOMAXPROCS and
@@ -177,34 +231,34 @@ func runMeasured(ctx context.Context, env []string, name string, args []string, 
 	return m, nil
 }
 
-// benchBigObject decodes one gzip object of at least 1 GiB as stored and
-// reports the decoder's peak RSS, as the decoder reads it from
-// /proc/self/status (getrusage would count the memory of this process,
-// which the child shares until it execs).
-func benchBigObject(ctx context.Context, w io.Writer, bin string, plainFiles []string) error {
+// benchBigObject builds one gzip object of at least 1 GiB as stored from the
+// plain files, decodes it on one core, and returns the decoder's peak RSS in
+// bytes, as the decoder reads it from /proc/self/status (getrusage would
+// count the memory of this process, which the child shares until it
+// execs).
+func benchBigObject(ctx context.Context, w io.Writer, bin string, plainFiles []string) (int64, error) {
 	dir, err := CacheDir("bench")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	big := filepath.Join(dir, "big-v5.log.gz")
-	if _, err := os.Stat(big); err != nil {
-		fmt.Fprintf(w, "\nBuilding a 1 GiB gzip object at %s …\n", big)
-		if err := writeBigObject(big, plainFiles, 1<<30); err != nil {
-			return err
-		}
+	fmt.Fprintf(w, "\nBuilding a 1 GiB gzip object at %s …\n", big)
+	if err := writeBigObject(big, plainFiles, 1<<30); err != nil {
+		return 0, err
 	}
+	defer os.Remove(big)
 	fi, err := os.Stat(big)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	m, err := runMeasured(ctx, []string{"GOMAXPROCS=1"}, bin, []string{"decode", "--totals", "--json", big}, true)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	fmt.Fprintf(w, "\nOne %.2f GiB gzip object (%.1f GiB of text, %d records), 1 core: %.1f s, %s records/s, peak RSS %.1f MiB\n",
 		float64(fi.Size())/(1<<30), float64(m.totals.TextBytes)/(1<<30), m.totals.Records, m.seconds,
 		rate(float64(m.totals.Records)/m.seconds), float64(m.totals.PeakRSS)/(1<<20))
-	return nil
+	return m.totals.PeakRSS, nil
 }
 
 // writeBigObject writes a multi-member gzip object of at least size bytes:

@@ -34,3 +34,19 @@ func TestRate(t *testing.T) {
 	f(410_000, "410k")
 	f(1_310_000, "1.31M")
 }
+
+func TestTarget(t *testing.T) {
+	f := func(tg target, want string) {
+		t.Helper()
+		if got := tg.String(); got != want {
+			t.Errorf("got  %q\nwant %q", got, want)
+		}
+	}
+	f(target{"ratio", 1.22, 1.1, "x"}, "MET    ratio                                                1.22x (goal 1.10x)")
+	f(target{"ratio", 1.05, 1.1, "x"}, "MISSED ratio                                                1.05x (goal 1.10x)")
+	f(target{"rss", -11.2, -100, "MiB"}, "MET    rss                                                  11.20MiB (goal 100.00MiB)")
+	f(target{"rss", -120, -100, "MiB"}, "MISSED rss                                                  120.00MiB (goal 100.00MiB)")
+	if v := metric("BenchmarkParse/v5  5  61434096 ns/op  799.03 MB/s  3255555 records/s", "records/s"); v != 3255555 {
+		t.Errorf("metric = %v", v)
+	}
+}
