@@ -180,3 +180,25 @@ func TestCheck(t *testing.T) {
 		t.Errorf("OK without bytes: %v %v", p, f)
 	}
 }
+
+func TestSetAddrTwins(t *testing.T) {
+	f := func(srcaddr, pkt string, want Problem) {
+		t.Helper()
+		var r Record
+		r.Reset(0)
+		if p := r.SetAddr(SrcAddr, []byte(srcaddr)); p != NoProblem {
+			t.Fatalf("srcaddr %q: %v", srcaddr, p)
+		}
+		if p := r.SetAddr(PktSrcAddr, []byte(pkt)); p != want {
+			t.Errorf("pkt-srcaddr %q after srcaddr %q: %v, want %v", pkt, srcaddr, p, want)
+		}
+	}
+	f("10.0.0.1", "10.0.0.1", NoProblem)
+	f("10.0.0.1", "10.0.0.2", NoProblem)
+	f("10.0.0.1", "999.0.0.1", ProblemBadAddr)
+	f("2001:db8::1", "2001:db8::1", NoProblem)
+	var r Record
+	if p := r.SetAddr(SrcAddr, []byte("999.0.0.1")); p != ProblemBadAddr {
+		t.Errorf("srcaddr 999.0.0.1: %v", p)
+	}
+}

@@ -122,10 +122,26 @@ func (r *Record) SetUint(f Field, text []byte, n uint64) Problem {
 func (r *Record) SetAddr(f Field, v []byte) Problem {
 	r.Text[f] = v
 	r.Present |= 1 << f
+	// pkt-srcaddr and pkt-dstaddr mostly repeat srcaddr and dstaddr, which
+	// were checked already when they come first.
+	if twin := addrTwin(f); twin != f && r.Present.Has(twin) && string(r.Text[twin]) == string(v) {
+		return NoProblem
+	}
 	if !validAddr(v) {
 		return ProblemBadAddr
 	}
 	return NoProblem
+}
+
+// addrTwin returns the address field that f usually repeats, or f.
+func addrTwin(f Field) Field {
+	switch f {
+	case PktSrcAddr:
+		return SrcAddr
+	case PktDstAddr:
+		return DstAddr
+	}
+	return f
 }
 
 // SetEnum sets action, log-status or flow-direction from its text.
