@@ -37,7 +37,7 @@ var benchSets = []benchSet{
 
 // benchRuns is how many times each measurement runs; the best run counts
 // (shared virtual machines are noisy; the best run is the least disturbed).
-const benchRuns = 5
+const benchRuns = 7
 
 // decodeTotals is the part of `decode --totals --json` the benchmark reads.
 type decodeTotals struct {
@@ -90,25 +90,17 @@ func Bench(ctx context.Context, w io.Writer) error {
 
 	var targets []target
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "\nDecoding (best of %d runs; records/s counts every line; MB/s is decompressed text):\n\n", benchRuns)
+	fmt.Fprintf(w, "\nDecoding (best of %d interleaved rounds; records/s counts every line; MB/s is decompressed text):\n\n", benchRuns)
 	fmt.Fprintln(tw, "data set\tfiles\tstored MB\ttext MB\tgzip -dc rec/s\t1 core rec/s\t1 core MB/s\tvs gzip -dc\t2 cores rec/s\t2 cores / 1 core\t")
 	for _, set := range benchSets {
 		fs := files[set.name]
-		one, err := measureDecode(ctx, bin, fs, 1)
-		if err != nil {
-			return err
-		}
-		two, err := measureDecode(ctx, bin, fs, 2)
+		one, two, gz, err := measureSet(ctx, bin, fs, set.gzipped)
 		if err != nil {
 			return err
 		}
 		n := float64(one.totals.Records + one.totals.BadLines)
 		gzipRate, vsGzip := "-", "-"
 		if set.gzipped {
-			gz, err := measure(ctx, nil, "gzip", append([]string{"-dc"}, fs...), false)
-			if err != nil {
-				return err
-			}
 			gzipRate = rate(n / gz.seconds)
 			vsGzip = fmt.Sprintf("%.2fx", gz.seconds/one.seconds)
 			if set.name == "v5 gzip" {
@@ -187,27 +179,36 @@ func metric(line, unit string) float64 {
 	return 0
 }
 
-// measureDecode times `decode --totals` over files with GOMAXPROCS and
-// --jobs set to cores.
-func measureDecode(ctx context.Context, bin string, files []string, cores int) (measurement, error) {
-	args := append([]string{"decode", "--totals", "--json", "--jobs", strconv.Itoa(cores)}, files...)
-	return measure(ctx, []string{"GOMAXPROCS=" + strconv.Itoa(cores)}, bin, args, true)
-}
-
-// measure runs a command benchRuns times, stdout going to /dev/null unless
-// the decode totals are wanted, and keeps the fastest run.
-func measure(ctx context.Context, env []string, name string, args []string, totals bool) (measurement, error) {
-	var best measurement
-	for i := range benchRuns {
-		m, err := runMeasured(ctx, env, name, args, totals)
-		if err != nil {
-			return best, err
-		}
-		if i == 0 || m.seconds < best.seconds {
-			best = m
+// measureSet measures one data set: the decoder on 1 core and on 2 cores,
+// and `gzip -dc` when gzipped. The three run in turn, round after round, so
+// that a noisy spell of the machine hits them alike; each keeps its best.
+func measureSet(ctx context.Context, bin string, files []string, gzipped bool) (one, two, gz measurement, err error) {
+	decode := func(cores int) []string {
+		return append([]string{"decode", "--totals", "--json", "--jobs", strconv.Itoa(cores)}, files...)
+	}
+	keep := func(best *measurement, m measurement, round int) {
+		if round == 0 || m.seconds < best.seconds {
+			*best = m
 		}
 	}
-	return best, nil
+	for round := range benchRuns {
+		m, err := runMeasured(ctx, []string{"GOMAXPROCS=1"}, bin, decode(1), true)
+		if err != nil {
+			return one, two, gz, err
+		}
+		keep(&one, m, round)
+		if m, err = runMeasured(ctx, []string{"GOMAXPROCS=2"}, bin, decode(2), true); err != nil {
+			return one, two, gz, err
+		}
+		keep(&two, m, round)
+		if gzipped {
+			if m, err = runMeasured(ctx, nil, "gzip", append([]string{"-dc"}, files...), false); err != nil {
+				return one, two, gz, err
+			}
+			keep(&gz, m, round)
+		}
+	}
+	return one, two, gz, nil
 }
 
 func runMeasured(ctx context.Context, env []string, name string, args []string, totals bool) (measurement, error) {
