@@ -17,6 +17,12 @@ func Test(ctx context.Context) error {
 	return devtools.Test(ctx)
 }
 
+// Tools installs the pinned servers the tests use (VictoriaMetrics,
+// versitygw) into the cache folder; already installed ones are kept.
+func Tools(ctx context.Context) error {
+	return devtools.EnsureTools(ctx, devtools.ToolNames()...)
+}
+
 // Lint runs gofmt, go vet and staticcheck only.
 func Lint(ctx context.Context) error {
 	return devtools.Lint(ctx)

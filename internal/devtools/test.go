@@ -24,16 +24,23 @@ func Lint(ctx context.Context) error {
 	return runV(ctx, nil, "go", "tool", "staticcheck", "./...")
 }
 
-// Test runs Lint, then every Go test: once as it is (allocation counts are
-// only stable without the race detector) and once with the race detector.
+// Test runs Lint, installs the servers the tests start (see EnsureTools),
+// then runs every Go test: once as it is (allocation counts are only stable
+// without the race detector) and once with the race detector. The tests run
+// with VPCFLOW_REQUIRE_SERVERS=1, so a missing server fails them instead of
+// skipping them.
 func Test(ctx context.Context) error {
 	if err := Lint(ctx); err != nil {
 		return err
 	}
-	if err := runV(ctx, nil, "go", "test", "./..."); err != nil {
+	if err := EnsureTools(ctx, "victoria-metrics"); err != nil {
 		return err
 	}
-	return runV(ctx, nil, "go", "test", "-race", "./...")
+	env := []string{"VPCFLOW_REQUIRE_SERVERS=1"}
+	if err := runV(ctx, env, "go", "test", "./..."); err != nil {
+		return err
+	}
+	return runV(ctx, env, "go", "test", "-race", "./...")
 }
 
 // Fuzz runs each fuzz target of the module for $VPCFLOW_FUZZTIME (default

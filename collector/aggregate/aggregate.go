@@ -1,0 +1,468 @@
+// Package aggregate turns flow log records into the pre-aggregated metric
+// families of package schema: per label set and per minute, the bytes,
+// packets and flows of the records, with bytes and packets spread over the
+// minutes each record covers.
+//
+// An Aggregate is built record by record (Add), merged with others (Merge:
+// the objects of a batch are aggregated one by one and merged only when they
+// decoded to their end), and finally turned into series (Series), with the
+// fill-ins and pair owners of a Resolution and the top-K bound applied. Its
+// output depends only on its records and the Resolution, so a batch replayed
+// after a crash produces the very same samples.
+package aggregate
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+)
+
+// Context carries what an object's key says of its records: the account
+// and region of the flow log (AWS writes them into the key). A record's own
+// account-id and region fields take precedence.
+type Context struct {
+	Account string
+	Region  string
+}
+
+// absent is the interned id of schema.Absent.
+const absent = 0
+
+// interner maps strings to dense ids; id 0 is "-".
+type interner struct {
+	ids  map[string]uint32
+	strs []string
+}
+
+func newInterner() interner {
+	return interner{ids: map[string]uint32{"-": absent}, strs: []string{"-"}}
+}
+
+// id returns the id of b, adding it when new.
+func (n *interner) id(b []byte) uint32 {
+	if id, ok := n.ids[string(b)]; ok {
+		return id
+	}
+	return n.add(string(b))
+}
+
+func (n *interner) idString(s string) uint32 {
+	if id, ok := n.ids[s]; ok {
+		return id
+	}
+	return n.add(s)
+}
+
+func (n *interner) add(s string) uint32 {
+	id := uint32(len(n.strs))
+	n.ids[s] = id
+	n.strs = append(n.strs, s)
+	return id
+}
+
+// tuple is the interface context of a record, as string ids: the labels the
+// interface family carries before its per-record ones.
+type tuple struct {
+	account, region, vpc, subnet, az, iface, instance uint32
+}
+
+// Keys of the families. A direction or action of 0 is absent. Traffic paths
+// are stored as their value, 0 when absent (AWS paths start at 1).
+type (
+	ifaceKey struct {
+		tuple  uint32
+		action flowlog.ActionValue
+		dir    flowlog.Direction
+		path   uint8
+		reject uint32
+	}
+	serviceKey struct {
+		tuple    uint32
+		src, dst uint32
+		action   flowlog.ActionValue
+		dir      flowlog.Direction
+	}
+	// peerKey is the raw material of the pair family: the peer address of
+	// an egress record (its destination) or of an ingress record (its
+	// source). Without a direction, both addresses are kept: a and b are
+	// the source and the destination.
+	peerKey struct {
+		tuple  uint32
+		action flowlog.ActionValue
+		dir    flowlog.Direction
+		a, b   uint32
+	}
+	addrKey struct {
+		tuple  uint32
+		action flowlog.ActionValue
+		addr   uint32
+	}
+	appKey struct {
+		tuple  uint32
+		proto  uint16 // protocol + 1; 0 when absent
+		port   uint32 // port + 1; 0 when absent
+		action flowlog.ActionValue
+		dir    flowlog.Direction
+	}
+	statusKey struct {
+		tuple  uint32
+		status flowlog.Status
+	}
+)
+
+// cell holds one minute of one label set (or one minute's part of a
+// record).
+type cell struct {
+	minute                int64 // Unix minute (seconds / 60)
+	bytes, packets, flows uint64
+}
+
+// table is one family's label sets and their minutes.
+type table[K comparable] struct {
+	index map[K]uint32
+	keys  []K
+	cells [][]cell
+}
+
+func newTable[K comparable]() table[K] { return table[K]{index: map[K]uint32{}} }
+
+// add adds the shares of a record to the label set k.
+func (t *table[K]) add(k K, shares []cell) {
+	i, ok := t.index[k]
+	if !ok {
+		i = uint32(len(t.keys))
+		t.index[k] = i
+		t.keys = append(t.keys, k)
+		t.cells = append(t.cells, nil)
+	}
+	t.cells[i] = addShares(t.cells[i], shares)
+}
+
+// addShares adds shares into cells, minute by minute.
+func addShares(cells []cell, shares []cell) []cell {
+	for _, s := range shares {
+		cells = addCell(cells, s)
+	}
+	return cells
+}
+
+// addCell adds c into the cell of its minute, keeping cells ordered by
+// minute. Records come mostly in time order, so the minute is looked for
+// from the end and a new one is mostly appended.
+func addCell(cells []cell, c cell) []cell {
+	j := len(cells) - 1
+	for j >= 0 && cells[j].minute > c.minute {
+		j--
+	}
+	if j >= 0 && cells[j].minute == c.minute {
+		d := &cells[j]
+		d.bytes += c.bytes
+		d.packets += c.packets
+		d.flows += c.flows
+		return cells
+	}
+	cells = append(cells, cell{})
+	copy(cells[j+2:], cells[j+1:])
+	cells[j+1] = c
+	return cells
+}
+
+func (t *table[K]) reset() {
+	clear(t.index)
+	t.keys = t.keys[:0]
+	t.cells = t.cells[:0]
+}
+
+// Meta is what a record says of its interface: filled into the records of
+// the same interface that lack it.
+type Meta struct {
+	VPC, Subnet, AZ, Instance string
+}
+
+// Aggregate holds the families of a set of records.
+type Aggregate struct {
+	strs   interner
+	tuples map[tuple]uint32
+	tupleV []tuple
+
+	iface   table[ifaceKey]
+	service table[serviceKey]
+	peer    table[peerKey]
+	src     table[addrKey]
+	dst     table[addrKey]
+	app     table[appKey]
+	status  table[statusKey]
+
+	// Learned from the records: the metadata of interfaces, and the
+	// interface each address belongs to (the source of an egress record,
+	// the destination of an ingress one).
+	meta   map[uint32]metaIDs // by interface string id
+	owners map[uint32]uint32  // address id → interface id
+
+	Records   int64 // records added (any log status)
+	OKRecords int64 // traffic records added
+
+	shares []cell
+}
+
+type metaIDs struct{ vpc, subnet, az, instance uint32 }
+
+// New returns an empty Aggregate.
+func New() *Aggregate {
+	a := &Aggregate{}
+	a.init()
+	return a
+}
+
+func (a *Aggregate) init() {
+	a.strs = newInterner()
+	a.tuples = map[tuple]uint32{}
+	a.iface, a.service, a.peer = newTable[ifaceKey](), newTable[serviceKey](), newTable[peerKey]()
+	a.src, a.dst, a.app, a.status = newTable[addrKey](), newTable[addrKey](), newTable[appKey](), newTable[statusKey]()
+	a.meta = map[uint32]metaIDs{}
+	a.owners = map[uint32]uint32{}
+}
+
+// Reset empties the Aggregate, keeping its memory for reuse.
+func (a *Aggregate) Reset() {
+	clear(a.strs.ids)
+	a.strs.ids["-"] = absent
+	a.strs.strs = a.strs.strs[:1]
+	clear(a.tuples)
+	a.tupleV = a.tupleV[:0]
+	a.iface.reset()
+	a.service.reset()
+	a.peer.reset()
+	a.src.reset()
+	a.dst.reset()
+	a.app.reset()
+	a.status.reset()
+	clear(a.meta)
+	clear(a.owners)
+	a.Records, a.OKRecords = 0, 0
+}
+
+// text returns the id of field f's text, or absent.
+func (a *Aggregate) text(r *flowlog.Record, f flowlog.Field) uint32 {
+	if v, ok := r.Get(f); ok {
+		return a.strs.id(v)
+	}
+	return absent
+}
+
+// tupleOf returns the interned interface context of r.
+func (a *Aggregate) tupleOf(r *flowlog.Record, ctx *Context) uint32 {
+	t := tuple{
+		account:  a.text(r, flowlog.AccountID),
+		region:   a.text(r, flowlog.Region),
+		vpc:      a.text(r, flowlog.VPCID),
+		subnet:   a.text(r, flowlog.SubnetID),
+		az:       a.text(r, flowlog.AZID),
+		iface:    a.text(r, flowlog.InterfaceID),
+		instance: a.text(r, flowlog.InstanceID),
+	}
+	if t.account == absent && ctx.Account != "" {
+		t.account = a.strs.idString(ctx.Account)
+	}
+	if t.region == absent && ctx.Region != "" {
+		t.region = a.strs.idString(ctx.Region)
+	}
+	if id, ok := a.tuples[t]; ok {
+		return id
+	}
+	id := uint32(len(a.tupleV))
+	a.tuples[t] = id
+	a.tupleV = append(a.tupleV, t)
+	a.learnMeta(t)
+	return id
+}
+
+// learnMeta remembers what a new interface context says of its interface.
+func (a *Aggregate) learnMeta(t tuple) {
+	if t.iface == absent || (t.vpc == absent && t.subnet == absent && t.az == absent && t.instance == absent) {
+		return
+	}
+	m := a.meta[t.iface]
+	m.vpc = pick(t.vpc, m.vpc)
+	m.subnet = pick(t.subnet, m.subnet)
+	m.az = pick(t.az, m.az)
+	m.instance = pick(t.instance, m.instance)
+	a.meta[t.iface] = m
+}
+
+// pick returns v unless it is absent.
+func pick(v, old uint32) uint32 {
+	if v == absent {
+		return old
+	}
+	return v
+}
+
+// Add adds one record, whose object's key says ctx.
+func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
+	a.Records++
+	tup := a.tupleOf(r, ctx)
+	var start int64
+	if r.Present.Has(flowlog.Start) {
+		start = r.Start
+	}
+	if r.LogStatus != flowlog.StatusOK {
+		a.shares = append(a.shares[:0], cell{minute: floorDiv(start, 60), flows: 1})
+		a.status.add(statusKey{tup, r.LogStatus}, a.shares)
+		return
+	}
+	a.OKRecords++
+	a.shares = split(a.shares[:0], start, r.End, r.Bytes, r.Packets)
+	shares := a.shares
+	a.status.add(statusKey{tup, r.LogStatus}, shares[:1:1])
+
+	var path uint8
+	if r.Present.Has(flowlog.TrafficPath) {
+		path = r.TrafficPath
+	}
+	a.iface.add(ifaceKey{tup, r.Action, r.FlowDirection, path, a.text(r, flowlog.RejectReason)}, shares)
+	a.service.add(serviceKey{tup, a.text(r, flowlog.PktSrcAWSService), a.text(r, flowlog.PktDstAWSService), r.Action, r.FlowDirection}, shares)
+
+	src, dst := a.text(r, flowlog.SrcAddr), a.text(r, flowlog.DstAddr)
+	a.src.add(addrKey{tup, r.Action, src}, shares)
+	a.dst.add(addrKey{tup, r.Action, dst}, shares)
+
+	iface := a.tupleV[tup].iface
+	switch r.FlowDirection {
+	case flowlog.Egress:
+		a.peer.add(peerKey{tup, r.Action, flowlog.Egress, dst, absent}, shares)
+		if src != absent && iface != absent {
+			a.owners[src] = iface
+		}
+	case flowlog.Ingress:
+		a.peer.add(peerKey{tup, r.Action, flowlog.Ingress, src, absent}, shares)
+		if dst != absent && iface != absent {
+			a.owners[dst] = iface
+		}
+	default:
+		a.peer.add(peerKey{tup, r.Action, flowlog.DirectionNone, src, dst}, shares)
+	}
+
+	k := appKey{tuple: tup, action: r.Action, dir: r.FlowDirection}
+	if r.Present.Has(flowlog.Protocol) {
+		k.proto = uint16(r.Protocol) + 1
+	}
+	sp, dp := r.Present.Has(flowlog.SrcPort), r.Present.Has(flowlog.DstPort)
+	switch {
+	case sp && dp:
+		k.port = uint32(min(r.SrcPort, r.DstPort)) + 1
+	case sp:
+		k.port = uint32(r.SrcPort) + 1
+	case dp:
+		k.port = uint32(r.DstPort) + 1
+	}
+	a.app.add(k, shares)
+}
+
+// str returns the string of an id.
+func (a *Aggregate) str(id uint32) string { return a.strs.strs[id] }
+
+// Merge adds the records of o (aggregated on their own) to a. o is left as
+// it was.
+func (a *Aggregate) Merge(o *Aggregate) {
+	a.Records += o.Records
+	a.OKRecords += o.OKRecords
+	// Translate o's string and tuple ids into a's.
+	strMap := make([]uint32, len(o.strs.strs))
+	for i, s := range o.strs.strs {
+		strMap[i] = a.strs.idString(s)
+	}
+	tupMap := make([]uint32, len(o.tupleV))
+	for i, t := range o.tupleV {
+		nt := tuple{strMap[t.account], strMap[t.region], strMap[t.vpc], strMap[t.subnet], strMap[t.az], strMap[t.iface], strMap[t.instance]}
+		id, ok := a.tuples[nt]
+		if !ok {
+			id = uint32(len(a.tupleV))
+			a.tuples[nt] = id
+			a.tupleV = append(a.tupleV, nt)
+		}
+		tupMap[i] = id
+	}
+	for iface, m := range o.meta {
+		cur := a.meta[strMap[iface]]
+		cur.vpc = pick(strMap[m.vpc], cur.vpc)
+		cur.subnet = pick(strMap[m.subnet], cur.subnet)
+		cur.az = pick(strMap[m.az], cur.az)
+		cur.instance = pick(strMap[m.instance], cur.instance)
+		a.meta[strMap[iface]] = cur
+	}
+	for addr, iface := range o.owners {
+		a.owners[strMap[addr]] = strMap[iface]
+	}
+	mergeTable(&a.iface, &o.iface, func(k ifaceKey) ifaceKey {
+		return ifaceKey{tupMap[k.tuple], k.action, k.dir, k.path, strMap[k.reject]}
+	})
+	mergeTable(&a.service, &o.service, func(k serviceKey) serviceKey {
+		return serviceKey{tupMap[k.tuple], strMap[k.src], strMap[k.dst], k.action, k.dir}
+	})
+	mergeTable(&a.peer, &o.peer, func(k peerKey) peerKey {
+		return peerKey{tupMap[k.tuple], k.action, k.dir, strMap[k.a], strMap[k.b]}
+	})
+	addr := func(k addrKey) addrKey { return addrKey{tupMap[k.tuple], k.action, strMap[k.addr]} }
+	mergeTable(&a.src, &o.src, addr)
+	mergeTable(&a.dst, &o.dst, addr)
+	mergeTable(&a.app, &o.app, func(k appKey) appKey {
+		k.tuple = tupMap[k.tuple]
+		return k
+	})
+	mergeTable(&a.status, &o.status, func(k statusKey) statusKey { return statusKey{tupMap[k.tuple], k.status} })
+}
+
+func mergeTable[K comparable](dst, src *table[K], mapKey func(K) K) {
+	for i, k := range src.keys {
+		nk := mapKey(k)
+		j, ok := dst.index[nk]
+		if !ok {
+			dst.index[nk] = uint32(len(dst.keys))
+			dst.keys = append(dst.keys, nk)
+			dst.cells = append(dst.cells, slices.Clone(src.cells[i])) // src is reused: copy
+			continue
+		}
+		dst.cells[j] = mergeCells(dst.cells[j], src.cells[i])
+	}
+}
+
+// mergeCells adds the ordered cells of src into the ordered cells of dst.
+func mergeCells(dst, src []cell) []cell {
+	if len(dst) > 0 && len(src) > 0 && src[0].minute > dst[len(dst)-1].minute {
+		return append(dst, src...) // the usual case: a later object
+	}
+	for _, c := range src {
+		dst = addCell(dst, c)
+	}
+	return dst
+}
+
+// Minutes returns the minutes the aggregate has samples for, ascending.
+func (a *Aggregate) Minutes() []int64 {
+	seen := map[int64]bool{}
+	collect := func(cells [][]cell) {
+		for _, cs := range cells {
+			for _, c := range cs {
+				seen[c.minute] = true
+			}
+		}
+	}
+	collect(a.iface.cells)
+	collect(a.status.cells)
+	out := make([]int64, 0, len(seen))
+	for m := range seen {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// uintLabel formats a stored "value + 1" (0 = absent) label.
+func uintLabel(v uint32) string {
+	if v == 0 {
+		return "-"
+	}
+	return strconv.FormatUint(uint64(v-1), 10)
+}

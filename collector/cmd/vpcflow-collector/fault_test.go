@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/internal/groundtruth"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// collectorBinary builds this command once per test run.
+func collectorBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vpcflow-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "vpcflow-collector")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// writeConfig writes a collector configuration for one dir source.
+func writeConfig(t *testing.T, vmURL, logs, state string, extra string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "collector.yaml")
+	cfg := fmt.Sprintf(`state_dir: %s
+storage:
+  url: %s
+aggregation:
+  top_k: 1000000
+batch:
+  max_objects: 2
+  max_wait: 100ms
+sources:
+  - name: local
+    type: dir
+    path: %s
+%s`, state, vmURL, logs, extra)
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// copyTree copies the files under src to dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// present returns the keys of the files under dir.
+func present(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	keys := map[string]bool{}
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, path)
+			keys[filepath.ToSlash(rel)] = true
+		}
+		return nil
+	})
+	return keys
+}
+
+// runToEnd runs `run --once` and waits for it.
+func runToEnd(t *testing.T, bin, config string) time.Duration {
+	t.Helper()
+	began := time.Now()
+	cmd := exec.Command(bin, "run", "--config", config, "--once", "--log-level", "warn")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	return time.Since(began)
+}
+
+// TestKillNine kills the collector with SIGKILL at 20 and more random
+// moments while it ingests, restarting it each time, then lets it finish.
+// After every kill, every object it deleted must already be stored; at the
+// end every total is exact: against the ground truth, and for the pair
+// family (whose owners are learned batch by batch) against an undisturbed
+// run over the same objects.
+func TestKillNine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long fault test")
+	}
+	bin := collectorBinary(t)
+	logs := t.TempDir()
+	tr := groundtruth.New()
+	objectBytes := map[string]float64{} // per object key: bytes of its traffic records
+	f, _ := flowlog.ParseFormat("v5")
+	_, err := generate.Generate(generate.Config{
+		Records: 80000, Seed: 11, Format: f, Start: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
+		Duration: 2 * time.Hour, ENIs: 40, VPCs: 3,
+		Observe: func(key string, r *flowlog.Record) {
+			tr.Observe(r)
+			if r.LogStatus == flowlog.StatusOK {
+				objectBytes[key] += float64(r.Bytes)
+			}
+		},
+	}, generate.Dir(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Finish()
+	chaos := t.TempDir()
+	copyTree(t, logs, chaos)
+	all := present(t, chaos)
+
+	// The undisturbed reference run.
+	ref := testserver.VictoriaMetrics(t)
+	took := runToEnd(t, bin, writeConfig(t, ref.URL, logs, t.TempDir(), ""))
+	t.Logf("undisturbed run: %v", took)
+
+	vm := testserver.VictoriaMetrics(t)
+	config := writeConfig(t, vm.URL, chaos, t.TempDir(), "")
+	rng := rand.New(rand.NewPCG(11, uint64(time.Now().UnixNano())))
+	kills := 0
+	for kills < 60 {
+		cmd := exec.Command(bin, "run", "--config", config, "--once", "--log-level", "error")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		delay := time.Duration(float64(took) * (0.01 + 0.06*rng.Float64()))
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("run ended with %v:\n%s", err, stderr.String())
+			}
+		case <-time.After(delay):
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-exited
+			kills++
+			// Whatever is gone must already be stored (a pending batch may
+			// have stored more; never less).
+			gone := 0.0
+			now := present(t, chaos)
+			for key := range all {
+				if !now[key] {
+					gone += objectBytes[key]
+				}
+			}
+			vm.Flush()
+			stored := 0.0
+			for _, v := range vm.Totals(t, "vpcflow_interface_bytes") {
+				stored += v
+			}
+			if stored < gone {
+				t.Fatalf("after kill %d: %.0f bytes of deleted objects, only %.0f stored", kills, gone, stored)
+			}
+			continue
+		}
+		break // finished undisturbed
+	}
+	if kills < 20 {
+		t.Fatalf("only %d kills before the run finished: use more data", kills)
+	}
+	t.Logf("%d kills", kills)
+	runToEnd(t, bin, config) // nothing left to do, or the last pending batch
+	if left := present(t, chaos); len(left) != 0 {
+		t.Fatalf("%d objects left", len(left))
+	}
+	tr.Check(t, vm, schema.Interface, schema.Service, schema.Src, schema.Dst, schema.App, schema.Status)
+	ref.Flush()
+	def := schema.Families()[schema.Pair]
+	for _, name := range def.MetricNames() {
+		if diff := groundtruth.Compare(vm.Totals(t, name, def.Labels...), ref.Totals(t, name, def.Labels...)); diff != "" {
+			t.Errorf("%s differs from the undisturbed run:\n%s", name, diff)
+		}
+	}
+}
+
+// TestRunRefusesWrongDedup starts against a VictoriaMetrics without 1 ms
+// deduplication: the collector refuses, saying what to set, and touches
+// nothing.
+func TestRunRefusesWrongDedup(t *testing.T) {
+	bin := collectorBinary(t)
+	vm := testserver.VictoriaMetricsNoDedup(t)
+	logs := t.TempDir()
+	f, _ := flowlog.ParseFormat("v5")
+	if _, err := generate.Generate(generate.Config{Records: 100, Seed: 1, Format: f, Start: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}, generate.Dir(logs)); err != nil {
+		t.Fatal(err)
+	}
+	before := len(present(t, logs))
+	cmd := exec.Command(bin, "run", "--config", writeConfig(t, vm.URL, logs, t.TempDir(), ""), "--once")
+	out, err := cmd.CombinedOutput()
+	if err == nil || cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("run against a VictoriaMetrics without dedup: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "-dedup.minScrapeInterval=1ms") {
+		t.Errorf("the error should say what to set:\n%s", out)
+	}
+	if after := len(present(t, logs)); after != before {
+		t.Errorf("%d objects deleted", before-after)
+	}
+}

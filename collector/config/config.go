@@ -1,0 +1,342 @@
+// Package config reads and checks the collector's YAML configuration. Every
+// error names the field it is about, such as "sources[1].path".
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+)
+
+// Config is the collector's configuration.
+type Config struct {
+	// StateDir holds the ledger and other state; relative paths are taken
+	// from the configuration file's folder.
+	StateDir string `yaml:"state_dir"`
+	// Instance places this collector among several writing to the same
+	// storage: each owns its own slots (see DESIGN.md, delivery).
+	Instance    Instance    `yaml:"instance"`
+	Storage     Storage     `yaml:"storage"`
+	Aggregation Aggregation `yaml:"aggregation"`
+	Batch       Batch       `yaml:"batch"`
+	Sources     []Source    `yaml:"sources"`
+}
+
+// Instance is this collector's place among Count collectors.
+type Instance struct {
+	Index int `yaml:"index"`
+	Count int `yaml:"count"`
+}
+
+// Storage says where and how to write.
+type Storage struct {
+	// URL is a single-node VictoriaMetrics, e.g. http://127.0.0.1:8428.
+	URL string `yaml:"url"`
+	// WriteURL and QueryURL are a cluster's vminsert and vmselect, either as
+	// base URLs (http://vminsert:8480, to which /insert/<tenant>/prometheus/
+	// api/v1/write is added) or as full paths.
+	WriteURL string `yaml:"write_url"`
+	QueryURL string `yaml:"query_url"`
+	// Tenant is the cluster tenant, "accountID" or "accountID:projectID";
+	// default "0".
+	Tenant string `yaml:"tenant"`
+
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	Bearer   Secret `yaml:"bearer_token"`
+	TLS      TLS    `yaml:"tls"`
+
+	Timeout time.Duration `yaml:"timeout"`
+	// SkipDedupCheck starts even when the storage's dedup setting cannot be
+	// read (it is still refused when it can be read and is wrong).
+	SkipDedupCheck bool `yaml:"skip_dedup_check"`
+}
+
+// Secret is a value given inline, in a file or in an environment variable:
+// `password: {file: /run/secrets/vm}` or `{env: VM_PASSWORD}` or a string.
+type Secret struct {
+	Value string `yaml:"value"`
+	File  string `yaml:"file"`
+	Env   string `yaml:"env"`
+}
+
+// UnmarshalYAML accepts a plain string as the value.
+func (s *Secret) UnmarshalYAML(unmarshal func(any) error) error {
+	var v string
+	if err := unmarshal(&v); err == nil {
+		s.Value = v
+		return nil
+	}
+	type plain Secret
+	return unmarshal((*plain)(s))
+}
+
+// Resolve returns the secret's value: inline, read from the file (trailing
+// newline dropped) or from the environment.
+func (s Secret) Resolve() (string, error) {
+	switch {
+	case s.File != "":
+		b, err := os.ReadFile(s.File)
+		if err != nil {
+			return "", fmt.Errorf("read secret file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	case s.Env != "":
+		v, ok := os.LookupEnv(s.Env)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set", s.Env)
+		}
+		return v, nil
+	}
+	return s.Value, nil
+}
+
+func (s Secret) set() bool { return s.Value != "" || s.File != "" || s.Env != "" }
+
+// TLS configures the storage connection's TLS.
+type TLS struct {
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// Aggregation tunes the metric families.
+type Aggregation struct {
+	// TopK bounds the src, dst, app and pair families per interface,
+	// action and minute; the rest folds into "other". Default 1000.
+	TopK int `yaml:"top_k"`
+}
+
+// Batch says how many objects are merged into one write.
+type Batch struct {
+	// MaxObjects per batch; default 64.
+	MaxObjects int `yaml:"max_objects"`
+	// MaxWait is how long a batch waits for more objects once it has one;
+	// default 5s.
+	MaxWait time.Duration `yaml:"max_wait"`
+}
+
+// Source is one place flow logs arrive.
+type Source struct {
+	Name string `yaml:"name"`
+	// Type is "dir" (a local folder; S3 comes later).
+	Type string `yaml:"type"`
+	// Path is the folder of a dir source; relative paths are taken from
+	// the configuration file's folder.
+	Path string `yaml:"path"`
+	// DeleteAfterIngest removes an object once its data is stored; default
+	// true. False leaves the objects (for shared sources): the ledger
+	// remembers what was ingested.
+	DeleteAfterIngest *bool `yaml:"delete_after_ingest"`
+	// Format decodes objects without a header line: v2 … v8 or field
+	// names; default the AWS default format.
+	Format string `yaml:"format"`
+	// Account and Region label records whose object key does not follow
+	// the AWS layout and which lack the fields.
+	Account string `yaml:"account"`
+	Region  string `yaml:"region"`
+}
+
+// Deletes reports whether the source's objects are removed after ingest.
+func (s Source) Deletes() bool { return s.DeleteAfterIngest == nil || *s.DeleteAfterIngest }
+
+// Defaults.
+const (
+	DefaultTopK       = 1000
+	DefaultMaxObjects = 64
+	DefaultMaxWait    = 5 * time.Second
+	DefaultTimeout    = 30 * time.Second
+	DefaultTenant     = "0"
+)
+
+// Load reads and checks the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads and checks a configuration; relative paths are taken from
+// dir.
+func Parse(data []byte, dir string) (*Config, error) {
+	var c Config
+	if err := yaml.UnmarshalWithOptions(data, &c, yaml.DisallowUnknownField()); err != nil {
+		return nil, errors.New(yaml.FormatError(err, false, true))
+	}
+	c.setDefaults(dir)
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) setDefaults(dir string) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	if c.StateDir == "" {
+		c.StateDir = "state"
+	}
+	c.StateDir = abs(c.StateDir)
+	if c.Instance.Count == 0 {
+		c.Instance.Count = 1
+	}
+	if c.Storage.Tenant == "" {
+		c.Storage.Tenant = DefaultTenant
+	}
+	if c.Storage.Timeout == 0 {
+		c.Storage.Timeout = DefaultTimeout
+	}
+	if c.Aggregation.TopK == 0 {
+		c.Aggregation.TopK = DefaultTopK
+	}
+	if c.Batch.MaxObjects == 0 {
+		c.Batch.MaxObjects = DefaultMaxObjects
+	}
+	if c.Batch.MaxWait == 0 {
+		c.Batch.MaxWait = DefaultMaxWait
+	}
+	for i := range c.Sources {
+		c.Sources[i].Path = abs(c.Sources[i].Path)
+	}
+}
+
+// fieldError names the field a problem is about.
+func fieldError(field, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...))
+}
+
+func (c *Config) check() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Instance.Count < 1 || c.Instance.Index < 0 || c.Instance.Index >= c.Instance.Count {
+		add(fieldError("instance", "index %d of count %d: want 0 ≤ index < count", c.Instance.Index, c.Instance.Count))
+	}
+	add(c.Storage.check())
+	if c.Aggregation.TopK < 1 {
+		add(fieldError("aggregation.top_k", "%d: want at least 1", c.Aggregation.TopK))
+	}
+	if c.Batch.MaxObjects < 1 {
+		add(fieldError("batch.max_objects", "%d: want at least 1", c.Batch.MaxObjects))
+	}
+	if c.Batch.MaxWait < 0 {
+		add(fieldError("batch.max_wait", "%v: want a positive duration", c.Batch.MaxWait))
+	}
+	if len(c.Sources) == 0 {
+		add(fieldError("sources", "none configured: add at least one"))
+	}
+	names := map[string]bool{}
+	for i, s := range c.Sources {
+		f := fmt.Sprintf("sources[%d]", i)
+		switch {
+		case s.Name == "":
+			add(fieldError(f+".name", "required"))
+		case names[s.Name]:
+			add(fieldError(f+".name", "%q is used twice", s.Name))
+		case strings.ContainsAny(s.Name, "/\x00"):
+			add(fieldError(f+".name", "%q: no '/' please", s.Name))
+		}
+		names[s.Name] = true
+		switch s.Type {
+		case "dir":
+			if s.Path == "" {
+				add(fieldError(f+".path", "required for a dir source"))
+			}
+		case "":
+			add(fieldError(f+".type", "required: dir"))
+		default:
+			add(fieldError(f+".type", "%q: want dir", s.Type))
+		}
+		if s.Format != "" {
+			if _, err := flowlog.ParseFormat(s.Format); err != nil {
+				add(fieldError(f+".format", "%v", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Storage) check() error {
+	var errs []error
+	switch {
+	case s.URL != "" && (s.WriteURL != "" || s.QueryURL != ""):
+		errs = append(errs, fieldError("storage", "set url (single node) or write_url and query_url (cluster), not both"))
+	case s.URL == "" && s.WriteURL == "":
+		errs = append(errs, fieldError("storage.url", "required (or storage.write_url and storage.query_url for a cluster)"))
+	case s.WriteURL != "" && s.QueryURL == "":
+		errs = append(errs, fieldError("storage.query_url", "required with storage.write_url"))
+	}
+	for field, u := range map[string]string{"storage.url": s.URL, "storage.write_url": s.WriteURL, "storage.query_url": s.QueryURL} {
+		if u == "" {
+			continue
+		}
+		p, err := url.Parse(u)
+		switch {
+		case err != nil:
+			errs = append(errs, fieldError(field, "not a URL: %v", err))
+		case p.Scheme != "http" && p.Scheme != "https":
+			errs = append(errs, fieldError(field, "%q: want an http or https URL", u))
+		case p.User != nil:
+			errs = append(errs, fieldError(field, "credentials do not belong in the URL: use storage.username and storage.password"))
+		}
+	}
+	if s.Password.set() && s.Username == "" {
+		errs = append(errs, fieldError("storage.username", "required with storage.password"))
+	}
+	if s.Password.set() && s.Bearer.set() {
+		errs = append(errs, fieldError("storage.bearer_token", "set a password or a bearer token, not both"))
+	}
+	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
+		errs = append(errs, fieldError("storage.tls", "cert_file and key_file go together"))
+	}
+	if s.Timeout < 0 {
+		errs = append(errs, fieldError("storage.timeout", "%v: want a positive duration", s.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+// ClusterWriteURL returns the vminsert URL remote writes go to: WriteURL
+// itself when it has a path, else its /insert/<tenant>/prometheus/api/v1/write.
+func (s *Storage) ClusterWriteURL() string {
+	return withPath(s.WriteURL, "/insert/"+s.Tenant+"/prometheus/api/v1/write")
+}
+
+// ClusterQueryURL returns the vmselect Prometheus API base: QueryURL itself
+// when it has a path, else its /select/<tenant>/prometheus.
+func (s *Storage) ClusterQueryURL() string {
+	return withPath(s.QueryURL, "/select/"+s.Tenant+"/prometheus")
+}
+
+func withPath(base, path string) string {
+	if base == "" {
+		return ""
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Path != "" && u.Path != "/") {
+		return base
+	}
+	return strings.TrimSuffix(base, "/") + path
+}

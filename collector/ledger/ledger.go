@@ -1,0 +1,296 @@
+// Package ledger is the collector's durable memory, kept in a bbolt file:
+// which source objects were ingested or quarantined, which batches were
+// begun but not yet acknowledged by VictoriaMetrics, the write slot of every
+// batch, and facts the collector learned along the way.
+//
+// # Exactly-once protocol
+//
+// The pipeline skips every listed object that Lookup reports as known. It
+// decodes and aggregates a batch of unknown objects, then calls BeginBatch
+// before writing anything. BeginBatch, in one durable transaction, assigns
+// the batch an ID and a slot, records its objects as pending, stores the
+// snapshot the pipeline needs to replay the batch identically and the facts
+// it learned. The pipeline writes the batch's samples at minute start +
+// slot milliseconds and, once VictoriaMetrics acknowledged them, calls
+// CommitBatch, which marks the objects ingested. After a crash,
+// PendingBatches returns the batches begun but not committed, oldest first;
+// replaying one writes the same samples at the same timestamps, which
+// VictoriaMetrics (-dedup.minScrapeInterval=1ms) collapses.
+//
+// # Slots
+//
+// A minute has SlotsPerMinute slots (one per millisecond). Two batches that
+// touch the same minute never get the same slot, so neither overwrites the
+// other's samples. A batch gets the smallest slot that is above every slot
+// already handed out in each of its minutes; a minute therefore holds at
+// most SlotsPerMinute/Instances batches of one instance (fewer when batches
+// span minutes that were used unevenly), after which BeginBatch fails with
+// ErrNoSlot.
+//
+// # Scale-out
+//
+// Several collector instances may write to the same VictoriaMetrics, each
+// with its own ledger. Instance i of n (Options.Instance, Options.Instances)
+// only uses slots s with s % n == i, so instances never pick the same slot
+// for a minute. Every instance must be configured with the same n and a
+// distinct i. A ledger remembers the pair it was created with and Open
+// refuses another one unless Options.AllowReconfigure is set, because slots
+// written under the old pair may collide with another instance's new ones
+// in minutes that are written to again.
+//
+// # Minute retention
+//
+// The per-minute slot counters would grow forever, so Open drops those of
+// minutes older than Options.MinuteRetention (400 days by default), except
+// minutes of pending batches. It remembers the highest counter it dropped:
+// a batch that touches a dropped minute later starts from there, so slots
+// stay unique even for very late data (at the cost of fewer free slots in
+// such old minutes).
+package ledger
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+const (
+	// SlotsPerMinute is the number of write slots in a minute: the samples
+	// of a batch are written at minute start + slot milliseconds.
+	SlotsPerMinute = 60000
+	// NoSlot is the slot of a batch that touches no minute (it has nothing
+	// to write, for example because all its records were invalid).
+	NoSlot = -1
+	// DefaultTimeout is how long Open waits for the file lock by default.
+	DefaultTimeout = time.Second
+	// DefaultMinuteRetention is how long the slot counter of a minute is kept
+	// by default.
+	DefaultMinuteRetention = 400 * 24 * time.Hour
+)
+
+// formatVersion is the on-disk format of the ledger, stored in the meta
+// bucket.
+const formatVersion = "1"
+
+// ErrNotFound is returned (wrapped) when a batch or a quarantined object does
+// not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrNoSlot is returned (wrapped) by BeginBatch when a minute of the batch has
+// no free slot left for this instance.
+var ErrNoSlot = errors.New("no free slot")
+
+// Bucket names and meta keys.
+var (
+	bucketMeta    = []byte("meta")
+	bucketObjects = []byte("objects") // sub-bucket per source: key → record
+	bucketBatches = []byte("batches") // ID (big-endian) → encoded batch
+	bucketMinutes = []byte("minutes") // minute (big-endian) → next free slot
+	bucketFacts   = []byte("facts")   // sub-bucket per kind: key → value
+
+	metaFormat   = []byte("format")
+	metaInstance = []byte("instance")       // "i/n"
+	metaHorizon  = []byte("pruned_horizon") // minutes below were pruned
+	metaFloor    = []byte("pruned_floor")   // highest next slot pruned
+)
+
+// Options configures a Ledger. The zero value is instance 0 of 1 with the
+// default timeout and minute retention.
+type Options struct {
+	// Instance is this collector's index among Instances (0-based); it only
+	// uses slots s with s % Instances == Instance.
+	Instance int
+	// Instances is the number of collector instances writing to the same
+	// VictoriaMetrics; 0 means 1. At most SlotsPerMinute.
+	Instances int
+	// Timeout is how long Open waits for the file lock held by another
+	// process; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// MinuteRetention is how long the slot counters of a minute are kept
+	// (see the package documentation); 0 means DefaultMinuteRetention, a
+	// negative value keeps them forever.
+	MinuteRetention time.Duration
+	// AllowReconfigure lets Open accept an Instance/Instances pair different
+	// from the one the ledger was last used with. Slots used under the old
+	// pair may then collide with another instance's slots.
+	AllowReconfigure bool
+	// Now is the clock used for timestamps and pruning; nil means time.Now.
+	Now func() time.Time
+}
+
+// withDefaults validates the options and fills in the defaults.
+func (o Options) withDefaults() (Options, error) {
+	if o.Instances == 0 {
+		o.Instances = 1
+	}
+	if o.Instances < 1 || o.Instances > SlotsPerMinute {
+		return o, fmt.Errorf("instances must be between 1 and %d, got %d", SlotsPerMinute, o.Instances)
+	}
+	if o.Instance < 0 || o.Instance >= o.Instances {
+		return o, fmt.Errorf("instance must be between 0 and %d (instances %d), got %d", o.Instances-1, o.Instances, o.Instance)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MinuteRetention == 0 {
+		o.MinuteRetention = DefaultMinuteRetention
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+// Ledger is an open ledger file. Its methods are safe for concurrent use;
+// write transactions are serialised by bbolt.
+type Ledger struct {
+	db   *bolt.DB
+	path string
+	opts Options
+}
+
+// Open opens the ledger at path, creating the file (and its directory) if
+// needed. Only one process may have a ledger open: if another one holds it
+// for longer than opts.Timeout, Open fails with an error saying the ledger
+// is in use by another collector.
+func Open(path string, opts Options) (*Ledger, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("ledger %s: creating directory: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("ledger %s is in use by another collector (file lock not obtained within %s)", path, o.Timeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening ledger %s: %w", path, err)
+	}
+	l := &Ledger{db: db, path: path, opts: o}
+	if err := db.Update(l.init); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// Close closes the ledger file and releases its lock.
+func (l *Ledger) Close() error {
+	if err := l.db.Close(); err != nil {
+		return fmt.Errorf("closing ledger %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// Path returns the file the ledger is stored in.
+func (l *Ledger) Path() string { return l.path }
+
+// init creates the buckets, checks the format and the instance
+// configuration, and prunes old minutes.
+func (l *Ledger) init(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketMeta, bucketObjects, bucketBatches, bucketMinutes, bucketFacts} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("creating bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	switch v := meta.Get(metaFormat); {
+	case v == nil:
+		if err := meta.Put(metaFormat, []byte(formatVersion)); err != nil {
+			return fmt.Errorf("writing format: %w", err)
+		}
+	case string(v) != formatVersion:
+		return fmt.Errorf("unsupported ledger format %q (want %q)", v, formatVersion)
+	}
+	inst := []byte(strconv.Itoa(l.opts.Instance) + "/" + strconv.Itoa(l.opts.Instances))
+	if old := meta.Get(metaInstance); old != nil && !bytes.Equal(old, inst) && !l.opts.AllowReconfigure {
+		return fmt.Errorf("ledger was used as instance %s and is now opened as instance %s: slots may collide with other instances (allow reconfiguration to proceed anyway)", old, inst)
+	}
+	if err := meta.Put(metaInstance, inst); err != nil {
+		return fmt.Errorf("writing instance: %w", err)
+	}
+	if l.opts.MinuteRetention > 0 {
+		horizon := l.opts.Now().Add(-l.opts.MinuteRetention).Unix() / 60
+		if err := pruneMinutes(tx, horizon); err != nil {
+			return fmt.Errorf("pruning minutes: %w", err)
+		}
+	}
+	return nil
+}
+
+// pruneMinutes drops the slot counters of minutes below horizon, except
+// those of pending batches, and raises the pruned horizon and floor.
+func pruneMinutes(tx *bolt.Tx, horizon int64) error {
+	if horizon <= 0 {
+		return nil
+	}
+	keep := map[int64]bool{}
+	err := tx.Bucket(bucketBatches).ForEach(func(k, v []byte) error {
+		b, err := decodeBatch(v)
+		if err != nil {
+			return fmt.Errorf("batch %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		for _, m := range b.Minutes {
+			keep[m] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	meta := tx.Bucket(bucketMeta)
+	oldHorizon, floor := prunedState(meta)
+	if horizon <= oldHorizon {
+		return nil
+	}
+	mb := tx.Bucket(bucketMinutes)
+	var drop [][]byte
+	c := mb.Cursor()
+	for k, v := c.First(); k != nil && int64(binary.BigEndian.Uint64(k)) < horizon; k, v = c.Next() {
+		if keep[int64(binary.BigEndian.Uint64(k))] {
+			continue
+		}
+		floor = max(floor, int(binary.BigEndian.Uint32(v)))
+		drop = append(drop, k)
+	}
+	for _, k := range drop {
+		if err := mb.Delete(k); err != nil {
+			return fmt.Errorf("deleting minute: %w", err)
+		}
+	}
+	if err := meta.Put(metaHorizon, binary.BigEndian.AppendUint64(nil, uint64(horizon))); err != nil {
+		return fmt.Errorf("writing pruned horizon: %w", err)
+	}
+	if err := meta.Put(metaFloor, binary.BigEndian.AppendUint32(nil, uint32(floor))); err != nil {
+		return fmt.Errorf("writing pruned floor: %w", err)
+	}
+	return nil
+}
+
+// prunedState returns the minute below which counters were pruned and the
+// highest next slot among the pruned counters.
+func prunedState(meta *bolt.Bucket) (horizon int64, floor int) {
+	if v := meta.Get(metaHorizon); len(v) == 8 {
+		horizon = int64(binary.BigEndian.Uint64(v))
+	}
+	if v := meta.Get(metaFloor); len(v) == 4 {
+		floor = int(binary.BigEndian.Uint32(v))
+	}
+	return horizon, floor
+}
+
+// now returns the current time at millisecond precision in UTC, the
+// precision of every time the ledger stores.
+func (l *Ledger) now() time.Time {
+	return time.UnixMilli(l.opts.Now().UnixMilli()).UTC()
+}

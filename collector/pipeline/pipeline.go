@@ -1,0 +1,611 @@
+// Package pipeline runs the collector's main job: list the objects of each
+// source, decode and aggregate them in batches, write each batch to storage
+// exactly once, and delete what is stored.
+//
+// The delivery scheme (DESIGN.md): before a batch is written, the ledger
+// records it — its objects, a slot (its samples' millisecond offset within
+// each minute) and a snapshot of how its labels were resolved. Only when the
+// storage acknowledged every sample is the batch committed and are its
+// objects deleted. After a crash, pending batches are replayed first from
+// the same objects, slot and snapshot, so they write byte-identical samples,
+// which the storage's 1 ms deduplication collapses.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/aggregate"
+	"github.com/vpcflow/vpcflow/collector/decode"
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/storage"
+)
+
+// Writer stores a batch's series; it returns nil only once the storage
+// acknowledged all of them.
+type Writer interface {
+	Write(ctx context.Context, series []storage.Series) error
+}
+
+// Source is a source with its settings.
+type Source struct {
+	source.Source
+	// Delete removes objects once their data is stored.
+	Delete bool
+	// Decode holds the format of headerless objects.
+	Decode decode.Options
+	// Account and Region label records whose key and fields do not say.
+	Account, Region string
+}
+
+// Options tune the pipeline.
+type Options struct {
+	// TopK bounds the top-K families (default 1000).
+	TopK int
+	// MaxObjects is the most objects merged into one batch (default 64).
+	MaxObjects int
+	// MaxWait is how long to wait for more objects when fewer than
+	// MaxObjects are there (default 5s), and the pause between listings
+	// when there is nothing to do.
+	MaxWait time.Duration
+	// Workers decode objects at once (default GOMAXPROCS).
+	Workers int
+	// Progress is how often a progress line is logged (default 10s).
+	Progress time.Duration
+	// Logger receives the pipeline's log; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.TopK <= 0 {
+		o.TopK = 1000
+	}
+	if o.MaxObjects <= 0 {
+		o.MaxObjects = 64
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 5 * time.Second
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Progress <= 0 {
+		o.Progress = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Stats counts the pipeline's work since it started.
+type Stats struct {
+	Batches     atomic.Int64
+	Objects     atomic.Int64 // objects stored
+	Records     atomic.Int64 // records of stored objects
+	BadLines    atomic.Int64
+	Quarantined atomic.Int64
+	Deleted     atomic.Int64
+	Series      atomic.Int64 // series written (each batch counts its own)
+	Samples     atomic.Int64
+	ReadBytes   atomic.Int64 // bytes of stored objects, as stored
+	Backlog     atomic.Int64 // objects listed and waiting
+	// NewestEnd is the latest record end (Unix seconds) stored so far.
+	NewestEnd atomic.Int64
+}
+
+// Pipeline is the collector's main job over a set of sources.
+type Pipeline struct {
+	sources []*Source
+	ledger  *ledger.Ledger
+	writer  Writer
+	opts    Options
+	log     *slog.Logger
+	stats   Stats
+
+	// What earlier batches taught: interface metadata and address owners.
+	meta   map[string]aggregate.Meta
+	owners map[string]string
+
+	aggPool  sync.Pool
+	stopping atomic.Bool
+}
+
+// Stop asks Run to return once the batch in flight is stored, instead of
+// starting another.
+func (p *Pipeline) Stop() { p.stopping.Store(true) }
+
+// Fact kinds in the ledger.
+const (
+	factMeta  = "meta"
+	factOwner = "owner"
+)
+
+// New returns a pipeline; it loads what earlier runs learned from the
+// ledger.
+func New(sources []*Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline, error) {
+	opts.setDefaults()
+	p := &Pipeline{sources: sources, ledger: l, writer: w, opts: opts, log: opts.Logger,
+		meta: map[string]aggregate.Meta{}, owners: map[string]string{}}
+	p.aggPool.New = func() any { return aggregate.New() }
+	err := l.Facts(factMeta, func(key string, value []byte) error {
+		var m aggregate.Meta
+		if err := json.Unmarshal(value, &m); err != nil {
+			return fmt.Errorf("fact %s %s: %w", factMeta, key, err)
+		}
+		p.meta[key] = m
+		return nil
+	})
+	if err == nil {
+		err = l.Facts(factOwner, func(key string, value []byte) error {
+			p.owners[key] = string(value)
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load learned facts: %w", err)
+	}
+	return p, nil
+}
+
+// Stats returns the pipeline's counters.
+func (p *Pipeline) Stats() *Stats { return &p.stats }
+
+// Run replays pending batches, then ingests what the sources hold, batch by
+// batch, until ctx is done; with once, it returns when everything listed is
+// stored (or quarantined). A batch whose write was cut short by ctx stays
+// pending, to be replayed by the next run.
+func (p *Pipeline) Run(ctx context.Context, once bool) error {
+	stopProgress := p.startProgress(ctx)
+	defer stopProgress()
+	if err := p.replay(ctx); err != nil {
+		return err
+	}
+	for !p.stopping.Load() {
+		worked := false
+		for _, src := range p.sources {
+			n, err := p.round(ctx, src, once)
+			if err != nil {
+				if ctx.Err() != nil || once {
+					return err
+				}
+				p.log.Error("source round failed", "source", src.Name(), "err", err)
+				continue
+			}
+			worked = worked || n > 0
+		}
+		if once && !worked {
+			return nil
+		}
+		if !worked {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(p.opts.MaxWait):
+			}
+		}
+	}
+	return nil
+}
+
+// round lists a source and processes what is new, batch by batch. It
+// returns how many objects it took on.
+func (p *Pipeline) round(ctx context.Context, src *Source, once bool) (int, error) {
+	todo, err := p.listNew(ctx, src)
+	if err != nil {
+		return 0, err
+	}
+	if len(todo) < p.opts.MaxObjects && len(todo) > 0 && !once {
+		// A few objects: give the next ones a moment to arrive, so that a
+		// trickle does not make a batch of each.
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(p.opts.MaxWait):
+		}
+		if todo, err = p.listNew(ctx, src); err != nil {
+			return 0, err
+		}
+	}
+	p.stats.Backlog.Store(int64(len(todo)))
+	done := 0
+	for len(todo) > 0 && !p.stopping.Load() {
+		n := min(len(todo), p.opts.MaxObjects)
+		if err := p.batch(ctx, src, todo[:n]); err != nil {
+			return done, err
+		}
+		todo = todo[n:]
+		done += n
+		p.stats.Backlog.Store(int64(len(todo)))
+	}
+	return done, nil
+}
+
+// listNew lists a source and returns the objects the ledger does not know,
+// in key order. Objects it knows as ingested but which are still there (the
+// collector stopped between storing and deleting them) are deleted now.
+func (p *Pipeline) listNew(ctx context.Context, src *Source) ([]source.Object, error) {
+	objs, err := src.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var todo []source.Object
+	for _, o := range objs {
+		rec, err := p.ledger.Lookup(src.Name(), o.Key, o.Version)
+		if err != nil {
+			return nil, err
+		}
+		switch rec.State {
+		case ledger.Unknown:
+			todo = append(todo, o)
+		case ledger.Ingested:
+			if src.Delete {
+				if err := p.deleteObject(ctx, src, o); err != nil {
+					p.log.Warn("stored object not deleted, will try again", "source", src.Name(), "key", o.Key, "err", err)
+				}
+			}
+		}
+	}
+	return todo, nil
+}
+
+// result is one object's decoding.
+type result struct {
+	obj source.Object
+	agg *aggregate.Aggregate
+	st  *decode.Stats
+	err error
+}
+
+// decodeAll decodes and aggregates objects on the workers, each object on
+// its own, and hands the results to take in the objects' order. At most
+// twice as many objects as there are workers are decoded ahead of take, so
+// memory stays bounded however large the batch.
+func (p *Pipeline) decodeAll(ctx context.Context, src *Source, objs []source.Object, take func(result)) {
+	results := make([]result, len(objs))
+	ready := make([]chan struct{}, len(objs))
+	for i := range ready {
+		ready[i] = make(chan struct{})
+	}
+	tokens := make(chan struct{}, 2*p.opts.Workers)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(p.opts.Workers, len(objs)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = p.decodeOne(ctx, src, objs[i])
+				close(ready[i])
+			}
+		})
+	}
+	go func() {
+		for i := range objs {
+			tokens <- struct{}{}
+			next <- i
+		}
+		close(next)
+	}()
+	for i := range objs {
+		<-ready[i]
+		take(results[i])
+		results[i] = result{}
+		<-tokens
+	}
+	wg.Wait()
+}
+
+// decodeOne decodes one object into an aggregate of its own.
+func (p *Pipeline) decodeOne(ctx context.Context, src *Source, o source.Object) result {
+	agg := p.aggPool.Get().(*aggregate.Aggregate)
+	agg.Reset()
+	actx := aggregate.Context{Account: src.Account, Region: src.Region}
+	if acct, region := source.KeyContext(o.Key); acct != "" {
+		actx.Account = acct
+		if region != "" {
+			actx.Region = region
+		}
+	}
+	rc, err := src.Open(ctx, o)
+	if err != nil {
+		p.aggPool.Put(agg)
+		return result{obj: o, err: err}
+	}
+	defer rc.Close()
+	st, err := decode.Stream(src.Name()+":"+o.Key, rc, src.Decode, func(r *flowlog.Record) error {
+		agg.Add(r, &actx)
+		return nil
+	})
+	if err != nil {
+		p.aggPool.Put(agg)
+		return result{obj: o, st: st, err: err}
+	}
+	return result{obj: o, agg: agg, st: st}
+}
+
+// batch decodes objects, records the batch in the ledger, writes it and
+// deletes what it stored.
+func (p *Pipeline) batch(ctx context.Context, src *Source, objs []source.Object) error {
+	agg := aggregate.New()
+	var stored []ledger.Object
+	var storedStats []*decode.Stats
+	var failed error
+	p.decodeAll(ctx, src, objs, func(r result) {
+		var oe *decode.ObjectError
+		switch {
+		case r.err == nil:
+			agg.Merge(r.agg)
+			p.aggPool.Put(r.agg)
+			stored = append(stored, ledgerObject(src, r.obj))
+			storedStats = append(storedStats, r.st)
+		case errors.As(r.err, &oe):
+			p.log.Warn("object quarantined", "source", src.Name(), "key", r.obj.Key, "err", r.err)
+			if err := p.ledger.Quarantine(ledgerObject(src, r.obj), r.err.Error()); err != nil && failed == nil {
+				failed = err
+			}
+			p.stats.Quarantined.Add(1)
+		case ctx.Err() == nil: // the source failed us: try again at the next listing
+			p.log.Warn("object not read, will retry", "source", src.Name(), "key", r.obj.Key, "err", r.err)
+		}
+	})
+	if failed != nil {
+		return failed
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if len(stored) == 0 {
+		return nil
+	}
+	for _, st := range storedStats {
+		if st.BadLines > 0 {
+			p.log.Warn("bad lines skipped", "object", st.Object, "bad_lines", st.BadLines, "first", st.Samples[0].String())
+		}
+	}
+
+	facts := p.learn(agg)
+	res := agg.Resolve(p.lookupMeta, p.lookupOwner)
+	snapshot, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encode batch snapshot: %w", err)
+	}
+	b, err := p.ledger.BeginBatch(stored, agg.Minutes(), snapshot, facts)
+	if err != nil {
+		return fmt.Errorf("begin batch: %w", err)
+	}
+	if err := p.store(ctx, src, b, agg, &res); err != nil {
+		return err
+	}
+	for _, st := range storedStats {
+		p.stats.Records.Add(st.Records)
+		p.stats.BadLines.Add(st.BadLines)
+		p.stats.ReadBytes.Add(st.StoredBytes)
+		if st.LastEnd > p.stats.NewestEnd.Load() {
+			p.stats.NewestEnd.Store(st.LastEnd)
+		}
+	}
+	return nil
+}
+
+// store writes a recorded batch, commits it and deletes its objects. The
+// storage client retries what is worth retrying; a write it gives up on (the
+// storage refused the request) is tried again here after a pause, for the
+// batch must not be left behind: only ctx ends the attempts, and then the
+// batch stays pending for the next run.
+func (p *Pipeline) store(ctx context.Context, src *Source, b ledger.Batch, agg *aggregate.Aggregate, res *aggregate.Resolution) error {
+	series := agg.Series(res, b.Slot, p.opts.TopK)
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		err := p.writer.Write(ctx, series)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("write batch %d: %w", b.ID, err)
+		}
+		p.log.Error("batch not stored, will try again", "batch", b.ID, "retry_in", wait.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("write batch %d: %w", b.ID, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+	if err := p.ledger.CommitBatch(b.ID); err != nil {
+		return fmt.Errorf("commit batch %d: %w", b.ID, err)
+	}
+	p.stats.Batches.Add(1)
+	p.stats.Objects.Add(int64(len(b.Objects)))
+	p.stats.Series.Add(int64(len(series)))
+	for _, s := range series {
+		p.stats.Samples.Add(int64(len(s.Samples)))
+	}
+	if src.Delete {
+		for _, o := range b.Objects {
+			// A failed delete is tried again when the object is listed
+			// next: the ledger knows it as ingested.
+			if err := p.deleteObject(ctx, src, source.Object{Key: o.Key, Version: o.Version, Size: o.Size}); err != nil {
+				p.log.Warn("stored object not deleted, will try again", "source", src.Name(), "key", o.Key, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) deleteObject(ctx context.Context, src *Source, o source.Object) error {
+	if err := src.Source.Delete(ctx, o); err != nil {
+		return err
+	}
+	if err := p.ledger.Forget(src.Name(), o.Key); err != nil {
+		return err
+	}
+	p.stats.Deleted.Add(1)
+	return nil
+}
+
+func ledgerObject(src *Source, o source.Object) ledger.Object {
+	return ledger.Object{Source: src.Name(), Key: o.Key, Version: o.Version, Size: o.Size}
+}
+
+// learn takes in what a batch's records say of interfaces and addresses,
+// and returns it as facts for the ledger.
+func (p *Pipeline) learn(agg *aggregate.Aggregate) []ledger.Fact {
+	meta, owners := agg.Learned()
+	facts := make([]ledger.Fact, 0, len(meta)+len(owners))
+	for iface, m := range meta {
+		merged := mergeMeta(p.meta[iface], m)
+		p.meta[iface] = merged
+		v, _ := json.Marshal(merged)
+		facts = append(facts, ledger.Fact{Kind: factMeta, Key: iface, Value: v})
+	}
+	for addr, iface := range owners {
+		p.owners[addr] = iface
+		facts = append(facts, ledger.Fact{Kind: factOwner, Key: addr, Value: []byte(iface)})
+	}
+	return facts
+}
+
+func mergeMeta(old, m aggregate.Meta) aggregate.Meta {
+	keep := func(v, o string) string {
+		if v == "" || v == "-" {
+			return o
+		}
+		return v
+	}
+	return aggregate.Meta{VPC: keep(m.VPC, old.VPC), Subnet: keep(m.Subnet, old.Subnet), AZ: keep(m.AZ, old.AZ), Instance: keep(m.Instance, old.Instance)}
+}
+
+func (p *Pipeline) lookupMeta(iface string) (aggregate.Meta, bool) {
+	m, ok := p.meta[iface]
+	return m, ok
+}
+
+func (p *Pipeline) lookupOwner(addr string) (string, bool) {
+	o, ok := p.owners[addr]
+	return o, ok
+}
+
+// replay writes again the batches a previous run recorded but did not
+// commit, from the same objects, slot and snapshot.
+func (p *Pipeline) replay(ctx context.Context) error {
+	batches, err := p.ledger.PendingBatches()
+	if err != nil {
+		return fmt.Errorf("pending batches: %w", err)
+	}
+	for _, b := range batches {
+		if len(b.Objects) == 0 {
+			if err := p.ledger.CommitBatch(b.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		src := p.source(b.Objects[0].Source)
+		if src == nil {
+			return fmt.Errorf("pending batch %d belongs to source %q, which is not configured: add it back to finish the batch", b.ID, b.Objects[0].Source)
+		}
+		var res aggregate.Resolution
+		if err := json.Unmarshal(b.Snapshot, &res); err != nil {
+			return fmt.Errorf("pending batch %d: snapshot: %w", b.ID, err)
+		}
+		objs, err := p.stillThere(ctx, src, b)
+		if err != nil {
+			return err
+		}
+		p.log.Info("replaying pending batch", "batch", b.ID, "objects", len(objs), "slot", b.Slot)
+		agg := aggregate.New()
+		var failed error
+		p.decodeAll(ctx, src, objs, func(r result) {
+			if r.err != nil {
+				// It decoded when the batch was recorded: a source error.
+				if failed == nil {
+					failed = fmt.Errorf("pending batch %d: %w", b.ID, r.err)
+				}
+				return
+			}
+			agg.Merge(r.agg)
+			p.aggPool.Put(r.agg)
+			p.stats.Records.Add(r.st.Records)
+		})
+		if failed != nil {
+			return failed
+		}
+		if err := p.store(ctx, src, b, agg, &res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stillThere returns the objects of a pending batch that are still there
+// as they were; it logs those that changed or went away (their data cannot
+// be written again exactly).
+func (p *Pipeline) stillThere(ctx context.Context, src *Source, b ledger.Batch) ([]source.Object, error) {
+	listed, err := src.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pending batch %d: %w", b.ID, err)
+	}
+	now := make(map[string]string, len(listed))
+	for _, o := range listed {
+		now[o.Key] = o.Version
+	}
+	var objs []source.Object
+	for _, o := range b.Objects {
+		if v, ok := now[o.Key]; !ok || v != o.Version {
+			p.log.Error("pending batch object changed or went away; its data may be incomplete in storage",
+				"batch", b.ID, "source", src.Name(), "key", o.Key)
+			continue
+		}
+		objs = append(objs, source.Object{Key: o.Key, Version: o.Version, Size: o.Size})
+	}
+	return objs, nil
+}
+
+func (p *Pipeline) source(name string) *Source {
+	for _, s := range p.sources {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// startProgress logs a progress line every Options.Progress.
+func (p *Pipeline) startProgress(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	began := time.Now()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(p.opts.Progress)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				p.logProgress(began)
+			}
+		}
+	})
+	return func() {
+		cancel()
+		wg.Wait()
+		p.logProgress(began)
+	}
+}
+
+func (p *Pipeline) logProgress(began time.Time) {
+	s := &p.stats
+	elapsed := time.Since(began).Seconds()
+	args := []any{"objects", s.Objects.Load(), "records", s.Records.Load(),
+		"records_per_second", int64(float64(s.Records.Load()) / max(elapsed, 1e-9)),
+		"backlog", s.Backlog.Load(), "quarantined", s.Quarantined.Load(), "bad_lines", s.BadLines.Load()}
+	if end := s.NewestEnd.Load(); end > 0 {
+		args = append(args, "lag", time.Since(time.Unix(end, 0)).Round(time.Second).String())
+	}
+	p.log.Info("progress", args...)
+}

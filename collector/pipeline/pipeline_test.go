@@ -1,0 +1,291 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/internal/groundtruth"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+)
+
+// generated writes flow logs under dir and returns the ground truth of
+// their records.
+func generated(t *testing.T, dir string, cfg generate.Config) *groundtruth.Truth {
+	t.Helper()
+	tr := groundtruth.New()
+	cfg.Observe = func(_ string, r *flowlog.Record) { tr.Observe(r) }
+	if cfg.Start.IsZero() {
+		cfg.Start = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	}
+	if _, err := generate.Generate(cfg, generate.Dir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	tr.Finish()
+	if len(tr.Conflicts) > 0 {
+		t.Fatalf("generated data has addresses owned by two interfaces: %v", tr.Conflicts[:min(5, len(tr.Conflicts))])
+	}
+	return tr
+}
+
+type env struct {
+	vm     *testserver.VM
+	store  *storage.Client
+	ledger *ledger.Ledger
+	dir    string
+	state  string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	vm := testserver.VictoriaMetrics(t)
+	store, err := storage.New(storage.Config{URL: vm.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{vm: vm, store: store, dir: t.TempDir(), state: t.TempDir()}
+	e.open(t)
+	return e
+}
+
+func (e *env) open(t *testing.T) {
+	t.Helper()
+	l, err := ledger.Open(filepath.Join(e.state, "ledger.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ledger = l
+	t.Cleanup(func() { l.Close() })
+}
+
+func (e *env) pipeline(t *testing.T, del bool, opts pipeline.Options) *pipeline.Pipeline {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	src := &pipeline.Source{Source: source.NewDir("local", e.dir), Delete: del}
+	p, err := pipeline.New([]*pipeline.Source{src}, e.ledger, e.store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+// TestTotalsMatchGroundTruth ingests generated v5 and v8 flow logs in one
+// batch each and compares every family with totals computed from the
+// generated records.
+func TestTotalsMatchGroundTruth(t *testing.T) {
+	for _, format := range []string{"v5", "v8"} {
+		t.Run(format, func(t *testing.T) {
+			e := newEnv(t)
+			f, _ := flowlog.ParseFormat(format)
+			tr := generated(t, e.dir, generate.Config{Records: 20000, Seed: 5, Format: f, Duration: 30 * time.Minute, ENIs: 40, VPCs: 2})
+			p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 1000})
+			if err := p.Run(context.Background(), true); err != nil {
+				t.Fatal(err)
+			}
+			tr.Check(t, e.vm)
+			if n := countFiles(t, e.dir); n != 0 {
+				t.Errorf("%d objects left after ingesting with delete_after_ingest", n)
+			}
+		})
+	}
+}
+
+// TestManyBatches ingests in small batches: every family but the pair one
+// (whose owners are learned batch by batch) must still match exactly.
+func TestManyBatches(t *testing.T) {
+	e := newEnv(t)
+	f, _ := flowlog.ParseFormat("v5")
+	tr := generated(t, e.dir, generate.Config{Records: 20000, Seed: 6, Format: f, Duration: time.Hour, ENIs: 30, VPCs: 3})
+	p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 3})
+	if err := p.Run(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if p.Stats().Batches.Load() < 10 {
+		t.Fatalf("%d batches, want many", p.Stats().Batches.Load())
+	}
+	tr.Check(t, e.vm, schema.Interface, schema.Service, schema.Src, schema.Dst, schema.App, schema.Status)
+}
+
+// TestRunTwiceWithoutDeletion runs over the same files twice without
+// deleting them: the ledger remembers, the totals do not change.
+func TestRunTwiceWithoutDeletion(t *testing.T) {
+	e := newEnv(t)
+	f, _ := flowlog.ParseFormat("v5")
+	tr := generated(t, e.dir, generate.Config{Records: 5000, Seed: 7, Format: f, Duration: 30 * time.Minute, ENIs: 20, VPCs: 2})
+	files := countFiles(t, e.dir)
+	for run := range 2 {
+		p := e.pipeline(t, false, pipeline.Options{TopK: 1 << 30, MaxObjects: 1000})
+		if err := p.Run(context.Background(), true); err != nil {
+			t.Fatal(err)
+		}
+		if run == 1 && p.Stats().Objects.Load() != 0 {
+			t.Errorf("second run stored %d objects again", p.Stats().Objects.Load())
+		}
+		if n := countFiles(t, e.dir); n != files {
+			t.Errorf("run %d: %d files, want all %d kept", run, n, files)
+		}
+		tr.Check(t, e.vm)
+	}
+}
+
+// TestQuarantine puts a truncated object among good ones: it is
+// quarantined, not deleted, none of its records count, and the rest is
+// stored.
+func TestQuarantine(t *testing.T) {
+	e := newEnv(t)
+	f, _ := flowlog.ParseFormat("v5")
+	tr := generated(t, e.dir, generate.Config{Records: 3000, Seed: 8, Format: f, Duration: 20 * time.Minute, ENIs: 10, VPCs: 1})
+	bad := filepath.Join(e.dir, "AWSLogs", "111111111111", "vpcflowlogs", "us-east-1", "2026", "03", "01", "broken.log.gz")
+	if err := os.MkdirAll(filepath.Dir(bad), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	good, err := filepath.Glob(filepath.Join(e.dir, "AWSLogs", "*", "vpcflowlogs", "*", "*", "*", "*", "*.log.gz"))
+	if err != nil || len(good) == 0 {
+		t.Fatalf("no generated objects: %v", err)
+	}
+	data, _ := os.ReadFile(good[0])
+	if err := os.WriteFile(bad, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 1000})
+	if err := p.Run(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	tr.Check(t, e.vm)
+	if _, err := os.Stat(bad); err != nil {
+		t.Errorf("the quarantined object was deleted: %v", err)
+	}
+	q, err := e.ledger.Quarantined("")
+	if err != nil || len(q) != 1 || !strings.Contains(q[0].Reason, "truncated") || !strings.HasSuffix(q[0].Key, "broken.log.gz") {
+		t.Fatalf("quarantined %+v, %v", q, err)
+	}
+	// A second run leaves it alone.
+	p = e.pipeline(t, true, pipeline.Options{TopK: 1 << 30})
+	if err := p.Run(context.Background(), true); err != nil || p.Stats().Quarantined.Load() != 0 {
+		t.Errorf("second run: %v, quarantined again %d", err, p.Stats().Quarantined.Load())
+	}
+}
+
+// TestStorageDownLosesNothing stops VictoriaMetrics in the middle of a run:
+// the collector keeps trying, deletes nothing while the storage is down,
+// resumes by itself when it is back, and the totals end exact.
+func TestStorageDownLosesNothing(t *testing.T) {
+	e := newEnv(t)
+	f, _ := flowlog.ParseFormat("v5")
+	tr := generated(t, e.dir, generate.Config{Records: 20000, Seed: 9, Format: f, Duration: time.Hour, ENIs: 30, VPCs: 3})
+	p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 2})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background(), true) }()
+
+	// Let a few batches through, then take the storage away.
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Stats().Batches.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("no batch stored within 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.vm.Stop()
+	time.Sleep(2 * time.Second) // the batch in flight fails and is retried
+	before, batches := countFiles(t, e.dir), p.Stats().Batches.Load()
+	time.Sleep(3 * time.Second)
+	if after := countFiles(t, e.dir); after != before {
+		t.Fatalf("%d objects deleted while the storage was down", before-after)
+	}
+	if b := p.Stats().Batches.Load(); b != batches {
+		t.Fatalf("%d batches committed while the storage was down", b-batches)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the run ended while the storage was down: %v", err)
+	default:
+	}
+	e.vm.Start()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the run did not finish after the storage came back")
+	}
+	tr.Check(t, e.vm, schema.Interface, schema.Service, schema.Src, schema.Dst, schema.App, schema.Status)
+	if n := countFiles(t, e.dir); n != 0 {
+		t.Errorf("%d objects left", n)
+	}
+}
+
+// TestTopKKeepsGroupTotals ingests with a small top-K: per interface and
+// action the src, dst and app families still add up to the exact totals,
+// and no group has more than K+1 label sets in a minute.
+func TestTopKKeepsGroupTotals(t *testing.T) {
+	e := newEnv(t)
+	f, _ := flowlog.ParseFormat("v5")
+	tr := generated(t, e.dir, generate.Config{Records: 20000, Seed: 10, Format: f, Duration: 30 * time.Minute, ENIs: 10, VPCs: 1})
+	const k = 3
+	p := e.pipeline(t, true, pipeline.Options{TopK: k, MaxObjects: 1000})
+	if err := p.Run(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	e.vm.Flush()
+	defs := schema.Families()
+	for _, fam := range []int{schema.Src, schema.Dst, schema.App} {
+		def := defs[fam]
+		for _, name := range def.MetricNames() {
+			got := e.vm.Totals(t, name, def.Group...)
+			want := groundtruth.Project(tr.Sums[name], def.Labels, def.Group)
+			if diff := groundtruth.Compare(got, want); diff != "" {
+				t.Errorf("%s per %v:\n%s", name, def.Group, diff)
+			}
+		}
+		// At most k+1 label sets per group and minute.
+		perMinute := map[string]int{}
+		for _, s := range e.vm.Export(t, def.Name+schema.SuffixBytes) {
+			key := make([]string, len(def.Group))
+			for i, l := range def.Group {
+				key[i] = s.Metric[l]
+			}
+			for _, ts := range s.Timestamps {
+				perMinute[strings.Join(key, "|")+fmt.Sprint(ts)]++
+			}
+		}
+		for g, n := range perMinute {
+			if n > k+1 {
+				t.Fatalf("%s: %d label sets in group-minute %s, want at most %d", def.Name, n, g, k+1)
+			}
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Dir is a source of flow log objects in a local folder and its
+// subfolders; keys are paths relative to it.
+type Dir struct {
+	name string
+	root string
+}
+
+// NewDir returns the source named name reading the folder root.
+func NewDir(name, root string) *Dir { return &Dir{name: name, root: root} }
+
+// Name returns the source's name.
+func (d *Dir) Name() string { return d.name }
+
+// Root returns the folder.
+func (d *Dir) Root() string { return d.root }
+
+// List returns the flow log files under the folder, ordered by key. Their
+// version is their size and modification time.
+func (d *Dir) List(ctx context.Context) ([]Object, error) {
+	var out []Object
+	err := filepath.WalkDir(d.root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && path != d.root {
+				return nil // removed while we walked
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !e.Type().IsRegular() || !IsFlowLog(e.Name()) {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		rel, err := filepath.Rel(d.root, path)
+		if err != nil {
+			return err
+		}
+		out = append(out, Object{
+			Key:     filepath.ToSlash(rel),
+			Version: strconv.FormatInt(info.Size(), 10) + "-" + strconv.FormatInt(info.ModTime().UnixNano(), 10),
+			Size:    info.Size(),
+			ModTime: info.ModTime(),
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", d.root, err)
+	}
+	slices.SortFunc(out, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// Open opens the object's file.
+func (d *Dir) Open(_ context.Context, o Object) (io.ReadCloser, error) {
+	f, err := os.Open(d.path(o.Key))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", o.Key, err)
+	}
+	return f, nil
+}
+
+// Delete removes the object's file. A file already gone is not an error.
+func (d *Dir) Delete(_ context.Context, o Object) error {
+	if err := os.Remove(d.path(o.Key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", o.Key, err)
+	}
+	return nil
+}
+
+func (d *Dir) path(key string) string { return filepath.Join(d.root, filepath.FromSlash(key)) }

@@ -1,0 +1,72 @@
+package source
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestKeyContext(t *testing.T) {
+	f := func(key, account, region string) {
+		t.Helper()
+		a, r := KeyContext(key)
+		if a != account || r != region {
+			t.Errorf("KeyContext(%q) = %q, %q; want %q, %q", key, a, r, account, region)
+		}
+	}
+	f("AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/01/01/x.log.gz", "123456789012", "us-east-1")
+	f("prefix/AWSLogs/123456789012/vpcflowlogs/eu-west-1/2026/01/01/x.log.gz", "123456789012", "eu-west-1")
+	f("AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=ap-south-1/year=2026/x.log.parquet", "123456789012", "ap-south-1")
+	f("AWSLogs/123456789012/elasticloadbalancing/us-east-1/x.log.gz", "123456789012", "")
+	f("logs/x.log", "", "")
+	f("AWSLogs/123", "", "")
+}
+
+func TestDir(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel string) {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(rel), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rel := range []string{"b/2.log.gz", "a/1.log", "a/3.log.parquet", "a/skip.txt", "a/4.log.gz.partial", "c.log"} {
+		write(rel)
+	}
+	d := NewDir("local", root)
+	objs, err := d.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range objs {
+		keys = append(keys, o.Key)
+		if o.Version == "" || o.Size != int64(len(o.Key)) {
+			t.Errorf("%s: version %q size %d", o.Key, o.Version, o.Size)
+		}
+	}
+	if got := filepath.Join(keys...); got != filepath.Join("a/1.log", "a/3.log.parquet", "b/2.log.gz", "c.log") {
+		t.Errorf("keys %v", keys)
+	}
+	rc, err := d.Open(context.Background(), objs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	if err := d.Delete(context.Background(), objs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Delete(context.Background(), objs[0]); err != nil {
+		t.Errorf("deleting a deleted object: %v", err)
+	}
+	if objs, _ = d.List(context.Background()); len(objs) != 3 {
+		t.Errorf("%d objects after a delete, want 3", len(objs))
+	}
+	if _, err := NewDir("x", filepath.Join(root, "missing")).List(context.Background()); err == nil {
+		t.Error("listing a missing folder: no error")
+	}
+}

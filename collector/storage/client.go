@@ -1,0 +1,529 @@
+// Package storage writes time series to VictoriaMetrics with the Prometheus
+// remote write protocol (protobuf, snappy block compression), retrying
+// until the samples are acknowledged, and checks that the storage
+// deduplicates the way the collector's exactly-once scheme needs (see
+// CheckDedup).
+//
+// It talks to a single node (Config.URL) or to a cluster (Config.WriteURL
+// for vminsert, Config.QueryURL for vmselect). The cluster shapes
+// /insert/<tenant>/prometheus/api/v1/write and /select/<tenant>/prometheus
+// are tested through a path-rewriting proxy in front of a real single node,
+// since the cluster binaries cannot be installed from the Go module proxy;
+// the paths exercised that way are those two, /select/<tenant>/prometheus/
+// api/v1/status/buildinfo, and /flags and /health at the vmselect root.
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Label is one label of a series. The metric name is the label __name__.
+type Label struct {
+	Name, Value string
+}
+
+// Sample is one value at one time.
+type Sample struct {
+	// Timestamp is in milliseconds since the Unix epoch.
+	Timestamp int64
+	Value     float64
+}
+
+// Series is a labelled set of samples. Labels need not be sorted.
+type Series struct {
+	Labels  []Label
+	Samples []Sample
+}
+
+// TLS configures HTTPS to the storage. Empty fields keep Go's defaults
+// (system roots, no client certificate).
+type TLS struct {
+	// CAFile is a PEM file of CA certificates to trust instead of the
+	// system's.
+	CAFile string
+	// CertFile and KeyFile are a PEM client certificate and its key (both or
+	// neither).
+	CertFile, KeyFile string
+	// ServerName overrides the name checked in the server's certificate.
+	ServerName string
+	// InsecureSkipVerify turns certificate checks off (tests only).
+	InsecureSkipVerify bool
+}
+
+// Backoff is the wait between write attempts: a random duration between 0
+// and min(Max, Initial·2^(attempt-1)) ("full jitter").
+type Backoff struct {
+	// Initial is the bound of the first wait; default 250ms.
+	Initial time.Duration
+	// Max bounds every wait; default 30s.
+	Max time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultTimeout             = 30 * time.Second
+	DefaultMaxSeriesPerRequest = 10_000
+	DefaultBackoffInitial      = 250 * time.Millisecond
+	DefaultBackoffMax          = 30 * time.Second
+)
+
+// Config configures a Client. Set URL for a single node, or WriteURL and
+// QueryURL for a cluster.
+type Config struct {
+	// URL is a single node's base URL, e.g. http://victoria:8428: writes go
+	// to URL/api/v1/write, queries to URL/api/v1/..., the flags check to
+	// URL/flags.
+	URL string
+	// WriteURL is a cluster's full vminsert write URL, e.g.
+	// http://vminsert:8480/insert/0/prometheus/api/v1/write. It may carry a
+	// query string (extra_label=...).
+	WriteURL string
+	// QueryURL is a cluster's vmselect Prometheus API base, e.g.
+	// http://vmselect:8481/select/0/prometheus.
+	QueryURL string
+
+	// Username and Password are sent as HTTP basic auth when Username is
+	// set. They are resolved by the caller; they never appear in errors.
+	Username, Password string
+	// BearerToken is sent as "Authorization: Bearer ..." when set.
+	BearerToken string
+	// TLS configures https URLs.
+	TLS TLS
+
+	// Timeout bounds each HTTP request; default 30s.
+	Timeout time.Duration
+	// MaxSeriesPerRequest splits a larger Write into several requests;
+	// default 10000.
+	MaxSeriesPerRequest int
+	// Retry is the wait between write attempts; zero fields take defaults.
+	Retry Backoff
+	// OnRetry, when set, is called before each wait after a failed attempt
+	// (attempt counts from 1), e.g. to log it. err carries no secret.
+	OnRetry func(attempt int, err error, wait time.Duration)
+}
+
+// Client writes to and checks one VictoriaMetrics. It is safe for
+// concurrent use.
+type Client struct {
+	writeURL  string // full URL writes are POSTed to
+	queryBase string // Prometheus API base, without a trailing slash
+	rootURL   string // where /flags and /health live
+	cluster   bool
+
+	auth    string   // Authorization header value, or ""
+	secrets []string // strings to scrub from anything we report
+
+	httpClient *http.Client
+	timeout    time.Duration
+	maxSeries  int
+	backoff    Backoff
+	onRetry    func(int, error, time.Duration)
+
+	encoders sync.Pool // *encoder
+
+	requests, retries, failures     atomic.Uint64
+	bytesSent, series, samplesWrote atomic.Uint64
+}
+
+// New checks cfg and returns a Client. It does not contact the storage (see
+// Ping).
+func New(cfg Config) (*Client, error) {
+	c := &Client{
+		timeout:   cfg.Timeout,
+		maxSeries: cfg.MaxSeriesPerRequest,
+		backoff:   cfg.Retry,
+		onRetry:   cfg.OnRetry,
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.maxSeries <= 0 {
+		c.maxSeries = DefaultMaxSeriesPerRequest
+	}
+	if c.backoff.Initial <= 0 {
+		c.backoff.Initial = DefaultBackoffInitial
+	}
+	if c.backoff.Max <= 0 {
+		c.backoff.Max = DefaultBackoffMax
+	}
+	c.backoff.Max = max(c.backoff.Max, c.backoff.Initial)
+
+	switch {
+	case cfg.URL != "" && (cfg.WriteURL != "" || cfg.QueryURL != ""):
+		return nil, errors.New("storage: set URL (single node) or WriteURL and QueryURL (cluster), not both")
+	case cfg.URL != "":
+		base, err := parseURL("URL", cfg.URL, false)
+		if err != nil {
+			return nil, err
+		}
+		if strings.Contains(base.Path, "/api/v1") {
+			return nil, fmt.Errorf("storage: URL %s: give the base URL without /api/v1, e.g. http://victoria:8428", base)
+		}
+		b := strings.TrimRight(base.String(), "/")
+		c.writeURL, c.queryBase, c.rootURL = b+"/api/v1/write", b, b
+	case cfg.WriteURL == "" || cfg.QueryURL == "":
+		return nil, errors.New("storage: set URL (single node), or both WriteURL and QueryURL (cluster)")
+	default:
+		w, err := parseURL("WriteURL", cfg.WriteURL, true)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasSuffix(w.Path, "/api/v1/write") {
+			return nil, fmt.Errorf("storage: WriteURL %s: want the full write URL, e.g. http://vminsert:8480/insert/0/prometheus/api/v1/write", w)
+		}
+		q, err := parseURL("QueryURL", cfg.QueryURL, false)
+		if err != nil {
+			return nil, err
+		}
+		if strings.Contains(q.Path, "/api/v1") {
+			return nil, fmt.Errorf("storage: QueryURL %s: want the Prometheus API base, e.g. http://vmselect:8481/select/0/prometheus", q)
+		}
+		c.writeURL, c.queryBase = w.String(), strings.TrimRight(q.String(), "/")
+		c.rootURL, c.cluster = (&url.URL{Scheme: q.Scheme, Host: q.Host}).String(), true
+	}
+
+	switch {
+	case cfg.BearerToken != "" && (cfg.Username != "" || cfg.Password != ""):
+		return nil, errors.New("storage: set a username and password or a bearer token, not both")
+	case cfg.Password != "" && cfg.Username == "":
+		return nil, errors.New("storage: a password needs a username")
+	case cfg.Username != "":
+		cred := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + cfg.Password))
+		c.auth = "Basic " + cred
+		c.secrets = append(c.secrets, cred)
+		if cfg.Password != "" {
+			c.secrets = append(c.secrets, cfg.Password)
+		}
+	case cfg.BearerToken != "":
+		c.auth = "Bearer " + cfg.BearerToken
+		c.secrets = append(c.secrets, cfg.BearerToken)
+	}
+
+	tlsConfig, err := loadTLS(cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = tlsConfig
+	transport.MaxIdleConnsPerHost = 32
+	c.httpClient = &http.Client{Transport: transport}
+	c.encoders.New = func() any { return new(encoder) }
+	return c, nil
+}
+
+// parseURL parses an http(s) URL from the configuration. URLs with
+// credentials are refused; errors never print the password.
+func parseURL(field, raw string, allowQuery bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error would print the whole URL
+		}
+		return nil, fmt.Errorf("storage: %s: not a URL: %v", field, err)
+	}
+	switch {
+	case u.User != nil:
+		return nil, fmt.Errorf("storage: %s %s: credentials in the URL are not allowed: set the username and password or bearer token", field, u.Redacted())
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("storage: %s %s: want an http:// or https:// URL", field, u)
+	case u.Host == "":
+		return nil, fmt.Errorf("storage: %s %s: no host", field, u)
+	case u.Fragment != "" || (u.RawQuery != "" && !allowQuery):
+		return nil, fmt.Errorf("storage: %s %s: no query string or fragment allowed", field, u.Redacted())
+	}
+	return u, nil
+}
+
+func loadTLS(cfg TLS) (*tls.Config, error) {
+	tc := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         cfg.ServerName,
+		InsecureSkipVerify: cfg.InsecureSkipVerify,
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("storage: TLS CA file: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("storage: TLS CA file %s: no PEM certificate in it", cfg.CAFile)
+		}
+	}
+	switch {
+	case cfg.CertFile != "" && cfg.KeyFile != "":
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("storage: TLS client certificate %s: %w", cfg.CertFile, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	case cfg.CertFile != "" || cfg.KeyFile != "":
+		return nil, errors.New("storage: TLS client certificate: set both the certificate and the key file")
+	}
+	return tc, nil
+}
+
+// WriteURL returns the URL writes are POSTed to.
+func (c *Client) WriteURL() string { return c.writeURL }
+
+// QueryURL returns the Prometheus query API base (queries go to
+// QueryURL()+"/api/v1/query_range" and so on), without a trailing slash.
+func (c *Client) QueryURL() string { return c.queryBase }
+
+// RequestError is an HTTP error answer from the storage.
+type RequestError struct {
+	// URL is the request's URL (configured URLs never hold credentials).
+	URL string
+	// Status is the HTTP status code.
+	Status int
+	// Body is the start of the answer (at most 512 bytes), secrets removed.
+	Body string
+
+	retryAfter time.Duration
+}
+
+// Error implements error.
+func (e *RequestError) Error() string {
+	return fmt.Sprintf("%s: HTTP %d %s: %s", e.URL, e.Status, http.StatusText(e.Status), e.Body)
+}
+
+// Temporary reports whether the request may succeed later: 5xx, 429 Too
+// Many Requests and 408 Request Timeout. Write retries those; other
+// statuses are permanent (the request itself is wrong).
+func (e *RequestError) Temporary() bool {
+	return e.Status >= 500 || e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout
+}
+
+// maxErrorBody bounds RequestError.Body.
+const maxErrorBody = 512
+
+// Stats counts a Client's work since New.
+type Stats struct {
+	// Requests is the number of write requests sent, retries included.
+	Requests uint64
+	// Retries is the number of failed write attempts that were retried.
+	Retries uint64
+	// Failures is the number of write requests that failed permanently
+	// (HTTP 4xx other than 408 and 429).
+	Failures uint64
+	// BytesSent is the compressed size of every write request sent,
+	// retries included.
+	BytesSent uint64
+	// Series and Samples count what the storage acknowledged.
+	Series, Samples uint64
+}
+
+// Stats returns the counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:  c.requests.Load(),
+		Retries:   c.retries.Load(),
+		Failures:  c.failures.Load(),
+		BytesSent: c.bytesSent.Load(),
+		Series:    c.series.Load(),
+		Samples:   c.samplesWrote.Load(),
+	}
+}
+
+// Write sends series in requests of at most MaxSeriesPerRequest series each,
+// in order. Each request is retried with backoff on connection errors,
+// timeouts, HTTP 5xx, 408 and 429, for as long as ctx allows; then Write
+// returns ctx's error, wrapped. Any other HTTP error is permanent and
+// returned at once as a *RequestError. When Write returns nil, every sample
+// was acknowledged; after an error some requests may have been, so the
+// caller writes the whole batch again, which deduplication
+// (-dedup.minScrapeInterval=1ms) makes harmless since the same series encode
+// to the same samples.
+func (c *Client) Write(ctx context.Context, series []Series) error {
+	enc := c.encoders.Get().(*encoder)
+	defer c.encoders.Put(enc)
+	for len(series) > 0 {
+		chunk := series[:min(len(series), c.maxSeries)]
+		series = series[len(chunk):]
+		body, err := enc.encode(chunk)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", c.writeURL, err)
+		}
+		if err := c.send(ctx, body); err != nil {
+			return err
+		}
+		c.series.Add(uint64(len(chunk)))
+		c.samplesWrote.Add(uint64(countSamples(chunk)))
+	}
+	return nil
+}
+
+// send POSTs one compressed write request until it is acknowledged, fails
+// permanently, or ctx is done.
+func (c *Client) send(ctx context.Context, body []byte) error {
+	for attempt := 1; ; attempt++ {
+		c.requests.Add(1)
+		c.bytesSent.Add(uint64(len(body)))
+		err := c.post(ctx, body)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("write %s: %w (after %d attempts; last: %v)", c.writeURL, ctx.Err(), attempt, err)
+		}
+		var re *RequestError
+		if errors.As(err, &re) && !re.Temporary() {
+			c.failures.Add(1)
+			return fmt.Errorf("write: %w", err)
+		}
+		wait := c.backoff.wait(attempt)
+		if re != nil && re.retryAfter > wait {
+			wait = min(re.retryAfter, c.backoff.Max)
+		}
+		c.retries.Add(1)
+		if c.onRetry != nil {
+			c.onRetry(attempt, err, wait)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("write %s: %w (after %d attempts; last: %v)", c.writeURL, ctx.Err(), attempt, err)
+		case <-timer.C:
+		}
+	}
+}
+
+// post sends one write request, with the per-request timeout.
+func (c *Client) post(ctx context.Context, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.writeURL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", c.writeURL, err)
+	}
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	_, err = c.do(req)
+	return err
+}
+
+// Get sends an authenticated GET to the query API: QueryURL()+path, with
+// params, and returns the answer's body. A non-2xx answer is a
+// *RequestError. It does not retry.
+func (c *Client) Get(ctx context.Context, path string, params url.Values) ([]byte, error) {
+	u := c.queryBase + path
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	return c.get(ctx, u)
+}
+
+func (c *Client) get(ctx context.Context, u string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", u, err)
+	}
+	return c.do(req)
+}
+
+// do sends req with the credentials and returns the body of a 2xx answer.
+// Errors name the URL and hold no secret.
+func (c *Client) do(req *http.Request) ([]byte, error) {
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
+	req.Header.Set("User-Agent", "vpcflow")
+	u := req.URL.String()
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which we print ourselves
+		}
+		return nil, &redactedError{msg: fmt.Sprintf("%s %s: %s", strings.ToLower(req.Method), u, c.redact(err.Error())), err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
+		return nil, &RequestError{
+			URL:        u,
+			Status:     resp.StatusCode,
+			Body:       c.redact(strings.TrimSpace(string(head))),
+			retryAfter: retryAfter(resp.Header.Get("Retry-After")),
+		}
+	}
+	if req.Method == http.MethodPost {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		return nil, nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read answer: %s", strings.ToLower(req.Method), u, c.redact(err.Error()))
+	}
+	return body, nil
+}
+
+// redactedError is an error whose message had its secrets removed; it still
+// unwraps to its cause (for errors.Is(err, context.DeadlineExceeded) and
+// the like).
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact replaces every secret in s.
+func (c *Client) redact(s string) string {
+	for _, secret := range c.secrets {
+		s = strings.ReplaceAll(s, secret, "<redacted>")
+	}
+	return s
+}
+
+// retryAfter parses a Retry-After header given in seconds (dates are
+// ignored).
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
+
+// Ping checks that the storage answers and accepts our credentials: it
+// POSTs an empty write request to the write URL (so the path, tenant and
+// authorization of writes are checked without writing anything) and reads
+// the query API's /api/v1/status/buildinfo. It does not retry.
+func (c *Client) Ping(ctx context.Context) error {
+	enc := c.encoders.Get().(*encoder)
+	defer c.encoders.Put(enc)
+	body, err := enc.encode(nil)
+	if err != nil {
+		return err
+	}
+	if err := c.post(ctx, body); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	if _, err := c.Get(ctx, "/api/v1/status/buildinfo", nil); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}

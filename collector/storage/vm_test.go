@@ -1,0 +1,358 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+)
+
+// minute0 is 2026-01-01T00:00:00Z in milliseconds: historical data.
+const minute0 = int64(1767225600000)
+
+func newClient(t *testing.T, cfg storage.Config) *storage.Client {
+	t.Helper()
+	c, err := storage.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func series(name string, labels map[string]string, samples ...storage.Sample) storage.Series {
+	s := storage.Series{Labels: []storage.Label{{Name: "__name__", Value: name}}, Samples: samples}
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		s.Labels = append(s.Labels, storage.Label{Name: k, Value: labels[k]})
+	}
+	return s
+}
+
+func TestRoundTrip(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	c := newClient(t, storage.Config{URL: vm.URL})
+	written := []storage.Series{
+		series("vpcflow_interface_bytes", map[string]string{"interface_id": "eni-1", "action": "ACCEPT", "az_id": "-"},
+			storage.Sample{Timestamp: minute0, Value: 1500}, storage.Sample{Timestamp: minute0 + 60_000, Value: 0},
+			storage.Sample{Timestamp: minute0 + 120_003, Value: 9_007_199_254_740_992}),
+		series("vpcflow_interface_bytes", map[string]string{"interface_id": "eni-2", "action": "REJECT", "az_id": "euw1-az1"},
+			storage.Sample{Timestamp: minute0 + 1, Value: 40}, storage.Sample{Timestamp: minute0 + 60_001, Value: 1_234_567_891.5}),
+		series("vpcflow_entity_info", map[string]string{"entity_id": "eni-1", "name": `web "front" — ü`},
+			storage.Sample{Timestamp: minute0, Value: 1}),
+	}
+	if err := c.Write(context.Background(), written); err != nil {
+		t.Fatal(err)
+	}
+	vm.Flush()
+	got := vm.Export(t, `{__name__=~"vpcflow_.*"}`)
+	want := make([]testserver.ExportedSeries, len(written))
+	for i, s := range written {
+		want[i].Metric = map[string]string{}
+		for _, l := range s.Labels {
+			want[i].Metric[l.Name] = l.Value
+		}
+		for _, smp := range s.Samples {
+			want[i].Timestamps = append(want[i].Timestamps, smp.Timestamp)
+			want[i].Values = append(want[i].Values, smp.Value)
+		}
+	}
+	key := func(s []testserver.ExportedSeries) func(i, j int) bool {
+		return func(i, j int) bool { return fmt.Sprint(s[i].Metric) < fmt.Sprint(s[j].Metric) }
+	}
+	sort.Slice(got, key(got))
+	sort.Slice(want, key(want))
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("exported:\n%+v\nwant:\n%+v", got, want)
+	}
+	totals := vm.Totals(t, `vpcflow_interface_bytes`, "interface_id")
+	if w := map[string]float64{"eni-1": 1500 + 9_007_199_254_740_992, "eni-2": 40 + 1_234_567_891.5}; !maps.Equal(totals, w) {
+		t.Errorf("totals %v, want %v", totals, w)
+	}
+	st := c.Stats()
+	if st.Requests != 1 || st.Retries != 0 || st.Series != 3 || st.Samples != 6 || st.BytesSent == 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestSplit(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	c := newClient(t, storage.Config{URL: vm.URL, MaxSeriesPerRequest: 3})
+	var written []storage.Series
+	want := map[string]float64{}
+	for i := range 10 {
+		id := fmt.Sprintf("eni-%d", i)
+		written = append(written, series("m", map[string]string{"interface_id": id},
+			storage.Sample{Timestamp: minute0, Value: float64(i + 1)}, storage.Sample{Timestamp: minute0 + 60_000, Value: 100}))
+		want[id] = float64(i+1) + 100
+	}
+	if err := c.Write(context.Background(), written); err != nil {
+		t.Fatal(err)
+	}
+	vm.Flush()
+	if got := vm.Totals(t, "m", "interface_id"); !maps.Equal(got, want) {
+		t.Errorf("totals %v, want %v", got, want)
+	}
+	if st := c.Stats(); st.Requests != 4 || st.Series != 10 || st.Samples != 20 {
+		t.Errorf("stats %+v, want 4 requests, 10 series, 20 samples", st)
+	}
+}
+
+// TestReplay writes the same batch twice: with -dedup.minScrapeInterval=1ms
+// it counts once; without deduplication it counts twice, which shows the
+// check can fail. Distinct batches 1 ms apart both count either way.
+func TestReplay(t *testing.T) {
+	f := func(vm *testserver.VM, wantReplayed float64) {
+		t.Helper()
+		c := newClient(t, storage.Config{URL: vm.URL})
+		batch := []storage.Series{
+			series("m", map[string]string{"k": "replayed"}, storage.Sample{Timestamp: minute0, Value: 7}, storage.Sample{Timestamp: minute0 + 60_000, Value: 3}),
+		}
+		for range 2 {
+			if err := c.Write(context.Background(), batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Two batches in the same minute, slots 0 and 1.
+		for slot, v := range []float64{5, 6} {
+			s := series("m", map[string]string{"k": "distinct"}, storage.Sample{Timestamp: minute0 + int64(slot), Value: v})
+			if err := c.Write(context.Background(), []storage.Series{s}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		vm.Flush()
+		want := map[string]float64{"replayed": wantReplayed, "distinct": 11}
+		if got := vm.Totals(t, "m", "k"); !maps.Equal(got, want) {
+			t.Errorf("totals %v, want %v", got, want)
+		}
+	}
+	f(testserver.VictoriaMetrics(t), 10)
+	f(testserver.VictoriaMetricsNoDedup(t), 20)
+}
+
+func TestRetryUntilBack(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	retries := make(chan error, 100)
+	c := newClient(t, storage.Config{URL: vm.URL, Retry: storage.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		OnRetry: func(attempt int, err error, wait time.Duration) {
+			select {
+			case retries <- err:
+			default:
+			}
+		}})
+	vm.Stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Write(context.Background(), []storage.Series{
+			series("m", nil, storage.Sample{Timestamp: minute0, Value: 5}, storage.Sample{Timestamp: minute0 + 60_000, Value: 6}),
+		})
+	}()
+	for range 3 {
+		select {
+		case err := <-retries:
+			if !strings.Contains(err.Error(), "connection refused") {
+				t.Errorf("retry error %v, want connection refused", err)
+			}
+		case err := <-done:
+			t.Fatalf("Write returned %v while VictoriaMetrics is down", err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no retry in 10s")
+		}
+	}
+	vm.Start()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Write after restart: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Write did not finish 10s after VictoriaMetrics came back")
+	}
+	vm.Flush()
+	if got := vm.Totals(t, "m"); !maps.Equal(got, map[string]float64{"": 11}) {
+		t.Errorf("totals %v, want 11", got)
+	}
+	if st := c.Stats(); st.Retries < 3 || st.Requests != st.Retries+1 || st.Samples != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestCancelWhileDown(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	vm.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newClient(t, storage.Config{URL: vm.URL, Retry: storage.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond},
+		OnRetry: func(attempt int, err error, wait time.Duration) {
+			if attempt == 5 {
+				cancel()
+			}
+		}})
+	err := c.Write(ctx, []storage.Series{series("m", nil, storage.Sample{Timestamp: minute0, Value: 1})})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), vm.URL) {
+		t.Errorf("Write = %v, want context.Canceled naming %s", err, vm.URL)
+	}
+	if st := c.Stats(); st.Samples != 0 || st.Requests != 5 {
+		t.Errorf("stats %+v, want 5 requests, nothing acknowledged", st)
+	}
+}
+
+func TestCheckDedup(t *testing.T) {
+	f := func(vm *testserver.VM, want string) {
+		t.Helper()
+		err := newClient(t, storage.Config{URL: vm.URL}).CheckDedup(context.Background())
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("CheckDedup: %v", err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("CheckDedup = %v, want %q", err, want)
+		}
+		var unknown *storage.DedupUnknownError
+		if errors.As(err, &unknown) {
+			t.Errorf("CheckDedup: %v: the setting was not read", err)
+		}
+	}
+	f(testserver.VictoriaMetrics(t), "")
+	f(testserver.VictoriaMetricsNoDedup(t), "-dedup.minScrapeInterval is 0 (off): replayed batches would be counted twice; start it with -dedup.minScrapeInterval=1ms")
+	f(testserver.VictoriaMetrics(t, "-dedup.minScrapeInterval=0s"), "is 0 (off)")
+	f(testserver.VictoriaMetrics(t, "-dedup.minScrapeInterval=1s"), "-dedup.minScrapeInterval is 1s: it merges samples less than 1s apart, which would drop data; set -dedup.minScrapeInterval=1ms")
+}
+
+// clusterProxy stands for a cluster in front of a single node: it serves
+// vminsert's /insert/<tenant>/prometheus/... and vmselect's
+// /select/<tenant>/prometheus/..., /flags and /health, rewriting them to
+// the single node's paths, and refuses every other path. It records the
+// paths it was asked for.
+type clusterProxy struct {
+	mu    sync.Mutex
+	paths []string
+}
+
+func (p *clusterProxy) start(t *testing.T, vmURL string) *httptest.Server {
+	target, err := url.Parse(vmURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		path := r.In.URL.Path
+		for _, prefix := range []string{"/insert/7:1/prometheus", "/select/7:1/prometheus"} {
+			path = strings.TrimPrefix(path, prefix)
+		}
+		r.Out.URL.Path, r.Out.URL.RawPath = path, ""
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.paths = append(p.paths, r.URL.Path)
+		p.mu.Unlock()
+		switch path := r.URL.Path; {
+		case path == "/insert/7:1/prometheus/api/v1/write" && r.Method == http.MethodPost,
+			strings.HasPrefix(path, "/select/7:1/prometheus/api/v1/"),
+			path == "/flags", path == "/health":
+			proxy.ServeHTTP(w, r)
+		default:
+			http.Error(w, "unsupported path requested: "+path, http.StatusBadRequest)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestClusterURLs writes and checks through the cluster URL shapes, against
+// a single node behind clusterProxy.
+func TestClusterURLs(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	var p clusterProxy
+	srv := p.start(t, vm.URL)
+	c := newClient(t, storage.Config{
+		WriteURL: srv.URL + "/insert/7:1/prometheus/api/v1/write",
+		QueryURL: srv.URL + "/select/7:1/prometheus/",
+	})
+	ctx := context.Background()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if err := c.CheckDedup(ctx); err != nil {
+		t.Fatalf("CheckDedup: %v", err)
+	}
+	if err := c.Write(ctx, []storage.Series{series("m", nil, storage.Sample{Timestamp: minute0, Value: 3})}); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	vm.Flush()
+	body, err := c.Get(ctx, "/api/v1/export", url.Values{"match[]": {"m"}})
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if !strings.Contains(string(body), `"values":[3]`) {
+		t.Errorf("export through vmselect path: %s", body)
+	}
+	want := []string{"/insert/7:1/prometheus/api/v1/write", "/select/7:1/prometheus/api/v1/status/buildinfo", "/flags",
+		"/insert/7:1/prometheus/api/v1/write", "/select/7:1/prometheus/api/v1/export"}
+	if !slices.Equal(p.paths, want) {
+		t.Errorf("paths asked %q\nwant %q", p.paths, want)
+	}
+	_, err = c.Get(ctx, "/nope", nil)
+	var re *storage.RequestError
+	if !errors.As(err, &re) || re.Status != http.StatusBadRequest {
+		t.Errorf("Get(/nope) = %v, want a RequestError 400", err)
+	}
+}
+
+// TestAuth runs VictoriaMetrics with basic auth: the right password writes
+// and reads flags, a wrong one is refused at once, without the password in
+// the error.
+func TestAuth(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t, "-httpAuth.username=collector", "-httpAuth.password=s3cr3t-pass")
+	ctx := context.Background()
+	s := []storage.Series{series("m", nil, storage.Sample{Timestamp: minute0, Value: 3})}
+
+	good := newClient(t, storage.Config{URL: vm.URL, Username: "collector", Password: "s3cr3t-pass"})
+	if err := good.Ping(ctx); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+	if err := good.CheckDedup(ctx); err != nil {
+		t.Errorf("CheckDedup: %v", err)
+	}
+	if err := good.Write(ctx, s); err != nil {
+		t.Errorf("Write: %v", err)
+	}
+
+	for _, cfg := range []storage.Config{
+		{URL: vm.URL, Username: "collector", Password: "wr0ng-pass"},
+		{URL: vm.URL, BearerToken: "b3arer-tok"},
+		{URL: vm.URL},
+	} {
+		c := newClient(t, cfg)
+		err := c.Write(ctx, s)
+		var re *storage.RequestError
+		if !errors.As(err, &re) || re.Status != http.StatusUnauthorized {
+			t.Errorf("Write with %q/%q: %v, want HTTP 401", cfg.Username, cfg.BearerToken, err)
+		}
+		var unknown *storage.DedupUnknownError
+		if err := c.CheckDedup(ctx); !errors.As(err, &unknown) {
+			t.Errorf("CheckDedup with %q/%q: %v, want DedupUnknownError", cfg.Username, cfg.BearerToken, err)
+		}
+		for _, err := range []error{err, c.Ping(ctx), c.CheckDedup(ctx)} {
+			for _, secret := range []string{"wr0ng-pass", "s3cr3t-pass", "b3arer-tok"} {
+				if err != nil && strings.Contains(err.Error(), secret) {
+					t.Errorf("error shows a secret: %v", err)
+				}
+			}
+		}
+		if st := c.Stats(); st.Failures != 1 || st.Retries != 0 {
+			t.Errorf("stats %+v, want one failure and no retry", st)
+		}
+	}
+}
