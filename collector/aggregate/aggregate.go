@@ -139,10 +139,32 @@ func (t *table[K]) add(k K, shares []cell) {
 	t.cells[i] = addShares(t.cells[i], shares)
 }
 
-// addShares adds shares into cells, minute by minute.
+// addShares adds a record's shares (consecutive minutes) into cells: the
+// first is looked for from the end, the next ones follow it.
 func addShares(cells []cell, shares []cell) []cell {
+	if len(shares) == 0 {
+		return cells
+	}
+	j := len(cells) - 1
+	for j >= 0 && cells[j].minute > shares[0].minute {
+		j--
+	}
 	for _, s := range shares {
-		cells = addCell(cells, s)
+		for j >= 0 && j < len(cells) && cells[j].minute < s.minute {
+			j++
+		}
+		if j >= 0 && j < len(cells) && cells[j].minute == s.minute {
+			c := &cells[j]
+			c.bytes += s.bytes
+			c.packets += s.packets
+			c.flows += s.flows
+			continue
+		}
+		// Not there: insert it before j (or append).
+		j = max(j, 0)
+		cells = append(cells, cell{})
+		copy(cells[j+1:], cells[j:])
+		cells[j] = s
 	}
 	return cells
 }

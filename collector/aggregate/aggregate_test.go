@@ -287,3 +287,32 @@ func mapsEqual(a, b map[string]float64) bool {
 	}
 	return true
 }
+
+func TestAddSharesKeepsOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 2000 {
+		var cells []cell
+		want := map[int64]uint64{}
+		for range rng.IntN(20) {
+			start := rng.Int64N(3600)
+			shares := split(nil, start, start+rng.Int64N(700), uint64(rng.IntN(1000)), 1)
+			cells = addShares(cells, shares)
+			for _, s := range shares {
+				want[s.minute] += s.bytes
+			}
+		}
+		if !slices.IsSortedFunc(cells, func(a, b cell) int { return int(a.minute - b.minute) }) || len(cells) != len(want) {
+			t.Fatalf("cells %v not sorted or not one per minute (%d minutes)", cells, len(want))
+		}
+		for i := 1; i < len(cells); i++ {
+			if cells[i].minute == cells[i-1].minute {
+				t.Fatalf("minute %d twice", cells[i].minute)
+			}
+		}
+		for _, c := range cells {
+			if c.bytes != want[c.minute] {
+				t.Fatalf("minute %d: %d bytes, want %d", c.minute, c.bytes, want[c.minute])
+			}
+		}
+	}
+}

@@ -3,7 +3,6 @@ package aggregate
 import (
 	"cmp"
 	"slices"
-	"strings"
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/schema"
@@ -68,182 +67,246 @@ func (a *Aggregate) Resolve(meta func(iface string) (Meta, bool), owner func(add
 	return res
 }
 
-// out is one label set of a family's output.
-type out struct {
-	labels []string
-	cells  []cell
-}
+// maxLabels is the most labels a family has (the interface family: 11).
+const maxLabels = 11
 
-// family collects a family's output label sets.
-type family struct {
+// rowKey is a label set of a family: its values as string ids, in the
+// family's label order.
+type rowKey [maxLabels]uint32
+
+// rows collects a family's output label sets and their minutes.
+type rows struct {
 	def   schema.Family
-	index map[string]int
-	rows  []out
-	key   strings.Builder
+	index map[rowKey]uint32
+	keys  []rowKey
+	cells [][]cell
 }
 
-func newFamily(def schema.Family) *family { return &family{def: def, index: map[string]int{}} }
+func newRows(def schema.Family, sizeHint int) *rows {
+	return &rows{def: def, index: make(map[rowKey]uint32, sizeHint)}
+}
 
-// add adds cells to the label set labels (values in the family's label
-// order).
-func (f *family) add(labels []string, cells []cell) {
-	f.key.Reset()
-	for _, l := range labels {
-		f.key.WriteString(l)
-		f.key.WriteByte(0xff)
-	}
-	k := f.key.String()
-	i, ok := f.index[k]
+// add adds cells to the label set k.
+func (r *rows) add(k rowKey, cells []cell) {
+	i, ok := r.index[k]
 	if !ok {
-		i = len(f.rows)
-		f.index[k] = i
-		f.rows = append(f.rows, out{labels: slices.Clone(labels)})
+		r.index[k] = uint32(len(r.keys))
+		r.keys = append(r.keys, k)
+		r.cells = append(r.cells, slices.Clone(cells))
+		return
 	}
-	for _, c := range cells {
-		f.rows[i].cells = addCell(f.rows[i].cells, c)
-	}
+	r.cells[i] = mergeCells(r.cells[i], cells)
 }
 
-// resolved is a tuple's labels with the Resolution's metadata filled in.
-type resolved struct {
-	account, region, vpc, subnet, az, iface, instance string
+// output turns the aggregate's tables into label sets, with a Resolution
+// applied: tuples filled in, peers replaced by the interfaces owning them.
+type output struct {
+	a      *Aggregate
+	tuples []tuple // resolved
+	owners map[uint32]uint32
+	consts map[string]uint32
 }
 
-func (a *Aggregate) resolveTuple(t tuple, res *Resolution) resolved {
-	r := resolved{a.str(t.account), a.str(t.region), a.str(t.vpc), a.str(t.subnet), a.str(t.az), a.str(t.iface), a.str(t.instance)}
-	if m, ok := res.Meta[r.iface]; ok {
-		fill := func(v *string, with string) {
-			if *v == schema.Absent && with != "" {
-				*v = with
-			}
-		}
-		fill(&r.vpc, m.VPC)
-		fill(&r.subnet, m.Subnet)
-		fill(&r.az, m.AZ)
-		fill(&r.instance, m.Instance)
+// id interns a label value.
+func (o *output) id(s string) uint32 {
+	if id, ok := o.consts[s]; ok {
+		return id
 	}
-	return r
+	id := o.a.strs.idString(s)
+	o.consts[s] = id
+	return id
 }
 
-// Series returns the aggregate as samples: per metric and label set, one
-// sample per minute at minute_start + slot milliseconds, valued the minute's
-// total. Families with a top-K bound keep, per group and minute, the topK
-// largest label sets (by bytes, then packets, flows and labels) and fold the
-// rest into label sets whose non-group labels are "other". Zero values are
-// not written.
-func (a *Aggregate) Series(res *Resolution, slot int, topK int) []storage.Series {
-	defs := schema.Families()
-	tuples := make([]resolved, len(a.tupleV))
+// owner returns the interface owning an address, or absent.
+func (o *output) owner(addr uint32) uint32 {
+	if iface, ok := o.owners[addr]; ok {
+		return iface
+	}
+	return absent
+}
+
+func newOutput(a *Aggregate, res *Resolution) *output {
+	o := &output{a: a, tuples: make([]tuple, len(a.tupleV)), owners: map[uint32]uint32{}, consts: map[string]uint32{}}
 	for i, t := range a.tupleV {
-		tuples[i] = a.resolveTuple(t, res)
-	}
-	owner := func(addr uint32) string {
-		if iface, ok := res.Owners[a.str(addr)]; ok {
-			return iface
-		}
-		return schema.Absent
-	}
-	fams := make([]*family, schema.NumFamilies)
-	for i := range fams {
-		fams[i] = newFamily(defs[i])
-	}
-	labels := make([]string, 0, 16)
-	base := func(t resolved) []string { return append(labels[:0], t.account, t.region, t.vpc) }
-
-	for i, k := range a.iface.keys {
-		t := tuples[k.tuple]
-		path := schema.Absent
-		if k.path != 0 {
-			path = uintLabel(uint32(k.path) + 1)
-		}
-		fams[schema.Interface].add(append(base(t), t.subnet, t.az, t.iface, t.instance, k.action.String(), k.dir.String(), path, a.str(k.reject)), a.iface.cells[i])
-	}
-	for i, k := range a.service.keys {
-		t := tuples[k.tuple]
-		fams[schema.Service].add(append(base(t), a.str(k.src), a.str(k.dst), k.action.String(), k.dir.String()), a.service.cells[i])
-	}
-	for i, k := range a.peer.keys {
-		t := tuples[k.tuple]
-		var src, dst string
-		switch {
-		case k.dir == flowlog.Egress || (k.dir == flowlog.DirectionNone && owner(k.a) == t.iface && t.iface != schema.Absent):
-			peer := k.a
-			if k.dir == flowlog.DirectionNone {
-				peer = k.b
+		if m, ok := res.Meta[a.str(t.iface)]; ok && t.iface != absent {
+			fill := func(v *uint32, with string) {
+				if *v == absent && with != "" && with != schema.Absent {
+					*v = o.id(with)
+				}
 			}
-			src, dst = t.iface, owner(peer)
-		case owner(k.a) != schema.Absent:
-			continue // from a known interface: its egress twin counts
-		default:
-			src, dst = schema.Absent, t.iface
+			fill(&t.vpc, m.VPC)
+			fill(&t.subnet, m.Subnet)
+			fill(&t.az, m.AZ)
+			fill(&t.instance, m.Instance)
 		}
-		fams[schema.Pair].add(append(base(t), src, dst, k.action.String()), a.peer.cells[i])
+		o.tuples[i] = t
 	}
-	for i, k := range a.src.keys {
-		t := tuples[k.tuple]
-		fams[schema.Src].add(append(base(t), t.iface, k.action.String(), a.str(k.addr)), a.src.cells[i])
-	}
-	for i, k := range a.dst.keys {
-		t := tuples[k.tuple]
-		fams[schema.Dst].add(append(base(t), t.iface, k.action.String(), a.str(k.addr)), a.dst.cells[i])
-	}
-	for i, k := range a.app.keys {
-		t := tuples[k.tuple]
-		fams[schema.App].add(append(base(t), t.iface, uintLabel(uint32(k.proto)), uintLabel(k.port), k.action.String(), k.dir.String()), a.app.cells[i])
-	}
-	for i, k := range a.status.keys {
-		t := tuples[k.tuple]
-		fams[schema.Status].add(append(base(t), t.iface, k.status.String()), a.status.cells[i])
-	}
-
-	var series []storage.Series
-	for _, f := range fams {
-		if f.def.TopK && topK > 0 {
-			f.foldTopK(topK)
+	for addr, iface := range res.Owners {
+		if id, ok := a.strs.ids[addr]; ok {
+			o.owners[id] = o.id(iface)
 		}
-		series = f.emit(series, slot)
 	}
-	return series
+	return o
 }
 
-// foldTopK keeps, per group of labels and minute, the k largest label sets
-// and folds the others into one whose non-group labels are "other".
-func (f *family) foldTopK(k int) {
-	inGroup := make([]bool, len(f.def.Labels))
-	for i, l := range f.def.Labels {
-		inGroup[i] = slices.Contains(f.def.Group, l)
-	}
-	type member struct {
-		row  int
-		cell int
-	}
-	groups := map[string][]member{}
-	var key strings.Builder
-	for r, row := range f.rows {
-		key.Reset()
-		for i, l := range row.labels {
-			if inGroup[i] {
-				key.WriteString(l)
-				key.WriteByte(0xff)
+// Emitter receives series one at a time; it may not keep labels or samples,
+// which are reused for the next series (storage.Batch.Add qualifies).
+type Emitter func(labels []storage.Label, samples []storage.Sample)
+
+// Series returns the aggregate's series (see Emit), each with its own
+// slices.
+func (a *Aggregate) Series(res *Resolution, slot int, topK int) []storage.Series {
+	var out []storage.Series
+	a.Emit(res, slot, topK, func(labels []storage.Label, samples []storage.Sample) {
+		out = append(out, storage.Series{Labels: slices.Clone(labels), Samples: slices.Clone(samples)})
+	})
+	return out
+}
+
+// Emit hands the aggregate to emit as samples: per metric and label set,
+// one sample per minute at minute_start + slot milliseconds, valued the
+// minute's total. Families with a top-K bound keep, per group and minute,
+// the topK largest label sets (by bytes, then packets, flows and labels)
+// and fold the rest into label sets whose non-group labels are "other".
+// Zero values are not written.
+func (a *Aggregate) Emit(res *Resolution, slot int, topK int, emit Emitter) {
+	o := newOutput(a, res)
+	defs := schema.Families()
+	dir := func(d flowlog.Direction) uint32 { return o.id(d.String()) }
+	act := func(v flowlog.ActionValue) uint32 { return o.id(v.String()) }
+	for fam := range schema.NumFamilies {
+		var r *rows
+		switch fam {
+		case schema.Interface:
+			r = newRows(defs[fam], len(a.iface.keys))
+			for i, k := range a.iface.keys {
+				t := o.tuples[k.tuple]
+				path := uint32(absent)
+				if k.path != 0 {
+					path = o.id(uintLabel(uint32(k.path) + 1))
+				}
+				r.add(rowKey{t.account, t.region, t.vpc, t.subnet, t.az, t.iface, t.instance, act(k.action), dir(k.dir), path, k.reject}, a.iface.cells[i])
+			}
+		case schema.Service:
+			r = newRows(defs[fam], len(a.service.keys))
+			for i, k := range a.service.keys {
+				t := o.tuples[k.tuple]
+				r.add(rowKey{t.account, t.region, t.vpc, k.src, k.dst, act(k.action), dir(k.dir)}, a.service.cells[i])
+			}
+		case schema.Pair:
+			r = newRows(defs[fam], len(a.peer.keys))
+			for i, k := range a.peer.keys {
+				t := o.tuples[k.tuple]
+				var src, dst uint32
+				switch {
+				case k.dir == flowlog.Egress:
+					src, dst = t.iface, o.owner(k.a)
+				case k.dir == flowlog.DirectionNone && t.iface != absent && o.owner(k.a) == t.iface:
+					src, dst = t.iface, o.owner(k.b) // no direction, but the source is this interface
+				case o.owner(k.a) != absent:
+					continue // from a known interface: its egress twin counts
+				default:
+					src, dst = absent, t.iface
+				}
+				r.add(rowKey{t.account, t.region, t.vpc, src, dst, act(k.action)}, a.peer.cells[i])
+			}
+		case schema.Src, schema.Dst:
+			tab := &a.src
+			if fam == schema.Dst {
+				tab = &a.dst
+			}
+			r = newRows(defs[fam], len(tab.keys))
+			for i, k := range tab.keys {
+				t := o.tuples[k.tuple]
+				r.add(rowKey{t.account, t.region, t.vpc, t.iface, act(k.action), k.addr}, tab.cells[i])
+			}
+		case schema.App:
+			r = newRows(defs[fam], len(a.app.keys))
+			for i, k := range a.app.keys {
+				t := o.tuples[k.tuple]
+				r.add(rowKey{t.account, t.region, t.vpc, t.iface, o.id(uintLabel(uint32(k.proto))), o.id(uintLabel(k.port)), act(k.action), dir(k.dir)}, a.app.cells[i])
+			}
+		case schema.Status:
+			r = newRows(defs[fam], len(a.status.keys))
+			for i, k := range a.status.keys {
+				t := o.tuples[k.tuple]
+				r.add(rowKey{t.account, t.region, t.vpc, t.iface, o.id(k.status.String())}, a.status.cells[i])
 			}
 		}
-		g := key.String()
-		for c, cl := range row.cells {
-			mk := g + string(rune(0)) + minuteKey(cl.minute)
-			groups[mk] = append(groups[mk], member{r, c})
+		if r.def.TopK && topK > 0 {
+			r.foldTopK(topK, o.id(schema.Other), a)
+		}
+		r.emit(a, slot, emit)
+	}
+}
+
+// groupMinute is a group of a top-K family in one minute.
+type groupMinute struct {
+	group  rowKey // the group's labels; the others zero
+	minute int64
+}
+
+// foldTopK keeps, per group and minute, the k largest label sets and folds
+// the others into one whose non-group labels are other.
+func (r *rows) foldTopK(k int, other uint32, a *Aggregate) {
+	var mask rowKey // 1 for a group label
+	for i, l := range r.def.Labels {
+		if slices.Contains(r.def.Group, l) {
+			mask[i] = 1
 		}
 	}
-	keys := make([]string, 0, len(groups))
-	for g, ms := range groups {
-		if len(ms) > k {
-			keys = append(keys, g)
+	group := func(key rowKey, minute int64) groupMinute {
+		g := groupMinute{minute: minute}
+		for i := range key {
+			g.group[i] = key[i] * mask[i]
+		}
+		return g
+	}
+	// Count first: most groups stay within k, and then nothing else is
+	// needed.
+	counts := map[groupMinute]int{}
+	over := false
+	for i, key := range r.keys {
+		for _, c := range r.cells[i] {
+			g := group(key, c.minute)
+			counts[g]++
+			over = over || counts[g] > k
 		}
 	}
-	slices.Sort(keys) // fold in a fixed order: the output must not depend on map order
-	for _, g := range keys {
-		ms := groups[g]
+	if !over {
+		return
+	}
+	type member struct{ row, cell int }
+	members := map[groupMinute][]member{}
+	for i, key := range r.keys {
+		for j, c := range r.cells[i] {
+			if g := group(key, c.minute); counts[g] > k {
+				members[g] = append(members[g], member{i, j})
+			}
+		}
+	}
+	groups := make([]groupMinute, 0, len(members))
+	for g := range members {
+		groups = append(groups, g)
+	}
+	// Fold in a fixed order: the output must not depend on map order.
+	slices.SortFunc(groups, func(x, y groupMinute) int {
+		if c := slices.Compare(x.group[:], y.group[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.minute, y.minute)
+	})
+	labels := func(key rowKey) []string {
+		out := make([]string, len(r.def.Labels))
+		for i := range out {
+			out[i] = a.str(key[i])
+		}
+		return out
+	}
+	for _, g := range groups {
+		ms := members[g]
 		slices.SortFunc(ms, func(x, y member) int {
-			cx, cy := f.rows[x.row].cells[x.cell], f.rows[y.row].cells[y.cell]
+			cx, cy := r.cells[x.row][x.cell], r.cells[y.row][y.cell]
 			if c := cmp.Compare(cy.bytes, cx.bytes); c != 0 {
 				return c
 			}
@@ -253,63 +316,55 @@ func (f *family) foldTopK(k int) {
 			if c := cmp.Compare(cy.flows, cx.flows); c != 0 {
 				return c
 			}
-			return slices.Compare(f.rows[x.row].labels, f.rows[y.row].labels)
+			return slices.Compare(labels(r.keys[x.row]), labels(r.keys[y.row]))
 		})
-		var folded cell
+		folded := cell{minute: g.minute}
 		for _, m := range ms[k:] {
-			c := &f.rows[m.row].cells[m.cell]
-			folded.minute = c.minute
+			c := &r.cells[m.row][m.cell]
 			folded.bytes += c.bytes
 			folded.packets += c.packets
 			folded.flows += c.flows
 			*c = cell{minute: c.minute} // emptied: zero values are not written
 		}
-		other := slices.Clone(f.rows[ms[0].row].labels)
-		for i := range other {
-			if !inGroup[i] {
-				other[i] = schema.Other
+		otherKey := r.keys[ms[0].row]
+		for i := range r.def.Labels {
+			if mask[i] == 0 {
+				otherKey[i] = other
 			}
 		}
-		f.add(other, []cell{folded})
+		r.add(otherKey, []cell{folded})
 	}
 }
 
-// minuteKey renders a minute for a map key.
-func minuteKey(m int64) string {
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(m >> (8 * i))
+// emit hands over the family's series: one per metric and label set,
+// samples ordered by time, zero values left out.
+func (r *rows) emit(a *Aggregate, slot int, emit Emitter) {
+	names := r.def.MetricNames()
+	labels := make([]storage.Label, len(r.def.Labels)+1)
+	labels[0].Name = "__name__"
+	for i, l := range r.def.Labels {
+		labels[i+1].Name = l
 	}
-	return string(b[:])
-}
-
-// emit appends the family's series: one per metric and label set, samples
-// ordered by time, zero values left out.
-func (f *family) emit(series []storage.Series, slot int) []storage.Series {
-	names := f.def.MetricNames()
-	for _, row := range f.rows { // cells are kept in minute order
+	var samples []storage.Sample
+	for i, key := range r.keys { // cells are kept in minute order
+		for j := range r.def.Labels {
+			labels[j+1].Value = a.str(key[j])
+		}
 		for m, name := range names {
-			var samples []storage.Sample
-			for _, c := range row.cells {
+			samples = samples[:0]
+			for _, c := range r.cells[i] {
 				v := c.flows // the status family counts records in flows
-				if f.def.Traffic {
+				if r.def.Traffic {
 					v = [3]uint64{c.bytes, c.packets, c.flows}[m]
 				}
-				if v == 0 {
-					continue
+				if v != 0 {
+					samples = append(samples, storage.Sample{Timestamp: c.minute*60_000 + int64(slot), Value: float64(v)})
 				}
-				samples = append(samples, storage.Sample{Timestamp: c.minute*60_000 + int64(slot), Value: float64(v)})
 			}
-			if len(samples) == 0 {
-				continue
+			if len(samples) > 0 {
+				labels[0].Value = name
+				emit(labels, samples)
 			}
-			labels := make([]storage.Label, 0, len(row.labels)+1)
-			labels = append(labels, storage.Label{Name: "__name__", Value: name})
-			for i, l := range f.def.Labels {
-				labels = append(labels, storage.Label{Name: l, Value: row.labels[i]})
-			}
-			series = append(series, storage.Series{Labels: labels, Samples: samples})
 		}
 	}
-	return series
 }

@@ -119,8 +119,12 @@ type Aggregation struct {
 
 // Batch says how many objects are merged into one write.
 type Batch struct {
-	// MaxObjects per batch; default 64.
+	// MaxObjects per batch; default 16.
 	MaxObjects int `yaml:"max_objects"`
+	// MaxBytes bounds the stored size of a batch's objects (a larger object
+	// makes a batch of its own); default 4 MiB. A batch's memory grows with
+	// its records.
+	MaxBytes int64 `yaml:"max_bytes"`
 	// MaxWait is how long a batch waits for more objects once it has one;
 	// default 5s.
 	MaxWait time.Duration `yaml:"max_wait"`
@@ -153,7 +157,8 @@ func (s Source) Deletes() bool { return s.DeleteAfterIngest == nil || *s.DeleteA
 // Defaults.
 const (
 	DefaultTopK       = 1000
-	DefaultMaxObjects = 64
+	DefaultMaxObjects = 16
+	DefaultMaxBytes   = 4 << 20
 	DefaultMaxWait    = 5 * time.Second
 	DefaultTimeout    = 30 * time.Second
 	DefaultTenant     = "0"
@@ -212,6 +217,9 @@ func (c *Config) setDefaults(dir string) {
 	if c.Batch.MaxObjects == 0 {
 		c.Batch.MaxObjects = DefaultMaxObjects
 	}
+	if c.Batch.MaxBytes == 0 {
+		c.Batch.MaxBytes = DefaultMaxBytes
+	}
 	if c.Batch.MaxWait == 0 {
 		c.Batch.MaxWait = DefaultMaxWait
 	}
@@ -241,6 +249,9 @@ func (c *Config) check() error {
 	}
 	if c.Batch.MaxObjects < 1 {
 		add(fieldError("batch.max_objects", "%d: want at least 1", c.Batch.MaxObjects))
+	}
+	if c.Batch.MaxBytes < 1 {
+		add(fieldError("batch.max_bytes", "%d: want at least 1", c.Batch.MaxBytes))
 	}
 	if c.Batch.MaxWait < 0 {
 		add(fieldError("batch.max_wait", "%v: want a positive duration", c.Batch.MaxWait))

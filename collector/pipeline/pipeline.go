@@ -30,10 +30,13 @@ import (
 	"github.com/vpcflow/vpcflow/collector/storage"
 )
 
-// Writer stores a batch's series; it returns nil only once the storage
-// acknowledged all of them.
+// Writer stores batches of series (storage.Client is one).
 type Writer interface {
-	Write(ctx context.Context, series []storage.Series) error
+	// NewBatch returns an empty batch to add series to.
+	NewBatch() *storage.Batch
+	// WriteBatch returns nil only once the storage acknowledged every
+	// sample of the batch.
+	WriteBatch(ctx context.Context, b *storage.Batch) error
 }
 
 // Source is a source with its settings.
@@ -51,8 +54,12 @@ type Source struct {
 type Options struct {
 	// TopK bounds the top-K families (default 1000).
 	TopK int
-	// MaxObjects is the most objects merged into one batch (default 64).
+	// MaxObjects is the most objects merged into one batch (default 16).
 	MaxObjects int
+	// MaxBytes bounds a batch's objects' stored size (default 4 MiB; a
+	// larger object makes a batch of its own). The memory a batch takes
+	// grows with its records.
+	MaxBytes int64
 	// MaxWait is how long to wait for more objects when fewer than
 	// MaxObjects are there (default 5s), and the pause between listings
 	// when there is nothing to do.
@@ -70,7 +77,10 @@ func (o *Options) setDefaults() {
 		o.TopK = 1000
 	}
 	if o.MaxObjects <= 0 {
-		o.MaxObjects = 64
+		o.MaxObjects = 16
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 4 << 20
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = 5 * time.Second
@@ -166,10 +176,15 @@ func (p *Pipeline) Stats() *Stats { return &p.stats }
 func (p *Pipeline) Run(ctx context.Context, once bool) error {
 	stopProgress := p.startProgress(ctx)
 	defer stopProgress()
-	if err := p.replay(ctx); err != nil {
-		return err
-	}
 	for !p.stopping.Load() {
+		// Batches recorded but not stored: those of a previous run, or of a
+		// round that failed.
+		if err := p.replay(ctx); err != nil {
+			if ctx.Err() != nil || once {
+				return err
+			}
+			p.log.Error("replaying pending batches failed", "err", err)
+		}
 		worked := false
 		for _, src := range p.sources {
 			n, err := p.round(ctx, src, once)
@@ -216,17 +231,56 @@ func (p *Pipeline) round(ctx context.Context, src *Source, once bool) (int, erro
 		}
 	}
 	p.stats.Backlog.Store(int64(len(todo)))
+
+	// Two stages: while one batch is being written (the storage works), the
+	// next is decoded and aggregated (the collector works).
+	ready := make(chan *prepared, 1)
+	stored := make(chan error, 1)
+	var storeFailed atomic.Bool
+	go func() {
+		var err error
+		for pb := range ready {
+			if err == nil {
+				err = p.store(ctx, pb)
+				storeFailed.Store(err != nil)
+			}
+		}
+		stored <- err
+	}()
 	done := 0
-	for len(todo) > 0 && !p.stopping.Load() {
-		n := min(len(todo), p.opts.MaxObjects)
-		if err := p.batch(ctx, src, todo[:n]); err != nil {
-			return done, err
+	for len(todo) > 0 && !p.stopping.Load() && !storeFailed.Load() {
+		n := p.batchSize(todo)
+		var pb *prepared
+		if pb, err = p.prepare(ctx, src, todo[:n]); err != nil {
+			break
+		}
+		if pb != nil {
+			ready <- pb
 		}
 		todo = todo[n:]
 		done += n
 		p.stats.Backlog.Store(int64(len(todo)))
 	}
-	return done, nil
+	close(ready)
+	if serr := <-stored; err == nil {
+		err = serr
+	}
+	return done, err
+}
+
+// batchSize returns how many of the first objects go into the next batch:
+// at most Options.MaxObjects, and at most Options.MaxBytes of them as
+// stored (but at least one).
+func (p *Pipeline) batchSize(objs []source.Object) int {
+	n, size := 0, int64(0)
+	for n < len(objs) && n < p.opts.MaxObjects {
+		size += objs[n].Size
+		if n > 0 && size > p.opts.MaxBytes {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // listNew lists a source and returns the objects the ledger does not know,
@@ -330,9 +384,18 @@ func (p *Pipeline) decodeOne(ctx context.Context, src *Source, o source.Object) 
 	return result{obj: o, agg: agg, st: st}
 }
 
-// batch decodes objects, records the batch in the ledger, writes it and
-// deletes what it stored.
-func (p *Pipeline) batch(ctx context.Context, src *Source, objs []source.Object) error {
+// prepared is a batch recorded in the ledger and encoded, ready to write.
+type prepared struct {
+	src   *Source
+	rec   ledger.Batch
+	batch *storage.Batch
+	stats []*decode.Stats
+}
+
+// prepare decodes objects, quarantines those that fail, and records the
+// others as a batch in the ledger, encoded and ready to write. It returns
+// nil when no object is left to store.
+func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Object) (*prepared, error) {
 	agg := aggregate.New()
 	var stored []ledger.Object
 	var storedStats []*decode.Stats
@@ -356,16 +419,16 @@ func (p *Pipeline) batch(ctx context.Context, src *Source, objs []source.Object)
 		}
 	})
 	if failed != nil {
-		return failed
+		return nil, failed
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	if len(stored) == 0 {
-		return nil
+		return nil, nil
 	}
 	for _, st := range storedStats {
-		if st.BadLines > 0 {
+		if st.BadLines > 0 && len(st.Samples) > 0 {
 			p.log.Warn("bad lines skipped", "object", st.Object, "bad_lines", st.BadLines, "first", st.Samples[0].String())
 		}
 	}
@@ -374,35 +437,26 @@ func (p *Pipeline) batch(ctx context.Context, src *Source, objs []source.Object)
 	res := agg.Resolve(p.lookupMeta, p.lookupOwner)
 	snapshot, err := json.Marshal(res)
 	if err != nil {
-		return fmt.Errorf("encode batch snapshot: %w", err)
+		return nil, fmt.Errorf("encode batch snapshot: %w", err)
 	}
-	b, err := p.ledger.BeginBatch(stored, agg.Minutes(), snapshot, facts)
+	rec, err := p.ledger.BeginBatch(stored, agg.Minutes(), snapshot, facts)
 	if err != nil {
-		return fmt.Errorf("begin batch: %w", err)
+		return nil, fmt.Errorf("begin batch: %w", err)
 	}
-	if err := p.store(ctx, src, b, agg, &res); err != nil {
-		return err
-	}
-	for _, st := range storedStats {
-		p.stats.Records.Add(st.Records)
-		p.stats.BadLines.Add(st.BadLines)
-		p.stats.ReadBytes.Add(st.StoredBytes)
-		if st.LastEnd > p.stats.NewestEnd.Load() {
-			p.stats.NewestEnd.Store(st.LastEnd)
-		}
-	}
-	return nil
+	batch := p.writer.NewBatch()
+	agg.Emit(&res, rec.Slot, p.opts.TopK, batch.Add)
+	return &prepared{src: src, rec: rec, batch: batch, stats: storedStats}, nil
 }
 
-// store writes a recorded batch, commits it and deletes its objects. The
+// store writes a prepared batch, commits it and deletes its objects. The
 // storage client retries what is worth retrying; a write it gives up on (the
 // storage refused the request) is tried again here after a pause, for the
 // batch must not be left behind: only ctx ends the attempts, and then the
 // batch stays pending for the next run.
-func (p *Pipeline) store(ctx context.Context, src *Source, b ledger.Batch, agg *aggregate.Aggregate, res *aggregate.Resolution) error {
-	series := agg.Series(res, b.Slot, p.opts.TopK)
+func (p *Pipeline) store(ctx context.Context, pb *prepared) error {
+	b := pb.rec
 	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
-		err := p.writer.Write(ctx, series)
+		err := p.writer.WriteBatch(ctx, pb.batch)
 		if err == nil {
 			break
 		}
@@ -421,16 +475,23 @@ func (p *Pipeline) store(ctx context.Context, src *Source, b ledger.Batch, agg *
 	}
 	p.stats.Batches.Add(1)
 	p.stats.Objects.Add(int64(len(b.Objects)))
-	p.stats.Series.Add(int64(len(series)))
-	for _, s := range series {
-		p.stats.Samples.Add(int64(len(s.Samples)))
+	series, samples := pb.batch.Len()
+	p.stats.Series.Add(int64(series))
+	p.stats.Samples.Add(int64(samples))
+	for _, st := range pb.stats {
+		p.stats.Records.Add(st.Records)
+		p.stats.BadLines.Add(st.BadLines)
+		p.stats.ReadBytes.Add(st.StoredBytes)
+		if st.LastEnd > p.stats.NewestEnd.Load() {
+			p.stats.NewestEnd.Store(st.LastEnd)
+		}
 	}
-	if src.Delete {
+	if pb.src.Delete {
 		for _, o := range b.Objects {
 			// A failed delete is tried again when the object is listed
 			// next: the ledger knows it as ingested.
-			if err := p.deleteObject(ctx, src, source.Object{Key: o.Key, Version: o.Version, Size: o.Size}); err != nil {
-				p.log.Warn("stored object not deleted, will try again", "source", src.Name(), "key", o.Key, "err", err)
+			if err := p.deleteObject(ctx, pb.src, source.Object{Key: o.Key, Version: o.Version, Size: o.Size}); err != nil {
+				p.log.Warn("stored object not deleted, will try again", "source", pb.src.Name(), "key", o.Key, "err", err)
 			}
 		}
 	}
@@ -518,6 +579,7 @@ func (p *Pipeline) replay(ctx context.Context) error {
 		}
 		p.log.Info("replaying pending batch", "batch", b.ID, "objects", len(objs), "slot", b.Slot)
 		agg := aggregate.New()
+		var stats []*decode.Stats
 		var failed error
 		p.decodeAll(ctx, src, objs, func(r result) {
 			if r.err != nil {
@@ -529,12 +591,14 @@ func (p *Pipeline) replay(ctx context.Context) error {
 			}
 			agg.Merge(r.agg)
 			p.aggPool.Put(r.agg)
-			p.stats.Records.Add(r.st.Records)
+			stats = append(stats, r.st)
 		})
 		if failed != nil {
 			return failed
 		}
-		if err := p.store(ctx, src, b, agg, &res); err != nil {
+		batch := p.writer.NewBatch()
+		agg.Emit(&res, b.Slot, p.opts.TopK, batch.Add)
+		if err := p.store(ctx, &prepared{src: src, rec: b, batch: batch, stats: stats}); err != nil {
 			return err
 		}
 	}

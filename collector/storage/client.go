@@ -369,6 +369,21 @@ func (c *Client) Write(ctx context.Context, series []Series) error {
 	return nil
 }
 
+// WriteBatch sends the batch's requests in order, each retried as Write
+// retries. When it returns nil, every sample of the batch was acknowledged;
+// after an error the caller sends the whole batch again.
+func (c *Client) WriteBatch(ctx context.Context, b *Batch) error {
+	for _, body := range b.Requests() {
+		if err := c.send(ctx, body); err != nil {
+			return err
+		}
+	}
+	series, samples := b.Len()
+	c.series.Add(uint64(series))
+	c.samplesWrote.Add(uint64(samples))
+	return nil
+}
+
 // send POSTs one compressed write request until it is acknowledged, fails
 // permanently, or ctx is done.
 func (c *Client) send(ctx context.Context, body []byte) error {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 
@@ -41,25 +42,7 @@ type encoder struct {
 func (e *encoder) encode(series []Series) ([]byte, error) {
 	b := e.pb[:0]
 	for i := range series {
-		s := &series[i]
-		b = protowire.AppendTag(b, fieldTimeseries, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(seriesSize(s)))
-		for _, l := range s.Labels {
-			b = protowire.AppendTag(b, fieldLabels, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(labelSize(l)))
-			b = protowire.AppendTag(b, fieldLabelName, protowire.BytesType)
-			b = protowire.AppendString(b, l.Name)
-			b = protowire.AppendTag(b, fieldLabelValue, protowire.BytesType)
-			b = protowire.AppendString(b, l.Value)
-		}
-		for _, smp := range s.Samples {
-			b = protowire.AppendTag(b, fieldSamples, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(sampleSize(smp)))
-			b = protowire.AppendTag(b, fieldSampleValue, protowire.Fixed64Type)
-			b = protowire.AppendFixed64(b, math.Float64bits(smp.Value))
-			b = protowire.AppendTag(b, fieldSampleTimestamp, protowire.VarintType)
-			b = protowire.AppendVarint(b, uint64(smp.Timestamp))
-		}
+		b = appendSeries(b, &series[i])
 	}
 	e.pb = b
 	n := s2.MaxEncodedLen(len(b))
@@ -102,4 +85,83 @@ func countSamples(series []Series) int {
 		n += len(series[i].Samples)
 	}
 	return n
+}
+
+// Batch collects series as encoded, compressed write requests, so that a
+// large batch costs about ten bytes a sample in memory instead of its
+// label and sample slices. Series are encoded as they are added: the caller
+// may reuse its slices at once. A Batch is sent with Client.WriteBatch, as
+// often as needed: its requests do not change.
+type Batch struct {
+	maxSeries int
+	pb        []byte // the request being built, uncompressed
+	scratch   []byte // room to compress pb into
+	series    int    // series in pb
+	requests  [][]byte
+	total     int // series added
+	samples   int // samples added
+}
+
+// NewBatch returns an empty batch whose requests hold the client's
+// MaxSeriesPerRequest series at most.
+func (c *Client) NewBatch() *Batch { return &Batch{maxSeries: c.maxSeries} }
+
+// Add encodes one series into the batch.
+func (b *Batch) Add(labels []Label, samples []Sample) {
+	if b.series == b.maxSeries {
+		b.seal()
+	}
+	s := Series{Labels: labels, Samples: samples}
+	b.pb = appendSeries(b.pb, &s)
+	b.series++
+	b.total++
+	b.samples += len(samples)
+}
+
+// seal compresses the request being built.
+func (b *Batch) seal() {
+	if b.series == 0 {
+		return
+	}
+	// EncodeSnappy needs room for the worst case, about the input's size:
+	// encode into a scratch buffer and keep only a copy of what it wrote.
+	if n := s2.MaxEncodedLen(len(b.pb)); cap(b.scratch) < n {
+		b.scratch = make([]byte, n)
+	}
+	b.requests = append(b.requests, bytes.Clone(s2.EncodeSnappy(b.scratch[:cap(b.scratch)], b.pb)))
+	b.pb = b.pb[:0]
+	b.series = 0
+}
+
+// Len returns the number of series and of samples added.
+func (b *Batch) Len() (series, samples int) { return b.total, b.samples }
+
+// Requests returns the batch's compressed write requests, sealing the last
+// one.
+func (b *Batch) Requests() [][]byte {
+	b.seal()
+	return b.requests
+}
+
+// appendSeries appends one TimeSeries field of a WriteRequest.
+func appendSeries(b []byte, s *Series) []byte {
+	b = protowire.AppendTag(b, fieldTimeseries, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(seriesSize(s)))
+	for _, l := range s.Labels {
+		b = protowire.AppendTag(b, fieldLabels, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(labelSize(l)))
+		b = protowire.AppendTag(b, fieldLabelName, protowire.BytesType)
+		b = protowire.AppendString(b, l.Name)
+		b = protowire.AppendTag(b, fieldLabelValue, protowire.BytesType)
+		b = protowire.AppendString(b, l.Value)
+	}
+	for _, smp := range s.Samples {
+		b = protowire.AppendTag(b, fieldSamples, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(sampleSize(smp)))
+		b = protowire.AppendTag(b, fieldSampleValue, protowire.Fixed64Type)
+		b = protowire.AppendFixed64(b, math.Float64bits(smp.Value))
+		b = protowire.AppendTag(b, fieldSampleTimestamp, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(smp.Timestamp))
+	}
+	return b
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
@@ -57,13 +56,6 @@ pre-aggregated, labelled time series.`,
 }
 
 func main() {
-	// The live heap is small (buffers are pooled, records reused), so the
-	// collector can let garbage grow to 4x of it before collecting: the
-	// Parquet library allocates per page, and at the default of 100 the
-	// collector spends a large share of a second core on it. GOGC wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -111,7 +111,7 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 		return &exitError{1, err}
 	}
 	p, err := pipeline.New(sources, led, store, pipeline.Options{
-		TopK: cfg.Aggregation.TopK, MaxObjects: cfg.Batch.MaxObjects, MaxWait: cfg.Batch.MaxWait, Logger: log,
+		TopK: cfg.Aggregation.TopK, MaxObjects: cfg.Batch.MaxObjects, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait, Logger: log,
 	})
 	if err != nil {
 		return &exitError{1, err}
