@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"reflect"
@@ -189,4 +190,46 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportMetric(float64(samples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 	b.ReportMetric(float64(size)/float64(samples), "bytes/sample")
 	b.ReportMetric(float64(len(e.pb))/float64(samples), "raw-bytes/sample")
+}
+
+// TestBatch checks that a Batch holds the same series as the encoder would
+// send, split into requests of at most MaxSeriesPerRequest series, and that
+// the caller may reuse its slices after Add.
+func TestBatch(t *testing.T) {
+	series := benchSeries(10, 3)
+	c, err := New(Config{URL: "http://127.0.0.1:1", MaxSeriesPerRequest: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.NewBatch()
+	labels := make([]Label, 0, 8)
+	samples := make([]Sample, 0, 8)
+	for _, s := range series {
+		labels = append(labels[:0], s.Labels...)
+		samples = append(samples[:0], s.Samples...)
+		b.Add(labels, samples)
+		labels[0].Value = "clobbered" // the batch must not care
+	}
+	reqs := b.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3 (4+4+2 series)", len(reqs))
+	}
+	var got []Series
+	for _, r := range reqs {
+		got = append(got, decodeWriteRequest(t, r)...)
+	}
+	if !reflect.DeepEqual(got, series) {
+		t.Errorf("batch holds\n%v\nwant\n%v", got, series)
+	}
+	if n, m := b.Len(); n != 10 || m != 30 {
+		t.Errorf("Len() = %d series, %d samples; want 10, 30", n, m)
+	}
+	var enc encoder
+	one, _ := enc.encode(series[:4])
+	if !bytes.Equal(one, reqs[0]) {
+		t.Error("a batch's first request differs from the encoder's for the same series")
+	}
+	if again := b.Requests(); len(again) != 3 || !bytes.Equal(again[2], reqs[2]) {
+		t.Error("Requests changed when asked again")
+	}
 }

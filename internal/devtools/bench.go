@@ -89,6 +89,7 @@ func Bench(ctx context.Context, w io.Writer) error {
 	}
 
 	var targets []target
+	var gzipV5Rate float64 // records/s of gzip -dc on the v5 gzip files
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "\nDecoding (best of %d interleaved rounds; records/s counts every line; MB/s is decompressed text):\n\n", benchRuns)
 	fmt.Fprintln(tw, "data set\tfiles\tstored MB\ttext MB\tgzip -dc rec/s\t1 core rec/s\t1 core MB/s\tvs gzip -dc\t2 cores rec/s\t2 cores / 1 core\t")
@@ -105,6 +106,7 @@ func Bench(ctx context.Context, w io.Writer) error {
 			vsGzip = fmt.Sprintf("%.2fx", gz.seconds/one.seconds)
 			if set.name == "v5 gzip" {
 				targets = append(targets, target{"v5 gzip decode + parse, 1 core, against gzip -dc", gz.seconds / one.seconds, 1.1, "x"})
+				gzipV5Rate = n / gz.seconds
 			}
 		}
 		targets = append(targets, target{set.name + ": 2 cores against 1", one.seconds / two.seconds, 1.8, "x"})
@@ -135,6 +137,31 @@ func Bench(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	targets = append(targets, target{"peak RSS decoding a 1 GiB object (MiB, at most)", -float64(rss) / (1 << 20), -100, "MiB"})
+
+	fmt.Fprintf(w, "\nEnd to end: the v5 gzip files from a dir source into a local VictoriaMetrics (both on this machine's 2 cores), all families, top_k 1000:\n\n")
+	cold, warm, err := benchEndToEnd(ctx, w, bin, filepath.Join(dataDir, "v5-gzip"))
+	if err != nil {
+		return err
+	}
+	ew := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(ew, "run	seconds	records/s	vs gzip -dc	series created	samples	samples / record	VictoriaMetrics CPU s	collector peak RSS MiB	")
+	for _, r := range []struct {
+		name string
+		e2eResult
+	}{{"into an empty VictoriaMetrics", cold}, {"again, series existing", warm}} {
+		perSec := float64(r.records) / r.seconds
+		fmt.Fprintf(ew, "%s\t%.1f\t%s\t%.2fx\t%d\t%d\t%.1f\t%.1f\t%.0f\t\n", r.name, r.seconds, rate(perSec), perSec/gzipV5Rate,
+			r.series, r.samples, float64(r.samples)/float64(max(r.records, 1)), r.vmCPU, float64(r.peakRSS)/(1<<20))
+	}
+	if err := ew.Flush(); err != nil {
+		return err
+	}
+	perM := 1e6 / float64(max(cold.records, 1))
+	fmt.Fprintf(w, "\nPer million records: %.0f series created, %.1f MB of VictoriaMetrics data.\n", float64(cold.series)*perM, float64(cold.dataSize)*perM/1e6)
+	targets = append(targets,
+		target{"end to end, empty storage, against gzip -dc", float64(cold.records) / cold.seconds / gzipV5Rate, 0.6, "x"},
+		target{"end to end, series existing, against gzip -dc", float64(warm.records) / warm.seconds / gzipV5Rate, 0.6, "x"},
+		target{fmt.Sprintf("collector peak RSS with %.1fM series (MiB, at most)", float64(cold.series)/1e6), -float64(max(cold.peakRSS, warm.peakRSS)) / (1 << 20), -300, "MiB"})
 
 	fmt.Fprintf(w, "\nTargets:\n\n")
 	for _, t := range targets {

@@ -243,3 +243,94 @@ func TestRunRefusesWrongDedup(t *testing.T) {
 		t.Errorf("%d objects deleted", before-after)
 	}
 }
+
+// TestStopSignalDrains sends SIGTERM to a running collector: it finishes the
+// batch in flight, exits 0, and leaves no pending batch (the next run
+// replays nothing and stores the rest).
+func TestStopSignalDrains(t *testing.T) {
+	bin := collectorBinary(t)
+	vm := testserver.VictoriaMetrics(t)
+	logs := t.TempDir()
+	tr := groundtruth.New()
+	f, _ := flowlog.ParseFormat("v5")
+	_, err := generate.Generate(generate.Config{Records: 40000, Seed: 12, Format: f, Start: time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC),
+		Duration: time.Hour, ENIs: 30, VPCs: 3, Observe: func(_ string, r *flowlog.Record) { tr.Observe(r) }}, generate.Dir(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Finish()
+	all := len(present(t, logs))
+	config := writeConfig(t, vm.URL, logs, t.TempDir(), "")
+	cmd := exec.Command(bin, "run", "--config", config, "--log-format", "json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(present(t, logs)) == all { // wait for the first deletions
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing stored within 30s:\n%s", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("collector after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stopping after the batch in flight") || !strings.Contains(stderr.String(), "collector stopped") {
+		t.Errorf("log should tell of the drain:\n%s", stderr.String())
+	}
+	if left := len(present(t, logs)); left == 0 || left == all {
+		t.Logf("%d of %d objects left after the stop (the test wants some of each)", left, all)
+	}
+	// Finish the job: no replay needed, totals exact.
+	out, err := exec.Command(bin, "run", "--config", config, "--once", "--log-format", "json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "replaying pending batch") {
+		t.Errorf("the stopped run left a pending batch:\n%s", out)
+	}
+	tr.Check(t, vm, schema.Interface, schema.Service, schema.Src, schema.Dst, schema.App, schema.Status)
+}
+
+func TestQuarantineCommands(t *testing.T) {
+	bin := collectorBinary(t)
+	vm := testserver.VictoriaMetrics(t)
+	logs := t.TempDir()
+	bad := filepath.Join(logs, "x", "broken.log.gz")
+	if err := os.MkdirAll(filepath.Dir(bad), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("\x1f\x8b\x08\x00garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := writeConfig(t, vm.URL, logs, t.TempDir(), "")
+	if out, err := exec.Command(bin, "run", "--config", config, "--once").CombinedOutput(); err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "quarantine", "list", "--config", config).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "local\tx/broken.log.gz") || !strings.Contains(string(out), "1 quarantined") {
+		t.Fatalf("quarantine list: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "quarantine", "retry", "--config", config, "x/other.log.gz").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "not quarantined") {
+		t.Errorf("retrying an unknown key: %v\n%s", err, out)
+	}
+	if out, err = exec.Command(bin, "quarantine", "retry", "--config", config, "--all").CombinedOutput(); err != nil || !strings.Contains(string(out), "1 released") {
+		t.Fatalf("quarantine retry --all: %v\n%s", err, out)
+	}
+	if out, err = exec.Command(bin, "quarantine", "list", "--config", config).CombinedOutput(); err != nil || !strings.Contains(string(out), "0 quarantined") {
+		t.Fatalf("after retry: %v\n%s", err, out)
+	}
+	// Released, it is tried again by the next run, and quarantined again.
+	if out, err := exec.Command(bin, "run", "--config", config, "--once").CombinedOutput(); err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	if out, _ = exec.Command(bin, "quarantine", "list", "--config", config, "--json").CombinedOutput(); !strings.Contains(string(out), `"reason":"local:x/broken.log.gz: truncated`) {
+		t.Errorf("quarantined again with its reason:\n%s", out)
+	}
+}

@@ -143,7 +143,10 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	if err := p.Run(ctx, fl.once); err != nil && !errors.Is(err, context.Canceled) {
 		return &exitError{1, err}
 	}
-	log.Info("collector stopped")
+	st := p.Stats()
+	log.Info("collector stopped", "objects", st.Objects.Load(), "records", st.Records.Load(), "batches", st.Batches.Load(),
+		"series_written", st.Series.Load(), "samples_written", st.Samples.Load(), "quarantined", st.Quarantined.Load(),
+		"peak_rss_bytes", peakRSS())
 	return nil
 }
 

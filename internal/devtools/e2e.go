@@ -1,0 +1,223 @@
+package devtools
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// e2eResult is one collector run of the end-to-end benchmark.
+type e2eResult struct {
+	seconds  float64
+	records  int64
+	series   int64 // series created in VictoriaMetrics by the run
+	samples  int64 // samples the collector wrote
+	vmCPU    float64
+	peakRSS  int64
+	dataSize int64 // VictoriaMetrics' data size after the run
+}
+
+// benchEndToEnd ingests the files under dataDir with `vpcflow-collector run
+// --once` into a local VictoriaMetrics: first into an empty one (every
+// series new), then the same files again with a fresh ledger (the series
+// exist: the steady state of a running collector). It returns both runs.
+func benchEndToEnd(ctx context.Context, w io.Writer, bin, dataDir string) (cold, warm e2eResult, err error) {
+	if err := EnsureTools(ctx, "victoria-metrics"); err != nil {
+		return cold, warm, err
+	}
+	vmBin, err := ToolPath("victoria-metrics")
+	if err != nil {
+		return cold, warm, err
+	}
+	work, err := CacheDir("bench", "e2e")
+	if err != nil {
+		return cold, warm, err
+	}
+	if err := os.RemoveAll(work); err != nil {
+		return cold, warm, err
+	}
+	port, err := freeTCPPort()
+	if err != nil {
+		return cold, warm, err
+	}
+	vmURL := "http://127.0.0.1:" + strconv.Itoa(port)
+	vm := exec.CommandContext(ctx, vmBin, "-storageDataPath="+filepath.Join(work, "vm"), "-httpListenAddr=127.0.0.1:"+strconv.Itoa(port),
+		"-dedup.minScrapeInterval=1ms", "-retentionPeriod=100y", "-loggerLevel=ERROR")
+	vm.Stdout, vm.Stderr = io.Discard, io.Discard
+	if err := vm.Start(); err != nil {
+		return cold, warm, fmt.Errorf("start VictoriaMetrics: %w", err)
+	}
+	defer func() {
+		_ = vm.Process.Signal(os.Interrupt)
+		_ = vm.Wait()
+	}()
+	if err := waitHealthy(ctx, vmURL); err != nil {
+		return cold, warm, err
+	}
+
+	for i, res := range []*e2eResult{&cold, &warm} {
+		logs := filepath.Join(work, fmt.Sprintf("logs-%d", i))
+		if err := copyDir(dataDir, logs); err != nil {
+			return cold, warm, err
+		}
+		config := filepath.Join(work, fmt.Sprintf("collector-%d.yaml", i))
+		cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s}\nsources: [{name: bench, type: dir, path: %s}]\n",
+			filepath.Join(work, fmt.Sprintf("state-%d", i)), vmURL, logs)
+		if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
+			return cold, warm, err
+		}
+		seriesBefore, _ := vmMetric(vmURL, "vm_new_timeseries_created_total")
+		cpuBefore := processCPU(vm.Process.Pid)
+		began := time.Now()
+		cmd := exec.CommandContext(ctx, bin, "run", "--config", config, "--once", "--log-format", "json", "--log-level", "info")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return cold, warm, fmt.Errorf("collector run: %w: %s", err, lastLines(stderr.String(), 5))
+		}
+		res.seconds = time.Since(began).Seconds()
+		res.vmCPU = processCPU(vm.Process.Pid) - cpuBefore
+		if err := readStopLine(stderr.Bytes(), res); err != nil {
+			return cold, warm, err
+		}
+		_, _ = http.Get(vmURL + "/internal/force_flush")
+		seriesAfter, _ := vmMetric(vmURL, "vm_new_timeseries_created_total")
+		res.series = int64(seriesAfter - seriesBefore)
+		size, _ := vmMetric(vmURL, "vm_data_size_bytes")
+		res.dataSize = int64(size)
+	}
+	return cold, warm, nil
+}
+
+// readStopLine reads the run's totals from the collector's JSON log: its
+// "collector stopped" line.
+func readStopLine(log []byte, res *e2eResult) error {
+	sc := bufio.NewScanner(bytes.NewReader(log))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Msg     string `json:"msg"`
+			Records int64  `json:"records"`
+			Samples int64  `json:"samples_written"`
+			PeakRSS int64  `json:"peak_rss_bytes"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "collector stopped" {
+			res.records, res.samples, res.peakRSS = line.Records, line.Samples, line.PeakRSS
+			return nil
+		}
+	}
+	return fmt.Errorf("the collector's log has no \"collector stopped\" line: %s", lastLines(string(log), 5))
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// waitHealthy waits for VictoriaMetrics to answer /health.
+func waitHealthy(ctx context.Context, url string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("VictoriaMetrics at %s did not become healthy", url)
+}
+
+// vmMetric sums the values of a metric on VictoriaMetrics' /metrics page.
+func vmMetric(url, name string) (float64, error) {
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		rest := line[len(name):]
+		if rest != "" && rest[0] != ' ' && rest[0] != '{' {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return sum, sc.Err()
+}
+
+// processCPU returns the CPU seconds (user + system) a process used so far.
+func processCPU(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	s := string(data)
+	s = s[strings.LastIndexByte(s, ')')+2:]
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // clock ticks; 100 per second on Linux
+}
+
+func freeTCPPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// copyDir copies the files under src to dst.
+func copyDir(src, dst string) error {
+	files, err := listFiles(src)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		rel, _ := filepath.Rel(src, f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(to, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
