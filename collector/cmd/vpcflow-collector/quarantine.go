@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vpcflow/vpcflow/collector/config"
+	"github.com/vpcflow/vpcflow/collector/ledger"
 )
 
 type quarantineFlags struct {
@@ -65,20 +66,31 @@ The ledger is held by a running collector: stop it first.`,
 	return cmd
 }
 
-func quarantineList(w io.Writer, fl quarantineFlags) error {
+// quarantined opens the ledger of the configuration and reads its
+// quarantined objects (of --source, or all).
+func quarantined(fl quarantineFlags) (*ledger.Ledger, []ledger.Record, error) {
 	cfg, err := config.Load(fl.config)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	led, err := openLedger(cfg)
 	if err != nil {
-		return &exitError{1, err}
+		return nil, nil, &exitError{1, err}
 	}
-	defer led.Close()
 	recs, err := led.Quarantined(fl.source)
 	if err != nil {
-		return &exitError{1, err}
+		led.Close()
+		return nil, nil, &exitError{1, err}
 	}
+	return led, recs, nil
+}
+
+func quarantineList(w io.Writer, fl quarantineFlags) error {
+	led, recs, err := quarantined(fl)
+	if err != nil {
+		return err
+	}
+	defer led.Close()
 	enc := json.NewEncoder(w)
 	for _, r := range recs {
 		if fl.json {
@@ -94,19 +106,11 @@ func quarantineList(w io.Writer, fl quarantineFlags) error {
 }
 
 func quarantineRetry(w io.Writer, fl quarantineFlags, keys []string) error {
-	cfg, err := config.Load(fl.config)
+	led, recs, err := quarantined(fl)
 	if err != nil {
 		return err
 	}
-	led, err := openLedger(cfg)
-	if err != nil {
-		return &exitError{1, err}
-	}
 	defer led.Close()
-	recs, err := led.Quarantined(fl.source)
-	if err != nil {
-		return &exitError{1, err}
-	}
 	want := map[string]bool{}
 	for _, k := range keys {
 		want[k] = true
