@@ -34,9 +34,9 @@ func Build(ctx context.Context) error {
 	return err
 }
 
-// Demo generates a realistic day of flow logs and prints what the collector
-// makes of them. Set VPCFLOW_DEMO_RECORDS to change the size (default
-// 1000000).
+// Demo generates a realistic day of flow logs, decodes them, collects them
+// into a local VictoriaMetrics and prints a few reports. Set
+// VPCFLOW_DEMO_RECORDS to change the size (default 1000000).
 func Demo(ctx context.Context) error {
 	return devtools.Demo(ctx, os.Stdout)
 }

@@ -33,13 +33,6 @@ type e2eResult struct {
 // series new), then the same files again with a fresh ledger (the series
 // exist: the steady state of a running collector). It returns both runs.
 func benchEndToEnd(ctx context.Context, w io.Writer, bin, dataDir string) (cold, warm e2eResult, err error) {
-	if err := EnsureTools(ctx, "victoria-metrics"); err != nil {
-		return cold, warm, err
-	}
-	vmBin, err := ToolPath("victoria-metrics")
-	if err != nil {
-		return cold, warm, err
-	}
 	work, err := CacheDir("bench", "e2e")
 	if err != nil {
 		return cold, warm, err
@@ -47,24 +40,11 @@ func benchEndToEnd(ctx context.Context, w io.Writer, bin, dataDir string) (cold,
 	if err := os.RemoveAll(work); err != nil {
 		return cold, warm, err
 	}
-	port, err := freeTCPPort()
+	vmURL, vmPID, stopVM, err := startVM(ctx, filepath.Join(work, "vm"))
 	if err != nil {
 		return cold, warm, err
 	}
-	vmURL := "http://127.0.0.1:" + strconv.Itoa(port)
-	vm := exec.CommandContext(ctx, vmBin, "-storageDataPath="+filepath.Join(work, "vm"), "-httpListenAddr=127.0.0.1:"+strconv.Itoa(port),
-		"-dedup.minScrapeInterval=1ms", "-retentionPeriod=100y", "-loggerLevel=ERROR")
-	vm.Stdout, vm.Stderr = io.Discard, io.Discard
-	if err := vm.Start(); err != nil {
-		return cold, warm, fmt.Errorf("start VictoriaMetrics: %w", err)
-	}
-	defer func() {
-		_ = vm.Process.Signal(os.Interrupt)
-		_ = vm.Wait()
-	}()
-	if err := waitHealthy(ctx, vmURL); err != nil {
-		return cold, warm, err
-	}
+	defer stopVM()
 
 	for i, res := range []*e2eResult{&cold, &warm} {
 		logs := filepath.Join(work, fmt.Sprintf("logs-%d", i))
@@ -78,7 +58,7 @@ func benchEndToEnd(ctx context.Context, w io.Writer, bin, dataDir string) (cold,
 			return cold, warm, err
 		}
 		seriesBefore, _ := vmMetric(vmURL, "vm_new_timeseries_created_total")
-		cpuBefore := processCPU(vm.Process.Pid)
+		cpuBefore := processCPU(vmPID)
 		began := time.Now()
 		cmd := exec.CommandContext(ctx, bin, "run", "--config", config, "--once", "--log-format", "json", "--log-level", "info")
 		var stderr bytes.Buffer
@@ -87,7 +67,7 @@ func benchEndToEnd(ctx context.Context, w io.Writer, bin, dataDir string) (cold,
 			return cold, warm, fmt.Errorf("collector run: %w: %s", err, lastLines(stderr.String(), 5))
 		}
 		res.seconds = time.Since(began).Seconds()
-		res.vmCPU = processCPU(vm.Process.Pid) - cpuBefore
+		res.vmCPU = processCPU(vmPID) - cpuBefore
 		if err := readStopLine(stderr.Bytes(), res); err != nil {
 			return cold, warm, err
 		}
@@ -124,6 +104,39 @@ func readStopLine(log []byte, res *e2eResult) error {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// startVM starts the pinned VictoriaMetrics on a free loopback port with
+// its data in dir, as the collector needs it (-dedup.minScrapeInterval=1ms),
+// and returns its URL, its process id and what stops it.
+func startVM(ctx context.Context, dir string) (url string, pid int, stop func(), err error) {
+	if err := EnsureTools(ctx, "victoria-metrics"); err != nil {
+		return "", 0, nil, err
+	}
+	bin, err := ToolPath("victoria-metrics")
+	if err != nil {
+		return "", 0, nil, err
+	}
+	port, err := freeTCPPort()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	url = "http://127.0.0.1:" + strconv.Itoa(port)
+	vm := exec.CommandContext(ctx, bin, "-storageDataPath="+dir, "-httpListenAddr=127.0.0.1:"+strconv.Itoa(port),
+		"-dedup.minScrapeInterval=1ms", "-retentionPeriod=100y", "-loggerLevel=ERROR")
+	vm.Stdout, vm.Stderr = io.Discard, io.Discard
+	if err := vm.Start(); err != nil {
+		return "", 0, nil, fmt.Errorf("start VictoriaMetrics: %w", err)
+	}
+	stop = func() {
+		_ = vm.Process.Signal(os.Interrupt)
+		_ = vm.Wait()
+	}
+	if err := waitHealthy(ctx, url); err != nil {
+		stop()
+		return "", 0, nil, err
+	}
+	return url, vm.Process.Pid, stop, nil
 }
 
 // waitHealthy waits for VictoriaMetrics to answer /health.
