@@ -220,7 +220,7 @@ type Aggregate struct {
 	// interface each address belongs to (the source of an egress record,
 	// the destination of an ingress one).
 	meta   map[uint32]metaIDs // by interface string id
-	owners map[uint32]uint32  // address id → interface id
+	owners map[ownerKey]uint32 // (VPC, address) → interface id
 
 	Records   int64 // records added (any log status)
 	OKRecords int64 // traffic records added
@@ -229,6 +229,11 @@ type Aggregate struct {
 }
 
 type metaIDs struct{ vpc, subnet, az, instance uint32 }
+
+// ownerKey is an address within a VPC: private ranges repeat across VPCs
+// (every default VPC is 172.31.0.0/16), so an address alone does not name
+// an interface.
+type ownerKey struct{ vpc, addr uint32 }
 
 // New returns an empty Aggregate.
 func New() *Aggregate {
@@ -243,7 +248,7 @@ func (a *Aggregate) init() {
 	a.iface, a.service, a.peer = newTable[ifaceKey](), newTable[serviceKey](), newTable[peerKey]()
 	a.src, a.dst, a.app, a.status = newTable[addrKey](), newTable[addrKey](), newTable[appKey](), newTable[statusKey]()
 	a.meta = map[uint32]metaIDs{}
-	a.owners = map[uint32]uint32{}
+	a.owners = map[ownerKey]uint32{}
 }
 
 // Reset empties the Aggregate, keeping its memory for reuse.
@@ -350,17 +355,17 @@ func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 	a.src.add(addrKey{tup, r.Action, src}, shares)
 	a.dst.add(addrKey{tup, r.Action, dst}, shares)
 
-	iface := a.tupleV[tup].iface
+	t := a.tupleV[tup]
 	switch r.FlowDirection {
 	case flowlog.Egress:
 		a.peer.add(peerKey{tup, r.Action, flowlog.Egress, dst, absent}, shares)
-		if src != absent && iface != absent {
-			a.owners[src] = iface
+		if src != absent && t.iface != absent {
+			a.owners[ownerKey{t.vpc, src}] = t.iface
 		}
 	case flowlog.Ingress:
 		a.peer.add(peerKey{tup, r.Action, flowlog.Ingress, src, absent}, shares)
-		if dst != absent && iface != absent {
-			a.owners[dst] = iface
+		if dst != absent && t.iface != absent {
+			a.owners[ownerKey{t.vpc, dst}] = t.iface
 		}
 	default:
 		a.peer.add(peerKey{tup, r.Action, flowlog.DirectionNone, src, dst}, shares)
@@ -414,8 +419,8 @@ func (a *Aggregate) Merge(o *Aggregate) {
 		cur.instance = pick(strMap[m.instance], cur.instance)
 		a.meta[strMap[iface]] = cur
 	}
-	for addr, iface := range o.owners {
-		a.owners[strMap[addr]] = strMap[iface]
+	for k, iface := range o.owners {
+		a.owners[ownerKey{strMap[k.vpc], strMap[k.addr]}] = strMap[iface]
 	}
 	mergeTable(&a.iface, &o.iface, func(k ifaceKey) ifaceKey {
 		return ifaceKey{tupMap[k.tuple], k.action, k.dir, k.path, strMap[k.reject]}

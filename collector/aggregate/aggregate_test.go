@@ -131,7 +131,7 @@ func TestPairsCountIntraVPCOnce(t *testing.T) {
 	a.Add(rec(t, append(base("eni-a", "egress", "10.0.0.1", "198.51.100.1", 5), "traffic-path=8")...), ctx)
 
 	meta, owners := a.Learned()
-	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(addr string) (string, bool) { o, ok := owners[addr]; return o, ok })
+	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(vpc, addr string) (string, bool) { o, ok := owners[OwnerKey(vpc, addr)]; return o, ok })
 	got := totals(a.Series(&res, 0, 1000), "vpcflow_pair_bytes", "src_interface", "dst_interface")
 	want := map[string]float64{"eni-a|eni-b": 100, "eni-b|eni-a": 40, "-|eni-a": 7, "eni-a|-": 5}
 	if !mapsEqual(got, want) {
@@ -157,7 +157,7 @@ func TestFillInFromOtherRecords(t *testing.T) {
 	}
 	a.Add(rec(t, bare...), ctx)
 	meta, _ := a.Learned()
-	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(string) (string, bool) { return "", false })
+	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(string, string) (string, bool) { return "", false })
 	got := totals(a.Series(&res, 0, 1000), "vpcflow_interface_bytes", "vpc_id", "subnet_id", "az_id")
 	if want := map[string]float64{"vpc-1|subnet-1|use1-az1": 20}; !mapsEqual(got, want) {
 		t.Errorf("filled in %v, want %v", got, want)
@@ -247,7 +247,7 @@ func TestMergeIsAddition(t *testing.T) {
 	merged.Merge(right)
 	resolve := func(a *Aggregate) Resolution {
 		meta, owners := a.Learned()
-		return a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(s string) (string, bool) { o, ok := owners[s]; return o, ok })
+		return a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(vpc, addr string) (string, bool) { o, ok := owners[OwnerKey(vpc, addr)]; return o, ok })
 	}
 	r1, r2 := resolve(whole), resolve(merged)
 	a, b := render(whole.Series(&r1, 3, 4)), render(merged.Series(&r2, 3, 4))
@@ -314,5 +314,34 @@ func TestAddSharesKeepsOrder(t *testing.T) {
 				t.Fatalf("minute %d: %d bytes, want %d", c.minute, c.bytes, want[c.minute])
 			}
 		}
+	}
+}
+
+// TestOwnersArePerVPC: two VPCs use the same private address; an ingress
+// record in one VPC from that address is not mistaken for traffic from the
+// other VPC's interface.
+func TestOwnersArePerVPC(t *testing.T) {
+	a := New()
+	ctx := &Context{}
+	inVPC := func(vpc string, p []string) []string {
+		out := append([]string(nil), p...)
+		for i, kv := range out {
+			if strings.HasPrefix(kv, "vpc-id=") {
+				out[i] = "vpc-id=" + vpc
+			}
+		}
+		return out
+	}
+	// In vpc-1, eni-a owns 172.31.0.5 (it sends from it).
+	a.Add(rec(t, inVPC("vpc-1", base("eni-a", "egress", "172.31.0.5", "198.51.100.1", 10))...), ctx)
+	// In vpc-2, eni-b receives from 172.31.0.5: another host, unknown.
+	a.Add(rec(t, inVPC("vpc-2", base("eni-b", "ingress", "172.31.0.5", "172.31.9.9", 7))...), ctx)
+	meta, owners := a.Learned()
+	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok },
+		func(vpc, addr string) (string, bool) { o, ok := owners[OwnerKey(vpc, addr)]; return o, ok })
+	got := totals(a.Series(&res, 0, 1000), "vpcflow_pair_bytes", "vpc_id", "src_interface", "dst_interface")
+	want := map[string]float64{"vpc-1|eni-a|-": 10, "vpc-2|-|eni-b": 7}
+	if !mapsEqual(got, want) {
+		t.Errorf("pairs %v, want %v", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/schema"
@@ -15,30 +16,38 @@ import (
 // batches taught, and recorded with the batch, so that a replay resolves
 // exactly the same way.
 type Resolution struct {
-	Meta   map[string]Meta   `json:"meta,omitempty"`   // interface id → metadata
-	Owners map[string]string `json:"owners,omitempty"` // address → interface id
+	Meta map[string]Meta `json:"meta,omitempty"` // interface id → metadata
+	// Owners maps OwnerKey(vpc, address) to the interface the address
+	// belongs to.
+	Owners map[string]string `json:"owners,omitempty"`
 }
+
+// OwnerKey names an address within a VPC, as Learned and Resolution key
+// address owners: private ranges repeat across VPCs, so an address alone
+// does not name an interface.
+func OwnerKey(vpc, addr string) string { return vpc + " " + addr }
 
 // Learned returns what the aggregate's records say of interfaces (their
 // VPC, subnet, AZ, instance) and of addresses (the interface that sent
-// egress records from them or received ingress records at them).
+// egress records from them or received ingress records at them, keyed by
+// OwnerKey).
 func (a *Aggregate) Learned() (meta map[string]Meta, owners map[string]string) {
 	meta = make(map[string]Meta, len(a.meta))
 	for iface, m := range a.meta {
 		meta[a.str(iface)] = Meta{VPC: a.str(m.vpc), Subnet: a.str(m.subnet), AZ: a.str(m.az), Instance: a.str(m.instance)}
 	}
 	owners = make(map[string]string, len(a.owners))
-	for addr, iface := range a.owners {
-		owners[a.str(addr)] = a.str(iface)
+	for k, iface := range a.owners {
+		owners[OwnerKey(a.str(k.vpc), a.str(k.addr))] = a.str(iface)
 	}
 	return meta, owners
 }
 
 // Resolve builds the Resolution of the aggregate from what is known: meta
-// and owner look up an interface's metadata and an address's owner. Only
-// what the aggregate needs is kept: metadata of interfaces some of whose
-// records lack a field, owners of peer addresses.
-func (a *Aggregate) Resolve(meta func(iface string) (Meta, bool), owner func(addr string) (string, bool)) Resolution {
+// looks up an interface's metadata, owner the interface an address of a VPC
+// belongs to. Only what the aggregate needs is kept: metadata of interfaces
+// some of whose records lack a field, owners of peer addresses.
+func (a *Aggregate) Resolve(meta func(iface string) (Meta, bool), owner func(vpc, addr string) (string, bool)) Resolution {
 	res := Resolution{Meta: map[string]Meta{}, Owners: map[string]string{}}
 	for _, t := range a.tupleV {
 		if t.iface == absent || (t.vpc != absent && t.subnet != absent && t.az != absent && t.instance != absent) {
@@ -48,21 +57,26 @@ func (a *Aggregate) Resolve(meta func(iface string) (Meta, bool), owner func(add
 			res.Meta[a.str(t.iface)] = m
 		}
 	}
-	look := func(addr uint32) {
+	look := func(t tuple, addr uint32) {
 		if addr == absent {
 			return
 		}
-		s := a.str(addr)
-		if _, done := res.Owners[s]; done {
+		vpc := a.str(t.vpc)
+		if m, ok := res.Meta[a.str(t.iface)]; ok && t.vpc == absent && m.VPC != "" {
+			vpc = m.VPC // as the output will fill it in
+		}
+		key := OwnerKey(vpc, a.str(addr))
+		if _, done := res.Owners[key]; done {
 			return
 		}
-		if iface, ok := owner(s); ok {
-			res.Owners[s] = iface
+		if iface, ok := owner(vpc, a.str(addr)); ok {
+			res.Owners[key] = iface
 		}
 	}
 	for _, k := range a.peer.keys {
-		look(k.a)
-		look(k.b)
+		t := a.tupleV[k.tuple]
+		look(t, k.a)
+		look(t, k.b)
 	}
 	return res
 }
@@ -103,7 +117,7 @@ func (r *rows) add(k rowKey, cells []cell) {
 type output struct {
 	a      *Aggregate
 	tuples []tuple // resolved
-	owners map[uint32]uint32
+	owners map[ownerKey]uint32
 	consts map[string]uint32
 }
 
@@ -117,16 +131,16 @@ func (o *output) id(s string) uint32 {
 	return id
 }
 
-// owner returns the interface owning an address, or absent.
-func (o *output) owner(addr uint32) uint32 {
-	if iface, ok := o.owners[addr]; ok {
+// owner returns the interface owning an address of a VPC, or absent.
+func (o *output) owner(vpc, addr uint32) uint32 {
+	if iface, ok := o.owners[ownerKey{vpc, addr}]; ok {
 		return iface
 	}
 	return absent
 }
 
 func newOutput(a *Aggregate, res *Resolution) *output {
-	o := &output{a: a, tuples: make([]tuple, len(a.tupleV)), owners: map[uint32]uint32{}, consts: map[string]uint32{}}
+	o := &output{a: a, tuples: make([]tuple, len(a.tupleV)), owners: map[ownerKey]uint32{}, consts: map[string]uint32{}}
 	for i, t := range a.tupleV {
 		if m, ok := res.Meta[a.str(t.iface)]; ok && t.iface != absent {
 			fill := func(v *uint32, with string) {
@@ -141,10 +155,9 @@ func newOutput(a *Aggregate, res *Resolution) *output {
 		}
 		o.tuples[i] = t
 	}
-	for addr, iface := range res.Owners {
-		if id, ok := a.strs.ids[addr]; ok {
-			o.owners[id] = o.id(iface)
-		}
+	for key, iface := range res.Owners {
+		vpc, addr, _ := strings.Cut(key, " ")
+		o.owners[ownerKey{o.id(vpc), o.id(addr)}] = o.id(iface)
 	}
 	return o
 }
@@ -200,10 +213,10 @@ func (a *Aggregate) Emit(res *Resolution, slot int, topK int, emit Emitter) {
 				var src, dst uint32
 				switch {
 				case k.dir == flowlog.Egress:
-					src, dst = t.iface, o.owner(k.a)
-				case k.dir == flowlog.DirectionNone && t.iface != absent && o.owner(k.a) == t.iface:
-					src, dst = t.iface, o.owner(k.b) // no direction, but the source is this interface
-				case o.owner(k.a) != absent:
+					src, dst = t.iface, o.owner(t.vpc, k.a)
+				case k.dir == flowlog.DirectionNone && t.iface != absent && o.owner(t.vpc, k.a) == t.iface:
+					src, dst = t.iface, o.owner(t.vpc, k.b) // no direction, but the source is this interface
+				case o.owner(t.vpc, k.a) != absent:
 					continue // from a known interface: its egress twin counts
 				default:
 					src, dst = absent, t.iface

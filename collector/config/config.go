@@ -182,7 +182,8 @@ func Load(path string) (*Config, error) {
 func Parse(data []byte, dir string) (*Config, error) {
 	var c Config
 	if err := yaml.UnmarshalWithOptions(data, &c, yaml.DisallowUnknownField()); err != nil {
-		return nil, errors.New(yaml.FormatError(err, false, true))
+		// Without the source lines around the error: they may hold a secret.
+		return nil, errors.New(yaml.FormatError(err, false, false))
 	}
 	c.setDefaults(dir)
 	if err := c.check(); err != nil {
@@ -300,18 +301,18 @@ func (s *Storage) check() error {
 	case s.WriteURL != "" && s.QueryURL == "":
 		errs = append(errs, fieldError("storage.query_url", "required with storage.write_url"))
 	}
-	for field, u := range map[string]string{"storage.url": s.URL, "storage.write_url": s.WriteURL, "storage.query_url": s.QueryURL} {
-		if u == "" {
+	for _, f := range []struct{ field, url string }{{"storage.url", s.URL}, {"storage.write_url", s.WriteURL}, {"storage.query_url", s.QueryURL}} {
+		if f.url == "" {
 			continue
 		}
-		p, err := url.Parse(u)
+		p, err := url.Parse(f.url)
 		switch {
 		case err != nil:
-			errs = append(errs, fieldError(field, "not a URL: %v", err))
-		case p.Scheme != "http" && p.Scheme != "https":
-			errs = append(errs, fieldError(field, "%q: want an http or https URL", u))
+			errs = append(errs, fieldError(f.field, "not a URL")) // the error would repeat it, secrets and all
 		case p.User != nil:
-			errs = append(errs, fieldError(field, "credentials do not belong in the URL: use storage.username and storage.password"))
+			errs = append(errs, fieldError(f.field, "credentials do not belong in the URL: use storage.username and storage.password"))
+		case p.Scheme != "http" && p.Scheme != "https":
+			errs = append(errs, fieldError(f.field, "%q: want an http or https URL", p.Redacted()))
 		}
 	}
 	if s.Password.set() && s.Username == "" {

@@ -124,3 +124,21 @@ func TestSecretFile(t *testing.T) {
 		t.Errorf("inline %q", v)
 	}
 }
+
+// TestNoSecretInErrors: a configuration error never repeats a secret.
+func TestNoSecretInErrors(t *testing.T) {
+	for _, yaml := range []string{
+		"storage: {url: http://vm, username: u, password: hunter2secret}\nsources: [{name: a, type: dir}]\nbogus: 1\n",
+		"storage: {url: 'ftp://u:hunter2secret@vm'}\nsources: [{name: a, type: dir, path: /x}]\n",
+		"storage: {url: 'http://u:hunter2secret@vm:bad port'}\nsources: [{name: a, type: dir, path: /x}]\n",
+		"storage: {url: http://vm, username: u, password: hunter2secret, bearer_token: hunter2secret}\nsources: []\n",
+	} {
+		_, err := Parse([]byte(yaml), "/d")
+		if err == nil {
+			t.Fatalf("no error for %q", yaml)
+		}
+		if strings.Contains(err.Error(), "hunter2secret") {
+			t.Errorf("the error repeats the secret: %v", err)
+		}
+	}
+}

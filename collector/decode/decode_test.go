@@ -77,16 +77,20 @@ func TestBadLines(t *testing.T) {
 			}
 		})
 	}
-	replace := func(field, value string) string {
+	replace2 := func(field, value, field2, value2 string) string {
 		cols := strings.Fields(header)
 		vals := strings.Fields(good)
 		for i, c := range cols {
-			if c == field {
+			switch c {
+			case field:
 				vals[i] = value
+			case field2:
+				vals[i] = value2
 			}
 		}
 		return strings.Join(vals, " ")
 	}
+	replace := func(field, value string) string { return replace2(field, value, "", "") }
 	f("too few fields", "2 123456789010 eni-1235b8ca123456789 172.31.16.139", flowlog.ProblemFieldCount, "")
 	f("too many fields", good+" extra", flowlog.ProblemFieldCount, "")
 	f("word for a number", replace("packets", "twenty"), flowlog.ProblemNotNumber, "packets")
@@ -97,6 +101,11 @@ func TestBadLines(t *testing.T) {
 	f("protocol overflow", replace("protocol", "256"), flowlog.ProblemOverflow, "protocol")
 	f("hex number", replace("start", "0x10"), flowlog.ProblemNotNumber, "start")
 	f("end before start", replace("end", "1418530009"), flowlog.ProblemEndBeforeStart, "end")
+	f("start before 2000", replace("start", "100"), flowlog.ProblemTimeRange, "start")
+	f("both before 2000", replace2("start", "100", "end", "160"), flowlog.ProblemTimeRange, "start")
+	f("a window of a year", replace("end", "1450066070"), flowlog.ProblemTimeRange, "end")
+	f("end in the 22nd century", replace2("start", "4102444799", "end", "4102444800"), flowlog.ProblemTimeRange, "end")
+	f("NODATA without start", "2 123456789010 eni-1 - - - - - - - - 1418530070 - NODATA", flowlog.ProblemMissing, "start")
 	f("bad address", replace("srcaddr", "172.31.16.300"), flowlog.ProblemBadAddr, "srcaddr")
 	f("hex word for an address", replace("srcaddr", "cafe"), flowlog.ProblemBadAddr, "srcaddr")
 	f("short IPv4 address", replace("dstaddr", "10.1"), flowlog.ProblemBadAddr, "dstaddr")
@@ -140,16 +149,16 @@ func TestLinesThatAreFine(t *testing.T) {
 	f("blank lines", header+"\n\n"+good+"\n   \n", []string{rec})
 	f("runs of spaces", header+"\n"+strings.ReplaceAll(good, " ", "  ")+"\n", []string{rec})
 	f("headerless", good+"\n", []string{rec})
-	f("subset in another order", "log-status action end start bytes packets interface-id\nOK REJECT 20 10 100 2 eni-1\n",
-		[]string{`{"log-status":"OK","action":"REJECT","end":20,"start":10,"bytes":100,"packets":2,"interface-id":"eni-1"}`})
-	f("unknown field kept", "interface-id future-field packets bytes start end action log-status\neni-1 hello 1 2 3 4 ACCEPT OK\n",
-		[]string{`{"interface-id":"eni-1","future-field":"hello","packets":1,"bytes":2,"start":3,"end":4,"action":"ACCEPT","log-status":"OK"}`})
-	f("largest values", "interface-id packets bytes start end action log-status srcport protocol\neni-1 9223372036854775807 0 5 5 REJECT OK 65535 255\n",
-		[]string{`{"interface-id":"eni-1","packets":9223372036854775807,"bytes":0,"start":5,"end":5,"action":"REJECT","log-status":"OK","srcport":65535,"protocol":255}`})
-	f("IPv6 and mapped IPv4", "interface-id srcaddr dstaddr packets bytes start end action log-status\neni-1 ::ffff:10.0.0.1 2001:db8::1 1 2 3 4 ACCEPT OK\n",
-		[]string{`{"interface-id":"eni-1","srcaddr":"::ffff:10.0.0.1","dstaddr":"2001:db8::1","packets":1,"bytes":2,"start":3,"end":4,"action":"ACCEPT","log-status":"OK"}`})
-	f("UTF-8 in an unknown field", "interface-id note packets bytes start end action log-status\neni-1 café 1 2 3 4 ACCEPT OK\n",
-		[]string{`{"interface-id":"eni-1","note":"café","packets":1,"bytes":2,"start":3,"end":4,"action":"ACCEPT","log-status":"OK"}`})
+	f("subset in another order", "log-status action end start bytes packets interface-id\nOK REJECT 1700000020 1700000010 100 2 eni-1\n",
+		[]string{`{"log-status":"OK","action":"REJECT","end":1700000020,"start":1700000010,"bytes":100,"packets":2,"interface-id":"eni-1"}`})
+	f("unknown field kept", "interface-id future-field packets bytes start end action log-status\neni-1 hello 1 2 1700000003 1700000004 ACCEPT OK\n",
+		[]string{`{"interface-id":"eni-1","future-field":"hello","packets":1,"bytes":2,"start":1700000003,"end":1700000004,"action":"ACCEPT","log-status":"OK"}`})
+	f("largest values", "interface-id packets bytes start end action log-status srcport protocol\neni-1 9223372036854775807 0 1700000005 1700000005 REJECT OK 65535 255\n",
+		[]string{`{"interface-id":"eni-1","packets":9223372036854775807,"bytes":0,"start":1700000005,"end":1700000005,"action":"REJECT","log-status":"OK","srcport":65535,"protocol":255}`})
+	f("IPv6 and mapped IPv4", "interface-id srcaddr dstaddr packets bytes start end action log-status\neni-1 ::ffff:10.0.0.1 2001:db8::1 1 2 1700000003 1700000004 ACCEPT OK\n",
+		[]string{`{"interface-id":"eni-1","srcaddr":"::ffff:10.0.0.1","dstaddr":"2001:db8::1","packets":1,"bytes":2,"start":1700000003,"end":1700000004,"action":"ACCEPT","log-status":"OK"}`})
+	f("UTF-8 in an unknown field", "interface-id note packets bytes start end action log-status\neni-1 café 1 2 1700000003 1700000004 ACCEPT OK\n",
+		[]string{`{"interface-id":"eni-1","note":"café","packets":1,"bytes":2,"start":1700000003,"end":1700000004,"action":"ACCEPT","log-status":"OK"}`})
 }
 
 func TestHeaderlessWithFormat(t *testing.T) {
@@ -157,11 +166,11 @@ func TestHeaderlessWithFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, st, err := decodeAll(t, []byte("eni-9 3 300 100 160 ACCEPT OK vpc-1\n"), decode.Options{Format: format})
+	got, st, err := decodeAll(t, []byte("eni-9 3 300 1700000100 1700000160 ACCEPT OK vpc-1\n"), decode.Options{Format: format})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"interface-id":"eni-9","packets":3,"bytes":300,"start":100,"end":160,"action":"ACCEPT","log-status":"OK","vpc-id":"vpc-1"}`
+	want := `{"interface-id":"eni-9","packets":3,"bytes":300,"start":1700000100,"end":1700000160,"action":"ACCEPT","log-status":"OK","vpc-id":"vpc-1"}`
 	if len(got) != 1 || got[0] != want || st.Header {
 		t.Fatalf("got %v (header %v), want %s", got, st.Header, want)
 	}
@@ -278,15 +287,15 @@ func TestSamplesAreBounded(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	data := header + "\n" +
-		"2 1 eni-a 10.0.0.1 10.0.0.2 1 2 6 10 1000 100 160 ACCEPT OK\n" +
-		"2 1 eni-a 10.0.0.1 10.0.0.2 1 2 6 5 500 50 200 REJECT OK\n" +
-		"2 1 eni-b - - - - - - - 40 100 - NODATA\n" +
-		"2 1 eni-c - - - - - - - 30 300 - SKIPDATA\n"
+		"2 1 eni-a 10.0.0.1 10.0.0.2 1 2 6 10 1000 1700000100 1700000160 ACCEPT OK\n" +
+		"2 1 eni-a 10.0.0.1 10.0.0.2 1 2 6 5 500 1700000050 1700000200 REJECT OK\n" +
+		"2 1 eni-b - - - - - - - 1700000040 1700000100 - NODATA\n" +
+		"2 1 eni-c - - - - - - - 1700000030 1700000300 - SKIPDATA\n"
 	_, st, err := decodeAll(t, gz(t, data), decode.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("%d %d %d %d %d %d %d %d %d", 4, 2, 1, 1, 1500, 15, 30, 300, len(data))
+	want := fmt.Sprintf("%d %d %d %d %d %d %d %d %d", 4, 2, 1, 1, 1500, 15, 1700000030, 1700000300, len(data))
 	got := fmt.Sprintf("%d %d %d %d %d %d %d %d %d", st.Records, st.OK, st.NoData, st.SkipData, st.Bytes, st.Packets, st.FirstStart, st.LastEnd, st.DecodedBytes)
 	if got != want {
 		t.Fatalf("stats %s, want %s", got, want)
@@ -328,10 +337,10 @@ func TestNoAllocationPerRecord(t *testing.T) {
 // bad line set it before being refused.
 func TestTypedValuesDoNotLeak(t *testing.T) {
 	data := "interface-id srcport bytes packets start end action log-status traffic-path flow-direction\n" +
-		"eni-1 443 1000 10 100 160 REJECT OK 8 egress\n" +
-		"eni-1 5 1000 10 100 160 ACCEPT OK 8 bogus\n" + // bad: flow-direction; srcport set first
-		"eni-1 - - - 100 160 - NODATA - -\n" +
-		"eni-1 80 20 1 100 160 ACCEPT OK - ingress\n"
+		"eni-1 443 1000 10 1700000100 1700000160 REJECT OK 8 egress\n" +
+		"eni-1 5 1000 10 1700000100 1700000160 ACCEPT OK 8 bogus\n" + // bad: flow-direction; srcport set first
+		"eni-1 - - - 1700000100 1700000160 - NODATA - -\n" +
+		"eni-1 80 20 1 1700000100 1700000160 ACCEPT OK - ingress\n"
 	type seen struct {
 		srcPort, path uint64
 		bytes         uint64
@@ -359,7 +368,7 @@ func TestTypedValuesDoNotLeak(t *testing.T) {
 func TestLineLengthLimit(t *testing.T) {
 	const max = 200
 	pad := func(n int) string { // a good line of exactly n bytes, padded in an unknown field
-		base := "eni-1 1 2 3 4 ACCEPT OK "
+		base := "eni-1 1 2 1700000003 1700000004 ACCEPT OK "
 		return base + strings.Repeat("x", n-len(base))
 	}
 	head := "interface-id packets bytes start end action log-status note\n"

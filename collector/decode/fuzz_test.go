@@ -89,7 +89,7 @@ func FuzzText(f *testing.F) {
 	addConformanceSeeds(f)
 	f.Add([]byte(header + "\n" + good + "\n"))
 	f.Add([]byte(good + "\r\n" + good))
-	f.Add([]byte("interface-id x packets bytes start end action log-status\neni-1 - 1 2 3 4 ACCEPT OK\n"))
+	f.Add([]byte("interface-id x packets bytes start end action log-status\neni-1 - 1 2 1700000003 1700000004 ACCEPT OK\n"))
 	f.Add(gz(f, header+"\n"+good+"\n"))
 	f.Fuzz(checkObject)
 }

@@ -92,13 +92,13 @@ func TestParquet(t *testing.T) {
 	rows := [][]any{
 		v2Row("ACCEPT", 20, 4249),
 		v2Row("REJECT", 1, 40),
-		{int64(2), "123456789010", "eni-1", nil, nil, nil, nil, nil, nil, nil, int64(100), int64(160), nil, "NODATA"},
-		{int64(2), "123456789010", "eni-1", "-", "-", nil, nil, nil, nil, nil, int64(100), int64(160), "-", "SKIPDATA"},
+		{int64(2), "123456789010", "eni-1", nil, nil, nil, nil, nil, nil, nil, int64(1700000100), int64(1700000160), nil, "NODATA"},
+		{int64(2), "123456789010", "eni-1", "-", "-", nil, nil, nil, nil, nil, int64(1700000100), int64(1700000160), "-", "SKIPDATA"},
 		v2Row("ACCEPT", -3, 10), // bad: negative packets
 		nil,                     // end before start, set below
 	}
 	rows[5] = v2Row("ACCEPT", 1, 10)
-	rows[5][11] = int64(1)
+	rows[5][11] = int64(1418530009)
 	data := writeParquet(t, v2Columns, rows)
 	got, st, err := decodeAll(t, data, decode.Options{})
 	if err != nil {
@@ -107,8 +107,8 @@ func TestParquet(t *testing.T) {
 	want := []string{
 		`{"version":2,"account-id":"123456789010","interface-id":"eni-1235b8ca123456789","srcaddr":"172.31.16.139","dstaddr":"172.31.16.21","srcport":20641,"dstport":22,"protocol":6,"packets":20,"bytes":4249,"start":1418530010,"end":1418530070,"action":"ACCEPT","log-status":"OK"}`,
 		`{"version":2,"account-id":"123456789010","interface-id":"eni-1235b8ca123456789","srcaddr":"172.31.16.139","dstaddr":"172.31.16.21","srcport":20641,"dstport":22,"protocol":6,"packets":1,"bytes":40,"start":1418530010,"end":1418530070,"action":"REJECT","log-status":"OK"}`,
-		`{"version":2,"account-id":"123456789010","interface-id":"eni-1","start":100,"end":160,"log-status":"NODATA"}`,
-		`{"version":2,"account-id":"123456789010","interface-id":"eni-1","start":100,"end":160,"log-status":"SKIPDATA"}`,
+		`{"version":2,"account-id":"123456789010","interface-id":"eni-1","start":1700000100,"end":1700000160,"log-status":"NODATA"}`,
+		`{"version":2,"account-id":"123456789010","interface-id":"eni-1","start":1700000100,"end":1700000160,"log-status":"SKIPDATA"}`,
 	}
 	// The Parquet schema orders columns by name; compare as JSON objects.
 	if len(got) != len(want) {

@@ -172,6 +172,11 @@ func TestCheck(t *testing.T) {
 		t.Errorf("empty record: %v %v", p, f)
 	}
 	r.SetText(LogStatus, []byte("NODATA"))
+	if p, f := r.Check(); p != ProblemMissing || f != Start {
+		t.Errorf("NODATA without start: %v %v", p, f)
+	}
+	r.SetText(Start, []byte("1700000000"))
+	r.SetText(End, []byte("1700000060"))
 	if p, _ := r.Check(); p != NoProblem {
 		t.Errorf("NODATA without traffic fields: %v", p)
 	}

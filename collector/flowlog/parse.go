@@ -31,6 +31,9 @@ const (
 	ProblemMissing
 	// ProblemEndBeforeStart: end is earlier than start.
 	ProblemEndBeforeStart
+	// ProblemTimeRange: start or end lies outside 2000–2099, or the record
+	// spans more than MaxSpan: not a capture window AWS writes.
+	ProblemTimeRange
 	// ProblemGarbage: the line holds control characters or invalid UTF-8.
 	ProblemGarbage
 	// ProblemLongLine: the line is longer than the decoder's limit.
@@ -49,6 +52,7 @@ var problemText = [NumProblems]string{
 	ProblemBadValue:       "unknown value",
 	ProblemMissing:        "missing value",
 	ProblemEndBeforeStart: "end before start",
+	ProblemTimeRange:      "time out of range",
 	ProblemGarbage:        "binary garbage",
 	ProblemLongLine:       "line too long",
 }
@@ -225,26 +229,42 @@ func (r *Record) setUint(f Field, n uint64) {
 	}
 }
 
-// Check validates the record as a whole once its fields are set: log-status
-// must be present; a traffic record (OK) needs bytes, packets, start, end and
-// action; end must not be earlier than start. It returns the problem and the
-// field it concerns.
+// Bounds of a record's times (Unix seconds): AWS capture windows are at most
+// ten minutes long, and flow logs exist since 2015.
+const (
+	MinTime = 946684800  // 2000-01-01T00:00:00Z
+	MaxTime = 4102444800 // 2100-01-01T00:00:00Z
+	MaxSpan = 3600       // end − start
+)
+
+// Check validates the record as a whole once its fields are set: log-status,
+// start and end must be present; a traffic record (OK) also needs bytes,
+// packets and action; end must not be earlier than start, both must lie in
+// [MinTime, MaxTime) and at most MaxSpan apart. It returns the problem and
+// the field it concerns.
 func (r *Record) Check() (Problem, Field) {
-	if !r.Present.Has(LogStatus) {
-		return ProblemMissing, LogStatus
-	}
+	const always = 1<<LogStatus | 1<<Start | 1<<End
+	const traffic = always | 1<<Bytes | 1<<Packets | 1<<Action
+	need := Set(always)
 	if r.LogStatus == StatusOK {
-		const need = 1<<Bytes | 1<<Packets | 1<<Start | 1<<End | 1<<Action
-		if r.Present&need != need {
-			for _, f := range [...]Field{Bytes, Packets, Start, End, Action} {
-				if !r.Present.Has(f) {
-					return ProblemMissing, f
-				}
+		need = traffic
+	}
+	if r.Present&need != need {
+		for _, f := range [...]Field{LogStatus, Bytes, Packets, Start, End, Action} {
+			if need.Has(f) && !r.Present.Has(f) {
+				return ProblemMissing, f
 			}
 		}
 	}
-	if r.Present.Has(Start) && r.Present.Has(End) && r.End < r.Start {
+	switch {
+	case r.End < r.Start:
 		return ProblemEndBeforeStart, End
+	case r.Start < MinTime:
+		return ProblemTimeRange, Start
+	case r.End >= MaxTime:
+		return ProblemTimeRange, End
+	case r.End-r.Start > MaxSpan:
+		return ProblemTimeRange, End
 	}
 	return NoProblem, 0
 }

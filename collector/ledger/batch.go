@@ -185,37 +185,62 @@ func validateBatch(objects []Object, minutes []int64, learned []Fact) error {
 	return nil
 }
 
-// takeSlot picks the smallest slot of this instance's residue class above
-// every slot already taken in the minutes, and moves their counters past
-// it.
+// takeSlot picks the smallest slot of this instance's residue class that no
+// batch has taken in any of the minutes, and marks it taken in each. Slots
+// are reused as soon as the minutes allow: a collector that runs for years
+// with batches whose minutes overlap keeps picking among a few dozen slots.
+// A minute whose record was pruned counts every slot below the pruning floor
+// as taken.
 func (l *Ledger) takeSlot(tx *bolt.Tx, minutes []int64) (int, error) {
 	mb := tx.Bucket(bucketMinutes)
 	horizon, floor := prunedState(tx.Bucket(bucketMeta))
-	next, worst := 0, minutes[0]
-	for _, m := range minutes {
-		n := 0
-		if v := mb.Get(minuteKey(m)); len(v) == 4 {
-			n = int(binary.BigEndian.Uint32(v))
-		} else if m < horizon {
-			n = floor // the minute's counter may have been pruned
+	taken := map[int]bool{}
+	low := 0 // every slot below is taken in some minute
+	sets := make([][]int, len(minutes))
+	for i, m := range minutes {
+		v := mb.Get(minuteKey(m))
+		if v == nil && m < horizon {
+			low = max(low, floor) // the minute's record may have been pruned
 		}
-		if n > next {
-			next, worst = n, m
+		sets[i] = decodeSlots(v)
+		for _, s := range sets[i] {
+			taken[s] = true
 		}
 	}
 	inst, insts := l.opts.Instance, l.opts.Instances
-	slot := next + (inst-next%insts+insts)%insts
-	if slot >= SlotsPerMinute {
-		return 0, fmt.Errorf("minute %s: slots up to %d are taken (instance %d of %d): %w",
-			time.Unix(worst*60, 0).UTC().Format("2006-01-02T15:04Z"), next-1, inst, insts, ErrNoSlot)
+	slot := low + (inst-low%insts+insts)%insts
+	for taken[slot] {
+		slot += insts
 	}
-	v := binary.BigEndian.AppendUint32(nil, uint32(slot+1))
-	for _, m := range minutes {
-		if err := mb.Put(minuteKey(m), v); err != nil {
+	if slot >= SlotsPerMinute {
+		return 0, fmt.Errorf("minutes %s…: every slot of instance %d of %d is taken: %w",
+			time.Unix(minutes[0]*60, 0).UTC().Format("2006-01-02T15:04Z"), inst, insts, ErrNoSlot)
+	}
+	for i, m := range minutes {
+		set := append(sets[i], slot)
+		slices.Sort(set)
+		if err := mb.Put(minuteKey(m), encodeSlots(set)); err != nil {
 			return 0, fmt.Errorf("writing minute %d: %w", m, err)
 		}
 	}
 	return slot, nil
+}
+
+// encodeSlots encodes a minute's taken slots, sorted, two bytes each.
+func encodeSlots(slots []int) []byte {
+	out := make([]byte, 0, 2*len(slots))
+	for _, s := range slots {
+		out = binary.BigEndian.AppendUint16(out, uint16(s))
+	}
+	return out
+}
+
+func decodeSlots(v []byte) []int {
+	out := make([]int, 0, len(v)/2+1)
+	for i := 0; i+1 < len(v); i += 2 {
+		out = append(out, int(binary.BigEndian.Uint16(v[i:])))
+	}
+	return out
 }
 
 // CommitBatch marks the objects of a batch ingested and removes the batch

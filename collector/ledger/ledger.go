@@ -21,11 +21,12 @@
 //
 // A minute has SlotsPerMinute slots (one per millisecond). Two batches that
 // touch the same minute never get the same slot, so neither overwrites the
-// other's samples. A batch gets the smallest slot that is above every slot
-// already handed out in each of its minutes; a minute therefore holds at
-// most SlotsPerMinute/Instances batches of one instance (fewer when batches
-// span minutes that were used unevenly), after which BeginBatch fails with
-// ErrNoSlot.
+// other's samples. A batch gets the smallest slot that is free in every one
+// of its minutes (each minute keeps the set of slots taken in it), so slots
+// are reused as soon as the minutes allow: batches whose minutes overlap
+// pick among a few dozen slots however long the collector runs. Only a
+// minute touched by SlotsPerMinute/Instances batches of one instance runs
+// out, and then BeginBatch fails with ErrNoSlot.
 //
 // # Scale-out
 //
@@ -78,7 +79,7 @@ const (
 
 // formatVersion is the on-disk format of the ledger, stored in the meta
 // bucket.
-const formatVersion = "1"
+const formatVersion = "2" // 2: a minute keeps the set of its taken slots
 
 // ErrNotFound is returned (wrapped) when a batch or a quarantined object does
 // not exist.
@@ -260,7 +261,9 @@ func pruneMinutes(tx *bolt.Tx, horizon int64) error {
 		if keep[int64(binary.BigEndian.Uint64(k))] {
 			continue
 		}
-		floor = max(floor, int(binary.BigEndian.Uint32(v)))
+		if slots := decodeSlots(v); len(slots) > 0 {
+			floor = max(floor, slots[len(slots)-1]+1)
+		}
 		drop = append(drop, k)
 	}
 	for _, k := range drop {

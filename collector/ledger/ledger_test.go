@@ -568,7 +568,9 @@ func TestMinutePruning(t *testing.T) {
 		got := map[int64]int{}
 		if err := l.db.View(func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMinutes).ForEach(func(k, v []byte) error {
-				got[int64(binary.BigEndian.Uint64(k))] = int(binary.BigEndian.Uint32(v))
+				if slots := decodeSlots(v); len(slots) > 0 {
+					got[int64(binary.BigEndian.Uint64(k))] = slots[len(slots)-1] + 1
+				}
 				return nil
 			})
 		}); err != nil {

@@ -23,22 +23,22 @@ func TestSlotSequences(t *testing.T) {
 		steps []step
 	}{
 		{"overlapping minutes get different slots", Options{}, []step{
-			{[]int64{1, 2}, 0}, {[]int64{2, 3}, 1}, {[]int64{1, 2, 3}, 2}, {[]int64{3}, 3},
+			{[]int64{1, 2}, 0}, {[]int64{2, 3}, 1}, {[]int64{1, 2, 3}, 2}, {[]int64{3}, 0},
 		}},
 		{"disjoint minutes may share a slot", Options{}, []step{
 			{[]int64{1}, 0}, {[]int64{2}, 0}, {[]int64{3, 4}, 0}, {[]int64{1}, 1},
 		}},
-		{"a slot is above every minute's used slots", Options{}, []step{
-			{[]int64{1}, 0}, {[]int64{1}, 1}, {[]int64{1}, 2}, {[]int64{2, 1}, 3}, {[]int64{2}, 4},
+		{"a slot is free in every minute of the batch", Options{}, []step{
+			{[]int64{1}, 0}, {[]int64{1}, 1}, {[]int64{1}, 2}, {[]int64{2, 1}, 3}, {[]int64{2}, 0},
 		}},
 		{"no minutes", Options{}, []step{
 			{nil, NoSlot}, {[]int64{1}, 0}, {[]int64{}, NoSlot}, {[]int64{1}, 1},
 		}},
 		{"instance 1 of 3", Options{Instance: 1, Instances: 3}, []step{
-			{[]int64{1}, 1}, {[]int64{1}, 4}, {[]int64{2}, 1}, {[]int64{1, 2}, 7}, {[]int64{2}, 10},
+			{[]int64{1}, 1}, {[]int64{1}, 4}, {[]int64{2}, 1}, {[]int64{1, 2}, 7}, {[]int64{2}, 4},
 		}},
 		{"instance 1 of 2", Options{Instance: 1, Instances: 2}, []step{
-			{[]int64{7}, 1}, {[]int64{7, 8}, 3}, {[]int64{8}, 5},
+			{[]int64{7}, 1}, {[]int64{7, 8}, 3}, {[]int64{8}, 1},
 		}},
 	}
 	for _, tt := range tests {
@@ -158,5 +158,27 @@ func TestSlotExhaustion(t *testing.T) {
 				t.Errorf("batch without minutes: %v", err)
 			}
 		})
+	}
+}
+
+// TestSlotsStayFewOverTime begins batches the way a running collector does,
+// each touching a window of minutes that slides on: slots are reused, so
+// they stay few however many batches there are.
+func TestSlotsStayFewOverTime(t *testing.T) {
+	l, _ := openTest(t, Options{})
+	highest := 0
+	for i := range 5000 {
+		minutes := make([]int64, 15)
+		for j := range minutes {
+			minutes[j] = int64(i/3 + j) // a new batch every 20 s over 15 minutes
+		}
+		b, err := beginMinutes(l, i, minutes)
+		if err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		highest = max(highest, b.Slot)
+	}
+	if highest > 60 {
+		t.Errorf("slots went up to %d over 5000 batches: they should be reused", highest)
 	}
 }

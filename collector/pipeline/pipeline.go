@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,17 +122,28 @@ type Pipeline struct {
 	log     *slog.Logger
 	stats   Stats
 
-	// What earlier batches taught: interface metadata and address owners.
+	// What earlier batches taught: interface metadata, address owners
+	// (keyed by aggregate.OwnerKey) and, per address alone, its owner when
+	// every VPC agrees ("" when they do not).
 	meta   map[string]aggregate.Meta
 	owners map[string]string
+	byAddr map[string]string
 
 	aggPool  sync.Pool
 	stopping atomic.Bool
+	stopped  chan struct{} // closed by Stop
+	stopOnce sync.Once
+	unread   int // objects the last rounds could not read
 }
 
 // Stop asks Run to return once the batch in flight is stored, instead of
 // starting another.
-func (p *Pipeline) Stop() { p.stopping.Store(true) }
+func (p *Pipeline) Stop() {
+	p.stopOnce.Do(func() {
+		p.stopping.Store(true)
+		close(p.stopped)
+	})
+}
 
 // Fact kinds in the ledger.
 const (
@@ -144,7 +156,7 @@ const (
 func New(sources []*Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline, error) {
 	opts.setDefaults()
 	p := &Pipeline{sources: sources, ledger: l, writer: w, opts: opts, log: opts.Logger,
-		meta: map[string]aggregate.Meta{}, owners: map[string]string{}}
+		meta: map[string]aggregate.Meta{}, owners: map[string]string{}, byAddr: map[string]string{}, stopped: make(chan struct{})}
 	p.aggPool.New = func() any { return aggregate.New() }
 	err := l.Facts(factMeta, func(key string, value []byte) error {
 		var m aggregate.Meta
@@ -156,7 +168,7 @@ func New(sources []*Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline
 	})
 	if err == nil {
 		err = l.Facts(factOwner, func(key string, value []byte) error {
-			p.owners[key] = string(value)
+			p.setOwner(key, string(value))
 			return nil
 		})
 	}
@@ -198,12 +210,17 @@ func (p *Pipeline) Run(ctx context.Context, once bool) error {
 			worked = worked || n > 0
 		}
 		if once && !worked {
+			if p.unread > 0 {
+				return fmt.Errorf("%d objects could not be read (see the log); they are left for the next run", p.unread)
+			}
 			return nil
 		}
+		p.unread = 0
 		if !worked {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
+			case <-p.stopped:
 			case <-time.After(p.opts.MaxWait):
 			}
 		}
@@ -224,6 +241,8 @@ func (p *Pipeline) round(ctx context.Context, src *Source, once bool) (int, erro
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
+		case <-p.stopped:
+			return 0, nil
 		case <-time.After(p.opts.MaxWait):
 		}
 		if todo, err = p.listNew(ctx, src); err != nil {
@@ -251,14 +270,16 @@ func (p *Pipeline) round(ctx context.Context, src *Source, once bool) (int, erro
 	for len(todo) > 0 && !p.stopping.Load() && !storeFailed.Load() {
 		n := p.batchSize(todo)
 		var pb *prepared
-		if pb, err = p.prepare(ctx, src, todo[:n]); err != nil {
+		var unread int
+		if pb, unread, err = p.prepare(ctx, src, todo[:n]); err != nil {
 			break
 		}
 		if pb != nil {
 			ready <- pb
 		}
 		todo = todo[n:]
-		done += n
+		done += n - unread // what could not be read is not work done
+		p.unread += unread
 		p.stats.Backlog.Store(int64(len(todo)))
 	}
 	close(ready)
@@ -323,7 +344,7 @@ type result struct {
 // its own, and hands the results to take in the objects' order. At most
 // twice as many objects as there are workers are decoded ahead of take, so
 // memory stays bounded however large the batch.
-func (p *Pipeline) decodeAll(ctx context.Context, src *Source, objs []source.Object, take func(result)) {
+func (p *Pipeline) decodeAll(ctx context.Context, src *Source, set settings, objs []source.Object, take func(result)) {
 	results := make([]result, len(objs))
 	ready := make([]chan struct{}, len(objs))
 	for i := range ready {
@@ -335,7 +356,7 @@ func (p *Pipeline) decodeAll(ctx context.Context, src *Source, objs []source.Obj
 	for range min(p.opts.Workers, len(objs)) {
 		wg.Go(func() {
 			for i := range next {
-				results[i] = p.decodeOne(ctx, src, objs[i])
+				results[i] = p.decodeOne(ctx, src, set, objs[i])
 				close(ready[i])
 			}
 		})
@@ -357,10 +378,10 @@ func (p *Pipeline) decodeAll(ctx context.Context, src *Source, objs []source.Obj
 }
 
 // decodeOne decodes one object into an aggregate of its own.
-func (p *Pipeline) decodeOne(ctx context.Context, src *Source, o source.Object) result {
+func (p *Pipeline) decodeOne(ctx context.Context, src *Source, set settings, o source.Object) result {
 	agg := p.aggPool.Get().(*aggregate.Aggregate)
 	agg.Reset()
-	actx := aggregate.Context{Account: src.Account, Region: src.Region}
+	actx := aggregate.Context{Account: set.Account, Region: set.Region}
 	if acct, region := source.KeyContext(o.Key); acct != "" {
 		actx.Account = acct
 		if region != "" {
@@ -373,7 +394,7 @@ func (p *Pipeline) decodeOne(ctx context.Context, src *Source, o source.Object) 
 		return result{obj: o, err: err}
 	}
 	defer rc.Close()
-	st, err := decode.Stream(src.Name()+":"+o.Key, rc, src.Decode, func(r *flowlog.Record) error {
+	st, err := decode.Stream(src.Name()+":"+o.Key, rc, set.decode, func(r *flowlog.Record) error {
 		agg.Add(r, &actx)
 		return nil
 	})
@@ -384,10 +405,50 @@ func (p *Pipeline) decodeOne(ctx context.Context, src *Source, o source.Object) 
 	return result{obj: o, agg: agg, st: st}
 }
 
+// settings are what shapes a batch's samples besides its objects and its
+// Resolution. They are recorded with the batch, so that a replay after the
+// configuration changed still writes the very same samples.
+type settings struct {
+	TopK    int    `json:"top_k"`
+	Format  string `json:"format,omitempty"` // of headerless objects; "" = the AWS default
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+
+	decode decode.Options
+}
+
+// snapshot is what the ledger keeps with a batch for its replay.
+type snapshot struct {
+	Settings   settings             `json:"settings"`
+	Resolution aggregate.Resolution `json:"resolution"`
+}
+
+// settingsOf returns the current settings of a source.
+func (p *Pipeline) settingsOf(src *Source) settings {
+	set := settings{TopK: p.opts.TopK, Account: src.Account, Region: src.Region, decode: src.Decode}
+	if src.Decode.Format != nil {
+		set.Format = src.Decode.Format.String()
+	}
+	return set
+}
+
+// restore returns recorded settings ready to decode with.
+func (set settings) restore() (settings, error) {
+	if set.Format != "" {
+		f, err := flowlog.ParseFormat(set.Format)
+		if err != nil {
+			return set, err
+		}
+		set.decode.Format = f
+	}
+	return set, nil
+}
+
 // prepared is a batch recorded in the ledger and encoded, ready to write.
 type prepared struct {
 	src   *Source
 	rec   ledger.Batch
+	objs  []source.Object // to delete once stored: those read, as read
 	batch *storage.Batch
 	stats []*decode.Stats
 }
@@ -395,18 +456,21 @@ type prepared struct {
 // prepare decodes objects, quarantines those that fail, and records the
 // others as a batch in the ledger, encoded and ready to write. It returns
 // nil when no object is left to store.
-func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Object) (*prepared, error) {
+func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Object) (pb *prepared, unread int, err error) {
+	set := p.settingsOf(src)
 	agg := aggregate.New()
 	var stored []ledger.Object
+	var storedObjs []source.Object
 	var storedStats []*decode.Stats
 	var failed error
-	p.decodeAll(ctx, src, objs, func(r result) {
+	p.decodeAll(ctx, src, set, objs, func(r result) {
 		var oe *decode.ObjectError
 		switch {
 		case r.err == nil:
 			agg.Merge(r.agg)
 			p.aggPool.Put(r.agg)
 			stored = append(stored, ledgerObject(src, r.obj))
+			storedObjs = append(storedObjs, r.obj)
 			storedStats = append(storedStats, r.st)
 		case errors.As(r.err, &oe):
 			p.log.Warn("object quarantined", "source", src.Name(), "key", r.obj.Key, "err", r.err)
@@ -415,17 +479,18 @@ func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Objec
 			}
 			p.stats.Quarantined.Add(1)
 		case ctx.Err() == nil: // the source failed us: try again at the next listing
+			unread++
 			p.log.Warn("object not read, will retry", "source", src.Name(), "key", r.obj.Key, "err", r.err)
 		}
 	})
 	if failed != nil {
-		return nil, failed
+		return nil, unread, failed
 	}
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return nil, unread, ctx.Err()
 	}
 	if len(stored) == 0 {
-		return nil, nil
+		return nil, unread, nil
 	}
 	for _, st := range storedStats {
 		if st.BadLines > 0 && len(st.Samples) > 0 {
@@ -434,18 +499,18 @@ func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Objec
 	}
 
 	facts := p.learn(agg)
-	res := agg.Resolve(p.lookupMeta, p.lookupOwner)
-	snapshot, err := json.Marshal(res)
+	snap := snapshot{Settings: set, Resolution: agg.Resolve(p.lookupMeta, p.lookupOwner)}
+	encoded, err := json.Marshal(snap)
 	if err != nil {
-		return nil, fmt.Errorf("encode batch snapshot: %w", err)
+		return nil, unread, fmt.Errorf("encode batch snapshot: %w", err)
 	}
-	rec, err := p.ledger.BeginBatch(stored, agg.Minutes(), snapshot, facts)
+	rec, err := p.ledger.BeginBatch(stored, agg.Minutes(), encoded, facts)
 	if err != nil {
-		return nil, fmt.Errorf("begin batch: %w", err)
+		return nil, unread, fmt.Errorf("begin batch: %w", err)
 	}
 	batch := p.writer.NewBatch()
-	agg.Emit(&res, rec.Slot, p.opts.TopK, batch.Add)
-	return &prepared{src: src, rec: rec, batch: batch, stats: storedStats}, nil
+	agg.Emit(&snap.Resolution, rec.Slot, set.TopK, batch.Add)
+	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats}, unread, nil
 }
 
 // store writes a prepared batch, commits it and deletes its objects. The
@@ -487,10 +552,10 @@ func (p *Pipeline) store(ctx context.Context, pb *prepared) error {
 		}
 	}
 	if pb.src.Delete {
-		for _, o := range b.Objects {
+		for _, o := range pb.objs {
 			// A failed delete is tried again when the object is listed
 			// next: the ledger knows it as ingested.
-			if err := p.deleteObject(ctx, pb.src, source.Object{Key: o.Key, Version: o.Version, Size: o.Size}); err != nil {
+			if err := p.deleteObject(ctx, pb.src, o); err != nil {
 				p.log.Warn("stored object not deleted, will try again", "source", pb.src.Name(), "key", o.Key, "err", err)
 			}
 		}
@@ -524,9 +589,9 @@ func (p *Pipeline) learn(agg *aggregate.Aggregate) []ledger.Fact {
 		v, _ := json.Marshal(merged)
 		facts = append(facts, ledger.Fact{Kind: factMeta, Key: iface, Value: v})
 	}
-	for addr, iface := range owners {
-		p.owners[addr] = iface
-		facts = append(facts, ledger.Fact{Kind: factOwner, Key: addr, Value: []byte(iface)})
+	for key, iface := range owners {
+		p.setOwner(key, iface)
+		facts = append(facts, ledger.Fact{Kind: factOwner, Key: key, Value: []byte(iface)})
 	}
 	return facts
 }
@@ -546,9 +611,28 @@ func (p *Pipeline) lookupMeta(iface string) (aggregate.Meta, bool) {
 	return m, ok
 }
 
-func (p *Pipeline) lookupOwner(addr string) (string, bool) {
-	o, ok := p.owners[addr]
-	return o, ok
+// setOwner records that the address of key (an aggregate.OwnerKey) belongs
+// to iface.
+func (p *Pipeline) setOwner(key, iface string) {
+	p.owners[key] = iface
+	_, addr, _ := strings.Cut(key, " ")
+	if prev, ok := p.byAddr[addr]; ok && prev != iface {
+		iface = "" // VPCs disagree: the address alone names no interface
+	}
+	p.byAddr[addr] = iface
+}
+
+// lookupOwner returns the interface an address of a VPC belongs to: as
+// learned in that VPC, else the one interface it belongs to in any VPC
+// (traffic to a peered VPC), if there is only one.
+func (p *Pipeline) lookupOwner(vpc, addr string) (string, bool) {
+	if o, ok := p.owners[aggregate.OwnerKey(vpc, addr)]; ok {
+		return o, true
+	}
+	if o := p.byAddr[addr]; o != "" {
+		return o, true
+	}
+	return "", false
 }
 
 // replay writes again the batches a previous run recorded but did not
@@ -569,8 +653,12 @@ func (p *Pipeline) replay(ctx context.Context) error {
 		if src == nil {
 			return fmt.Errorf("pending batch %d belongs to source %q, which is not configured: add it back to finish the batch", b.ID, b.Objects[0].Source)
 		}
-		var res aggregate.Resolution
-		if err := json.Unmarshal(b.Snapshot, &res); err != nil {
+		var snap snapshot
+		if err := json.Unmarshal(b.Snapshot, &snap); err != nil {
+			return fmt.Errorf("pending batch %d: snapshot: %w", b.ID, err)
+		}
+		set, err := snap.Settings.restore()
+		if err != nil {
 			return fmt.Errorf("pending batch %d: snapshot: %w", b.ID, err)
 		}
 		objs, err := p.stillThere(ctx, src, b)
@@ -579,9 +667,10 @@ func (p *Pipeline) replay(ctx context.Context) error {
 		}
 		p.log.Info("replaying pending batch", "batch", b.ID, "objects", len(objs), "slot", b.Slot)
 		agg := aggregate.New()
+		var read []source.Object
 		var stats []*decode.Stats
 		var failed error
-		p.decodeAll(ctx, src, objs, func(r result) {
+		p.decodeAll(ctx, src, set, objs, func(r result) {
 			if r.err != nil {
 				// It decoded when the batch was recorded: a source error.
 				if failed == nil {
@@ -591,14 +680,17 @@ func (p *Pipeline) replay(ctx context.Context) error {
 			}
 			agg.Merge(r.agg)
 			p.aggPool.Put(r.agg)
+			read = append(read, r.obj)
 			stats = append(stats, r.st)
 		})
 		if failed != nil {
 			return failed
 		}
 		batch := p.writer.NewBatch()
-		agg.Emit(&res, b.Slot, p.opts.TopK, batch.Add)
-		if err := p.store(ctx, &prepared{src: src, rec: b, batch: batch, stats: stats}); err != nil {
+		agg.Emit(&snap.Resolution, b.Slot, set.TopK, batch.Add)
+		// Only the objects read again are deleted: one that changed holds
+		// data still to be read, under its new version.
+		if err := p.store(ctx, &prepared{src: src, rec: b, objs: read, batch: batch, stats: stats}); err != nil {
 			return err
 		}
 	}

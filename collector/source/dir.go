@@ -57,12 +57,7 @@ func (d *Dir) List(ctx context.Context) ([]Object, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, Object{
-			Key:     filepath.ToSlash(rel),
-			Version: strconv.FormatInt(info.Size(), 10) + "-" + strconv.FormatInt(info.ModTime().UnixNano(), 10),
-			Size:    info.Size(),
-			ModTime: info.ModTime(),
-		})
+		out = append(out, fileObject(filepath.ToSlash(rel), info))
 		return nil
 	})
 	if err != nil {
@@ -72,18 +67,53 @@ func (d *Dir) List(ctx context.Context) ([]Object, error) {
 	return out, nil
 }
 
-// Open opens the object's file.
+func fileObject(key string, info fs.FileInfo) Object {
+	return Object{
+		Key:     key,
+		Version: strconv.FormatInt(info.Size(), 10) + "-" + strconv.FormatInt(info.ModTime().UnixNano(), 10),
+		Size:    info.Size(),
+		ModTime: info.ModTime(),
+	}
+}
+
+// ErrChanged is returned (wrapped) when an object is not the version listed:
+// it was replaced since. The next listing has its new version.
+var ErrChanged = errors.New("changed since it was listed")
+
+// Open opens the object's file, if it is still the version listed.
 func (d *Dir) Open(_ context.Context, o Object) (io.ReadCloser, error) {
 	f, err := os.Open(d.path(o.Key))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", o.Key, err)
 	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", o.Key, err)
+	}
+	if o.Version != "" && fileObject(o.Key, info).Version != o.Version {
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", o.Key, ErrChanged)
+	}
 	return f, nil
 }
 
-// Delete removes the object's file. A file already gone is not an error.
+// Delete removes the object's file, if it is still the version listed (a
+// replaced file holds data not yet read). A file already gone is not an
+// error.
 func (d *Dir) Delete(_ context.Context, o Object) error {
-	if err := os.Remove(d.path(o.Key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	path := d.path(o.Key)
+	info, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", o.Key, err)
+	}
+	if o.Version != "" && fileObject(o.Key, info).Version != o.Version {
+		return fmt.Errorf("delete %s: %w; left for the next run", o.Key, ErrChanged)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", o.Key, err)
 	}
 	return nil

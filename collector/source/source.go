@@ -27,10 +27,12 @@ type Source interface {
 	Name() string
 	// List returns the flow log objects there now, ordered by key.
 	List(ctx context.Context) ([]Object, error)
-	// Open opens an object for reading. For a local file the reader is an
+	// Open opens an object for reading, failing (with ErrChanged) when it
+	// is no longer the version listed. For a local file the reader is an
 	// *os.File, which Parquet decoding reads at random offsets.
 	Open(ctx context.Context, o Object) (io.ReadCloser, error)
-	// Delete removes an object once its data is stored.
+	// Delete removes an object once its data is stored, unless it is no
+	// longer the version listed (then its new data is still to be read).
 	Delete(ctx context.Context, o Object) error
 }
 

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -68,5 +69,35 @@ func TestDir(t *testing.T) {
 	}
 	if _, err := NewDir("x", filepath.Join(root, "missing")).List(context.Background()); err == nil {
 		t.Error("listing a missing folder: no error")
+	}
+}
+
+func TestDirChecksVersions(t *testing.T) {
+	root := t.TempDir()
+	path := filepath.Join(root, "a.log")
+	if err := os.WriteFile(path, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDir("local", root)
+	objs, err := d.List(context.Background())
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("list: %v %v", objs, err)
+	}
+	// Replaced after listing: neither read nor deleted as the old version.
+	if err := os.WriteFile(path, []byte("two, longer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Open(context.Background(), objs[0]); !errors.Is(err, ErrChanged) {
+		t.Errorf("open of a replaced file: %v, want ErrChanged", err)
+	}
+	if err := d.Delete(context.Background(), objs[0]); !errors.Is(err, ErrChanged) {
+		t.Errorf("delete of a replaced file: %v, want ErrChanged", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the replaced file was deleted: %v", err)
+	}
+	objs, _ = d.List(context.Background())
+	if err := d.Delete(context.Background(), objs[0]); err != nil {
+		t.Fatalf("delete of the listed version: %v", err)
 	}
 }

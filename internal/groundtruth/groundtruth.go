@@ -93,31 +93,50 @@ func (t *Truth) Observe(r *flowlog.Record) {
 // address belongs to the interface that sent egress records from it or
 // received ingress records at it.
 func (t *Truth) Finish() {
-	owner := map[string]string{}
-	claim := func(addr, iface string) {
-		if o, ok := owner[addr]; ok && o != iface {
-			t.Conflicts = append(t.Conflicts, addr+" by "+o+" and "+iface)
+	// Owners are per VPC (private ranges repeat across VPCs); an address
+	// unknown in a VPC falls back to its one owner in any VPC, if it has
+	// exactly one.
+	owner := map[[2]string]string{}
+	byAddr := map[string]map[string]bool{}
+	claim := func(vpc, addr, iface string) {
+		if o, ok := owner[[2]string{vpc, addr}]; ok && o != iface {
+			t.Conflicts = append(t.Conflicts, addr+" in "+vpc+" by "+o+" and "+iface)
 		}
-		owner[addr] = iface
+		owner[[2]string{vpc, addr}] = iface
+		if byAddr[addr] == nil {
+			byAddr[addr] = map[string]bool{}
+		}
+		byAddr[addr][iface] = true
 	}
 	for _, p := range t.peers {
 		switch p.dir {
 		case flowlog.Egress:
-			claim(p.src, p.iface)
+			claim(p.vpc, p.src, p.iface)
 		case flowlog.Ingress:
-			claim(p.dst, p.iface)
+			claim(p.vpc, p.dst, p.iface)
 		}
+	}
+	lookup := func(vpc, addr string) (string, bool) {
+		if o, ok := owner[[2]string{vpc, addr}]; ok {
+			return o, true
+		}
+		if len(byAddr[addr]) == 1 {
+			for o := range byAddr[addr] {
+				return o, true
+			}
+		}
+		return "", false
 	}
 	for _, p := range t.peers {
 		var src, dst string
 		switch p.dir {
 		case flowlog.Egress:
 			src, dst = p.iface, schema.Absent
-			if o, ok := owner[p.dst]; ok {
+			if o, ok := lookup(p.vpc, p.dst); ok {
 				dst = o
 			}
 		default:
-			if _, known := owner[p.src]; known {
+			if _, known := lookup(p.vpc, p.src); known {
 				continue
 			}
 			src, dst = schema.Absent, p.iface

@@ -81,11 +81,11 @@ func TestDecodeSummary(t *testing.T) {
 func TestDecodeHeaderlessFormat(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x.log")
-	if err := os.WriteFile(path, []byte("eni-1 5 500 10 70 ACCEPT OK\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("eni-1 5 500 1700000010 1700000070 ACCEPT OK\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	stdout, stderr, code := runCLI(t, "decode", "--format", "interface-id,packets,bytes,start,end,action,log-status", path)
-	if code != 0 || strings.TrimSpace(stdout) != `{"interface-id":"eni-1","packets":5,"bytes":500,"start":10,"end":70,"action":"ACCEPT","log-status":"OK"}` {
+	if code != 0 || strings.TrimSpace(stdout) != `{"interface-id":"eni-1","packets":5,"bytes":500,"start":1700000010,"end":1700000070,"action":"ACCEPT","log-status":"OK"}` {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -111,28 +113,31 @@ func quarantineRetry(w io.Writer, fl quarantineFlags, keys []string) error {
 		return err
 	}
 	defer led.Close()
-	want := map[string]bool{}
+	want := map[string]bool{} // key → found
 	for _, k := range keys {
-		want[k] = true
+		want[k] = false
 	}
 	released := 0
 	for _, r := range recs {
-		if !fl.all && !want[r.Key] {
+		if _, asked := want[r.Key]; !fl.all && !asked {
 			continue
 		}
 		if err := led.Release(r.Source, r.Key); err != nil {
 			return &exitError{1, err}
 		}
-		delete(want, r.Key)
+		want[r.Key] = true // every source's object of that key is released
 		released++
 	}
 	fmt.Fprintf(w, "%d released: the next run ingests them again\n", released)
-	if len(want) > 0 {
-		missing := make([]string, 0, len(want))
-		for k := range want {
+	var missing []string
+	for k, found := range want {
+		if !found {
 			missing = append(missing, k)
 		}
-		return &exitError{1, fmt.Errorf("not quarantined: %v", missing)}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return &exitError{1, fmt.Errorf("not quarantined: %s", strings.Join(missing, ", "))}
 	}
 	return nil
 }
