@@ -219,7 +219,7 @@ type Aggregate struct {
 	// Learned from the records: the metadata of interfaces, and the
 	// interface each address belongs to (the source of an egress record,
 	// the destination of an ingress one).
-	meta   map[uint32]metaIDs // by interface string id
+	meta   map[uint32]metaIDs  // by interface string id
 	owners map[ownerKey]uint32 // (VPC, address) → interface id
 
 	Records   int64 // records added (any log status)
