@@ -112,8 +112,9 @@ type TLS struct {
 
 // Aggregation tunes the metric families.
 type Aggregation struct {
-	// TopK bounds the src, dst, app and pair families per interface,
-	// action and minute; the rest folds into "other". Default 1000.
+	// TopK bounds the src, dst and app families per interface, action and
+	// minute, and the pair family per VPC, action and minute; the rest
+	// folds into "other". Default 1000.
 	TopK int `yaml:"top_k"`
 }
 
