@@ -117,7 +117,7 @@ func startVM(ctx context.Context, dir string) (url string, pid int, stop func(),
 	if err != nil {
 		return "", 0, nil, err
 	}
-	port, err := freeTCPPort()
+	port, err := FreePort()
 	if err != nil {
 		return "", 0, nil, err
 	}
@@ -203,7 +203,8 @@ func processCPU(pid int) float64 {
 	return (utime + stime) / 100 // clock ticks; 100 per second on Linux
 }
 
-func freeTCPPort() (int, error) {
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

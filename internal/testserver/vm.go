@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -149,7 +148,7 @@ func start(t testing.TB, flags []string) *VM {
 	// A free port may be taken between our probe and VictoriaMetrics'
 	// listen: try a second one before giving up.
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := devtools.FreePort()
 		if err != nil {
 			t.Fatalf("find a free port: %v", err)
 		}
@@ -163,16 +162,6 @@ func start(t testing.TB, flags []string) *VM {
 			t.Fatalf("start VictoriaMetrics: %v\nlog tail (%s):\n%s", err, vm.logPath, vm.LogTail())
 		}
 	}
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Start starts VictoriaMetrics again after Stop, on the same port and data
