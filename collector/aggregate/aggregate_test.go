@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -134,7 +135,7 @@ func TestPairsCountIntraVPCOnce(t *testing.T) {
 	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(vpc, addr string) (string, bool) { o, ok := owners[OwnerKey(vpc, addr)]; return o, ok })
 	got := totals(a.Series(&res, 0, 1000), "vpcflow_pair_bytes", "src_interface", "dst_interface")
 	want := map[string]float64{"eni-a|eni-b": 100, "eni-b|eni-a": 40, "-|eni-a": 7, "eni-a|-": 5}
-	if !mapsEqual(got, want) {
+	if !maps.Equal(got, want) {
 		t.Errorf("pairs %v, want %v", got, want)
 	}
 	// The interface family counts every record.
@@ -159,7 +160,7 @@ func TestFillInFromOtherRecords(t *testing.T) {
 	meta, _ := a.Learned()
 	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(string, string) (string, bool) { return "", false })
 	got := totals(a.Series(&res, 0, 1000), "vpcflow_interface_bytes", "vpc_id", "subnet_id", "az_id")
-	if want := map[string]float64{"vpc-1|subnet-1|use1-az1": 20}; !mapsEqual(got, want) {
+	if want := map[string]float64{"vpc-1|subnet-1|use1-az1": 20}; !maps.Equal(got, want) {
 		t.Errorf("filled in %v, want %v", got, want)
 	}
 	if res.Meta["eni-a"].VPC != "vpc-1" {
@@ -179,7 +180,7 @@ func TestContextFromKey(t *testing.T) {
 	}
 	a.Add(r, &Context{Account: "999", Region: "eu-west-1"})
 	got := totals(a.Series(&Resolution{}, 0, 1000), "vpcflow_interface_bytes", "account_id", "region", "vpc_id", "action")
-	if want := map[string]float64{"999|eu-west-1|-|REJECT": 9}; !mapsEqual(got, want) {
+	if want := map[string]float64{"999|eu-west-1|-|REJECT": 9}; !maps.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
@@ -276,18 +277,6 @@ func render(series []storage.Series) string {
 	return strings.Join(lines, "\n")
 }
 
-func mapsEqual(a, b map[string]float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
 func TestAddSharesKeepsOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range 2000 {
@@ -341,7 +330,7 @@ func TestOwnersArePerVPC(t *testing.T) {
 		func(vpc, addr string) (string, bool) { o, ok := owners[OwnerKey(vpc, addr)]; return o, ok })
 	got := totals(a.Series(&res, 0, 1000), "vpcflow_pair_bytes", "vpc_id", "src_interface", "dst_interface")
 	want := map[string]float64{"vpc-1|eni-a|-": 10, "vpc-2|-|eni-b": 7}
-	if !mapsEqual(got, want) {
+	if !maps.Equal(got, want) {
 		t.Errorf("pairs %v, want %v", got, want)
 	}
 }
