@@ -19,20 +19,21 @@ import (
 
 // e2eResult is one collector run of the end-to-end benchmark.
 type e2eResult struct {
-	seconds  float64
-	records  int64
-	series   int64 // series created in VictoriaMetrics by the run
-	samples  int64 // samples the collector wrote
-	vmCPU    float64
-	peakRSS  int64
-	dataSize int64 // VictoriaMetrics' data size after the run
+	seconds      float64
+	records      int64
+	series       int64 // series created in VictoriaMetrics by the run
+	samples      int64 // samples the collector wrote
+	vmCPU        float64
+	collectorCPU float64 // user + system seconds of the collector process
+	peakRSS      int64
+	dataSize     int64 // VictoriaMetrics' data size after the run
 }
 
 // benchEndToEnd ingests the files under dataDir with `vpcflow-collector run
 // --once` into a local VictoriaMetrics: first into an empty one (every
 // series new), then the same files again with a fresh ledger (the series
 // exist: the steady state of a running collector). It returns both runs.
-func benchEndToEnd(ctx context.Context, w io.Writer, bin, dataDir string) (cold, warm e2eResult, err error) {
+func benchEndToEnd(ctx context.Context, bin, dataDir string) (cold, warm e2eResult, err error) {
 	work, err := CacheDir("bench", "e2e")
 	if err != nil {
 		return cold, warm, err
@@ -66,6 +67,7 @@ func benchEndToEnd(ctx context.Context, w io.Writer, bin, dataDir string) (cold,
 		if err := cmd.Run(); err != nil {
 			return cold, warm, fmt.Errorf("collector run: %w: %s", err, lastLines(stderr.String(), 5))
 		}
+		res.collectorCPU = cmd.ProcessState.UserTime().Seconds() + cmd.ProcessState.SystemTime().Seconds()
 		res.seconds = time.Since(began).Seconds()
 		res.vmCPU = processCPU(vmPID) - cpuBefore
 		if err := readStopLine(stderr.Bytes(), res); err != nil {
