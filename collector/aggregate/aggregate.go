@@ -207,6 +207,8 @@ type Aggregate struct {
 	strs   interner
 	tuples map[tuple]uint32
 	tupleV []tuple
+	// tupleEnd is the latest record end (Unix seconds) of each tuple.
+	tupleEnd []int64
 
 	iface   table[ifaceKey]
 	service table[serviceKey]
@@ -258,6 +260,7 @@ func (a *Aggregate) Reset() {
 	a.strs.strs = a.strs.strs[:1]
 	clear(a.tuples)
 	a.tupleV = a.tupleV[:0]
+	a.tupleEnd = a.tupleEnd[:0]
 	a.iface.reset()
 	a.service.reset()
 	a.peer.reset()
@@ -301,6 +304,7 @@ func (a *Aggregate) tupleOf(r *flowlog.Record, ctx *Context) uint32 {
 	id := uint32(len(a.tupleV))
 	a.tuples[t] = id
 	a.tupleV = append(a.tupleV, t)
+	a.tupleEnd = append(a.tupleEnd, 0)
 	a.learnMeta(t)
 	return id
 }
@@ -330,6 +334,7 @@ func pick(v, old uint32) uint32 {
 func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 	a.Records++
 	tup := a.tupleOf(r, ctx)
+	a.tupleEnd[tup] = max(a.tupleEnd[tup], r.End)
 	var start int64
 	if r.Present.Has(flowlog.Start) {
 		start = r.Start
@@ -408,7 +413,9 @@ func (a *Aggregate) Merge(o *Aggregate) {
 			id = uint32(len(a.tupleV))
 			a.tuples[nt] = id
 			a.tupleV = append(a.tupleV, nt)
+			a.tupleEnd = append(a.tupleEnd, 0)
 		}
+		a.tupleEnd[id] = max(a.tupleEnd[id], o.tupleEnd[i])
 		tupMap[i] = id
 	}
 	for iface, m := range o.meta {
@@ -464,6 +471,33 @@ func mergeCells(dst, src []cell) []cell {
 		dst = addCell(dst, c)
 	}
 	return dst
+}
+
+// Exporter is a VPC whose flow log the aggregate's records came from
+// (each VPC is an exporter, as a router is for NetFlow).
+type Exporter struct {
+	Account, Region, VPC string
+	// LastSeen is the latest end (Unix seconds) of the VPC's records.
+	LastSeen int64
+}
+
+// Exporters returns the VPCs of the aggregate's records, with the latest
+// record end of each; records without a VPC count under "-".
+func (a *Aggregate) Exporters() []Exporter {
+	type vpcKey struct{ account, region, vpc uint32 }
+	idx := map[vpcKey]int{}
+	var out []Exporter
+	for i, t := range a.tupleV {
+		k := vpcKey{t.account, t.region, t.vpc}
+		j, ok := idx[k]
+		if !ok {
+			j = len(out)
+			idx[k] = j
+			out = append(out, Exporter{Account: a.str(t.account), Region: a.str(t.region), VPC: a.str(t.vpc)})
+		}
+		out[j].LastSeen = max(out[j].LastSeen, a.tupleEnd[i])
+	}
+	return out
 }
 
 // Minutes returns the minutes the aggregate has samples for, ascending.

@@ -27,7 +27,44 @@ type Config struct {
 	Storage     Storage     `yaml:"storage"`
 	Aggregation Aggregation `yaml:"aggregation"`
 	Batch       Batch       `yaml:"batch"`
+	Server      Server      `yaml:"server"`
+	Log         Log         `yaml:"log"`
+	Spool       Spool       `yaml:"spool"`
 	Sources     []Source    `yaml:"sources"`
+}
+
+// Server is the collector's status server: /metrics, /healthz and
+// /api/v1/sources.
+type Server struct {
+	// Listen is the address to serve on; default 127.0.0.1:9477 (loopback
+	// only). "off" turns the server off.
+	Listen string `yaml:"listen"`
+}
+
+// Log configures the collector's logs.
+type Log struct {
+	// File receives the main log (JSON lines unless --log-format says
+	// otherwise); default stderr.
+	File string `yaml:"file"`
+	// SourceDir holds one JSON-lines log per source of the problems on the
+	// source's side (access errors, quarantined objects), for the bucket's
+	// owners; default <state_dir>/source-logs.
+	SourceDir string `yaml:"source_dir"`
+	// SourceMaxMB rotates a source log when it grows past this many
+	// megabytes; default 10. SourceFiles rotated files are kept; default 3.
+	SourceMaxMB int `yaml:"source_max_mb"`
+	SourceFiles int `yaml:"source_files"`
+}
+
+// Spool is the folder the downloader role hands objects to the collector
+// role through, when they run as separate processes.
+type Spool struct {
+	// Dir is the spool folder; default <state_dir>/spool. Both processes
+	// must see the same folder.
+	Dir string `yaml:"dir"`
+	// MaxBytes bounds the spool's size; the downloader waits while it is
+	// full. Default 1 GiB.
+	MaxBytes int64 `yaml:"max_bytes"`
 }
 
 // Instance is this collector's place among Count collectors.
@@ -134,8 +171,36 @@ type Batch struct {
 // Source is one place flow logs arrive.
 type Source struct {
 	Name string `yaml:"name"`
-	// Type is "dir" (a local folder; S3 comes later).
+	// Type is "s3" (a bucket AWS delivers flow logs to) or "dir" (a local
+	// folder).
 	Type string `yaml:"type"`
+	// Enabled: false keeps the source configured (and shown in the status)
+	// without collecting it; default true.
+	Enabled *bool `yaml:"enabled"`
+
+	// Bucket and Prefix say where an s3 source's logs are: the bucket and
+	// the key prefix the flow logs were configured with (before AWSLogs/).
+	Bucket string `yaml:"bucket"`
+	Prefix string `yaml:"prefix"`
+	// Endpoint and PathStyle address an S3-compatible server instead of
+	// AWS.
+	Endpoint  string `yaml:"endpoint"`
+	PathStyle bool   `yaml:"path_style"`
+	// Credentials of an s3 source; none means the AWS default chain.
+	Credentials Credentials `yaml:"credentials"`
+	// Downloaders is how many objects an s3 source fetches at once;
+	// default 8.
+	Downloaders int `yaml:"downloaders"`
+	// OnFirstRun is what the source's first run does with the flow logs
+	// already there: "purge" (delete those older than PurgeOlderThan,
+	// unread), "backfill" (collect them all, oldest first) or "skip"
+	// (leave them alone). Default: purge for an s3 source that deletes,
+	// skip for one that does not, backfill for a dir source.
+	OnFirstRun string `yaml:"on_first_run"`
+	// PurgeOlderThan is the age beyond which the first run's purge
+	// deletes; default 15m.
+	PurgeOlderThan time.Duration `yaml:"purge_older_than"`
+
 	// Path is the folder of a dir source; relative paths are taken from
 	// the configuration file's folder.
 	Path string `yaml:"path"`
@@ -147,10 +212,67 @@ type Source struct {
 	// names; default the AWS default format.
 	Format string `yaml:"format"`
 	// Account and Region label records whose object key does not follow
-	// the AWS layout and which lack the fields.
+	// the AWS layout and which lack the fields. For an s3 source, Region is
+	// also the bucket's region (required).
 	Account string `yaml:"account"`
 	Region  string `yaml:"region"`
 }
+
+// Credentials are an s3 source's AWS credentials. Static keys are given
+// each as a value, an environment variable (*_env) or a file (*_file);
+// without them the AWS default chain applies (environment, shared profile,
+// web identity, ECS or EC2 instance role). RoleARN, with an optional
+// ExternalID, assumes a role with those credentials (cross-account).
+type Credentials struct {
+	AccessKeyID         string `yaml:"access_key_id"`
+	AccessKeyIDEnv      string `yaml:"access_key_id_env"`
+	AccessKeyIDFile     string `yaml:"access_key_id_file"`
+	SecretAccessKey     string `yaml:"secret_access_key"`
+	SecretAccessKeyEnv  string `yaml:"secret_access_key_env"`
+	SecretAccessKeyFile string `yaml:"secret_access_key_file"`
+	SessionToken        string `yaml:"session_token"`
+	SessionTokenEnv     string `yaml:"session_token_env"`
+	SessionTokenFile    string `yaml:"session_token_file"`
+	// Profile picks a profile of the shared configuration files for the
+	// default chain.
+	Profile    string `yaml:"profile"`
+	RoleARN    string `yaml:"role_arn"`
+	ExternalID string `yaml:"external_id"`
+}
+
+func (c Credentials) accessKey() Secret {
+	return Secret{Value: c.AccessKeyID, Env: c.AccessKeyIDEnv, File: c.AccessKeyIDFile}
+}
+func (c Credentials) secretKey() Secret {
+	return Secret{Value: c.SecretAccessKey, Env: c.SecretAccessKeyEnv, File: c.SecretAccessKeyFile}
+}
+func (c Credentials) sessionToken() Secret {
+	return Secret{Value: c.SessionToken, Env: c.SessionTokenEnv, File: c.SessionTokenFile}
+}
+
+// Static reports whether static keys are configured.
+func (c Credentials) Static() bool { return c.accessKey().set() }
+
+// Resolve returns the static keys (empty without them). Errors name the
+// field, never the value.
+func (c Credentials) Resolve() (accessKeyID, secretAccessKey, sessionToken string, err error) {
+	if !c.Static() {
+		return "", "", "", nil
+	}
+	if accessKeyID, err = c.accessKey().Resolve(); err != nil {
+		return "", "", "", fmt.Errorf("credentials.access_key_id: %w", err)
+	}
+	if secretAccessKey, err = c.secretKey().Resolve(); err != nil {
+		return "", "", "", fmt.Errorf("credentials.secret_access_key: %w", err)
+	}
+	if sessionToken, err = c.sessionToken().Resolve(); err != nil {
+		return "", "", "", fmt.Errorf("credentials.session_token: %w", err)
+	}
+	return accessKeyID, secretAccessKey, sessionToken, nil
+}
+
+// IsEnabled reports whether the source is collected.
+func (s Source) IsEnabled() bool { return s.Enabled == nil || *s.Enabled }
 
 // Deletes reports whether the source's objects are removed after ingest.
 func (s Source) Deletes() bool { return s.DeleteAfterIngest == nil || *s.DeleteAfterIngest }
@@ -163,6 +285,20 @@ const (
 	DefaultMaxWait    = 5 * time.Second
 	DefaultTimeout    = 30 * time.Second
 	DefaultTenant     = "0"
+
+	DefaultListen         = "127.0.0.1:9477"
+	DefaultSourceMaxMB    = 10
+	DefaultSourceFiles    = 3
+	DefaultSpoolMaxBytes  = 1 << 30
+	DefaultDownloaders    = 8
+	DefaultPurgeOlderThan = 15 * time.Minute
+)
+
+// First-run modes (Source.OnFirstRun).
+const (
+	FirstRunPurge    = "purge"
+	FirstRunBackfill = "backfill"
+	FirstRunSkip     = "skip"
 )
 
 // Load reads and checks the configuration file at path.
@@ -225,8 +361,46 @@ func (c *Config) setDefaults(dir string) {
 	if c.Batch.MaxWait == 0 {
 		c.Batch.MaxWait = DefaultMaxWait
 	}
+	if c.Server.Listen == "" {
+		c.Server.Listen = DefaultListen
+	}
+	c.Log.File = abs(c.Log.File)
+	if c.Log.SourceDir == "" {
+		c.Log.SourceDir = filepath.Join(c.StateDir, "source-logs")
+	}
+	c.Log.SourceDir = abs(c.Log.SourceDir)
+	if c.Log.SourceMaxMB == 0 {
+		c.Log.SourceMaxMB = DefaultSourceMaxMB
+	}
+	if c.Log.SourceFiles == 0 {
+		c.Log.SourceFiles = DefaultSourceFiles
+	}
+	if c.Spool.Dir == "" {
+		c.Spool.Dir = filepath.Join(c.StateDir, "spool")
+	}
+	c.Spool.Dir = abs(c.Spool.Dir)
+	if c.Spool.MaxBytes == 0 {
+		c.Spool.MaxBytes = DefaultSpoolMaxBytes
+	}
 	for i := range c.Sources {
-		c.Sources[i].Path = abs(c.Sources[i].Path)
+		s := &c.Sources[i]
+		s.Path = abs(s.Path)
+		if s.Downloaders == 0 {
+			s.Downloaders = DefaultDownloaders
+		}
+		if s.PurgeOlderThan == 0 {
+			s.PurgeOlderThan = DefaultPurgeOlderThan
+		}
+		if s.OnFirstRun == "" {
+			switch {
+			case s.Type == "dir":
+				s.OnFirstRun = FirstRunBackfill
+			case s.Deletes():
+				s.OnFirstRun = FirstRunPurge
+			default:
+				s.OnFirstRun = FirstRunSkip
+			}
+		}
 	}
 }
 
@@ -278,16 +452,101 @@ func (c *Config) check() error {
 			if s.Path == "" {
 				add(fieldError(f+".path", "required for a dir source"))
 			}
+		case "s3":
+			add(s.checkS3(f))
 		case "":
-			add(fieldError(f+".type", "required: dir"))
+			add(fieldError(f+".type", "required: s3 or dir"))
 		default:
-			add(fieldError(f+".type", "%q: want dir", s.Type))
+			add(fieldError(f+".type", "%q: want s3 or dir", s.Type))
+		}
+		switch s.OnFirstRun {
+		case FirstRunPurge:
+			if !s.Deletes() {
+				add(fieldError(f+".on_first_run", "purge deletes flow logs, which a source with delete_after_ingest: false must not do: use skip or backfill"))
+			}
+		case FirstRunBackfill, FirstRunSkip:
+		default:
+			add(fieldError(f+".on_first_run", "%q: want purge, backfill or skip", s.OnFirstRun))
+		}
+		if s.PurgeOlderThan < 0 {
+			add(fieldError(f+".purge_older_than", "%v: want a positive duration", s.PurgeOlderThan))
+		}
+		if s.Downloaders < 1 {
+			add(fieldError(f+".downloaders", "%d: want at least 1", s.Downloaders))
 		}
 		if s.Format != "" {
 			if _, err := flowlog.ParseFormat(s.Format); err != nil {
 				add(fieldError(f+".format", "%v", err))
 			}
 		}
+	}
+	if c.Log.SourceMaxMB < 1 {
+		add(fieldError("log.source_max_mb", "%d: want at least 1", c.Log.SourceMaxMB))
+	}
+	if c.Log.SourceFiles < 1 {
+		add(fieldError("log.source_files", "%d: want at least 1", c.Log.SourceFiles))
+	}
+	if c.Spool.MaxBytes < 1 {
+		add(fieldError("spool.max_bytes", "%d: want at least 1", c.Spool.MaxBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// checkS3 checks the fields of an s3 source; f is its field path.
+func (s *Source) checkS3(f string) error {
+	var errs []error
+	if s.Bucket == "" {
+		errs = append(errs, fieldError(f+".bucket", "required for an s3 source"))
+	} else if strings.ContainsAny(s.Bucket, "/ ") {
+		errs = append(errs, fieldError(f+".bucket", "%q: a bucket name, without s3:// or a key", s.Bucket))
+	}
+	if s.Region == "" {
+		errs = append(errs, fieldError(f+".region", "required for an s3 source: the bucket's region, e.g. us-east-1"))
+	}
+	if s.Endpoint != "" {
+		u, err := url.Parse(s.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
+			errs = append(errs, fieldError(f+".endpoint", "want an http or https URL without credentials"))
+		}
+	}
+	if s.Path != "" {
+		errs = append(errs, fieldError(f+".path", "belongs to dir sources; an s3 source has bucket and prefix"))
+	}
+	c := s.Credentials
+	count := func(vs ...string) int {
+		n := 0
+		for _, v := range vs {
+			if v != "" {
+				n++
+			}
+		}
+		return n
+	}
+	for _, k := range []struct {
+		name string
+		n    int
+	}{
+		{"access_key_id", count(c.AccessKeyID, c.AccessKeyIDEnv, c.AccessKeyIDFile)},
+		{"secret_access_key", count(c.SecretAccessKey, c.SecretAccessKeyEnv, c.SecretAccessKeyFile)},
+		{"session_token", count(c.SessionToken, c.SessionTokenEnv, c.SessionTokenFile)},
+	} {
+		if k.n > 1 {
+			errs = append(errs, fieldError(f+".credentials."+k.name, "give one of %[1]s, %[1]s_env and %[1]s_file", k.name))
+		}
+	}
+	hasKey := count(c.AccessKeyID, c.AccessKeyIDEnv, c.AccessKeyIDFile) > 0
+	hasSecret := count(c.SecretAccessKey, c.SecretAccessKeyEnv, c.SecretAccessKeyFile) > 0
+	if hasKey != hasSecret {
+		errs = append(errs, fieldError(f+".credentials", "access_key_id and secret_access_key go together"))
+	}
+	if hasKey && c.Profile != "" {
+		errs = append(errs, fieldError(f+".credentials.profile", "a profile is for the default chain: not with static keys"))
+	}
+	if c.ExternalID != "" && c.RoleARN == "" {
+		errs = append(errs, fieldError(f+".credentials.external_id", "only with role_arn"))
+	}
+	if c.RoleARN != "" && !strings.HasPrefix(c.RoleARN, "arn:") {
+		errs = append(errs, fieldError(f+".credentials.role_arn", "%q: want a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", c.RoleARN))
 	}
 	return errors.Join(errs...)
 }

@@ -92,6 +92,88 @@ func TestErrorsNameTheField(t *testing.T) {
 	f("storage: {url: http://vm, tls: {cert_file: c}}\n"+src, "cert_file and key_file")
 	f(ok+src+"instance: {index: 2, count: 2}\n", "instance")
 	f(ok+src+"storage: {url: http://vm}\n", "already defined") // a key given twice: the YAML library says where
+	s3 := func(fields string) string { return ok + "sources: [{name: b, type: s3, " + fields + "}]\n" }
+	f(s3("region: us-east-1"), "sources[0].bucket: required")
+	f(s3("bucket: b"), "sources[0].region: required")
+	f(s3("bucket: s3://b/x, region: r"), "sources[0].bucket", "without s3://")
+	f(s3("bucket: b, region: r, endpoint: 'ftp://x'"), "sources[0].endpoint")
+	f(s3("bucket: b, region: r, path: /x"), "sources[0].path: belongs to dir sources")
+	f(s3("bucket: b, region: r, credentials: {access_key_id: AKIA}"), "sources[0].credentials: access_key_id and secret_access_key go together")
+	f(s3("bucket: b, region: r, credentials: {access_key_id: A, access_key_id_env: E, secret_access_key: s}"), "sources[0].credentials.access_key_id: give one of")
+	f(s3("bucket: b, region: r, credentials: {external_id: x}"), "sources[0].credentials.external_id: only with role_arn")
+	f(s3("bucket: b, region: r, credentials: {role_arn: role/x}"), "sources[0].credentials.role_arn")
+	f(s3("bucket: b, region: r, on_first_run: later"), `sources[0].on_first_run: "later"`)
+	f(s3("bucket: b, region: r, delete_after_ingest: false, on_first_run: purge"), "sources[0].on_first_run: purge deletes")
+	f(s3("bucket: b, region: r, downloaders: -1"), "sources[0].downloaders")
+	f(ok+src+"log: {source_max_mb: -1}\n", "log.source_max_mb")
+	f(ok+src+"spool: {max_bytes: -5}\n", "spool.max_bytes")
+}
+
+func TestS3Source(t *testing.T) {
+	c, err := Parse([]byte(`
+storage: {url: http://vm:8428}
+server: {listen: "0.0.0.0:9000"}
+log: {file: collector.log}
+sources:
+  - name: prod
+    type: s3
+    bucket: flow-logs
+    prefix: vpc/
+    region: eu-west-1
+    credentials:
+      access_key_id_env: KEY_ID
+      secret_access_key_file: /run/secrets/s3
+      role_arn: arn:aws:iam::123456789012:role/flowlogs
+      external_id: ext
+  - name: shared
+    type: s3
+    bucket: shared-logs
+    region: us-east-1
+    delete_after_ingest: false
+  - name: minio
+    type: s3
+    bucket: logs
+    region: us-east-1
+    endpoint: http://127.0.0.1:9000
+    path_style: true
+    enabled: false
+    on_first_run: backfill
+  - name: local
+    type: dir
+    path: /x
+`), "/etc/vpcflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, shared, minio, local := c.Sources[0], c.Sources[1], c.Sources[2], c.Sources[3]
+	if prod.OnFirstRun != FirstRunPurge || shared.OnFirstRun != FirstRunSkip || minio.OnFirstRun != FirstRunBackfill || local.OnFirstRun != FirstRunBackfill {
+		t.Errorf("first-run modes: %s %s %s %s", prod.OnFirstRun, shared.OnFirstRun, minio.OnFirstRun, local.OnFirstRun)
+	}
+	if prod.PurgeOlderThan != DefaultPurgeOlderThan || prod.Downloaders != DefaultDownloaders || !prod.IsEnabled() || minio.IsEnabled() {
+		t.Errorf("defaults: %+v", prod)
+	}
+	if !prod.Credentials.Static() || shared.Credentials.Static() || !minio.PathStyle || minio.Endpoint != "http://127.0.0.1:9000" {
+		t.Errorf("credentials and endpoint: %+v %+v", prod.Credentials, minio)
+	}
+	if c.Server.Listen != "0.0.0.0:9000" || c.Log.File != "/etc/vpcflow/collector.log" || c.Log.SourceDir != "/etc/vpcflow/state/source-logs" ||
+		c.Spool.Dir != "/etc/vpcflow/state/spool" || c.Spool.MaxBytes != DefaultSpoolMaxBytes || c.Log.SourceMaxMB != DefaultSourceMaxMB {
+		t.Errorf("server, log, spool: %+v %+v %+v", c.Server, c.Log, c.Spool)
+	}
+	t.Setenv("KEY_ID", "AKIAEXAMPLE")
+	secret := filepath.Join(t.TempDir(), "s3")
+	if err := os.WriteFile(secret, []byte("wJalr\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cr := prod.Credentials
+	cr.SecretAccessKeyFile = secret
+	id, key, token, err := cr.Resolve()
+	if err != nil || id != "AKIAEXAMPLE" || key != "wJalr" || token != "" {
+		t.Errorf("resolve: %q %q %q %v", id, key, token, err)
+	}
+	cr.AccessKeyIDEnv = "VPCFLOW_UNSET_VARIABLE"
+	if _, _, _, err := cr.Resolve(); err == nil || !strings.Contains(err.Error(), "credentials.access_key_id") || strings.Contains(err.Error(), "wJalr") {
+		t.Errorf("unresolvable key: %v", err)
+	}
 }
 
 func TestClusterURLs(t *testing.T) {

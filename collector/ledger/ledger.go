@@ -96,6 +96,7 @@ var (
 	bucketBatches = []byte("batches") // ID (big-endian) → encoded batch
 	bucketMinutes = []byte("minutes") // minute (big-endian) → next free slot
 	bucketFacts   = []byte("facts")   // sub-bucket per kind: key → value
+	bucketSources = []byte("sources") // source name → JSON SourceState
 
 	metaFormat   = []byte("format")
 	metaInstance = []byte("instance")       // "i/n"
@@ -199,7 +200,7 @@ func (l *Ledger) Path() string { return l.path }
 // init creates the buckets, checks the format and the instance
 // configuration, and prunes old minutes.
 func (l *Ledger) init(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketMeta, bucketObjects, bucketBatches, bucketMinutes, bucketFacts} {
+	for _, name := range [][]byte{bucketMeta, bucketObjects, bucketBatches, bucketMinutes, bucketFacts, bucketSources} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("creating bucket %s: %w", name, err)
 		}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,27 @@ type Source struct {
 	Decode decode.Options
 	// Account and Region label records whose key and fields do not say.
 	Account, Region string
+	// Disabled sources are listed in the status but not collected.
+	Disabled bool
+	// FirstRun says what the first run does with the objects already there.
+	FirstRun FirstRun
+	// Log is the source log: problems on the source's side (access errors,
+	// quarantined objects), for its owners; nil drops them (the main log
+	// has them too).
+	Log *slog.Logger
+
+	stats     *SourceStats
+	state     *ledger.SourceState // first-run state, once known
+	lastPrune time.Time
+	seen      map[string]string // key → version of the objects waiting at the last listing
+}
+
+// log returns the source log.
+func (s *Source) log() *slog.Logger {
+	if s.Log == nil {
+		return discard
+	}
+	return s.Log
 }
 
 // Options tune the pipeline.
@@ -71,6 +93,8 @@ type Options struct {
 	Progress time.Duration
 	// Logger receives the pipeline's log; default slog.Default().
 	Logger *slog.Logger
+	// Now is the clock of first-run cutoffs; default time.Now.
+	Now func() time.Time
 }
 
 func (o *Options) setDefaults() {
@@ -129,6 +153,10 @@ type Pipeline struct {
 	owners map[string]string
 	byAddr map[string]string
 
+	mu        sync.Mutex // guards sources, srcStats, exporters
+	srcStats  map[string]*SourceStats
+	exporters map[exporterKey]int64
+
 	aggPool  sync.Pool
 	stopping atomic.Bool
 	stopped  chan struct{} // closed by Stop
@@ -156,7 +184,9 @@ const (
 func New(sources []*Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline, error) {
 	opts.setDefaults()
 	p := &Pipeline{sources: sources, ledger: l, writer: w, opts: opts, log: opts.Logger,
-		meta: map[string]aggregate.Meta{}, owners: map[string]string{}, byAddr: map[string]string{}, stopped: make(chan struct{})}
+		meta: map[string]aggregate.Meta{}, owners: map[string]string{}, byAddr: map[string]string{}, stopped: make(chan struct{}),
+		srcStats: map[string]*SourceStats{}, exporters: map[exporterKey]int64{}}
+	p.SetSources(sources)
 	p.aggPool.New = func() any { return aggregate.New() }
 	err := l.Facts(factMeta, func(key string, value []byte) error {
 		var m aggregate.Meta
@@ -198,11 +228,17 @@ func (p *Pipeline) Run(ctx context.Context, once bool) error {
 			p.log.Error("replaying pending batches failed", "err", err)
 		}
 		worked := false
-		for _, src := range p.sources {
+		for _, src := range p.currentSources() {
+			if src.Disabled {
+				continue
+			}
 			n, err := p.round(ctx, src, once)
 			if err != nil {
-				if ctx.Err() != nil || once {
+				if ctx.Err() != nil {
 					return err
+				}
+				if once {
+					return fmt.Errorf("source %s: %w", src.Name(), err)
 				}
 				p.log.Error("source round failed", "source", src.Name(), "err", err)
 				continue
@@ -231,6 +267,10 @@ func (p *Pipeline) Run(ctx context.Context, once bool) error {
 // round lists a source and processes what is new, batch by batch. It
 // returns how many objects it took on.
 func (p *Pipeline) round(ctx context.Context, src *Source, once bool) (int, error) {
+	if _, err := p.firstRun(ctx, src); err != nil {
+		p.sourceFailed(src, err)
+		return 0, err
+	}
 	todo, err := p.listNew(ctx, src)
 	if err != nil {
 		return 0, err
@@ -250,6 +290,7 @@ func (p *Pipeline) round(ctx context.Context, src *Source, once bool) (int, erro
 		}
 	}
 	p.stats.Backlog.Store(int64(len(todo)))
+	src.stats.Backlog.Store(int64(len(todo)))
 
 	// Two stages: while one batch is being written (the storage works), the
 	// next is decoded and aggregated (the collector works).
@@ -281,10 +322,14 @@ func (p *Pipeline) round(ctx context.Context, src *Source, once bool) (int, erro
 		done += n - unread // what could not be read is not work done
 		p.unread += unread
 		p.stats.Backlog.Store(int64(len(todo)))
+		src.stats.Backlog.Store(int64(len(todo)))
 	}
 	close(ready)
 	if serr := <-stored; err == nil {
 		err = serr
+	}
+	if err == nil && len(todo) == 0 && !p.stopping.Load() {
+		err = p.finishBackfill(src)
 	}
 	return done, err
 }
@@ -305,15 +350,27 @@ func (p *Pipeline) batchSize(objs []source.Object) int {
 }
 
 // listNew lists a source and returns the objects the ledger does not know,
-// in key order. Objects it knows as ingested but which are still there (the
-// collector stopped between storing and deleting them) are deleted now.
+// oldest first by the time their keys name, then by key (an order that
+// depends on the keys alone, so that a restart batches alike). Objects it knows as
+// ingested but which are still there (the collector stopped between
+// storing and deleting them) are deleted now. Objects older than the
+// first run's cutoff are left alone.
 func (p *Pipeline) listNew(ctx context.Context, src *Source) ([]source.Object, error) {
-	objs, err := src.List(ctx)
+	objs, err := p.list(ctx, src)
 	if err != nil {
+		p.sourceFailed(src, err)
 		return nil, err
+	}
+	src.stats.setStatus(StatusEnabled, nil)
+	var cutoff time.Time
+	if src.state != nil {
+		cutoff = src.state.Cutoff
 	}
 	var todo []source.Object
 	for _, o := range objs {
+		if !cutoff.IsZero() && o.ModTime.Before(cutoff) {
+			continue
+		}
 		rec, err := p.ledger.Lookup(src.Name(), o.Key, o.Version)
 		if err != nil {
 			return nil, err
@@ -329,7 +386,55 @@ func (p *Pipeline) listNew(ctx context.Context, src *Source) ([]source.Object, e
 			}
 		}
 	}
+	slices.SortFunc(todo, source.CompareByKeyTime)
+	// Count each object once however many listings see it waiting.
+	seen := make(map[string]string, len(todo))
+	for _, o := range todo {
+		if v, ok := src.seen[o.Key]; !ok || v != o.Version {
+			src.stats.Listed.Add(1)
+		}
+		seen[o.Key] = o.Version
+	}
+	src.seen = seen
 	return todo, nil
+}
+
+// list lists a source: in full, or, for a shared source (objects not
+// deleted) past its first run, only its recent date prefixes when it can.
+// The ledger's records of objects older than that window are pruned now and
+// then: they will not be listed again.
+func (p *Pipeline) list(ctx context.Context, src *Source) ([]source.Object, error) {
+	sl, ok := src.Source.(SinceLister)
+	if src.Delete || !ok || src.state == nil || !src.state.Done {
+		return src.List(ctx)
+	}
+	now := p.now()
+	since := now.Add(-sharedWindow)
+	if c := src.state.Cutoff; c.After(since) {
+		since = c
+	}
+	if now.Sub(src.lastPrune) > time.Hour {
+		src.lastPrune = now
+		n, err := p.ledger.PruneIngested(src.Name(), now.Add(-3*sharedWindow))
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			p.log.Info("forgot objects outside the listing window", "source", src.Name(), "objects", n)
+		}
+	}
+	return sl.ListSince(ctx, since)
+}
+
+// sourceFailed records a failure on the source's side in its status and its
+// source log.
+func (p *Pipeline) sourceFailed(src *Source, err error) {
+	st := StatusError
+	if errors.Is(err, ErrUnresourced) {
+		st = StatusUnresourced
+	}
+	src.stats.setStatus(st, err)
+	src.log().Error("source failed", "source", src.Name(), "status", string(st), "err", err.Error())
 }
 
 // result is one object's decoding.
@@ -400,8 +505,13 @@ func (p *Pipeline) decodeOne(ctx context.Context, src *Source, set settings, o s
 	})
 	if err != nil {
 		p.aggPool.Put(agg)
+		var oe *decode.ObjectError
+		if errors.As(err, &oe) {
+			src.stats.Downloaded.Add(1) // read, and found bad
+		}
 		return result{obj: o, st: st, err: err}
 	}
+	src.stats.Downloaded.Add(1)
 	return result{obj: o, agg: agg, st: st}
 }
 
@@ -451,6 +561,7 @@ type prepared struct {
 	objs  []source.Object // to delete once stored: those read, as read
 	batch *storage.Batch
 	stats []*decode.Stats
+	exps  []aggregate.Exporter
 }
 
 // prepare decodes objects, quarantines those that fail, and records the
@@ -474,10 +585,12 @@ func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Objec
 			storedStats = append(storedStats, r.st)
 		case errors.As(r.err, &oe):
 			p.log.Warn("object quarantined", "source", src.Name(), "key", r.obj.Key, "err", r.err)
+			src.log().Warn("object quarantined", "source", src.Name(), "key", r.obj.Key, "reason", r.err.Error())
 			if err := p.ledger.Quarantine(ledgerObject(src, r.obj), r.err.Error()); err != nil && failed == nil {
 				failed = err
 			}
 			p.stats.Quarantined.Add(1)
+			src.stats.Quarantined.Add(1)
 		case ctx.Err() == nil: // the source failed us: try again at the next listing
 			unread++
 			p.log.Warn("object not read, will retry", "source", src.Name(), "key", r.obj.Key, "err", r.err)
@@ -510,7 +623,7 @@ func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Objec
 	}
 	batch := p.writer.NewBatch()
 	agg.Emit(&snap.Resolution, rec.Slot, set.TopK, batch.Add)
-	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats}, unread, nil
+	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats, exps: agg.Exporters()}, unread, nil
 }
 
 // store writes a prepared batch, commits it and deletes its objects. The
@@ -550,7 +663,16 @@ func (p *Pipeline) store(ctx context.Context, pb *prepared) error {
 		if st.LastEnd > p.stats.NewestEnd.Load() {
 			p.stats.NewestEnd.Store(st.LastEnd)
 		}
+		s := pb.src.stats
+		s.Records.Add(st.Records)
+		s.BadLines.Add(st.BadLines)
+		s.Bytes.Add(st.StoredBytes)
+		if st.LastEnd > s.NewestEnd.Load() {
+			s.NewestEnd.Store(st.LastEnd)
+		}
 	}
+	pb.src.stats.Ingested.Add(int64(len(pb.objs)))
+	p.sawExporters(pb.src.Name(), pb.exps)
 	if pb.src.Delete {
 		for _, o := range pb.objs {
 			// A failed delete is tried again when the object is listed
@@ -571,6 +693,7 @@ func (p *Pipeline) deleteObject(ctx context.Context, src *Source, o source.Objec
 		return err
 	}
 	p.stats.Deleted.Add(1)
+	src.stats.Deleted.Add(1)
 	return nil
 }
 
@@ -690,7 +813,7 @@ func (p *Pipeline) replay(ctx context.Context) error {
 		agg.Emit(&snap.Resolution, b.Slot, set.TopK, batch.Add)
 		// Only the objects read again are deleted: one that changed holds
 		// data still to be read, under its new version.
-		if err := p.store(ctx, &prepared{src: src, rec: b, objs: read, batch: batch, stats: stats}); err != nil {
+		if err := p.store(ctx, &prepared{src: src, rec: b, objs: read, batch: batch, stats: stats, exps: agg.Exporters()}); err != nil {
 			return err
 		}
 	}
@@ -722,7 +845,7 @@ func (p *Pipeline) stillThere(ctx context.Context, src *Source, b ledger.Batch) 
 }
 
 func (p *Pipeline) source(name string) *Source {
-	for _, s := range p.sources {
+	for _, s := range p.currentSources() {
 		if s.Name() == name {
 			return s
 		}

@@ -67,3 +67,36 @@ func KeyContext(key string) (account, region string) {
 	}
 	return "", ""
 }
+
+// KeyTime returns the time an AWS flow log key names: the end of its
+// delivery interval, written as _YYYYMMDDTHHmmZ_ in the file name
+// (…_vpcflowlogs_us-east-1_fl-0123_20260101T0005Z_1d8cb872.log.gz). It
+// returns false when the key has none.
+func KeyTime(key string) (time.Time, bool) {
+	name := key[strings.LastIndexByte(key, '/')+1:]
+	for i := 0; i+15 <= len(name); i++ {
+		j := strings.IndexByte(name[i:], '_')
+		if j < 0 {
+			break
+		}
+		i += j
+		if i+15 < len(name) && name[i+14] == 'Z' && name[i+9] == 'T' && (name[i+15] == '_' || name[i+15] == '.') {
+			if t, err := time.Parse("20060102T1504Z", name[i+1:i+15]); err == nil {
+				return t, true
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// CompareByKeyTime orders objects by the time their keys name (objects
+// whose keys name none first), then by key: oldest first, the same way in
+// every listing of the same keys.
+func CompareByKeyTime(a, b Object) int {
+	ta, _ := KeyTime(a.Key)
+	tb, _ := KeyTime(b.Key)
+	if c := ta.Compare(tb); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Key, b.Key)
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestKeyContext(t *testing.T) {
@@ -100,4 +101,26 @@ func TestDirChecksVersions(t *testing.T) {
 	if err := d.Delete(context.Background(), objs[0]); err != nil {
 		t.Fatalf("delete of the listed version: %v", err)
 	}
+}
+
+func TestKeyTime(t *testing.T) {
+	f := func(key string, want string) {
+		t.Helper()
+		got, ok := KeyTime(key)
+		if want == "" {
+			if ok {
+				t.Errorf("KeyTime(%q) = %v, want none", key, got)
+			}
+			return
+		}
+		if !ok || got.Format(time.RFC3339) != want {
+			t.Errorf("KeyTime(%q) = %v, %v; want %s", key, got, ok, want)
+		}
+	}
+	f("AWSLogs/1/vpcflowlogs/us-east-1/2026/01/01/1_vpcflowlogs_us-east-1_fl-0af2_20260101T0005Z_1d8cb872.log.gz", "2026-01-01T00:05:00Z")
+	f("AWSLogs/aws-account-id=1/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2026/month=03/day=09/hour=23/1_vpcflowlogs_eu-west-1_fl-1_20260309T2355Z_ab.log.parquet", "2026-03-09T23:55:00Z")
+	f("x/20260101T0005Z.log", "")
+	f("plain.log", "")
+	f("a_2026013xT0005Z_b.log", "")
+	f("", "")
 }

@@ -1,6 +1,7 @@
 // Command vpcflow-collector reads AWS VPC flow logs and turns them into
-// labelled time series. Its subcommands decode flow log objects, generate
-// realistic synthetic ones, and (in later versions) run the collector.
+// labelled time series in VictoriaMetrics. Its subcommands run the collector,
+// test a source's bucket access, decode flow log objects, generate realistic
+// synthetic ones and manage quarantined objects.
 package main
 
 import (
@@ -12,6 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 )
+
+// version is the collector's version, set at build time with
+// -ldflags "-X main.version=…".
+var version = "dev"
 
 // exitError carries an exit status for main.
 type exitError struct {
@@ -29,7 +34,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "AWS VPC flow log collector for VictoriaMetrics",
 		Long: `vpcflow-collector reads AWS VPC flow logs (gzip or plain text with a header line,
 or Parquet; any custom field set of versions 2 to 8) and turns them into
-pre-aggregated, labelled time series.`,
+pre-aggregated, labelled time series in VictoriaMetrics.`,
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

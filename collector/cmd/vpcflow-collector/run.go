@@ -9,10 +9,15 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/decode"
@@ -20,6 +25,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/collector/storage"
 )
 
@@ -29,14 +35,22 @@ const drainTimeout = time.Minute
 type runFlags struct {
 	config    string
 	once      bool
+	role      string
 	logFormat string
 	logLevel  string
 }
 
+// Roles of `run --role`.
+const (
+	roleAll        = "all"
+	roleDownloader = "downloader"
+	roleCollector  = "collector"
+)
+
 func newRunCmd() *cobra.Command {
 	var fl runFlags
 	cmd := &cobra.Command{
-		Use:   "run --config FILE [--once]",
+		Use:   "run --config FILE [--once] [--role all|downloader|collector]",
 		Short: "Collect flow logs from every configured source into VictoriaMetrics",
 		Long: `Run the collector: list every source of the configuration, decode and
 aggregate new flow log objects in batches, write each batch to VictoriaMetrics
@@ -46,8 +60,21 @@ It first checks that VictoriaMetrics deduplicates at 1 ms
 (-dedup.minScrapeInterval=1ms), which the exactly-once scheme needs, and
 replays any batch a previous run recorded but did not finish. While
 VictoriaMetrics is unreachable it waits and retries: nothing is deleted before
-it acknowledged the data.
+it acknowledged the data. A source's first run purges, backfills or skips the
+flow logs already there (on_first_run).
 
+Roles: "all" (the default) does everything in one process. "downloader"
+lists the s3 sources and copies new objects into the spool folder
+(spool.dir, bounded by spool.max_bytes: it waits while the spool is full);
+"collector" decodes the spooled objects, writes them and deletes them from
+the spool and from S3 once stored. Run one of each, sharing spool.dir.
+
+The status server (server.listen, default 127.0.0.1:9477) serves /metrics,
+/healthz and /api/v1/sources. Problems on a source's side go to its source log
+too (log.source_dir).
+
+SIGHUP reloads the configuration: sources added, removed or changed take
+effect after the batch in flight; other changes need a restart (logged).
 SIGINT or SIGTERM stops it after the batch in flight is stored (a second
 signal, or a minute, stops it at once; the unfinished batch is replayed by the
 next run). With --once it exits when everything listed is stored, with status 0.`,
@@ -58,6 +85,7 @@ next run). With --once it exits when everything listed is stored, with status 0.
 	}
 	cmd.Flags().StringVar(&fl.config, "config", "", "configuration file (YAML; required)")
 	cmd.Flags().BoolVar(&fl.once, "once", false, "process what is there now, then exit")
+	cmd.Flags().StringVar(&fl.role, "role", roleAll, "what this process does: all, downloader or collector")
 	cmd.Flags().StringVar(&fl.logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().StringVar(&fl.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	_ = cmd.MarkFlagRequired("config")
@@ -80,11 +108,25 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 }
 
 func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
-	log, err := newLogger(stderr, fl.logFormat, fl.logLevel)
+	switch fl.role {
+	case roleAll, roleDownloader, roleCollector:
+	default:
+		return fmt.Errorf("--role %q: want all, downloader or collector", fl.role)
+	}
+	cfg, err := config.Load(fl.config)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(fl.config)
+	logOut := stderr
+	if cfg.Log.File != "" {
+		f, err := os.OpenFile(cfg.Log.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("log.file: %w", err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	log, err := newLogger(logOut, fl.logFormat, fl.logLevel)
 	if err != nil {
 		return err
 	}
@@ -93,6 +135,10 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+
+	if fl.role == roleDownloader {
+		return runDownloader(ctx, log, cfg, fl)
+	}
 
 	store, err := newStorage(cfg)
 	if err != nil {
@@ -106,16 +152,20 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 		return &exitError{1, err}
 	}
 	defer led.Close()
-	sources, err := newSources(cfg)
-	if err != nil {
-		return &exitError{1, err}
-	}
+	logs := newSourceLogs(cfg)
+	defer logs.Close()
+	sources := buildSources(ctx, log, cfg, logs, fl.role)
 	p, err := pipeline.New(sources, led, store, pipeline.Options{
 		TopK: cfg.Aggregation.TopK, MaxObjects: cfg.Batch.MaxObjects, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait, Logger: log,
 	})
 	if err != nil {
 		return &exitError{1, err}
 	}
+	srv := status.New(p, fl.role, version)
+	if err := startStatus(ctx, log, srv, cfg); err != nil {
+		return &exitError{1, err}
+	}
+	defer srv.SetStopped()
 
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
@@ -138,8 +188,12 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 			cancel()
 		}
 	}()
+	stopReload := onReload(ctx, log, fl.config, cfg, func(next *config.Config) {
+		p.SetSources(buildSources(ctx, log, next, logs, fl.role))
+	})
+	defer stopReload()
 
-	log.Info("collector started", "sources", len(sources), "state_dir", cfg.StateDir, "once", fl.once)
+	log.Info("collector started", "sources", len(sources), "state_dir", cfg.StateDir, "once", fl.once, "role", fl.role)
 	if err := p.Run(ctx, fl.once); err != nil && !errors.Is(err, context.Canceled) {
 		return &exitError{1, err}
 	}
@@ -148,6 +202,98 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 		"series_written", st.Series.Load(), "samples_written", st.Samples.Load(), "quarantined", st.Quarantined.Load(),
 		"peak_rss_bytes", peakRSS())
 	return nil
+}
+
+// startStatus starts the status server unless server.listen is "off".
+func startStatus(ctx context.Context, log *slog.Logger, srv *status.Server, cfg *config.Config) error {
+	if cfg.Server.Listen == "off" {
+		return nil
+	}
+	addr, err := srv.ListenAndServe(ctx, cfg.Server.Listen, log)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	log.Info("status server listening", "address", addr, "endpoints", "/metrics /healthz /api/v1/sources")
+	return nil
+}
+
+// onReload calls apply with the new configuration on every SIGHUP, once it
+// loaded and checked; a bad file is logged and the running configuration
+// kept. Changes outside sources are logged as needing a restart.
+func onReload(ctx context.Context, log *slog.Logger, path string, cur *config.Config, apply func(*config.Config)) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-hup:
+			}
+			next, err := config.Load(path)
+			if err != nil {
+				log.Error("configuration not reloaded: the running one is kept", "err", err)
+				continue
+			}
+			if fields := restartFields(cur, next); len(fields) > 0 {
+				log.Warn("configuration changes that take effect only after a restart", "fields", strings.Join(fields, ", "))
+			}
+			added, removed, changed := diffSources(cur.Sources, next.Sources)
+			apply(next)
+			log.Info("configuration reloaded", "sources", len(next.Sources), "added", added, "removed", removed, "changed", changed)
+			cur = next
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
+}
+
+// restartFields names the top-level settings that differ between two
+// configurations, other than sources and logs: those need a restart.
+func restartFields(a, b *config.Config) []string {
+	var out []string
+	check := func(name string, x, y any) {
+		if !reflect.DeepEqual(x, y) {
+			out = append(out, name)
+		}
+	}
+	check("state_dir", a.StateDir, b.StateDir)
+	check("instance", a.Instance, b.Instance)
+	check("storage", a.Storage, b.Storage)
+	check("aggregation", a.Aggregation, b.Aggregation)
+	check("batch", a.Batch, b.Batch)
+	check("server", a.Server, b.Server)
+	check("spool", a.Spool, b.Spool)
+	check("log", a.Log, b.Log)
+	return out
+}
+
+// diffSources names the sources added, removed and changed.
+func diffSources(old, next []config.Source) (added, removed, changed []string) {
+	byName := map[string]config.Source{}
+	for _, s := range old {
+		byName[s.Name] = s
+	}
+	for _, s := range next {
+		o, ok := byName[s.Name]
+		switch {
+		case !ok:
+			added = append(added, s.Name)
+		case !reflect.DeepEqual(o, s):
+			changed = append(changed, s.Name)
+		}
+		delete(byName, s.Name)
+	}
+	for name := range byName {
+		removed = append(removed, name)
+	}
+	slices.Sort(removed)
+	return added, removed, changed
 }
 
 // newStorage builds the storage client, resolving the secrets.
@@ -209,25 +355,72 @@ func openLedger(cfg *config.Config) (*ledger.Ledger, error) {
 
 func ledgerPath(cfg *config.Config) string { return filepath.Join(cfg.StateDir, "ledger.db") }
 
-func newSources(cfg *config.Config) ([]*pipeline.Source, error) {
+// buildSources builds the pipeline's sources. A source that cannot be set
+// up (credentials that do not resolve, say) stands in as unresourced, so
+// that the others go on; its status and source log say why.
+func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, logs *sourceLogs, role string) []*pipeline.Source {
 	var out []*pipeline.Source
 	for i, s := range cfg.Sources {
 		opts := decode.Options{}
 		if s.Format != "" {
 			f, err := flowlog.ParseFormat(s.Format)
-			if err != nil {
-				return nil, fmt.Errorf("sources[%d].format: %w", i, err)
+			if err == nil {
+				opts.Format = f
 			}
-			opts.Format = f
 		}
-		var src source.Source
-		switch s.Type {
-		case "dir":
-			src = source.NewDir(s.Name, s.Path)
-		default:
-			return nil, fmt.Errorf("sources[%d].type: %q is not supported", i, s.Type)
+		src, err := newSource(ctx, cfg, s, role)
+		if err != nil {
+			err = fmt.Errorf("sources[%d] (%s): %w", i, s.Name, err)
+			log.Error("source not set up", "source", s.Name, "err", err)
+			src = pipeline.Unresourced(s.Name, err)
 		}
-		out = append(out, &pipeline.Source{Source: src, Delete: s.Deletes(), Decode: opts, Account: s.Account, Region: s.Region})
+		out = append(out, &pipeline.Source{Source: src, Delete: s.Deletes(), Decode: opts, Account: s.Account, Region: s.Region,
+			Disabled: !s.IsEnabled(), FirstRun: pipeline.FirstRun{Mode: s.OnFirstRun, OlderThan: s.PurgeOlderThan},
+			Log: logs.get(s.Name)})
 	}
-	return out, nil
+	return out
+}
+
+// newSource builds the source a configuration entry describes.
+func newSource(ctx context.Context, cfg *config.Config, s config.Source, role string) (source.Source, error) {
+	switch s.Type {
+	case "dir":
+		return source.NewDir(s.Name, s.Path), nil
+	}
+	return nil, fmt.Errorf("type %q is not supported", s.Type)
+}
+
+// sourceLogs are the sources' own logs: JSON lines of the problems on a
+// source's side, rotated by size, one file per source.
+type sourceLogs struct {
+	mu    sync.Mutex
+	dir   string
+	maxMB int
+	keep  int
+	files map[string]*lumberjack.Logger
+}
+
+func newSourceLogs(cfg *config.Config) *sourceLogs {
+	return &sourceLogs{dir: cfg.Log.SourceDir, maxMB: cfg.Log.SourceMaxMB, keep: cfg.Log.SourceFiles, files: map[string]*lumberjack.Logger{}}
+}
+
+// get returns the source log of the named source.
+func (l *sourceLogs) get(name string) *slog.Logger {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, ok := l.files[name]
+	if !ok {
+		f = &lumberjack.Logger{Filename: filepath.Join(l.dir, name+".jsonl"), MaxSize: l.maxMB, MaxBackups: l.keep}
+		l.files[name] = f
+	}
+	return slog.New(slog.NewJSONHandler(f, nil))
+}
+
+// Close closes every source log.
+func (l *sourceLogs) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.files {
+		_ = f.Close()
+	}
 }

@@ -1,0 +1,60 @@
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SourceState is what the ledger keeps of a source between runs: when it
+// was first run and what that first run did with the objects it found.
+type SourceState struct {
+	// FirstRun is when the source's first run began.
+	FirstRun time.Time `json:"first_run"`
+	// Mode is the first-run behaviour taken: "purge", "backfill" or "skip".
+	Mode string `json:"mode"`
+	// Cutoff: with "skip", objects last modified before it are left alone
+	// for good; with "purge", they were deleted unread.
+	Cutoff time.Time `json:"cutoff,omitzero"`
+	// Done is set once the first run's purge or backfill finished; until
+	// then a restart takes it up again.
+	Done bool `json:"done"`
+}
+
+// SourceState returns the state of the named source, and false when the
+// source never ran.
+func (l *Ledger) SourceState(name string) (SourceState, bool, error) {
+	var st SourceState
+	var found bool
+	err := l.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSources).Get([]byte(name))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &st)
+	})
+	if err != nil {
+		return st, false, fmt.Errorf("source state %s: %w", name, err)
+	}
+	return st, found, nil
+}
+
+// SetSourceState records the state of the named source.
+func (l *Ledger) SetSourceState(name string, st SourceState) error {
+	if err := validName("source", name); err != nil {
+		return err
+	}
+	v, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("source state %s: %w", name, err)
+	}
+	return l.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketSources).Put([]byte(name), v); err != nil {
+			return fmt.Errorf("source state %s: %w", name, err)
+		}
+		return nil
+	})
+}

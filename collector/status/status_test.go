@@ -1,0 +1,137 @@
+package status_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/status"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+)
+
+// fixed is a Provider with given reports.
+type fixed struct {
+	sources   []pipeline.SourceReport
+	exporters []pipeline.ExporterReport
+	stats     pipeline.Stats
+}
+
+func (f *fixed) Sources() []pipeline.SourceReport     { return f.sources }
+func (f *fixed) Exporters() []pipeline.ExporterReport { return f.exporters }
+func (f *fixed) Stats() *pipeline.Stats               { return &f.stats }
+
+func get(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	body, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(body)
+}
+
+func provider() *fixed {
+	seen := time.Date(2026, 3, 1, 10, 5, 0, 0, time.UTC)
+	p := &fixed{
+		sources: []pipeline.SourceReport{
+			{Name: "prod", Status: pipeline.StatusEnabled, Listed: 10, Downloaded: 9, Ingested: 8, Deleted: 7, Quarantined: 1, Purged: 3,
+				Bytes: 1000, Records: 500, BadLines: 2, Backlog: 1, NewestEnd: seen, Lag: 42},
+			{Name: `odd "name" \ here`, Status: pipeline.StatusError, Error: "access denied"},
+		},
+		exporters: []pipeline.ExporterReport{
+			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-1", LastSeen: seen},
+			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-2", LastSeen: seen.Add(-time.Hour)},
+		},
+	}
+	p.stats.Batches.Store(4)
+	return p
+}
+
+// TestMetricsIntoVictoriaMetrics serves /metrics and imports the page into a
+// real VictoriaMetrics (its Prometheus text parser), then reads the values
+// back: the format is right, label values are escaped, and every counter
+// says what the provider said.
+func TestMetricsIntoVictoriaMetrics(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	h := status.New(provider(), "all", "test").Handler()
+	code, page := get(t, h, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d %s", code, page)
+	}
+	// An explicit timestamp: samples stamped "now" may fall outside what
+	// the export reads a moment later.
+	resp, err := http.Post(vm.URL+"/api/v1/import/prometheus?timestamp=1772359500000", "text/plain", strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("import: %s %s", resp.Status, body)
+	}
+	vm.Flush()
+	tests := []struct {
+		match, group string
+		want         map[string]float64
+	}{
+		{`vpcflow_source_objects_total{source="prod"}`, "stage", map[string]float64{"listed": 10, "downloaded": 9, "ingested": 8, "deleted": 7, "quarantined": 1, "purged": 3}},
+		{`vpcflow_source_records_total`, "source", map[string]float64{"prod": 500, `odd "name" \ here`: 0}},
+		{`vpcflow_source_bad_lines_total`, "source", map[string]float64{"prod": 2, `odd "name" \ here`: 0}},
+		{`vpcflow_source_backlog_objects`, "source", map[string]float64{"prod": 1, `odd "name" \ here`: 0}},
+		{`vpcflow_source_lag_seconds`, "source", map[string]float64{"prod": 42}},
+		{`vpcflow_source_status{status="error"}`, "source", map[string]float64{"prod": 0, `odd "name" \ here`: 1}},
+		{`vpcflow_source_status{source="prod"}`, "status", map[string]float64{"enabled": 1, "unresourced": 0, "disabled": 0, "error": 0}},
+		{`vpcflow_exporter_last_seen_timestamp_seconds`, "vpc_id", map[string]float64{"vpc-1": 1772359500, "vpc-2": 1772355900}},
+		{`vpcflow_collector_batches_total`, "", map[string]float64{"": 4}},
+		{`vpcflow_collector_info`, "role", map[string]float64{"all": 1}},
+	}
+	for _, tt := range tests {
+		got := vm.Totals(t, tt.match, tt.group)
+		if len(got) != len(tt.want) {
+			t.Errorf("%s by %s: %v, want %v", tt.match, tt.group, got, tt.want)
+			continue
+		}
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("%s by %s: %v, want %v", tt.match, tt.group, got, tt.want)
+				break
+			}
+		}
+	}
+	if !strings.Contains(page, "process_resident_memory_bytes") {
+		t.Error("no process metrics")
+	}
+}
+
+func TestSourcesJSONAndHealth(t *testing.T) {
+	srv := status.New(provider(), "collector", "test")
+	h := srv.Handler()
+	code, body := get(t, h, "/api/v1/sources")
+	if code != http.StatusOK {
+		t.Fatalf("/api/v1/sources: %d", code)
+	}
+	var got struct {
+		Sources   []map[string]any `json:"sources"`
+		Exporters []map[string]any `json:"exporters"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	if len(got.Sources) != 2 || got.Sources[0]["status"] != "enabled" || got.Sources[0]["objects_ingested"] != 8.0 ||
+		got.Sources[1]["error"] != "access denied" || len(got.Exporters) != 2 || got.Exporters[0]["vpc_id"] != "vpc-1" {
+		t.Errorf("sources JSON: %s", body)
+	}
+	if code, body := get(t, h, "/healthz"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
+		t.Errorf("/healthz: %d %q", code, body)
+	}
+	srv.SetStopped()
+	if code, _ := get(t, h, "/healthz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/healthz after stop: %d, want 503", code)
+	}
+	if code, _ := get(t, h, "/nothing"); code != http.StatusNotFound {
+		t.Errorf("/nothing: %d, want 404", code)
+	}
+}
