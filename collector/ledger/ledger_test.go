@@ -601,3 +601,24 @@ func TestMinutePruning(t *testing.T) {
 		})
 	}
 }
+
+func TestMarkIngested(t *testing.T) {
+	l, err := Open(filepath.Join(t.TempDir(), "d.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	o := Object{Source: "s", Key: "a.log.gz", Version: "e1", Size: 3}
+	if err := l.MarkIngested(o); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := l.Lookup("s", "a.log.gz", "e1"); err != nil || r.State != Ingested {
+		t.Errorf("lookup same version: %+v %v", r, err)
+	}
+	if r, err := l.Lookup("s", "a.log.gz", "e2"); err != nil || r.State != Unknown {
+		t.Errorf("lookup another version: %+v %v", r, err)
+	}
+	if err := l.MarkIngested(Object{Source: "s"}); err == nil {
+		t.Error("no error for an object without a key")
+	}
+}

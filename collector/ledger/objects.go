@@ -341,3 +341,20 @@ func eachRecord(tx *bolt.Tx, source string, fn func(Record) error) error {
 		return each(name, objects.Bucket(name))
 	})
 }
+
+// MarkIngested records o as ingested outside any batch: the downloader
+// role's memory of the objects it handed over to a collector (its own
+// ledger file, not the collector's). Lookup then reports the version as
+// known.
+func (l *Ledger) MarkIngested(o Object) error {
+	if err := o.validate(); err != nil {
+		return fmt.Errorf("ledger mark of %s: %w", o, err)
+	}
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		return putRecord(tx, Record{Object: o, State: Ingested, At: l.now()})
+	})
+	if err != nil {
+		return fmt.Errorf("ledger mark of %s: %w", o, err)
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
@@ -59,19 +60,31 @@ func (p *Pipeline) firstRun(ctx context.Context, src *Source) (ledger.SourceStat
 	if src.state != nil && (src.state.Done || src.state.Mode != FirstRunPurge) {
 		return *src.state, nil
 	}
-	st, found, err := p.ledger.SourceState(src.Name())
+	st, err := EnsureFirstRun(ctx, p.ledger, src.Source, src.FirstRun, p.now(), p.log, func() { src.stats.Purged.Add(1) })
+	if err != nil {
+		return st, err
+	}
+	src.state = &st
+	return st, nil
+}
+
+// EnsureFirstRun returns the first-run state of src kept in the ledger,
+// deciding it (from fr, at now) when the source never ran, and carrying out
+// a purge not finished yet; purged is called for each object purged. The
+// downloader role shares it with the pipeline.
+func EnsureFirstRun(ctx context.Context, l *ledger.Ledger, src source.Source, fr FirstRun, now time.Time, log *slog.Logger, purged func()) (ledger.SourceState, error) {
+	st, found, err := l.SourceState(src.Name())
 	if err != nil {
 		return st, err
 	}
 	if !found {
-		now := p.now()
-		st = ledger.SourceState{FirstRun: now, Mode: src.FirstRun.Mode}
+		st = ledger.SourceState{FirstRun: now, Mode: fr.Mode}
 		if st.Mode == "" {
 			st.Mode = FirstRunBackfill
 		}
 		switch st.Mode {
 		case FirstRunPurge:
-			older := src.FirstRun.OlderThan
+			older := fr.OlderThan
 			if older <= 0 {
 				older = DefaultPurgeOlderThan
 			}
@@ -82,27 +95,26 @@ func (p *Pipeline) firstRun(ctx context.Context, src *Source) (ledger.SourceStat
 		default:
 			return st, fmt.Errorf("source %s: first-run mode %q: want purge, backfill or skip", src.Name(), st.Mode)
 		}
-		if err := p.ledger.SetSourceState(src.Name(), st); err != nil {
+		if err := l.SetSourceState(src.Name(), st); err != nil {
 			return st, err
 		}
-		p.log.Info("first run of source", "source", src.Name(), "mode", st.Mode, "cutoff", st.Cutoff)
+		log.Info("first run of source", "source", src.Name(), "mode", st.Mode, "cutoff", st.Cutoff)
 	}
 	if st.Mode == FirstRunPurge && !st.Done {
-		if err := p.purge(ctx, src, st.Cutoff); err != nil {
+		if err := purge(ctx, l, src, st.Cutoff, log, purged); err != nil {
 			return st, err
 		}
 		st.Done = true
-		if err := p.ledger.SetSourceState(src.Name(), st); err != nil {
+		if err := l.SetSourceState(src.Name(), st); err != nil {
 			return st, err
 		}
 	}
-	src.state = &st
 	return st, nil
 }
 
 // purge deletes the source's flow logs last modified before cutoff that the
 // ledger does not know, unread.
-func (p *Pipeline) purge(ctx context.Context, src *Source, cutoff time.Time) error {
+func purge(ctx context.Context, l *ledger.Ledger, src source.Source, cutoff time.Time, log *slog.Logger, purged func()) error {
 	objs, err := src.List(ctx)
 	if err != nil {
 		return fmt.Errorf("purge: %w", err)
@@ -113,22 +125,22 @@ func (p *Pipeline) purge(ctx context.Context, src *Source, cutoff time.Time) err
 		if !o.ModTime.Before(cutoff) {
 			continue
 		}
-		rec, err := p.ledger.Lookup(src.Name(), o.Key, o.Version)
+		rec, err := l.Lookup(src.Name(), o.Key, o.Version)
 		if err != nil {
 			return err
 		}
 		if rec.State != ledger.Unknown {
 			continue
 		}
-		if err := src.Source.Delete(ctx, o); err != nil {
+		if err := src.Delete(ctx, o); err != nil {
 			failed = err
 			continue
 		}
 		n++
 		bytes += o.Size
-		src.stats.Purged.Add(1)
+		purged()
 	}
-	p.log.Info("purged flow logs older than the first run", "source", src.Name(), "objects", n, "bytes", bytes, "older_than", cutoff)
+	log.Info("purged flow logs older than the first run", "source", src.Name(), "objects", n, "bytes", bytes, "older_than", cutoff)
 	if failed != nil {
 		return fmt.Errorf("purge (tried again next round): %w", failed)
 	}

@@ -361,7 +361,7 @@ func (p *Pipeline) listNew(ctx context.Context, src *Source) ([]source.Object, e
 		p.sourceFailed(src, err)
 		return nil, err
 	}
-	src.stats.setStatus(StatusEnabled, nil)
+	src.stats.SetStatus(StatusEnabled, nil)
 	var cutoff time.Time
 	if src.state != nil {
 		cutoff = src.state.Cutoff
@@ -379,11 +379,7 @@ func (p *Pipeline) listNew(ctx context.Context, src *Source) ([]source.Object, e
 		case ledger.Unknown:
 			todo = append(todo, o)
 		case ledger.Ingested:
-			if src.Delete {
-				if err := p.deleteObject(ctx, src, o); err != nil {
-					p.log.Warn("stored object not deleted, will try again", "source", src.Name(), "key", o.Key, "err", err)
-				}
-			}
+			p.finishObject(ctx, src, o)
 		}
 	}
 	slices.SortFunc(todo, source.CompareByKeyTime)
@@ -433,7 +429,7 @@ func (p *Pipeline) sourceFailed(src *Source, err error) {
 	if errors.Is(err, ErrUnresourced) {
 		st = StatusUnresourced
 	}
-	src.stats.setStatus(st, err)
+	src.stats.SetStatus(st, err)
 	src.log().Error("source failed", "source", src.Name(), "status", string(st), "err", err.Error())
 }
 
@@ -673,16 +669,27 @@ func (p *Pipeline) store(ctx context.Context, pb *prepared) error {
 	}
 	pb.src.stats.Ingested.Add(int64(len(pb.objs)))
 	p.sawExporters(pb.src.Name(), pb.exps)
-	if pb.src.Delete {
-		for _, o := range pb.objs {
-			// A failed delete is tried again when the object is listed
-			// next: the ledger knows it as ingested.
-			if err := p.deleteObject(ctx, pb.src, o); err != nil {
-				p.log.Warn("stored object not deleted, will try again", "source", pb.src.Name(), "key", o.Key, "err", err)
-			}
-		}
+	for _, o := range pb.objs {
+		p.finishObject(ctx, pb.src, o)
 	}
 	return nil
+}
+
+// finishObject deletes (or releases) an object whose data is stored. A
+// failure is tried again when the object is listed next: the ledger knows
+// it as ingested.
+func (p *Pipeline) finishObject(ctx context.Context, src *Source, o source.Object) {
+	if src.Delete {
+		if err := p.deleteObject(ctx, src, o); err != nil {
+			p.log.Warn("stored object not deleted, will try again", "source", src.Name(), "key", o.Key, "err", err)
+		}
+		return
+	}
+	if r, ok := src.Source.(Releaser); ok {
+		if err := r.Release(ctx, o); err != nil {
+			p.log.Warn("stored object not released, will try again", "source", src.Name(), "key", o.Key, "err", err)
+		}
+	}
 }
 
 func (p *Pipeline) deleteObject(ctx context.Context, src *Source, o source.Object) error {

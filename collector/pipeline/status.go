@@ -58,7 +58,9 @@ type SourceStats struct {
 	lastListed time.Time
 }
 
-func (s *SourceStats) setStatus(st Status, err error) {
+// SetStatus records the source's state, and the error that caused it
+// (nil when it works).
+func (s *SourceStats) SetStatus(st Status, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.status = st
@@ -114,33 +116,40 @@ func (p *Pipeline) statsOf(name string) *SourceStats {
 	defer p.mu.Unlock()
 	s, ok := p.srcStats[name]
 	if !ok {
-		s = &SourceStats{status: StatusEnabled}
+		s = NewSourceStats()
 		p.srcStats[name] = s
 	}
 	return s
 }
 
+// Report returns the counters as a SourceReport of the named source.
+func (s *SourceStats) Report(name string) SourceReport {
+	s.mu.Lock()
+	r := SourceReport{Name: name, Status: s.status, Error: s.err, ErrorAt: s.errAt, LastListed: s.lastListed}
+	s.mu.Unlock()
+	r.Listed, r.Downloaded, r.Ingested = s.Listed.Load(), s.Downloaded.Load(), s.Ingested.Load()
+	r.Deleted, r.Quarantined, r.Purged = s.Deleted.Load(), s.Quarantined.Load(), s.Purged.Load()
+	r.Bytes, r.Records, r.BadLines, r.Backlog = s.Bytes.Load(), s.Records.Load(), s.BadLines.Load(), s.Backlog.Load()
+	if end := s.NewestEnd.Load(); end > 0 {
+		r.NewestEnd = time.Unix(end, 0).UTC()
+		r.Lag = max(0, time.Since(r.NewestEnd).Seconds())
+	}
+	return r
+}
+
+// NewSourceStats returns counters in the enabled state.
+func NewSourceStats() *SourceStats { return &SourceStats{status: StatusEnabled} }
+
 // Sources returns the state of every configured source, in configuration
 // order.
 func (p *Pipeline) Sources() []SourceReport {
-	now := time.Now()
 	var out []SourceReport
 	for _, src := range p.currentSources() {
-		s := src.stats
-		s.mu.Lock()
-		r := SourceReport{Name: src.Name(), Status: s.status, Error: s.err, ErrorAt: s.errAt, LastListed: s.lastListed}
-		s.mu.Unlock()
+		r := src.stats.Report(src.Name())
 		if src.Disabled {
 			r.Status = StatusDisabled
 		}
 		r.Deletes, r.FirstRun = src.Delete, src.FirstRun.Mode
-		r.Listed, r.Downloaded, r.Ingested = s.Listed.Load(), s.Downloaded.Load(), s.Ingested.Load()
-		r.Deleted, r.Quarantined, r.Purged = s.Deleted.Load(), s.Quarantined.Load(), s.Purged.Load()
-		r.Bytes, r.Records, r.BadLines, r.Backlog = s.Bytes.Load(), s.Records.Load(), s.BadLines.Load(), s.Backlog.Load()
-		if end := s.NewestEnd.Load(); end > 0 {
-			r.NewestEnd = time.Unix(end, 0).UTC()
-			r.Lag = max(0, now.Sub(r.NewestEnd).Seconds())
-		}
 		out = append(out, r)
 	}
 	return out
@@ -187,6 +196,12 @@ func (p *Pipeline) currentSources() []*Source {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.sources)
+}
+
+// Releaser is a source whose objects, once stored, are released even when
+// they are not deleted (the spool: its copy goes, the original stays).
+type Releaser interface {
+	Release(ctx context.Context, o source.Object) error
 }
 
 // ErrUnresourced marks the error of a source that could not be set up.

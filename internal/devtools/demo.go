@@ -98,6 +98,8 @@ func demoCollect(ctx context.Context, w io.Writer, bin, demoDir, logs string) er
 state_dir: %s
 storage:
   url: %s
+server:
+  listen: 127.0.0.1:0   # a free port: the log says which
 sources:
   - name: demo
     type: dir

@@ -53,7 +53,7 @@ func benchEndToEnd(ctx context.Context, bin, dataDir string) (cold, warm e2eResu
 			return cold, warm, err
 		}
 		config := filepath.Join(work, fmt.Sprintf("collector-%d.yaml", i))
-		cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s}\nsources: [{name: bench, type: dir, path: %s}]\n",
+		cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s}\nserver: {listen: off}\nsources: [{name: bench, type: dir, path: %s}]\n",
 			filepath.Join(work, fmt.Sprintf("state-%d", i)), vmURL, logs)
 		if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 			return cold, warm, err

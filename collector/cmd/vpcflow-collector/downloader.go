@@ -3,13 +3,61 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 
 	"github.com/vpcflow/vpcflow/collector/config"
+	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/spool"
+	"github.com/vpcflow/vpcflow/collector/status"
 )
 
-// runDownloader runs the downloader role: it copies new objects of the s3
-// sources into the spool folder for a collector-role process.
+// runDownloader runs the downloader role: it copies new objects of the
+// enabled sources into the spool folder for a collector-role process, and
+// carries out their first runs. It keeps its own ledger
+// (<state_dir>/downloader.db) of what it handed over.
 func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl runFlags) error {
-	return errors.New("--role downloader: not built yet")
+	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+		return &exitError{1, fmt.Errorf("state_dir: %w", err)}
+	}
+	led, err := ledger.Open(filepath.Join(cfg.StateDir, "downloader.db"), ledger.Options{})
+	if err != nil {
+		return &exitError{1, err}
+	}
+	defer led.Close()
+	var origins []*spool.Origin
+	for i, s := range cfg.Sources {
+		if !s.IsEnabled() {
+			continue
+		}
+		src, err := newSource(ctx, cfg, s, roleDownloader)
+		if err != nil {
+			err = fmt.Errorf("sources[%d] (%s): %w", i, s.Name, err)
+			log.Error("source not set up", "source", s.Name, "err", err)
+			src = pipeline.Unresourced(s.Name, err)
+		}
+		origins = append(origins, &spool.Origin{Source: src, Workers: s.Downloaders, Shared: !s.Deletes(),
+			FirstRun: pipeline.FirstRun{Mode: s.OnFirstRun, OlderThan: s.PurgeOlderThan}})
+	}
+	d := spool.NewDownloader(origins, led, spool.Options{Dir: cfg.Spool.Dir, MaxBytes: cfg.Spool.MaxBytes, Interval: cfg.Batch.MaxWait, Logger: log})
+	srv := status.New(d, roleDownloader, version)
+	if err := startStatus(ctx, log, srv, cfg); err != nil {
+		return &exitError{1, err}
+	}
+	defer srv.SetStopped()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info("downloader started", "sources", len(origins), "spool", cfg.Spool.Dir, "max_bytes", cfg.Spool.MaxBytes, "once", fl.once)
+	err = d.Run(ctx, fl.once)
+	st := d.Stats()
+	log.Info("downloader stopped", "objects", st.Objects.Load(), "bytes", st.ReadBytes.Load())
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return &exitError{1, err}
+	}
+	return nil
 }

@@ -56,6 +56,9 @@ func writeConfig(t *testing.T, vmURL, logs, state string, extra string) string {
 	if strings.Contains(extra, "aggregation:") {
 		agg = ""
 	}
+	if !strings.Contains(extra, "server:") {
+		agg += "server:\n  listen: 127.0.0.1:0\n"
+	}
 	cfg := fmt.Sprintf(`state_dir: %s
 storage:
   url: %s

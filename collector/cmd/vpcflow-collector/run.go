@@ -25,6 +25,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/collector/storage"
 )
@@ -374,9 +375,14 @@ func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, log
 			log.Error("source not set up", "source", s.Name, "err", err)
 			src = pipeline.Unresourced(s.Name, err)
 		}
+		firstRun := pipeline.FirstRun{Mode: s.OnFirstRun, OlderThan: s.PurgeOlderThan}
+		if role == roleCollector {
+			// The downloader carried out the first run: take what it spools.
+			src = spool.NewSource(src, cfg.Spool.Dir)
+			firstRun = pipeline.FirstRun{Mode: pipeline.FirstRunBackfill}
+		}
 		out = append(out, &pipeline.Source{Source: src, Delete: s.Deletes(), Decode: opts, Account: s.Account, Region: s.Region,
-			Disabled: !s.IsEnabled(), FirstRun: pipeline.FirstRun{Mode: s.OnFirstRun, OlderThan: s.PurgeOlderThan},
-			Log: logs.get(s.Name)})
+			Disabled: !s.IsEnabled(), FirstRun: firstRun, Log: logs.get(s.Name)})
 	}
 	return out
 }

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/spool"
+	"github.com/vpcflow/vpcflow/internal/groundtruth"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+)
+
+// TestDownloaderAndCollectorProcesses runs the two roles as two processes
+// sharing a small spool: the downloader waits while the spool is full, the
+// collector deletes the originals once stored, and the totals are exact.
+func TestDownloaderAndCollectorProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	bin := collectorBinary(t)
+	origin := t.TempDir()
+	tr := groundtruth.New()
+	f, _ := flowlog.ParseFormat("v5")
+	var largest int64
+	_, err := generate.Generate(generate.Config{Records: 30000, Seed: 31, Format: f, Start: time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC),
+		Duration: time.Hour, ENIs: 20, VPCs: 2, Observe: func(_ string, r *flowlog.Record) { tr.Observe(r) }}, generate.Dir(origin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Finish()
+	var total int64
+	for key := range present(t, origin) {
+		info, err := os.Stat(filepath.Join(origin, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		largest = max(largest, info.Size())
+		total += info.Size()
+	}
+	maxBytes := 3 * largest
+	if total <= 2*maxBytes {
+		t.Fatalf("the data (%d bytes) does not fill the spool (%d) often enough", total, maxBytes)
+	}
+	vm := testserver.VictoriaMetrics(t)
+	spoolDir := t.TempDir()
+	config := writeConfig(t, vm.URL, origin, t.TempDir(), fmt.Sprintf("spool:\n  dir: %s\n  max_bytes: %d\n", spoolDir, maxBytes))
+
+	collector := exec.Command(bin, "run", "--config", config, "--role", "collector", "--log-level", "warn")
+	var collectorLog bytes.Buffer
+	collector.Stderr = &collectorLog
+	if err := collector.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer collector.Process.Kill()
+
+	downloader := exec.Command(bin, "run", "--config", config, "--role", "downloader", "--once")
+	var downloaderLog bytes.Buffer
+	downloader.Stderr = &downloaderLog
+	if err := downloader.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- downloader.Wait() }()
+	var peak int64
+	deadline := time.After(2 * time.Minute)
+	for downloading := true; downloading || len(present(t, origin)) > 0; {
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("downloader: %v\n%s", err, downloaderLog.String())
+			}
+			downloading = false
+		case <-deadline:
+			t.Fatalf("not done in time; %d objects left\ndownloader:\n%s\ncollector:\n%s", len(present(t, origin)), downloaderLog.String(), collectorLog.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if n, err := spool.Size(spoolDir); err == nil {
+			peak = max(peak, n)
+		}
+	}
+	_ = collector.Process.Signal(syscall.SIGTERM)
+	if err := collector.Wait(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, collectorLog.String())
+	}
+	if peak > maxBytes {
+		t.Errorf("the spool reached %d bytes, more than its bound %d", peak, maxBytes)
+	}
+	if !strings.Contains(downloaderLog.String(), "spool full, waiting for the collector") {
+		t.Errorf("the downloader never waited for room:\n%s", downloaderLog.String())
+	}
+	left := 0
+	for key := range present(t, spoolDir) {
+		if !strings.HasSuffix(key, ".db") {
+			left++
+		}
+	}
+	if left != 0 {
+		t.Errorf("%d files left in the spool: %v", left, present(t, spoolDir))
+	}
+	vm.Flush()
+	tr.Check(t, vm)
+}

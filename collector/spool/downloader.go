@@ -1,0 +1,318 @@
+package spool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/source"
+)
+
+// Origin is a source the downloader copies from.
+type Origin struct {
+	Source source.Source
+	// Workers is how many objects are fetched at once; default 8.
+	Workers int
+	// Shared sources keep their objects (delete_after_ingest: false):
+	// past the first run, they are listed by recent date prefixes when
+	// they can be.
+	Shared bool
+	// FirstRun is the source's first-run behaviour: the downloader carries
+	// it out (purge deletes, skip leaves objects alone), and the collector
+	// takes whatever is spooled.
+	FirstRun pipeline.FirstRun
+
+	stats *pipeline.SourceStats
+	state ledger.SourceState
+}
+
+// Options tune a Downloader.
+type Options struct {
+	// Dir is the spool folder; MaxBytes bounds its size (the downloader
+	// waits while it is full).
+	Dir      string
+	MaxBytes int64
+	// Interval is the pause between listings when nothing is new; default
+	// 5s.
+	Interval time.Duration
+	Logger   *slog.Logger
+}
+
+// Downloader copies new objects of its origins into the spool. Its ledger
+// (a file of its own, not the collector's) remembers what it handed over.
+type Downloader struct {
+	origins []*Origin
+	ledger  *ledger.Ledger
+	opts    Options
+	log     *slog.Logger
+	stats   pipeline.Stats
+
+	mu       sync.Mutex // guards reserved
+	reserved int64      // bytes of downloads in flight
+}
+
+// NewDownloader returns a downloader of origins into opts.Dir.
+func NewDownloader(origins []*Origin, l *ledger.Ledger, opts Options) *Downloader {
+	if opts.Interval <= 0 {
+		opts.Interval = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	for _, o := range origins {
+		o.stats = pipeline.NewSourceStats()
+		if o.Workers <= 0 {
+			o.Workers = 8
+		}
+	}
+	return &Downloader{origins: origins, ledger: l, opts: opts, log: opts.Logger}
+}
+
+// Sources reports each origin's counters (for the status server).
+func (d *Downloader) Sources() []pipeline.SourceReport {
+	out := make([]pipeline.SourceReport, 0, len(d.origins))
+	for _, o := range d.origins {
+		r := o.stats.Report(o.Source.Name())
+		r.Deletes, r.FirstRun = !o.Shared, o.FirstRun.Mode
+		out = append(out, r)
+	}
+	return out
+}
+
+// Exporters returns nothing: the downloader does not read records.
+func (d *Downloader) Exporters() []pipeline.ExporterReport { return nil }
+
+// Stats returns the downloader's totals.
+func (d *Downloader) Stats() *pipeline.Stats { return &d.stats }
+
+// Run downloads until ctx is done; with once, it returns when a round
+// found nothing new to download.
+func (d *Downloader) Run(ctx context.Context, once bool) error {
+	if err := removePartials(d.opts.Dir); err != nil {
+		return fmt.Errorf("clean spool %s: %w", d.opts.Dir, err)
+	}
+	for {
+		n := 0
+		for _, o := range d.origins {
+			got, err := d.round(ctx, o)
+			n += got
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				o.stats.SetStatus(pipeline.StatusError, err)
+				d.log.Error("download round failed", "source", o.Source.Name(), "err", err)
+				if once {
+					return fmt.Errorf("source %s: %w", o.Source.Name(), err)
+				}
+			}
+		}
+		if once && n == 0 {
+			return nil
+		}
+		if n == 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d.opts.Interval):
+			}
+		}
+	}
+}
+
+// round lists an origin and downloads what is new; it returns how many
+// objects it spooled.
+func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
+	st, err := pipeline.EnsureFirstRun(ctx, d.ledger, o.Source, o.FirstRun, time.Now(), d.log, func() { o.stats.Purged.Add(1) })
+	if err != nil {
+		return 0, err
+	}
+	o.state = st
+	objs, err := d.list(ctx, o)
+	if err != nil {
+		return 0, err
+	}
+	o.stats.SetStatus(pipeline.StatusEnabled, nil)
+	var todo []source.Object
+	for _, obj := range objs {
+		if !st.Cutoff.IsZero() && obj.ModTime.Before(st.Cutoff) {
+			continue
+		}
+		rec, err := d.ledger.Lookup(o.Source.Name(), obj.Key, obj.Version)
+		if err != nil {
+			return 0, err
+		}
+		if rec.State == ledger.Unknown {
+			todo = append(todo, obj)
+		}
+	}
+	slices.SortFunc(todo, source.CompareByKeyTime)
+	o.stats.Listed.Add(int64(len(todo)))
+	o.stats.Backlog.Store(int64(len(todo)))
+
+	work := make(chan source.Object)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failed error
+	done := 0
+	for range min(o.Workers, len(todo)) {
+		wg.Go(func() {
+			for obj := range work {
+				err := d.fetch(ctx, o, obj)
+				mu.Lock()
+				switch {
+				case err == nil:
+					done++
+				case errors.Is(err, source.ErrChanged) || errors.Is(err, errGone):
+					d.log.Info("object changed or went away before it was spooled", "source", o.Source.Name(), "key", obj.Key)
+				case failed == nil:
+					failed = err
+				}
+				mu.Unlock()
+				o.stats.Backlog.Add(-1)
+			}
+		})
+	}
+	for _, obj := range todo {
+		select {
+		case work <- obj:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	if failed == nil && o.state.Mode == pipeline.FirstRunBackfill && !o.state.Done && ctx.Err() == nil {
+		o.state.Done = true
+		failed = d.ledger.SetSourceState(o.Source.Name(), o.state)
+	}
+	return done, failed
+}
+
+// list lists an origin: in full, or only its recent date prefixes for a
+// shared one past its first run.
+func (d *Downloader) list(ctx context.Context, o *Origin) ([]source.Object, error) {
+	sl, ok := o.Source.(pipeline.SinceLister)
+	if !o.Shared || !ok || !o.state.Done {
+		return o.Source.List(ctx)
+	}
+	since := time.Now().Add(-48 * time.Hour)
+	if o.state.Cutoff.After(since) {
+		since = o.state.Cutoff
+	}
+	return sl.ListSince(ctx, since)
+}
+
+// errGone is returned by fetch for an object deleted since it was listed.
+var errGone = errors.New("object went away")
+
+// fetch copies one object into the spool, once there is room for it.
+func (d *Downloader) fetch(ctx context.Context, o *Origin, obj source.Object) error {
+	if err := d.reserve(ctx, obj.Size); err != nil {
+		return err
+	}
+	defer d.unreserve(obj.Size)
+	name := o.Source.Name()
+	dst := path(d.opts.Dir, name, obj.Key)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("spool %s: %w", obj.Key, err)
+	}
+	rc, err := o.Source.Open(ctx, obj)
+	if err != nil {
+		if isNotFound(err) {
+			return errGone
+		}
+		return err
+	}
+	defer rc.Close()
+	tmp := dst + partialSuffix
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("spool %s: %w", obj.Key, err)
+	}
+	n, err := io.Copy(f, rc)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("spool %s: %w", obj.Key, err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return fmt.Errorf("spool %s: %w", obj.Key, err)
+	}
+	// The sidecar last: it makes the object visible to the collector.
+	sc, _ := json.Marshal(sidecar{Key: obj.Key, Version: obj.Version, Size: n, ModTime: obj.ModTime})
+	if err := os.WriteFile(dst+sidecarSuffix+partialSuffix, sc, 0o644); err != nil {
+		return fmt.Errorf("spool %s: %w", obj.Key, err)
+	}
+	if err := os.Rename(dst+sidecarSuffix+partialSuffix, dst+sidecarSuffix); err != nil {
+		return fmt.Errorf("spool %s: %w", obj.Key, err)
+	}
+	if err := d.ledger.MarkIngested(ledger.Object{Source: name, Key: obj.Key, Version: obj.Version, Size: obj.Size}); err != nil {
+		return err
+	}
+	o.stats.Downloaded.Add(1)
+	o.stats.Bytes.Add(n)
+	d.stats.Objects.Add(1)
+	d.stats.ReadBytes.Add(n)
+	return nil
+}
+
+// isNotFound reports whether err says the object does not exist.
+func isNotFound(err error) bool {
+	if errors.Is(err, os.ErrNotExist) {
+		return true
+	}
+	var nf interface{ NotFound() bool }
+	return errors.As(err, &nf) && nf.NotFound()
+}
+
+// reserve waits until the spool has room for size more bytes (an object
+// larger than the whole spool goes alone into an empty one).
+func (d *Downloader) reserve(ctx context.Context, size int64) error {
+	logged := false
+	for {
+		used, err := Size(d.opts.Dir)
+		if err != nil {
+			return err
+		}
+		d.mu.Lock()
+		if used+d.reserved == 0 || used+d.reserved+size <= d.opts.MaxBytes {
+			d.reserved += size
+			d.mu.Unlock()
+			return nil
+		}
+		d.mu.Unlock()
+		if !logged {
+			d.log.Info("spool full, waiting for the collector", "spool", d.opts.Dir, "used_bytes", used, "max_bytes", d.opts.MaxBytes)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (d *Downloader) unreserve(size int64) {
+	d.mu.Lock()
+	d.reserved -= size
+	d.mu.Unlock()
+}
