@@ -220,8 +220,8 @@ type Source struct {
 
 // Credentials are an s3 source's AWS credentials. Static keys are given
 // each as a value, an environment variable (*_env) or a file (*_file);
-// without them the AWS default chain applies (environment, shared profile,
-// web identity, ECS or EC2 instance role). RoleARN, with an optional
+// without them the AWS default chain applies (environment, shared profile
+// as AWS_PROFILE names it, web identity, ECS or EC2 instance role). RoleARN, with an optional
 // ExternalID, assumes a role with those credentials (cross-account).
 type Credentials struct {
 	AccessKeyID         string `yaml:"access_key_id"`
@@ -233,9 +233,6 @@ type Credentials struct {
 	SessionToken        string `yaml:"session_token"`
 	SessionTokenEnv     string `yaml:"session_token_env"`
 	SessionTokenFile    string `yaml:"session_token_file"`
-	// Profile picks a profile of the shared configuration files for the
-	// default chain.
-	Profile    string `yaml:"profile"`
 	RoleARN    string `yaml:"role_arn"`
 	ExternalID string `yaml:"external_id"`
 }
@@ -538,9 +535,6 @@ func (s *Source) checkS3(f string) error {
 	hasSecret := count(c.SecretAccessKey, c.SecretAccessKeyEnv, c.SecretAccessKeyFile) > 0
 	if hasKey != hasSecret {
 		errs = append(errs, fieldError(f+".credentials", "access_key_id and secret_access_key go together"))
-	}
-	if hasKey && c.Profile != "" {
-		errs = append(errs, fieldError(f+".credentials.profile", "a profile is for the default chain: not with static keys"))
 	}
 	if c.ExternalID != "" && c.RoleARN == "" {
 		errs = append(errs, fieldError(f+".credentials.external_id", "only with role_arn"))

@@ -52,6 +52,11 @@ type Source struct {
 	Account, Region string
 	// Disabled sources are listed in the status but not collected.
 	Disabled bool
+	// Fetchers is how many of the source's objects are read at once, when
+	// more than Options.Workers: reading a remote object waits on the
+	// network, so more run than there are cores (the decoding itself still
+	// shares the cores).
+	Fetchers int
 	// FirstRun says what the first run does with the objects already there.
 	FirstRun FirstRun
 	// Log is the source log: problems on the source's side (access errors,
@@ -63,6 +68,7 @@ type Source struct {
 	state     *ledger.SourceState // first-run state, once known
 	lastPrune time.Time
 	seen      map[string]string // key → version of the objects waiting at the last listing
+	failure   error             // with once: why the source failed
 }
 
 // log returns the source log.
@@ -229,7 +235,7 @@ func (p *Pipeline) Run(ctx context.Context, once bool) error {
 		}
 		worked := false
 		for _, src := range p.currentSources() {
-			if src.Disabled {
+			if src.Disabled || (once && src.failure != nil) {
 				continue
 			}
 			n, err := p.round(ctx, src, once)
@@ -237,19 +243,26 @@ func (p *Pipeline) Run(ctx context.Context, once bool) error {
 				if ctx.Err() != nil {
 					return err
 				}
-				if once {
-					return fmt.Errorf("source %s: %w", src.Name(), err)
-				}
 				p.log.Error("source round failed", "source", src.Name(), "err", err)
+				if once {
+					// The other sources go on; this one is reported at the end.
+					src.failure = fmt.Errorf("source %s: %w", src.Name(), err)
+				}
 				continue
 			}
 			worked = worked || n > 0
 		}
 		if once && !worked {
-			if p.unread > 0 {
-				return fmt.Errorf("%d objects could not be read (see the log); they are left for the next run", p.unread)
+			var failed []error
+			for _, src := range p.currentSources() {
+				if src.failure != nil {
+					failed = append(failed, src.failure)
+				}
 			}
-			return nil
+			if p.unread > 0 {
+				failed = append(failed, fmt.Errorf("%d objects could not be read (see the log); they are left for the next run", p.unread))
+			}
+			return errors.Join(failed...)
 		}
 		p.unread = 0
 		if !worked {
@@ -451,10 +464,11 @@ func (p *Pipeline) decodeAll(ctx context.Context, src *Source, set settings, obj
 	for i := range ready {
 		ready[i] = make(chan struct{})
 	}
-	tokens := make(chan struct{}, 2*p.opts.Workers)
+	workers := max(p.opts.Workers, src.Fetchers)
+	tokens := make(chan struct{}, 2*workers)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(p.opts.Workers, len(objs)) {
+	for range min(workers, len(objs)) {
 		wg.Go(func() {
 			for i := range next {
 				results[i] = p.decodeOne(ctx, src, set, objs[i])

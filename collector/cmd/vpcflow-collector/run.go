@@ -383,6 +383,9 @@ func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, log
 		}
 		out = append(out, &pipeline.Source{Source: src, Delete: s.Deletes(), Decode: opts, Account: s.Account, Region: s.Region,
 			Disabled: !s.IsEnabled(), FirstRun: firstRun, Log: logs.get(s.Name)})
+		if s.Type == "s3" && role == roleAll {
+			out[len(out)-1].Fetchers = s.Downloaders
+		}
 	}
 	return out
 }
@@ -392,6 +395,16 @@ func newSource(ctx context.Context, cfg *config.Config, s config.Source, role st
 	switch s.Type {
 	case "dir":
 		return source.NewDir(s.Name, s.Path), nil
+	case "s3":
+		id, secret, token, err := s.Credentials.Resolve()
+		if err != nil {
+			return nil, err
+		}
+		return source.NewS3(ctx, source.S3Config{
+			Name: s.Name, Bucket: s.Bucket, Prefix: s.Prefix, Region: s.Region, Endpoint: s.Endpoint, PathStyle: s.PathStyle,
+			Credentials: source.S3Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token,
+				RoleARN: s.Credentials.RoleARN, ExternalID: s.Credentials.ExternalID},
+		})
 	}
 	return nil, fmt.Errorf("type %q is not supported", s.Type)
 }

@@ -1,0 +1,464 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/internal/groundtruth"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+)
+
+// genS3 generates flow logs and returns them keyed under prefix, as AWS
+// delivers them; hive uses the Hive-compatible layout. tr observes the
+// records (the caller finishes it).
+func genS3(t *testing.T, tr *groundtruth.Truth, seed int64, start time.Time, prefix string, hive bool) map[string][]byte {
+	t.Helper()
+	dir := t.TempDir()
+	f, _ := flowlog.ParseFormat("v5")
+	_, err := generate.Generate(generate.Config{Records: 8000, Seed: seed, Format: f, Start: start, Duration: 40 * time.Minute,
+		ENIs: 16, VPCs: 2, Hive: hive, Observe: func(_ string, r *flowlog.Record) { tr.Observe(r) }}, generate.Dir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := map[string][]byte{}
+	for key := range present(t, dir) {
+		b, err := os.ReadFile(filepath.Join(dir, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objects[prefix+key] = b
+	}
+	return objects
+}
+
+// s3Config writes a collector configuration whose sources are the given
+// YAML list items (each "- name: …" block, indented by four spaces).
+func s3Config(t *testing.T, vmURL, state string, sources ...string) string {
+	t.Helper()
+	cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s}\nserver: {listen: 127.0.0.1:0}\nbatch: {max_objects: 4, max_wait: 100ms}\nsources:\n%s",
+		state, vmURL, strings.Join(sources, ""))
+	path := filepath.Join(t.TempDir(), "collector.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// s3Source is a source entry for the test server's bucket.
+func s3Source(s3 *testserver.S3Server, name, bucket, prefix, extra string) string {
+	return fmt.Sprintf(`  - name: %s
+    type: s3
+    bucket: %s
+    prefix: %q
+    region: %s
+    endpoint: %s
+    path_style: true
+    credentials: {access_key_id: %s, secret_access_key_env: VPCFLOW_TEST_S3_SECRET}
+%s`, name, bucket, prefix, s3.Region, s3.Endpoint(), s3.AccessKey, extra)
+}
+
+func runOnce(t *testing.T, bin, config string, s3 *testserver.S3Server) (string, error) {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "--config", config, "--once", "--log-format", "json")
+	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	return stderr.String(), err
+}
+
+// flowLogKeys returns the flow log keys left in a bucket.
+func flowLogKeys(t *testing.T, s3 *testserver.S3Server, bucket string) []string {
+	t.Helper()
+	var out []string
+	for _, k := range s3.Keys(t, bucket, "") {
+		if source.IsFlowLog(k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// TestS3Collect collects two buckets, one in the AWS layout under a prefix
+// and one in the Hive-compatible layout, deleting what is stored and
+// leaving other objects alone; totals equal the ground truth.
+func TestS3Collect(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "flow-aws", "flow-hive")
+	tr := groundtruth.New()
+	s3.PutAll(t, "flow-aws", genS3(t, tr, 41, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "vpc/", false))
+	s3.PutAll(t, "flow-hive", genS3(t, tr, 42, time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC), "", true))
+	tr.Finish()
+	s3.Put(t, "flow-aws", "vpc/README.txt", []byte("not a flow log"))
+	config := s3Config(t, vm.URL, t.TempDir(),
+		s3Source(s3, "aws", "flow-aws", "vpc/", ""), s3Source(s3, "hive", "flow-hive", "", ""))
+	if log, err := runOnce(t, bin, config, s3); err != nil {
+		t.Fatalf("run: %v\n%s", err, log)
+	}
+	tr.Check(t, vm)
+	if left := flowLogKeys(t, s3, "flow-aws"); len(left) != 0 {
+		t.Errorf("flow logs left in flow-aws: %v", left)
+	}
+	if left := flowLogKeys(t, s3, "flow-hive"); len(left) != 0 {
+		t.Errorf("flow logs left in flow-hive: %v", left)
+	}
+	if keys := s3.Keys(t, "flow-aws", ""); len(keys) != 1 || keys[0] != "vpc/README.txt" {
+		t.Errorf("flow-aws holds %v, want only the README", keys)
+	}
+}
+
+// age sets the modification time, and so the S3 LastModified, of objects in
+// the test server's posix folder.
+func age(t *testing.T, s3 *testserver.S3Server, bucket string, keys []string, d time.Duration) {
+	t.Helper()
+	at := time.Now().Add(-d)
+	for _, k := range keys {
+		if err := os.Chtimes(filepath.Join(s3.Dir, bucket, filepath.FromSlash(k)), at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// stopLine returns the fields of the collector's "collector stopped" line.
+func stopLine(t *testing.T, log string) map[string]any {
+	t.Helper()
+	for _, line := range strings.Split(log, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "collector stopped" {
+			return m
+		}
+	}
+	t.Fatalf("no stop line in:\n%s", log)
+	return nil
+}
+
+// TestS3FirstRunPurge: the first run deletes, unread, the flow logs older
+// than purge_older_than and collects the others; a second run purges
+// nothing more.
+func TestS3FirstRunPurge(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "logs")
+	old, fresh := groundtruth.New(), groundtruth.New()
+	oldObjs := genS3(t, old, 43, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false)
+	s3.PutAll(t, "logs", oldObjs)
+	s3.PutAll(t, "logs", genS3(t, fresh, 44, time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC), "", false))
+	old.Finish()
+	fresh.Finish()
+	var oldKeys []string
+	for k := range oldObjs {
+		oldKeys = append(oldKeys, k)
+	}
+	age(t, s3, "logs", oldKeys, 2*time.Hour)
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", "    purge_older_than: 1h\n"))
+	log, err := runOnce(t, bin, config, s3)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log)
+	}
+	if !regexp.MustCompile(fmt.Sprintf(`"msg":"purged flow logs older than the first run".*"objects":%d\b`, len(oldKeys))).MatchString(log) {
+		t.Errorf("no purge of %d objects in the log:\n%s", len(oldKeys), log)
+	}
+	fresh.Check(t, vm)
+	if left := flowLogKeys(t, s3, "logs"); len(left) != 0 {
+		t.Errorf("left: %v", left)
+	}
+	// New objects, even old-looking ones, are not purged by later runs.
+	later := groundtruth.New()
+	s3.PutAll(t, "logs", genS3(t, later, 45, time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC), "", false))
+	later.Finish()
+	if log, err = runOnce(t, bin, config, s3); err != nil {
+		t.Fatalf("second run: %v\n%s", err, log)
+	}
+	if strings.Contains(log, "purged flow logs") {
+		t.Errorf("second run purged:\n%s", log)
+	}
+	if n := stopLine(t, log)["objects"].(float64); n == 0 {
+		t.Errorf("second run collected nothing:\n%s", log)
+	}
+}
+
+// TestS3SharedBucket: with delete_after_ingest false nothing is deleted,
+// the ledger remembers what was collected (a second run writes nothing),
+// and new objects are collected.
+func TestS3SharedBucket(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "shared")
+	tr := groundtruth.New()
+	first := genS3(t, tr, 46, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "AWSLogs-prefix/", false)
+	s3.PutAll(t, "shared", first)
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "shared", "shared", "AWSLogs-prefix/", "    delete_after_ingest: false\n    on_first_run: backfill\n"))
+	log, err := runOnce(t, bin, config, s3)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log)
+	}
+	if n := len(flowLogKeys(t, s3, "shared")); n != len(first) {
+		t.Errorf("%d objects left of %d: a shared bucket must keep them", n, len(first))
+	}
+	log, err = runOnce(t, bin, config, s3)
+	if err != nil {
+		t.Fatalf("second run: %v\n%s", err, log)
+	}
+	if st := stopLine(t, log); st["objects"].(float64) != 0 || st["samples_written"].(float64) != 0 {
+		t.Errorf("second run wrote again: %v", st)
+	}
+	// Past the first run, a shared bucket is listed by recent date
+	// prefixes only: new logs are of today, as AWS delivers them.
+	s3.PutAll(t, "shared", genS3(t, tr, 47, time.Now().UTC().Add(-time.Hour).Truncate(5*time.Minute), "AWSLogs-prefix/", false))
+	tr.Finish()
+	if log, err = runOnce(t, bin, config, s3); err != nil {
+		t.Fatalf("third run: %v\n%s", err, log)
+	}
+	tr.Check(t, vm)
+}
+
+// TestS3Quarantine: a corrupt object is quarantined, left in the bucket,
+// and named with its reason in the source log; the rest is collected.
+func TestS3Quarantine(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "logs")
+	tr := groundtruth.New()
+	objs := genS3(t, tr, 48, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false)
+	tr.Finish()
+	s3.PutAll(t, "logs", objs)
+	var some string
+	for k := range objs {
+		some = k
+		break
+	}
+	bad := strings.Replace(some, ".log.gz", "-broken.log.gz", 1)
+	s3.Put(t, "logs", bad, objs[some][:len(objs[some])/2])
+	state := t.TempDir()
+	config := s3Config(t, vm.URL, state, s3Source(s3, "prod", "logs", "", ""))
+	if log, err := runOnce(t, bin, config, s3); err != nil {
+		t.Fatalf("run: %v\n%s", err, log)
+	}
+	tr.Check(t, vm)
+	if left := flowLogKeys(t, s3, "logs"); len(left) != 1 || left[0] != bad {
+		t.Errorf("left %v, want only %s", left, bad)
+	}
+	srcLog, err := os.ReadFile(filepath.Join(state, "source-logs", "prod.jsonl"))
+	if err != nil || !strings.Contains(string(srcLog), "object quarantined") || !strings.Contains(string(srcLog), bad) || !strings.Contains(string(srcLog), "truncated") {
+		t.Errorf("source log: %v\n%s", err, srcLog)
+	}
+}
+
+// TestS3ServerRestart kills the S3 server in the middle of a run and
+// restarts it a little later: the collector retries, ends, and the totals
+// are exact.
+func TestS3ServerRestart(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "logs")
+	tr := groundtruth.New()
+	s3.PutAll(t, "logs", genS3(t, tr, 49, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false))
+	tr.Finish()
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", ""))
+	cmd := exec.Command(bin, "run", "--config", config, "--once", "--log-format", "json")
+	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	s3.Kill()
+	time.Sleep(2 * time.Second)
+	s3.Start()
+	if err := cmd.Wait(); err != nil {
+		// A round may give up on the server; the next run finishes the work.
+		t.Logf("first run: %v", err)
+		if log, err := runOnce(t, bin, config, s3); err != nil {
+			t.Fatalf("second run: %v\n%s", err, log)
+		}
+	}
+	tr.Check(t, vm)
+	if left := flowLogKeys(t, s3, "logs"); len(left) != 0 {
+		t.Errorf("left: %v", left)
+	}
+}
+
+// statusAddr waits for the status server's address in a JSON log.
+func statusAddr(t *testing.T, log *syncBuffer) string {
+	t.Helper()
+	re := regexp.MustCompile(`"msg":"status server listening","address":"([^"]+)"`)
+	for range 200 {
+		if m := re.FindStringSubmatch(log.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("no status server address in:\n%s", log.String())
+	return ""
+}
+
+// TestS3AccessErrors: a wrong secret and a missing bucket show as errors
+// of their sources, with a message saying what to fix, while the good
+// source is collected; --once then exits non-zero.
+func TestS3AccessErrors(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "good")
+	tr := groundtruth.New()
+	s3.PutAll(t, "good", genS3(t, tr, 50, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false))
+	tr.Finish()
+	wrong := strings.Replace(s3Source(s3, "wrong-secret", "good", "", ""), "secret_access_key_env: VPCFLOW_TEST_S3_SECRET", "secret_access_key: not-the-secret", 1)
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", ""), wrong, s3Source(s3, "missing", "no-such-bucket", "", ""))
+
+	cmd := exec.Command(bin, "run", "--config", config, "--log-format", "json")
+	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
+	var log syncBuffer
+	cmd.Stderr = &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	addr := statusAddr(t, &log)
+	var body struct {
+		Sources []struct {
+			Name, Status, Error string
+			Ingested            int64 `json:"objects_ingested"`
+			Backlog             int64
+		} `json:"sources"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/api/v1/sources")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		done := len(body.Sources) == 3 && body.Sources[0].Ingested > 0 && len(flowLogKeys(t, s3, "good")) == 0 &&
+			body.Sources[1].Status == "error" && body.Sources[2].Status == "error"
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sources never settled: %s\n%s", b, log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s := body.Sources[0]; s.Status != "enabled" {
+		t.Errorf("good source: %+v", s)
+	}
+	for i, want := range []string{"secret", "bucket"} {
+		s := body.Sources[i+1]
+		if !strings.Contains(strings.ToLower(s.Error), want) || strings.Contains(s.Error, "not-the-secret") {
+			t.Errorf("%s: error %q should say what is wrong (%s) and never the secret", s.Name, s.Error, want)
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`vpcflow_source_status{source="missing",status="error"} 1`, `vpcflow_source_status{source="good",status="enabled"} 1`,
+		`vpcflow_exporter_last_seen_timestamp_seconds{vpc_id="vpc-`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(string(metrics), "not-the-secret") || strings.Contains(log.String(), "not-the-secret") || strings.Contains(log.String(), s3.SecretKey) {
+		t.Error("a secret reached the metrics or the log")
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	tr.Check(t, vm)
+
+	// --once ends with an error naming the failed sources.
+	out, err := runOnce(t, bin, config, s3)
+	if err == nil || !strings.Contains(out, "wrong-secret") || !strings.Contains(out, "missing") {
+		t.Errorf("--once with failing sources: %v\n%s", err, out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to write from a process's output
+// copier while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestS3DownloaderAndCollector runs the two roles as two processes over an
+// S3 bucket: the collector deletes the S3 objects once stored.
+func TestS3DownloaderAndCollector(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "logs")
+	tr := groundtruth.New()
+	s3.PutAll(t, "logs", genS3(t, tr, 51, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false))
+	tr.Finish()
+	spoolDir := t.TempDir()
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", "    on_first_run: backfill\n"))
+	cfg, _ := os.ReadFile(config)
+	if err := os.WriteFile(config, append(cfg, fmt.Sprintf("spool: {dir: %s, max_bytes: 200000}\n", spoolDir)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
+	collector := exec.Command(bin, "run", "--config", config, "--role", "collector")
+	collector.Env = env
+	var clog syncBuffer
+	collector.Stderr = &clog
+	if err := collector.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer collector.Process.Kill()
+	downloader := exec.Command(bin, "run", "--config", config, "--role", "downloader", "--once")
+	downloader.Env = env
+	if out, err := downloader.CombinedOutput(); err != nil {
+		t.Fatalf("downloader: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for len(flowLogKeys(t, s3, "logs")) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("objects left: %v\n%s", flowLogKeys(t, s3, "logs"), clog.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = collector.Process.Signal(syscall.SIGTERM)
+	if err := collector.Wait(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, clog.String())
+	}
+	tr.Check(t, vm)
+}
