@@ -907,5 +907,9 @@ func (p *Pipeline) logProgress(began time.Time) {
 	if end := s.NewestEnd.Load(); end > 0 {
 		args = append(args, "lag", time.Since(time.Unix(end, 0)).Round(time.Second).String())
 	}
+	if backlog, done := s.Backlog.Load(), s.Objects.Load(); backlog > 0 && done > 0 {
+		eta := time.Duration(float64(backlog) / (float64(done) / max(elapsed, 1e-9)) * float64(time.Second))
+		args = append(args, "eta", eta.Round(time.Second).String())
+	}
 	p.log.Info("progress", args...)
 }

@@ -57,7 +57,7 @@ pre-aggregated, labelled time series in VictoriaMetrics.`,
 			stopProfile()
 		}
 	}
-	root.AddCommand(newDecodeCmd(), newGenerateCmd(), newRunCmd(), newQuarantineCmd())
+	root.AddCommand(newRunCmd(), newTestCmd(), newDecodeCmd(), newGenerateCmd(), newQuarantineCmd())
 	return root
 }
 

@@ -108,3 +108,70 @@ func TestDownloaderAndCollectorProcesses(t *testing.T) {
 	vm.Flush()
 	tr.Check(t, vm)
 }
+
+// TestReloadOnSIGHUP adds a source to the configuration of a running
+// collector and sends SIGHUP: the new source is collected. A broken
+// configuration on a later SIGHUP is refused and the collector goes on.
+func TestReloadOnSIGHUP(t *testing.T) {
+	bin := collectorBinary(t)
+	vm := testserver.VictoriaMetrics(t)
+	a, b := t.TempDir(), t.TempDir()
+	tr := groundtruth.New()
+	f, _ := flowlog.ParseFormat("v5")
+	for i, dir := range []string{a, b} {
+		_, err := generate.Generate(generate.Config{Records: 3000, Seed: int64(60 + i), Format: f, Start: time.Date(2026, 4, 3+i, 0, 0, 0, 0, time.UTC),
+			Duration: 20 * time.Minute, ENIs: 8, VPCs: 1, Observe: func(_ string, r *flowlog.Record) { tr.Observe(r) }}, generate.Dir(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.Finish()
+	config := writeConfig(t, vm.URL, a, t.TempDir(), "")
+	cmd := exec.Command(bin, "run", "--config", config, "--log-format", "json")
+	var log syncBuffer
+	cmd.Stderr = &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitEmpty := func(dir string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for len(present(t, dir)) > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not collected:\n%s", dir, log.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitEmpty(a)
+	if len(present(t, b)) == 0 {
+		t.Fatal("b is empty before the reload")
+	}
+	cfg, _ := os.ReadFile(config)
+	grown := append(cfg, fmt.Sprintf("  - name: second\n    type: dir\n    path: %s\n", b)...)
+	if err := os.WriteFile(config, grown, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	waitEmpty(b)
+	if !strings.Contains(log.String(), `"msg":"configuration reloaded"`) || !strings.Contains(log.String(), `"added":["second"]`) {
+		t.Errorf("no reload in the log:\n%s", log.String())
+	}
+	if err := os.WriteFile(config, append(grown, "bogus: 1\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(log.String(), "configuration not reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a broken configuration was not refused:\n%s", log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, log.String())
+	}
+	tr.Check(t, vm)
+}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -461,4 +462,62 @@ func TestS3DownloaderAndCollector(t *testing.T) {
 		t.Fatalf("collector: %v\n%s", err, clog.String())
 	}
 	tr.Check(t, vm)
+}
+
+// TestTestCommand runs `vpcflow-collector test` on a good bucket (every
+// check passes), on a versioned one holding v2 logs and a foreign object
+// (FAIL and WARNs, exit status 1) and on a missing one.
+func TestTestCommand(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t, testserver.S3Versioning())
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "good", "versioned")
+	s3.EnableVersioning(t, "versioned")
+	s3.PutAll(t, "good", genS3(t, groundtruth.New(), 52, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false))
+	dir := t.TempDir()
+	if _, err := generate.Generate(generate.Config{Records: 500, Seed: 53, Start: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}, generate.Dir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	v2 := map[string][]byte{"notes/readme.txt": []byte("hello")}
+	for key := range present(t, dir) {
+		v2[key], _ = os.ReadFile(filepath.Join(dir, key))
+	}
+	s3.PutAll(t, "versioned", v2)
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", ""), s3Source(s3, "versioned", "versioned", "", ""),
+		s3Source(s3, "missing", "no-such-bucket", "", ""))
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(bin, append([]string{"test", "--config", config}, args...)...)
+		cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	out, code := run("--source", "good")
+	if code != 0 || strings.Count(out, "PASS") != 8 || strings.Contains(out, "FAIL") || strings.Contains(out, "WARN") {
+		t.Errorf("good bucket: exit %d\n%s", code, out)
+	}
+	out, code = run("--source", "versioned")
+	for _, want := range []string{"FAIL  versioned  versioning", "WARN  versioned  header", "vpc-id", "flow-direction", "WARN  versioned  other-writers", "notes/readme.txt"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("versioned bucket: no %q in:\n%s", want, out)
+		}
+	}
+	if code != 1 {
+		t.Errorf("versioned bucket: exit %d, want 1", code)
+	}
+	out, code = run()
+	if code != 1 || !strings.Contains(out, "FAIL  missing") || !strings.Contains(out, "PASS  storage") {
+		t.Errorf("all sources: exit %d\n%s", code, out)
+	}
+	if strings.Contains(out, s3.SecretKey) {
+		t.Error("the secret is in the output")
+	}
+	if keys := s3.Keys(t, "good", ""); slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, "access-check") }) {
+		t.Errorf("the marker object was left behind: %v", keys)
+	}
 }
