@@ -233,8 +233,8 @@ type Credentials struct {
 	SessionToken        string `yaml:"session_token"`
 	SessionTokenEnv     string `yaml:"session_token_env"`
 	SessionTokenFile    string `yaml:"session_token_file"`
-	RoleARN    string `yaml:"role_arn"`
-	ExternalID string `yaml:"external_id"`
+	RoleARN             string `yaml:"role_arn"`
+	ExternalID          string `yaml:"external_id"`
 }
 
 func (c Credentials) accessKey() Secret {
