@@ -32,54 +32,79 @@ type e2eResult struct {
 // benchEndToEnd ingests the files under dataDir with `vpcflow-collector run
 // --once` into a local VictoriaMetrics: first into an empty one (every
 // series new), then the same files again with a fresh ledger (the series
-// exist: the steady state of a running collector). It returns both runs.
-func benchEndToEnd(ctx context.Context, bin, dataDir string) (cold, warm e2eResult, err error) {
+// exist: the steady state of a running collector), then the same files
+// once more from an S3 bucket of a local versitygw (series existing too).
+// It returns the three runs.
+func benchEndToEnd(ctx context.Context, bin, dataDir string) (cold, warm, fromS3 e2eResult, err error) {
 	work, err := CacheDir("bench", "e2e")
 	if err != nil {
-		return cold, warm, err
+		return cold, warm, fromS3, err
 	}
 	if err := os.RemoveAll(work); err != nil {
-		return cold, warm, err
+		return cold, warm, fromS3, err
 	}
 	vmURL, vmPID, stopVM, err := startVM(ctx, filepath.Join(work, "vm"))
 	if err != nil {
-		return cold, warm, err
+		return cold, warm, fromS3, err
 	}
 	defer stopVM()
-
 	for i, res := range []*e2eResult{&cold, &warm} {
 		logs := filepath.Join(work, fmt.Sprintf("logs-%d", i))
 		if err := copyDir(dataDir, logs); err != nil {
-			return cold, warm, err
+			return cold, warm, fromS3, err
 		}
-		config := filepath.Join(work, fmt.Sprintf("collector-%d.yaml", i))
-		cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s}\nserver: {listen: off}\nsources: [{name: bench, type: dir, path: %s}]\n",
-			filepath.Join(work, fmt.Sprintf("state-%d", i)), vmURL, logs)
-		if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
-			return cold, warm, err
+		src := fmt.Sprintf("{name: bench, type: dir, path: %s}", logs)
+		if err := ingest(ctx, bin, filepath.Join(work, fmt.Sprintf("run-%d", i)), vmURL, vmPID, src, nil, res); err != nil {
+			return cold, warm, fromS3, err
 		}
-		seriesBefore, _ := vmMetric(vmURL, "vm_new_timeseries_created_total")
-		cpuBefore := processCPU(vmPID)
-		began := time.Now()
-		cmd := exec.CommandContext(ctx, bin, "run", "--config", config, "--once", "--log-format", "json", "--log-level", "info")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			return cold, warm, fmt.Errorf("collector run: %w: %s", err, lastLines(stderr.String(), 5))
-		}
-		res.collectorCPU = cmd.ProcessState.UserTime().Seconds() + cmd.ProcessState.SystemTime().Seconds()
-		res.seconds = time.Since(began).Seconds()
-		res.vmCPU = processCPU(vmPID) - cpuBefore
-		if err := readStopLine(stderr.Bytes(), res); err != nil {
-			return cold, warm, err
-		}
-		_, _ = http.Get(vmURL + "/internal/force_flush")
-		seriesAfter, _ := vmMetric(vmURL, "vm_new_timeseries_created_total")
-		res.series = int64(seriesAfter - seriesBefore)
-		size, _ := vmMetric(vmURL, "vm_data_size_bytes")
-		res.dataSize = int64(size)
 	}
-	return cold, warm, nil
+	s3, err := startS3(ctx, filepath.Join(work, "s3"))
+	if err != nil {
+		return cold, warm, fromS3, err
+	}
+	defer s3.stop()
+	if err := s3.upload(ctx, "bench", dataDir); err != nil {
+		return cold, warm, fromS3, err
+	}
+	src := fmt.Sprintf("{name: bench, type: s3, bucket: bench, region: us-east-1, endpoint: %s, path_style: true, on_first_run: backfill, "+
+		"credentials: {access_key_id: %s, secret_access_key_env: VPCFLOW_BENCH_S3_SECRET}}", s3.url, s3.access)
+	err = ingest(ctx, bin, filepath.Join(work, "run-s3"), vmURL, vmPID, src, []string{"VPCFLOW_BENCH_S3_SECRET=" + s3.secret}, &fromS3)
+	return cold, warm, fromS3, err
+}
+
+// ingest runs the collector once over one source (a YAML flow mapping) and
+// measures it.
+func ingest(ctx context.Context, bin, dir, vmURL string, vmPID int, src string, env []string, res *e2eResult) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	config := filepath.Join(dir, "collector.yaml")
+	cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s}\nserver: {listen: off}\nsources: [%s]\n", filepath.Join(dir, "state"), vmURL, src)
+	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	seriesBefore, _ := vmMetric(vmURL, "vm_new_timeseries_created_total")
+	cpuBefore := processCPU(vmPID)
+	began := time.Now()
+	cmd := exec.CommandContext(ctx, bin, "run", "--config", config, "--once", "--log-format", "json", "--log-level", "info")
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("collector run: %w: %s", err, lastLines(stderr.String(), 5))
+	}
+	res.collectorCPU = cmd.ProcessState.UserTime().Seconds() + cmd.ProcessState.SystemTime().Seconds()
+	res.seconds = time.Since(began).Seconds()
+	res.vmCPU = processCPU(vmPID) - cpuBefore
+	if err := readStopLine(stderr.Bytes(), res); err != nil {
+		return err
+	}
+	_, _ = http.Get(vmURL + "/internal/force_flush")
+	seriesAfter, _ := vmMetric(vmURL, "vm_new_timeseries_created_total")
+	res.series = int64(seriesAfter - seriesBefore)
+	size, _ := vmMetric(vmURL, "vm_data_size_bytes")
+	res.dataSize = int64(size)
+	return nil
 }
 
 // readStopLine reads the run's totals from the collector's JSON log: its

@@ -1,0 +1,141 @@
+package devtools
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// s3Server is a versitygw started by a mage target (the benchmark, the
+// demo), on a free loopback port with its posix data in a folder.
+type s3Server struct {
+	url, access, secret string
+	cmd                 *exec.Cmd
+}
+
+// startS3 starts the pinned versitygw with its data under dir.
+func startS3(ctx context.Context, dir string) (*s3Server, error) {
+	if err := EnsureTools(ctx, "versitygw"); err != nil {
+		return nil, err
+	}
+	bin, err := ToolPath("versitygw")
+	if err != nil {
+		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &s3Server{url: "http://127.0.0.1:" + strconv.Itoa(port), access: "vpcflowdemo", secret: "vpcflow-demo-secret-key"}
+	s.cmd = exec.CommandContext(ctx, bin, "--port", "127.0.0.1:"+strconv.Itoa(port), "--health", "/health", "--quiet", "posix", data)
+	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.access, "ROOT_SECRET_ACCESS_KEY="+s.secret)
+	log, err := os.Create(filepath.Join(dir, "versitygw.log"))
+	if err != nil {
+		return nil, err
+	}
+	s.cmd.Stdout, s.cmd.Stderr = log, log
+	if err := s.cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("start versitygw: %w", err)
+	}
+	log.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(s.url + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("versitygw at %s did not become ready (log: %s)", s.url, filepath.Join(dir, "versitygw.log"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *s3Server) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	_ = s.cmd.Wait()
+}
+
+func (s *s3Server) client() *s3.Client {
+	return s3.New(s3.Options{
+		Region:                     "us-east-1",
+		BaseEndpoint:               aws.String(s.url),
+		UsePathStyle:               true,
+		Credentials:                credentials.NewStaticCredentialsProvider(s.access, s.secret, ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+	})
+}
+
+// upload creates bucket and puts the files under dir into it, keyed by
+// their paths relative to dir.
+func (s *s3Server) upload(ctx context.Context, bucket, dir string) error {
+	c := s.client()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucket, err)
+	}
+	files, err := listFiles(dir)
+	if err != nil {
+		return err
+	}
+	return s.put(ctx, bucket, dir, files)
+}
+
+// put uploads files (under dir) into bucket, eight at a time.
+func (s *s3Server) put(ctx context.Context, bucket, dir string, files []string) error {
+	c := s.client()
+	work := make(chan string)
+	var mu sync.Mutex
+	var failed error
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for f := range work {
+				err := func() error {
+					data, err := os.ReadFile(f)
+					if err != nil {
+						return err
+					}
+					rel, _ := filepath.Rel(dir, f)
+					_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(filepath.ToSlash(rel)),
+						Body: io.ReadSeeker(bytes.NewReader(data))})
+					if err != nil {
+						return fmt.Errorf("put %s: %w", rel, err)
+					}
+					return nil
+				}()
+				if err != nil {
+					mu.Lock()
+					failed = err
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, f := range files {
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+	return failed
+}
