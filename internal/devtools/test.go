@@ -33,7 +33,7 @@ func Test(ctx context.Context) error {
 	if err := Lint(ctx); err != nil {
 		return err
 	}
-	if err := EnsureTools(ctx, "victoria-metrics"); err != nil {
+	if err := EnsureTools(ctx, ToolNames()...); err != nil {
 		return err
 	}
 	env := []string{"VPCFLOW_REQUIRE_SERVERS=1"}

@@ -1,7 +1,7 @@
 // Package testserver starts real servers for tests: a single-node
-// VictoriaMetrics on 127.0.0.1, in a temporary folder, stopped when the test
-// ends. Binaries come from the cache filled by `go tool mage tools` (see
-// devtools.EnsureTools).
+// VictoriaMetrics and a versitygw S3 gateway on 127.0.0.1, in temporary
+// folders, stopped when the test ends. Binaries come from the cache filled
+// by `go tool mage tools` (see devtools.EnsureTools).
 package testserver
 
 import (
