@@ -76,7 +76,7 @@ func testSources(ctx context.Context, w io.Writer, cfg *config.Config, only stri
 				continue
 			}
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			for _, c := range src.(*source.S3).Check(cctx, source.CheckOptions{}) {
+			for _, c := range src.(*source.S3).Check(cctx, source.CheckOptions{KeepObjects: !s.Deletes()}) {
 				line(s.Name, c)
 			}
 			cancel()
