@@ -1,0 +1,5 @@
+// Checks the built bundle (dist/module.js), not the sources: run `npm run build` first.
+const base = require('./jest.config.js');
+
+/** @type {import('jest').Config} */
+module.exports = { ...base, roots: ['<rootDir>/test'] };

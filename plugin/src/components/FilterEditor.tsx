@@ -1,0 +1,165 @@
+import React, { useEffect, useRef, useState } from 'react';
+import { SelectableValue } from '@grafana/data';
+import { Button, IconButton, InlineField, InlineFieldRow, Select, Stack } from '@grafana/ui';
+
+import type { DataSource } from '../datasource';
+import { valueDisplayName } from '../displayNames';
+import { isCompleteFilter } from '../interpolate';
+import { Filter, FILTER_OPS, FilterOp } from '../types';
+import { errorMessage } from './useReports';
+
+const OP_DESCRIPTIONS: Record<FilterOp, string> = {
+  '=': 'equals',
+  '!=': 'does not equal',
+  '=~': 'matches the regular expression',
+  '!~': 'does not match the regular expression',
+};
+const OP_OPTIONS: Array<SelectableValue<FilterOp>> = FILTER_OPS.map((op) => ({
+  label: op,
+  value: op,
+  description: OP_DESCRIPTIONS[op],
+}));
+
+export interface FilterEditorProps {
+  datasource: DataSource;
+  /** Report id (as stored: may hold a template variable). */
+  report: string;
+  /** Labels the report's family has; undefined while unknown (any label may then be typed). */
+  labels?: string[];
+  filters: Filter[];
+  onChange: (filters: Filter[]) => void;
+  /** Prefix for element ids, unique on the page (e.g. the query's refId). */
+  idPrefix: string;
+}
+
+/** Label matchers: one row per filter (label, operator, value), with add and remove. */
+export function FilterEditor({ datasource, report, labels, filters, onChange, idPrefix }: FilterEditorProps) {
+  const update = (index: number, f: Filter) => onChange(filters.map((old, i) => (i === index ? f : old)));
+  const remove = (index: number) => onChange(filters.filter((_, i) => i !== index));
+  const add = () => onChange([...filters, { label: '', op: '=', value: '' }]);
+
+  return (
+    <Stack direction="column" gap={0.5}>
+      {filters.map((f, i) => (
+        <FilterRow
+          key={i}
+          index={i}
+          id={`${idPrefix}-filter-${i}`}
+          datasource={datasource}
+          report={report}
+          labels={labels}
+          filter={f}
+          others={filters.filter((o, j) => j !== i && isCompleteFilter(o))}
+          onChange={(nf) => update(i, nf)}
+          onRemove={() => remove(i)}
+        />
+      ))}
+      <div>
+        <Button icon="plus" variant="secondary" size="sm" onClick={add} aria-label="Add filter">
+          Filter
+        </Button>
+      </div>
+    </Stack>
+  );
+}
+
+interface FilterRowProps {
+  index: number;
+  id: string;
+  datasource: DataSource;
+  report: string;
+  labels?: string[];
+  filter: Filter;
+  others: Filter[];
+  onChange: (f: Filter) => void;
+  onRemove: () => void;
+}
+
+interface LoadedValues {
+  key: string;
+  options: Array<SelectableValue<string>>;
+  error?: string;
+}
+
+function FilterRow({ index, id, datasource, report, labels, filter, others, onChange, onRemove }: FilterRowProps) {
+  const n = index + 1;
+  const [values, setValues] = useState<LoadedValues>();
+  const [loading, setLoading] = useState(false);
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+
+  // Values depend on the report, the label and the other filters: reload when one changes.
+  const key = JSON.stringify([report, filter.label, others]);
+  const loadValues = () => {
+    if (!filter.label || values?.key === key) {
+      return;
+    }
+    setLoading(true);
+    datasource.getLabelValues(report, filter.label, others).then(
+      (vs) => {
+        if (mounted.current) {
+          setValues({ key, options: vs.map((v) => valueOption(filter.label, v)) });
+          setLoading(false);
+        }
+      },
+      (err: unknown) => {
+        if (mounted.current) {
+          setValues({ key, options: [], error: errorMessage(err) });
+          setLoading(false);
+        }
+      }
+    );
+  };
+
+  const labelOptions: Array<SelectableValue<string>> = (labels ?? []).map((l) => ({ label: l, value: l }));
+  const valueOptions: Array<SelectableValue<string>> = [
+    ...(values?.key === key ? values.options : []),
+    ...datasource.getVariableNames().map((v) => ({ label: v, value: v, description: 'dashboard variable' })),
+  ];
+
+  return (
+    <InlineFieldRow>
+      <InlineField label={index === 0 ? 'Filter' : 'and'} labelWidth={10} htmlFor={`${id}-label`}>
+        <Select
+          inputId={`${id}-label`}
+          aria-label={`Filter ${n} label`}
+          width={24}
+          placeholder="label"
+          options={labelOptions}
+          value={filter.label ? { label: filter.label, value: filter.label } : null}
+          allowCustomValue={labels === undefined}
+          onChange={(v) => onChange({ ...filter, label: v?.value ?? '', value: '' })}
+        />
+      </InlineField>
+      <Select
+        aria-label={`Filter ${n} operator`}
+        width={8}
+        options={OP_OPTIONS}
+        value={filter.op}
+        onChange={(v) => onChange({ ...filter, op: v?.value ?? '=' })}
+      />
+      <Select
+        aria-label={`Filter ${n} value`}
+        width={32}
+        placeholder="value"
+        options={valueOptions}
+        value={filter.value ? valueOption(filter.label, filter.value) : null}
+        allowCustomValue
+        isLoading={loading}
+        noOptionsMessage={values?.error ? `Could not load values: ${values.error}` : 'No values'}
+        onOpenMenu={loadValues}
+        onChange={(v) => onChange({ ...filter, value: v?.value ?? '' })}
+      />
+      <IconButton name="trash-alt" aria-label={`Remove filter ${n}`} tooltip={`Remove filter ${n}`} onClick={onRemove} />
+    </InlineFieldRow>
+  );
+}
+
+function valueOption(label: string, value: string): SelectableValue<string> {
+  return { label: value, value, description: valueDisplayName(label, value) };
+}

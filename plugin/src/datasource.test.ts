@@ -1,0 +1,251 @@
+import { CoreApp, dateTime, DataQueryRequest, ScopedVars } from '@grafana/data';
+import { lastValueFrom } from 'rxjs';
+
+import { escapeRegex } from './interpolate';
+import { installFakeBackend, newDataSource, REPORTS } from './test/fixtures';
+import { DEFAULT_QUERY, FlowQuery, FlowVariableQuery } from './types';
+
+const range = {
+  from: dateTime(1_700_000_000_000),
+  to: dateTime(1_700_003_600_000),
+  raw: { from: 'now-1h', to: 'now' },
+};
+
+describe('DataSource defaults and filterQuery', () => {
+  it('defaults a new query to the action report, bytes, rate, top 10, time series', () => {
+    expect(newDataSource().getDefaultQuery(CoreApp.PanelEditor)).toEqual({
+      report: 'action',
+      metric: 'bytes',
+      mode: 'rate',
+      top: 10,
+      filters: [],
+      format: 'time_series',
+    });
+  });
+
+  it('does not share the default filters array between queries', () => {
+    const ds = newDataSource();
+    const a = ds.getDefaultQuery(CoreApp.PanelEditor);
+    a.filters!.push({ label: 'vpc_id', op: '=', value: 'x' });
+    expect(ds.getDefaultQuery(CoreApp.PanelEditor).filters).toEqual([]);
+    expect(DEFAULT_QUERY.filters).toEqual([]);
+  });
+
+  it.each<[string, FlowQuery, boolean]>([
+    ['a bare query (defaults apply)', { refId: 'A' }, true],
+    ['a complete query', { refId: 'A', report: 'vpcs', top: 5 }, true],
+    ['a hidden query', { refId: 'A', hide: true }, false],
+    ['no report', { refId: 'A', report: '' }, false],
+    ['top 0', { refId: 'A', top: 0 }, false],
+    ['a fractional top', { refId: 'A', top: 2.5 }, false],
+    ['a blank filter row', { refId: 'A', filters: [{ label: '', op: '=', value: '' }] }, true],
+    ['a filter without a value', { refId: 'A', filters: [{ label: 'vpc_id', op: '=', value: '' }] }, false],
+    ['a filter without a label', { refId: 'A', filters: [{ label: '', op: '=', value: 'vpc-1' }] }, false],
+    ['a complete filter', { refId: 'A', filters: [{ label: 'vpc_id', op: '!=', value: 'vpc-1' }] }, true],
+  ])('filterQuery: %s', (_name, query, want) => {
+    expect(newDataSource().filterQuery(query)).toBe(want);
+  });
+});
+
+describe('DataSource.applyTemplateVariables', () => {
+  const vars = {
+    vpc: 'vpc-0a1',
+    vpcs: ['vpc-0a1', 'vpc-0b2'],
+    one: ['vpc-0a1'],
+    addrs: ['10.0.0.1', '10.0.0.2'],
+    report: 'src-service',
+    re: 'vpc-0.*',
+  };
+
+  it('fills in the defaults and keeps refId and the fields it does not know', () => {
+    const q = newDataSource().applyTemplateVariables({ refId: 'B', datasource: { uid: 'x' } }, {});
+    expect(q).toEqual({ refId: 'B', datasource: { uid: 'x' }, ...DEFAULT_QUERY, filters: [] });
+  });
+
+  it('replaces a single-value variable in a filter value as it is', () => {
+    const q = newDataSource(vars).applyTemplateVariables(
+      { refId: 'A', report: 'action', filters: [{ label: 'vpc_id', op: '=', value: '$vpc' }] },
+      {}
+    );
+    expect(q.filters).toEqual([{ label: 'vpc_id', op: '=', value: 'vpc-0a1' }]);
+  });
+
+  it('does not regex-escape a single value, so a text box may hold a regex', () => {
+    const q = newDataSource(vars).applyTemplateVariables(
+      { refId: 'A', filters: [{ label: 'vpc_id', op: '=~', value: '${re}' }] },
+      {}
+    );
+    expect(q.filters).toEqual([{ label: 'vpc_id', op: '=~', value: 'vpc-0.*' }]);
+  });
+
+  it('treats a multi-value variable with one value selected as a single value', () => {
+    const q = newDataSource(vars).applyTemplateVariables(
+      { refId: 'A', filters: [{ label: 'vpc_id', op: '=', value: '$one' }] },
+      {}
+    );
+    expect(q.filters).toEqual([{ label: 'vpc_id', op: '=', value: 'vpc-0a1' }]);
+  });
+
+  it('turns several values into an escaped alternation and = into =~, != into !~', () => {
+    const q = newDataSource(vars).applyTemplateVariables(
+      {
+        refId: 'A',
+        filters: [
+          { label: 'vpc_id', op: '=', value: '$vpcs' },
+          { label: 'src_addr', op: '!=', value: '$addrs' },
+          { label: 'src_addr', op: '=~', value: '$addrs' },
+        ],
+      },
+      {}
+    );
+    expect(q.filters).toEqual([
+      { label: 'vpc_id', op: '=~', value: '(vpc-0a1|vpc-0b2)' },
+      { label: 'src_addr', op: '!~', value: '(10\\.0\\.0\\.1|10\\.0\\.0\\.2)' },
+      { label: 'src_addr', op: '=~', value: '(10\\.0\\.0\\.1|10\\.0\\.0\\.2)' },
+    ]);
+  });
+
+  it('uses scoped variables first (repeated panels) and replaces the report id', () => {
+    const scoped: ScopedVars = { vpc: { text: 'vpc-9', value: 'vpc-9' } };
+    const q = newDataSource(vars).applyTemplateVariables(
+      { refId: 'A', report: '$report', filters: [{ label: 'vpc_id', op: '=', value: '$vpc' }] },
+      scoped
+    );
+    expect(q.report).toBe('src-service');
+    expect(q.filters).toEqual([{ label: 'vpc_id', op: '=', value: 'vpc-9' }]);
+  });
+
+  it('leaves quoting to the backend: quotes and backslashes pass through unchanged', () => {
+    const q = newDataSource({ v: 'a"b\\c' }).applyTemplateVariables(
+      { refId: 'A', filters: [{ label: 'vpc_id', op: '=', value: 'x-$v' }] },
+      {}
+    );
+    expect(q.filters![0].value).toBe('x-a"b\\c');
+  });
+
+  it('drops blank filter rows and does not change the query it is given', () => {
+    const query: FlowQuery = {
+      refId: 'A',
+      filters: [
+        { label: '', op: '=', value: '' },
+        { label: 'vpc_id', op: '=', value: '$vpc' },
+      ],
+    };
+    const before = JSON.stringify(query);
+    const q = newDataSource(vars).applyTemplateVariables(query, {});
+    expect(q.filters).toEqual([{ label: 'vpc_id', op: '=', value: 'vpc-0a1' }]);
+    expect(JSON.stringify(query)).toBe(before);
+  });
+
+  it('escapes every regex metacharacter', () => {
+    expect(escapeRegex('a.b*c+d?e(f)g[h]i{j}k|l^m$n\\o')).toBe(
+      'a\\.b\\*c\\+d\\?e\\(f\\)g\\[h\\]i\\{j\\}k\\|l\\^m\\$n\\\\o'
+    );
+  });
+});
+
+describe('DataSource resources', () => {
+  it('reads the report registry once and again after a failure', async () => {
+    const failing = installFakeBackend({ failReports: true });
+    const ds = newDataSource();
+    await expect(ds.getReports()).rejects.toMatchObject({ status: 500 });
+    expect(failing.calls).toEqual([{ path: 'reports', params: {} }]);
+
+    const backend = installFakeBackend();
+    expect(await ds.getReports()).toEqual(REPORTS);
+    expect(await ds.getReports()).toEqual(REPORTS);
+    expect(backend.calls.filter((c) => c.path === 'reports')).toHaveLength(1);
+    expect(backend.fetch.mock.calls[0][0]).toMatchObject({
+      method: 'GET',
+      url: '/api/datasources/uid/vpcflow-uid/resources/reports',
+    });
+  });
+
+  it('asks label-values with the report, the label, the interpolated complete filters and the range', async () => {
+    const backend = installFakeBackend();
+    const ds = newDataSource({ vpcs: ['vpc-0a1', 'vpc-0b2'] });
+    const values = await ds.getLabelValues(
+      'action',
+      'action',
+      [
+        { label: 'vpc_id', op: '=', value: '$vpcs' },
+        { label: 'az_id', op: '=', value: '' },
+      ],
+      {},
+      range
+    );
+    expect(values).toEqual(['ACCEPT', 'REJECT']);
+    expect(backend.calls).toEqual([
+      {
+        path: 'label-values',
+        params: {
+          report: 'action',
+          label: 'action',
+          filter: JSON.stringify([{ label: 'vpc_id', op: '=~', value: '(vpc-0a1|vpc-0b2)' }]),
+          from: '1700000000000',
+          to: '1700003600000',
+        },
+      },
+    ]);
+  });
+
+  it('sends an empty filter list as [] and takes the dashboard range from $__from and $__to', async () => {
+    const backend = installFakeBackend();
+    const ds = newDataSource({ __from: '1700000000000', __to: '1700000600000' });
+    await ds.getLabelValues('action', 'vpc_id');
+    expect(backend.calls[0].params).toEqual({
+      report: 'action',
+      label: 'vpc_id',
+      filter: '[]',
+      from: '1700000000000',
+      to: '1700000600000',
+    });
+  });
+
+  it('answers query variables with text/value pairs', async () => {
+    const backend = installFakeBackend();
+    const ds = newDataSource({ vpc: 'vpc-0a1' });
+    const query: FlowVariableQuery = {
+      refId: 'V',
+      report: 'action',
+      label: 'traffic_path',
+      filters: [{ label: 'vpc_id', op: '=', value: '$vpc' }],
+    };
+    expect(await ds.metricFindQuery(query, { range })).toEqual([
+      { text: '1', value: '1' },
+      { text: '8', value: '8' },
+    ]);
+    expect(JSON.parse(backend.calls[0].params.filter)).toEqual([{ label: 'vpc_id', op: '=', value: 'vpc-0a1' }]);
+    expect(await ds.metricFindQuery({ refId: 'V', report: 'action' })).toEqual([]);
+  });
+
+  it('runs variable queries through its CustomVariableSupport', async () => {
+    installFakeBackend();
+    const ds = newDataSource();
+    const support = ds.variables as unknown as {
+      query: (r: DataQueryRequest<FlowVariableQuery>) => import('rxjs').Observable<{ data: unknown[] }>;
+      getDefaultQuery: () => Partial<FlowVariableQuery>;
+    };
+    expect(support.getDefaultQuery()).toEqual({ report: 'vpcs', label: 'vpc_id', filters: [] });
+    const request = {
+      targets: [{ refId: 'V', report: 'action', label: 'vpc_id', filters: [] }],
+      range,
+      scopedVars: {},
+    } as unknown as DataQueryRequest<FlowVariableQuery>;
+    const response = await lastValueFrom(support.query(request));
+    expect(response.data).toEqual([
+      { text: 'vpc-0a1', value: 'vpc-0a1' },
+      { text: 'vpc-0b2', value: 'vpc-0b2' },
+    ]);
+  });
+
+  it('shows a one-line summary of a query', () => {
+    expect(
+      newDataSource().getQueryDisplayText({
+        refId: 'A',
+        report: 'interface',
+        filters: [{ label: 'action', op: '=', value: 'REJECT' }],
+      })
+    ).toBe('interface · bytes rate · top 10 · action="REJECT"');
+  });
+});

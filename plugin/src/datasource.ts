@@ -1,0 +1,166 @@
+import {
+  CoreApp,
+  DataSourceInstanceSettings,
+  LegacyMetricFindQueryOptions,
+  MetricFindValue,
+  ScopedVars,
+  TimeRange,
+} from '@grafana/data';
+import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
+
+import { interpolateFilters, isBlankFilter, isCompleteFilter } from './interpolate';
+import {
+  DEFAULT_QUERY,
+  Filter,
+  FlowOptions,
+  FlowQuery,
+  FlowVariableQuery,
+  ReportInfo,
+  withDefaults,
+} from './types';
+import { FlowVariableSupport } from './variables';
+
+/**
+ * The "VPC Flow Logs" data source. Queries, alerting and health checks go to the Go backend
+ * (plugin/pkg); the editors read the report registry and label values through its resources:
+ *
+ * - `GET reports` → ReportInfo[]
+ * - `GET label-values?report=ID&label=L&filter=[...]&from=MS&to=MS` → string[]
+ *   (`filter` is a JSON array of filters, `[]` when there is none; `from` and `to`, epoch
+ *   milliseconds, are sent when a time range is known.)
+ */
+export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
+  private reports?: Promise<ReportInfo[]>;
+  private readonly templateSrv: () => TemplateSrv;
+
+  constructor(instanceSettings: DataSourceInstanceSettings<FlowOptions>, templateSrv?: TemplateSrv) {
+    super(instanceSettings);
+    // Looked up lazily: Grafana sets the template service up before it uses a data source,
+    // not necessarily before it constructs one.
+    this.templateSrv = () => templateSrv ?? getTemplateSrv();
+    this.variables = new FlowVariableSupport(this);
+  }
+
+  override getDefaultQuery(_app: CoreApp): Partial<FlowQuery> {
+    return { ...DEFAULT_QUERY, filters: [] };
+  }
+
+  /**
+   * Hidden queries and incomplete ones (no report, a top that is not a positive integer, a
+   * filter row with a label but no value or the reverse) are not sent. Rows left blank do not
+   * make a query incomplete: they are dropped.
+   */
+  override filterQuery(query: FlowQuery): boolean {
+    if (query.hide) {
+      return false;
+    }
+    const q = withDefaults(query);
+    if (!q.report) {
+      return false;
+    }
+    if (!Number.isInteger(q.top) || q.top < 1) {
+      return false;
+    }
+    return q.filters.every((f) => isBlankFilter(f) || isCompleteFilter(f));
+  }
+
+  /** Fills in defaults and replaces template variables in the report id and the filters. */
+  override applyTemplateVariables(query: FlowQuery, scopedVars: ScopedVars): FlowQuery {
+    const q = withDefaults(query);
+    const tpl = this.templateSrv();
+    return {
+      ...q,
+      report: tpl.replace(q.report, scopedVars),
+      filters: interpolateFilters(q.filters, scopedVars, tpl),
+    };
+  }
+
+  override getQueryDisplayText(query: FlowQuery): string {
+    const q = withDefaults(query);
+    const filters = q.filters.filter(isCompleteFilter).map((f) => `${f.label}${f.op}"${f.value}"`);
+    return `${q.report} · ${q.metric} ${q.mode} · top ${q.top}` + (filters.length ? ` · ${filters.join(', ')}` : '');
+  }
+
+  /** The report registry, fetched once per data source instance (again after a failure). */
+  getReports(): Promise<ReportInfo[]> {
+    if (!this.reports) {
+      this.reports = this.getResource<unknown>('reports').then((r) => {
+        if (!Array.isArray(r)) {
+          throw new Error('reports: the backend did not answer with a list');
+        }
+        return r as ReportInfo[];
+      });
+      this.reports.catch(() => {
+        this.reports = undefined;
+      });
+    }
+    return this.reports;
+  }
+
+  /**
+   * Values of one label of a report, narrowed by filters (template variables in them are
+   * replaced; incomplete rows are left out). Without a range, the dashboard's time range is used
+   * when there is one.
+   */
+  async getLabelValues(
+    report: string,
+    label: string,
+    filters: Filter[] = [],
+    scopedVars: ScopedVars = {},
+    range?: TimeRange
+  ): Promise<string[]> {
+    const tpl = this.templateSrv();
+    report = tpl.replace(report, scopedVars);
+    label = tpl.replace(label, scopedVars);
+    if (!report || !label) {
+      return [];
+    }
+    const params: Record<string, string> = {
+      report,
+      label,
+      filter: JSON.stringify(interpolateFilters(filters.filter(isCompleteFilter), scopedVars, tpl)),
+      ...this.rangeParams(range),
+    };
+    const values = await this.getResource<unknown>('label-values', params);
+    if (!Array.isArray(values)) {
+      throw new Error('label-values: the backend did not answer with a list');
+    }
+    return values.map(String);
+  }
+
+  /** The dashboard's variables as `$name`, offered in the value pickers. */
+  getVariableNames(): string[] {
+    return this.templateSrv()
+      .getVariables()
+      .map((v) => '$' + v.name);
+  }
+
+  /** Query variables: the values of a report's label. */
+  override async metricFindQuery(
+    query: FlowVariableQuery | string,
+    options?: LegacyMetricFindQueryOptions
+  ): Promise<MetricFindValue[]> {
+    if (typeof query === 'string' || !query.report || !query.label) {
+      return [];
+    }
+    const values = await this.getLabelValues(
+      query.report,
+      query.label,
+      query.filters ?? [],
+      options?.scopedVars ?? {},
+      options?.range
+    );
+    return values.map((v) => ({ text: v, value: v }));
+  }
+
+  private rangeParams(range?: TimeRange): Record<string, string> {
+    if (range) {
+      return { from: String(range.from.valueOf()), to: String(range.to.valueOf()) };
+    }
+    // Outside a query (the editors), the dashboard's range is only known through its variables.
+    const tpl = this.templateSrv();
+    const from = tpl.replace('$__from');
+    const to = tpl.replace('$__to');
+    return /^\d+$/.test(from) && /^\d+$/.test(to) ? { from, to } : {};
+  }
+}

@@ -1,0 +1,152 @@
+// Test doubles for what Grafana provides at run time: the backend service the resources go
+// through, the template service and a data source's instance settings. The data source and the
+// editors under test are the real ones.
+import { DataSourceInstanceSettings, PluginType, ScopedVars } from '@grafana/data';
+import { BackendSrv, BackendSrvRequest, setBackendSrv, TemplateSrv } from '@grafana/runtime';
+import { Observable, of, throwError } from 'rxjs';
+
+import { DataSource } from '../datasource';
+import { FlowOptions, ReportInfo } from '../types';
+
+const COMMON = ['account_id', 'region', 'vpc_id'];
+
+export const REPORTS: ReportInfo[] = [
+  {
+    id: 'action',
+    title: 'Action',
+    description: 'Traffic by ACCEPT and REJECT',
+    family: 'vpcflow_interface',
+    groupBy: ['action'],
+    labels: [
+      ...COMMON,
+      'subnet_id',
+      'az_id',
+      'interface_id',
+      'instance_id',
+      'action',
+      'flow_direction',
+      'traffic_path',
+      'reject_reason',
+    ],
+    metrics: ['bytes', 'packets', 'flows'],
+  },
+  {
+    id: 'src-service',
+    title: 'Src Service',
+    description: 'Traffic by the AWS service it comes from',
+    family: 'vpcflow_service',
+    groupBy: ['src_service'],
+    labels: [...COMMON, 'src_service', 'dst_service', 'action', 'flow_direction'],
+    metrics: ['bytes', 'packets', 'flows'],
+  },
+  {
+    id: 'log-status',
+    title: 'Log Status',
+    description: 'Records per log status (OK, NODATA, SKIPDATA)',
+    family: 'vpcflow_status_records',
+    groupBy: ['log_status'],
+    labels: [...COMMON, 'interface_id', 'log_status'],
+    metrics: ['records'],
+  },
+];
+
+export const VALUES: Record<string, string[]> = {
+  vpc_id: ['vpc-0a1', 'vpc-0b2'],
+  action: ['ACCEPT', 'REJECT'],
+  traffic_path: ['1', '8'],
+};
+
+export interface FakeBackend {
+  fetch: jest.Mock<Observable<{ data: unknown }>, [BackendSrvRequest]>;
+  /** Requests to resources, in order: path and params. */
+  calls: Array<{ path: string; params: Record<string, string> }>;
+}
+
+/**
+ * Installs a backend service that answers the plugin's resources like the Go backend:
+ * `reports` and `label-values` (values of VALUES, whatever the filters).
+ */
+export function installFakeBackend(opts: { failReports?: boolean } = {}): FakeBackend {
+  const calls: FakeBackend['calls'] = [];
+  const fetch = jest.fn((req: BackendSrvRequest): Observable<{ data: unknown }> => {
+    const m = /^\/api\/datasources\/uid\/[^/]+\/resources\/(.+)$/.exec(req.url);
+    if (!m) {
+      return throwError(() => ({ status: 404, data: { message: `no route ${req.url}` } }));
+    }
+    const path = m[1];
+    const params = (req.params ?? {}) as Record<string, string>;
+    calls.push({ path, params });
+    if (path === 'reports') {
+      if (opts.failReports) {
+        return throwError(() => ({ status: 500, data: { message: 'VictoriaMetrics unreachable' } }));
+      }
+      return of({ data: REPORTS });
+    }
+    if (path === 'label-values') {
+      return of({ data: VALUES[params.label] ?? [] });
+    }
+    return throwError(() => ({ status: 404, data: { message: `no resource ${path}` } }));
+  });
+  setBackendSrv({ fetch } as unknown as BackendSrv);
+  return { fetch, calls };
+}
+
+/**
+ * A template service like Grafana's for `$name` and `${name}`: a variable's value is a string,
+ * or an array for a multi-value variable; scoped variables win; a format function gets the
+ * value as Grafana passes it; without one, arrays render as `{a,b}` (Grafana's glob format).
+ */
+export function fakeTemplateSrv(vars: Record<string, string | string[]> = {}): TemplateSrv {
+  const lookup = (name: string, scopedVars?: ScopedVars) => {
+    const scoped = scopedVars?.[name];
+    return scoped ? (scoped.value as string | string[]) : vars[name];
+  };
+  return {
+    getVariables: () => Object.keys(vars).map((name) => ({ name }) as ReturnType<TemplateSrv['getVariables']>[number]),
+    containsTemplate: (target?: string) => !!target && /\$(\w+|\{\w+\})/.test(target),
+    updateTimeRange: () => {},
+    replace: (target?: string, scopedVars?: ScopedVars, format?: string | ((v: string | string[]) => string)) =>
+      (target ?? '').replace(/\$(\w+)|\$\{(\w+)\}/g, (match: string, a?: string, b?: string) => {
+        const v = lookup((a ?? b) as string, scopedVars);
+        if (v === undefined) {
+          return match;
+        }
+        if (typeof format === 'function') {
+          return format(v);
+        }
+        return Array.isArray(v) ? `{${v.join(',')}}` : v;
+      }),
+  };
+}
+
+export function instanceSettings(jsonData: FlowOptions = {}): DataSourceInstanceSettings<FlowOptions> {
+  return {
+    id: 1,
+    uid: 'vpcflow-uid',
+    type: 'vpcflow-flowlogs-datasource',
+    name: 'VPC Flow Logs',
+    access: 'proxy',
+    readOnly: false,
+    jsonData,
+    meta: {
+      id: 'vpcflow-flowlogs-datasource',
+      name: 'VPC Flow Logs',
+      type: PluginType.datasource,
+      module: 'public/plugins/vpcflow-flowlogs-datasource/module.js',
+      baseUrl: 'public/plugins/vpcflow-flowlogs-datasource',
+      info: {
+        author: { name: 'vpcflow' },
+        description: '',
+        links: [],
+        logos: { small: '', large: '' },
+        screenshots: [],
+        updated: '',
+        version: '',
+      },
+    },
+  };
+}
+
+export function newDataSource(vars: Record<string, string | string[]> = {}): DataSource {
+  return new DataSource(instanceSettings(), fakeTemplateSrv(vars));
+}
