@@ -34,11 +34,18 @@ func Build(ctx context.Context) error {
 	return err
 }
 
-// Demo generates a realistic day of flow logs, decodes them, collects them
-// into a local VictoriaMetrics and prints a few reports. Set
-// VPCFLOW_DEMO_RECORDS to change the size (default 1000000).
+// Demo runs the main job on embedded defaults: local VictoriaMetrics and S3
+// servers, a realistic day of flow logs delivered into a bucket, the
+// collector, every report printed, then new logs arriving until Ctrl-C. Set
+// VPCFLOW_DEMO_RECORDS to change the size (default 1000000) and
+// VPCFLOW_DEMO_ONCE=1 to end after the reports.
 func Demo(ctx context.Context) error {
-	return devtools.Demo(ctx, os.Stdout)
+	return devtools.Demo(ctx, os.Stdout, devtools.DemoOptions{Once: os.Getenv("VPCFLOW_DEMO_ONCE") == "1"})
+}
+
+// DemoOnce is Demo ending after the reports.
+func DemoOnce(ctx context.Context) error {
+	return devtools.Demo(ctx, os.Stdout, devtools.DemoOptions{Once: true})
 }
 
 // Bench measures decoding speed against `gzip -dc` on the same generated

@@ -9,7 +9,7 @@ import (
 // path.
 func BuildCollector(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "vpcflow-collector")
-	if err := runV(ctx, nil, "go", "build", "-o", bin, "./collector/cmd/vpcflow-collector"); err != nil {
+	if err := runV(ctx, nil, "go", "build", "-o", bin, "github.com/vpcflow/vpcflow/collector/cmd/vpcflow-collector"); err != nil {
 		return "", err
 	}
 	return filepath.Abs(bin)

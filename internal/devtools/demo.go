@@ -3,197 +3,290 @@ package devtools
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+	"sync"
+	"syscall"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// Demo generates a realistic day of flow logs under the AWS key layout,
-// shows what the decoder makes of them, collects them into a local
-// VictoriaMetrics with the collector and prints a few reports from it.
-func Demo(ctx context.Context, w io.Writer) error {
-	records, err := envInt("VPCFLOW_DEMO_RECORDS", 1_000_000)
-	if err != nil {
-		return err
+// demoBucket is the bucket the demo's flow logs are delivered to.
+const demoBucket = "vpc-flow-logs"
+
+// DemoOptions tune Demo.
+type DemoOptions struct {
+	// Records is the size of the day of flow logs; default 1,000,000
+	// (VPCFLOW_DEMO_RECORDS).
+	Records int
+	// Once ends the demo after the reports; otherwise new logs keep
+	// arriving every TrickleEvery until ctx is done (Ctrl-C).
+	Once         bool
+	TrickleEvery time.Duration
+	// Dir is the demo's working folder, emptied first; default
+	// CacheDir("demo").
+	Dir string
+}
+
+// Demo is the main job on embedded defaults: it starts the pinned
+// VictoriaMetrics and versitygw on loopback, delivers a realistic day of
+// VPC flow logs into a bucket under the AWS layout (with a few old objects
+// for the first run's purge), runs the collector on an ordinary
+// configuration file, shows its progress, prints every report once the
+// backlog is in, says where to look next, and keeps new logs arriving until
+// ctx is done (unless opts.Once).
+func Demo(ctx context.Context, w io.Writer, opts DemoOptions) error {
+	w = &lockedWriter{w: w} // the collector's log and the demo's lines share it
+	if opts.Records == 0 {
+		n, err := envInt("VPCFLOW_DEMO_RECORDS", 1_000_000)
+		if err != nil {
+			return err
+		}
+		opts.Records = n
+	}
+	if opts.TrickleEvery == 0 {
+		opts.TrickleEvery = 20 * time.Second
 	}
 	bin, err := cachedCollector(ctx)
 	if err != nil {
 		return err
 	}
-	demoDir, err := CacheDir("demo")
-	if err != nil {
-		return err
-	}
-	logs := filepath.Join(demoDir, "flowlogs")
-	if err := os.RemoveAll(logs); err != nil {
-		return err
-	}
-	// The day ends an hour ago, so that every record is in the past when
-	// the reports are asked.
-	start := time.Now().UTC().Truncate(time.Hour).Add(-25 * time.Hour)
-	fmt.Fprintf(w, "\n== Generating a day of VPC flow logs (%d records, v5 fields) from %s\n\n", records, start.Format(time.RFC3339))
-	if err := runTo(ctx, w, bin, "generate", "--out", logs, "--records", strconv.Itoa(records),
-		"--format", "v5", "--start", start.Format(time.RFC3339), "--duration", "24h",
-		"--vpcs", "3", "--enis", "60"); err != nil {
-		return err
-	}
-	files, err := listFiles(logs)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n%d objects under the AWS layout, for example:\n", len(files))
-	for _, f := range files[:min(3, len(files))] {
-		rel, _ := filepath.Rel(logs, f)
-		fmt.Fprintf(w, "  %s\n", rel)
-	}
-
-	fmt.Fprintf(w, "\n== The first records of %s, decoded\n\n", filepath.Base(files[0]))
-	out, err := output(ctx, nil, bin, "decode", files[0])
-	if err != nil {
-		return err
-	}
-	lines := strings.SplitN(out, "\n", 4)
-	for _, l := range lines[:min(3, len(lines))] {
-		fmt.Fprintln(w, l)
-	}
-
-	fmt.Fprintf(w, "\n== Decoder summary of the whole day\n\n")
-	if err := runTo(ctx, w, bin, append([]string{"decode", "--totals"}, files...)...); err != nil {
-		return err
-	}
-
-	if err := demoCollect(ctx, w, bin, demoDir, logs); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nThe flow logs stay in %s; decode any of them with\n  %s decode --summary FILE\n", logs, bin)
-	return nil
-}
-
-// demoCollect runs the collector over the generated day into a local
-// VictoriaMetrics and prints what is stored.
-func demoCollect(ctx context.Context, w io.Writer, bin, demoDir, logs string) error {
-	fmt.Fprintf(w, "\n== Collecting the day into VictoriaMetrics (vpcflow-collector run --once)\n\n")
-	vmDir, state := filepath.Join(demoDir, "vm"), filepath.Join(demoDir, "state")
-	for _, d := range []string{vmDir, state} {
-		if err := os.RemoveAll(d); err != nil {
+	demoDir := opts.Dir
+	if demoDir == "" {
+		if demoDir, err = CacheDir("demo"); err != nil {
 			return err
 		}
 	}
-	url, _, stop, err := startVM(ctx, vmDir)
+	if err := os.RemoveAll(demoDir); err != nil {
+		return err
+	}
+	vmURL, _, stopVM, err := startVM(ctx, filepath.Join(demoDir, "vm"))
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer stopVM()
+	s3srv, err := startS3(ctx, filepath.Join(demoDir, "s3"))
+	if err != nil {
+		return err
+	}
+	defer s3srv.stop()
+	fmt.Fprintf(w, "VictoriaMetrics at %s, an S3 server (versitygw) at %s, data under %s\n", vmURL, s3srv.url, demoDir)
+
+	// The day ends an hour ago, so that every record is in the past when
+	// the reports are asked.
+	end := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	start := end.Add(-24 * time.Hour)
+	fmt.Fprintf(w, "\n== Delivering a day of VPC flow logs (%d records, v5 fields, 3 VPCs) into s3://%s\n\n", opts.Records, demoBucket)
+	day := filepath.Join(demoDir, "generated", "day")
+	if err := runTo(ctx, w, bin, "generate", "--out", day, "--records", strconv.Itoa(opts.Records), "--seed", "1",
+		"--format", "v5", "--start", start.Format(time.RFC3339), "--duration", "24h", "--vpcs", "3", "--enis", "60"); err != nil {
+		return err
+	}
+	old := filepath.Join(demoDir, "generated", "old")
+	if _, err := output(ctx, nil, bin, "generate", "--out", old, "--records", "20000", "--seed", "2", "--format", "v5",
+		"--start", start.Add(-72*time.Hour).Format(time.RFC3339), "--duration", "1h", "--vpcs", "3", "--enis", "60"); err != nil {
+		return err
+	}
+	if err := s3srv.upload(ctx, demoBucket, day); err != nil {
+		return err
+	}
+	oldFiles, err := listFiles(old)
+	if err != nil {
+		return err
+	}
+	if err := s3srv.put(ctx, demoBucket, old, oldFiles); err != nil {
+		return err
+	}
+	// The old objects look delivered three days ago (versitygw's
+	// LastModified is its file's modification time).
+	threeDays := time.Now().Add(-72 * time.Hour)
+	for _, f := range oldFiles {
+		rel, _ := filepath.Rel(old, f)
+		if err := os.Chtimes(filepath.Join(s3srv.dir, demoBucket, rel), threeDays, threeDays); err != nil {
+			return err
+		}
+	}
+	keys, err := s3srv.flowLogKeys(ctx, demoBucket)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d objects in the bucket (%d of them three days old, for the first run's purge), for example:\n  s3://%s/%s\n",
+		len(keys), len(oldFiles), demoBucket, keys[len(keys)/2])
+
+	statusPort, err := FreePort()
+	if err != nil {
+		return err
+	}
 	config := filepath.Join(demoDir, "collector.yaml")
-	cfg := fmt.Sprintf(`# Written by go tool mage demo.
+	cfg := fmt.Sprintf(`# Written by go tool mage demo: an ordinary collector configuration.
 state_dir: %s
 storage:
   url: %s
 server:
-  listen: 127.0.0.1:0   # a free port: the log says which
+  listen: 127.0.0.1:%d
 sources:
   - name: demo
-    type: dir
-    path: %s
-    delete_after_ingest: false   # keep the demo's files
-`, state, url, logs)
+    type: s3
+    bucket: %s
+    region: us-east-1
+    endpoint: %s            # the local S3 server instead of AWS
+    path_style: true
+    credentials:
+      access_key_id: %s
+      secret_access_key_env: VPCFLOW_DEMO_S3_SECRET
+    on_first_run: purge
+    purge_older_than: 48h   # the day is collected; older logs are deleted unread
+`, filepath.Join(demoDir, "state"), vmURL, statusPort, demoBucket, s3srv.url, s3srv.access)
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "VictoriaMetrics at %s, configuration %s\n\n", url, config)
-	cmd := exec.CommandContext(ctx, bin, "run", "--config", config, "--once")
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("collector run: %w", err)
+	fmt.Fprintf(w, "\n== Collecting: %s run --config %s\n\n", bin, config)
+	collector := exec.CommandContext(ctx, bin, "run", "--config", config)
+	collector.Env = append(os.Environ(), "VPCFLOW_DEMO_S3_SECRET="+s3srv.secret)
+	collector.Stdout, collector.Stderr = w, w
+	collector.Cancel = func() error { return collector.Process.Signal(syscall.SIGTERM) }
+	collector.WaitDelay = time.Minute
+	if err := collector.Start(); err != nil {
+		return fmt.Errorf("start the collector: %w", err)
 	}
-	if _, err := http.Get(url + "/internal/force_flush"); err != nil {
+	exited := make(chan error, 1)
+	go func() { exited <- collector.Wait() }()
+	stopCollector := func() error {
+		_ = collector.Process.Signal(syscall.SIGTERM)
+		return <-exited
+	}
+
+	// The backlog is in when the bucket holds no flow log any more.
+	for {
+		keys, err := s3srv.flowLogKeys(ctx, demoBucket)
+		if err != nil {
+			_ = stopCollector()
+			return err
+		}
+		if len(keys) == 0 {
+			break
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("the collector stopped: %v", err)
+		case <-ctx.Done():
+			_ = stopCollector()
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	if _, err := http.Get(vmURL + "/internal/force_flush"); err != nil {
+		_ = stopCollector()
 		return err
 	}
 
-	const window = "[26h]"
-	queries := []struct {
-		title, expr string
-		labels      []string
-	}{
-		{"Traffic by action", `sum by (action) (sum_over_time(vpcflow_interface_bytes` + window + `))`, []string{"action"}},
-		{"Top 5 interfaces by bytes", `topk(5, sum by (vpc_id, interface_id) (sum_over_time(vpcflow_interface_bytes` + window + `)))`, []string{"vpc_id", "interface_id"}},
-		{"Rejected flows per VPC", `sum by (vpc_id) (sum_over_time(vpcflow_interface_flows{action="REJECT"}` + window + `))`, []string{"vpc_id"}},
-		{"Top 5 rejected sources", `topk(5, sum by (src_addr) (sum_over_time(vpcflow_src_flows{action="REJECT"}` + window + `)))`, []string{"src_addr"}},
-		{"Top 5 applications by bytes", `topk(5, sum by (protocol, port) (sum_over_time(vpcflow_app_bytes` + window + `)))`, []string{"protocol", "port"}},
-		{"Traffic by AWS service (destination)", `sum by (dst_service) (sum_over_time(vpcflow_service_bytes` + window + `))`, []string{"dst_service"}},
-		{"Records per log status", `sum by (log_status) (sum_over_time(vpcflow_status_records` + window + `))`, []string{"log_status"}},
+	fmt.Fprintf(w, "\n== Every report over the day (%s to %s), top 10 by bytes\n", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	if err := demoReports(ctx, w, bin, vmURL, start, end); err != nil {
+		_ = stopCollector()
+		return err
 	}
-	for _, q := range queries {
-		rows, err := instantQuery(ctx, url, q.expr)
-		if err != nil {
-			return fmt.Errorf("%s: %w", q.title, err)
-		}
-		fmt.Fprintf(w, "\n%s\n", q.title)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, r := range rows {
-			var cells []string
-			for _, l := range q.labels {
-				cells = append(cells, r.labels[l])
+	fmt.Fprintf(w, `
+== Where to look next
+
+  VictoriaMetrics UI:      %s/vmui  (try sum by (action) (rate(vpcflow_interface_bytes[5m])))
+  collector status:        http://127.0.0.1:%d/api/v1/sources  and  /metrics
+  a report from the CLI:   %s report vpcs --vm-url %s --from now-26h --to now
+  Grafana with dashboards: where Docker runs, go tool mage build && docker compose --profile demo up
+                           (see docs/grafana.md), then http://127.0.0.1:3000
+`, vmURL, statusPort, bin, vmURL)
+
+	if opts.Once {
+		return stopCollector()
+	}
+	fmt.Fprintf(w, "\n== New flow logs arrive every %s, as AWS delivers them; Ctrl-C ends the demo\n\n", opts.TrickleEvery)
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			if err := stopCollector(); err != nil && !errors.Is(err, context.Canceled) {
+				fmt.Fprintf(w, "collector: %v\n", err)
 			}
-			fmt.Fprintf(tw, "  %s\t%.0f\n", strings.Join(cells, "\t"), r.value)
+			return nil
+		case err := <-exited:
+			return fmt.Errorf("the collector stopped: %v", err)
+		case <-time.After(opts.TrickleEvery):
 		}
-		tw.Flush()
+		dir := filepath.Join(demoDir, "generated", "trickle-"+strconv.Itoa(i))
+		at := time.Now().UTC().Truncate(5 * time.Minute).Add(-5 * time.Minute)
+		if _, err := output(ctx, nil, bin, "generate", "--out", dir, "--records", "3000", "--seed", strconv.Itoa(100+i), "--format", "v5",
+			"--start", at.Format(time.RFC3339), "--duration", "5m", "--vpcs", "3", "--enis", "60"); err != nil {
+			return err
+		}
+		if err := s3srv.upload(ctx, demoBucket, dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "delivered 3,000 records for %s\n", at.Format("15:04"))
 	}
-	fmt.Fprintf(w, "\nThe reports of the Grafana plugin come next; VictoriaMetrics' data stays in %s.\n", vmDir)
+}
+
+// demoReports prints every report of the registry over [start, end).
+func demoReports(ctx context.Context, w io.Writer, bin, vmURL string, start, end time.Time) error {
+	out, err := output(ctx, nil, bin, "report", "list", "--output", "json")
+	if err != nil {
+		return err
+	}
+	var reports []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(out), &reports); err != nil {
+		return fmt.Errorf("report list: %w", err)
+	}
+	for _, r := range reports {
+		out, err := output(ctx, nil, bin, "report", r.ID, "--vm-url", vmURL, "--from", start.Format(time.RFC3339),
+			"--to", end.Format(time.RFC3339), "--top", "10")
+		if err != nil {
+			return fmt.Errorf("report %s: %w", r.ID, err)
+		}
+		fmt.Fprintln(w)
+		for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+			fmt.Fprintln(w, "  "+line)
+		}
+	}
 	return nil
 }
 
-// queryRow is one series of an instant query's answer.
-type queryRow struct {
-	labels map[string]string
-	value  float64
+// flowLogKeys returns the flow log keys in a bucket.
+func (s *s3Server) flowLogKeys(ctx context.Context, bucket string) ([]string, error) {
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(s.client(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s: %w", bucket, err)
+		}
+		for _, o := range page.Contents {
+			k := aws.ToString(o.Key)
+			if strings.HasSuffix(k, ".log.gz") || strings.HasSuffix(k, ".log") || strings.HasSuffix(k, ".log.parquet") {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys, nil
 }
 
-// instantQuery runs a MetricsQL query now and returns the rows, largest
-// first.
-func instantQuery(ctx context.Context, base, expr string) ([]queryRow, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/query?query="+neturl.QueryEscape(expr), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("query %s: %w", expr, err)
-	}
-	if body.Status != "success" {
-		return nil, fmt.Errorf("query %s: %s", expr, body.Error)
-	}
-	rows := make([]queryRow, 0, len(body.Data.Result))
-	for _, r := range body.Data.Result {
-		s, _ := r.Value[1].(string)
-		v, _ := strconv.ParseFloat(s, 64)
-		rows = append(rows, queryRow{labels: r.Metric, value: v})
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].value > rows[j].value })
-	return rows, nil
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // runTo runs a command with its standard output going to w.

@@ -22,6 +22,7 @@ import (
 // demo), on a free loopback port with its posix data in a folder.
 type s3Server struct {
 	url, access, secret string
+	dir                 string // the posix backend's root: a folder per bucket
 	cmd                 *exec.Cmd
 }
 
@@ -42,7 +43,7 @@ func startS3(ctx context.Context, dir string) (*s3Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &s3Server{url: "http://127.0.0.1:" + strconv.Itoa(port), access: "vpcflowdemo", secret: "vpcflow-demo-secret-key"}
+	s := &s3Server{url: "http://127.0.0.1:" + strconv.Itoa(port), access: "vpcflowdemo", secret: "vpcflow-demo-secret-key", dir: data}
 	s.cmd = exec.CommandContext(ctx, bin, "--port", "127.0.0.1:"+strconv.Itoa(port), "--health", "/health", "--quiet", "posix", data)
 	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.access, "ROOT_SECRET_ACCESS_KEY="+s.secret)
 	log, err := os.Create(filepath.Join(dir, "versitygw.log"))
@@ -87,12 +88,14 @@ func (s *s3Server) client() *s3.Client {
 	})
 }
 
-// upload creates bucket and puts the files under dir into it, keyed by
-// their paths relative to dir.
+// upload creates bucket if needed and puts the files under dir into it,
+// keyed by their paths relative to dir.
 func (s *s3Server) upload(ctx context.Context, bucket, dir string) error {
 	c := s.client()
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return fmt.Errorf("create bucket %s: %w", bucket, err)
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucket, err)
+		}
 	}
 	files, err := listFiles(dir)
 	if err != nil {
