@@ -327,7 +327,8 @@ func TestS3AccessErrors(t *testing.T) {
 	s3.PutAll(t, "good", genS3(t, tr, 50, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false))
 	tr.Finish()
 	wrong := strings.Replace(s3Source(s3, "wrong-secret", "good", "", ""), "secret_access_key_env: VPCFLOW_TEST_S3_SECRET", "secret_access_key: not-the-secret", 1)
-	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", ""), wrong, s3Source(s3, "missing", "no-such-bucket", "", ""))
+	unset := strings.Replace(s3Source(s3, "unset", "good", "", ""), "VPCFLOW_TEST_S3_SECRET", "VPCFLOW_TEST_UNSET_VARIABLE", 1)
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", ""), wrong, s3Source(s3, "missing", "no-such-bucket", "", ""), unset)
 
 	cmd := exec.Command(bin, "run", "--config", config, "--log-format", "json")
 	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
@@ -356,8 +357,8 @@ func TestS3AccessErrors(t *testing.T) {
 		if err := json.Unmarshal(b, &body); err != nil {
 			t.Fatalf("%v: %s", err, b)
 		}
-		done := len(body.Sources) == 3 && body.Sources[0].Ingested > 0 && len(flowLogKeys(t, s3, "good")) == 0 &&
-			body.Sources[1].Status == "error" && body.Sources[2].Status == "error"
+		done := len(body.Sources) == 4 && body.Sources[0].Ingested > 0 && len(flowLogKeys(t, s3, "good")) == 0 &&
+			body.Sources[1].Status == "error" && body.Sources[2].Status == "error" && body.Sources[3].Status == "unresourced"
 		if done {
 			break
 		}
@@ -369,7 +370,7 @@ func TestS3AccessErrors(t *testing.T) {
 	if s := body.Sources[0]; s.Status != "enabled" {
 		t.Errorf("good source: %+v", s)
 	}
-	for i, want := range []string{"secret", "bucket"} {
+	for i, want := range []string{"secret", "bucket", "vpcflow_test_unset_variable"} {
 		s := body.Sources[i+1]
 		if !strings.Contains(strings.ToLower(s.Error), want) || strings.Contains(s.Error, "not-the-secret") {
 			t.Errorf("%s: error %q should say what is wrong (%s) and never the secret", s.Name, s.Error, want)
