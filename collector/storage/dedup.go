@@ -51,7 +51,20 @@ func (c *Client) CheckDedup(ctx context.Context) error {
 	if err != nil {
 		return &DedupUnknownError{URL: flagsURL, Err: err}
 	}
-	value, found, err := flagValue(body, dedupFlag)
+	where := c.rootURL
+	if c.cluster {
+		where = "vmselect " + where
+	}
+	return CheckDedupFlags(body, flagsURL, where)
+}
+
+// CheckDedupFlags is CheckDedup on the text of a /flags page already read
+// from flagsURL, for callers with their own HTTP client (the report
+// engine); where names the server in errors. It returns nil when
+// -dedup.minScrapeInterval is exactly 1ms, a *DedupUnknownError when the
+// text does not say, and an error saying what to set otherwise.
+func CheckDedupFlags(flags []byte, flagsURL, where string) error {
+	value, found, err := flagValue(flags, dedupFlag)
 	if err != nil {
 		return &DedupUnknownError{URL: flagsURL, Err: err}
 	}
@@ -60,10 +73,6 @@ func (c *Client) CheckDedup(ctx context.Context) error {
 		if interval, err = time.ParseDuration(value); err != nil {
 			return &DedupUnknownError{URL: flagsURL, Err: fmt.Errorf("-%s=%q: %w", dedupFlag, value, err)}
 		}
-	}
-	where := c.rootURL
-	if c.cluster {
-		where = "vmselect " + where
 	}
 	// VictoriaMetrics works in whole milliseconds: below 1ms is off.
 	switch interval = interval.Truncate(time.Millisecond); {

@@ -57,7 +57,7 @@ pre-aggregated, labelled time series in VictoriaMetrics.`,
 			stopProfile()
 		}
 	}
-	root.AddCommand(newRunCmd(), newTestCmd(), newDecodeCmd(), newGenerateCmd(), newQuarantineCmd())
+	root.AddCommand(newRunCmd(), newTestCmd(), newDecodeCmd(), newGenerateCmd(), newQuarantineCmd(), newReportCmd())
 	return root
 }
 

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/collector/report/reporttest"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+)
+
+// reportJSON is the report command's JSON output.
+type reportJSON struct {
+	Report string `json:"report"`
+	Metric string `json:"metric"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Rows   []struct {
+		Labels map[string]string `json:"labels"`
+		Value  json.Number       `json:"value"`
+	} `json:"rows"`
+}
+
+func TestReportList(t *testing.T) {
+	for _, args := range [][]string{{"report", "list"}, {"report", "--list"}} {
+		stdout, stderr, code := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		for _, r := range report.Reports() {
+			if !strings.Contains(stdout, r.ID) || !strings.Contains(stdout, r.Title) || !strings.Contains(stdout, r.Description) {
+				t.Errorf("%v: %s missing:\n%s", args, r.ID, stdout)
+			}
+		}
+	}
+	stdout, _, code := runCLI(t, "report", "list", "--output", "json")
+	var list []struct{ ID, Title string }
+	if err := json.Unmarshal([]byte(stdout), &list); code != 0 || err != nil || len(list) != len(report.Reports()) {
+		t.Errorf("report list --output json: exit %d, %v, %d entries", code, err, len(list))
+	}
+}
+
+func TestReportUsageErrors(t *testing.T) {
+	f := func(want string, args ...string) {
+		t.Helper()
+		_, stderr, code := runCLI(t, append([]string{"report"}, args...)...)
+		if code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("report %q: exit %d, stderr %q; want 2 and %q", args, code, stderr, want)
+		}
+	}
+	f(`unknown report "nope"; valid reports: action, action-interface, action-interface-dst`, "nope", "--vm-url", "http://127.0.0.1:1")
+	f("give a report ID; valid reports: action,")
+	f("--vm-url is required", "action")
+	f(`--from: time "yesterday"`, "action", "--vm-url", "http://x", "--from", "yesterday")
+	f("holds no whole minute", "action", "--vm-url", "http://x", "--from", "2026-03-01T10:00:10Z", "--to", "2026-03-01T10:00:50Z")
+	f(`unknown metric "bits"`, "action", "--vm-url", "http://x", "--metric", "bits")
+	f(`cannot filter on label "src_addr"; valid labels: account_id, region, vpc_id,`, "action", "--vm-url", "http://x", "--filter", "src_addr=1.2.3.4")
+	f(`--filter: filter "vpc"`, "action", "--vm-url", "http://x", "--filter", "vpc")
+	f(`--output "xml"`, "action", "--vm-url", "http://x", "--output", "xml")
+	f("credentials in the URL are not allowed", "action", "--vm-url", "http://u:hunter2@x")
+}
+
+// TestReportUnreachable names the URL and what failed, and not the
+// password.
+func TestReportUnreachable(t *testing.T) {
+	t.Setenv(envVMPassword, "hunter2-pass")
+	_, stderr, code := runCLI(t, "report", "action", "--vm-url", "http://127.0.0.1:1", "--vm-username", "me")
+	if code != 1 || !strings.Contains(stderr, "cannot reach VictoriaMetrics at http://127.0.0.1:1") || !strings.Contains(stderr, "connection refused") || strings.Contains(stderr, "hunter2") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestReportCommand loads generated flow logs and runs every report
+// through the command, comparing its JSON with the ground truth; then the
+// other outputs, top N, filters and a sub-range.
+func TestReportCommand(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	v8, err := flowlog.ParseFormat("v8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := reporttest.Load(t, vm, reporttest.Options{
+		Generate: generate.Config{Records: 8000, Seed: 12, Duration: 40 * time.Minute, ENIs: 20, VPCs: 2, Format: v8},
+	})
+	from, to := ds.From.Format(time.RFC3339), strconv.FormatInt(ds.To.Unix(), 10) // both time syntaxes
+	run := func(t *testing.T, args ...string) reportJSON {
+		t.Helper()
+		stdout, stderr, code := runCLI(t, append([]string{"report", "--vm-url", vm.URL, "--from", from, "--to", to, "--output", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("report %v: exit %d: %s", args, code, stderr)
+		}
+		var out reportJSON
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatalf("report %v: %v\n%s", args, err, stdout)
+		}
+		if len(out.Rows) > 0 && (!strings.Contains(stdout, `"value": `) || strings.Contains(stdout, "e+")) {
+			t.Errorf("report %v: values are not plain integers:\n%s", args, stdout)
+		}
+		return out
+	}
+	rowsOf := func(t *testing.T, rep report.Report, out reportJSON) map[string]float64 {
+		t.Helper()
+		got := map[string]float64{}
+		prev := math.Inf(1)
+		for _, r := range out.Rows {
+			if len(r.Labels) != len(rep.Columns()) {
+				t.Errorf("%s: row labels %v, want the columns %v", rep.ID, r.Labels, rep.Columns())
+			}
+			v, err := strconv.ParseInt(string(r.Value), 10, 64)
+			if err != nil {
+				t.Errorf("%s: value %s is not an integer", rep.ID, r.Value)
+			}
+			if float64(v) > prev {
+				t.Errorf("%s: rows not by value descending", rep.ID)
+			}
+			prev = float64(v)
+			got[reporttest.Key(r.Labels, rep.Columns())] = float64(v)
+		}
+		return got
+	}
+	for _, rep := range report.Reports() {
+		for _, m := range rep.Metrics {
+			out := run(t, rep.ID, "--metric", string(m))
+			if out.Report != rep.ID || out.Metric != string(m) || out.From != ds.From.Format(time.RFC3339) || out.To != ds.To.Format(time.RFC3339) {
+				t.Errorf("%s: header %s %s %s %s", rep.ID, out.Report, out.Metric, out.From, out.To)
+			}
+			want, err := ds.Expected(rep, m, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := diffTotals(rowsOf(t, rep, out), want); d != "" {
+				t.Errorf("report %s --metric %s differs from the ground truth:\n%s", rep.ID, m, d)
+			}
+		}
+		if len(run(t, rep.ID).Rows) == 0 {
+			t.Errorf("%s: no rows with the default metric", rep.ID)
+		}
+	}
+
+	// Top N: N rows and Other add up to the total.
+	rep, _ := report.Lookup(report.ReportTopSources)
+	want, _ := ds.Expected(rep, report.MetricBytes, nil)
+	total := 0.0
+	for _, v := range want {
+		total += v
+	}
+	out := run(t, rep.ID, "--top", "5")
+	got := rowsOf(t, rep, out)
+	if len(out.Rows) != 6 || got["Other"] == 0 {
+		t.Errorf("--top 5: %d rows, Other %v", len(out.Rows), got["Other"])
+	}
+	sum := 0.0
+	for _, v := range got {
+		sum += v
+	}
+	if sum != total {
+		t.Errorf("--top 5 rows add up to %v, want %v", sum, total)
+	}
+
+	// Filters of every kind.
+	rep, _ = report.Lookup(report.ReportActionInterface)
+	filters := []report.Filter{{Label: "action", Op: report.OpEqual, Value: "REJECT"}, {Label: "interface_id", Op: report.OpNotMatch, Value: "eni-0[0-7].*"}}
+	want, _ = ds.Expected(rep, report.MetricFlows, filters)
+	out = run(t, rep.ID, "--metric", "flows", "--filter", "action=REJECT", "--filter", "interface_id!~eni-0[0-7].*")
+	if d := diffTotals(rowsOf(t, rep, out), want); d != "" || len(want) == 0 {
+		t.Errorf("filters: %d expected\n%s", len(want), d)
+	}
+
+	// CSV and table carry the same rows.
+	stdout, stderr, code := runCLI(t, "report", "action", "--vm-url", vm.URL, "--from", from, "--to", to, "--output", "csv")
+	recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	if code != 0 || err != nil || len(recs) != 3 || strings.Join(recs[0], ",") != "action,bytes" {
+		t.Errorf("csv: exit %d %s, %v:\n%s", code, stderr, err, stdout)
+	}
+	stdout, _, code = runCLI(t, "report", "action", "--vm-url", vm.URL, "--from", from, "--to", to)
+	if code != 0 || !strings.Contains(stdout, "Action (action) — bytes") || !strings.Contains(stdout, "ACCEPT") || !strings.Contains(stdout, "TOTAL") {
+		t.Errorf("table: exit %d:\n%s", code, stdout)
+	}
+	t.Logf("table output:\n%s", stdout)
+
+	// Relative times: the data is in the past, so the last hour is empty.
+	stdout, _, code = runCLI(t, "report", "action", "--vm-url", vm.URL, "--from", "now-30m", "--to", "now", "--output", "json")
+	if code != 0 || !strings.Contains(stdout, `"rows": []`) {
+		t.Errorf("now-30m: exit %d:\n%s", code, stdout)
+	}
+}
+
+// diffTotals lists up to ten differences.
+func diffTotals(got, want map[string]float64) string {
+	var d []string
+	for k, w := range want {
+		if got[k] != w {
+			d = append(d, fmt.Sprintf("  %s: got %v, want %v", k, got[k], w))
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			d = append(d, fmt.Sprintf("  %s: got %v, want nothing", k, g))
+		}
+	}
+	if len(d) > 10 {
+		d = d[:10]
+	}
+	return strings.Join(d, "\n")
+}

@@ -1,0 +1,588 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// OtherValue is the value of every group-by label of the row or series that
+// sums the label sets beyond the top N (Row.Other, Series.Other). It is
+// capitalised to tell it from the collector's own folded remainder, whose
+// labels are "other" (schema.Other).
+const OtherValue = "Other"
+
+// MaxPoints bounds the steps of a time series: a smaller step is raised to
+// the smallest multiple of a minute that gives at most MaxPoints steps.
+const MaxPoints = 10_000
+
+// Row is one row of a table: a label set and its value over the range.
+type Row struct {
+	// Labels are the report's columns (Report.Columns): its group-by
+	// labels, then its extra columns.
+	Labels map[string]string `json:"labels"`
+	// Value is the sum over the range (an exact integer), or per second in
+	// rate mode.
+	Value float64 `json:"value"`
+	// Other marks the row summing the label sets beyond the top N.
+	Other bool `json:"-"`
+}
+
+// Series is one time series: a label set and its value per step.
+type Series struct {
+	// Labels are the report's group-by labels.
+	Labels map[string]string
+	// Other marks the series summing the label sets beyond the top N.
+	Other bool
+	// Timestamps are the steps' starts (the first one is the range's start
+	// when the range does not start on a step boundary).
+	Timestamps []time.Time
+	// Values are the sums over each step (exact integers), or per second
+	// of the step in rate mode.
+	Values []float64
+}
+
+// Result is a report's answer.
+type Result struct {
+	// Report is the report's registry entry.
+	Report Report
+	// Metric, Mode and Format are the query's, defaults filled in.
+	Metric Metric
+	Mode   Mode
+	Format Format
+	// From and To are the range, rounded to whole minutes (see Align).
+	From, To time.Time
+	// Step is the time series' step (0 for a table).
+	Step time.Duration
+	// Columns are the label keys of Rows (Report.Columns) or, for time
+	// series, the group-by labels.
+	Columns []string
+	// Rows is the table, by value descending (ties by labels), the Other
+	// row included.
+	Rows []Row
+	// Series are the time series: by value over the range descending, the
+	// Other series last.
+	Series []*Series
+	// Total is the sum over the whole range (per second in rate mode).
+	Total float64
+	// Queries are the MetricsQL expressions that were run.
+	Queries []string
+}
+
+// TimeRange is a query's time range and, for time series, its step.
+type TimeRange struct {
+	From, To time.Time
+	// Step is rounded up to a multiple of a minute; 0 picks one minute, or
+	// more when the range would have more than MaxPoints steps.
+	Step time.Duration
+}
+
+// Engine runs report queries against one VictoriaMetrics.
+type Engine struct {
+	client *Client
+	now    func() time.Time
+}
+
+// New returns an Engine querying the VictoriaMetrics cfg describes.
+func New(cfg Config) (*Engine, error) {
+	c, err := NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return NewEngine(c), nil
+}
+
+// NewEngine returns an Engine running its queries with c.
+func NewEngine(c *Client) *Engine { return &Engine{client: c, now: time.Now} }
+
+// Client returns the engine's client.
+func (e *Engine) Client() *Client { return e.client }
+
+// Align rounds a range to whole minutes: both ends down to the start of
+// their minute, in UTC. The range [from, to) then counts the minutes from
+// the one from falls in up to, not including, the one to falls in (a range
+// ending now leaves out the current, incomplete minute). It fails when no
+// whole minute is left.
+func Align(from, to time.Time) (time.Time, time.Time, error) {
+	f, t := from.UTC().Truncate(time.Minute), to.UTC().Truncate(time.Minute)
+	if !t.After(f) {
+		return f, t, fmt.Errorf("time range %s to %s holds no whole minute (both ends are rounded down to the minute)",
+			from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	}
+	return f, t, nil
+}
+
+// StepFor returns the step a time series of [from, to) uses when asked for
+// step: rounded up to a whole number of minutes, at least one, and large
+// enough that the range has at most MaxPoints steps.
+func StepFor(from, to time.Time, step time.Duration) time.Duration {
+	minStep := (to.Sub(from) + MaxPoints - 1) / MaxPoints
+	step = max(step, minStep, time.Minute)
+	return (step + time.Minute - 1) / time.Minute * time.Minute
+}
+
+// Run answers q over tr: a table or time series as q.Format says.
+func (e *Engine) Run(ctx context.Context, q Query, tr TimeRange) (*Result, error) {
+	p, err := q.check()
+	if err != nil {
+		return nil, err
+	}
+	from, to, err := Align(tr.From, tr.To)
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", p.rep.ID, err)
+	}
+	x := &exec{e: e}
+	var res *Result
+	if p.format == FormatTimeSeries {
+		res, err = x.series(ctx, p, from, to, StepFor(from, to, tr.Step))
+	} else {
+		res, err = x.table(ctx, p, from, to)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", p.rep.ID, err)
+	}
+	res.Queries = x.queries
+	return res, nil
+}
+
+// Table answers q over [from, to) as a table, whatever q.Format says.
+func (e *Engine) Table(ctx context.Context, q Query, from, to time.Time) (*Result, error) {
+	q.Format = FormatTable
+	return e.Run(ctx, q, TimeRange{From: from, To: to})
+}
+
+// TimeSeries answers q over [from, to) as time series of the given step
+// (see TimeRange.Step), whatever q.Format says.
+func (e *Engine) TimeSeries(ctx context.Context, q Query, from, to time.Time, step time.Duration) (*Result, error) {
+	q.Format = FormatTimeSeries
+	return e.Run(ctx, q, TimeRange{From: from, To: to, Step: step})
+}
+
+// exec runs the queries of one request and records them.
+type exec struct {
+	e       *Engine
+	mu      sync.Mutex
+	queries []string
+}
+
+func (x *exec) record(expr string) {
+	x.mu.Lock()
+	x.queries = append(x.queries, expr)
+	x.mu.Unlock()
+}
+
+// instant evaluates expr at the last millisecond of [.., end): the window
+// (end-d-1ms, end-1ms] of VictoriaMetrics is [end-d, end) of ours.
+func (x *exec) instant(ctx context.Context, expr string, end time.Time) ([]Sample, error) {
+	x.record(expr)
+	return x.e.client.Instant(ctx, expr, end.Add(-time.Millisecond))
+}
+
+// rangeQuery evaluates expr at the last millisecond of each step of
+// [start, end).
+func (x *exec) rangeQuery(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]RangeSeries, error) {
+	x.record(expr)
+	return x.e.client.Range(ctx, expr, start.Add(step-time.Millisecond), end.Add(-time.Millisecond), step)
+}
+
+// parallel runs fns concurrently and returns the first error.
+func parallel(ctx context.Context, fns ...func(context.Context) error) error {
+	if len(fns) == 1 {
+		return fns[0](ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, f := range fns {
+		wg.Go(func() {
+			if errs[i] = f(ctx); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	// The first error that is not the cancellation the others caused.
+	var first error
+	for _, err := range errs {
+		if err != nil && first == nil {
+			first = err
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return first
+}
+
+// key returns a map key for the values of labels in ls.
+func key(ls map[string]string, labels []string) string {
+	var b strings.Builder
+	for _, l := range labels {
+		b.WriteString(strconv.Quote(ls[l]))
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// project keeps the labels of ls named in labels (a missing one is "").
+func project(ls map[string]string, labels []string) map[string]string {
+	out := make(map[string]string, len(labels))
+	for _, l := range labels {
+		out[l] = ls[l]
+	}
+	return out
+}
+
+// otherLabels returns the labels of the Other row or series.
+func otherLabels(labels []string) map[string]string {
+	out := make(map[string]string, len(labels))
+	for _, l := range labels {
+		out[l] = OtherValue
+	}
+	return out
+}
+
+// compareLabels orders label sets by the values of labels.
+func compareLabels(a, b map[string]string, labels []string) int {
+	for _, l := range labels {
+		if c := strings.Compare(a[l], b[l]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// sortRows orders rows by value descending, then by labels; the Other row
+// goes after rows of the same value.
+func sortRows(rows []Row, labels []string) {
+	slices.SortFunc(rows, func(a, b Row) int {
+		if c := cmp.Compare(b.Value, a.Value); c != 0 {
+			return c
+		}
+		if a.Other != b.Other {
+			if a.Other {
+				return 1
+			}
+			return -1
+		}
+		return compareLabels(a.Labels, b.Labels, labels)
+	})
+}
+
+// ranked is a table before rate mode: the top rows (or all), the sum of
+// the others, and the total.
+type ranked struct {
+	rows     []Row // sorted, without Other
+	other    float64
+	hasOther bool
+	total    float64
+}
+
+// restLabel names the series topk_max adds for the sum of the label sets
+// beyond the top (no report label has this name).
+const restLabel = "vpcflow_rest"
+
+// rank returns the plan's label sets over [from, to), the top N (all when
+// p.top is 0) sorted by value, and the rest summed. With top N it asks
+// VictoriaMetrics for the N+1 largest and the sum of the others in one
+// query (MetricsQL's topk_max with its remaining-sum series), which reads
+// the series once; only when the Nth and N+1th tie does it fetch every
+// label set, so that ties are broken by labels, the same way every time.
+func (x *exec) rank(ctx context.Context, p *plan, from, to time.Time) (*ranked, error) {
+	d := to.Sub(from)
+	group := p.rep.GroupBy
+	all := func(ctx context.Context) (*ranked, error) {
+		samples, err := x.instant(ctx, p.grouped(d), to)
+		if err != nil {
+			return nil, err
+		}
+		r := &ranked{rows: make([]Row, len(samples))}
+		for i, s := range samples {
+			r.rows[i] = Row{Labels: project(s.Labels, group), Value: s.Value}
+			r.total += s.Value
+		}
+		sortRows(r.rows, group)
+		if p.top > 0 && len(r.rows) > p.top {
+			for _, row := range r.rows[p.top:] {
+				r.other += row.Value
+			}
+			r.rows, r.hasOther = r.rows[:p.top], true
+		}
+		return r, nil
+	}
+	if p.top == 0 {
+		return all(ctx)
+	}
+	samples, err := x.instant(ctx, topkRest(p.top+1, p.grouped(d)), to)
+	if err != nil {
+		return nil, err
+	}
+	r := &ranked{}
+	rest := 0.0
+	for _, s := range samples {
+		if s.Labels[restLabel] != "" {
+			rest += s.Value
+			continue
+		}
+		r.rows = append(r.rows, Row{Labels: project(s.Labels, group), Value: s.Value})
+	}
+	sortRows(r.rows, group)
+	for _, row := range r.rows {
+		r.total += row.Value
+	}
+	r.total += rest
+	if len(r.rows) <= p.top {
+		return r, nil
+	}
+	if r.rows[p.top-1].Value == r.rows[p.top].Value {
+		return all(ctx) // a tie at the cut
+	}
+	r.other = rest
+	for _, row := range r.rows[p.top:] {
+		r.other += row.Value
+	}
+	r.rows, r.hasOther = r.rows[:p.top], true
+	return r, nil
+}
+
+// table answers a table query.
+func (x *exec) table(ctx context.Context, p *plan, from, to time.Time) (*Result, error) {
+	if p.rep.exporters() {
+		return x.exporters(ctx, p, from, to)
+	}
+	r, err := x.rank(ctx, p, from, to)
+	if err != nil {
+		return nil, err
+	}
+	res := p.result(from, to)
+	res.Rows, res.Total = r.rows, r.total
+	if r.hasOther {
+		res.Rows = append(res.Rows, Row{Labels: otherLabels(p.rep.GroupBy), Value: r.other, Other: true})
+		sortRows(res.Rows, p.rep.GroupBy)
+	}
+	p.rate(res)
+	return res, nil
+}
+
+// result returns an empty result for the plan.
+func (p *plan) result(from, to time.Time) *Result {
+	res := &Result{Report: p.rep, Metric: p.metric, Mode: p.mode, Format: p.format, From: from, To: to, Columns: p.rep.Columns()}
+	if p.format == FormatTimeSeries {
+		res.Columns = slices.Clone(p.rep.GroupBy)
+	}
+	return res
+}
+
+// rate divides a table's values by the range's seconds in rate mode.
+func (p *plan) rate(res *Result) {
+	if p.mode != ModeRate {
+		return
+	}
+	secs := res.To.Sub(res.From).Seconds()
+	for i := range res.Rows {
+		res.Rows[i].Value /= secs
+	}
+	res.Total /= secs
+}
+
+// bucket is one step of a time series: [start, end).
+type bucket struct{ start, end time.Time }
+
+// buckets cuts [from, to) at the multiples of step since the Unix epoch.
+func buckets(from, to time.Time, step time.Duration) []bucket {
+	ms := step.Milliseconds()
+	var out []bucket
+	for s := from; s.Before(to); {
+		e := time.UnixMilli((s.UnixMilli()/ms + 1) * ms).UTC()
+		if e.After(to) {
+			e = to
+		}
+		out = append(out, bucket{s, e})
+		s = e
+	}
+	return out
+}
+
+// series answers a time series query: the top N label sets over the whole
+// range (or all), each step's sums, and an Other series: per step the total
+// (stepTotal) minus the top label sets. Whole steps are one range query,
+// clipped first and last steps an instant query each; all run
+// concurrently.
+func (x *exec) series(ctx context.Context, p *plan, from, to time.Time, step time.Duration) (*Result, error) {
+	group := p.rep.GroupBy
+	var r *ranked
+	if p.top > 0 {
+		var err error
+		if r, err = x.rank(ctx, p, from, to); err != nil {
+			return nil, err
+		}
+	}
+	var restrict []Filter // keeps the top label sets (and maybe a few more)
+	topKeys := map[string]bool{}
+	if r != nil && r.hasOther {
+		for _, l := range group {
+			var values []string
+			seen := map[string]bool{}
+			for _, row := range r.rows {
+				if v := row.Labels[l]; !seen[v] {
+					seen[v] = true
+					values = append(values, v)
+				}
+			}
+			slices.Sort(values)
+			restrict = append(restrict, oneOf(l, values))
+		}
+		for _, row := range r.rows {
+			topKeys[key(row.Labels, group)] = true
+		}
+	}
+
+	bs := buckets(from, to, step)
+	index := map[int64]int{} // bucket end (ms) → index
+	for i, b := range bs {
+		index[b.end.UnixMilli()] = i
+	}
+	var mu sync.Mutex
+	values := map[string]*Series{}
+	other := make([]float64, len(bs)) // totals, then minus the top
+	add := func(labels map[string]string, end int64, v float64) {
+		i, ok := index[end]
+		if !ok {
+			return
+		}
+		k := key(labels, group)
+		if restrict != nil && !topKeys[k] {
+			return // a combination of top values that is not a top label set
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		s := values[k]
+		if s == nil {
+			s = &Series{Labels: project(labels, group), Values: make([]float64, len(bs))}
+			values[k] = s
+		}
+		s.Values[i] += v
+	}
+	addTotal := func(end int64, v float64) {
+		if i, ok := index[end]; ok {
+			mu.Lock()
+			other[i] += v
+			mu.Unlock()
+		}
+	}
+
+	var fns []func(context.Context) error
+	// Whole steps: one range query; the clipped first and last: one
+	// instant query each.
+	var full []bucket
+	for _, b := range bs {
+		if b.end.Sub(b.start) == step {
+			full = append(full, b)
+			continue
+		}
+		d := b.end.Sub(b.start)
+		fns = append(fns, func(ctx context.Context) error {
+			s, err := x.instant(ctx, p.grouped(d, restrict...), b.end)
+			for _, s := range s {
+				add(s.Labels, b.end.UnixMilli(), s.Value)
+			}
+			return err
+		})
+		if restrict != nil {
+			fns = append(fns, func(ctx context.Context) error {
+				s, err := x.instant(ctx, p.stepTotal(d), b.end)
+				for _, s := range s {
+					addTotal(b.end.UnixMilli(), s.Value)
+				}
+				return err
+			})
+		}
+	}
+	if len(full) > 0 {
+		start, end := full[0].start, full[len(full)-1].end
+		fns = append(fns, func(ctx context.Context) error {
+			rs, err := x.rangeQuery(ctx, p.grouped(step, restrict...), start, end, step)
+			for _, s := range rs {
+				for j, t := range s.Timestamps {
+					add(s.Labels, t+1, s.Values[j])
+				}
+			}
+			return err
+		})
+		if restrict != nil {
+			fns = append(fns, func(ctx context.Context) error {
+				rs, err := x.rangeQuery(ctx, p.stepTotal(step), start, end, step)
+				for _, s := range rs {
+					for j, t := range s.Timestamps {
+						addTotal(t+1, s.Values[j])
+					}
+				}
+				return err
+			})
+		}
+	}
+	if err := parallel(ctx, fns...); err != nil {
+		return nil, err
+	}
+
+	res := p.result(from, to)
+	res.Step = step
+	stamps := make([]time.Time, len(bs))
+	for i, b := range bs {
+		stamps[i] = b.start
+	}
+	sum := func(vs []float64) float64 {
+		t := 0.0
+		for _, v := range vs {
+			t += v
+		}
+		return t
+	}
+	if r != nil && r.hasOther {
+		// In the order of the ranking; a top label set without a sample in
+		// any step (impossible unless data changed in between) stays zero.
+		for _, row := range r.rows {
+			s := values[key(row.Labels, group)]
+			if s == nil {
+				s = &Series{Labels: row.Labels, Values: make([]float64, len(bs))}
+			}
+			for i, v := range s.Values {
+				other[i] -= v
+			}
+			res.Series = append(res.Series, s)
+		}
+		res.Series = append(res.Series, &Series{Labels: otherLabels(group), Other: true, Values: other})
+	} else {
+		totals := map[*Series]float64{}
+		for _, s := range values {
+			totals[s] = sum(s.Values)
+			res.Series = append(res.Series, s)
+		}
+		slices.SortFunc(res.Series, func(a, b *Series) int {
+			if c := cmp.Compare(totals[b], totals[a]); c != 0 {
+				return c
+			}
+			return compareLabels(a.Labels, b.Labels, group)
+		})
+	}
+	for _, s := range res.Series {
+		s.Timestamps = stamps
+		res.Total += sum(s.Values)
+	}
+	if p.mode == ModeRate {
+		for _, s := range res.Series {
+			for i, b := range bs {
+				s.Values[i] /= b.end.Sub(b.start).Seconds()
+			}
+		}
+		res.Total /= to.Sub(from).Seconds()
+	}
+	return res, nil
+}

@@ -1,0 +1,196 @@
+package report
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Metric is what a report counts.
+type Metric string
+
+// Metrics. The traffic families count bytes, packets and flows; the status
+// family counts records.
+const (
+	MetricBytes   Metric = "bytes"
+	MetricPackets Metric = "packets"
+	MetricFlows   Metric = "flows"
+	MetricRecords Metric = "records"
+)
+
+// Mode says how values are given.
+type Mode string
+
+// Modes.
+const (
+	// ModeTotal gives the sum over the range (a table) or over each step
+	// (a time series).
+	ModeTotal Mode = "total"
+	// ModeRate gives the sum divided by the length of the range or step in
+	// seconds: per second.
+	ModeRate Mode = "rate"
+)
+
+// Format is the shape of a result.
+type Format string
+
+// Formats.
+const (
+	// FormatTable gives one row per label set, over the whole range.
+	FormatTable Format = "table"
+	// FormatTimeSeries gives one series per label set, one value per step.
+	FormatTimeSeries Format = "time_series"
+)
+
+// Op is a filter's comparison, as in MetricsQL label filters.
+type Op string
+
+// Filter operators.
+const (
+	OpEqual    Op = "="
+	OpNotEqual Op = "!="
+	OpMatch    Op = "=~" // the value is an RE2 regular expression, anchored at both ends
+	OpNotMatch Op = "!~"
+)
+
+// Filter restricts a report to the label sets whose Label compares to
+// Value. Values are any strings: they are escaped, never interpreted as
+// MetricsQL.
+type Filter struct {
+	Label string `json:"label"`
+	Op    Op     `json:"op"`
+	Value string `json:"value"`
+}
+
+// String returns the filter as label op "value".
+func (f Filter) String() string { return f.Label + string(f.Op) + quote(f.Value) }
+
+// Query is a report query: the JSON the Grafana plugin's query editor saves,
+// also what the command line builds. Zero fields take defaults: the
+// report's default metric, total, every row (Top 0), table.
+type Query struct {
+	// Report is a registry ID (see Reports).
+	Report string `json:"report"`
+	// Metric is what to count: bytes, packets, flows (traffic reports) or
+	// records (log-status).
+	Metric Metric `json:"metric,omitempty"`
+	// Mode is total or rate (per second).
+	Mode Mode `json:"mode,omitempty"`
+	// Top keeps the Top label sets with the largest values over the whole
+	// range and sums the others into one Other row or series; 0 keeps all.
+	Top int `json:"top,omitempty"`
+	// Filters restrict the label sets counted; any label of the report's
+	// family (see Report.Filterable).
+	Filters []Filter `json:"filters,omitempty"`
+	// Format is table or time_series.
+	Format Format `json:"format,omitempty"`
+}
+
+// plan is a checked query with its defaults filled in.
+type plan struct {
+	rep     Report
+	metric  Metric
+	mode    Mode
+	top     int
+	format  Format
+	filters []Filter // the report's fixed filters, then the query's
+}
+
+// MaxTop bounds Query.Top.
+const MaxTop = 10_000
+
+// check validates q and fills in its defaults.
+func (q Query) check() (*plan, error) {
+	rep, err := Lookup(q.Report)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{rep: rep, metric: q.Metric, mode: q.Mode, top: q.Top, format: q.Format}
+	if p.metric == "" {
+		p.metric = rep.DefaultMetric()
+	}
+	if !slices.Contains(rep.Metrics, p.metric) {
+		return nil, fmt.Errorf("report %s: unknown metric %q; valid metrics: %s", rep.ID, q.Metric, joinMetrics(rep.Metrics))
+	}
+	switch p.mode {
+	case "":
+		p.mode = ModeTotal
+	case ModeTotal, ModeRate:
+	default:
+		return nil, fmt.Errorf("report %s: unknown mode %q; valid modes: total, rate", rep.ID, q.Mode)
+	}
+	switch p.format {
+	case "":
+		p.format = FormatTable
+	case FormatTable, FormatTimeSeries:
+	default:
+		return nil, fmt.Errorf("report %s: unknown format %q; valid formats: table, time_series", rep.ID, q.Format)
+	}
+	if p.top < 0 || p.top > MaxTop {
+		return nil, fmt.Errorf("report %s: top %d: want 0 (all rows) to %d", rep.ID, q.Top, MaxTop)
+	}
+	p.filters = slices.Clone(rep.Filters)
+	for _, f := range q.Filters {
+		if err := checkFilter(rep, f); err != nil {
+			return nil, err
+		}
+		p.filters = append(p.filters, f)
+	}
+	return p, nil
+}
+
+// Validate checks q: a known report, and a metric, mode, format, top and
+// filters it allows. Errors list the valid choices.
+func (q Query) Validate() error {
+	_, err := q.check()
+	return err
+}
+
+func joinMetrics(ms []Metric) string {
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = string(m)
+	}
+	return strings.Join(s, ", ")
+}
+
+// checkFilter checks that f names a label the report can filter on, a
+// known operator and, for =~ and !~, a valid regular expression.
+func checkFilter(rep Report, f Filter) error {
+	valid := rep.Filterable()
+	if !slices.Contains(valid, f.Label) {
+		return fmt.Errorf("report %s: cannot filter on label %q; valid labels: %s", rep.ID, f.Label, strings.Join(valid, ", "))
+	}
+	switch f.Op {
+	case OpEqual, OpNotEqual:
+	case OpMatch, OpNotMatch:
+		// VictoriaMetrics anchors the expression; check it the same way.
+		if _, err := regexp.Compile("^(?:" + f.Value + ")$"); err != nil {
+			return fmt.Errorf("report %s: filter on %s: bad regular expression %q: %w", rep.ID, f.Label, f.Value, err)
+		}
+	default:
+		return fmt.Errorf("report %s: filter on %s: unknown operator %q; valid operators: =, !=, =~, !~", rep.ID, f.Label, f.Op)
+	}
+	return nil
+}
+
+// labelName matches a label name at the start of a string.
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*`)
+
+// ParseFilter parses a command-line filter: label=value, label!=value,
+// label=~regexp or label!~regexp. The value is everything after the
+// operator, taken literally (no quotes needed).
+func ParseFilter(s string) (Filter, error) {
+	name := labelName.FindString(s)
+	if name == "" {
+		return Filter{}, fmt.Errorf("filter %q: want label=value, label!=value, label=~regexp or label!~regexp", s)
+	}
+	rest := s[len(name):]
+	for _, op := range []Op{OpMatch, OpNotMatch, OpNotEqual, OpEqual} {
+		if v, ok := strings.CutPrefix(rest, string(op)); ok {
+			return Filter{Label: name, Op: op, Value: v}, nil
+		}
+	}
+	return Filter{}, fmt.Errorf("filter %q: after the label %q want =, !=, =~ or !~", s, name)
+}

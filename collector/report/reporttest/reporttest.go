@@ -1,0 +1,418 @@
+// Package reporttest loads generated flow logs into a test VictoriaMetrics
+// the way the collector writes them, and computes what every report must
+// answer from the generated records themselves (package groundtruth), for
+// the report engine's and the report command's golden tests.
+package reporttest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/aggregate"
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/internal/groundtruth"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+)
+
+// Slots are the write slots of the first batches: the first and last
+// millisecond of a minute among them, where a window that is off by one
+// millisecond would count a sample in the wrong minute. Later batches get
+// other distinct slots.
+var Slots = []int{0, 59999, 1, 59998, 30000}
+
+// slot returns the distinct slot of batch i.
+func slot(i int) int {
+	if i < len(Slots) {
+		return Slots[i]
+	}
+	return 100 + i // distinct from Slots and from each other
+}
+
+// Options says what to load.
+type Options struct {
+	// Generate is the generator's configuration; Start defaults to
+	// 2026-03-01T10:00:00Z, Format to v5.
+	Generate generate.Config
+	// ObjectsPerBatch is how many objects go into one write batch (each
+	// batch its own slot); default 4.
+	ObjectsPerBatch int
+	// TopK is the collector's top-K bound of the src, dst, app and pair
+	// families; 0 folds nothing, as the ground truth does not.
+	TopK int
+	// NoTruth skips the ground truth (Dataset.Truth stays empty), which
+	// keeps every record in memory: for large benchmark datasets.
+	NoTruth bool
+	// PerMinute keeps a ground truth per minute (flows and records only:
+	// they count in the minute of a record's start), for checks of
+	// sub-ranges. It costs memory: tests only.
+	PerMinute bool
+}
+
+// Dataset is generated flow logs stored in a VictoriaMetrics.
+type Dataset struct {
+	// URL is VictoriaMetrics' base URL.
+	URL string
+	// Truth is the totals over all time.
+	Truth *groundtruth.Truth
+	// From and To are whole minutes covering every sample.
+	From, To time.Time
+	// Records is the number of records generated.
+	Records int64
+	// Seen is per VPC (account|region|vpc) the first and last minute
+	// (Unix seconds) with records.
+	Seen map[string][2]int64
+	// Minutes is the ground truth per minute (Unix seconds), when
+	// Options.PerMinute is set.
+	Minutes map[int64]*groundtruth.Truth
+	// Batches is the number of write batches.
+	Batches int
+}
+
+// discard is a generate.Sink that throws the objects away: the records
+// reach the aggregates through Observe.
+type discard struct{}
+
+// Create implements generate.Sink.
+func (discard) Create(string) (io.WriteCloser, error) { return nopCloser{io.Discard}, nil }
+
+type nopCloser struct{ io.Writer }
+
+// Close implements io.Closer.
+func (nopCloser) Close() error { return nil }
+
+// Load generates flow logs as opts says, aggregates them per batch of
+// objects exactly as the collector does (aggregate.Emit, no top-K folding,
+// address owners learned from all records), writes each batch at its own
+// slot, flushes, and checks every family against the ground truth.
+func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
+	tb.Helper()
+	ds, err := load(vm.URL, opts)
+	if err != nil {
+		tb.Fatalf("load generated flow logs: %v", err)
+	}
+	vm.Flush()
+	if opts.TopK == 0 {
+		ds.Truth.Check(tb, vm)
+	} else {
+		// Folded families keep the totals of their groups only.
+		for i, f := range schema.Families() {
+			if !f.TopK {
+				ds.Truth.Check(tb, vm, i)
+				continue
+			}
+			for _, name := range f.MetricNames() {
+				got := vm.Totals(tb, name, f.Group...)
+				want := groundtruth.Project(ds.Truth.Sums[name], f.Labels, f.Group)
+				if d := groundtruth.Compare(got, want); d != "" {
+					tb.Errorf("%s per %v differs from the ground truth:\n%s", name, f.Group, d)
+				}
+			}
+		}
+	}
+	if tb.Failed() {
+		tb.FailNow()
+	}
+	return ds
+}
+
+// LoadURL is Load without the ground truth check, into any
+// VictoriaMetrics (the benchmark's); the caller flushes.
+func LoadURL(url string, opts Options) (*Dataset, error) { return load(url, opts) }
+
+func load(url string, opts Options) (*Dataset, error) {
+	cfg := opts.Generate
+	if cfg.Start.IsZero() {
+		cfg.Start = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	}
+	if cfg.Format == nil {
+		f, err := flowlog.ParseFormat("v5")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Format = f
+	}
+	cfg.Plain = true // no gzip: the objects are thrown away
+	per := opts.ObjectsPerBatch
+	if per <= 0 {
+		per = 4
+	}
+	ds := &Dataset{URL: url, Truth: groundtruth.New(), Seen: map[string][2]int64{}}
+	if opts.PerMinute {
+		ds.Minutes = map[int64]*groundtruth.Truth{}
+	}
+	// What the batches taught: interface metadata and address owners. With
+	// the ground truth, every batch knows what all of them taught, as the
+	// truth does; without it (large datasets), batches are written as they
+	// are formed, knowing what the earlier ones taught, as the collector
+	// does.
+	meta := map[string]aggregate.Meta{}
+	owners := map[string]string{}
+	byAddr := map[string]string{}
+	learn := func(a *aggregate.Aggregate) {
+		m, o := a.Learned()
+		for k, v := range m {
+			old := meta[k]
+			keep := func(v, o string) string {
+				if v == "" || v == schema.Absent {
+					return o
+				}
+				return v
+			}
+			meta[k] = aggregate.Meta{VPC: keep(v.VPC, old.VPC), Subnet: keep(v.Subnet, old.Subnet), AZ: keep(v.AZ, old.AZ), Instance: keep(v.Instance, old.Instance)}
+		}
+		for k, iface := range o {
+			owners[k] = iface
+			_, addr, _ := strings.Cut(k, " ")
+			if prev, ok := byAddr[addr]; ok && prev != iface {
+				iface = ""
+			}
+			byAddr[addr] = iface
+		}
+	}
+	lookupMeta := func(iface string) (aggregate.Meta, bool) { m, ok := meta[iface]; return m, ok }
+	lookupOwner := func(vpc, addr string) (string, bool) {
+		if o, ok := owners[aggregate.OwnerKey(vpc, addr)]; ok {
+			return o, true
+		}
+		if o := byAddr[addr]; o != "" {
+			return o, true
+		}
+		return "", false
+	}
+	store, err := storage.New(storage.Config{URL: url})
+	if err != nil {
+		return nil, err
+	}
+	write := func(i int, a *aggregate.Aggregate) error {
+		res := a.Resolve(lookupMeta, lookupOwner)
+		b := store.NewBatch()
+		a.Emit(&res, slot(i), opts.TopK, b.Add)
+		if err := store.WriteBatch(context.Background(), b); err != nil {
+			return fmt.Errorf("write batch %d: %w", i, err)
+		}
+		return nil
+	}
+
+	var batches []*aggregate.Aggregate
+	var writeErr error
+	var objects int
+	lastKey := ""
+	minMinute, maxMinute := int64(1<<62), int64(-1<<62)
+	cfg.Observe = func(key string, r *flowlog.Record) {
+		if key != lastKey {
+			if objects%per == 0 {
+				if n := len(batches); opts.NoTruth && n > 0 && writeErr == nil {
+					learn(batches[n-1])
+					writeErr = write(n-1, batches[n-1])
+					batches[n-1] = nil
+				}
+				batches = append(batches, aggregate.New())
+			}
+			objects++
+			lastKey = key
+		}
+		batches[len(batches)-1].Add(r, &aggregate.Context{})
+		if !opts.NoTruth {
+			ds.Truth.Observe(r)
+		}
+		ds.Records++
+		var minute int64
+		if r.Present.Has(flowlog.Start) {
+			minute = r.Start / 60 * 60
+		}
+		if ds.Minutes != nil {
+			t := ds.Minutes[minute]
+			if t == nil {
+				t = groundtruth.New()
+				ds.Minutes[minute] = t
+			}
+			t.Observe(r)
+		}
+		vpc := strings.Join([]string{text(r, flowlog.AccountID), text(r, flowlog.Region), text(r, flowlog.VPCID)}, "|")
+		seen, ok := ds.Seen[vpc]
+		if !ok {
+			seen = [2]int64{minute, minute}
+		}
+		ds.Seen[vpc] = [2]int64{min(seen[0], minute), max(seen[1], minute)}
+		minMinute = min(minMinute, minute)
+		maxMinute = max(maxMinute, (max(r.End, r.Start)+59)/60*60)
+	}
+	if _, err := generate.Generate(cfg, discard{}); err != nil {
+		return nil, err
+	}
+	if writeErr != nil {
+		return nil, writeErr
+	}
+	ds.Truth.Finish()
+	if len(ds.Truth.Conflicts) > 0 {
+		return nil, fmt.Errorf("generated data has addresses owned by two interfaces: %v", ds.Truth.Conflicts[:min(5, len(ds.Truth.Conflicts))])
+	}
+	ds.From, ds.To = time.Unix(minMinute, 0).UTC(), time.Unix(maxMinute+60, 0).UTC()
+	if opts.NoTruth {
+		if n := len(batches); n > 0 {
+			learn(batches[n-1])
+			if err := write(n-1, batches[n-1]); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		for _, a := range batches {
+			learn(a)
+		}
+		for i, a := range batches {
+			if err := write(i, a); err != nil {
+				return nil, err
+			}
+		}
+	}
+	ds.Batches = len(batches)
+	return ds, nil
+}
+
+func text(r *flowlog.Record, f flowlog.Field) string {
+	if v, ok := r.Get(f); ok {
+		return string(v)
+	}
+	return schema.Absent
+}
+
+// Key joins label values the way Expected keys its map: the values of the
+// report's columns joined by "|".
+func Key(labels map[string]string, columns []string) string {
+	vs := make([]string, len(columns))
+	for i, c := range columns {
+		vs[i] = labels[c]
+	}
+	return strings.Join(vs, "|")
+}
+
+// Expected returns what the report must answer over all time for metric m
+// with the given filters (besides the report's own): per group-by label set
+// (Key over Report.GroupBy) the total. For the exporters report the key
+// also holds the first_seen, last_seen and status columns.
+func (ds *Dataset) Expected(rep report.Report, m report.Metric, filters []report.Filter) (map[string]float64, error) {
+	return expected(ds.Truth, ds, rep, m, filters)
+}
+
+// ExpectedMinutes is Expected over the minutes [from, to) only, for the
+// flows and records metrics (counted in the minute of a record's start);
+// the pair-interface reports are not covered. It needs Options.PerMinute.
+func (ds *Dataset) ExpectedMinutes(rep report.Report, m report.Metric, filters []report.Filter, from, to time.Time) (map[string]float64, error) {
+	if ds.Minutes == nil {
+		return nil, fmt.Errorf("no per-minute truth: load with PerMinute")
+	}
+	if m != report.MetricFlows && m != report.MetricRecords {
+		return nil, fmt.Errorf("per-minute truth counts flows and records only, not %s", m)
+	}
+	if rep.Family == schema.Pair || rep.ID == report.ReportExporters {
+		return nil, fmt.Errorf("no per-minute truth for report %s", rep.ID)
+	}
+	out := map[string]float64{}
+	for minute, t := range ds.Minutes {
+		if minute < from.Unix() || minute >= to.Unix() {
+			continue
+		}
+		part, err := expected(t, nil, rep, m, filters)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range part {
+			out[k] += v
+		}
+	}
+	return out, nil
+}
+
+func expected(t *groundtruth.Truth, ds *Dataset, rep report.Report, m report.Metric, filters []report.Filter) (map[string]float64, error) {
+	fam := rep.FamilyDef()
+	sums := t.Sums[rep.MetricName(m)]
+	all := append(slices.Clone(rep.Filters), filters...)
+	kept := map[string]float64{}
+	for k, v := range sums {
+		values := strings.Split(k, "|")
+		ok, err := Matches(fam.Labels, values, all)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			kept[k] = v
+		}
+	}
+	out := groundtruth.Project(kept, fam.Labels, rep.GroupBy)
+	if ds == nil || rep.ID != report.ReportExporters {
+		return out, nil
+	}
+	// Exporters: every VPC with records, its status from the status
+	// family, first and last minute from the records.
+	status := schema.Families()[schema.Status]
+	counts := map[string]map[string]float64{}
+	for k, v := range t.Sums[status.Name] {
+		values := strings.Split(k, "|")
+		ok, err := Matches(status.Labels, values, all)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		vpc := strings.Join(values[:3], "|")
+		if counts[vpc] == nil {
+			counts[vpc] = map[string]float64{}
+		}
+		counts[vpc][values[4]] += v
+	}
+	full := map[string]float64{}
+	for _, vpc := range slices.Sorted(maps.Keys(counts)) {
+		st := report.ExporterOK
+		switch c := counts[vpc]; {
+		case c["SKIPDATA"] > 0:
+			st = report.ExporterSkipData
+		case c["OK"] == 0:
+			st = report.ExporterNoData
+		}
+		seen := ds.Seen[vpc]
+		minute := func(s int64) string { return time.Unix(s, 0).UTC().Format(time.RFC3339) }
+		full[strings.Join([]string{vpc, minute(seen[0]), minute(seen[1]), st}, "|")] = out[vpc]
+	}
+	return full, nil
+}
+
+// Matches reports whether the label values (in the order of labels) pass
+// every filter.
+func Matches(labels, values []string, filters []report.Filter) (bool, error) {
+	for _, f := range filters {
+		i := slices.Index(labels, f.Label)
+		if i < 0 {
+			return false, fmt.Errorf("no label %s", f.Label)
+		}
+		v := values[i]
+		var ok bool
+		switch f.Op {
+		case report.OpEqual:
+			ok = v == f.Value
+		case report.OpNotEqual:
+			ok = v != f.Value
+		case report.OpMatch, report.OpNotMatch:
+			re, err := regexp.Compile("^(?:" + f.Value + ")$")
+			if err != nil {
+				return false, err
+			}
+			ok = re.MatchString(v) == (f.Op == report.OpMatch)
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}

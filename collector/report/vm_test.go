@@ -1,0 +1,936 @@
+package report_test
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metricsql"
+
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/collector/report/reporttest"
+	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+)
+
+// parsingTransport parses every query sent with metricsql before passing
+// the request on, and records the paths asked for.
+type parsingTransport struct {
+	t       testing.TB
+	mu      sync.Mutex
+	queries int
+	paths   []string
+}
+
+func (p *parsingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	p.paths = append(p.paths, req.URL.Path)
+	p.mu.Unlock()
+	if req.Body != nil && req.Method == http.MethodPost {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(strings.NewReader(string(body)))
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			p.t.Errorf("request body %q: %v", body, err)
+		}
+		q := form.Get("query")
+		if _, err := metricsql.Parse(q); err != nil {
+			p.t.Errorf("query %s does not parse: %v", q, err)
+		}
+		if form.Get("nocache") != "1" {
+			p.t.Errorf("query %s without nocache=1", q)
+		}
+		p.mu.Lock()
+		p.queries++
+		p.mu.Unlock()
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func newEngine(t testing.TB, cfg report.Config) (*report.Engine, *parsingTransport) {
+	t.Helper()
+	tr := &parsingTransport{t: t}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: tr}
+	}
+	e, err := report.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, tr
+}
+
+// rowsOf keys a table's rows by their columns' values.
+func rowsOf(t *testing.T, res *report.Result) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, r := range res.Rows {
+		k := reporttest.Key(r.Labels, res.Columns)
+		if _, dup := out[k]; dup {
+			t.Errorf("%s: row %s twice", res.Report.ID, k)
+		}
+		out[k] = r.Value
+	}
+	return out
+}
+
+// diff lists up to ten differences.
+func diff(got, want map[string]float64) string {
+	var d []string
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			d = append(d, fmt.Sprintf("  %s: got %v, want %v", k, g, w))
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			d = append(d, fmt.Sprintf("  %s: got %v, want nothing", k, g))
+		}
+	}
+	slices.Sort(d)
+	if len(d) > 10 {
+		d = append(d[:10], fmt.Sprintf("  … %d more", len(d)-10))
+	}
+	return strings.Join(d, "\n")
+}
+
+func sum(m map[string]float64) float64 {
+	t := 0.0
+	for _, v := range m {
+		t += v
+	}
+	return t
+}
+
+// checkSorted checks that rows are by value descending, ties by labels,
+// with exact integer values in total mode.
+func checkSorted(t *testing.T, res *report.Result) {
+	t.Helper()
+	for i, r := range res.Rows {
+		if res.Mode == report.ModeTotal && (r.Value != math.Trunc(r.Value) || r.Value < 0) {
+			t.Errorf("%s: row %v: value %v is not a whole number", res.Report.ID, r.Labels, r.Value)
+		}
+		if i == 0 {
+			continue
+		}
+		p := res.Rows[i-1]
+		if p.Value < r.Value || (p.Value == r.Value && !p.Other && !r.Other && reporttest.Key(p.Labels, res.Columns) > reporttest.Key(r.Labels, res.Columns)) {
+			t.Errorf("%s: rows %d and %d out of order: %v %v, %v %v", res.Report.ID, i-1, i, p.Labels, p.Value, r.Labels, r.Value)
+		}
+	}
+}
+
+// topOf returns the n largest of want (ties by key) and the sum of the
+// rest.
+func topOf(want map[string]float64, n int) (map[string]float64, float64) {
+	keys := slices.Collect(maps.Keys(want))
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(want[b], want[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	top, rest := map[string]float64{}, 0.0
+	for i, k := range keys {
+		if i < n {
+			top[k] = want[k]
+		} else {
+			rest += want[k]
+		}
+	}
+	return top, rest
+}
+
+// filtersFor returns filters worth trying on a report: on the VPC, a
+// negated action, a regular expression on an interface, and one on the
+// report's own first label.
+func filtersFor(rep report.Report, ds *reporttest.Dataset) [][]report.Filter {
+	vpcs := slices.Sorted(maps.Keys(ds.Seen)) // account|region|vpc
+	vpc := strings.Split(vpcs[0], "|")[2]
+	out := [][]report.Filter{{{Label: schema.LabelVPC, Op: report.OpEqual, Value: vpc}}}
+	labels := rep.Filterable()
+	if slices.Contains(labels, "action") {
+		out = append(out, []report.Filter{{Label: "action", Op: report.OpNotEqual, Value: "ACCEPT"}})
+	}
+	if slices.Contains(labels, "interface_id") {
+		out = append(out, []report.Filter{{Label: "interface_id", Op: report.OpMatch, Value: "eni-0.*|eni-[a-c].*"}, {Label: schema.LabelVPC, Op: report.OpNotEqual, Value: vpc}})
+	}
+	if g := rep.GroupBy[0]; slices.Contains(labels, g) {
+		out = append(out, []report.Filter{{Label: g, Op: report.OpNotMatch, Value: "-|1.*"}})
+	}
+	return out
+}
+
+// TestReports loads an hour of generated flow logs (written in batches at
+// slots 0, 59999, 1, 59998, … of each minute) and checks every report
+// against the totals computed from the generated records.
+func TestReports(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	v8, err := flowlog.ParseFormat("v8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := reporttest.Load(t, vm, reporttest.Options{
+		Generate:        generate.Config{Records: 20000, Seed: 11, Duration: time.Hour, ENIs: 40, VPCs: 3, Accounts: 2, Format: v8},
+		ObjectsPerBatch: 3,
+		PerMinute:       true,
+	})
+	if ds.Batches < 5 {
+		t.Fatalf("%d batches, want at least 5 to use every test slot", ds.Batches)
+	}
+	e, tr := newEngine(t, report.Config{URL: vm.URL})
+	ctx := context.Background()
+
+	t.Run("golden", func(t *testing.T) {
+		for _, rep := range report.Reports() {
+			for _, m := range rep.Metrics {
+				want, err := ds.Expected(rep, m, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := e.Table(ctx, report.Query{Report: rep.ID, Metric: m}, ds.From, ds.To)
+				if err != nil {
+					t.Fatalf("%s %s: %v", rep.ID, m, err)
+				}
+				if len(want) == 0 {
+					t.Errorf("%s %s: nothing expected: a useless check", rep.ID, m)
+				}
+				if d := diff(rowsOf(t, res), want); d != "" {
+					t.Errorf("%s %s differs from the ground truth (%d rows, %d expected):\n%s", rep.ID, m, len(res.Rows), len(want), d)
+				}
+				if res.Total != sum(want) {
+					t.Errorf("%s %s: total %v, want %v", rep.ID, m, res.Total, sum(want))
+				}
+				checkSorted(t, res)
+			}
+		}
+	})
+
+	t.Run("top", func(t *testing.T) {
+		for _, rep := range report.Reports() {
+			m := rep.DefaultMetric()
+			want, err := ds.Expected(rep, m, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []int{1, 3, 10, 1000} {
+				res, err := e.Table(ctx, report.Query{Report: rep.ID, Metric: m, Top: n}, ds.From, ds.To)
+				if err != nil {
+					t.Fatalf("%s top %d: %v", rep.ID, n, err)
+				}
+				top, rest := topOf(want, n)
+				got := map[string]float64{}
+				other := -1.0
+				for _, r := range res.Rows {
+					if r.Other {
+						other = r.Value
+						for _, c := range rep.GroupBy {
+							if r.Labels[c] != report.OtherValue {
+								t.Errorf("%s top %d: Other row labels %v", rep.ID, n, r.Labels)
+							}
+						}
+						continue
+					}
+					if rep.ID == report.ReportExporters {
+						got[reporttest.Key(r.Labels, res.Columns)] = r.Value
+					} else {
+						got[reporttest.Key(r.Labels, rep.GroupBy)] = r.Value
+					}
+				}
+				if d := diff(got, top); d != "" {
+					t.Errorf("%s top %d: rows differ:\n%s", rep.ID, n, d)
+				}
+				switch {
+				case len(want) > n && other != rest:
+					t.Errorf("%s top %d: Other %v, want %v", rep.ID, n, other, rest)
+				case len(want) <= n && other != -1:
+					t.Errorf("%s top %d: an Other row though %d rows fit", rep.ID, n, len(want))
+				}
+				if total := sum(rowsOf(t, res)); total != sum(want) || res.Total != sum(want) {
+					t.Errorf("%s top %d: rows add up to %v (total %v), want %v", rep.ID, n, total, res.Total, sum(want))
+				}
+				checkSorted(t, res)
+			}
+		}
+	})
+
+	t.Run("filters", func(t *testing.T) {
+		for _, rep := range report.Reports() {
+			if rep.ID == report.ReportExporters {
+				continue // first and last seen are not filtered in the truth
+			}
+			m := rep.DefaultMetric()
+			if slices.Contains(rep.Metrics, report.MetricFlows) {
+				m = report.MetricFlows
+			}
+			for _, filters := range filtersFor(rep, ds) {
+				want, err := ds.Expected(rep, m, filters)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := e.Table(ctx, report.Query{Report: rep.ID, Metric: m, Filters: filters}, ds.From, ds.To)
+				if err != nil {
+					t.Fatalf("%s %v: %v", rep.ID, filters, err)
+				}
+				if d := diff(rowsOf(t, res), want); d != "" {
+					t.Errorf("%s %v differs (%d rows, %d expected):\n%s", rep.ID, filters, len(res.Rows), len(want), d)
+				}
+				if len(want) == 0 && len(filters) == 1 {
+					t.Errorf("%s %v: nothing expected: a useless check", rep.ID, filters)
+				}
+			}
+		}
+	})
+
+	// Sub-ranges of whole minutes count exactly their minutes: checked
+	// against the flows and records of each minute.
+	t.Run("minutes", func(t *testing.T) {
+		reps := []string{report.ReportAction, report.ReportLogStatus, report.ReportTopSources, report.ReportApplications, report.ReportSrcServiceDstService}
+		spans := [][2]int{{0, 1}, {0, 2}, {1, 2}, {5, 6}, {5, 17}, {13, 14}, {17, 60}, {30, 31}, {59, 60}, {0, 61}}
+		for _, id := range reps {
+			rep, _ := report.Lookup(id)
+			m := report.MetricFlows
+			if rep.Family == schema.Status {
+				m = report.MetricRecords
+			}
+			for _, s := range spans {
+				from, to := ds.From.Add(time.Duration(s[0])*time.Minute), ds.From.Add(time.Duration(s[1])*time.Minute)
+				want, err := ds.ExpectedMinutes(rep, m, nil, from, to)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := e.Table(ctx, report.Query{Report: id, Metric: m}, from, to)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := diff(rowsOf(t, res), want); d != "" {
+					t.Errorf("%s over minutes %d–%d differs:\n%s", id, s[0], s[1], d)
+				}
+			}
+		}
+	})
+
+	t.Run("series", func(t *testing.T) {
+		from, to := ds.From.Add(3*time.Minute), ds.To.Add(-2*time.Minute)
+		for _, rep := range report.Reports() {
+			for _, step := range []time.Duration{time.Minute, 7 * time.Minute, time.Hour} {
+				for _, top := range []int{0, 3} {
+					checkSeries(t, e, ds, rep, top, nil, from, to, step)
+				}
+			}
+		}
+		// Filters on the report's own labels: Other per step from the
+		// report's own family.
+		for _, id := range []string{report.ReportTopSources, report.ReportApplications, report.ReportActionInterfaceDst} {
+			rep, _ := report.Lookup(id)
+			for _, filters := range filtersFor(rep, ds) {
+				checkSeries(t, e, ds, rep, 3, filters, from, to, 7*time.Minute)
+			}
+		}
+	})
+
+	t.Run("rate", func(t *testing.T) {
+		for _, id := range []string{report.ReportAction, report.ReportLogStatus, report.ReportExporters} {
+			total, err := e.Table(ctx, report.Query{Report: id, Top: 2}, ds.From, ds.To)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rate, err := e.Table(ctx, report.Query{Report: id, Top: 2, Mode: report.ModeRate}, ds.From, ds.To)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secs := ds.To.Sub(ds.From).Seconds()
+			if len(rate.Rows) != len(total.Rows) || rate.Total != total.Total/secs {
+				t.Fatalf("%s rate: %d rows, total %v; want %d rows, %v", id, len(rate.Rows), rate.Total, len(total.Rows), total.Total/secs)
+			}
+			for i, r := range rate.Rows {
+				if r.Value != total.Rows[i].Value/secs || !maps.Equal(r.Labels, total.Rows[i].Labels) {
+					t.Errorf("%s rate row %v %v, want %v %v", id, r.Labels, r.Value, total.Rows[i].Labels, total.Rows[i].Value/secs)
+				}
+			}
+			step := 7 * time.Minute
+			ts, _ := e.TimeSeries(ctx, report.Query{Report: id, Top: 2}, ds.From, ds.To, step)
+			rs, err := e.TimeSeries(ctx, report.Query{Report: id, Top: 2, Mode: report.ModeRate}, ds.From, ds.To, step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range rs.Series {
+				for j, v := range s.Values {
+					secs := step.Seconds()
+					if j == 0 || j == len(s.Values)-1 {
+						continue // clipped steps
+					}
+					if w := ts.Series[i].Values[j] / secs; v != w {
+						t.Errorf("%s rate series %v step %d: %v, want %v", id, s.Labels, j, v, w)
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("labelValues", func(t *testing.T) {
+		for _, c := range []struct {
+			report, label string
+			filters       []report.Filter
+		}{
+			{report.ReportInterface, schema.LabelVPC, nil},
+			{report.ReportInterface, "interface_id", []report.Filter{{Label: "action", Op: report.OpEqual, Value: "REJECT"}}},
+			{report.ReportRejectReasons, "interface_id", nil},
+			{report.ReportTrafficPath, "traffic_path", nil},
+			{report.ReportTopSources, "src_addr", []report.Filter{{Label: "src_addr", Op: report.OpMatch, Value: `10\..*`}}},
+			{report.ReportLogStatus, "log_status", nil},
+			{report.ReportExporters, schema.LabelVPC, nil},
+		} {
+			rep, _ := report.Lookup(c.report)
+			idx := slices.Index(rep.FamilyDef().Labels, c.label)
+			want := map[string]bool{}
+			for _, m := range rep.FamilyDef().MetricNames() {
+				for k := range ds.Truth.Sums[m] {
+					vs := strings.Split(k, "|")
+					ok, err := reporttest.Matches(rep.FamilyDef().Labels, vs, append(slices.Clone(rep.Filters), c.filters...))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if ok {
+						want[vs[idx]] = true
+					}
+				}
+			}
+			got, err := e.LabelValues(ctx, c.report, c.label, c.filters, ds.From, ds.To)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := slices.Sorted(maps.Keys(want)); !slices.Equal(got, w) || len(w) == 0 {
+				t.Errorf("LabelValues(%s, %s, %v) = %q, want %q", c.report, c.label, c.filters, got, w)
+			}
+		}
+		if got, err := e.LabelValues(ctx, report.ReportInterface, schema.LabelVPC, nil, ds.From.Add(-time.Hour), ds.From); err != nil || len(got) != 0 {
+			t.Errorf("LabelValues before the data = %q, %v", got, err)
+		}
+		if _, err := e.LabelValues(ctx, report.ReportInterface, "src_addr", nil, ds.From, ds.To); err == nil || !strings.Contains(err.Error(), "valid labels") {
+			t.Errorf("LabelValues of another family's label: %v", err)
+		}
+	})
+
+	if tr.queries < 500 {
+		t.Errorf("only %d queries parsed", tr.queries)
+	}
+}
+
+// checkSeries checks a report's time series over [from, to): each step
+// adds up (over the series) to the table of that step's range, which for
+// flows and records also matches the per-minute ground truth; the series
+// add up over the steps to the table of the whole range; with top N the
+// series are the table's top rows and Other.
+func checkSeries(t *testing.T, e *report.Engine, ds *reporttest.Dataset, rep report.Report, top int, filters []report.Filter, from, to time.Time, step time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	m := rep.Metrics[len(rep.Metrics)-1] // flows (records for log-status, packets for exporters)
+	if slices.Contains(rep.Metrics, report.MetricFlows) {
+		m = report.MetricFlows
+	}
+	q := report.Query{Report: rep.ID, Metric: m, Top: top, Filters: filters}
+	res, err := e.TimeSeries(ctx, q, from, to, step)
+	if err != nil {
+		t.Fatalf("%s series: %v", rep.ID, err)
+	}
+	table, err := e.Table(ctx, q, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("%s top %d %v step %s", rep.ID, top, filters, step)
+	if res.Step != step || res.Total != table.Total {
+		t.Errorf("%s: step %s, total %v; want %s, %v", name, res.Step, res.Total, step, table.Total)
+	}
+	// Over the steps: the table (its group-by columns only).
+	overSteps := map[string]float64{}
+	for i, s := range res.Series {
+		k := reporttest.Key(s.Labels, rep.GroupBy)
+		if s.Other {
+			k = "Other"
+			if i != len(res.Series)-1 {
+				t.Errorf("%s: Other series is not last", name)
+			}
+		}
+		for _, v := range s.Values {
+			overSteps[k] += v
+		}
+		if len(s.Values) != len(s.Timestamps) || !s.Timestamps[0].Equal(from) {
+			t.Errorf("%s: %d values, %d timestamps from %v", name, len(s.Values), len(s.Timestamps), s.Timestamps[0])
+		}
+	}
+	want := map[string]float64{}
+	for _, r := range table.Rows {
+		k := reporttest.Key(r.Labels, rep.GroupBy)
+		if r.Other {
+			k = "Other"
+		}
+		want[k] += r.Value
+	}
+	if d := diff(overSteps, want); d != "" {
+		t.Errorf("%s: series summed over the steps differ from the table:\n%s", name, d)
+	}
+	if len(res.Series) == 0 {
+		return
+	}
+	// Per step: the ground truth of its minutes.
+	if rep.Family == schema.Pair || rep.ID == report.ReportExporters {
+		return
+	}
+	for j, start := range res.Series[0].Timestamps {
+		end := to
+		if j+1 < len(res.Series[0].Timestamps) {
+			end = res.Series[0].Timestamps[j+1]
+		}
+		if j > 0 && start.UnixMilli()%step.Milliseconds() != 0 {
+			t.Errorf("%s: step %d starts at %v, not a multiple of the step", name, j, start)
+		}
+		truth, err := ds.ExpectedMinutes(rep, m, filters, start, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0.0
+		for _, s := range res.Series {
+			got += s.Values[j]
+			if !s.Other && top == 0 {
+				if w := truth[reporttest.Key(s.Labels, rep.GroupBy)]; s.Values[j] != w {
+					t.Errorf("%s: %v at %v: %v, want %v", name, s.Labels, start, s.Values[j], w)
+				}
+			}
+		}
+		if w := sum(truth); got != w {
+			t.Errorf("%s: step at %v adds up to %v, want %v", name, start, got, w)
+		}
+	}
+}
+
+// labelsOf returns the labels of a family, all absent, with some set.
+func labelsOf(family int, set map[string]string) []storage.Label {
+	f := schema.Families()[family]
+	var out []storage.Label
+	for _, l := range f.Labels {
+		v := schema.Absent
+		if s, ok := set[l]; ok {
+			v = s
+		}
+		out = append(out, storage.Label{Name: l, Value: v})
+	}
+	return out
+}
+
+func write(t *testing.T, url string, series ...storage.Series) {
+	t.Helper()
+	c, err := storage.New(storage.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(context.Background(), series); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func named(name string, labels []storage.Label, samples ...storage.Sample) storage.Series {
+	return storage.Series{Labels: append([]storage.Label{{Name: "__name__", Value: name}}, labels...), Samples: samples}
+}
+
+// TestMinuteBoundaries writes, for each of ten minutes, a sample at its
+// first millisecond (slot 0) and one at its last (slot 59999), valued
+// distinct powers of two: every sum then says exactly which samples were
+// counted. Every range of whole minutes, as a table and as time series,
+// must count exactly the samples of its minutes. It runs against
+// VictoriaMetrics as the tests start it (no cache, no latency offset) and
+// as it runs by default (cache on, latency offset), and with recent data.
+func TestMinuteBoundaries(t *testing.T) {
+	base := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	check := func(t *testing.T, e *report.Engine, base time.Time) {
+		ctx := context.Background()
+		expect := func(a, b int) float64 {
+			v := 0.0
+			for i := a; i < b; i++ {
+				v += math.Exp2(float64(2*i)) + math.Exp2(float64(2*i+1))
+			}
+			return v
+		}
+		at := func(i int) time.Time { return base.Add(time.Duration(i) * time.Minute) }
+		for a := 0; a < 10; a++ {
+			for b := a + 1; b <= 10; b++ {
+				res, err := e.Table(ctx, report.Query{Report: report.ReportLogStatus}, at(a), at(b))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Rows) != 1 || res.Rows[0].Value != expect(a, b) {
+					t.Errorf("minutes [%d, %d): %+v, want %v", a, b, res.Rows, expect(a, b))
+				}
+				// Ends inside a minute are rounded down.
+				res, err = e.Table(ctx, report.Query{Report: report.ReportLogStatus}, at(a).Add(59999*time.Millisecond), at(b).Add(30*time.Second))
+				if err != nil || len(res.Rows) != 1 || res.Rows[0].Value != expect(a, b) {
+					t.Errorf("minutes [%d, %d) with ends inside minutes: %+v, %v", a, b, res, err)
+				}
+			}
+		}
+		for _, step := range []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute, 7 * time.Minute} {
+			for a := 0; a < 4; a++ {
+				res, err := e.TimeSeries(ctx, report.Query{Report: report.ReportLogStatus}, at(a), at(10), step)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Series) != 1 {
+					t.Fatalf("step %s: %d series", step, len(res.Series))
+				}
+				s := res.Series[0]
+				for j, ts := range s.Timestamps {
+					end := at(10)
+					if j+1 < len(s.Timestamps) {
+						end = s.Timestamps[j+1]
+					}
+					i0, i1 := int(ts.Sub(base)/time.Minute), int(end.Sub(base)/time.Minute)
+					if s.Values[j] != expect(i0, i1) {
+						t.Errorf("step %s from minute %d: step at minute %d: %v, want minutes %d–%d = %v", step, a, i0, s.Values[j], i0, i1, expect(i0, i1))
+					}
+				}
+			}
+		}
+	}
+	load := func(t *testing.T, url string, base time.Time) {
+		var samples []storage.Sample
+		for i := range 10 {
+			ms := base.Add(time.Duration(i) * time.Minute).UnixMilli()
+			samples = append(samples, storage.Sample{Timestamp: ms, Value: math.Exp2(float64(2 * i))},
+				storage.Sample{Timestamp: ms + 59999, Value: math.Exp2(float64(2*i + 1))})
+		}
+		// Neighbours just outside: the last millisecond before, the first after.
+		samples = append([]storage.Sample{{Timestamp: base.UnixMilli() - 1, Value: 1 << 40}}, samples...)
+		samples = append(samples, storage.Sample{Timestamp: base.Add(10 * time.Minute).UnixMilli(), Value: 1 << 41})
+		write(t, url, named("vpcflow_status_records", labelsOf(schema.Status, map[string]string{"log_status": "OK"}), samples...))
+	}
+
+	t.Run("test flags", func(t *testing.T) {
+		vm := testserver.VictoriaMetrics(t)
+		load(t, vm.URL, base)
+		vm.Flush()
+		e, _ := newEngine(t, report.Config{URL: vm.URL})
+		check(t, e, base)
+	})
+	t.Run("default flags", func(t *testing.T) {
+		// Cache on; a latency offset longer than the recent data's age.
+		vm := testserver.VictoriaMetrics(t, "-search.disableCache=false", "-search.latencyOffset=15m")
+		load(t, vm.URL, base)
+		recent := time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute)
+		load(t, vm.URL, recent)
+		vm.Flush()
+		e, _ := newEngine(t, report.Config{URL: vm.URL})
+		check(t, e, base)
+		check(t, e, base) // again, from the cache if it were used
+		check(t, e, recent)
+
+		// A control: the same query without nocache=1 is moved by the
+		// latency offset and misses recent samples.
+		q := url.Values{"query": {`sum(sum_over_time(vpcflow_status_records[600s]))`}, "time": {fmt.Sprintf("%.3f", float64(recent.Add(10*time.Minute).UnixMilli()-1)/1000)}}
+		resp, err := http.PostForm(vm.URL+"/api/v1/query", q)
+		if err == nil {
+			var body struct {
+				Data struct {
+					Result []struct {
+						Value [2]any `json:"value"`
+					} `json:"result"`
+				} `json:"data"`
+			}
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			t.Logf("control without nocache=1: %+v (with it: %v)", body.Data.Result, math.Exp2(20)-1)
+		}
+
+		// Data written after a query is seen by the next one.
+		before, err := e.Table(context.Background(), report.Query{Report: report.ReportLogStatus}, base, base.Add(5*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, vm.URL, named("vpcflow_status_records", labelsOf(schema.Status, map[string]string{"log_status": "OK"}),
+			storage.Sample{Timestamp: base.Add(2*time.Minute).UnixMilli() + 7, Value: 1 << 45}))
+		vm.Flush()
+		after, err := e.Table(context.Background(), report.Query{Report: report.ReportLogStatus}, base, base.Add(5*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Total-before.Total != 1<<45 {
+			t.Errorf("a sample written between two queries: totals %v then %v", before.Total, after.Total)
+		}
+	})
+}
+
+// TestEscapingInVictoriaMetrics stores label values that would break a
+// query built without escaping and filters on each: every one finds
+// exactly its own series, and `"} or vector(1)` finds nothing more.
+func TestEscapingInVictoriaMetrics(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	base := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	values := []string{
+		`"} or vector(1)`, `"} or vector(1) or {"`, `a"b`, `a\"b`, `\`, `\\`, `a\nb`, "new\nline", "tab\tand\rreturn",
+		`{}`, `}`, `{`, `'single'`, "`back`", `a,b=c`, `x") by (y`, " ", "ünïcødé ✓", `.*`, `a|b`, "eni-plain",
+	}
+	var series []storage.Series
+	for i, v := range values {
+		series = append(series, named("vpcflow_interface_bytes", labelsOf(schema.Interface, map[string]string{"interface_id": v, "action": "ACCEPT"}),
+			storage.Sample{Timestamp: base.UnixMilli() + int64(i), Value: float64(100 + i)}))
+	}
+	write(t, vm.URL, series...)
+	vm.Flush()
+	e, _ := newEngine(t, report.Config{URL: vm.URL})
+	ctx := context.Background()
+	all := 0.0
+	for i := range values {
+		all += float64(100 + i)
+	}
+	for i, v := range values {
+		res, err := e.Table(ctx, report.Query{Report: report.ReportInterface, Filters: []report.Filter{{Label: "interface_id", Op: report.OpEqual, Value: v}}}, base, base.Add(time.Minute))
+		if err != nil {
+			t.Errorf("%q: %v", v, err)
+			continue
+		}
+		if len(res.Rows) != 1 || res.Rows[0].Labels["interface_id"] != v || res.Rows[0].Value != float64(100+i) {
+			t.Errorf("filter interface_id=%q: rows %+v, want only its own, %d", v, res.Rows, 100+i)
+		}
+		res, err = e.Table(ctx, report.Query{Report: report.ReportInterface, Filters: []report.Filter{{Label: "interface_id", Op: report.OpNotEqual, Value: v}}}, base, base.Add(time.Minute))
+		if err != nil || len(res.Rows) != len(values)-1 || res.Total != all-float64(100+i) {
+			t.Errorf("filter interface_id!=%q: %d rows, total %v, %v", v, len(res.Rows), res.Total, err)
+		}
+		// As a time series with top 2: the restriction to the top label
+		// sets escapes them too.
+		ts, err := e.TimeSeries(ctx, report.Query{Report: report.ReportInterface, Top: 2, Filters: []report.Filter{{Label: "interface_id", Op: report.OpNotEqual, Value: v}}}, base, base.Add(time.Minute), time.Minute)
+		if err != nil || len(ts.Series) != 3 || ts.Total != all-float64(100+i) {
+			t.Errorf("series without %q: %+v, %v", v, ts, err)
+		}
+	}
+	got, err := e.LabelValues(ctx, report.ReportInterface, "interface_id", nil, base, base.Add(time.Minute))
+	if w := slices.Sorted(slices.Values(values)); err != nil || !slices.Equal(got, w) {
+		t.Errorf("LabelValues = %q, %v; want %q", got, err, w)
+	}
+	// A regular expression is one, not a way out of the string.
+	res, err := e.Table(ctx, report.Query{Report: report.ReportInterface, Filters: []report.Filter{{Label: "interface_id", Op: report.OpMatch, Value: `a\|b|\.\*`}}}, base, base.Add(time.Minute))
+	if err != nil || len(res.Rows) != 2 {
+		t.Errorf("regexp filter: %+v, %v", res, err)
+	}
+}
+
+// TestTies shows that rows of equal value are cut by labels, every time.
+func TestTies(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	base := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	var series []storage.Series
+	for i, iface := range []string{"eni-e", "eni-c", "eni-a", "eni-d", "eni-b", "eni-big"} {
+		v := 10.0
+		if iface == "eni-big" {
+			v = 50
+		}
+		series = append(series, named("vpcflow_interface_bytes", labelsOf(schema.Interface, map[string]string{"interface_id": iface}),
+			storage.Sample{Timestamp: base.UnixMilli() + int64(i), Value: v}))
+	}
+	write(t, vm.URL, series...)
+	vm.Flush()
+	e, _ := newEngine(t, report.Config{URL: vm.URL})
+	for range 5 {
+		res, err := e.Table(context.Background(), report.Query{Report: report.ReportInterface, Top: 3}, base, base.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range res.Rows {
+			got = append(got, fmt.Sprintf("%s=%v", r.Labels["interface_id"], r.Value))
+		}
+		// Rows by value: Other among them.
+		if want := []string{"eni-big=50", "Other=30", "eni-a=10", "eni-b=10"}; !slices.Equal(got, want) {
+			t.Fatalf("top 3 = %q, want %q", got, want)
+		}
+		ts, err := e.TimeSeries(context.Background(), report.Query{Report: report.ReportInterface, Top: 3}, base, base.Add(time.Minute), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = got[:0]
+		for _, s := range ts.Series {
+			got = append(got, fmt.Sprintf("%s=%v", s.Labels["interface_id"], s.Values[0]))
+		}
+		if want := []string{"eni-big=50", "eni-a=10", "eni-b=10", "Other=30"}; !slices.Equal(got, want) {
+			t.Fatalf("top 3 series = %q, want %q", got, want)
+		}
+	}
+}
+
+// TestHealth checks the health of a good VictoriaMetrics with recent data,
+// of one that does not deduplicate, and of one behind cluster paths with
+// basic auth.
+func TestHealth(t *testing.T) {
+	ctx := context.Background()
+	t.Run("good", func(t *testing.T) {
+		vm := testserver.VictoriaMetrics(t)
+		e, _ := newEngine(t, report.Config{URL: vm.URL})
+		h := e.Health(ctx)
+		if !h.OK || h.Dedup != "1ms" || !h.Newest.IsZero() || len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "no flow log data") {
+			t.Errorf("empty: %+v", h)
+		}
+		minute := time.Now().UTC().Truncate(time.Minute).Add(-3 * time.Minute)
+		write(t, vm.URL, named("vpcflow_status_records", labelsOf(schema.Status, map[string]string{"log_status": "OK"}),
+			storage.Sample{Timestamp: minute.UnixMilli() + 59999, Value: 1}))
+		vm.Flush()
+		h = e.Health(ctx)
+		if !h.OK || !h.Newest.Equal(minute) || h.Age < 3*time.Minute || h.Age > 5*time.Minute || len(h.Warnings) != 0 || len(h.Problems) != 0 {
+			t.Errorf("with data: %+v", h)
+		}
+		t.Log(h.Message())
+	})
+	t.Run("no dedup", func(t *testing.T) {
+		vm := testserver.VictoriaMetricsNoDedup(t)
+		e, _ := newEngine(t, report.Config{URL: vm.URL})
+		h := e.Health(ctx)
+		if h.OK || !h.Reachable || h.Dedup != "wrong" || !strings.Contains(h.Message(), "-dedup.minScrapeInterval is 0 (off)") {
+			t.Errorf("no dedup: %+v", h)
+		}
+	})
+	t.Run("cluster paths and auth", func(t *testing.T) {
+		vm := testserver.VictoriaMetrics(t, "-httpAuth.username=grafana", "-httpAuth.password=s3cr3t-pass")
+		srv, paths := clusterProxy(t, vm.URL)
+		e, _ := newEngine(t, report.Config{URL: srv.URL + "/select/0/prometheus", Username: "grafana", Password: "s3cr3t-pass"})
+		h := e.Health(ctx)
+		if !h.OK || h.Dedup != "1ms" {
+			t.Errorf("cluster: %+v", h)
+		}
+		if _, err := e.Table(ctx, report.Query{Report: report.ReportAction, Top: 2}, time.Now().Add(-time.Hour), time.Now()); err != nil {
+			t.Errorf("cluster table: %v", err)
+		}
+		if _, err := e.TimeSeries(ctx, report.Query{Report: report.ReportAction}, time.Now().Add(-time.Hour), time.Now(), 5*time.Minute); err != nil {
+			t.Errorf("cluster series: %v", err)
+		}
+		for _, p := range *paths {
+			if p != "/flags" && p != "/select/0/prometheus/api/v1/query" && p != "/select/0/prometheus/api/v1/query_range" {
+				t.Errorf("asked for %s", p)
+			}
+		}
+		if len(*paths) < 4 || !slices.Contains(*paths, "/flags") || !slices.Contains(*paths, "/select/0/prometheus/api/v1/query_range") {
+			t.Errorf("paths %q", *paths)
+		}
+		bad, _ := newEngine(t, report.Config{URL: srv.URL + "/select/0/prometheus", Username: "grafana", Password: "wr0ng-pass"})
+		_, err := bad.Table(ctx, report.Query{Report: report.ReportAction}, time.Now().Add(-time.Hour), time.Now())
+		if err == nil || !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), "wr0ng-pass") {
+			t.Errorf("wrong password: %v", err)
+		}
+		if h := bad.Health(ctx); h.OK || strings.Contains(h.Message(), "wr0ng-pass") {
+			t.Errorf("health with a wrong password: %+v", h)
+		}
+	})
+}
+
+// clusterProxy serves vmselect's paths (/select/0/prometheus/api/v1/...,
+// /flags) in front of a single node, refusing others, and records the
+// paths asked for.
+func clusterProxy(t *testing.T, vmURL string) (*httptest.Server, *[]string) {
+	target, err := url.Parse(vmURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var paths []string
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.URL.Path, r.Out.URL.RawPath = strings.TrimPrefix(r.In.URL.Path, "/select/0/prometheus"), ""
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		if p := r.URL.Path; strings.HasPrefix(p, "/select/0/prometheus/api/v1/") || p == "/flags" {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "unsupported path "+r.URL.Path, http.StatusBadRequest)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &paths
+}
+
+// TestTopKFolded loads data with a small collector top-K, so that the src,
+// dst, app and pair families fold most label sets into "other" every
+// minute: reports still add up to the exact totals, and the Other series of
+// the src, dst and app reports (whose per-step total is read from the
+// interface family) adds up per step to the interface family's total.
+func TestTopKFolded(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	ds := reporttest.Load(t, vm, reporttest.Options{
+		Generate:  generate.Config{Records: 10000, Seed: 13, Duration: 30 * time.Minute, ENIs: 12, VPCs: 2},
+		TopK:      2,
+		PerMinute: true,
+	})
+	e, _ := newEngine(t, report.Config{URL: vm.URL})
+	ctx := context.Background()
+	action, _ := report.Lookup(report.ReportAction)
+	from, to := ds.From.Add(2*time.Minute), ds.To.Add(-3*time.Minute)
+	for _, id := range []string{report.ReportTopSources, report.ReportTopDestinations, report.ReportApplications,
+		report.ReportActionInterfaceSrc, report.ReportActionInterfaceDst, report.ReportPairInterface} {
+		rep, _ := report.Lookup(id)
+		for _, m := range rep.Metrics {
+			want, err := ds.Expected(action, m, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Family == schema.Pair {
+				want = ds.Truth.Sums["vpcflow_pair_"+string(m)]
+			}
+			res, err := e.Table(ctx, report.Query{Report: id, Metric: m, Top: 5}, ds.From, ds.To)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Total != sum(want) || sum(rowsOf(t, res)) != sum(want) {
+				t.Errorf("%s %s: total %v, rows %v; want %v", id, m, res.Total, sum(rowsOf(t, res)), sum(want))
+			}
+			if len(res.Rows) != 6 {
+				t.Errorf("%s %s: %d rows, want 5 and Other", id, m, len(res.Rows))
+			}
+		}
+		if rep.Family == schema.Pair {
+			continue
+		}
+		for _, filters := range [][]report.Filter{nil, {{Label: "action", Op: report.OpEqual, Value: "ACCEPT"}}} {
+			res, err := e.TimeSeries(ctx, report.Query{Report: id, Metric: report.MetricFlows, Top: 3, Filters: filters}, from, to, 4*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, start := range res.Series[0].Timestamps {
+				end := to
+				if j+1 < len(res.Series[0].Timestamps) {
+					end = res.Series[0].Timestamps[j+1]
+				}
+				truth, err := ds.ExpectedMinutes(action, report.MetricFlows, filters, start, end)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := 0.0
+				for _, s := range res.Series {
+					got += s.Values[j]
+					if s.Values[j] < 0 {
+						t.Errorf("%s: %v negative at %v", id, s.Labels, start)
+					}
+				}
+				if got != sum(truth) {
+					t.Errorf("%s %v: step at %v adds up to %v, want %v", id, filters, start, got, sum(truth))
+				}
+			}
+		}
+	}
+}
