@@ -34,6 +34,9 @@ func Build(ctx context.Context) error {
 	return err
 }
 
+// Dashboards regenerates dashboards/*.json from the report registry.
+func Dashboards(ctx context.Context) error { return devtools.Dashboards(ctx, os.Stdout) }
+
 // Demo runs the main job on embedded defaults: local VictoriaMetrics and S3
 // servers, a realistic day of flow logs delivered into a bucket, the
 // collector, every report printed, then new logs arriving until Ctrl-C. Set

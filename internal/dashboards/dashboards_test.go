@@ -1,0 +1,448 @@
+package dashboards
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vpcflow/vpcflow/collector/report"
+)
+
+// TestCommittedUpToDate regenerates the dashboards in memory and compares
+// them with the committed files: a change to the generator or to the
+// report registry needs `go tool mage dashboards`.
+func TestCommittedUpToDate(t *testing.T) {
+	files, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range files {
+		want = append(want, f.Name)
+		got, err := os.ReadFile(repoPath("dashboards", f.Name))
+		if err != nil {
+			t.Errorf("%v: run go tool mage dashboards and commit dashboards/", err)
+			continue
+		}
+		if !bytes.Equal(got, f.JSON) {
+			t.Errorf("dashboards/%s differs from the generator's output: run go tool mage dashboards and commit it", f.Name)
+		}
+	}
+	paths, _ := filepath.Glob(repoPath("dashboards", "*.json"))
+	for _, p := range paths {
+		if !slices.Contains(want, filepath.Base(p)) {
+			t.Errorf("dashboards/%s is not generated: run go tool mage dashboards (it removes it)", filepath.Base(p))
+		}
+	}
+}
+
+// TestGenerateDeterministic: two runs give the same bytes (map order and
+// the like do not leak into the files).
+func TestGenerateDeterministic(t *testing.T) {
+	a, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if !bytes.Equal(a[i].JSON, b[i].JSON) {
+			t.Errorf("%s differs between two runs", a[i].Name)
+		}
+	}
+}
+
+// TestWrite writes into a folder holding a stale dashboard and another
+// file: the stale .json goes, the rest stays.
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"old.json": "{}", "README.md": "hi"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != len(generators) {
+		t.Errorf("wrote %v, want %d files", names, len(generators))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "old.json")); !os.IsNotExist(err) {
+		t.Errorf("old.json was not removed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
+		t.Errorf("README.md: %v", err)
+	}
+}
+
+// scrutinizer are the report types of Scrutinizer's AWS flow log
+// reporting, each of which the overview must show.
+var scrutinizer = []string{
+	"action", "action-interface", "action-interface-dst", "action-interface-src", "availability-zones",
+	"dst-service", "interface", "pair-interface", "pair-interface-action", "src-service",
+	"src-service-dst-service", "traffic-path", "vpcs",
+}
+
+// TestOverviewCoversRegistry: every report of the registry, the thirteen
+// Scrutinizer ones first, has a time series (rates; bytes as bits/s) and a
+// top-N table (totals; bytes in IEC units) on the overview.
+func TestOverviewCoversRegistry(t *testing.T) {
+	boards := committedBoards(t)
+	ov := boards["overview.json"]
+	if ov.UID != UIDOverview || ov.Title != "VPC Flow Logs — Overview" {
+		t.Fatalf("overview.json: uid %q title %q", ov.UID, ov.Title)
+	}
+	ids := report.IDs()
+	for _, id := range scrutinizer {
+		if !slices.Contains(ids, id) {
+			t.Errorf("report %q is not in the registry", id)
+		}
+	}
+	type shown struct{ series, table *panelJSON }
+	byReport := map[string]*shown{}
+	for _, p := range ov.allPanels() {
+		for _, q := range p.Targets {
+			s := byReport[q.Report]
+			if s == nil {
+				s = &shown{}
+				byReport[q.Report] = s
+			}
+			switch p.Type {
+			case "timeseries":
+				s.series = &p
+			case "table":
+				s.table = &p
+			}
+		}
+	}
+	for _, id := range ids {
+		rep, _ := report.Lookup(id)
+		s := byReport[id]
+		if s == nil || s.series == nil || s.table == nil {
+			t.Errorf("overview: report %s lacks a time series or a table", id)
+			continue
+		}
+		ts, tb := s.series.Targets[0], s.table.Targets[0]
+		if ts.Mode != report.ModeRate || ts.Format != "time_series" {
+			t.Errorf("overview %s: time series query %+v, want rate time_series", id, ts)
+		}
+		if tb.Mode != report.ModeTotal || tb.Format != "table" {
+			t.Errorf("overview %s: table query %+v, want total table", id, tb)
+		}
+		wantMetric := rep.DefaultMetric()
+		if slices.Contains(rep.Metrics, report.MetricBytes) {
+			wantMetric = report.MetricBytes
+		}
+		if ts.Metric != wantMetric || tb.Metric != wantMetric {
+			t.Errorf("overview %s: metrics %s and %s, want %s", id, ts.Metric, tb.Metric, wantMetric)
+		}
+		checkUnit(t, "overview time series "+id, *s.series, units(wantMetric, report.ModeRate))
+		checkUnit(t, "overview table "+id, *s.table, units(wantMetric, report.ModeTotal))
+	}
+	// Registry order: the Scrutinizer reports come first.
+	var order []string
+	for _, p := range ov.allPanels() {
+		if p.Type == "timeseries" {
+			order = append(order, p.Targets[0].Report)
+		}
+	}
+	if len(order) < len(scrutinizer) || !slices.Equal(sortedCopy(order[:len(scrutinizer)]), sortedCopy(scrutinizer)) {
+		t.Errorf("overview: the first rows are %v, want the Scrutinizer reports", order)
+	}
+}
+
+func sortedCopy(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// TestDashboards checks every committed dashboard: uids unique and the
+// ones the alert rules and links use, panel ids unique, data sources
+// provisioned, plugin queries valid for their report (metric, filter
+// labels of the report's family, variables defined), byte rates turned
+// into bits/s, legends from the group-by labels, Prometheus queries on
+// metrics the collector writes.
+func TestDashboards(t *testing.T) {
+	boards := committedBoards(t)
+	metrics := statusMetrics(t)
+	jobs := readScrapeConfig(t).jobs()
+	uids := map[string]string{}
+	wantUIDs := []string{UIDOverview, UIDVPC, UIDInterface, UIDRejected, UIDCollector}
+	for name, b := range boards {
+		if prev, dup := uids[b.UID]; dup {
+			t.Errorf("%s and %s share uid %q", prev, name, b.UID)
+		}
+		uids[b.UID] = name
+		if !slices.Contains(b.Tags, Tag) {
+			t.Errorf("%s: tags %v lack %q", name, b.Tags, Tag)
+		}
+		vars := map[string]variableJSON{}
+		for _, v := range b.Templating.List {
+			vars[v.Name] = v
+		}
+		ids := map[int]bool{}
+		for _, p := range b.allPanels() {
+			where := name + " panel " + p.Title
+			if ids[p.ID] || p.ID == 0 {
+				t.Errorf("%s: id %d is missing or used twice", where, p.ID)
+			}
+			ids[p.ID] = true
+			if p.Type == "row" {
+				continue
+			}
+			if p.Datasource == nil || len(p.Targets) == 0 {
+				t.Errorf("%s: no data source or no query", where)
+				continue
+			}
+			for _, q := range p.Targets {
+				ds := p.Datasource
+				if q.Datasource != nil {
+					ds = q.Datasource
+				}
+				switch *ds {
+				case dsRefJSON{Type: PluginType, UID: PluginUID}:
+					checkFlowPanel(t, where, p, q, vars)
+				case dsRefJSON{Type: PrometheusType, UID: PrometheusUID}:
+					checkPromQL(t, where, q.Expr, metrics, jobs)
+					for _, ref := range variableRefs(q.Expr) {
+						if _, ok := vars[ref]; !ok {
+							t.Errorf("%s: %q uses $%s, which the dashboard does not define", where, q.Expr, ref)
+						}
+					}
+				default:
+					t.Errorf("%s: data source %+v is not provisioned", where, *ds)
+				}
+			}
+		}
+	}
+	for _, uid := range wantUIDs {
+		if _, ok := uids[uid]; !ok {
+			t.Errorf("no dashboard with uid %s", uid)
+		}
+	}
+}
+
+// checkFlowPanel checks a panel's query of the VPC Flow Logs data source.
+func checkFlowPanel(t *testing.T, where string, p panelJSON, q targetJSON, vars map[string]variableJSON) {
+	t.Helper()
+	rep, err := report.Lookup(q.Report)
+	if err != nil {
+		t.Errorf("%s: %v", where, err)
+		return
+	}
+	query := Query{Report: q.Report, Metric: q.Metric, Mode: q.Mode, Top: q.Top, Filters: q.Filters, Format: report.Format(q.Format)}
+	if err := query.Validate(); err != nil {
+		t.Errorf("%s: %v", where, err)
+	}
+	if !slices.Contains(rep.Metrics, q.Metric) {
+		t.Errorf("%s: report %s does not count %q", where, rep.ID, q.Metric)
+	}
+	for _, f := range q.Filters {
+		if !slices.Contains(rep.Filterable(), f.Label) {
+			t.Errorf("%s: report %s (family %s) has no label %q", where, rep.ID, rep.FamilyDef().Name, f.Label)
+		}
+		for _, ref := range variableRefs(f.Value) {
+			v, ok := vars[ref]
+			switch {
+			case !ok:
+				t.Errorf("%s: filter %s uses $%s, which the dashboard does not define", where, f, ref)
+			case v.IncludeAll && f.Op != report.OpMatch:
+				t.Errorf("%s: filter %s on a variable whose All is %q must use =~", where, f, v.AllValue)
+			}
+		}
+	}
+	switch p.Type {
+	case "timeseries":
+		bits := slices.ContainsFunc(p.Transformations, isBitsTransformation)
+		if wantBits := q.Metric == report.MetricBytes && q.Mode == report.ModeRate; bits != wantBits {
+			t.Errorf("%s: bits transformation %v, want %v", where, bits, wantBits)
+		}
+		checkUnit(t, where, p, units(q.Metric, q.Mode))
+		// Legends are the plugin's display names, built from the labels.
+		if dn := p.FieldConfig.Defaults.DisplayName; dn != "" {
+			t.Errorf("%s: display name %q hides the plugin's names from labels", where, dn)
+		}
+	case "table":
+		if q.Format != "table" || q.Mode != report.ModeTotal {
+			t.Errorf("%s: table of a %s %s query", where, q.Mode, q.Format)
+		}
+		checkUnit(t, where, p, units(q.Metric, q.Mode))
+		for _, o := range p.FieldConfig.Overrides {
+			if name, _ := o.Matcher.Options.(string); o.Matcher.ID == "byName" && !slices.Contains(rep.Columns(), name) {
+				t.Errorf("%s: override for column %q, which report %s does not have", where, name, rep.ID)
+			}
+		}
+	default:
+		t.Errorf("%s: unexpected panel type %s", where, p.Type)
+	}
+}
+
+// checkUnit: the panel's unit is the default and, since the plugin sets
+// each field's own unit (which wins over the default), an override of
+// every number field.
+func checkUnit(t *testing.T, where string, p panelJSON, want string) {
+	t.Helper()
+	if u := p.FieldConfig.Defaults.Unit; u != want {
+		t.Errorf("%s: unit %q, want %q", where, u, want)
+	}
+	for _, o := range p.FieldConfig.Overrides {
+		if o.Matcher.ID != "byType" || o.Matcher.Options != "number" {
+			continue
+		}
+		for _, prop := range o.Properties {
+			if prop.ID == "unit" && string(prop.Value) == `"`+want+`"` {
+				return
+			}
+		}
+	}
+	t.Errorf("%s: no override of the number fields' unit to %q", where, want)
+}
+
+func isBitsTransformation(tr transformJSON) bool {
+	b, _ := json.Marshal(tr.Options)
+	return tr.ID == "calculateField" &&
+		string(b) == `{"binary":{"left":{"matcher":{"id":"byType","options":"number"}},"operator":"*","right":{"fixed":"8"}},"mode":"binary","replaceFields":true}`
+}
+
+// TestVariables checks the dashboards' variables: plugin variable queries
+// name a report and a label it has, their filters refer to variables
+// defined before them, and multi-value variables have an All of .*.
+func TestVariables(t *testing.T) {
+	for name, b := range committedBoards(t) {
+		var before []string
+		for _, v := range b.Templating.List {
+			where := name + " variable " + v.Name
+			if v.Type != "query" || v.Datasource == nil {
+				t.Errorf("%s: type %s, data source %v", where, v.Type, v.Datasource)
+				continue
+			}
+			if v.Multi != v.IncludeAll || (v.IncludeAll && v.AllValue != allValue) {
+				t.Errorf("%s: multi %v includeAll %v allValue %q", where, v.Multi, v.IncludeAll, v.AllValue)
+			}
+			switch *v.Datasource {
+			case dsRefJSON{Type: PluginType, UID: PluginUID}:
+				var q VariableQuery
+				if err := json.Unmarshal(v.Query, &q); err != nil {
+					t.Errorf("%s: query: %v", where, err)
+					continue
+				}
+				rep, err := report.Lookup(q.Report)
+				if err != nil {
+					t.Errorf("%s: %v", where, err)
+					continue
+				}
+				if !slices.Contains(rep.Filterable(), q.Label) {
+					t.Errorf("%s: report %s has no label %q", where, rep.ID, q.Label)
+				}
+				if err := (Query{Report: q.Report, Top: 1, Filters: q.Filters}).Validate(); err != nil {
+					t.Errorf("%s: %v", where, err)
+				}
+				for _, f := range q.Filters {
+					for _, ref := range variableRefs(f.Value) {
+						if !slices.Contains(before, ref) {
+							t.Errorf("%s: filter %s refers to $%s, not defined before it", where, f, ref)
+						}
+					}
+				}
+			case dsRefJSON{Type: PrometheusType, UID: PrometheusUID}:
+				var q string
+				if err := json.Unmarshal(v.Query, &q); err != nil || !strings.HasPrefix(q, "label_values(") {
+					t.Errorf("%s: query %s: want label_values(…)", where, v.Query)
+				}
+			default:
+				t.Errorf("%s: data source %+v is not provisioned", where, *v.Datasource)
+			}
+			before = append(before, v.Name)
+		}
+	}
+}
+
+// TestUnits: what people expect to read.
+func TestUnits(t *testing.T) {
+	f := func(m report.Metric, mode report.Mode, want string) {
+		t.Helper()
+		if got := units(m, mode); got != want {
+			t.Errorf("units(%s, %s) = %q, want %q", m, mode, got, want)
+		}
+	}
+	f(report.MetricBytes, report.ModeRate, "bps")
+	f(report.MetricBytes, report.ModeTotal, "bytes")
+	f(report.MetricPackets, report.ModeRate, "pps")
+	f(report.MetricPackets, report.ModeTotal, "count:packets")
+	f(report.MetricFlows, report.ModeRate, "count:flows/s")
+	f(report.MetricFlows, report.ModeTotal, "count:flows")
+	f(report.MetricRecords, report.ModeTotal, "count:records")
+}
+
+// TestQueryValidate: the checks a generated query goes through.
+func TestQueryValidate(t *testing.T) {
+	f := func(q Query, ok bool) {
+		t.Helper()
+		if err := q.Validate(); (err == nil) != ok {
+			t.Errorf("%+v: Validate() = %v, want ok %v", q, err, ok)
+		}
+	}
+	vpc := report.Filter{Label: "vpc_id", Op: report.OpMatch, Value: "$vpc"}
+	f(Query{Report: "vpcs", Metric: "bytes", Mode: "rate", Top: 10, Format: "time_series"}, true)
+	f(Query{Report: "vpcs", Metric: "flows", Mode: "total", Top: 1, Filters: []report.Filter{vpc}, Format: "table"}, true)
+	f(Query{Report: "log-status", Metric: "records", Top: 5, Filters: []report.Filter{{Label: "log_status", Op: "=", Value: "SKIPDATA"}}}, true)
+	f(Query{Report: "pair-interface", Top: 5, Filters: []report.Filter{{Label: "src_interface", Op: "=", Value: "${interface}"}}}, true)
+	f(Query{Report: "no-such-report", Top: 10}, false)
+	f(Query{Report: "log-status", Metric: "bytes", Top: 10}, false)
+	f(Query{Report: "vpcs", Top: 0}, false)
+	f(Query{Report: "dst-service", Top: 10, Filters: []report.Filter{{Label: "interface_id", Op: "=~", Value: "$interface"}}}, false)
+	f(Query{Report: "vpcs", Top: 10, Filters: []report.Filter{{Label: "vpc_id", Op: "~", Value: "x"}}}, false)
+}
+
+// TestGenerateFailsOnBadQuery: a query the report engine would refuse
+// fails the generation instead of landing in a dashboard.
+func TestGenerateFailsOnBadQuery(t *testing.T) {
+	b := newBoard("test", "test")
+	b.useVariables(varInterface)
+	b.series(flow{report: report.ReportDstService, filters: []report.Filter{{Label: "no_such_label", Op: "=", Value: "x"}}})
+	if _, err := b.d.Build(); err == nil {
+		t.Error("a filter on an unknown label was accepted")
+	}
+	b = newBoard("test", "test")
+	b.table(flow{report: "no-such-report"})
+	if _, err := b.d.Build(); err == nil {
+		t.Error("an unknown report was accepted")
+	}
+}
+
+// TestVariableFilters: a variable narrows exactly the reports that have
+// its label; the others say so in their description.
+func TestVariableFilters(t *testing.T) {
+	f := func(v variable, reportID string, want bool) {
+		t.Helper()
+		rep, err := report.Lookup(reportID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flt, ok := v.filter(rep)
+		if ok != want {
+			t.Errorf("%s on %s: %v, want %v", v.name, reportID, ok, want)
+		}
+		if ok && (flt.Label != v.label || flt.Value != "$"+v.name || flt.Op != v.op()) {
+			t.Errorf("%s on %s: filter %s", v.name, reportID, flt)
+		}
+	}
+	f(varInterface, report.ReportAction, true)
+	f(varInterface, report.ReportSrcService, false)
+	f(varInterface, report.ReportPairInterface, false)
+	f(varAction, report.ReportLogStatus, false)
+	f(varAction, report.ReportExporters, false)
+	f(varVPC, report.ReportExporters, true)
+	f(varVPC.asSingle(), report.ReportVPCs, true)
+	if varVPC.asSingle().op() != report.OpEqual || varVPC.op() != report.OpMatch {
+		t.Error("single variables filter with =, multi-value ones with =~")
+	}
+}

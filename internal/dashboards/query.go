@@ -1,0 +1,139 @@
+package dashboards
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+
+	"github.com/vpcflow/vpcflow/collector/report"
+)
+
+// Data source references: the uids and types the provisioning files give
+// the two data sources (provisioning/datasources/vpcflow.yaml).
+const (
+	// PluginUID is the uid of the VPC Flow Logs data source.
+	PluginUID = "vpcflow"
+	// PluginType is the plugin id of the VPC Flow Logs data source
+	// (plugin/src/plugin.json).
+	PluginType = "vpcflow-flowlogs-datasource"
+	// PrometheusUID is the uid of the Prometheus data source on the same
+	// VictoriaMetrics, which reads the collector's own /metrics.
+	PrometheusUID = "vpcflow-vm"
+	// PrometheusType is Grafana's Prometheus data source type.
+	PrometheusType = "prometheus"
+)
+
+// PluginRef returns a reference to the VPC Flow Logs data source.
+func PluginRef() common.DataSourceRef { return dsRef(PluginType, PluginUID) }
+
+// PrometheusRef returns a reference to the Prometheus data source.
+func PrometheusRef() common.DataSourceRef { return dsRef(PrometheusType, PrometheusUID) }
+
+func dsRef(typ, uid string) common.DataSourceRef {
+	return common.DataSourceRef{Type: &typ, Uid: &uid}
+}
+
+// Query is a query of the VPC Flow Logs data source as a dashboard stores
+// it: the FlowQuery of plugin/src/types.ts ({report, metric, mode, top,
+// filters, format}), the JSON the plugin backend reads into report.Query.
+// Filter values may hold dashboard variables ($vpc), which the plugin's
+// frontend replaces before a query is sent.
+type Query struct {
+	// RefID names the query within its panel.
+	RefID string `json:"refId"`
+	// Datasource is the VPC Flow Logs data source.
+	Datasource *common.DataSourceRef `json:"datasource,omitempty"`
+	// Report is a report registry id.
+	Report string `json:"report"`
+	// Metric, Mode, Top, Filters and Format are the report query's (see
+	// report.Query).
+	Metric  report.Metric   `json:"metric"`
+	Mode    report.Mode     `json:"mode"`
+	Top     int             `json:"top"`
+	Filters []report.Filter `json:"filters"`
+	Format  report.Format   `json:"format"`
+}
+
+// ImplementsDataqueryVariant marks Query as a data query of the SDK.
+func (Query) ImplementsDataqueryVariant() {}
+
+// DataqueryType returns the plugin id of the data source answering the
+// query.
+func (Query) DataqueryType() string { return PluginType }
+
+// Equals reports whether other is the same query.
+func (q Query) Equals(other variants.Dataquery) bool {
+	o, ok := other.(Query)
+	return ok && reflect.DeepEqual(q, o)
+}
+
+// Validate checks the query as the report engine will see it once the
+// frontend has replaced the variables: a known report, a metric it
+// counts, labels it can filter on, a top the frontend sends (1 or more).
+// Each variable stands for a plain value (every variable of these
+// dashboards is a label value or the regular expression .* for All).
+func (q Query) Validate() error {
+	filters := slices.Clone(q.Filters)
+	for i := range filters {
+		filters[i].Value = variableName.ReplaceAllString(filters[i].Value, "x")
+	}
+	if q.Top < 1 {
+		return errTop
+	}
+	return report.Query{Report: q.Report, Metric: q.Metric, Mode: q.Mode, Top: q.Top, Filters: filters, Format: q.Format}.Validate()
+}
+
+// errTop is what Validate says about a top the plugin's frontend would
+// not send (its filterQuery drops queries without a top of 1 or more).
+var errTop = errors.New("top must be 1 or more: the plugin does not run a query without one")
+
+// MarshalJSON writes the query with an empty filter list rather than null.
+func (q Query) MarshalJSON() ([]byte, error) {
+	type plain Query
+	if q.Filters == nil {
+		q.Filters = []report.Filter{}
+	}
+	return json.Marshal(plain(q))
+}
+
+// queryBuilder hands a Query to the SDK's panel builders.
+type queryBuilder struct{ q Query }
+
+// Build returns the query.
+func (b queryBuilder) Build() (variants.Dataquery, error) {
+	if err := b.q.Validate(); err != nil {
+		return nil, cog.MakeBuildErrors("vpcflow query "+b.q.RefID, err)
+	}
+	return b.q, nil
+}
+
+var _ cog.Builder[variants.Dataquery] = queryBuilder{}
+
+// VariableQuery is the query of a dashboard variable answered by the VPC
+// Flow Logs data source: the FlowVariableQuery of plugin/src/types.ts, the
+// values one label takes in a report's series, narrowed by filters.
+type VariableQuery struct {
+	// RefID names the query (Grafana's data query model wants one).
+	RefID string `json:"refId"`
+	// Report is the report whose series hold the values.
+	Report string `json:"report"`
+	// Label is the label whose values the variable offers.
+	Label string `json:"label"`
+	// Filters narrow the series; their values may refer to the variables
+	// before this one.
+	Filters []report.Filter `json:"filters"`
+}
+
+// Map returns the query as the JSON object a dashboard stores.
+func (v VariableQuery) Map() map[string]any {
+	filters := make([]any, len(v.Filters))
+	for i, f := range v.Filters {
+		filters[i] = map[string]any{"label": f.Label, "op": string(f.Op), "value": f.Value}
+	}
+	return map[string]any{"refId": v.RefID, "report": v.Report, "label": v.Label, "filters": filters}
+}
