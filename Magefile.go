@@ -11,9 +11,13 @@ import (
 	"github.com/vpcflow/vpcflow/internal/devtools"
 )
 
-// Test runs every check: gofmt, go vet, staticcheck, and the Go tests, plain
-// and with the race detector (fuzz targets run their seed corpora).
+// Test runs every check: the plugin frontend's (type check, lint, jest,
+// build, bundle test), then gofmt, go vet, staticcheck, and the Go tests,
+// plain and with the race detector (fuzz targets run their seed corpora).
 func Test(ctx context.Context) error {
+	if err := devtools.PluginFrontend(ctx); err != nil {
+		return err
+	}
 	return devtools.Test(ctx)
 }
 
@@ -28,11 +32,21 @@ func Lint(ctx context.Context) error {
 	return devtools.Lint(ctx)
 }
 
-// Build builds bin/vpcflow-collector.
+// Build builds bin/vpcflow-collector and the Grafana plugin (see Plugin).
 func Build(ctx context.Context) error {
-	_, err := devtools.BuildCollector(ctx, "bin")
-	return err
+	if _, err := devtools.BuildCollector(ctx, "bin"); err != nil {
+		return err
+	}
+	return devtools.Plugin(ctx)
 }
+
+// Plugin builds the Grafana plugin into plugin/dist: the backend
+// executables gpx_vpcflow_{linux_amd64,linux_arm64,darwin_arm64} and the
+// frontend (npm ci when package-lock.json changed, then webpack).
+func Plugin(ctx context.Context) error { return devtools.Plugin(ctx) }
+
+// PluginFrontend runs the plugin frontend's checks and build only.
+func PluginFrontend(ctx context.Context) error { return devtools.PluginFrontend(ctx) }
 
 // Dashboards regenerates dashboards/*.json from the report registry.
 func Dashboards(ctx context.Context) error { return devtools.Dashboards(ctx, os.Stdout) }

@@ -1,0 +1,220 @@
+package devtools
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/build"
+)
+
+// PluginTarget is an operating system and architecture the plugin backend
+// is built for.
+type PluginTarget struct{ OS, Arch string }
+
+// PluginTargets are the platforms PluginBackend builds: Grafana's Linux
+// servers and images (amd64, arm64) and Apple silicon for local Grafana.
+var PluginTargets = []PluginTarget{{"linux", "amd64"}, {"linux", "arm64"}, {"darwin", "arm64"}}
+
+// Frontend requirements: plugin/package.json's engines.node.
+const (
+	minNodeMajor = 20
+	minNodeMinor = 9
+)
+
+// lockHashFile, in node_modules, records what `npm ci` installed from.
+const lockHashFile = ".vpcflow-lock-hash"
+
+// nodeModulesGoMod makes plugin/node_modules a Go module of its own, which
+// keeps the Go files some npm packages ship (flatted has some) out of
+// ./... of the vpcflow module: out of go vet, staticcheck and go test.
+const nodeModulesGoMod = "// Written by the vpcflow build: keeps npm packages' Go files out of ./... of the vpcflow module.\nmodule vpcflow.invalid/node_modules\n"
+
+// chdirMu serializes PluginBackend's change of working folder.
+var chdirMu sync.Mutex
+
+// PluginBackend builds the plugin backend, plugin/dist/gpx_vpcflow_<os>_<arch>
+// for each of PluginTargets, with the Grafana plugin SDK's build package:
+// statically linked, without debug information, with the SDK's build info
+// (plugin id, version from plugin/package.json, build time) and the
+// arrow_json_stdlib tag, plus plugin/dist/go_plugin_build_manifest (the
+// SHA-256 of each Go file of plugin/, which the plugin validator checks).
+//
+// The SDK's build package takes its paths relative to the working folder
+// (./pkg, src, dist, package.json, and "." for the manifest) and reads the
+// executable's name from src/plugin.json: its before-build callback points
+// RootPackagePath, PluginJSONPath and OutputBinaryPath at plugin/pkg,
+// plugin/src and plugin/dist, and the build runs from plugin/ (restored
+// afterwards) so that the version and the manifest are the plugin's.
+func PluginBackend(ctx context.Context) error {
+	root, err := RepoRoot(ctx)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(root, "plugin")
+	if err := build.SetBeforeBuildCallback(func(cfg build.Config) (build.Config, error) {
+		cfg.RootPackagePath = "./pkg"
+		cfg.PluginJSONPath = filepath.Join(dir, "src")
+		cfg.OutputBinaryPath = filepath.Join(dir, "dist")
+		return cfg, nil
+	}); err != nil {
+		return err
+	}
+	chdirMu.Lock()
+	defer chdirMu.Unlock()
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if err := os.Chdir(dir); err != nil {
+		return fmt.Errorf("plugin backend: %w", err)
+	}
+	defer func() { _ = os.Chdir(wd) }()
+	for _, t := range PluginTargets {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		began := time.Now()
+		fmt.Fprintf(os.Stderr, "+ build plugin backend %s/%s\n", t.OS, t.Arch)
+		if err := (build.Build{}).Custom(t.OS, t.Arch); err != nil {
+			return fmt.Errorf("build plugin backend for %s/%s: %w", t.OS, t.Arch, err)
+		}
+		fmt.Fprintf(os.Stderr, "  %s in %s\n", filepath.Join("plugin", "dist", "gpx_vpcflow_"+t.OS+"_"+t.Arch), time.Since(began).Round(100*time.Millisecond))
+	}
+	return nil
+}
+
+// PluginFrontendDeps installs the frontend's npm packages in
+// plugin/node_modules with `npm ci` (exact versions from
+// package-lock.json, the download cache in CacheDir("npm")), unless they
+// were installed from the same package-lock.json with the same Node.js
+// already (a hash in node_modules/.vpcflow-lock-hash says so). It checks
+// for Node.js 20.9 or newer first.
+func PluginFrontendDeps(ctx context.Context) error {
+	node, err := checkNode(ctx)
+	if err != nil {
+		return err
+	}
+	root, err := RepoRoot(ctx)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(root, "plugin")
+	lock, err := os.ReadFile(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		return fmt.Errorf("plugin frontend: %w", err)
+	}
+	sum := sha256.Sum256(append(lock, node...))
+	want := hex.EncodeToString(sum[:])
+	modules := filepath.Join(dir, "node_modules")
+	stamp := filepath.Join(modules, lockHashFile)
+	if got, err := os.ReadFile(stamp); err == nil && strings.TrimSpace(string(got)) == want {
+		fmt.Fprintf(os.Stderr, "plugin/node_modules is up to date with package-lock.json\n")
+		return os.WriteFile(filepath.Join(modules, "go.mod"), []byte(nodeModulesGoMod), 0o644)
+	}
+	cache, err := CacheDir("npm")
+	if err != nil {
+		return err
+	}
+	if err := npm(ctx, dir, "ci", "--cache", cache, "--no-audit", "--no-fund"); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(modules, "go.mod"), []byte(nodeModulesGoMod), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(stamp, []byte(want+"\n"), 0o644)
+}
+
+// PluginFrontendBuild installs the frontend's packages (PluginFrontendDeps)
+// and builds it into plugin/dist (`npm run build`: module.js, plugin.json,
+// img/, README.md; the backend executables there are kept).
+func PluginFrontendBuild(ctx context.Context) error {
+	if err := PluginFrontendDeps(ctx); err != nil {
+		return err
+	}
+	return pluginNPM(ctx, "run", "build")
+}
+
+// PluginFrontend runs the frontend's checks and build, as plugin/README.md
+// lists them: install (PluginFrontendDeps), type check, lint (no warnings
+// allowed), the jest tests, the production build and the bundle test
+// (which loads dist/module.js as Grafana does).
+func PluginFrontend(ctx context.Context) error {
+	if err := PluginFrontendDeps(ctx); err != nil {
+		return err
+	}
+	for _, script := range [][]string{{"run", "typecheck"}, {"run", "lint"}, {"test"}, {"run", "build"}, {"run", "test:bundle"}} {
+		if err := pluginNPM(ctx, script...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Plugin builds the whole plugin into plugin/dist: the backend for every
+// target and the frontend.
+func Plugin(ctx context.Context) error {
+	if err := PluginBackend(ctx); err != nil {
+		return err
+	}
+	return PluginFrontendBuild(ctx)
+}
+
+// pluginNPM runs npm with args in plugin/.
+func pluginNPM(ctx context.Context, args ...string) error {
+	root, err := RepoRoot(ctx)
+	if err != nil {
+		return err
+	}
+	return npm(ctx, filepath.Join(root, "plugin"), args...)
+}
+
+// npm runs npm in dir, its output going to ours, and says how long it
+// took.
+func npm(ctx context.Context, dir string, args ...string) error {
+	began := time.Now()
+	cmd := exec.CommandContext(ctx, "npm", args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, os.Stdout, os.Stderr
+	fmt.Fprintf(os.Stderr, "+ (cd plugin && npm %s)\n", strings.Join(args, " "))
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("npm %s in plugin/: %w", strings.Join(args, " "), err)
+	}
+	fmt.Fprintf(os.Stderr, "  npm %s: %s\n", strings.Join(args, " "), time.Since(began).Round(100*time.Millisecond))
+	return nil
+}
+
+// nodeVersion matches `node --version`.
+var nodeVersion = regexp.MustCompile(`^v(\d+)\.(\d+)\.(\d+)`)
+
+// checkNode returns `node --version` when it is 20.9 or newer.
+func checkNode(ctx context.Context) (string, error) {
+	out, err := output(ctx, nil, "node", "--version")
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), "executable file not found") {
+			return "", fmt.Errorf("the plugin frontend needs Node.js %d.%d or newer and npm: install them (Debian: apt-get install nodejs npm)", minNodeMajor, minNodeMinor)
+		}
+		return "", err
+	}
+	v := strings.TrimSpace(out)
+	m := nodeVersion.FindStringSubmatch(v)
+	if m == nil {
+		return "", fmt.Errorf("node --version says %q: want vMAJOR.MINOR.PATCH", v)
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	if major < minNodeMajor || major == minNodeMajor && minor < minNodeMinor {
+		return "", fmt.Errorf("the plugin frontend needs Node.js %d.%d or newer; this is %s", minNodeMajor, minNodeMinor, v)
+	}
+	return v, nil
+}

@@ -1,0 +1,135 @@
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/vpcflow/vpcflow/collector/report"
+)
+
+// Defaults of a query, the same as the frontend's DEFAULT_QUERY
+// (plugin/src/types.ts). The metric has no fixed default: a query without
+// one counts the report's default metric (bytes, or records for log-status).
+const (
+	DefaultReport = report.ReportAction
+	DefaultMode   = report.ModeRate
+	DefaultTop    = 10
+	DefaultFormat = report.FormatTimeSeries
+)
+
+// Query is the query model the frontend saves (FlowQuery in
+// plugin/src/types.ts): its JSON field names are report.Query's, with the
+// frontend's defaults instead of the report engine's.
+type Query struct {
+	// Report is a registry ID, such as "action" or "pair-interface".
+	Report string `json:"report"`
+	// Metric is bytes, packets, flows (traffic reports) or records
+	// (log-status); empty means the report's default.
+	Metric report.Metric `json:"metric"`
+	// Mode is rate (per second) or total (per step, or over the range).
+	Mode report.Mode `json:"mode"`
+	// Top keeps the Top label sets with the largest values over the range,
+	// the rest summed into Other; 0 keeps them all.
+	Top int `json:"top"`
+	// Filters are label matchers (=, !=, =~, !~) on raw label values.
+	Filters []report.Filter `json:"filters"`
+	// Format is time_series or table.
+	Format report.Format `json:"format"`
+}
+
+// rawQuery tells a missing top from top 0.
+type rawQuery struct {
+	Report  string          `json:"report"`
+	Metric  report.Metric   `json:"metric"`
+	Mode    report.Mode     `json:"mode"`
+	Top     *json.Number    `json:"top"`
+	Filters []report.Filter `json:"filters"`
+	Format  report.Format   `json:"format"`
+}
+
+// ParseQuery reads a query's JSON (backend.DataQuery.JSON), fills in the
+// defaults of missing fields, drops blank filter rows, takes a filter
+// without an operator as =, and validates it against the report registry
+// (report.Query.Validate). Errors say what to change.
+func ParseQuery(raw []byte) (Query, error) {
+	var r rawQuery
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return Query{}, fmt.Errorf("query: not the JSON the query editor saves: %w", err)
+		}
+	}
+	q := Query{
+		Report: strings.TrimSpace(r.Report),
+		Metric: r.Metric,
+		Mode:   r.Mode,
+		Top:    DefaultTop,
+		Format: r.Format,
+	}
+	if q.Report == "" {
+		q.Report = DefaultReport
+	}
+	if q.Mode == "" {
+		q.Mode = DefaultMode
+	}
+	if q.Format == "" {
+		q.Format = DefaultFormat
+	}
+	if r.Top != nil {
+		n, err := r.Top.Int64()
+		if err != nil || n < 0 || n > report.MaxTop {
+			return Query{}, fmt.Errorf("query: top %s: want a whole number from 1 to %d (0 keeps every row)", r.Top, report.MaxTop)
+		}
+		q.Top = int(n)
+	}
+	for i, f := range r.Filters {
+		f.Label, f.Op = strings.TrimSpace(f.Label), report.Op(strings.TrimSpace(string(f.Op)))
+		switch {
+		case f.Label == "" && f.Value == "":
+			continue // a blank row of the editor
+		case f.Label == "":
+			return Query{}, fmt.Errorf("query: filter %d (value %q) has no label: choose one or remove the filter", i+1, f.Value)
+		}
+		if f.Op == "" {
+			f.Op = report.OpEqual
+		}
+		q.Filters = append(q.Filters, f)
+	}
+	if err := q.ReportQuery().Validate(); err != nil {
+		return Query{}, fmt.Errorf("query: %w", err)
+	}
+	return q, nil
+}
+
+// ReportQuery returns the query for the report engine.
+func (q Query) ReportQuery() report.Query {
+	return report.Query{Report: q.Report, Metric: q.Metric, Mode: q.Mode, Top: q.Top, Filters: q.Filters, Format: q.Format}
+}
+
+// ParseFilters reads the label-values resource's filter parameter: a JSON
+// array of {label, op, value} (empty or missing means none). Blank rows
+// are dropped and a missing operator is =, as in ParseQuery.
+func ParseFilters(raw string) ([]report.Filter, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	var fs []report.Filter
+	if err := json.Unmarshal([]byte(raw), &fs); err != nil {
+		return nil, fmt.Errorf("filter: want a JSON array of {\"label\", \"op\", \"value\"}: %w", err)
+	}
+	var out []report.Filter
+	for i, f := range fs {
+		f.Label, f.Op = strings.TrimSpace(f.Label), report.Op(strings.TrimSpace(string(f.Op)))
+		switch {
+		case f.Label == "" && f.Value == "":
+			continue
+		case f.Label == "":
+			return nil, fmt.Errorf("filter %d (value %q) has no label", i+1, f.Value)
+		}
+		if f.Op == "" {
+			f.Op = report.OpEqual
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}

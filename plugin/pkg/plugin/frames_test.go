@@ -1,0 +1,234 @@
+package plugin_test
+
+import (
+	"flag"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/experimental"
+
+	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
+)
+
+// update rewrites the golden files under testdata with what the tests
+// get: go test ./plugin/pkg/plugin -update
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func TestStep(t *testing.T) {
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	f := func(fromMin, toMin int, interval time.Duration, maxPoints int64, want time.Duration) {
+		t.Helper()
+		from, to := base.Add(time.Duration(fromMin)*time.Minute), base.Add(time.Duration(toMin)*time.Minute)
+		got := plugin.Step(from, to, interval, maxPoints)
+		if got != want {
+			t.Errorf("Step(%d–%d min, %s, %d) = %s, want %s", fromMin, toMin, interval, maxPoints, got, want)
+		}
+		limit := int64(report.MaxPoints)
+		if maxPoints > 0 {
+			limit = max(maxPoints, 2)
+		}
+		if n := plugin.Steps(from, to, got); n > limit {
+			t.Errorf("Step(%d–%d min, %s, %d) = %s gives %d steps, more than %d", fromMin, toMin, interval, maxPoints, got, n, limit)
+		}
+	}
+	f(0, 60, 0, 0, time.Minute)                   // no interval: a minute
+	f(0, 60, 15*time.Second, 1000, time.Minute)   // rounded up to a minute
+	f(0, 60, 61*time.Second, 1000, 2*time.Minute) // to whole minutes
+	f(0, 60, 5*time.Minute, 1000, 5*time.Minute)
+	f(0, 24*60, time.Minute, 1000, 2*time.Minute) // 1440 minutes in at most 1000 points
+	f(0, 24*60, time.Minute, 100, 15*time.Minute) // 96 steps
+	f(0, 60, time.Minute, 60, time.Minute)        // exactly 60
+	f(0, 60, time.Minute, 59, 2*time.Minute)      // one fewer point: two minutes
+	f(1, 61, 5*time.Minute, 12, 6*time.Minute)    // 5m steps from :01 touch 13 multiples of 5m: 6m touch 11
+	f(7, 8, 0, 1, time.Minute)                    // a limit below 2 counts as 2
+	f(0, 30*24*60, 0, 0, 5*time.Minute)           // 30 days in at most report.MaxPoints
+	f(0, 7*24*60, 30*time.Second, 1500, 7*time.Minute)
+	// Steps against a count of the multiples of the step each minute of
+	// the range falls in.
+	for from := 0; from < 20; from += 3 {
+		for to := from + 1; to < 130; to += 7 {
+			for step := 1; step <= 61; step += 4 {
+				seen := map[int64]bool{}
+				for m := from; m < to; m++ {
+					seen[base.Add(time.Duration(m)*time.Minute).Unix()/int64(step*60)] = true
+				}
+				a, b := base.Add(time.Duration(from)*time.Minute), base.Add(time.Duration(to)*time.Minute)
+				if got := plugin.Steps(a, b, time.Duration(step)*time.Minute); got != int64(len(seen)) {
+					t.Errorf("Steps(%d–%d, %dm) = %d, want %d", from, to, step, got, len(seen))
+				}
+			}
+		}
+	}
+}
+
+func TestDisplayName(t *testing.T) {
+	f := func(labels map[string]string, keys []string, other bool, want string) {
+		t.Helper()
+		if got := plugin.DisplayName(labels, keys, other); got != want {
+			t.Errorf("DisplayName(%v, %v, %v) = %q, want %q", labels, keys, other, got, want)
+		}
+	}
+	f(map[string]string{"action": "REJECT"}, []string{"action"}, false, "REJECT")
+	f(map[string]string{"interface_id": "eni-0a1", "action": "ACCEPT"}, []string{"interface_id", "action"}, false, "eni-0a1 · ACCEPT")
+	f(map[string]string{"src_interface": "eni-1", "dst_interface": "-", "action": "ACCEPT"}, []string{"src_interface", "dst_interface", "action"}, false, "eni-1 → - · ACCEPT")
+	f(map[string]string{"src_service": "S3", "dst_service": "-"}, []string{"src_service", "dst_service"}, false, "S3 → -")
+	f(map[string]string{"protocol": "6", "port": "443"}, []string{"protocol", "port"}, false, "TCP/443")
+	f(map[string]string{"protocol": "99", "port": "0"}, []string{"protocol", "port"}, false, "99/0")
+	f(map[string]string{"traffic_path": "8"}, []string{"traffic_path"}, false, "Internet gateway (Nitro)")
+	f(map[string]string{"traffic_path": "-"}, []string{"traffic_path"}, false, "-")
+	f(map[string]string{"account_id": "1", "region": "us-east-1", "vpc_id": "vpc-1"}, []string{"account_id", "region", "vpc_id"}, false, "1 · us-east-1 · vpc-1")
+	f(map[string]string{"account_id": "Other", "region": "Other"}, []string{"account_id", "region"}, true, "Other")
+	f(map[string]string{}, []string{"src_addr"}, false, "-")
+}
+
+func TestFromAlert(t *testing.T) {
+	f := func(headers map[string]string, want bool) {
+		t.Helper()
+		if got := plugin.FromAlert(&backend.QueryDataRequest{Headers: headers}); got != want {
+			t.Errorf("FromAlert(%v) = %v, want %v", headers, got, want)
+		}
+	}
+	f(nil, false)
+	f(map[string]string{"FromAlert": "true"}, true)
+	f(map[string]string{"fromalert": "TRUE"}, true)
+	f(map[string]string{"http_FromAlert": "true"}, true)
+	f(map[string]string{"FromAlert": "false"}, false)
+	f(map[string]string{"FromAlert": ""}, false)
+	f(map[string]string{"X-Rule-Uid": "abc"}, false)
+}
+
+func TestUnit(t *testing.T) {
+	for _, c := range []struct {
+		m    report.Metric
+		mode report.Mode
+		want string
+	}{
+		{report.MetricBytes, report.ModeRate, "Bps"}, {report.MetricBytes, report.ModeTotal, "decbytes"},
+		{report.MetricPackets, report.ModeRate, "pps"}, {report.MetricPackets, report.ModeTotal, "short"},
+		{report.MetricFlows, report.ModeRate, "cps"}, {report.MetricRecords, report.ModeTotal, "short"},
+	} {
+		if got := plugin.Unit(c.m, c.mode); got != c.want {
+			t.Errorf("Unit(%s, %s) = %q, want %q", c.m, c.mode, got, c.want)
+		}
+	}
+}
+
+// results are report results made by hand, to pin the shape of the frames.
+func results(t *testing.T) map[string]*report.Result {
+	t.Helper()
+	lookup := func(id string) report.Report {
+		r, err := report.Lookup(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	from := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	to := from.Add(15 * time.Minute)
+	stamps := []time.Time{from, from.Add(5 * time.Minute), from.Add(10 * time.Minute)}
+	ai := lookup(report.ReportActionInterface)
+	ex := lookup(report.ReportExporters)
+	app := lookup(report.ReportApplications)
+	return map[string]*report.Result{
+		"series": {Report: ai, Metric: report.MetricBytes, Mode: report.ModeRate, Format: report.FormatTimeSeries, From: from, To: to,
+			Step: 5 * time.Minute, Columns: ai.GroupBy, Total: 10,
+			Queries: []string{`topk_max(3, sum by (interface_id, action) (sum_over_time(vpcflow_interface_bytes[900s])), "vpcflow_rest=true")`, `sum(sum_over_time(vpcflow_interface_bytes[300s]))`},
+			Series: []*report.Series{
+				{Labels: map[string]string{"interface_id": "eni-0a1", "action": "ACCEPT"}, Timestamps: stamps, Values: []float64{1.5, 2, 0}},
+				{Labels: map[string]string{"interface_id": "eni-0b2", "action": "REJECT"}, Timestamps: stamps, Values: []float64{0.25, 0, 1}},
+				{Labels: map[string]string{"interface_id": "Other", "action": "Other"}, Other: true, Timestamps: stamps, Values: []float64{3, 1, 1.25}},
+			}},
+		"series-empty": {Report: ai, Metric: report.MetricFlows, Mode: report.ModeTotal, Format: report.FormatTimeSeries, From: from, To: to,
+			Step: 5 * time.Minute, Columns: ai.GroupBy, Queries: []string{`sum by (interface_id, action) (sum_over_time(vpcflow_interface_flows[300s]))`}},
+		"table": {Report: app, Metric: report.MetricPackets, Mode: report.ModeTotal, Format: report.FormatTable, From: from, To: to,
+			Columns: app.Columns(), Total: 1111, Queries: []string{"q"},
+			Rows: []report.Row{
+				{Labels: map[string]string{"protocol": "6", "port": "443"}, Value: 1000},
+				{Labels: map[string]string{"protocol": "Other", "port": "Other"}, Value: 100, Other: true},
+				{Labels: map[string]string{"protocol": "17", "port": "53"}, Value: 11},
+			}},
+		"exporters": {Report: ex, Metric: report.MetricFlows, Mode: report.ModeTotal, Format: report.FormatTable, From: from, To: to,
+			Columns: ex.Columns(), Total: 7, Queries: []string{"q"},
+			Rows: []report.Row{
+				{Labels: map[string]string{"account_id": "111", "region": "us-east-1", "vpc_id": "vpc-1", "first_seen": "2026-03-01T10:00:00Z", "last_seen": "2026-03-01T10:14:00Z", "status": "ok"}, Value: 5},
+				{Labels: map[string]string{"account_id": "Other", "region": "Other", "vpc_id": "Other", "first_seen": "-", "last_seen": "-", "status": "-"}, Value: 2, Other: true},
+				{Labels: map[string]string{"account_id": "222", "region": "eu-west-1", "vpc_id": "vpc-2", "first_seen": "2026-03-01T10:03:00Z", "last_seen": "2026-03-01T10:03:00Z", "status": "nodata"}, Value: 0},
+			}},
+	}
+}
+
+// TestFrameShapes pins the frames of each kind (time series, table,
+// alerting) in golden files.
+func TestFrameShapes(t *testing.T) {
+	res := results(t)
+	check := func(name string, frames data.Frames) {
+		t.Helper()
+		for _, f := range frames {
+			if _, err := f.MarshalArrow(); err != nil {
+				t.Errorf("%s: frame %q does not encode as Arrow: %v", name, f.Name, err)
+			}
+		}
+		dr := backend.DataResponse{Frames: frames}
+		experimental.CheckGoldenJSONResponse(t, "testdata", "frames-"+name, &dr, *update)
+	}
+	check("series", plugin.TimeSeriesFrames(res["series"]))
+	check("series-empty", plugin.TimeSeriesFrames(res["series-empty"]))
+	check("table", plugin.TableFrames(res["table"]))
+	check("exporters-table", plugin.TableFrames(res["exporters"]))
+	check("alert", plugin.NumericFrames(res["table"]))
+	check("exporters-alert", plugin.NumericFrames(res["exporters"]))
+	empty := *res["table"]
+	empty.Rows = nil
+	check("alert-empty", plugin.NumericFrames(&empty))
+
+	// Each time series frame: a time and a number field with labels.
+	for _, f := range plugin.TimeSeriesFrames(res["series"]) {
+		if f.Meta.Type != data.FrameTypeTimeSeriesMulti || len(f.Fields) != 2 || f.Fields[0].Type() != data.FieldTypeTime ||
+			f.Fields[1].Type() != data.FieldTypeFloat64 || len(f.Fields[1].Labels) != 2 || f.Fields[1].Config.DisplayNameFromDS == "" {
+			t.Errorf("time series frame %q: %+v", f.Name, f)
+		}
+	}
+}
+
+// BenchmarkFrames measures the plugin's own share of a query: turning a
+// day of 2-minute steps of the top 10 and Other into time series frames,
+// and a 1,001-row table into a table frame.
+func BenchmarkFrames(b *testing.B) {
+	rep, err := report.Lookup(report.ReportActionInterface)
+	if err != nil {
+		b.Fatal(err)
+	}
+	from := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	series := &report.Result{Report: rep, Metric: report.MetricBytes, Mode: report.ModeRate, Format: report.FormatTimeSeries, Step: 2 * time.Minute, Columns: rep.GroupBy}
+	stamps := make([]time.Time, 720)
+	for i := range stamps {
+		stamps[i] = from.Add(time.Duration(i) * 2 * time.Minute)
+	}
+	for i := range 11 {
+		s := &report.Series{Labels: map[string]string{"interface_id": "eni-" + strconv.Itoa(i), "action": "ACCEPT"}, Other: i == 10, Timestamps: stamps, Values: make([]float64, len(stamps))}
+		series.Series = append(series.Series, s)
+	}
+	table := &report.Result{Report: rep, Metric: report.MetricBytes, Mode: report.ModeTotal, Format: report.FormatTable, Columns: rep.Columns()}
+	for i := range 1001 {
+		table.Rows = append(table.Rows, report.Row{Labels: map[string]string{"interface_id": "eni-" + strconv.Itoa(i), "action": "REJECT"}, Value: float64(i)})
+	}
+	b.Run("time_series", func(b *testing.B) {
+		for b.Loop() {
+			plugin.TimeSeriesFrames(series)
+		}
+	})
+	b.Run("table", func(b *testing.B) {
+		for b.Loop() {
+			plugin.TableFrames(table)
+		}
+	})
+	b.Run("alert", func(b *testing.B) {
+		for b.Loop() {
+			plugin.NumericFrames(table)
+		}
+	})
+}

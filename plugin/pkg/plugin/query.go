@@ -1,0 +1,154 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/plugin/pkg/models"
+)
+
+// FromAlert reports whether req comes from Grafana's alerting engine (alert
+// and recording rules): Grafana marks those requests with the header
+// FromAlert: true (backend.FromAlertHeaderName), which the SDK passes in
+// QueryDataRequest.Headers (as it is, or as a forwarded http_ header).
+func FromAlert(req *backend.QueryDataRequest) bool {
+	for k, v := range req.Headers {
+		k = strings.TrimPrefix(strings.ToLower(k), "http_")
+		if k == strings.ToLower(backend.FromAlertHeaderName) && strings.EqualFold(strings.TrimSpace(v), "true") {
+			return true
+		}
+	}
+	return false
+}
+
+// QueryData runs each query through the report engine, at most
+// MaxConcurrentQueries at a time, and answers each with its frames or its
+// error:
+//
+//   - time_series: one frame per series (FrameTypeTimeSeriesMulti);
+//   - table: one frame, a row per label set and Other (FrameTypeNumericLong;
+//     the exporters report, with time columns, FrameTypeTable);
+//   - alert queries (see FromAlert), whatever their format: one
+//     FrameTypeNumericWide frame, one number per label set over the range.
+//
+// A query the user must change (unknown report, label or metric, a bad
+// regular expression, a time range without a whole minute, invalid
+// settings) fails with a plugin error and status 400; a failure of
+// VictoriaMetrics with a downstream error and status 502 (504 on a
+// timeout).
+func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	alert := FromAlert(req)
+	out := make([]backend.DataResponse, len(req.Queries))
+	var g errgroup.Group
+	g.SetLimit(MaxConcurrentQueries)
+	for i, q := range req.Queries {
+		g.Go(func() error {
+			out[i] = d.query(ctx, q, alert)
+			return nil
+		})
+	}
+	_ = g.Wait() // every function returns nil: errors are per query
+	resp := backend.NewQueryDataResponse()
+	for i, q := range req.Queries {
+		resp.Responses[q.RefID] = out[i]
+	}
+	return resp, nil
+}
+
+// query answers one query.
+func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, alert bool) backend.DataResponse {
+	if err := d.ready(); err != nil {
+		return badRequest(err)
+	}
+	q, err := models.ParseQuery(dq.JSON)
+	if err != nil {
+		return badRequest(err)
+	}
+	from, to, err := report.Align(dq.TimeRange.From, dq.TimeRange.To)
+	if err != nil {
+		return badRequest(fmt.Errorf("report %s: %w", q.Report, err))
+	}
+	rq := q.ReportQuery()
+	tr := report.TimeRange{From: from, To: to}
+	switch {
+	case alert:
+		rq.Format = report.FormatTable
+	case rq.Format == report.FormatTimeSeries:
+		tr.Step = Step(from, to, dq.Interval, dq.MaxDataPoints)
+	}
+	began := time.Now()
+	res, err := d.engine.Run(ctx, rq, tr)
+	if err != nil {
+		err = d.redact(err)
+		d.logger(ctx).Warn("Query failed", "refId", dq.RefID, "report", q.Report, "error", err.Error())
+		return storageError(err)
+	}
+	d.logger(ctx).Debug("Query", "refId", dq.RefID, "report", q.Report, "format", string(rq.Format), "alert", alert,
+		"step", tr.Step.String(), "queries", len(res.Queries), "duration", time.Since(began).String())
+	switch {
+	case alert:
+		return backend.DataResponse{Frames: NumericFrames(res)}
+	case res.Format == report.FormatTimeSeries:
+		return backend.DataResponse{Frames: TimeSeriesFrames(res)}
+	default:
+		return backend.DataResponse{Frames: TableFrames(res)}
+	}
+}
+
+// badRequest answers a query the user must change.
+func badRequest(err error) backend.DataResponse {
+	r := backend.ErrorResponseWithErrorSource(backend.PluginError(err))
+	r.Status = backend.StatusBadRequest
+	return r
+}
+
+// storageError answers a query VictoriaMetrics failed.
+func storageError(err error) backend.DataResponse {
+	r := backend.ErrorResponseWithErrorSource(backend.DownstreamError(err))
+	r.Status = backend.StatusBadGateway
+	if errors.Is(err, context.DeadlineExceeded) {
+		r.Status = backend.StatusTimeout
+	}
+	return r
+}
+
+// Step returns the step of a time series over [from, to) (whole minutes,
+// as report.Align gives them) for a query's interval and MaxDataPoints: the
+// interval rounded up to whole minutes (one minute at least), raised until
+// the steps the report engine cuts [from, to) into (at the multiples of the
+// step since the Unix epoch) are at most maxPoints, and at most
+// report.MaxPoints. maxPoints 0 means no limit but report.MaxPoints; a
+// limit below 2 counts as 2, since a range that does not start on a step
+// boundary spans two steps however long they are.
+func Step(from, to time.Time, interval time.Duration, maxPoints int64) time.Duration {
+	limit := int64(report.MaxPoints)
+	if maxPoints > 0 && maxPoints < limit {
+		limit = max(maxPoints, 2)
+	}
+	step := report.StepFor(from, to, interval)
+	if need := (to.Sub(from) + time.Duration(limit) - 1) / time.Duration(limit); need > step {
+		step = (need + time.Minute - 1) / time.Minute * time.Minute
+	}
+	for Steps(from, to, step) > limit {
+		step += time.Minute
+	}
+	return step
+}
+
+// Steps returns how many steps the report engine cuts [from, to) into: one
+// per multiple of step since the Unix epoch that the range touches.
+func Steps(from, to time.Time, step time.Duration) int64 {
+	ms := step.Milliseconds()
+	if ms <= 0 || !to.After(from) {
+		return 0
+	}
+	f, t := from.UnixMilli(), to.UnixMilli()
+	return (t+ms-1)/ms - f/ms
+}

@@ -1,0 +1,509 @@
+package plugin_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/experimental"
+
+	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/collector/report/reporttest"
+	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
+)
+
+// seriesOf sums each time series frame over its steps, keyed by its
+// labels' values in keys ("Other" for the Other series), and checks the
+// frames' shape: one time and one number field, labels, a display name,
+// the same timestamps in every frame, starting at from, at most maxPoints.
+func seriesOf(t *testing.T, name string, frames data.Frames, keys []string, from time.Time, maxPoints int) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	var stamps []time.Time
+	names := map[string]bool{}
+	for i, f := range frames {
+		if f.Meta == nil || f.Meta.Type != data.FrameTypeTimeSeriesMulti {
+			t.Fatalf("%s: frame %d: meta %+v, want a timeseries-multi frame", name, i, f.Meta)
+		}
+		if len(f.Fields) == 0 && len(frames) == 1 {
+			return out // no data
+		}
+		if len(f.Fields) != 2 || f.Fields[0].Type() != data.FieldTypeTime || f.Fields[1].Type() != data.FieldTypeFloat64 {
+			t.Fatalf("%s: frame %d: fields %v, want time and float64", name, i, f.Fields)
+		}
+		vf := f.Fields[1]
+		display := vf.Config.DisplayNameFromDS
+		if display == "" || names[display] {
+			t.Errorf("%s: frame %d: display name %q empty or repeated", name, i, display)
+		}
+		names[display] = true
+		k := keyOf(vf.Labels, keys)
+		if display == plugin.OtherName {
+			k = plugin.OtherName
+			if i != len(frames)-1 {
+				t.Errorf("%s: Other is frame %d of %d, want it last", name, i, len(frames))
+			}
+		}
+		var ts []time.Time
+		for j := range f.Fields[0].Len() {
+			ts = append(ts, f.Fields[0].At(j).(time.Time))
+			out[k] += vf.At(j).(float64)
+		}
+		if stamps == nil {
+			stamps = ts
+			if len(ts) == 0 || !ts[0].Equal(from) || len(ts) > maxPoints {
+				t.Errorf("%s: %d steps from %v, want at most %d from %v", name, len(ts), ts, maxPoints, from)
+			}
+		} else if !slices.EqualFunc(ts, stamps, time.Time.Equal) {
+			t.Errorf("%s: frame %d has other timestamps", name, i)
+		}
+	}
+	return out
+}
+
+// project keeps the parts of each "|"-joined key at the given indexes.
+func project(m map[string]float64, idx ...int) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		parts := strings.Split(k, "|")
+		sel := make([]string, len(idx))
+		for i, j := range idx {
+			sel[i] = parts[j]
+		}
+		out[strings.Join(sel, "|")] += v
+	}
+	return out
+}
+
+func indexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// TestQueryDataGroundTruth loads an hour of generated flow logs and checks
+// the QueryData frames of every report, as Grafana gets them over gRPC,
+// against totals computed from the generated records themselves: tables
+// of every metric, top 3 with Other adding up, time series summed over
+// their steps (with the step raised to respect MaxDataPoints), alert
+// queries, a filter, and rate mode. Each report's queries go in one
+// request, which runs them concurrently.
+func TestQueryDataGroundTruth(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	v8, err := flowlog.ParseFormat("v8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := reporttest.Load(t, vm, reporttest.Options{
+		Generate:        generate.Config{Records: 20000, Seed: 7, Duration: time.Hour, ENIs: 40, VPCs: 3, Accounts: 2, Format: v8},
+		ObjectsPerBatch: 3,
+	})
+	h := serve(t)
+	pc := h.dataSource(map[string]any{"url": vm.URL}, nil)
+	from, to := ds.From, ds.To
+	secs := to.Sub(from).Seconds()
+	vpc := strings.Split(slices.Sorted(maps.Keys(ds.Seen))[0], "|")[2]
+	vpcFilter := []report.Filter{{Label: schema.LabelVPC, Op: report.OpEqual, Value: vpc}}
+
+	for _, rep := range report.Reports() {
+		t.Run(rep.ID, func(t *testing.T) {
+			m := rep.DefaultMetric()
+			exporters := rep.ID == report.ReportExporters
+			groupIdx := indexes(len(rep.GroupBy))
+			alertIdx := groupIdx
+			if exporters {
+				alertIdx = append(slices.Clone(groupIdx), len(rep.GroupBy)+2) // and status
+			}
+			model := func(metric report.Metric, mode report.Mode, top int, format report.Format) map[string]any {
+				return map[string]any{"report": rep.ID, "metric": metric, "mode": mode, "top": top, "format": format}
+			}
+			var queries []backend.DataQuery
+			for _, metric := range rep.Metrics {
+				queries = append(queries, dq("table-"+string(metric), from, to, time.Minute, 1000, model(metric, report.ModeTotal, report.MaxTop, report.FormatTable)))
+			}
+			queries = append(queries,
+				dq("table-top3", from, to, time.Minute, 1000, model(m, report.ModeTotal, 3, report.FormatTable)),
+				dq("series", from, to, 7*time.Minute, 1000, model(m, report.ModeTotal, report.MaxTop, report.FormatTimeSeries)),
+				dq("series-top3", from, to, time.Minute, 25, model(m, report.ModeTotal, 3, report.FormatTimeSeries)),
+				dq("rate", from, to, time.Minute, 1000, model(m, report.ModeRate, report.MaxTop, report.FormatTable)),
+			)
+			filtered := model(m, report.ModeTotal, report.MaxTop, report.FormatTable)
+			filtered["filters"] = vpcFilter
+			if !exporters { // first and last seen are not filtered in the truth
+				queries = append(queries, dq("filtered", from, to, time.Minute, 1000, filtered))
+			}
+			resp := h.query(pc, nil, queries...)
+			alerts := h.query(pc, map[string]string{backend.FromAlertHeaderName: "true"},
+				dq("alert", from, to, time.Minute, 43200, model(m, report.ModeTotal, report.MaxTop, report.FormatTimeSeries)),
+				dq("alert-top3", from, to, time.Minute, 43200, model(m, report.ModeTotal, 3, report.FormatTable)),
+			)
+			frames := func(r *backend.QueryDataResponse, ref string) data.Frames {
+				t.Helper()
+				dr := r.Responses[ref]
+				if dr.Error != nil {
+					t.Fatalf("%s: %v", ref, dr.Error)
+				}
+				return dr.Frames
+			}
+			table := func(ref string) map[string]float64 {
+				t.Helper()
+				fs := frames(resp, ref)
+				if len(fs) != 1 || fs[0].Name != rep.Title {
+					t.Fatalf("%s: %d frames (%v), want one named %q", ref, len(fs), fs, rep.Title)
+				}
+				return tableOf(t, fs[0])
+			}
+			want := map[report.Metric]map[string]float64{}
+			for _, metric := range rep.Metrics {
+				w, err := ds.Expected(rep, metric, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(w) == 0 {
+					t.Fatalf("%s: nothing expected: a useless check", metric)
+				}
+				want[metric] = w
+				if d := diff(table("table-"+string(metric)), w); d != "" {
+					t.Errorf("table of %s differs from the ground truth:\n%s", metric, d)
+				}
+			}
+			w := want[m]
+
+			// Top 3 and Other, adding up to the total.
+			got := table("table-top3")
+			top, rest := topOf(w, 3)
+			otherKey := strings.Repeat(report.OtherValue+"|", len(rep.GroupBy)-1) + report.OtherValue
+			if exporters {
+				otherKey += "|-|-|-"
+			}
+			other, hasOther := got[otherKey]
+			delete(got, otherKey)
+			if d := diff(got, top); d != "" {
+				t.Errorf("top 3 differs:\n%s", d)
+			}
+			if len(w) > 3 && (!hasOther || other != rest) || len(w) <= 3 && hasOther {
+				t.Errorf("Other %v (%v), want %v of %d rows", other, hasOther, rest, len(w))
+			}
+			if s := sum(got) + other; s != sum(w) {
+				t.Errorf("top 3 and Other add up to %v, want %v", s, sum(w))
+			}
+
+			// Time series: summed over the steps, the table.
+			wg := project(w, groupIdx...)
+			if d := diff(seriesOf(t, "series", frames(resp, "series"), rep.GroupBy, from, 1000), wg); d != "" {
+				t.Errorf("series summed over the steps differ from the ground truth:\n%s", d)
+			}
+			topG, restG := topOf(wg, 3)
+			if len(wg) > 3 {
+				topG[plugin.OtherName] = restG
+			}
+			if d := diff(seriesOf(t, "series-top3", frames(resp, "series-top3"), rep.GroupBy, from, 25), topG); d != "" {
+				t.Errorf("top 3 series summed over the steps differ:\n%s", d)
+			}
+
+			// Rate: per second of the range.
+			rate := map[string]float64{}
+			for k, v := range w {
+				rate[k] = v / secs
+			}
+			if d := diff(table("rate"), rate); d != "" {
+				t.Errorf("rate differs:\n%s", d)
+			}
+			if !exporters {
+				wf, err := ds.Expected(rep, m, vpcFilter)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := diff(table("filtered"), wf); d != "" || len(wf) == 0 {
+					t.Errorf("filtered on %s (%d rows expected) differs:\n%s", vpc, len(wf), d)
+				}
+			}
+
+			// Alerting: one numeric-wide frame, a field per label set.
+			alertKeys := slices.Clone(rep.GroupBy)
+			if exporters {
+				alertKeys = append(alertKeys, report.ColumnStatus)
+			}
+			numeric := func(ref string) map[string]float64 {
+				t.Helper()
+				fs := frames(alerts, ref)
+				if len(fs) != 1 || fs[0].Meta == nil || fs[0].Meta.Type != data.FrameTypeNumericWide {
+					t.Fatalf("%s: frames %v, want one numeric-wide frame", ref, fs)
+				}
+				out := map[string]float64{}
+				for _, f := range fs[0].Fields {
+					if f.Len() != 1 || f.Type() != data.FieldTypeFloat64 {
+						t.Fatalf("%s: field %s of %d %s values", ref, f.Name, f.Len(), f.Type())
+					}
+					k := keyOf(f.Labels, alertKeys)
+					if f.Config.DisplayNameFromDS == plugin.OtherName {
+						k = plugin.OtherName
+					}
+					out[k] = f.At(0).(float64)
+				}
+				return out
+			}
+			wa := project(w, alertIdx...)
+			if d := diff(numeric("alert"), wa); d != "" {
+				t.Errorf("alert values differ:\n%s", d)
+			}
+			topA, restA := topOf(wa, 3)
+			if len(wa) > 3 {
+				topA[plugin.OtherName] = restA
+			}
+			if d := diff(numeric("alert-top3"), topA); d != "" {
+				t.Errorf("alert top 3 differs:\n%s", d)
+			}
+		})
+	}
+}
+
+// golden is a small hand-made dataset: six label sets per family, ten
+// minutes of samples, values that rank the sets.
+var goldenBase = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+
+var goldenValues = map[string][]string{
+	schema.LabelAccount: {"111111111111", "222222222222"},
+	schema.LabelRegion:  {"us-east-1", "eu-west-1"},
+	schema.LabelVPC:     {"vpc-0a1", "vpc-0b2", "vpc-0c3"},
+	"subnet_id":         {"subnet-01", "subnet-02"},
+	"az_id":             {"use1-az1", "euw1-az2"},
+	"interface_id":      {"eni-0a1", "eni-0b2", "eni-0c3"},
+	"instance_id":       {"i-0a1", "-"},
+	"action":            {"ACCEPT", "REJECT"},
+	"flow_direction":    {"egress", "ingress"},
+	"traffic_path":      {"8", "1", "-"},
+	"reject_reason":     {"-", "BPA"},
+	"src_service":       {"S3", "-"},
+	"dst_service":       {"-", "DYNAMODB", "EC2"},
+	"src_interface":     {"eni-0a1", "-", "eni-0b2"},
+	"dst_interface":     {"eni-0b2", "eni-0c3", "-"},
+	"src_addr":          {"10.0.0.1", "10.0.0.2", "other"},
+	"dst_addr":          {"203.0.113.9", "10.0.0.1", "other"},
+	"protocol":          {"6", "17"},
+	"port":              {"443", "53", "22"},
+	"log_status":        {"OK", "OK", "NODATA", "SKIPDATA"},
+}
+
+// loadGolden writes the golden dataset.
+func loadGolden(t *testing.T, vm *testserver.VM) {
+	t.Helper()
+	var series []storage.Series
+	for _, fam := range schema.Families() {
+		for i := range 6 {
+			var labels []storage.Label
+			for _, l := range fam.Labels {
+				vs := goldenValues[l]
+				labels = append(labels, storage.Label{Name: l, Value: vs[i%len(vs)]})
+			}
+			for j, name := range fam.MetricNames() {
+				var samples []storage.Sample
+				for minute := range 10 {
+					v := float64((i + 1) * (minute%4 + 1) * []int{1000, 10, 1}[j%3])
+					samples = append(samples, storage.Sample{Timestamp: goldenBase.Add(time.Duration(minute)*time.Minute).UnixMilli() + int64(7*i), Value: v})
+				}
+				series = append(series, storage.Series{Labels: append([]storage.Label{{Name: "__name__", Value: name}}, labels...), Samples: samples})
+			}
+		}
+	}
+	c, err := storage.New(storage.Config{URL: vm.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(context.Background(), series); err != nil {
+		t.Fatal(err)
+	}
+	vm.Flush()
+}
+
+// TestQueryDataGolden pins, for every report, the frames of a time series
+// (rate, top 2 and Other, 3-minute steps), a table (total, top 2) and an
+// alert query over a hand-made dataset in golden files
+// (testdata/report-ID.jsonc; rewrite them with -update).
+func TestQueryDataGolden(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	loadGolden(t, vm)
+	h := serve(t)
+	pc := h.dataSource(map[string]any{"url": vm.URL}, nil)
+	from, to := goldenBase, goldenBase.Add(10*time.Minute)
+	for _, rep := range report.Reports() {
+		t.Run(rep.ID, func(t *testing.T) {
+			resp := h.query(pc, nil,
+				dq("A", from, to, 3*time.Minute, 1000, map[string]any{"report": rep.ID, "top": 2}),
+				dq("B", from, to, time.Minute, 1000, map[string]any{"report": rep.ID, "top": 2, "mode": "total", "format": "table"}))
+			alert := h.query(pc, map[string]string{backend.FromAlertHeaderName: "true"},
+				dq("C", from, to, time.Minute, 43200, map[string]any{"report": rep.ID, "top": 2, "mode": "total"}))
+			var all data.Frames
+			for _, r := range []backend.DataResponse{resp.Responses["A"], resp.Responses["B"], alert.Responses["C"]} {
+				if r.Error != nil {
+					t.Fatal(r.Error)
+				}
+				all = append(all, r.Frames...)
+			}
+			dr := backend.DataResponse{Frames: all}
+			experimental.CheckGoldenJSONResponse(t, "testdata", "report-"+rep.ID, &dr, *update)
+		})
+	}
+}
+
+// countingProxy forwards to VictoriaMetrics and records the most requests
+// in flight at once.
+type countingProxy struct {
+	mu       sync.Mutex
+	inFlight int
+	max      int
+	total    int
+}
+
+func (c *countingProxy) serve(t *testing.T, target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.inFlight++
+		c.total++
+		c.max = max(c.max, c.inFlight)
+		c.mu.Unlock()
+		time.Sleep(2 * time.Millisecond) // let requests overlap
+		proxy.ServeHTTP(w, r)
+		c.mu.Lock()
+		c.inFlight--
+		c.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestQueryDataConcurrent sends every report as a time series and as a
+// table in one request: each answer equals the one the query gets alone,
+// the requests to VictoriaMetrics overlap but never more than the
+// engine's limit, and an error in one query leaves the others alone.
+func TestQueryDataConcurrent(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	loadGolden(t, vm)
+	var proxy countingProxy
+	h := serve(t)
+	pc := h.dataSource(map[string]any{"url": proxy.serve(t, vm.URL)}, nil)
+	from, to := goldenBase, goldenBase.Add(10*time.Minute)
+	var queries []backend.DataQuery
+	for _, rep := range report.Reports() {
+		for _, format := range []report.Format{report.FormatTimeSeries, report.FormatTable} {
+			queries = append(queries, dq(rep.ID+"/"+string(format), from, to, 2*time.Minute, 1000, map[string]any{"report": rep.ID, "top": 3, "format": format}))
+		}
+	}
+	queries = append(queries, dq("bad", from, to, time.Minute, 1000, map[string]any{"report": "no-such-report"}))
+	together := h.query(pc, nil, queries...)
+	if proxy.max < 2 || proxy.max > report.DefaultConcurrency {
+		t.Errorf("%d requests to VictoriaMetrics at most at once, want 2 to %d", proxy.max, report.DefaultConcurrency)
+	}
+	t.Logf("%d queries: %d requests to VictoriaMetrics, at most %d at once", len(queries), proxy.total, proxy.max)
+	if r := together.Responses["bad"]; r.Error == nil || r.Status != backend.StatusBadRequest {
+		t.Errorf("bad query: %+v", r)
+	}
+	for _, q := range queries[:len(queries)-1] {
+		alone := h.query(pc, nil, q).Responses[q.RefID]
+		got := together.Responses[q.RefID]
+		if got.Error != nil || alone.Error != nil {
+			t.Fatalf("%s: %v / %v", q.RefID, got.Error, alone.Error)
+		}
+		a, _ := json.Marshal(alone)
+		b, _ := json.Marshal(got)
+		if string(a) != string(b) {
+			t.Errorf("%s: answer in a request of %d queries differs from its answer alone:\n%s\n%s", q.RefID, len(queries), b, a)
+		}
+	}
+}
+
+// TestQueryErrors checks that a query the user must change fails with a
+// plugin error and status 400, a failure of VictoriaMetrics with a
+// downstream error, each with a message saying what to do.
+func TestQueryErrors(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	loadGolden(t, vm)
+	auth := testserver.VictoriaMetrics(t, "-httpAuth.username=grafana", "-httpAuth.password=right-pass")
+	h := serve(t)
+	good := h.dataSource(map[string]any{"url": vm.URL}, nil)
+	from, to := goldenBase, goldenBase.Add(10*time.Minute)
+	q := func(model map[string]any) backend.DataQuery { return dq("A", from, to, time.Minute, 1000, model) }
+	check := func(name string, pc backend.PluginContext, query backend.DataQuery, status backend.Status, source backend.ErrorSource, want string) {
+		t.Helper()
+		r := h.query(pc, nil, query).Responses["A"]
+		if r.Error == nil || r.Status != status || r.ErrorSource != source || !strings.Contains(r.Error.Error(), want) {
+			t.Errorf("%s: status %d, source %q, error %v; want %d, %q, an error saying %q", name, r.Status, r.ErrorSource, r.Error, status, source, want)
+		}
+		if len(r.Frames) != 0 {
+			t.Errorf("%s: frames with the error", name)
+		}
+	}
+	bad, downstream := backend.ErrorSourcePlugin, backend.ErrorSourceDownstream
+	check("unknown report", good, q(map[string]any{"report": "actions"}), backend.StatusBadRequest, bad, `unknown report "actions"; valid reports: action, action-interface`)
+	check("label of another family", good, q(map[string]any{"report": "action", "filters": []report.Filter{{Label: "src_addr", Op: "=", Value: "10.0.0.1"}}}),
+		backend.StatusBadRequest, bad, `report action: cannot filter on label "src_addr"; valid labels: account_id, region, vpc_id, subnet_id`)
+	check("bad regexp", good, q(map[string]any{"report": "interface", "filters": []report.Filter{{Label: "interface_id", Op: "=~", Value: "eni-(0a1"}}}),
+		backend.StatusBadRequest, bad, "bad regular expression")
+	check("wrong metric", good, q(map[string]any{"report": "log-status", "metric": "bytes"}), backend.StatusBadRequest, bad, "valid metrics: records")
+	check("bad top", good, q(map[string]any{"top": -3}), backend.StatusBadRequest, bad, "top -3")
+	check("not JSON", good, backend.DataQuery{RefID: "A", TimeRange: backend.TimeRange{From: from, To: to}, JSON: []byte(`{"report":`)},
+		backend.StatusBadRequest, bad, "not the JSON the query editor saves")
+	check("range under a minute", good, dq("A", from.Add(10*time.Second), from.Add(50*time.Second), time.Minute, 100, map[string]any{}),
+		backend.StatusBadRequest, bad, "holds no whole minute")
+	check("bad settings", h.dataSource(map[string]any{"url": "victoria:8428"}, nil), q(map[string]any{}),
+		backend.StatusBadRequest, bad, "want an http:// or https:// URL")
+
+	down := testserver.VictoriaMetrics(t)
+	down.Stop()
+	check("storage down", h.dataSource(map[string]any{"url": down.URL}, nil), q(map[string]any{}),
+		backend.StatusBadGateway, downstream, "cannot reach VictoriaMetrics at "+down.URL)
+	check("wrong password", h.dataSource(map[string]any{"url": auth.URL, "authType": "basic", "basicAuthUser": "grafana"}, map[string]string{"basicAuthPassword": "wrong-pass"}),
+		q(map[string]any{}), backend.StatusBadGateway, downstream, "refused the credentials")
+	r := h.query(h.dataSource(map[string]any{"url": auth.URL, "authType": "basic", "basicAuthUser": "grafana"}, map[string]string{"basicAuthPassword": "right-pass"}), nil,
+		q(map[string]any{})).Responses["A"]
+	if r.Error != nil || len(r.Frames) != 1 {
+		t.Errorf("right password: %v, %d frames (want the no-data frame)", r.Error, len(r.Frames))
+	}
+}
+
+// TestNoData checks the frames of a range without data: one time series
+// frame without fields, a table without rows, an alert frame without
+// fields (Grafana's "no data").
+func TestNoData(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	h := serve(t)
+	pc := h.dataSource(map[string]any{"url": vm.URL}, nil)
+	from, to := goldenBase, goldenBase.Add(time.Hour)
+	resp := h.query(pc, nil, dq("A", from, to, time.Minute, 100, map[string]any{}), dq("B", from, to, time.Minute, 100, map[string]any{"format": "table"}))
+	alert := h.query(pc, map[string]string{backend.FromAlertHeaderName: "true"}, dq("C", from, to, time.Minute, 100, map[string]any{}))
+	for ref, r := range map[string]backend.DataResponse{"A": resp.Responses["A"], "B": resp.Responses["B"], "C": alert.Responses["C"]} {
+		if r.Error != nil || len(r.Frames) != 1 {
+			t.Fatalf("%s: %v, %d frames", ref, r.Error, len(r.Frames))
+		}
+		f := r.Frames[0]
+		rows, _ := f.RowLen()
+		want := map[string]string{"A": "timeseries-multi/0 fields", "B": "numeric-long/2 fields", "C": "numeric-wide/0 fields"}[ref]
+		if got := fmt.Sprintf("%s/%d fields", f.Meta.Type, len(f.Fields)); got != want || rows != 0 {
+			t.Errorf("%s: %s with %d rows, want %s and none", ref, got, rows, want)
+		}
+	}
+}
