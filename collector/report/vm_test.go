@@ -93,34 +93,6 @@ func rowsOf(t *testing.T, res *report.Result) map[string]float64 {
 	return out
 }
 
-// diff lists up to ten differences.
-func diff(got, want map[string]float64) string {
-	var d []string
-	for k, w := range want {
-		if g, ok := got[k]; !ok || g != w {
-			d = append(d, fmt.Sprintf("  %s: got %v, want %v", k, g, w))
-		}
-	}
-	for k, g := range got {
-		if _, ok := want[k]; !ok {
-			d = append(d, fmt.Sprintf("  %s: got %v, want nothing", k, g))
-		}
-	}
-	slices.Sort(d)
-	if len(d) > 10 {
-		d = append(d[:10], fmt.Sprintf("  … %d more", len(d)-10))
-	}
-	return strings.Join(d, "\n")
-}
-
-func sum(m map[string]float64) float64 {
-	t := 0.0
-	for _, v := range m {
-		t += v
-	}
-	return t
-}
-
 // checkSorted checks that rows are by value descending, ties by labels,
 // with exact integer values in total mode.
 func checkSorted(t *testing.T, res *report.Result) {
@@ -214,11 +186,11 @@ func TestReports(t *testing.T) {
 				if len(want) == 0 {
 					t.Errorf("%s %s: nothing expected: a useless check", rep.ID, m)
 				}
-				if d := diff(rowsOf(t, res), want); d != "" {
+				if d := reporttest.Diff(rowsOf(t, res), want); d != "" {
 					t.Errorf("%s %s differs from the ground truth (%d rows, %d expected):\n%s", rep.ID, m, len(res.Rows), len(want), d)
 				}
-				if res.Total != sum(want) {
-					t.Errorf("%s %s: total %v, want %v", rep.ID, m, res.Total, sum(want))
+				if res.Total != reporttest.Sum(want) {
+					t.Errorf("%s %s: total %v, want %v", rep.ID, m, res.Total, reporttest.Sum(want))
 				}
 				checkSorted(t, res)
 			}
@@ -256,7 +228,7 @@ func TestReports(t *testing.T) {
 						got[reporttest.Key(r.Labels, rep.GroupBy)] = r.Value
 					}
 				}
-				if d := diff(got, top); d != "" {
+				if d := reporttest.Diff(got, top); d != "" {
 					t.Errorf("%s top %d: rows differ:\n%s", rep.ID, n, d)
 				}
 				switch {
@@ -265,8 +237,8 @@ func TestReports(t *testing.T) {
 				case len(want) <= n && other != -1:
 					t.Errorf("%s top %d: an Other row though %d rows fit", rep.ID, n, len(want))
 				}
-				if total := sum(rowsOf(t, res)); total != sum(want) || res.Total != sum(want) {
-					t.Errorf("%s top %d: rows add up to %v (total %v), want %v", rep.ID, n, total, res.Total, sum(want))
+				if total := reporttest.Sum(rowsOf(t, res)); total != reporttest.Sum(want) || res.Total != reporttest.Sum(want) {
+					t.Errorf("%s top %d: rows add up to %v (total %v), want %v", rep.ID, n, total, res.Total, reporttest.Sum(want))
 				}
 				checkSorted(t, res)
 			}
@@ -291,7 +263,7 @@ func TestReports(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s %v: %v", rep.ID, filters, err)
 				}
-				if d := diff(rowsOf(t, res), want); d != "" {
+				if d := reporttest.Diff(rowsOf(t, res), want); d != "" {
 					t.Errorf("%s %v differs (%d rows, %d expected):\n%s", rep.ID, filters, len(res.Rows), len(want), d)
 				}
 				if len(want) == 0 && len(filters) == 1 {
@@ -322,7 +294,7 @@ func TestReports(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d := diff(rowsOf(t, res), want); d != "" {
+				if d := reporttest.Diff(rowsOf(t, res), want); d != "" {
 					t.Errorf("%s over minutes %d–%d differs:\n%s", id, s[0], s[1], d)
 				}
 			}
@@ -486,7 +458,7 @@ func checkSeries(t *testing.T, e *report.Engine, ds *reporttest.Dataset, rep rep
 		}
 		want[k] += r.Value
 	}
-	if d := diff(overSteps, want); d != "" {
+	if d := reporttest.Diff(overSteps, want); d != "" {
 		t.Errorf("%s: series summed over the steps differ from the table:\n%s", name, d)
 	}
 	if len(res.Series) == 0 {
@@ -517,7 +489,7 @@ func checkSeries(t *testing.T, e *report.Engine, ds *reporttest.Dataset, rep rep
 				}
 			}
 		}
-		if w := sum(truth); got != w {
+		if w := reporttest.Sum(truth); got != w {
 			t.Errorf("%s: step at %v adds up to %v, want %v", name, start, got, w)
 		}
 	}
@@ -896,8 +868,8 @@ func TestTopKFolded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Total != sum(want) || sum(rowsOf(t, res)) != sum(want) {
-				t.Errorf("%s %s: total %v, rows %v; want %v", id, m, res.Total, sum(rowsOf(t, res)), sum(want))
+			if res.Total != reporttest.Sum(want) || reporttest.Sum(rowsOf(t, res)) != reporttest.Sum(want) {
+				t.Errorf("%s %s: total %v, rows %v; want %v", id, m, res.Total, reporttest.Sum(rowsOf(t, res)), reporttest.Sum(want))
 			}
 			if len(res.Rows) != 6 {
 				t.Errorf("%s %s: %d rows, want 5 and Other", id, m, len(res.Rows))
@@ -927,8 +899,8 @@ func TestTopKFolded(t *testing.T) {
 						t.Errorf("%s: %v negative at %v", id, s.Labels, start)
 					}
 				}
-				if got != sum(truth) {
-					t.Errorf("%s %v: step at %v adds up to %v, want %v", id, filters, start, got, sum(truth))
+				if got != reporttest.Sum(truth) {
+					t.Errorf("%s %v: step at %v adds up to %v, want %v", id, filters, start, got, reporttest.Sum(truth))
 				}
 			}
 		}

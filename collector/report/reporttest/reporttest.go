@@ -416,3 +416,34 @@ func Matches(labels, values []string, filters []report.Filter) (bool, error) {
 	}
 	return true, nil
 }
+
+// Diff lists up to ten differences between two keyed value sets (a key
+// missing from got counts as a difference, even where want is 0); "" when
+// they are equal.
+func Diff(got, want map[string]float64) string {
+	var d []string
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			d = append(d, fmt.Sprintf("  %s: got %v, want %v", k, g, w))
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			d = append(d, fmt.Sprintf("  %s: got %v, want nothing", k, g))
+		}
+	}
+	slices.Sort(d)
+	if len(d) > 10 {
+		d = append(d[:10], fmt.Sprintf("  … %d more", len(d)-10))
+	}
+	return strings.Join(d, "\n")
+}
+
+// Sum returns the sum of the values.
+func Sum(m map[string]float64) float64 {
+	t := 0.0
+	for _, v := range m {
+		t += v
+	}
+	return t
+}

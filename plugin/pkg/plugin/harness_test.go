@@ -204,34 +204,6 @@ func keyOf(labels data.Labels, keys []string) string {
 	return strings.Join(vs, "|")
 }
 
-// diff lists up to ten differences between two keyed value sets.
-func diff(got, want map[string]float64) string {
-	var d []string
-	for k, w := range want {
-		if g, ok := got[k]; !ok || g != w {
-			d = append(d, fmt.Sprintf("  %s: got %v, want %v", k, g, w))
-		}
-	}
-	for k, g := range got {
-		if _, ok := want[k]; !ok {
-			d = append(d, fmt.Sprintf("  %s: got %v, want nothing", k, g))
-		}
-	}
-	slices.Sort(d)
-	if len(d) > 10 {
-		d = append(d[:10], fmt.Sprintf("  … %d more", len(d)-10))
-	}
-	return strings.Join(d, "\n")
-}
-
-func sum(m map[string]float64) float64 {
-	t := 0.0
-	for _, v := range m {
-		t += v
-	}
-	return t
-}
-
 // topOf returns the n largest of want, ties broken as the report engine
 // breaks them (by the label values in column order), and the sum of the
 // rest.

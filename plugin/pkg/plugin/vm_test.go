@@ -182,7 +182,7 @@ func TestQueryDataGroundTruth(t *testing.T) {
 					t.Fatalf("%s: nothing expected: a useless check", metric)
 				}
 				want[metric] = w
-				if d := diff(table("table-"+string(metric)), w); d != "" {
+				if d := reporttest.Diff(table("table-"+string(metric)), w); d != "" {
 					t.Errorf("table of %s differs from the ground truth:\n%s", metric, d)
 				}
 			}
@@ -197,26 +197,26 @@ func TestQueryDataGroundTruth(t *testing.T) {
 			}
 			other, hasOther := got[otherKey]
 			delete(got, otherKey)
-			if d := diff(got, top); d != "" {
+			if d := reporttest.Diff(got, top); d != "" {
 				t.Errorf("top 3 differs:\n%s", d)
 			}
 			if len(w) > 3 && (!hasOther || other != rest) || len(w) <= 3 && hasOther {
 				t.Errorf("Other %v (%v), want %v of %d rows", other, hasOther, rest, len(w))
 			}
-			if s := sum(got) + other; s != sum(w) {
-				t.Errorf("top 3 and Other add up to %v, want %v", s, sum(w))
+			if s := reporttest.Sum(got) + other; s != reporttest.Sum(w) {
+				t.Errorf("top 3 and Other add up to %v, want %v", s, reporttest.Sum(w))
 			}
 
 			// Time series: summed over the steps, the table.
 			wg := project(w, groupIdx...)
-			if d := diff(seriesOf(t, "series", frames(resp, "series"), rep.GroupBy, from, 1000), wg); d != "" {
+			if d := reporttest.Diff(seriesOf(t, "series", frames(resp, "series"), rep.GroupBy, from, 1000), wg); d != "" {
 				t.Errorf("series summed over the steps differ from the ground truth:\n%s", d)
 			}
 			topG, restG := topOf(wg, 3)
 			if len(wg) > 3 {
 				topG[plugin.OtherName] = restG
 			}
-			if d := diff(seriesOf(t, "series-top3", frames(resp, "series-top3"), rep.GroupBy, from, 25), topG); d != "" {
+			if d := reporttest.Diff(seriesOf(t, "series-top3", frames(resp, "series-top3"), rep.GroupBy, from, 25), topG); d != "" {
 				t.Errorf("top 3 series summed over the steps differ:\n%s", d)
 			}
 
@@ -225,7 +225,7 @@ func TestQueryDataGroundTruth(t *testing.T) {
 			for k, v := range w {
 				rate[k] = v / secs
 			}
-			if d := diff(table("rate"), rate); d != "" {
+			if d := reporttest.Diff(table("rate"), rate); d != "" {
 				t.Errorf("rate differs:\n%s", d)
 			}
 			if !exporters {
@@ -233,7 +233,7 @@ func TestQueryDataGroundTruth(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d := diff(table("filtered"), wf); d != "" || len(wf) == 0 {
+				if d := reporttest.Diff(table("filtered"), wf); d != "" || len(wf) == 0 {
 					t.Errorf("filtered on %s (%d rows expected) differs:\n%s", vpc, len(wf), d)
 				}
 			}
@@ -263,14 +263,14 @@ func TestQueryDataGroundTruth(t *testing.T) {
 				return out
 			}
 			wa := project(w, alertIdx...)
-			if d := diff(numeric("alert"), wa); d != "" {
+			if d := reporttest.Diff(numeric("alert"), wa); d != "" {
 				t.Errorf("alert values differ:\n%s", d)
 			}
 			topA, restA := topOf(wa, 3)
 			if len(wa) > 3 {
 				topA[plugin.OtherName] = restA
 			}
-			if d := diff(numeric("alert-top3"), topA); d != "" {
+			if d := reporttest.Diff(numeric("alert-top3"), topA); d != "" {
 				t.Errorf("alert top 3 differs:\n%s", d)
 			}
 		})
