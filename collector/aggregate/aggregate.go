@@ -462,15 +462,47 @@ func mergeTable[K comparable](dst, src *table[K], mapKey func(K) K) {
 	}
 }
 
-// mergeCells adds the ordered cells of src into the ordered cells of dst.
+// mergeCells adds the ordered cells of src into the ordered cells of dst
+// (one cell a minute in each), in time linear in both: many label sets
+// of a batch may merge into one (the derived families), each over the
+// batch's minutes.
 func mergeCells(dst, src []cell) []cell {
-	if len(dst) > 0 && len(src) > 0 && src[0].minute > dst[len(dst)-1].minute {
+	if len(src) == 0 {
+		return dst
+	}
+	if len(dst) == 0 || src[0].minute > dst[len(dst)-1].minute {
 		return append(dst, src...) // the usual case: a later object
 	}
-	for _, c := range src {
-		dst = addCell(dst, c)
+	// Count the minutes of src that dst lacks, then merge from the ends
+	// into dst grown by that many.
+	missing := 0
+	for i, j := 0, 0; j < len(src); {
+		switch {
+		case i < len(dst) && dst[i].minute < src[j].minute:
+			i++
+		case i < len(dst) && dst[i].minute == src[j].minute:
+			i, j = i+1, j+1
+		default:
+			missing, j = missing+1, j+1
+		}
 	}
-	return dst
+	i, j := len(dst)-1, len(src)-1
+	dst = slices.Grow(dst, missing)[:len(dst)+missing]
+	for k := len(dst) - 1; j >= 0; k-- {
+		switch {
+		case i >= 0 && dst[i].minute > src[j].minute:
+			dst[k], i = dst[i], i-1
+		case i >= 0 && dst[i].minute == src[j].minute:
+			c := dst[i]
+			c.bytes += src[j].bytes
+			c.packets += src[j].packets
+			c.flows += src[j].flows
+			dst[k], i, j = c, i-1, j-1
+		default:
+			dst[k], j = src[j], j-1
+		}
+	}
+	return dst // dst[:k+1] was in place already
 }
 
 // Exporter is a VPC whose flow log the aggregate's records came from

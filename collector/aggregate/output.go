@@ -181,13 +181,18 @@ func (a *Aggregate) Series(res *Resolution, slot int, topK int) []storage.Series
 // minute's total. Families with a top-K bound keep, per group and minute,
 // the topK largest label sets (by bytes, then packets, flows and labels)
 // and fold the rest into label sets whose non-group labels are "other".
-// Zero values are not written.
+// Derived families (schema.Family.Derived) follow the family they sum,
+// projected from its label sets before top-K folding, so they hold exact
+// totals. Zero values are not written.
 func (a *Aggregate) Emit(res *Resolution, slot int, topK int, emit Emitter) {
 	o := newOutput(a, res)
 	defs := schema.Families()
 	dir := func(d flowlog.Direction) uint32 { return o.id(d.String()) }
 	act := func(v flowlog.ActionValue) uint32 { return o.id(v.String()) }
 	for fam := range schema.NumFamilies {
+		if defs[fam].Derived {
+			continue // emitted with the family they sum
+		}
 		var r *rows
 		switch fam {
 		case schema.Interface:
@@ -245,12 +250,46 @@ func (a *Aggregate) Emit(res *Resolution, slot int, topK int, emit Emitter) {
 				t := o.tuples[k.tuple]
 				r.add(rowKey{t.account, t.region, t.vpc, t.iface, o.id(k.status.String())}, a.status.cells[i])
 			}
+		default:
+			panic("aggregate: no output for family " + defs[fam].Name)
+		}
+		// Project before folding: a derived family's labels need not be
+		// the group's, and folding moves amounts to other label sets.
+		var derived []*rows
+		for _, d := range schema.DerivedFrom(fam) {
+			derived = append(derived, r.project(defs[d]))
 		}
 		if r.def.TopK && topK > 0 {
 			r.foldTopK(topK, o.id(schema.Other), a)
 		}
 		r.emit(a, slot, emit)
+		for _, d := range derived {
+			d.emit(a, slot, emit)
+		}
 	}
+}
+
+// project returns the label sets of r summed by the labels of def, a
+// family derived from r's, in the order they first occur in r (so the
+// output is as deterministic as r's).
+func (r *rows) project(def schema.Family) *rows {
+	var idx [maxLabels]int // position in r's labels of each of def's
+	for i, l := range def.Labels {
+		idx[i] = slices.Index(r.def.Labels, l)
+		if idx[i] < 0 {
+			panic("aggregate: derived family " + def.Name + " has label " + l + ", which " + r.def.Name + " lacks")
+		}
+	}
+	out := newRows(def, 0)
+	n := len(def.Labels)
+	for i, key := range r.keys {
+		var k rowKey
+		for j, at := range idx[:n] {
+			k[j] = key[at]
+		}
+		out.add(k, r.cells[i])
+	}
+	return out
 }
 
 // groupMinute is a group of a top-K family in one minute.

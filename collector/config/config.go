@@ -8,12 +8,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/rank"
 )
 
 // Config is the collector's configuration.
@@ -30,7 +32,63 @@ type Config struct {
 	Server      Server      `yaml:"server"`
 	Log         Log         `yaml:"log"`
 	Spool       Spool       `yaml:"spool"`
+	Rank        Rank        `yaml:"rank"`
 	Sources     []Source    `yaml:"sources"`
+}
+
+// Rank configures the rank index (package rank): per hour, VPC and action,
+// the largest label sets of the src, dst, app and pair families, from which
+// reports pick their top rows without reading those families whole. The
+// collector role maintains it.
+type Rank struct {
+	// TopK is how many label sets per view, hour, VPC and action the index
+	// keeps; default 30. 0 turns the index off (reports then read the
+	// families whole).
+	TopK int `yaml:"top_k"`
+	// Interval is how often the hours written to are ranked again: the
+	// index trails the data by up to this much; default 1m.
+	Interval time.Duration `yaml:"interval"`
+	// Lookback is how far back the hours are ranked again when the
+	// collector starts, for what an earlier run wrote but had not ranked;
+	// default 2h.
+	Lookback time.Duration `yaml:"lookback"`
+}
+
+// UnmarshalYAML reads the section's values, with errors that name the
+// field ("rank.interval: \"soon\": want a duration such as 1m"); fields
+// left out keep their value.
+func (r *Rank) UnmarshalYAML(unmarshal func(any) error) error {
+	var raw struct {
+		TopK     *string `yaml:"top_k"`
+		Interval *string `yaml:"interval"`
+		Lookback *string `yaml:"lookback"`
+	}
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	var errs []error
+	if raw.TopK != nil {
+		n, err := strconv.Atoi(*raw.TopK)
+		if err != nil {
+			errs = append(errs, fieldError("rank.top_k", "%q: want a whole number", *raw.TopK))
+		}
+		r.TopK = n
+	}
+	for _, d := range []struct {
+		field string
+		raw   *string
+		dst   *time.Duration
+	}{{"rank.interval", raw.Interval, &r.Interval}, {"rank.lookback", raw.Lookback, &r.Lookback}} {
+		if d.raw == nil {
+			continue
+		}
+		v, err := time.ParseDuration(*d.raw)
+		if err != nil {
+			errs = append(errs, fieldError(d.field, "%q: want a duration such as 1m or 2h", *d.raw))
+		}
+		*d.dst = v
+	}
+	return errors.Join(errs...)
 }
 
 // Server is the collector's status server: /metrics, /healthz and
@@ -289,6 +347,10 @@ const (
 	DefaultSpoolMaxBytes  = 1 << 30
 	DefaultDownloaders    = 8
 	DefaultPurgeOlderThan = 15 * time.Minute
+
+	DefaultRankTopK     = rank.DefaultTopK
+	DefaultRankInterval = rank.DefaultInterval
+	DefaultRankLookback = rank.DefaultLookback
 )
 
 // First-run modes (Source.OnFirstRun).
@@ -314,7 +376,8 @@ func Load(path string) (*Config, error) {
 // Parse reads and checks a configuration; relative paths are taken from
 // dir.
 func Parse(data []byte, dir string) (*Config, error) {
-	var c Config
+	// rank.top_k is preset: its zero value means off, not the default.
+	c := Config{Rank: Rank{TopK: DefaultRankTopK}}
 	if err := yaml.UnmarshalWithOptions(data, &c, yaml.DisallowUnknownField()); err != nil {
 		// Without the source lines around the error: they may hold a secret.
 		return nil, errors.New(yaml.FormatError(err, false, false))
@@ -378,6 +441,12 @@ func (c *Config) setDefaults(dir string) {
 	c.Spool.Dir = abs(c.Spool.Dir)
 	if c.Spool.MaxBytes == 0 {
 		c.Spool.MaxBytes = DefaultSpoolMaxBytes
+	}
+	if c.Rank.Interval == 0 {
+		c.Rank.Interval = DefaultRankInterval
+	}
+	if c.Rank.Lookback == 0 {
+		c.Rank.Lookback = DefaultRankLookback
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
@@ -485,6 +554,15 @@ func (c *Config) check() error {
 	}
 	if c.Spool.MaxBytes < 1 {
 		add(fieldError("spool.max_bytes", "%d: want at least 1", c.Spool.MaxBytes))
+	}
+	if c.Rank.TopK < 0 {
+		add(fieldError("rank.top_k", "%d: want 0 (off) or more", c.Rank.TopK))
+	}
+	if c.Rank.Interval < 0 {
+		add(fieldError("rank.interval", "%v: want a positive duration", c.Rank.Interval))
+	}
+	if c.Rank.Lookback < 0 {
+		add(fieldError("rank.lookback", "%v: want a positive duration", c.Rank.Lookback))
 	}
 	return errors.Join(errs...)
 }

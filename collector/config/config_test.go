@@ -107,6 +107,34 @@ func TestErrorsNameTheField(t *testing.T) {
 	f(s3("bucket: b, region: r, downloaders: -1"), "sources[0].downloaders")
 	f(ok+src+"log: {source_max_mb: -1}\n", "log.source_max_mb")
 	f(ok+src+"spool: {max_bytes: -5}\n", "spool.max_bytes")
+	f(ok+src+"rank: {top_k: -1}\n", "rank.top_k: -1")
+	f(ok+src+"rank: {interval: -1m}\n", "rank.interval: -1m0s")
+	f(ok+src+"rank: {lookback: -2h}\n", "rank.lookback: -2h0m0s")
+	f(ok+src+"rank: {top_k: many}\n", "top_k") // not a number: the YAML library says where
+	f(ok+src+"rank: {interval: soon}\n", "interval")
+	f(ok+src+"rank: {topk: 3}\n", "topk")
+}
+
+// TestRank reads the rank section: defaults for what is left out, and
+// top_k 0 (off) kept apart from top_k left out (the default).
+func TestRank(t *testing.T) {
+	f := func(section string, want Rank) {
+		t.Helper()
+		c, err := Parse([]byte("storage: {url: http://vm:8428}\nsources: [{name: a, type: dir, path: /x}]\n"+section), "/d")
+		if err != nil {
+			t.Fatalf("%q: %v", section, err)
+		}
+		if c.Rank != want {
+			t.Errorf("%q: %+v, want %+v", section, c.Rank, want)
+		}
+	}
+	def := Rank{TopK: 30, Interval: 5 * time.Minute, Lookback: 2 * time.Hour}
+	f("", def)
+	f("rank:\n", def)
+	f("rank: {}\n", def)
+	f("rank: {top_k: 0}\n", Rank{TopK: 0, Interval: 5 * time.Minute, Lookback: 2 * time.Hour})
+	f("rank: {top_k: 50, interval: 5m, lookback: 6h}\n", Rank{TopK: 50, Interval: 5 * time.Minute, Lookback: 6 * time.Hour})
+	f("rank:\n  interval: 30s\n", Rank{TopK: 30, Interval: 30 * time.Second, Lookback: 2 * time.Hour})
 }
 
 func TestS3Source(t *testing.T) {

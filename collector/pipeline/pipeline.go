@@ -101,6 +101,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of first-run cutoffs; default time.Now.
 	Now func() time.Time
+	// OnCommit, when set, is called with the minutes (Unix minutes: Unix
+	// seconds / 60, sorted) a batch wrote samples to, once the batch is
+	// committed, replayed batches included (the rank index marks their
+	// hours to rank again: rank.Ranker.Touch). The batch's writer waits
+	// for it: it must be quick, and not keep the slice.
+	OnCommit func(minutes []int64)
 }
 
 func (o *Options) setDefaults() {
@@ -660,6 +666,9 @@ func (p *Pipeline) store(ctx context.Context, pb *prepared) error {
 	}
 	if err := p.ledger.CommitBatch(b.ID); err != nil {
 		return fmt.Errorf("commit batch %d: %w", b.ID, err)
+	}
+	if p.opts.OnCommit != nil && len(b.Minutes) > 0 {
+		p.opts.OnCommit(b.Minutes)
 	}
 	p.stats.Batches.Add(1)
 	p.stats.Objects.Add(int64(len(b.Objects)))

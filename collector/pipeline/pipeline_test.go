@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vpcflow/vpcflow/collector/aggregate"
+	"github.com/vpcflow/vpcflow/collector/decode"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/ledger"
@@ -124,7 +127,8 @@ func TestTotalsMatchGroundTruth(t *testing.T) {
 }
 
 // TestManyBatches ingests in small batches: every family but the pair one
-// (whose owners are learned batch by batch) must still match exactly.
+// and its total (whose owners are learned batch by batch) must still match
+// exactly.
 func TestManyBatches(t *testing.T) {
 	e := newEnv(t)
 	f, _ := flowlog.ParseFormat("v5")
@@ -136,7 +140,7 @@ func TestManyBatches(t *testing.T) {
 	if p.Stats().Batches.Load() < 10 {
 		t.Fatalf("%d batches, want many", p.Stats().Batches.Load())
 	}
-	tr.Check(t, e.vm, schema.Interface, schema.Service, schema.Src, schema.Dst, schema.App, schema.Status)
+	tr.Check(t, e.vm, schema.Interface, schema.Service, schema.Src, schema.Dst, schema.App, schema.Status, schema.Total)
 }
 
 // TestRunTwiceWithoutDeletion runs over the same files twice without
@@ -242,15 +246,16 @@ func TestStorageDownLosesNothing(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the run did not finish after the storage came back")
 	}
-	tr.Check(t, e.vm, schema.Interface, schema.Service, schema.Src, schema.Dst, schema.App, schema.Status)
+	tr.Check(t, e.vm, schema.Interface, schema.Service, schema.Src, schema.Dst, schema.App, schema.Status, schema.Total)
 	if n := countFiles(t, e.dir); n != 0 {
 		t.Errorf("%d objects left", n)
 	}
 }
 
-// TestTopKKeepsGroupTotals ingests with a small top-K: per interface and
-// action the src, dst and app families still add up to the exact totals,
-// and no group has more than K+1 label sets in a minute.
+// TestTopKKeepsGroupTotals ingests with a small top-K: per group the src,
+// dst, app and pair families still add up to the exact totals, no group
+// has more than K+1 label sets in a minute, and the derived families keep
+// every label set's exact totals.
 func TestTopKKeepsGroupTotals(t *testing.T) {
 	e := newEnv(t)
 	f, _ := flowlog.ParseFormat("v5")
@@ -262,7 +267,8 @@ func TestTopKKeepsGroupTotals(t *testing.T) {
 	}
 	e.vm.Flush()
 	defs := schema.Families()
-	for _, fam := range []int{schema.Src, schema.Dst, schema.App} {
+	tr.Check(t, e.vm, schema.Total, schema.PairTotal)
+	for _, fam := range []int{schema.Src, schema.Dst, schema.App, schema.Pair} {
 		def := defs[fam]
 		for _, name := range def.MetricNames() {
 			got := e.vm.Totals(t, name, def.Group...)
@@ -286,6 +292,80 @@ func TestTopKKeepsGroupTotals(t *testing.T) {
 			if n > k+1 {
 				t.Fatalf("%s: %d label sets in group-minute %s, want at most %d", def.Name, n, g, k+1)
 			}
+		}
+	}
+}
+
+// TestOnCommit records the minutes Options.OnCommit is given: a pending
+// batch replayed first, with the minutes the ledger recorded for it, then
+// one call per batch; together they are exactly the minutes the families
+// have samples in.
+func TestOnCommit(t *testing.T) {
+	e := newEnv(t)
+	f, _ := flowlog.ParseFormat("v5")
+	generated(t, e.dir, generate.Config{Records: 3000, Seed: 12, Format: f, Duration: 20 * time.Minute, ENIs: 10, VPCs: 1})
+	ctx := context.Background()
+	objs, err := source.NewDir("local", e.dir).List(ctx)
+	if err != nil || len(objs) < 3 {
+		t.Fatalf("listed %d objects: %v", len(objs), err)
+	}
+	// A batch a previous run recorded but did not store: the first object,
+	// with the minutes its records write to.
+	first := objs[0]
+	agg := aggregate.New()
+	file, err := os.Open(filepath.Join(e.dir, first.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = decode.Stream(first.Key, file, decode.Options{}, func(r *flowlog.Record) error {
+		agg.Add(r, &aggregate.Context{})
+		return nil
+	})
+	file.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pendingMinutes := agg.Minutes()
+	snapshot := []byte(`{"settings":{"top_k":1073741824},"resolution":{}}`)
+	if _, err := e.ledger.BeginBatch([]ledger.Object{{Source: "local", Key: first.Key, Version: first.Version, Size: first.Size}}, pendingMinutes, snapshot, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	var calls [][]int64
+	p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 2, OnCommit: func(m []int64) {
+		calls = append(calls, slices.Clone(m)) // one writer goroutine: no lock needed
+	}})
+	if err := p.Run(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(calls)) != p.Stats().Batches.Load() || len(calls) < 3 {
+		t.Fatalf("%d OnCommit calls for %d batches", len(calls), p.Stats().Batches.Load())
+	}
+	if !slices.Equal(calls[0], pendingMinutes) {
+		t.Errorf("first call %v, want the replayed batch's minutes %v", calls[0], pendingMinutes)
+	}
+	got := map[int64]bool{}
+	for _, c := range calls {
+		if len(c) == 0 || !slices.IsSorted(c) {
+			t.Errorf("minutes %v: want some, sorted", c)
+		}
+		for _, m := range c {
+			got[m] = true
+		}
+	}
+	e.vm.Flush()
+	want := map[int64]bool{}
+	for _, s := range e.vm.Export(t, `{__name__=~"vpcflow_.*"}`) {
+		for _, ts := range s.Timestamps {
+			want[ts/60000] = true
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d minutes given, %d minutes stored", len(got), len(want))
+	}
+	for m := range want {
+		if !got[m] {
+			t.Errorf("minute %s stored but not given to OnCommit", time.Unix(m*60, 0).UTC())
 		}
 	}
 }

@@ -93,18 +93,87 @@ func (p *plan) total(d time.Duration) string {
 // and their top-K folding keeps the totals of exactly these groups.
 var sharedLabels = []string{schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, labelInterface, labelAction}
 
+// vpcAction are the labels per which the src, dst and app families hold
+// the total family's totals.
+var vpcAction = []string{schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, labelAction}
+
+// filtersOn reports whether every filter of the plan is on one of labels.
+func (p *plan) filtersOn(labels []string) bool {
+	for _, f := range p.filters {
+		if !slices.Contains(labels, f.Label) {
+			return false
+		}
+	}
+	return true
+}
+
+// totalOf returns the derived family (schema.Total or schema.PairTotal)
+// holding the totals of the plan's family for labels (the plan's filters
+// and maybe its group-by), or -1. The total family holds the interface
+// family's totals per VPC, action and direction, which are also the src,
+// dst and app families' totals per VPC and action (their top-K folding
+// turns the direction of folded label sets to other, so not per
+// direction); the pair total family holds the pair family's per VPC and
+// action.
+func (p *plan) totalOf(labels []string) int {
+	defs := schema.Families()
+	within := func(keep []string) bool {
+		for _, l := range labels {
+			if !slices.Contains(keep, l) {
+				return false
+			}
+		}
+		return true
+	}
+	switch p.rep.Family {
+	case schema.Interface:
+		if within(defs[schema.Total].Labels) {
+			return schema.Total
+		}
+	case schema.Src, schema.Dst, schema.App:
+		if within(vpcAction) {
+			return schema.Total
+		}
+	case schema.Pair:
+		if within(defs[schema.PairTotal].Labels) {
+			return schema.PairTotal
+		}
+	}
+	return -1
+}
+
+// filterLabels returns the labels the plan filters on.
+func (p *plan) filterLabels() []string {
+	out := make([]string, len(p.filters))
+	for i, f := range p.filters {
+		out[i] = f.Label
+	}
+	return out
+}
+
+// metricName returns the series the plan reads for its rows: the report's
+// family, or its derived total family when the group-by labels and the
+// filters are all labels of that (the action and VPCs reports, unless
+// filtered by interface: a hundred series instead of thousands).
+func (p *plan) metricName() string {
+	if fam := p.totalOf(append(slices.Clone(p.rep.GroupBy), p.filterLabels()...)); fam >= 0 {
+		return schema.Families()[fam].Name + "_" + string(p.metric)
+	}
+	return p.rep.MetricName(p.metric)
+}
+
 // stepTotal is the sum of the plan's metric over each window of length d,
-// read from the interface family when the plan's family holds the same
-// totals for its filters (src, dst and app: an order of magnitude fewer
-// series to read), else from the plan's own family.
+// read from the fewest series that hold it exactly for the plan's filters:
+// a derived total family, else the interface family for the src, dst and
+// app families (an order of magnitude fewer series), else the plan's own.
 func (p *plan) stepTotal(d time.Duration) string {
+	if fam := p.totalOf(p.filterLabels()); fam >= 0 {
+		name := schema.Families()[fam].Name + "_" + string(p.metric)
+		return by("sum", nil, rollup("sum_over_time", selector(name, p.filters), d))
+	}
 	switch p.rep.Family {
 	case schema.Src, schema.Dst, schema.App:
-		shared := true
-		for _, f := range p.filters {
-			shared = shared && slices.Contains(sharedLabels, f.Label)
-		}
-		if shared {
+		if p.filtersOn(sharedLabels) {
 			name := schema.Families()[schema.Interface].Name + "_" + string(p.metric)
 			return by("sum", nil, rollup("sum_over_time", selector(name, p.filters), d))
 		}
@@ -122,5 +191,5 @@ func topkRest(k int, expr string) string {
 // selector selects the series of the plan's metric, with its filters and
 // extra ones.
 func (p *plan) selector(extra ...Filter) string {
-	return selector(p.rep.MetricName(p.metric), append(p.filters[:len(p.filters):len(p.filters)], extra...))
+	return selector(p.metricName(), append(p.filters[:len(p.filters):len(p.filters)], extra...))
 }

@@ -290,12 +290,23 @@ type ranked struct {
 const restLabel = "vpcflow_rest"
 
 // rank returns the plan's label sets over [from, to), the top N (all when
-// p.top is 0) sorted by value, and the rest summed. With top N it asks
+// p.top is 0) sorted by value, and the rest summed. A report with a rank
+// index view picks its top N there first (see rankByIndex). Otherwise, or
+// when the index cannot answer, with top N it asks
 // VictoriaMetrics for the N+1 largest and the sum of the others in one
 // query (MetricsQL's topk_max with its remaining-sum series), which reads
 // the series once; only when the Nth and N+1th tie does it fetch every
 // label set, so that ties are broken by labels, the same way every time.
 func (x *exec) rank(ctx context.Context, p *plan, from, to time.Time) (*ranked, error) {
+	if v, ok := p.rankView(); ok {
+		r, ok, err := x.rankByIndex(ctx, p, v, from, to)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return r, nil
+		}
+	}
 	d := to.Sub(from)
 	group := p.rep.GroupBy
 	all := func(ctx context.Context) (*ranked, error) {

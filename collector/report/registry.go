@@ -52,6 +52,10 @@ type Report struct {
 	// Extra names the columns a table row has besides GroupBy (the
 	// exporters report's first_seen, last_seen and status).
 	Extra []string
+	// Rank names the view of the rank index (schema.RankViews) from which
+	// a top N query picks its candidate rows, for reports of families too
+	// large to read whole at every query; "" reads the family whole.
+	Rank string
 }
 
 // Report IDs.
@@ -111,9 +115,9 @@ var registry = []Report{
 		Description: "Traffic per action: ACCEPT or REJECT by security groups and network ACLs."},
 	{ID: ReportActionInterface, Title: "Action with Interface", Family: schema.Interface, GroupBy: []string{"interface_id", "action"}, Metrics: traffic,
 		Description: "Traffic per network interface and action."},
-	{ID: ReportActionInterfaceDst, Title: "Action with Interface and Dst", Family: schema.Dst, GroupBy: []string{"interface_id", "action", "dst_addr"}, Metrics: traffic,
+	{ID: ReportActionInterfaceDst, Title: "Action with Interface and Dst", Family: schema.Dst, GroupBy: []string{"interface_id", "action", "dst_addr"}, Metrics: traffic, Rank: "interface-dst",
 		Description: "Traffic per network interface, action and destination address (the collector keeps the top K addresses per interface, action and minute; the rest is dst_addr=\"other\")."},
-	{ID: ReportActionInterfaceSrc, Title: "Action with Interface and Src", Family: schema.Src, GroupBy: []string{"interface_id", "action", "src_addr"}, Metrics: traffic,
+	{ID: ReportActionInterfaceSrc, Title: "Action with Interface and Src", Family: schema.Src, GroupBy: []string{"interface_id", "action", "src_addr"}, Metrics: traffic, Rank: "interface-src",
 		Description: "Traffic per network interface, action and source address (the collector keeps the top K addresses per interface, action and minute; the rest is src_addr=\"other\")."},
 	{ID: ReportAvailabilityZones, Title: "Availability Zones", Family: schema.Interface, GroupBy: []string{"az_id"}, Metrics: traffic,
 		Description: "Traffic per availability zone ID (az-id, such as use1-az1), as logged at the interface."},
@@ -121,9 +125,9 @@ var registry = []Report{
 		Description: "Traffic per AWS service at the destination (pkt-dst-aws-service; - when none)."},
 	{ID: ReportInterface, Title: "Interface", Family: schema.Interface, GroupBy: []string{"interface_id"}, Metrics: traffic,
 		Description: "Traffic per network interface."},
-	{ID: ReportPairInterface, Title: "Pair Interface", Family: schema.Pair, GroupBy: []string{"src_interface", "dst_interface"}, Metrics: traffic,
+	{ID: ReportPairInterface, Title: "Pair Interface", Family: schema.Pair, GroupBy: []string{"src_interface", "dst_interface"}, Metrics: traffic, Rank: "pair",
 		Description: "Traffic between network interfaces (- for an end outside the known interfaces); intra-VPC traffic logged at both ends counts once."},
-	{ID: ReportPairInterfaceAction, Title: "Pair Interface Action", Family: schema.Pair, GroupBy: []string{"src_interface", "dst_interface", "action"}, Metrics: traffic,
+	{ID: ReportPairInterfaceAction, Title: "Pair Interface Action", Family: schema.Pair, GroupBy: []string{"src_interface", "dst_interface", "action"}, Metrics: traffic, Rank: "pair",
 		Description: "Traffic between network interfaces, per action."},
 	{ID: ReportSrcService, Title: "Src Service", Family: schema.Service, GroupBy: []string{"src_service"}, Metrics: traffic,
 		Description: "Traffic per AWS service at the source (pkt-src-aws-service; - when none)."},
@@ -134,11 +138,11 @@ var registry = []Report{
 		Description: "Egress traffic per traffic path (1 same VPC, 2 internet or gateway endpoint, 3 virtual private gateway, 4 intra-region peering, 5 inter-region peering, 6 local gateway, 7 gateway VPC endpoint (Nitro), 8 internet gateway)."},
 	{ID: ReportVPCs, Title: "VPCs", Family: schema.Interface, GroupBy: []string{"account_id", "region", "vpc_id"}, Metrics: traffic,
 		Description: "Traffic per VPC (account, region and VPC ID)."},
-	{ID: ReportApplications, Title: "Applications", Family: schema.App, GroupBy: []string{"protocol", "port"}, Metrics: traffic,
+	{ID: ReportApplications, Title: "Applications", Family: schema.App, GroupBy: []string{"protocol", "port"}, Metrics: traffic, Rank: "app",
 		Description: "Traffic per IP protocol number and application port (the lower of the two ports)."},
-	{ID: ReportTopSources, Title: "Top Sources", Family: schema.Src, GroupBy: []string{"src_addr"}, Metrics: traffic,
+	{ID: ReportTopSources, Title: "Top Sources", Family: schema.Src, GroupBy: []string{"src_addr"}, Metrics: traffic, Rank: "src",
 		Description: "Traffic per source address (per interface, action and minute the collector keeps the top K; the rest is src_addr=\"other\")."},
-	{ID: ReportTopDestinations, Title: "Top Destinations", Family: schema.Dst, GroupBy: []string{"dst_addr"}, Metrics: traffic,
+	{ID: ReportTopDestinations, Title: "Top Destinations", Family: schema.Dst, GroupBy: []string{"dst_addr"}, Metrics: traffic, Rank: "dst",
 		Description: "Traffic per destination address (per interface, action and minute the collector keeps the top K; the rest is dst_addr=\"other\")."},
 	{ID: ReportRejectReasons, Title: "Reject Reasons", Family: schema.Interface, GroupBy: []string{"reject_reason"}, Metrics: traffic,
 		Filters:     []Filter{{Label: labelAction, Op: OpEqual, Value: actionReject}},

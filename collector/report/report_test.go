@@ -58,6 +58,26 @@ func TestRegistry(t *testing.T) {
 				t.Errorf("report %s: metric %s does not fit family %s", r.ID, m, fam.Name)
 			}
 		}
+		if r.Rank != "" {
+			var view *schema.RankView
+			for _, v := range schema.RankViews() {
+				if v.ID == r.Rank {
+					view = &v
+				}
+			}
+			switch {
+			case view == nil:
+				t.Errorf("report %s: rank view %q does not exist", r.ID, r.Rank)
+			case view.Family != r.Family:
+				t.Errorf("report %s: rank view %s ranks another family", r.ID, r.Rank)
+			default:
+				for _, l := range r.GroupBy {
+					if !slices.Contains(view.Labels, l) {
+						t.Errorf("report %s: rank view %s lacks group-by label %s", r.ID, r.Rank, l)
+					}
+				}
+			}
+		}
 		got, err := Lookup(r.ID)
 		if err != nil || got.ID != r.ID {
 			t.Errorf("Lookup(%s) = %v, %v", r.ID, got.ID, err)

@@ -509,13 +509,15 @@ func labelsOf(family int, set map[string]string) []storage.Label {
 	return out
 }
 
+// write stores hand-made series, with the derived families' series the
+// collector would write beside them (reporttest.Derive).
 func write(t *testing.T, url string, series ...storage.Series) {
 	t.Helper()
 	c, err := storage.New(storage.Config{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Write(context.Background(), series); err != nil {
+	if err := c.Write(context.Background(), append(slices.Clone(series), reporttest.Derive(series)...)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -904,5 +906,92 @@ func TestTopKFolded(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRankIndex shows the top N of the large families' reports picked from
+// the rank index: with a full index (top 30) the rows are the ground
+// truth's top N, read through the index; with a lossy one (top 1 per VPC,
+// action and hour) every row shown still has its exact value and the rows
+// and Other add up to the total; without an index the engine reads the
+// family whole, with the same answers.
+func TestRankIndex(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		rankTopK  int
+		wantIndex bool // the index answers (rather than the fallback)
+		wantTruth bool // the rows are the truth's top N
+	}{
+		{"full", 30, true, true},
+		{"lossy", 1, true, false},
+		{"none", -1, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vm := testserver.VictoriaMetrics(t)
+			ds := reporttest.Load(t, vm, reporttest.Options{
+				Generate: generate.Config{Records: 8000, Seed: 17, Duration: 2 * time.Hour, ENIs: 30, VPCs: 2},
+				RankTopK: tc.rankTopK,
+			})
+			e, _ := newEngine(t, report.Config{URL: vm.URL})
+			indexed := 0
+			for _, rep := range report.Reports() {
+				if rep.Rank == "" {
+					continue
+				}
+				for _, m := range rep.Metrics {
+					want, err := ds.Expected(rep, m, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, n := range []int{1, 5} {
+						res, err := e.Table(ctx, report.Query{Report: rep.ID, Metric: m, Top: n}, ds.From, ds.To)
+						if err != nil {
+							t.Fatal(err)
+						}
+						used := slices.ContainsFunc(res.Queries, func(q string) bool { return strings.Contains(q, "vpcflow_rank_") })
+						fellBack := slices.ContainsFunc(res.Queries, func(q string) bool { return strings.Contains(q, "topk_max") })
+						if used && !fellBack {
+							indexed++
+						}
+						if !used {
+							t.Errorf("%s %s top %d: the rank index was not asked", rep.ID, m, n)
+						}
+						got := rowsOf(t, res)
+						for _, r := range res.Rows {
+							if r.Other {
+								continue
+							}
+							if k := reporttest.Key(r.Labels, rep.GroupBy); want[k] != r.Value {
+								t.Errorf("%s %s top %d: row %s = %v, want the exact %v", rep.ID, m, n, k, r.Value, want[k])
+							}
+						}
+						if total := reporttest.Sum(want); res.Total != total || reporttest.Sum(got) != total {
+							t.Errorf("%s %s top %d: total %v, rows add up to %v; want %v", rep.ID, m, n, res.Total, reporttest.Sum(got), total)
+						}
+						if tc.wantTruth {
+							top, _ := topOf(want, n)
+							shown := map[string]float64{}
+							for _, r := range res.Rows {
+								if !r.Other {
+									shown[reporttest.Key(r.Labels, rep.GroupBy)] = r.Value
+								}
+							}
+							if d := reporttest.Diff(shown, top); d != "" {
+								t.Errorf("%s %s top %d: rows differ from the truth's top:\n%s", rep.ID, m, n, d)
+							}
+						}
+						checkSorted(t, res)
+					}
+				}
+			}
+			t.Logf("%d of the queries answered from the index", indexed)
+			if tc.wantIndex && indexed == 0 {
+				t.Error("no query was answered from the index")
+			}
+			if !tc.wantIndex && indexed > 0 {
+				t.Errorf("%d queries answered from an index that does not exist", indexed)
+			}
+		})
 	}
 }

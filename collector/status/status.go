@@ -1,6 +1,7 @@
 // Package status serves the collector's own health over HTTP: Prometheus
-// metrics at /metrics (per source counters, status and lag, and one
-// last-seen series per VPC, each VPC being an exporter of flow records),
+// metrics at /metrics (per source counters, status and lag, one last-seen
+// series per VPC, each VPC being an exporter of flow records, and the rank
+// index's counters),
 // liveness at /healthz and the sources' state as JSON at /api/v1/sources.
 package status
 
@@ -21,6 +22,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/rank"
 )
 
 // DefaultListen is where the status server listens unless configured: the
@@ -34,9 +36,16 @@ type Provider interface {
 	Stats() *pipeline.Stats
 }
 
+// Ranker is the rank index's maintainer the server reports on (a
+// *rank.Ranker).
+type Ranker interface {
+	Stats() rank.Stats
+}
+
 // Server serves the collector's status.
 type Server struct {
 	p       Provider
+	rank    Ranker
 	role    string
 	version string
 	began   time.Time
@@ -48,6 +57,10 @@ type Server struct {
 func New(p Provider, role, version string) *Server {
 	return &Server{p: p, role: role, version: version, began: time.Now()}
 }
+
+// SetRanker adds the rank index's counters (vpcflow_collector_rank_*) to
+// /metrics. Call it before serving.
+func (s *Server) SetRanker(r Ranker) { s.rank = r }
 
 // SetStopped marks the collector's main job as ended: /healthz fails from
 // then on.
@@ -131,6 +144,14 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	metrics.WriteCounterUint64(w, "vpcflow_collector_batches_total", uint64(st.Batches.Load()))
 	metrics.WriteCounterUint64(w, "vpcflow_collector_series_written_total", uint64(st.Series.Load()))
 	metrics.WriteCounterUint64(w, "vpcflow_collector_samples_written_total", uint64(st.Samples.Load()))
+	if s.rank != nil {
+		rs := s.rank.Stats()
+		metrics.WriteCounterUint64(w, "vpcflow_collector_rank_hours_total", rs.HoursRanked)
+		metrics.WriteCounterUint64(w, "vpcflow_collector_rank_errors_total", rs.Errors)
+		metrics.WriteCounterUint64(w, "vpcflow_collector_rank_rows_written_total", rs.RowsWritten)
+		metrics.WriteGaugeUint64(w, "vpcflow_collector_rank_dirty_hours", uint64(rs.DirtyHours))
+		metrics.WriteGaugeFloat64(w, "vpcflow_collector_rank_last_hour_duration_seconds", rs.LastHourDuration.Seconds())
+	}
 
 	for _, src := range s.p.Sources() {
 		l := "source=" + quote(src.Name)

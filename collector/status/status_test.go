@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 )
@@ -24,6 +25,11 @@ type fixed struct {
 func (f *fixed) Sources() []pipeline.SourceReport     { return f.sources }
 func (f *fixed) Exporters() []pipeline.ExporterReport { return f.exporters }
 func (f *fixed) Stats() *pipeline.Stats               { return &f.stats }
+
+// fixedRank is a status.Ranker with given counters.
+type fixedRank struct{ st rank.Stats }
+
+func (f fixedRank) Stats() rank.Stats { return f.st }
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
@@ -56,7 +62,9 @@ func provider() *fixed {
 // says what the provider said.
 func TestMetricsIntoVictoriaMetrics(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
-	h := status.New(provider(), "all", "test").Handler()
+	srv := status.New(provider(), "all", "test")
+	srv.SetRanker(fixedRank{rank.Stats{HoursRanked: 12, Errors: 2, RowsWritten: 345, DirtyHours: 3, LastHourDuration: 1500 * time.Millisecond}})
+	h := srv.Handler()
 	code, page := get(t, h, "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d %s", code, page)
@@ -87,6 +95,11 @@ func TestMetricsIntoVictoriaMetrics(t *testing.T) {
 		{`vpcflow_exporter_last_seen_timestamp_seconds`, "vpc_id", map[string]float64{"vpc-1": 1772359500, "vpc-2": 1772355900}},
 		{`vpcflow_collector_batches_total`, "", map[string]float64{"": 4}},
 		{`vpcflow_collector_info`, "role", map[string]float64{"all": 1}},
+		{`vpcflow_collector_rank_hours_total`, "", map[string]float64{"": 12}},
+		{`vpcflow_collector_rank_errors_total`, "", map[string]float64{"": 2}},
+		{`vpcflow_collector_rank_rows_written_total`, "", map[string]float64{"": 345}},
+		{`vpcflow_collector_rank_dirty_hours`, "", map[string]float64{"": 3}},
+		{`vpcflow_collector_rank_last_hour_duration_seconds`, "", map[string]float64{"": 1.5}},
 	}
 	for _, tt := range tests {
 		got := vm.Totals(t, tt.match, tt.group)
@@ -130,6 +143,9 @@ func TestSourcesJSONAndHealth(t *testing.T) {
 	srv.SetStopped()
 	if code, _ := get(t, h, "/healthz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/healthz after stop: %d, want 503", code)
+	}
+	if _, page := get(t, h, "/metrics"); strings.Contains(page, "vpcflow_collector_rank_") {
+		t.Error("rank metrics without a ranker (the index is off)")
 	}
 	if code, _ := get(t, h, "/nothing"); code != http.StatusNotFound {
 		t.Errorf("/nothing: %d, want 404", code)

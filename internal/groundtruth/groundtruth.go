@@ -20,7 +20,9 @@ import (
 // directly from records the way the design defines them.
 type Truth struct {
 	// Sums[metric name][label values joined by "|", in the family's label
-	// order] = total
+	// order] = total, for every family: the derived ones (such as
+	// vpcflow_total) hold the projections of the family they sum, the pair
+	// family and its derived one once Finish has run.
 	Sums map[string]map[string]float64
 	// records kept for the pair family, which needs every address's owner
 	// first.
@@ -40,7 +42,46 @@ type peerRecord struct {
 // New returns an empty Truth.
 func New() *Truth { return &Truth{Sums: map[string]map[string]float64{}} }
 
+// derivation is a derived family's metric that sums another metric: the
+// positions of its labels among that metric's.
+type derivation struct {
+	metric string
+	index  []int
+}
+
+// derivations maps a metric name to the derived metrics summing it
+// (schema.Family.Derived): vpcflow_interface_bytes to vpcflow_total_bytes,
+// and so on.
+var derivations = func() map[string][]derivation {
+	defs := schema.Families()
+	out := map[string][]derivation{}
+	for _, d := range defs {
+		if !d.Derived {
+			continue
+		}
+		of := defs[d.Of]
+		for i, name := range of.MetricNames() {
+			out[name] = append(out[name], derivation{d.MetricNames()[i], positions(of.Labels, d.Labels)})
+		}
+	}
+	return out
+}()
+
+// add adds v to a label set of a metric, and to the projection of the
+// label set onto each derived metric summing it: a derived family is
+// Project of its family's sums, whether or not Finish has run.
 func (t *Truth) add(metric string, labels []string, v float64) {
+	t.addOne(metric, labels, v)
+	for _, d := range derivations[metric] {
+		sel := make([]string, len(d.index))
+		for i, j := range d.index {
+			sel[i] = labels[j]
+		}
+		t.addOne(d.metric, sel, v)
+	}
+}
+
+func (t *Truth) addOne(metric string, labels []string, v float64) {
 	m := t.Sums[metric]
 	if m == nil {
 		m = map[string]float64{}
@@ -194,14 +235,7 @@ func Compare(got, want map[string]float64) string {
 
 // Project sums totals keyed by all of labels into totals keyed by keep.
 func Project(sums map[string]float64, labels, keep []string) map[string]float64 {
-	idx := make([]int, len(keep))
-	for i, k := range keep {
-		for j, l := range labels {
-			if l == k {
-				idx[i] = j
-			}
-		}
-	}
+	idx := positions(labels, keep)
 	out := map[string]float64{}
 	for key, v := range sums {
 		parts := strings.Split(key, "|")
@@ -212,4 +246,18 @@ func Project(sums map[string]float64, labels, keep []string) map[string]float64 
 		out[strings.Join(sel, "|")] += v
 	}
 	return out
+}
+
+// positions returns the position in labels of each of keep (0 for one
+// labels lacks).
+func positions(labels, keep []string) []int {
+	idx := make([]int, len(keep))
+	for i, k := range keep {
+		for j, l := range labels {
+			if l == k {
+				idx[i] = j
+			}
+		}
+	}
+	return idx
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
@@ -69,6 +70,12 @@ lists the s3 sources and copies new objects into the spool folder
 (spool.dir, bounded by spool.max_bytes: it waits while the spool is full);
 "collector" decodes the spooled objects, writes them and deletes them from
 the spool and from S3 once stored. Run one of each, sharing spool.dir.
+
+The collector role also keeps the rank index up to date (rank.top_k, default
+30; 0 turns it off): per hour, the largest label sets of the src, dst, app and
+pair families, from which reports pick their top rows. Hours written to are
+ranked again every rank.interval (default 5m); --once ranks them before it
+exits.
 
 The status server (server.listen, default 127.0.0.1:9477) serves /metrics,
 /healthz and /api/v1/sources. Problems on a source's side go to its source log
@@ -156,13 +163,26 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	logs := newSourceLogs(cfg)
 	defer logs.Close()
 	sources := buildSources(ctx, log, cfg, logs, fl.role)
-	p, err := pipeline.New(sources, led, store, pipeline.Options{
+	// The rank index: every committed batch marks its hours, which the
+	// ranker ranks in the background (and all at once before exiting).
+	ranker, err := rank.New(store, rank.Config{TopK: cfg.Rank.TopK, Interval: cfg.Rank.Interval, Lookback: cfg.Rank.Lookback}, log)
+	if err != nil {
+		return &exitError{1, err}
+	}
+	opts := pipeline.Options{
 		TopK: cfg.Aggregation.TopK, MaxObjects: cfg.Batch.MaxObjects, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait, Logger: log,
-	})
+	}
+	if ranker.Enabled() {
+		opts.OnCommit = ranker.Touch
+	}
+	p, err := pipeline.New(sources, led, store, opts)
 	if err != nil {
 		return &exitError{1, err}
 	}
 	srv := status.New(p, fl.role, version)
+	if ranker.Enabled() {
+		srv.SetRanker(ranker)
+	}
 	if err := startStatus(ctx, log, srv, cfg); err != nil {
 		return &exitError{1, err}
 	}
@@ -195,14 +215,46 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	defer stopReload()
 
 	log.Info("collector started", "sources", len(sources), "state_dir", cfg.StateDir, "once", fl.once, "role", fl.role)
-	if err := p.Run(ctx, fl.once); err != nil && !errors.Is(err, context.Canceled) {
-		return &exitError{1, err}
+	rankCtx, stopRank := context.WithCancel(ctx)
+	rankDone := make(chan struct{})
+	go func() {
+		defer close(rankDone)
+		if !fl.once { // --once ranks everything at the end instead
+			ranker.Run(rankCtx)
+		}
+	}()
+	runErr := p.Run(ctx, fl.once)
+	stopRank()
+	<-rankDone
+	flushRank(ctx, log, ranker)
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return &exitError{1, runErr}
 	}
 	st := p.Stats()
 	log.Info("collector stopped", "objects", st.Objects.Load(), "records", st.Records.Load(), "batches", st.Batches.Load(),
 		"series_written", st.Series.Load(), "samples_written", st.Samples.Load(), "quarantined", st.Quarantined.Load(),
 		"peak_rss_bytes", peakRSS())
 	return nil
+}
+
+// flushRank ranks the hours written to and not yet ranked, unless the
+// collector was stopped at once (ctx done). A failure is logged, not
+// fatal: the data is stored, and the index only guides which rows reports
+// show.
+func flushRank(ctx context.Context, log *slog.Logger, ranker *rank.Ranker) {
+	hours := len(ranker.Dirty())
+	if !ranker.Enabled() || hours == 0 || ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
+	defer cancel()
+	began := time.Now()
+	if err := ranker.Flush(ctx); err != nil {
+		log.Error("rank index not brought up to date: reports may choose their top rows less well over these hours",
+			"hours_left", len(ranker.Dirty()), "err", err)
+		return
+	}
+	log.Info("rank index up to date", "hours", hours, "took", time.Since(began).Round(time.Millisecond).String())
 }
 
 // startStatus starts the status server unless server.listen is "off".
@@ -270,6 +322,7 @@ func restartFields(a, b *config.Config) []string {
 	check("batch", a.Batch, b.Batch)
 	check("server", a.Server, b.Server)
 	check("spool", a.Spool, b.Spool)
+	check("rank", a.Rank, b.Rank)
 	check("log", a.Log, b.Log)
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"regexp"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/aggregate"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/report"
 	"github.com/vpcflow/vpcflow/collector/schema"
 	"github.com/vpcflow/vpcflow/collector/storage"
@@ -57,6 +59,10 @@ type Options struct {
 	// they count in the minute of a record's start), for checks of
 	// sub-ranges. It costs memory: tests only.
 	PerMinute bool
+	// RankTopK is the rank index's top K per VPC, action and hour, ranked
+	// after loading: 0 takes the collector's default, -1 leaves the index
+	// out (reports then read their families whole).
+	RankTopK int
 }
 
 // Dataset is generated flow logs stored in a VictoriaMetrics.
@@ -92,9 +98,11 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // Load generates flow logs as opts says, aggregates them per batch of
-// objects exactly as the collector does (aggregate.Emit, no top-K folding,
-// address owners learned from all records), writes each batch at its own
-// slot, flushes, and checks every family against the ground truth.
+// objects exactly as the collector does (aggregate.Emit, top-K folding as
+// Options.TopK says, address owners learned from all records), writes
+// each batch at its own slot, flushes, and checks every family against the
+// ground truth: every label set's totals, but only the groups' totals of a
+// family that top K folds (the derived families stay exact).
 func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
 	tb.Helper()
 	ds, err := load(vm.URL, opts)
@@ -102,12 +110,20 @@ func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
 		tb.Fatalf("load generated flow logs: %v", err)
 	}
 	vm.Flush()
+	if opts.RankTopK >= 0 {
+		if err := Rank(vm.URL, ds.From, ds.To, opts.RankTopK); err != nil {
+			tb.Fatal(err)
+		}
+		vm.Flush()
+	}
 	if opts.TopK == 0 {
 		ds.Truth.Check(tb, vm)
 	} else {
-		// Folded families keep the totals of their groups only.
+		// Folded families keep the totals of their groups only; the
+		// others, derived ones included (they are summed before folding),
+		// keep every label set's.
 		for i, f := range schema.Families() {
-			if !f.TopK {
+			if !f.TopK || f.Derived {
 				ds.Truth.Check(tb, vm, i)
 				continue
 			}
@@ -124,6 +140,34 @@ func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
 		tb.FailNow()
 	}
 	return ds
+}
+
+// Rank writes the rank index of every hour of [from, to) into the
+// VictoriaMetrics at url, as the collector's ranker does, with topK rows per
+// VPC, action and hour (0: the collector's default). The data must be
+// searchable (flushed).
+func Rank(url string, from, to time.Time, topK int) error {
+	store, err := storage.New(storage.Config{URL: url})
+	if err != nil {
+		return err
+	}
+	cfg := rank.DefaultConfig()
+	if topK > 0 {
+		cfg.TopK = topK
+	}
+	cfg.Settle = 0
+	r, err := rank.New(store, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	var hours []time.Time
+	for h := from.UTC().Truncate(time.Hour); h.Before(to); h = h.Add(time.Hour) {
+		hours = append(hours, h)
+	}
+	if err := r.Hours(context.Background(), hours); err != nil {
+		return fmt.Errorf("rank index: %w", err)
+	}
+	return nil
 }
 
 // LoadURL is Load without the ground truth check, into any

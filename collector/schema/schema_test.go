@@ -1,0 +1,53 @@
+package schema
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestDerivedFamilies checks what the derived families promise: each sums
+// a family that is not derived itself, by labels of that family (the
+// common ones first), with the same metrics; a derived family of a top-K
+// family keeps to the group's labels, so that the folded series project
+// onto it exactly too; and DerivedFrom finds them.
+func TestDerivedFamilies(t *testing.T) {
+	defs := Families()
+	if len(defs) != NumFamilies {
+		t.Fatalf("%d families, NumFamilies %d", len(defs), NumFamilies)
+	}
+	derived := map[int][]int{}
+	for id, f := range defs {
+		if !f.Derived {
+			continue
+		}
+		derived[f.Of] = append(derived[f.Of], id)
+		if f.Of < 0 || f.Of >= NumFamilies || f.Of == id || defs[f.Of].Derived {
+			t.Errorf("%s: Of %d is not a counted family", f.Name, f.Of)
+			continue
+		}
+		of := defs[f.Of]
+		if f.Traffic != of.Traffic || f.TopK {
+			t.Errorf("%s: Traffic %v TopK %v, want Traffic as %s and no top K", f.Name, f.Traffic, f.TopK, of.Name)
+		}
+		if !slices.Equal(f.Labels[:3], []string{LabelAccount, LabelRegion, LabelVPC}) {
+			t.Errorf("%s: labels %v do not start with the common ones", f.Name, f.Labels)
+		}
+		within := of.Labels
+		if of.TopK {
+			within = of.Group
+		}
+		for _, l := range f.Labels {
+			if !slices.Contains(within, l) {
+				t.Errorf("%s: label %s is not among %s's %v", f.Name, l, of.Name, within)
+			}
+		}
+	}
+	for id := range NumFamilies {
+		if got := DerivedFrom(id); !slices.Equal(got, derived[id]) {
+			t.Errorf("DerivedFrom(%d) = %v, want %v", id, got, derived[id])
+		}
+	}
+	if got := DerivedFrom(Interface); !slices.Equal(got, []int{Total}) {
+		t.Errorf("DerivedFrom(Interface) = %v", got)
+	}
+}
