@@ -107,14 +107,15 @@ func (p *plan) filtersOn(labels []string) bool {
 	return true
 }
 
-// totalOf returns the derived family (schema.Total or schema.PairTotal)
-// holding the totals of the plan's family for labels (the plan's filters
-// and maybe its group-by), or -1. The total family holds the interface
+// totalOf returns the derived family (schema.Total, PairTotal or
+// AppTotal) holding the totals of the plan's family for labels (the plan's
+// filters and maybe its group-by), or -1. The total family holds the interface
 // family's totals per VPC, action and direction, which are also the src,
 // dst and app families' totals per VPC and action (their top-K folding
 // turns the direction of folded label sets to other, so not per
 // direction); the pair total family holds the pair family's per VPC and
-// action.
+// action; the app total family the app family's per VPC, protocol, port,
+// action and direction (summed before folding).
 func (p *plan) totalOf(labels []string) int {
 	defs := schema.Families()
 	within := func(keep []string) bool {
@@ -130,9 +131,16 @@ func (p *plan) totalOf(labels []string) int {
 		if within(defs[schema.Total].Labels) {
 			return schema.Total
 		}
-	case schema.Src, schema.Dst, schema.App:
+	case schema.Src, schema.Dst:
 		if within(vpcAction) {
 			return schema.Total
+		}
+	case schema.App:
+		if within(vpcAction) {
+			return schema.Total
+		}
+		if within(defs[schema.AppTotal].Labels) {
+			return schema.AppTotal
 		}
 	case schema.Pair:
 		if within(defs[schema.PairTotal].Labels) {
@@ -154,7 +162,9 @@ func (p *plan) filterLabels() []string {
 // metricName returns the series the plan reads for its rows: the report's
 // family, or its derived total family when the group-by labels and the
 // filters are all labels of that (the action and VPCs reports, unless
-// filtered by interface: a hundred series instead of thousands).
+// filtered by interface: a hundred series instead of thousands; the
+// applications report, unless filtered by interface: a few series per
+// port instead of one per interface).
 func (p *plan) metricName() string {
 	if fam := p.totalOf(append(slices.Clone(p.rep.GroupBy), p.filterLabels()...)); fam >= 0 {
 		return schema.Families()[fam].Name + "_" + string(p.metric)

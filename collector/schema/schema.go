@@ -60,6 +60,7 @@ const (
 	Status
 	Total
 	PairTotal
+	AppTotal
 	NumFamilies
 )
 
@@ -133,6 +134,14 @@ func Families() []Family {
 			Derived: true,
 			Of:      Pair,
 			Help:    "The pair family's totals per VPC and action.",
+		},
+		AppTotal: {
+			Name:    "vpcflow_app_total",
+			Labels:  common("protocol", "port", "action", "flow_direction"),
+			Traffic: true,
+			Derived: true,
+			Of:      App,
+			Help:    "Traffic per VPC, protocol and application port: the app family without interfaces, summed before its top-K folding, so exact.",
 		},
 	}
 }

@@ -17,9 +17,9 @@ import (
 )
 
 // benchVersion names what a cached benchmark dataset holds; it changes
-// when the collector writes something new (v2: the derived total families
+// when the collector writes something new (v3: the derived total families
 // and the rank index).
-const benchVersion = "v2"
+const benchVersion = "v3"
 
 // BenchDataset returns the VictoriaMetrics of the report benchmarks
 // (collector/report's BenchmarkReports, the plugin's BenchmarkQueryData)
