@@ -52,7 +52,6 @@ package rank
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,6 +65,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vpcflow/vpcflow/collector/report"
 	"github.com/vpcflow/vpcflow/collector/schema"
 	"github.com/vpcflow/vpcflow/collector/storage"
 )
@@ -199,10 +199,8 @@ func New(store Store, cfg Config, log *slog.Logger) (*Ranker, error) {
 	}
 	r := &Ranker{store: store, cfg: cfg, log: log, now: time.Now, dirty: map[int64]mark{}}
 	families := schema.Families()
-	suffixes := []string{schema.SuffixBytes, schema.SuffixPackets, schema.SuffixFlows}
 	for _, v := range schema.RankViews() {
-		for i, suffix := range suffixes {
-			metric := families[v.Family].Name + suffix
+		for i, metric := range families[v.Family].MetricNames() {
 			r.queries = append(r.queries, query{
 				view:   v,
 				metric: metric,
@@ -463,79 +461,31 @@ func (r *Ranker) compute(ctx context.Context, h int64) ([]storage.Series, error)
 			return nil, fmt.Errorf("rank hour %s: view %s, %s: %w", hourTime(h).Format(time.RFC3339), q.view.ID, q.metric, err)
 		}
 		for _, row := range rows {
-			if !(row.value > 0) || math.IsInf(row.value, 0) {
+			if !(row.Value > 0) || math.IsInf(row.Value, 0) {
 				continue
 			}
 			labels := make([]storage.Label, 0, len(q.view.Labels)+2)
 			labels = append(labels, storage.Label{Name: "__name__", Value: q.name}, storage.Label{Name: schema.LabelView, Value: q.view.ID})
 			for _, l := range q.view.Labels {
-				v := row.labels[l]
+				v := row.Labels[l]
 				if v == "" {
 					v = schema.Absent
 				}
 				labels = append(labels, storage.Label{Name: l, Value: v})
 			}
-			out = append(out, storage.Series{Labels: labels, Samples: []storage.Sample{{Timestamp: startMs, Value: row.value}}})
+			out = append(out, storage.Series{Labels: labels, Samples: []storage.Sample{{Timestamp: startMs, Value: row.Value}}})
 		}
 	}
 	return out, nil
 }
 
-// row is one series of an instant query's answer.
-type row struct {
-	labels map[string]string
-	value  float64
-}
-
-// answer is the JSON of /api/v1/query.
-type answer struct {
-	Status    string `json:"status"`
-	Error     string `json:"error"`
-	IsPartial bool   `json:"isPartial"`
-	Data      struct {
-		ResultType string `json:"resultType"`
-		Result     []struct {
-			Metric map[string]string `json:"metric"`
-			Value  []json.RawMessage `json:"value"`
-		} `json:"result"`
-	} `json:"data"`
-}
-
 // instant sends an instant query at time at (Unix seconds, 3 decimals).
-func (r *Ranker) instant(ctx context.Context, expr, at string) ([]row, error) {
+func (r *Ranker) instant(ctx context.Context, expr, at string) ([]report.Sample, error) {
 	body, err := r.store.Get(ctx, "/api/v1/query", url.Values{"query": {expr}, "time": {at}, "nocache": {"1"}})
 	if err != nil {
 		return nil, err
 	}
-	var a answer
-	if err := json.Unmarshal(body, &a); err != nil {
-		return nil, fmt.Errorf("query answer: %w", err)
-	}
-	switch {
-	case a.Status != "success":
-		return nil, fmt.Errorf("query failed: %s", a.Error)
-	case a.IsPartial:
-		// A cluster with a storage node down: the sums would be short.
-		return nil, errors.New("partial answer (a storage node is unavailable)")
-	case a.Data.ResultType != "vector":
-		return nil, fmt.Errorf("query answer: result type %q, want vector", a.Data.ResultType)
-	}
-	out := make([]row, 0, len(a.Data.Result))
-	for _, s := range a.Data.Result {
-		if len(s.Value) != 2 {
-			return nil, fmt.Errorf("query answer: value %s: want [time, value]", s.Value)
-		}
-		var text string
-		if err := json.Unmarshal(s.Value[1], &text); err != nil {
-			return nil, fmt.Errorf("query answer: value %s: %w", s.Value[1], err)
-		}
-		v, err := strconv.ParseFloat(text, 64)
-		if err != nil {
-			return nil, fmt.Errorf("query answer: value %q: %w", text, err)
-		}
-		out = append(out, row{labels: s.Metric, value: v})
-	}
-	return out, nil
+	return report.DecodeVector(body)
 }
 
 // floorDiv divides rounding towards minus infinity.

@@ -149,18 +149,11 @@ type RangeSeries struct {
 // Instant evaluates expr at time at (millisecond precision) with nocache=1.
 func (c *Client) Instant(ctx context.Context, expr string, at time.Time) ([]Sample, error) {
 	form := url.Values{"query": {expr}, "time": {formatTime(at)}, "nocache": {"1"}}
-	var out []struct {
-		Metric map[string]string `json:"metric"`
-		Value  point             `json:"value"`
-	}
+	var out []vectorSample
 	if err := c.query(ctx, "/api/v1/query", form, "vector", &out); err != nil {
 		return nil, err
 	}
-	samples := make([]Sample, len(out))
-	for i, s := range out {
-		samples[i] = Sample{Labels: s.Metric, Value: s.Value.v}
-	}
-	return samples, nil
+	return samplesOf(out), nil
 }
 
 // Range evaluates expr at start, start+step, … up to end (millisecond
@@ -231,6 +224,7 @@ type apiResponse struct {
 	Status    string `json:"status"`
 	ErrorType string `json:"errorType"`
 	Error     string `json:"error"`
+	IsPartial bool   `json:"isPartial"`
 	Data      struct {
 		ResultType string          `json:"resultType"`
 		Result     json.RawMessage `json:"result"`
@@ -247,20 +241,56 @@ func (c *Client) query(ctx context.Context, path string, form url.Values, result
 	if err != nil {
 		return err
 	}
-	var r apiResponse
-	if err := json.Unmarshal(body, &r); err != nil {
-		return fmt.Errorf("VictoriaMetrics at %s: %s: cannot decode the answer: %w", c.base, path, err)
-	}
-	if r.Status != "success" {
-		return fmt.Errorf("VictoriaMetrics at %s: %s: %s: %s", c.base, path, r.ErrorType, r.Error)
-	}
-	if r.Data.ResultType != resultType {
-		return fmt.Errorf("VictoriaMetrics at %s: %s: result type %q, want %q", c.base, path, r.Data.ResultType, resultType)
-	}
-	if err := json.Unmarshal(r.Data.Result, out); err != nil {
-		return fmt.Errorf("VictoriaMetrics at %s: %s: cannot decode the result: %w", c.base, path, err)
+	if err := decodeAnswer(body, resultType, out); err != nil {
+		return fmt.Errorf("VictoriaMetrics at %s: %s: %w", c.base, path, err)
 	}
 	return nil
+}
+
+// decodeAnswer decodes a query API answer whose result must be of
+// resultType into out. A partial answer (a cluster with a storage node
+// down) is an error: its sums would be short.
+func decodeAnswer(body []byte, resultType string, out any) error {
+	var r apiResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("cannot decode the answer: %w", err)
+	}
+	switch {
+	case r.Status != "success":
+		return fmt.Errorf("%s: %s", r.ErrorType, r.Error)
+	case r.IsPartial:
+		return errors.New("partial answer: a storage node is unavailable")
+	case r.Data.ResultType != resultType:
+		return fmt.Errorf("result type %q, want %q", r.Data.ResultType, resultType)
+	}
+	if err := json.Unmarshal(r.Data.Result, out); err != nil {
+		return fmt.Errorf("cannot decode the result: %w", err)
+	}
+	return nil
+}
+
+// DecodeVector decodes the answer of an instant query (/api/v1/query) that
+// was sent by other means, such as the collector's storage client.
+func DecodeVector(body []byte) ([]Sample, error) {
+	var out []vectorSample
+	if err := decodeAnswer(body, "vector", &out); err != nil {
+		return nil, err
+	}
+	return samplesOf(out), nil
+}
+
+// vectorSample is one series of an instant query's result.
+type vectorSample struct {
+	Metric map[string]string `json:"metric"`
+	Value  point             `json:"value"`
+}
+
+func samplesOf(out []vectorSample) []Sample {
+	samples := make([]Sample, len(out))
+	for i, s := range out {
+		samples[i] = Sample{Labels: s.Metric, Value: s.Value.v}
+	}
+	return samples
 }
 
 // getRoot GETs path at the root URL (/flags).

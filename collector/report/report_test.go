@@ -455,6 +455,26 @@ func TestClientErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeVector shows the answers of an instant query decoded, and the
+// ones refused: failed, partial (a cluster storage node down: its sums
+// would be short), of another result type, or not JSON.
+func TestDecodeVector(t *testing.T) {
+	got, err := DecodeVector([]byte(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"value":[1.5,"42"]}]}}`))
+	if err != nil || len(got) != 1 || got[0].Value != 42 || got[0].Labels["a"] != "b" {
+		t.Errorf("DecodeVector = %+v, %v", got, err)
+	}
+	for body, want := range map[string]string{
+		`{"status":"error","errorType":"bad_data","error":"parse error"}`:                  "bad_data: parse error",
+		`{"status":"success","isPartial":true,"data":{"resultType":"vector","result":[]}}`: "partial answer",
+		`{"status":"success","data":{"resultType":"matrix","result":[]}}`:                  `result type "matrix"`,
+		`<html>`: "cannot decode the answer",
+	} {
+		if _, err := DecodeVector([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("DecodeVector(%s) = %v, want %q", body, err, want)
+		}
+	}
+}
+
 // TestFormatTime checks the times sent: milliseconds, exactly.
 func TestFormatTime(t *testing.T) {
 	f := func(ms int64, want string) {

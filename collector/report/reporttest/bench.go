@@ -32,8 +32,10 @@ const benchVersion = "v3"
 //	VPCFLOW_BENCH_REPORT_ENIS     network interfaces; default 2000
 //	VPCFLOW_BENCH_REPORT_RECORDS  flow log records; default 3000000
 //
-// Without the VictoriaMetrics binary the benchmark is skipped; while
-// another benchmark holds the dataset's VictoriaMetrics, too.
+// Loading logs (go test -v) how long the load and the ranking of every
+// hour took and how many index rows were written. Without the
+// VictoriaMetrics binary the benchmark is skipped; while another
+// benchmark holds the dataset's VictoriaMetrics, too.
 func BenchDataset(b *testing.B) (vm *testserver.VM, from, to time.Time) {
 	b.Helper()
 	hours := benchEnv(b, "VPCFLOW_BENCH_REPORT_HOURS", 24)
@@ -65,11 +67,14 @@ func BenchDataset(b *testing.B) (vm *testserver.VM, from, to time.Time) {
 		b.Fatal(err)
 	}
 	vm.Flush()
-	if err := Rank(vm.URL, from, to, 0); err != nil {
+	b.Logf("loaded %d records in %d batches in %s into %s", ds.Records, ds.Batches, time.Since(began).Round(time.Second), dir)
+	began = time.Now()
+	st, err := Rank(vm.URL, from, to, 0)
+	if err != nil {
 		b.Fatal(err)
 	}
 	vm.Flush()
-	b.Logf("loaded %d records in %d batches, ranked in %s into %s", ds.Records, ds.Batches, time.Since(began).Round(time.Second), dir)
+	b.Logf("rank index: %d hours ranked in %s (the last in %s), %d rows written", st.HoursRanked, time.Since(began).Round(time.Second), st.LastHourDuration.Round(time.Millisecond), st.RowsWritten)
 	if err := os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
 	}
 	vm.Flush()
 	if opts.RankTopK >= 0 {
-		if err := Rank(vm.URL, ds.From, ds.To, opts.RankTopK); err != nil {
+		if _, err := Rank(vm.URL, ds.From, ds.To, opts.RankTopK); err != nil {
 			tb.Fatal(err)
 		}
 		vm.Flush()
@@ -144,12 +144,12 @@ func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
 
 // Rank writes the rank index of every hour of [from, to) into the
 // VictoriaMetrics at url, as the collector's ranker does, with topK rows per
-// VPC, action and hour (0: the collector's default). The data must be
-// searchable (flushed).
-func Rank(url string, from, to time.Time, topK int) error {
+// VPC, action and hour (0: the collector's default), and returns the
+// ranker's counters. The data must be searchable (flushed).
+func Rank(url string, from, to time.Time, topK int) (rank.Stats, error) {
 	store, err := storage.New(storage.Config{URL: url})
 	if err != nil {
-		return err
+		return rank.Stats{}, err
 	}
 	cfg := rank.DefaultConfig()
 	if topK > 0 {
@@ -158,16 +158,16 @@ func Rank(url string, from, to time.Time, topK int) error {
 	cfg.Settle = 0
 	r, err := rank.New(store, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
-		return err
+		return rank.Stats{}, err
 	}
 	var hours []time.Time
 	for h := from.UTC().Truncate(time.Hour); h.Before(to); h = h.Add(time.Hour) {
 		hours = append(hours, h)
 	}
 	if err := r.Hours(context.Background(), hours); err != nil {
-		return fmt.Errorf("rank index: %w", err)
+		return r.Stats(), fmt.Errorf("rank index: %w", err)
 	}
-	return nil
+	return r.Stats(), nil
 }
 
 // LoadURL is Load without the ground truth check, into any
