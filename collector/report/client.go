@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vpcflow/vpcflow/collector/storage"
 )
 
 // Defaults of Config.
@@ -55,7 +57,8 @@ type Client struct {
 	root    string // where /flags lives
 	cluster bool
 	auth    string
-	secrets []string // strings never to show in errors
+	secrets []string          // strings never to show in errors
+	redact  *storage.Redactor // removes them (and echoed credential headers)
 	header  http.Header
 	http    *http.Client
 	timeout time.Duration
@@ -114,6 +117,7 @@ func NewClient(cfg Config) (*Client, error) {
 	for _, vs := range c.header {
 		c.secrets = append(c.secrets, vs...)
 	}
+	c.redact = storage.NewRedactor(c.secrets...)
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
@@ -231,7 +235,9 @@ type apiResponse struct {
 	} `json:"data"`
 }
 
-// maxErrorBody bounds how much of an error answer is read and shown.
+// maxErrorBody bounds how much of an error answer is shown, after its
+// secrets are removed (storage.ReadErrorBody reads up to
+// storage.MaxErrorRead bytes of it).
 const maxErrorBody = 2048
 
 // query POSTs form to the query API path and decodes the result, which
@@ -242,7 +248,7 @@ func (c *Client) query(ctx context.Context, path string, form url.Values, result
 		return err
 	}
 	if err := decodeAnswer(body, resultType, out); err != nil {
-		return fmt.Errorf("VictoriaMetrics at %s: %s: %w", c.base, path, err)
+		return c.redact.Error(fmt.Errorf("VictoriaMetrics at %s: %s: %w", c.base, path, err))
 	}
 	return nil
 }
@@ -303,36 +309,10 @@ func (c *Client) getRoot(ctx context.Context, path string) ([]byte, error) {
 func (c *Client) do(ctx context.Context, method, u string, body io.Reader) ([]byte, error) {
 	out, err := c.send(ctx, method, u, body)
 	if err != nil {
-		return nil, c.redact(err)
+		return nil, c.redact.Error(err)
 	}
 	return out, nil
 }
-
-// redact removes the credentials from err's message, keeping its chain.
-func (c *Client) redact(err error) error {
-	msg := err.Error()
-	for _, s := range c.secrets {
-		if len(s) >= 3 {
-			msg = strings.ReplaceAll(msg, s, "xxx")
-		}
-	}
-	if msg == err.Error() {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
-}
-
-// redactedError is an error whose message had its secrets removed.
-type redactedError struct {
-	msg string
-	err error
-}
-
-// Error implements error.
-func (e *redactedError) Error() string { return e.msg }
-
-// Unwrap returns the cause.
-func (e *redactedError) Unwrap() error { return e.err }
 
 func (c *Client) send(ctx context.Context, method, u string, body io.Reader) ([]byte, error) {
 	select {
@@ -369,12 +349,15 @@ func (c *Client) send(ctx context.Context, method, u string, body io.Reader) ([]
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		msg := strings.TrimSpace(string(head))
+		// The whole answer (up to storage.MaxErrorRead) is redacted before
+		// it is cut, so that a cut never leaves the start of a secret.
+		head, truncated := storage.ReadErrorBody(resp.Body)
+		msg := string(head)
 		var r apiResponse
-		if json.Unmarshal(head, &r) == nil && r.Error != "" {
+		if !truncated && json.Unmarshal(head, &r) == nil && r.Error != "" {
 			msg = r.Error
 		}
+		msg = c.redact.Cut(msg, truncated, maxErrorBody)
 		switch resp.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return nil, fmt.Errorf("VictoriaMetrics at %s refused the credentials: %s %s: HTTP %d: %s", c.base, method, u, resp.StatusCode, msg)

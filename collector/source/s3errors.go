@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/vpcflow/vpcflow/collector/storage"
 )
 
 // Status classifies the outcome of an S3 request: whether it is worth
@@ -298,22 +300,28 @@ func bucketRegion(err error) string {
 
 // wrapErr adds the operation, bucket and key to an S3 error: an
 // *AccessError for access problems, ErrChanged for a changed object,
-// fs.ErrNotExist for a missing one, the SDK's error otherwise.
+// fs.ErrNotExist for a missing one, the SDK's error otherwise. The message
+// keeps no secret of the credentials, nor a credential header that a server
+// or proxy echoed in its answer (the SDK quotes S3's <Message>).
 func (s *S3) wrapErr(op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
+	var out error
 	switch st := Classify(err); {
 	case st.Access():
-		return &AccessError{
+		out = &AccessError{
 			Status: st, Op: op, API: operation(err), Bucket: s.cfg.Bucket, Key: key,
 			Code: apiCode(err), HTTPStatus: httpStatus(err),
 			Region: s.region, BucketRegion: bucketRegion(err), Err: err,
 		}
 	case st == StatusChanged:
-		return fmt.Errorf("%s s3://%s/%s: %w", op, s.cfg.Bucket, key, ErrChanged)
+		out = fmt.Errorf("%s s3://%s/%s: %w", op, s.cfg.Bucket, key, ErrChanged)
 	case st == StatusNotFound:
-		return fmt.Errorf("%s s3://%s/%s: %w (%w)", op, s.cfg.Bucket, key, fs.ErrNotExist, err)
+		out = fmt.Errorf("%s s3://%s/%s: %w (%w)", op, s.cfg.Bucket, key, fs.ErrNotExist, err)
+	default:
+		out = fmt.Errorf("%s s3://%s/%s: %w", op, s.cfg.Bucket, key, err)
 	}
-	return fmt.Errorf("%s s3://%s/%s: %w", op, s.cfg.Bucket, key, err)
+	c := s.cfg.Credentials
+	return storage.NewRedactor(c.SecretAccessKey, c.SessionToken, c.ExternalID).Error(out)
 }

@@ -292,7 +292,9 @@ type RequestError struct {
 	URL string
 	// Status is the HTTP status code.
 	Status int
-	// Body is the start of the answer (at most 512 bytes), secrets removed.
+	// Body is the answer with its secrets and echoed credential headers
+	// removed (see Redactor), then cut to at most 512 bytes: the start of
+	// a secret never shows.
 	Body string
 
 	retryAfter time.Duration
@@ -310,7 +312,8 @@ func (e *RequestError) Temporary() bool {
 	return e.Status >= 500 || e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout
 }
 
-// maxErrorBody bounds RequestError.Body.
+// maxErrorBody bounds RequestError.Body, after redaction (ReadErrorBody
+// reads up to MaxErrorRead bytes of the answer).
 const maxErrorBody = 512
 
 // Stats counts a Client's work since New.
@@ -474,12 +477,11 @@ func (c *Client) do(req *http.Request) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
+		head, truncated := ReadErrorBody(resp.Body)
 		return nil, &RequestError{
 			URL:        u,
 			Status:     resp.StatusCode,
-			Body:       c.redact(strings.TrimSpace(string(head))),
+			Body:       c.redactor().Cut(string(head), truncated, maxErrorBody),
 			retryAfter: retryAfter(resp.Header.Get("Retry-After")),
 		}
 	}
@@ -494,24 +496,12 @@ func (c *Client) do(req *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// redactedError is an error whose message had its secrets removed; it still
-// unwraps to its cause (for errors.Is(err, context.DeadlineExceeded) and
-// the like).
-type redactedError struct {
-	msg string
-	err error
-}
+// redactor returns the Redactor of the client's secrets (built on demand:
+// only errors need it).
+func (c *Client) redactor() *Redactor { return NewRedactor(c.secrets...) }
 
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redact replaces every secret in s.
-func (c *Client) redact(s string) string {
-	for _, secret := range c.secrets {
-		s = strings.ReplaceAll(s, secret, "<redacted>")
-	}
-	return s
-}
+// redact removes every secret and echoed credential header from s.
+func (c *Client) redact(s string) string { return c.redactor().String(s) }
 
 // retryAfter parses a Retry-After header given in seconds (dates are
 // ignored).

@@ -55,7 +55,9 @@ func (c *Client) CheckDedup(ctx context.Context) error {
 	if c.cluster {
 		where = "vmselect " + where
 	}
-	return CheckDedupFlags(body, flagsURL, where)
+	// An answer that is not the flags page is quoted in the error: without
+	// the secrets a proxy might echo.
+	return CheckDedupFlags([]byte(c.redact(string(body))), flagsURL, where)
 }
 
 // CheckDedupFlags is CheckDedup on the text of a /flags page already read

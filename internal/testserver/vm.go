@@ -1,7 +1,9 @@
 // Package testserver starts real servers for tests: a single-node
 // VictoriaMetrics and a versitygw S3 gateway on 127.0.0.1, in temporary
 // folders, stopped when the test ends. Binaries come from the cache filled
-// by `go tool mage tools` (see devtools.EnsureTools).
+// by `go tool mage tools` (see devtools.EnsureTools). CredentialEcho is the
+// exception: an in-process stand-in for a server or proxy that echoes a
+// request's credentials in its error answers.
 package testserver
 
 import (

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
@@ -19,6 +18,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
 	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/plugin/pkg/models"
 )
 
@@ -48,7 +48,7 @@ type Datasource struct {
 	// setupErr is why the settings cannot be used; every call answers
 	// with it (a health check as ERROR, a query as its error).
 	setupErr  error
-	secrets   []string
+	redactor  *storage.Redactor // the settings' secrets
 	resources backend.CallResourceHandler
 }
 
@@ -60,7 +60,7 @@ func NewDatasource(ctx context.Context, ds backend.DataSourceInstanceSettings) (
 	d := &Datasource{}
 	d.resources = httpadapter.New(d.resourceMux())
 	settings, err := models.LoadSettings(ds)
-	d.settings, d.secrets = settings, settings.SecretValues()
+	d.settings, d.redactor = settings, storage.NewRedactor(settings.SecretValues()...)
 	if err != nil {
 		d.setupErr = d.redact(err)
 		return d, nil
@@ -120,41 +120,11 @@ func (d *Datasource) logger(ctx context.Context) log.Logger {
 	return backend.Logger.FromContext(ctx)
 }
 
-// redact returns err with every secret of the settings removed from its
-// message (the report engine already keeps them out of its own errors:
-// this is a second guard), keeping its chain for errors.Is and As.
-func (d *Datasource) redact(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := d.redactString(err.Error())
-	if msg == err.Error() {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
-}
-
-// redactString replaces every secret in s with "xxx".
-func (d *Datasource) redactString(s string) string {
-	for _, secret := range d.secrets {
-		if len(secret) >= 3 {
-			s = strings.ReplaceAll(s, secret, "xxx")
-		}
-	}
-	return s
-}
-
-// redactedError is an error whose message had secrets removed.
-type redactedError struct {
-	msg string
-	err error
-}
-
-// Error implements error.
-func (e *redactedError) Error() string { return e.msg }
-
-// Unwrap returns the original error.
-func (e *redactedError) Unwrap() error { return e.err }
+// redact returns err with every secret of the settings, and any echoed
+// credential header, removed from its message (the report engine already
+// keeps them out of its own errors: this is a second guard), keeping its
+// chain for errors.Is and As.
+func (d *Datasource) redact(err error) error { return d.redactor.Error(err) }
 
 // errNotConfigured is the setup error of an instance without an engine.
 var errNotConfigured = errors.New("data source settings: not configured")

@@ -57,12 +57,22 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	return d.healthResult(status, h.Message(), det), nil
 }
 
-// healthResult builds a result, with the secrets removed.
+// healthResult builds a result, with the secrets removed (from each text
+// before it is marshalled, so that the details stay valid JSON).
 func (d *Datasource) healthResult(status backend.HealthStatus, msg string, det HealthDetails) *backend.CheckHealthResult {
+	redact := func(texts []string) []string {
+		out := make([]string, 0, len(texts))
+		for _, t := range texts {
+			out = append(out, d.redactor.String(t))
+		}
+		return out
+	}
+	det.URL = d.redactor.String(det.URL)
+	det.Problems, det.Warnings = redact(det.Problems), redact(det.Warnings)
 	det.VerboseMessage = strings.Join(append(append([]string{}, det.Problems...), det.Warnings...), "\n")
 	js, err := json.Marshal(det)
 	if err != nil {
 		js = nil // HealthDetails always marshals
 	}
-	return &backend.CheckHealthResult{Status: status, Message: d.redactString(msg), JSONDetails: []byte(d.redactString(string(js)))}
+	return &backend.CheckHealthResult{Status: status, Message: d.redactor.String(msg), JSONDetails: js}
 }

@@ -99,3 +99,63 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 	}
 }
+
+// TestNoSecretStartInErrors queries, checks and asks label values of data
+// sources whose server echoes the credentials in its error answers, the
+// secret text beginning 6 bytes before the 2048 bytes of an answer that
+// the report engine quotes: a client that cut the answer before removing
+// the secrets would show their first 6 bytes to Grafana users.
+func TestNoSecretStartInErrors(t *testing.T) {
+	const (
+		pass  = "R1ght-Pa55word-4711"
+		token = "T0ken-Secret-abcdef123456"
+	)
+	secrets := []string{pass, token, base64.StdEncoding.EncodeToString([]byte("grafana:" + pass))}
+	h := serve(t)
+	from, to := goldenBase, goldenBase.Add(10*time.Minute)
+	for _, shape := range testserver.EchoShapes {
+		for _, status := range []int{http.StatusUnauthorized, http.StatusBadGateway} {
+			srv := testserver.CredentialEcho(t, status, shape, 2048-6)
+			for auth, pc := range map[string]backend.PluginContext{
+				"basic":  h.dataSource(map[string]any{"url": srv.URL, "authType": "basic", "basicAuthUser": "grafana"}, map[string]string{"basicAuthPassword": pass}),
+				"bearer": h.dataSource(map[string]any{"url": srv.URL, "authType": "bearer"}, map[string]string{"bearerToken": token}),
+			} {
+				name := fmt.Sprintf("%s %d %s", shape, status, auth)
+				check := func(what, text string) {
+					t.Helper()
+					if s := testserver.SecretStart(text, 4, secrets...); s != "" {
+						t.Errorf("%s: %s shows %q, the start of a secret: %s", name, what, s, text)
+					}
+					if !strings.Contains(text, "the gateway refused") || strings.Contains(text, "cannot place") {
+						t.Errorf("%s: %s does not quote the answer: %s", name, what, text)
+					}
+				}
+				resp := h.query(pc, nil, dq("A", from, to, time.Minute, 100, map[string]any{"report": "action"}))
+				r := resp.Responses["A"]
+				if r.Error == nil {
+					t.Fatalf("%s: QueryData: no error", name)
+				}
+				js, err := json.Marshal(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check("the query's error", r.Error.Error())
+				check("the query's answer", string(js))
+				res := h.health(pc)
+				if res.Status != backend.HealthStatusError {
+					t.Errorf("%s: health %s", name, res.Status)
+				}
+				check("the health message", res.Message)
+				check("the health details", string(res.JSONDetails))
+				if !json.Valid(res.JSONDetails) {
+					t.Errorf("%s: health details are not JSON: %s", name, res.JSONDetails)
+				}
+				_, body := h.resource(pc, http.MethodGet, "label-values?report=action&label=action&from="+itoa(from.UnixMilli())+"&to="+itoa(to.UnixMilli()))
+				check("label-values", string(body))
+			}
+		}
+	}
+	if s := testserver.SecretStart(logs.text(), 4, secrets...); s != "" {
+		t.Errorf("the logs show %q, the start of a secret", s)
+	}
+}
