@@ -91,30 +91,77 @@ export function installFakeBackend(opts: { failReports?: boolean } = {}): FakeBa
   return { fetch, calls };
 }
 
+/** A dashboard variable of the fake template service. */
+export interface FakeVariable {
+  /** The current value: text, an array of the selected values, or `$__all` ("All"). */
+  value: string | string[];
+  multi?: boolean;
+  includeAll?: boolean;
+  /** The custom all value ("All" then stands for this text, a regex by design). */
+  allValue?: string;
+  /** What "All" stands for without a custom all value: every option but "All". */
+  options?: string[];
+}
+
+const ALL = '$__all';
+
+/** A variable given as text is a text box; as an array, a multi-value variable. */
+function variableOf(v: string | string[] | FakeVariable): FakeVariable {
+  if (typeof v === 'string') {
+    return { value: v };
+  }
+  return Array.isArray(v) ? { value: v, multi: true } : v;
+}
+
 /**
  * A template service like Grafana's for `$name` and `${name}`: a variable's value is a string,
- * or an array for a multi-value variable; scoped variables win; a format function gets the
- * value as Grafana passes it; without one, arrays render as `{a,b}` (Grafana's glob format).
+ * or an array for a multi-value variable, or `$__all`; scoped variables win; a format function
+ * gets the value and the variable's multi and includeAll as Grafana passes them; "All" is the
+ * variable's options, or its custom all value inserted as it is, without the format function (as
+ * Grafana does); without a format function, arrays render as `{a,b}` (Grafana's glob format).
  */
-export function fakeTemplateSrv(vars: Record<string, string | string[]> = {}): TemplateSrv {
-  const lookup = (name: string, scopedVars?: ScopedVars) => {
-    const scoped = scopedVars?.[name];
-    return scoped ? (scoped.value as string | string[]) : vars[name];
-  };
+export function fakeTemplateSrv(vars: Record<string, string | string[] | FakeVariable> = {}): TemplateSrv {
+  const variables = new Map(Object.entries(vars).map(([name, v]) => [name, variableOf(v)]));
+  type Format = (value: string | string[], variable: { name: string; multi?: boolean; includeAll?: boolean }) => string;
   return {
-    getVariables: () => Object.keys(vars).map((name) => ({ name }) as ReturnType<TemplateSrv['getVariables']>[number]),
+    getVariables: () =>
+      [...variables].map(
+        ([name, v]) =>
+          ({
+            name,
+            type: 'custom',
+            multi: !!v.multi,
+            includeAll: !!v.includeAll,
+            allValue: v.allValue ?? null,
+            current: { value: v.value, text: v.value, selected: true },
+            options: [],
+          }) as unknown as ReturnType<TemplateSrv['getVariables']>[number]
+      ),
     containsTemplate: (target?: string) => !!target && /\$(\w+|\{\w+\})/.test(target),
     updateTimeRange: () => {},
-    replace: (target?: string, scopedVars?: ScopedVars, format?: string | ((v: string | string[]) => string)) =>
+    replace: (target?: string, scopedVars?: ScopedVars, format?: string | Format) =>
       (target ?? '').replace(/\$(\w+)|\$\{(\w+)\}/g, (match: string, a?: string, b?: string) => {
-        const v = lookup((a ?? b) as string, scopedVars);
-        if (v === undefined) {
+        const name = (a ?? b) as string;
+        const variable = variables.get(name);
+        const info = { name, multi: variable?.multi, includeAll: variable?.includeAll };
+        let value: string | string[];
+        const scoped = scopedVars?.[name];
+        if (scoped) {
+          value = scoped.value as string | string[];
+        } else if (!variable) {
           return match;
+        } else if (variable.value === ALL || (Array.isArray(variable.value) && variable.value[0] === ALL)) {
+          if (variable.allValue) {
+            return variable.allValue;
+          }
+          value = variable.options ?? [];
+        } else {
+          value = variable.value;
         }
         if (typeof format === 'function') {
-          return format(v);
+          return format(value, info);
         }
-        return Array.isArray(v) ? `{${v.join(',')}}` : v;
+        return Array.isArray(value) ? `{${value.join(',')}}` : value;
       }),
   };
 }
@@ -147,6 +194,6 @@ export function instanceSettings(jsonData: FlowOptions = {}): DataSourceInstance
   };
 }
 
-export function newDataSource(vars: Record<string, string | string[]> = {}): DataSource {
+export function newDataSource(vars: Record<string, string | string[] | FakeVariable> = {}): DataSource {
   return new DataSource(instanceSettings(), fakeTemplateSrv(vars));
 }
