@@ -348,6 +348,11 @@ const (
 	DefaultDownloaders    = 8
 	DefaultPurgeOlderThan = 15 * time.Minute
 
+	// MaxSourceName bounds a source's name in bytes: it names the source's
+	// spool folder and log file (with a rotation time stamp when rotated),
+	// which file systems allow 255 bytes.
+	MaxSourceName = 200
+
 	DefaultRankTopK     = rank.DefaultTopK
 	DefaultRankInterval = rank.DefaultInterval
 	DefaultRankLookback = rank.DefaultLookback
@@ -509,8 +514,10 @@ func (c *Config) check() error {
 			add(fieldError(f+".name", "required"))
 		case names[s.Name]:
 			add(fieldError(f+".name", "%q is used twice", s.Name))
-		case strings.ContainsAny(s.Name, "/\x00"):
-			add(fieldError(f+".name", "%q: no '/' please", s.Name))
+		case strings.ContainsAny(s.Name, "/\\\x00") || s.Name == "." || s.Name == "..":
+			add(fieldError(f+".name", "%q: not a file name (it names the source's spool folder and log file): no '/' or '\\', not '.' or '..'", s.Name))
+		case len(s.Name) > MaxSourceName:
+			add(fieldError(f+".name", "%d bytes: at most %d please", len(s.Name), MaxSourceName))
 		}
 		names[s.Name] = true
 		switch s.Type {

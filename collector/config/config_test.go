@@ -82,6 +82,10 @@ func TestErrorsNameTheField(t *testing.T) {
 	f(ok+"sources: [{name: a, type: dir}]\n", "sources[0].path: required")
 	f(ok+"sources: [{name: a, type: dir, path: /x}, {name: a, type: dir, path: /y}]\n", `sources[1].name: "a" is used twice`)
 	f(ok+"sources: [{name: a, type: dir, path: /x, format: v9}]\n", "sources[0].format")
+	for _, name := range []string{"a/b", `'a\b'`, "'.'", "'..'", `"a\0"`} {
+		f(ok+"sources: [{name: "+name+", type: dir, path: /x}]\n", "sources[0].name", "not a file name")
+	}
+	f(ok+"sources: [{name: "+strings.Repeat("n", MaxSourceName+1)+", type: dir, path: /x}]\n", "sources[0].name", "at most 200")
 	f(ok+src+"bogus: 1\n", "bogus")
 	f(ok+src+"aggregation: {top_k: -1}\n", "aggregation.top_k")
 	f("storage: {url: ftp://vm}\n"+src, "storage.url", "http or https")

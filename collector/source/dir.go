@@ -82,7 +82,11 @@ var ErrChanged = errors.New("changed since it was listed")
 
 // Open opens the object's file, if it is still the version listed.
 func (d *Dir) Open(_ context.Context, o Object) (io.ReadCloser, error) {
-	f, err := os.Open(d.path(o.Key))
+	path, err := d.path(o.Key)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", o.Key, err)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", o.Key, err)
 	}
@@ -102,7 +106,10 @@ func (d *Dir) Open(_ context.Context, o Object) (io.ReadCloser, error) {
 // replaced file holds data not yet read). A file already gone is not an
 // error.
 func (d *Dir) Delete(_ context.Context, o Object) error {
-	path := d.path(o.Key)
+	path, err := d.path(o.Key)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", o.Key, err)
+	}
 	info, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -119,4 +126,13 @@ func (d *Dir) Delete(_ context.Context, o Object) error {
 	return nil
 }
 
-func (d *Dir) path(key string) string { return filepath.Join(d.root, filepath.FromSlash(key)) }
+// path returns the file of a key; keys are paths inside the folder (its
+// listing makes no others), so a key that would leave it (a "..", an
+// absolute path: from a damaged ledger or spool sidecar) is refused.
+func (d *Dir) path(key string) (string, error) {
+	rel := filepath.FromSlash(key)
+	if !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("key %q: not a path inside %s", key, d.root)
+	}
+	return filepath.Join(d.root, rel), nil
+}

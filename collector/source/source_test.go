@@ -124,3 +124,36 @@ func TestKeyTime(t *testing.T) {
 	f("a_2026013xT0005Z_b.log", "")
 	f("", "")
 }
+
+// TestDirKeysStayInside: a key that does not name a file inside the
+// folder (from a damaged ledger or spool sidecar) is neither read nor
+// deleted.
+func TestDirKeysStayInside(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "logs")
+	outside := filepath.Join(base, "outside.log")
+	for _, p := range []string{filepath.Join(root, "in.log"), outside} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := NewDir("local", root)
+	for _, key := range []string{"../outside.log", "a/../../outside.log", outside} {
+		if rc, err := d.Open(context.Background(), Object{Key: key}); err == nil {
+			rc.Close()
+			t.Errorf("open %q: read outside the folder", key)
+		}
+		if err := d.Delete(context.Background(), Object{Key: key}); err == nil {
+			t.Errorf("delete %q: no error", key)
+		}
+		if _, err := os.Stat(outside); err != nil {
+			t.Fatalf("delete %q removed a file outside the folder: %v", key, err)
+		}
+	}
+	if err := d.Delete(context.Background(), Object{Key: "in.log"}); err != nil {
+		t.Errorf("delete of a key inside: %v", err)
+	}
+}

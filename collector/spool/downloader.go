@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -226,7 +225,7 @@ func (d *Downloader) fetch(ctx context.Context, o *Origin, obj source.Object) er
 	defer d.unreserve(obj.Size)
 	name := o.Source.Name()
 	dst := path(d.opts.Dir, name, obj.Key)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(folder(d.opts.Dir, name), 0o755); err != nil {
 		return fmt.Errorf("spool %s: %w", obj.Key, err)
 	}
 	rc, err := o.Source.Open(ctx, obj)

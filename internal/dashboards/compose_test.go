@@ -1,11 +1,14 @@
 package dashboards
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -25,13 +28,40 @@ type compose struct {
 type composeService struct {
 	Image       string   `yaml:"image"`
 	Build       any      `yaml:"build"`
+	Entrypoint  []string `yaml:"entrypoint"`
 	Command     []string `yaml:"command"`
 	Environment any      `yaml:"environment"`
 	Volumes     []any    `yaml:"volumes"`
 	Ports       []string `yaml:"ports"`
 	Profiles    []string `yaml:"profiles"`
-	DependsOn   []string `yaml:"depends_on"`
+	DependsOn   any      `yaml:"depends_on"`
 	Restart     string   `yaml:"restart"`
+}
+
+// dependsOn returns the services a service waits for, with the condition
+// (service_started for the short syntax).
+func (s composeService) dependsOn(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	switch d := s.DependsOn.(type) {
+	case nil:
+	case []any:
+		for _, name := range d {
+			out[fmt.Sprint(name)] = "service_started"
+		}
+	case map[string]any:
+		for name, v := range d {
+			m, _ := v.(map[string]any)
+			cond, _ := m["condition"].(string)
+			if cond == "" {
+				cond = "service_started"
+			}
+			out[name] = cond
+		}
+	default:
+		t.Errorf("depends_on %v", d)
+	}
+	return out
 }
 
 // mount is a volume entry in either syntax.
@@ -134,7 +164,7 @@ var pinnedImage = regexp.MustCompile(`^[a-z0-9./_-]+:([A-Za-z0-9._-]+)$`)
 // the provisioning mounts, and the collector's configuration.
 func TestCompose(t *testing.T) {
 	c := readCompose(t)
-	core := []string{"victoriametrics", "collector", "grafana"}
+	core := []string{"victoriametrics", "collector", "grafana", "grafana-plugin-check"}
 	demo := []string{"s3", "demo-generator"}
 	for _, name := range append(slices.Clone(core), demo...) {
 		s, ok := c.Services[name]
@@ -160,7 +190,7 @@ func TestCompose(t *testing.T) {
 				t.Errorf("%s: port %q does not bind to 127.0.0.1", name, p)
 			}
 		}
-		for _, dep := range s.DependsOn {
+		for dep := range s.dependsOn(t) {
 			if _, ok := c.Services[dep]; !ok {
 				t.Errorf("%s: depends on unknown service %s", name, dep)
 			}
@@ -181,6 +211,7 @@ func TestCompose(t *testing.T) {
 
 	t.Run("victoriametrics", func(t *testing.T) { checkVictoriaMetrics(t, c) })
 	t.Run("grafana", func(t *testing.T) { checkGrafana(t, c) })
+	t.Run("grafana-plugin-check", func(t *testing.T) { checkPluginCheck(t, c) })
 	t.Run("collector", func(t *testing.T) { checkCollector(t, c) })
 	t.Run("demo", func(t *testing.T) { checkDemo(t, c) })
 }
@@ -251,6 +282,82 @@ func checkGrafana(t *testing.T, c compose) {
 			t.Errorf("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH=%s is not a generated dashboard", home)
 		}
 	}
+}
+
+// checkPluginCheck: Grafana waits for grafana-plugin-check, which looks
+// at the same plugin folder and ends with an error saying to build the
+// plugin unless it holds the frontend and the Go backend for the machine.
+// The script runs here with /bin/sh on folders as the builds leave them.
+func checkPluginCheck(t *testing.T, c compose) {
+	g, check := c.Services["grafana"], c.Services["grafana-plugin-check"]
+	if cond := g.dependsOn(t)["grafana-plugin-check"]; cond != "service_completed_successfully" {
+		t.Errorf("grafana waits for grafana-plugin-check with %q, want service_completed_successfully", cond)
+	}
+	if check.Image != g.Image {
+		t.Errorf("image %s: want Grafana's (%s), already pulled", check.Image, g.Image)
+	}
+	if check.Restart != "no" {
+		t.Errorf("restart %q: want \"no\", it runs once", check.Restart)
+	}
+	target := "/var/lib/grafana/plugins/" + PluginType
+	m, ok := check.mountAt(t, target)
+	if gm, _ := g.mountAt(t, target); !ok || m != gm {
+		t.Errorf("plugin mount %+v: want Grafana's %+v", m, gm)
+	}
+	if dir := check.env(t)["PLUGIN_DIR"]; dir != target {
+		t.Errorf("PLUGIN_DIR=%q, want the plugin folder %s", dir, target)
+	}
+	if !slices.Equal(check.Entrypoint, []string{"/bin/sh", "-c"}) || len(check.Command) != 1 {
+		t.Fatalf("entrypoint %q command %q: want /bin/sh -c SCRIPT", check.Entrypoint, check.Command)
+	}
+	// Compose reads $VAR and ${VAR} as its own variables: the script's
+	// are written $$.
+	if bare := regexp.MustCompile(`\$[^$]|\$$`).FindString(strings.ReplaceAll(check.Command[0], "$$", "")); bare != "" {
+		t.Errorf("the script has a $ that Compose would interpolate: %q", bare)
+	}
+	script := strings.ReplaceAll(check.Command[0], "$$", "$")
+
+	arch := map[string]string{"amd64": "amd64", "arm64": "arm64"}[runtime.GOARCH]
+	if arch == "" {
+		t.Skipf("the check names the backend for amd64 and arm64 only, not %s", runtime.GOARCH)
+	}
+	var pj struct{ Executable string }
+	if err := json.Unmarshal(readFile(t, "plugin", "src", "plugin.json"), &pj); err != nil || pj.Executable == "" {
+		t.Fatalf("plugin/src/plugin.json: executable %q, %v", pj.Executable, err)
+	}
+	backend := pj.Executable + "_linux_" + arch
+	f := func(files map[string]os.FileMode, ok bool, want ...string) {
+		t.Helper()
+		dir := t.TempDir()
+		for name, mode := range files {
+			data := []byte("x")
+			if name == "plugin.json" {
+				data = readFile(t, "plugin", "src", "plugin.json")
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), data, mode); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command("/bin/sh", "-c", script)
+		cmd.Env = append(os.Environ(), "PLUGIN_DIR="+dir)
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != ok {
+			t.Errorf("files %v: error %v, want ok %v\n%s", files, err, ok, out)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("files %v: no %q in:\n%s", files, w, out)
+			}
+		}
+	}
+	f(nil, false, "no plugin.json", "go tool mage build")
+	f(map[string]os.FileMode{"plugin.json": 0o644}, false, "no frontend", "go tool mage build")
+	// As `go tool mage test` leaves it.
+	f(map[string]os.FileMode{"plugin.json": 0o644, "module.js": 0o644}, false, "not the Go backend "+backend, "go tool mage build")
+	f(map[string]os.FileMode{"plugin.json": 0o644, "module.js": 0o644, pj.Executable + "_linux_other": 0o755}, false, backend)
+	f(map[string]os.FileMode{"plugin.json": 0o644, "module.js": 0o644, backend: 0o644}, false, "permission")
+	// As `go tool mage build` leaves it.
+	f(map[string]os.FileMode{"plugin.json": 0o644, "module.js": 0o644, backend: 0o755}, true, backend)
 }
 
 func fileExists(path string) bool {
@@ -378,7 +485,7 @@ func checkDemo(t *testing.T, c compose) {
 	if build["dockerfile"] != "collector/Dockerfile" || build["target"] != "demo" {
 		t.Errorf("demo-generator build %v: want collector/Dockerfile, target demo", gen.Build)
 	}
-	if !slices.Contains(gen.DependsOn, "s3") {
+	if _, ok := gen.dependsOn(t)["s3"]; !ok {
 		t.Errorf("demo-generator depends on %v, want s3", gen.DependsOn)
 	}
 }

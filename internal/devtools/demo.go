@@ -200,9 +200,9 @@ sources:
   VictoriaMetrics UI:      %s/vmui  (try sum by (action) (rate(vpcflow_interface_bytes[5m])))
   collector status:        http://127.0.0.1:%d/api/v1/sources  and  /metrics
   a report from the CLI:   %s report vpcs --vm-url %s --from now-26h --to now
-  Grafana with dashboards: where Docker runs, go tool mage build && docker compose --profile demo up
-                           (see docs/grafana.md), then http://127.0.0.1:3000
-`, vmURL, statusPort, bin, vmURL)
+  Grafana with dashboards: where Docker runs, from the repository (see docs/grafana.md):
+%s                           then http://127.0.0.1:3000, user admin with that password
+`, vmURL, statusPort, bin, vmURL, composeHint("                             "))
 
 	if opts.Once {
 		return stopCollector()
@@ -230,6 +230,15 @@ sources:
 		}
 		fmt.Fprintf(w, "delivered 3,000 records for %s\n", at.Format("15:04"))
 	}
+}
+
+// composeHint returns the commands that bring up the docker compose stack
+// with Grafana, each line indented: the plugin built first, frontend and Go
+// backend (Grafana's service waits for a check of plugin/dist), and the
+// variables docker-compose.yml requires set.
+func composeHint(indent string) string {
+	return indent + "go tool mage build\n" +
+		indent + "GRAFANA_ADMIN_PASSWORD='<a password of yours>' docker compose --profile demo up -d --build\n"
 }
 
 // demoReports prints every report of the registry over [start, end).

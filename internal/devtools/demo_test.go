@@ -3,6 +3,9 @@ package devtools
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,9 +26,42 @@ func TestDemoOnce(t *testing.T) {
 	}
 	for _, want := range []string{"purged flow logs older than the first run", "objects=36",
 		"Action (action)", "Pair Interface Action (pair-interface-action)", "Traffic Path (traffic-path)", "VPCs (vpcs)",
-		"Exporters (exporters)", "Log Status (log-status)", "/vmui", "docker compose", `msg="collector stopped"`} {
+		"Exporters (exporters)", "Log Status (log-status)", "/vmui", composeHint("                             "), `msg="collector stopped"`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in the demo's output:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestComposeHint: the demo's hint builds the plugin before it starts the
+// stack, and sets every variable docker-compose.yml requires (${VAR:?…}),
+// so that it runs as printed.
+func TestComposeHint(t *testing.T) {
+	root, err := RepoRoot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	compose, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hint := composeHint("  ")
+	build, up := strings.Index(hint, "go tool mage build\n"), strings.Index(hint, "docker compose ")
+	if build < 0 || up < build {
+		t.Errorf("the hint does not build the plugin before starting the stack:\n%s", hint)
+	}
+	required := regexp.MustCompile(`\$\{(\w+):\?`).FindAllStringSubmatch(string(compose), -1)
+	if len(required) == 0 {
+		t.Fatal("docker-compose.yml requires no variable: the test reads it wrong")
+	}
+	for _, m := range required {
+		if !regexp.MustCompile(`(?m)\b` + m[1] + `=\S+ .*docker compose `).MatchString(hint) {
+			t.Errorf("docker-compose.yml requires %s; the hint does not set it:\n%s", m[1], hint)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(hint, "\n"), "\n") {
+		if !strings.HasPrefix(line, "  ") {
+			t.Errorf("line %q is not indented", line)
 		}
 	}
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +19,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
@@ -521,4 +530,157 @@ func TestTestCommand(t *testing.T) {
 	if keys := s3.Keys(t, "good", ""); slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, "access-check") }) {
 		t.Errorf("the marker object was left behind: %v", keys)
 	}
+}
+
+// fakeS3 serves an in-memory S3 bucket (gofakes3) on a loopback port, for
+// keys the versitygw posix backend cannot hold: it cleans `a//x` and `./`
+// into one file name, and refuses `..` parts and parts over 255 bytes, all
+// of which real S3 keeps as given.
+func fakeS3(t *testing.T, bucket string) (endpoint string, client *s3.Client) {
+	t.Helper()
+	backend := s3mem.New()
+	if err := backend.CreateBucket(bucket); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithoutVersioning()).Server())
+	t.Cleanup(srv.Close)
+	client = s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider("fake", "fake-secret", ""),
+	})
+	return srv.URL, client
+}
+
+// TestS3DownloaderOddKeys runs the two roles over a bucket whose keys S3
+// accepts but a file system does not take as they are: `..` parts that
+// climb out of the spool, keys that clean to one path (`a//x`, `a/x`,
+// `./x`), a leading `/`, a path part over 255 bytes, control characters
+// and a backslash. Every object is spooled inside the spool folder, ingested
+// once and deleted; nothing is quarantined; totals are exact.
+func TestS3DownloaderOddKeys(t *testing.T) {
+	bin := collectorBinary(t)
+	vm := testserver.VictoriaMetrics(t)
+	endpoint, client := fakeS3(t, "logs")
+	tr := groundtruth.New()
+	gen := genS3(t, tr, 54, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false)
+	tr.Finish()
+	var keys []string
+	for k := range gen {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	odd := []func(k string) string{
+		func(k string) string { return "../../" + k },
+		func(k string) string { return "../../../" + k },
+		func(k string) string { return "dup//" + keys[2] },
+		func(k string) string { return "dup/" + keys[2] },
+		func(k string) string { return "dup/./" + keys[2] },
+		func(k string) string { return "/" + k },
+		func(k string) string { return strings.Repeat("y", 300) + "/" + k },
+		func(k string) string { return path.Dir(k) + "/" + strings.Repeat("z", 400) + "_" + path.Base(k) },
+		func(k string) string { return "ctl\t\x7f \\/" + k }, // XML 1.0 has no \x01: S3 lists such keys only URL-encoded
+		func(k string) string { return "…/über/" + k },
+	}
+	if len(keys) < len(odd)+5 {
+		t.Fatalf("only %d objects generated", len(keys))
+	}
+	put := map[string][]byte{}
+	for i, k := range keys {
+		key := k
+		if i < len(odd) {
+			key = odd[i](k)
+		}
+		if len(key) > 1024 {
+			t.Fatalf("key %q: over S3's 1,024 bytes", key)
+		}
+		put[key] = gen[k]
+	}
+	for key, data := range put {
+		if _, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("logs"), Key: aws.String(key), Body: bytes.NewReader(data)}); err != nil {
+			t.Fatalf("put %q: %v", key, err)
+		}
+	}
+	listed := func() []string {
+		var out []string
+		p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String("logs")})
+		for p.HasMorePages() {
+			page, err := p.NextPage(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range page.Contents {
+				out = append(out, aws.ToString(o.Key))
+			}
+		}
+		return out
+	}
+	if n := len(listed()); n != len(put) {
+		t.Fatalf("the bucket holds %d objects, %d put: the server changed some keys", n, len(put))
+	}
+
+	// The spool sits two folders down a folder of its own: the old layout
+	// (<spool>/<source>/<key>) put the keys climbing out of it in base
+	// (never further up: the test must not write outside its folders).
+	base := t.TempDir()
+	spoolDir := filepath.Join(base, "a", "spool")
+	cfg := fmt.Sprintf(`state_dir: %s
+storage: {url: %s}
+server: {listen: 127.0.0.1:0}
+batch: {max_objects: 4, max_wait: 100ms}
+spool: {dir: %s}
+sources:
+  - name: prod
+    type: s3
+    bucket: logs
+    region: us-east-1
+    endpoint: %s
+    path_style: true
+    on_first_run: backfill
+    credentials: {access_key_id: fake, secret_access_key: fake-secret}
+`, t.TempDir(), vm.URL, spoolDir, endpoint)
+	config := filepath.Join(t.TempDir(), "collector.yaml")
+	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	collector := exec.Command(bin, "run", "--config", config, "--role", "collector", "--log-format", "json")
+	var clog syncBuffer
+	collector.Stderr = &clog
+	if err := collector.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer collector.Process.Kill()
+	downloader := exec.Command(bin, "run", "--config", config, "--role", "downloader", "--once")
+	if out, err := downloader.CombinedOutput(); err != nil {
+		t.Errorf("downloader: %v\n%s", err, out)
+	}
+	// Everything is spooled: wait for the collector to take it (a copy it
+	// cannot take stays; the checks below say which).
+	for deadline := time.Now().Add(30 * time.Second); len(present(t, spoolDir)) > 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = collector.Process.Signal(syscall.SIGTERM)
+	if err := collector.Wait(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, clog.String())
+	}
+	if left := listed(); len(left) > 0 {
+		t.Errorf("objects left in the bucket: %q", left)
+	}
+	if n := stopLine(t, clog.String())["objects"].(float64); int(n) != len(put) {
+		t.Errorf("the collector took %v objects, %d were put", n, len(put))
+	}
+	if strings.Contains(clog.String(), `"msg":"object quarantined"`) {
+		t.Errorf("an intact object was quarantined:\n%s", clog.String())
+	}
+	for f := range present(t, base) {
+		if !strings.HasPrefix(f, "a/spool/") {
+			t.Errorf("%s was written outside the spool folder", f)
+		}
+	}
+	for f := range present(t, spoolDir) {
+		t.Errorf("%s left in the spool", f)
+	}
+	vm.Flush()
+	tr.Check(t, vm)
 }
