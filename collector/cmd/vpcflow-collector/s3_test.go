@@ -60,7 +60,12 @@ func s3Config(t *testing.T, vmURL, state string, sources ...string) string {
 	return path
 }
 
-// s3Source is a source entry for the test server's bucket.
+// purge is the first-run setting of a source that deletes and purges on
+// its first run, as the configuration must say.
+const purge = "    on_first_run: purge\n"
+
+// s3Source is a source entry for the test server's bucket; extra is more
+// fields (each line indented by four spaces).
 func s3Source(s3 *testserver.S3Server, name, bucket, prefix, extra string) string {
 	return fmt.Sprintf(`  - name: %s
     type: s3
@@ -109,7 +114,7 @@ func TestS3Collect(t *testing.T) {
 	tr.Finish()
 	s3.Put(t, "flow-aws", "vpc/README.txt", []byte("not a flow log"))
 	config := s3Config(t, vm.URL, t.TempDir(),
-		s3Source(s3, "aws", "flow-aws", "vpc/", ""), s3Source(s3, "hive", "flow-hive", "", ""))
+		s3Source(s3, "aws", "flow-aws", "vpc/", purge), s3Source(s3, "hive", "flow-hive", "", purge))
 	if log, err := runOnce(t, bin, config, s3); err != nil {
 		t.Fatalf("run: %v\n%s", err, log)
 	}
@@ -169,7 +174,7 @@ func TestS3FirstRunPurge(t *testing.T) {
 		oldKeys = append(oldKeys, k)
 	}
 	age(t, s3, "logs", oldKeys, 2*time.Hour)
-	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", "    purge_older_than: 1h\n"))
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", purge+"    purge_older_than: 1h\n"))
 	log, err := runOnce(t, bin, config, s3)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, log)
@@ -251,7 +256,7 @@ func TestS3Quarantine(t *testing.T) {
 	bad := strings.Replace(some, ".log.gz", "-broken.log.gz", 1)
 	s3.Put(t, "logs", bad, objs[some][:len(objs[some])/2])
 	state := t.TempDir()
-	config := s3Config(t, vm.URL, state, s3Source(s3, "prod", "logs", "", ""))
+	config := s3Config(t, vm.URL, state, s3Source(s3, "prod", "logs", "", purge))
 	if log, err := runOnce(t, bin, config, s3); err != nil {
 		t.Fatalf("run: %v\n%s", err, log)
 	}
@@ -276,7 +281,7 @@ func TestS3ServerRestart(t *testing.T) {
 	tr := groundtruth.New()
 	s3.PutAll(t, "logs", genS3(t, tr, 49, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false))
 	tr.Finish()
-	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", ""))
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", purge))
 	cmd := exec.Command(bin, "run", "--config", config, "--once", "--log-format", "json")
 	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
 	var stderr bytes.Buffer
@@ -326,9 +331,9 @@ func TestS3AccessErrors(t *testing.T) {
 	tr := groundtruth.New()
 	s3.PutAll(t, "good", genS3(t, tr, 50, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false))
 	tr.Finish()
-	wrong := strings.Replace(s3Source(s3, "wrong-secret", "good", "", ""), "secret_access_key_env: VPCFLOW_TEST_S3_SECRET", "secret_access_key: not-the-secret", 1)
-	unset := strings.Replace(s3Source(s3, "unset", "good", "", ""), "VPCFLOW_TEST_S3_SECRET", "VPCFLOW_TEST_UNSET_VARIABLE", 1)
-	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", ""), wrong, s3Source(s3, "missing", "no-such-bucket", "", ""), unset)
+	wrong := strings.Replace(s3Source(s3, "wrong-secret", "good", "", purge), "secret_access_key_env: VPCFLOW_TEST_S3_SECRET", "secret_access_key: not-the-secret", 1)
+	unset := strings.Replace(s3Source(s3, "unset", "good", "", purge), "VPCFLOW_TEST_S3_SECRET", "VPCFLOW_TEST_UNSET_VARIABLE", 1)
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", purge), wrong, s3Source(s3, "missing", "no-such-bucket", "", purge), unset)
 
 	cmd := exec.Command(bin, "run", "--config", config, "--log-format", "json")
 	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
@@ -484,8 +489,8 @@ func TestTestCommand(t *testing.T) {
 		v2[key], _ = os.ReadFile(filepath.Join(dir, key))
 	}
 	s3.PutAll(t, "versioned", v2)
-	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", ""), s3Source(s3, "versioned", "versioned", "", ""),
-		s3Source(s3, "missing", "no-such-bucket", "", ""))
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", purge), s3Source(s3, "versioned", "versioned", "", purge),
+		s3Source(s3, "missing", "no-such-bucket", "", purge))
 	run := func(args ...string) (string, int) {
 		cmd := exec.Command(bin, append([]string{"test", "--config", config}, args...)...)
 		cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
