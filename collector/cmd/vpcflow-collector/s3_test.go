@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
@@ -504,7 +507,7 @@ func TestTestCommand(t *testing.T) {
 		return string(out), code
 	}
 	out, code := run("--source", "good")
-	if code != 0 || strings.Count(out, "PASS") != 8 || strings.Contains(out, "FAIL") || strings.Contains(out, "WARN") {
+	if code != 0 || strings.Count(out, "PASS") != 9 || strings.Contains(out, "FAIL") || strings.Contains(out, "WARN") {
 		t.Errorf("good bucket: exit %d\n%s", code, out)
 	}
 	out, code = run("--source", "versioned")
@@ -526,4 +529,140 @@ func TestTestCommand(t *testing.T) {
 	if keys := s3.Keys(t, "good", ""); slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, "access-check") }) {
 		t.Errorf("the marker object was left behind: %v", keys)
 	}
+}
+
+// TestTestCommandFirstRun: `test` says what each source's first run will do
+// — how many objects (and bytes) a purge deletes and a backfill collects,
+// counted as the run then purges them — without creating the ledger; says
+// when the ledger is in use; and, once the first runs are done, says so.
+func TestTestCommandFirstRun(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "logs", "backlog")
+	count := func(objs map[string][]byte) objectCount {
+		var c objectCount
+		for _, b := range objs {
+			c.add(source.Object{Size: int64(len(b))})
+		}
+		return c
+	}
+	oldObjs := genS3(t, groundtruth.New(), 60, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false)
+	freshObjs := genS3(t, groundtruth.New(), 61, time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC), "", false)
+	backlog := genS3(t, groundtruth.New(), 62, time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC), "", false)
+	s3.PutAll(t, "logs", oldObjs)
+	s3.PutAll(t, "logs", freshObjs)
+	s3.PutAll(t, "backlog", backlog)
+	var oldKeys []string
+	for k := range oldObjs {
+		oldKeys = append(oldKeys, k)
+	}
+	age(t, s3, "logs", oldKeys, 2*time.Hour)
+	// A folder whose files of the first day are old.
+	dir := t.TempDir()
+	if _, err := generate.Generate(generate.Config{Records: 2000, Seed: 63, Start: time.Date(2026, 5, 1, 23, 0, 0, 0, time.UTC), Duration: 2 * time.Hour}, generate.Dir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	var dirOld, dirFresh objectCount
+	for key := range present(t, dir) {
+		path := filepath.Join(dir, filepath.FromSlash(key))
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(key, "/2026/05/01/") {
+			at := time.Now().Add(-3 * time.Hour)
+			if err := os.Chtimes(path, at, at); err != nil {
+				t.Fatal(err)
+			}
+			dirOld.add(source.Object{Size: info.Size()})
+		} else {
+			dirFresh.add(source.Object{Size: info.Size()})
+		}
+	}
+	if dirOld.n == 0 || dirFresh.n == 0 {
+		t.Fatalf("folder: %d old and %d fresh files, want some of each", dirOld.n, dirFresh.n)
+	}
+	state := t.TempDir()
+	config := s3Config(t, vm.URL, state,
+		s3Source(s3, "prod", "logs", "", purge+"    purge_older_than: 1h\n"),
+		s3Source(s3, "backlog", "backlog", "", "    on_first_run: backfill\n"),
+		s3Source(s3, "shared", "backlog", "", "    delete_after_ingest: false\n    enabled: false\n"),
+		fmt.Sprintf("  - name: local\n    type: dir\n    path: %s\n    on_first_run: purge\n    purge_older_than: 1h\n", dir))
+	test := func() string {
+		t.Helper()
+		cmd := exec.Command(bin, "test", "--config", config, "--skip-storage")
+		cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("test: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	has := func(out, result, src, detail string) {
+		t.Helper()
+		re := regexp.MustCompile(`(?m)^` + result + ` +` + src + ` +first-run +` + regexp.QuoteMeta(detail))
+		if !re.MatchString(out) {
+			t.Errorf("no line %s %s first-run %q in:\n%s", result, src, detail, out)
+		}
+	}
+	old, fresh := count(oldObjs), count(freshObjs)
+	out := test()
+	has(out, "WARN", "prod", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", old.objects(""), fresh.objects("newer ")))
+	has(out, "PASS", "backlog", fmt.Sprintf("first run will collect the %s there, oldest first\n", count(backlog).objects("")))
+	has(out, "PASS", "shared", "first run will leave the flow logs there now alone for good, and collect those that arrive later\n")
+	has(out, "WARN", "local", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", dirOld.objects(""), dirFresh.objects("newer ")))
+	if _, err := os.Stat(filepath.Join(state, "ledger.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("test created the ledger: %v", err)
+	}
+
+	// A running collector holds the ledger: the counts come with a caveat.
+	led, err := ledger.Open(filepath.Join(state, "ledger.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = test()
+	led.Close()
+	has(out, "WARN", "prod", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s if it is not done yet (its state is unknown: ledger %s is in use by another collector",
+		old.objects(""), fresh.objects("newer "), filepath.Join(state, "ledger.db")))
+
+	// The run purges what test counted.
+	log, err := runOnce(t, bin, config, s3)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log)
+	}
+	for _, want := range []struct {
+		src string
+		c   objectCount
+	}{{"prod", old}, {"local", dirOld}} {
+		re := regexp.MustCompile(fmt.Sprintf(`"msg":"purged flow logs older than the first run","source":"%s","objects":%d,"bytes":%d,`, want.src, want.c.n, want.c.bytes))
+		if !re.MatchString(log) {
+			t.Errorf("%s: no purge of %d objects (%d bytes) in the log:\n%s", want.src, want.c.n, want.c.bytes, log)
+		}
+	}
+
+	// Once done, test says so.
+	out = test()
+	for _, want := range []struct{ src, mode string }{{"prod", "purge"}, {"backlog", "backfill"}, {"local", "purge"}} {
+		has(out, "PASS", want.src, "first run done ("+want.mode+", begun ")
+	}
+	if strings.Contains(out, "will purge") {
+		t.Errorf("purge announced after the first run:\n%s", out)
+	}
+}
+
+// TestCountFormat: the first-run check's counts read "1,234 objects (56 MB)".
+func TestCountFormat(t *testing.T) {
+	f := func(c objectCount, adj, want string) {
+		t.Helper()
+		if got := c.objects(adj); got != want {
+			t.Errorf("%+v: %q, want %q", c, got, want)
+		}
+	}
+	f(objectCount{}, "", "0 objects (0 B)")
+	f(objectCount{n: 1, bytes: 999}, "newer ", "1 newer object (999 B)")
+	f(objectCount{n: 12, bytes: 3_140_000}, "", "12 objects (3.1 MB)")
+	f(objectCount{n: 1234, bytes: 56_000_000}, "", "1,234 objects (56 MB)")
+	f(objectCount{n: 1_234_567, bytes: 999_960}, "", "1,234,567 objects (1.0 MB)")
+	f(objectCount{n: 100, bytes: 2_500_000_000_000}, "", "100 objects (2.5 TB)")
 }
