@@ -1,5 +1,6 @@
 // Package config reads and checks the collector's YAML configuration. Every
-// error names the field it is about, such as "sources[1].path".
+// error names the field it is about, such as "sources[1].path", and where
+// the file has it (FieldError).
 package config
 
 import (
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/parser"
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/rank"
@@ -252,8 +254,11 @@ type Source struct {
 	// OnFirstRun is what the source's first run does with the flow logs
 	// already there: "purge" (delete those older than PurgeOlderThan,
 	// unread), "backfill" (collect them all, oldest first) or "skip"
-	// (leave them alone). Default: purge for an s3 source that deletes,
-	// skip for one that does not, backfill for a dir source.
+	// (leave them alone). Default: skip for an s3 source that does not
+	// delete, backfill for a dir source. An s3 source that deletes has no
+	// default: its first run purges (as Scrutinizer does), which deletes
+	// logs unread, so the check refuses the field left out and wants
+	// "purge" written to confirm it.
 	OnFirstRun string `yaml:"on_first_run"`
 	// PurgeOlderThan is the age beyond which the first run's purge
 	// deletes; default 15m.
@@ -365,31 +370,47 @@ const (
 	FirstRunSkip     = "skip"
 )
 
-// Load reads and checks the configuration file at path.
+// Load reads and checks the configuration file at path. Its errors are
+// *FieldError values (joined), each naming the file, line and field.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	c, err := Parse(data, filepath.Dir(path))
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	return c, nil
+	return parse(data, filepath.Dir(path), path)
 }
 
 // Parse reads and checks a configuration; relative paths are taken from
-// dir.
+// dir. Its errors are *FieldError values (joined), each naming the field
+// and, when the configuration has it, its line.
 func Parse(data []byte, dir string) (*Config, error) {
+	return parse(data, dir, "")
+}
+
+// parse reads and checks a configuration; file names it in errors.
+func parse(data []byte, dir, file string) (*Config, error) {
+	s := newShape()
+	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey()) // shape names a key given twice
+	if err != nil {
+		// The library's message, without the source lines around the
+		// error: they may hold a secret.
+		return nil, joinProblems(s.collect(err, file))
+	}
+	s.document(f)
+	if len(s.problems) > 0 {
+		for _, p := range s.problems {
+			p.File = file
+		}
+		return nil, joinProblems(s.problems)
+	}
 	// rank.top_k is preset: its zero value means off, not the default.
 	c := Config{Rank: Rank{TopK: DefaultRankTopK}}
 	if err := yaml.UnmarshalWithOptions(data, &c, yaml.DisallowUnknownField()); err != nil {
-		// Without the source lines around the error: they may hold a secret.
-		return nil, errors.New(yaml.FormatError(err, false, false))
+		return nil, joinProblems(s.collect(err, file))
 	}
 	c.setDefaults(dir)
 	if err := c.check(); err != nil {
-		return nil, err
+		return nil, joinProblems(s.collect(err, file))
 	}
 	return &c, nil
 }
@@ -463,21 +484,16 @@ func (c *Config) setDefaults(dir string) {
 			s.PurgeOlderThan = DefaultPurgeOlderThan
 		}
 		if s.OnFirstRun == "" {
+			// An s3 source that deletes is left without: its first run
+			// purges, which the configuration must say (check).
 			switch {
 			case s.Type == "dir":
 				s.OnFirstRun = FirstRunBackfill
-			case s.Deletes():
-				s.OnFirstRun = FirstRunPurge
-			default:
+			case !s.Deletes():
 				s.OnFirstRun = FirstRunSkip
 			}
 		}
 	}
-}
-
-// fieldError names the field a problem is about.
-func fieldError(field, format string, args ...any) error {
-	return fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...))
 }
 
 func (c *Config) check() error {
@@ -538,6 +554,13 @@ func (c *Config) check() error {
 				add(fieldError(f+".on_first_run", "purge deletes flow logs, which a source with delete_after_ingest: false must not do: use skip or backfill"))
 			}
 		case FirstRunBackfill, FirstRunSkip:
+		case "":
+			if s.Type == "s3" {
+				add(fieldError(f+".on_first_run", "required for an s3 source that deletes (delete_after_ingest, default true): "+
+					"its first run purges, unread, the flow logs older than purge_older_than (%s); write on_first_run: purge to confirm, "+
+					"or backfill to collect them, or skip to leave them (once the source's first run is done, the ledger remembers it "+
+					"and this setting changes nothing)", ShortDuration(s.PurgeOlderThan)))
+			}
 		default:
 			add(fieldError(f+".on_first_run", "%q: want purge, backfill or skip", s.OnFirstRun))
 		}
@@ -572,6 +595,19 @@ func (c *Config) check() error {
 		add(fieldError("rank.lookback", "%v: want a positive duration", c.Rank.Lookback))
 	}
 	return errors.Join(errs...)
+}
+
+// ShortDuration prints a duration as a configuration writes it, without
+// its zero parts: 15m, not 15m0s.
+func ShortDuration(d time.Duration) string {
+	out := d.String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
 }
 
 // checkS3 checks the fields of an s3 source; f is its field path.

@@ -1,11 +1,16 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goccy/go-yaml"
 )
 
 func TestParse(t *testing.T) {
@@ -95,7 +100,7 @@ func TestErrorsNameTheField(t *testing.T) {
 	f("storage: {url: http://vm, password: x}\n"+src, "storage.username: required")
 	f("storage: {url: http://vm, tls: {cert_file: c}}\n"+src, "cert_file and key_file")
 	f(ok+src+"instance: {index: 2, count: 2}\n", "instance")
-	f(ok+src+"storage: {url: http://vm}\n", "already defined") // a key given twice: the YAML library says where
+	f(ok+src+"storage: {url: http://vm}\n", "line 3, column 1: storage: given twice (first at line 1, column 1)")
 	s3 := func(fields string) string { return ok + "sources: [{name: b, type: s3, " + fields + "}]\n" }
 	f(s3("region: us-east-1"), "sources[0].bucket: required")
 	f(s3("bucket: b"), "sources[0].region: required")
@@ -152,6 +157,7 @@ sources:
     bucket: flow-logs
     prefix: vpc/
     region: eu-west-1
+    on_first_run: purge
     credentials:
       access_key_id_env: KEY_ID
       secret_access_key_file: /run/secrets/s3
@@ -253,6 +259,159 @@ func TestNoSecretInErrors(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "hunter2secret") {
 			t.Errorf("the error repeats the secret: %v", err)
+		}
+	}
+}
+
+// TestFirstRunPurgeMustBeWritten: an s3 source that deletes purges on its
+// first run, and the configuration must say so (on_first_run: purge);
+// other sources keep their defaults.
+func TestFirstRunPurgeMustBeWritten(t *testing.T) {
+	f := func(fields, wantMode, wantErr string) {
+		t.Helper()
+		c, err := Parse([]byte("storage: {url: http://vm:8428}\nsources:\n  - name: prod\n"+fields), "/d")
+		if wantErr != "" {
+			if err == nil {
+				t.Fatalf("%q: no error, want %q", fields, wantErr)
+			}
+			for _, w := range []string{"line 3, column 3: sources[0].on_first_run: ", wantErr, "write on_first_run: purge to confirm", "backfill", "skip"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q: error %q should mention %q", fields, err, w)
+				}
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", fields, err)
+		}
+		if got := c.Sources[0].OnFirstRun; got != wantMode {
+			t.Errorf("%q: on_first_run %q, want %q", fields, got, wantMode)
+		}
+	}
+	s3 := "    type: s3\n    bucket: b\n    region: us-east-1\n"
+	f(s3, "", "purge_older_than (15m)")
+	f(s3+"    delete_after_ingest: true\n", "", "purge_older_than (15m)")
+	f(s3+"    purge_older_than: 2h\n", "", "purge_older_than (2h)")
+	f(s3+"    enabled: false\n", "", "purge_older_than (15m)") // enabling it later would purge
+	f(s3+"    on_first_run: purge\n", FirstRunPurge, "")
+	f(s3+"    on_first_run: purge\n    purge_older_than: 1h\n", FirstRunPurge, "")
+	f(s3+"    on_first_run: backfill\n", FirstRunBackfill, "")
+	f(s3+"    on_first_run: skip\n", FirstRunSkip, "")
+	f(s3+"    delete_after_ingest: false\n", FirstRunSkip, "")
+	f("    type: dir\n    path: /x\n", FirstRunBackfill, "")
+	f("    type: dir\n    path: /x\n    on_first_run: purge\n", FirstRunPurge, "")
+}
+
+// TestErrorsNameFieldAndLine: every kind of broken value (wrong type, bad
+// duration, unknown field, a list or mapping where the other is expected,
+// secrets in the wrong shape, a key given twice, and the checks made after
+// decoding) is reported with its field's path, line and column, and never
+// with a secret's value.
+func TestErrorsNameFieldAndLine(t *testing.T) {
+	const head = "storage:\n  url: http://vm:8428\nsources:\n  - name: a\n    type: dir\n    path: /x\n" // lines 1-6
+	f := func(yaml string, line, col int, field, msg string) {
+		t.Helper()
+		_, err := Parse([]byte(yaml), "/d")
+		if err == nil {
+			t.Fatalf("no error for:\n%s", yaml)
+		}
+		want := fmt.Sprintf("line %d, column %d: %s: ", line, col, field)
+		if field == "" {
+			want = fmt.Sprintf("line %d, column %d: ", line, col)
+		}
+		if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), msg) {
+			t.Errorf("error %q\nwant %q and %q, for:\n%s", err, want, msg, yaml)
+		}
+		for _, bad := range []string{"hunter2", "Go struct", "Config."} {
+			if strings.Contains(err.Error(), bad) {
+				t.Errorf("error %q repeats %q, for:\n%s", err, bad, yaml)
+			}
+		}
+	}
+	// Wrong types.
+	f(head+"batch:\n  max_objects: many\n", 8, 16, "batch.max_objects", `"many": want a whole number`)
+	f(head+"spool:\n  max_bytes: 1GB\n", 8, 14, "spool.max_bytes", `"1GB": want a whole number`)
+	f(head+"aggregation:\n  top_k: 1.5\n", 8, 10, "aggregation.top_k", "1.5: want a whole number")
+	f(head+"instance:\n  count: 99999999999999999999\n", 8, 10, "instance.count", "want a whole number")
+	f(head+"rank:\n  top_k: many\n", 8, 10, "rank.top_k", `"many": want a whole number`)
+	f(head+"storage:\n  tls: {insecure_skip_verify: yes}\n", 7, 1, "storage", "given twice (first at line 1, column 1)")
+	f("storage:\n  url: http://vm:8428\n  tls: {insecure_skip_verify: yes}\nsources: [{name: a, type: dir, path: /x}]\n", 3, 31, "storage.tls.insecure_skip_verify", `"yes": want true or false`)
+	f(head+"    enabled: maybe\n", 7, 14, "sources[0].enabled", `"maybe": want true or false`)
+	f(head+"  - name: b\n    type: dir\n    path: /y\n    downloaders: lots\n", 10, 18, "sources[1].downloaders", `"lots": want a whole number`)
+	// Durations.
+	f("storage:\n  url: http://vm:8428\n  timeout: 30 seconds\nsources: [{name: a, type: dir, path: /x}]\n", 3, 12, "storage.timeout", `"30 seconds": want a duration such as 30s`)
+	f("storage: {url: http://vm:8428, timeout: 30 seconds}\nsources: [{name: a, type: dir, path: /x}]\n", 1, 41, "storage.timeout", `"30 seconds": want a duration`)
+	f("storage:\n  url: http://vm:8428\n  timeout: 30\nsources: [{name: a, type: dir, path: /x}]\n", 3, 12, "storage.timeout", "30: want a duration with its unit")
+	f(head+"batch:\n  max_wait: 5 parsecs\n", 8, 13, "batch.max_wait", `"5 parsecs": want a duration`)
+	f(head+"    purge_older_than: 1 day\n", 7, 23, "sources[0].purge_older_than", `"1 day": want a duration`)
+	f(head+"rank:\n  interval: soon\n", 8, 13, "rank.interval", `"soon": want a duration`)
+	f(head+"rank:\n  lookback: [2h]\n", 8, 13, "rank.lookback", "a list: want a duration")
+	// Unknown fields and the wrong kind of value.
+	f(head+"batch:\n  max_object: 5\n", 8, 3, "batch.max_object", "unknown field: batch has max_objects, max_bytes and max_wait")
+	f(head+"    bukket: b\n", 7, 5, "sources[0].bukket", "unknown field: sources[0] has name, type, enabled, bucket")
+	f(head+"stroage: {}\n", 7, 1, "stroage", "unknown field: the configuration has state_dir, instance, storage")
+	f(head+"batch:\n  - 5\n", 8, 3, "batch", "a list: want a mapping of max_objects, max_bytes and max_wait")
+	f(head+"batch: 5\n", 7, 8, "batch", "5: want a mapping of max_objects")
+	f("storage:\n  url: http://vm:8428\nsources:\n  name: a\n", 4, 7, "sources", "a mapping: want a list")
+	f(head+"state_dir: [a, b]\n", 7, 12, "state_dir", "a list: want a string")
+	f("- storage\n", 1, 1, "", "line 1, column 1: a list: want a mapping of state_dir")
+	// Secrets: named, never quoted.
+	f("storage:\n  url: http://vm:8428\n  username: u\n  password: [hunter2]\nsources: [{name: a, type: dir, path: /x}]\n", 4, 13, "storage.password", "a list: want the secret as a string, {env: NAME} or {file: PATH}")
+	f("storage:\n  url: http://vm:8428\n  username: u\n  password: {env: [hunter2]}\nsources: [{name: a, type: dir, path: /x}]\n", 4, 19, "storage.password.env", "a list: want a string")
+	f("storage:\n  url: http://vm:8428\n  username: u\n  password: {envv: hunter2}\nsources: [{name: a, type: dir, path: /x}]\n", 4, 14, "storage.password.envv", "unknown field: storage.password has value, file and env")
+	f("storage:\n  url: http://vm:8428\n  bearer_token: {value: {x: hunter2}}\nsources: [{name: a, type: dir, path: /x}]\n", 3, 25, "storage.bearer_token.value", "a mapping: want a string")
+	f("storage:\n  url: http://vm:8428\n  bearer_token: {file: /x, value: 12, bogus: hunter2}\nsources: [{name: a, type: dir, path: /x}]\n", 3, 39, "storage.bearer_token.bogus", "unknown field")
+	f("storage: {url: http://vm:8428}\nsources:\n  - name: a\n    type: s3\n    bucket: b\n    region: r\n    on_first_run: skip\n    credentials:\n      access_key_id: AKIA\n      secret_access_key: {x: hunter2}\n",
+		10, 26, "sources[0].credentials.secret_access_key", "a mapping: want a string")
+	// The checks made after decoding are located too: at the field, or
+	// at its nearest section the file has.
+	f(head+"batch:\n  max_objects: -1\n", 8, 3, "batch.max_objects", "-1: want at least 1")
+	f("storage:\n  url: http://vm:8428\nsources:\n  - name: a\n    type: dir\n", 4, 3, "sources[0].path", "required for a dir source")
+	f("storage:\n  url: ftp://vm\nsources: [{name: a, type: dir, path: /x}]\n", 2, 3, "storage.url", "want an http or https URL")
+}
+
+// TestLoadNamesTheFile: Load's errors start FILE:LINE:COLUMN, one line
+// per problem, in the order of the file.
+func TestLoadNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "collector.yaml")
+	yaml := "storage:\n  url: http://vm:8428\n  timeout: 30 seconds\nsources:\n  - name: a\n    type: dir\n    path: /x\nbatch:\n  max_objects: many\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	want := path + `:3:12: storage.timeout: "30 seconds": want a duration such as 30s, 5m or 1h (units ns, us, ms, s, m, h)` + "\n" +
+		path + `:9:16: batch.max_objects: "many": want a whole number`
+	if err == nil || err.Error() != want {
+		t.Errorf("error\n%v\nwant\n%s", err, want)
+	}
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "storage.timeout" || fe.Line != 3 || fe.Column != 12 || fe.File != path {
+		t.Errorf("first problem %+v", fe)
+	}
+}
+
+// TestYAMLMessage: what the YAML library reports (past the shape check)
+// is worded in the configuration's terms, never Go's.
+func TestYAMLMessage(t *testing.T) {
+	f := func(e yaml.Error, want string) {
+		t.Helper()
+		if got := yamlMessage(e); got != want {
+			t.Errorf("%v: %q, want %q", e, got, want)
+		}
+	}
+	f(&yaml.TypeError{DstType: reflect.TypeFor[int64](), SrcType: reflect.TypeFor[string]()}, "want a whole number")
+	f(&yaml.TypeError{DstType: reflect.TypeFor[*bool](), SrcType: reflect.TypeFor[string]()}, "want true or false")
+	f(&yaml.TypeError{DstType: reflect.TypeFor[time.Duration](), SrcType: reflect.TypeFor[uint64]()}, "want a duration such as 30s, 5m or 1h")
+	f(&yaml.TypeError{DstType: reflect.TypeFor[Secret](), SrcType: reflect.TypeFor[[]any]()}, "want the secret as a string, {env: NAME} or {file: PATH}")
+	f(&yaml.OverflowError{DstType: reflect.TypeFor[int](), SrcNum: "1e30"}, "want a whole number in range")
+	f(&yaml.UnknownFieldError{Message: `unknown field "x"`}, `unknown field "x"`)
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{15 * time.Minute: "15m", time.Hour: "1h", 48 * time.Hour: "48h",
+		90 * time.Minute: "1h30m", 90 * time.Second: "1m30s", 500 * time.Millisecond: "500ms", 0: "0s"} {
+		if got := ShortDuration(d); got != want {
+			t.Errorf("ShortDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

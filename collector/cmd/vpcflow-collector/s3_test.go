@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +30,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
@@ -69,7 +72,12 @@ func s3Config(t *testing.T, vmURL, state string, sources ...string) string {
 	return path
 }
 
-// s3Source is a source entry for the test server's bucket.
+// purge is the first-run setting of a source that deletes and purges on
+// its first run, as the configuration must say.
+const purge = "    on_first_run: purge\n"
+
+// s3Source is a source entry for the test server's bucket; extra is more
+// fields (each line indented by four spaces).
 func s3Source(s3 *testserver.S3Server, name, bucket, prefix, extra string) string {
 	return fmt.Sprintf(`  - name: %s
     type: s3
@@ -118,7 +126,7 @@ func TestS3Collect(t *testing.T) {
 	tr.Finish()
 	s3.Put(t, "flow-aws", "vpc/README.txt", []byte("not a flow log"))
 	config := s3Config(t, vm.URL, t.TempDir(),
-		s3Source(s3, "aws", "flow-aws", "vpc/", ""), s3Source(s3, "hive", "flow-hive", "", ""))
+		s3Source(s3, "aws", "flow-aws", "vpc/", purge), s3Source(s3, "hive", "flow-hive", "", purge))
 	if log, err := runOnce(t, bin, config, s3); err != nil {
 		t.Fatalf("run: %v\n%s", err, log)
 	}
@@ -178,7 +186,7 @@ func TestS3FirstRunPurge(t *testing.T) {
 		oldKeys = append(oldKeys, k)
 	}
 	age(t, s3, "logs", oldKeys, 2*time.Hour)
-	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", "    purge_older_than: 1h\n"))
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", purge+"    purge_older_than: 1h\n"))
 	log, err := runOnce(t, bin, config, s3)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, log)
@@ -260,7 +268,7 @@ func TestS3Quarantine(t *testing.T) {
 	bad := strings.Replace(some, ".log.gz", "-broken.log.gz", 1)
 	s3.Put(t, "logs", bad, objs[some][:len(objs[some])/2])
 	state := t.TempDir()
-	config := s3Config(t, vm.URL, state, s3Source(s3, "prod", "logs", "", ""))
+	config := s3Config(t, vm.URL, state, s3Source(s3, "prod", "logs", "", purge))
 	if log, err := runOnce(t, bin, config, s3); err != nil {
 		t.Fatalf("run: %v\n%s", err, log)
 	}
@@ -285,7 +293,7 @@ func TestS3ServerRestart(t *testing.T) {
 	tr := groundtruth.New()
 	s3.PutAll(t, "logs", genS3(t, tr, 49, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false))
 	tr.Finish()
-	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", ""))
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", purge))
 	cmd := exec.Command(bin, "run", "--config", config, "--once", "--log-format", "json")
 	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
 	var stderr bytes.Buffer
@@ -335,9 +343,9 @@ func TestS3AccessErrors(t *testing.T) {
 	tr := groundtruth.New()
 	s3.PutAll(t, "good", genS3(t, tr, 50, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false))
 	tr.Finish()
-	wrong := strings.Replace(s3Source(s3, "wrong-secret", "good", "", ""), "secret_access_key_env: VPCFLOW_TEST_S3_SECRET", "secret_access_key: not-the-secret", 1)
-	unset := strings.Replace(s3Source(s3, "unset", "good", "", ""), "VPCFLOW_TEST_S3_SECRET", "VPCFLOW_TEST_UNSET_VARIABLE", 1)
-	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", ""), wrong, s3Source(s3, "missing", "no-such-bucket", "", ""), unset)
+	wrong := strings.Replace(s3Source(s3, "wrong-secret", "good", "", purge), "secret_access_key_env: VPCFLOW_TEST_S3_SECRET", "secret_access_key: not-the-secret", 1)
+	unset := strings.Replace(s3Source(s3, "unset", "good", "", purge), "VPCFLOW_TEST_S3_SECRET", "VPCFLOW_TEST_UNSET_VARIABLE", 1)
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", purge), wrong, s3Source(s3, "missing", "no-such-bucket", "", purge), unset)
 
 	cmd := exec.Command(bin, "run", "--config", config, "--log-format", "json")
 	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
@@ -493,8 +501,8 @@ func TestTestCommand(t *testing.T) {
 		v2[key], _ = os.ReadFile(filepath.Join(dir, key))
 	}
 	s3.PutAll(t, "versioned", v2)
-	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", ""), s3Source(s3, "versioned", "versioned", "", ""),
-		s3Source(s3, "missing", "no-such-bucket", "", ""))
+	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", purge), s3Source(s3, "versioned", "versioned", "", purge),
+		s3Source(s3, "missing", "no-such-bucket", "", purge))
 	run := func(args ...string) (string, int) {
 		cmd := exec.Command(bin, append([]string{"test", "--config", config}, args...)...)
 		cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
@@ -508,7 +516,7 @@ func TestTestCommand(t *testing.T) {
 		return string(out), code
 	}
 	out, code := run("--source", "good")
-	if code != 0 || strings.Count(out, "PASS") != 8 || strings.Contains(out, "FAIL") || strings.Contains(out, "WARN") {
+	if code != 0 || strings.Count(out, "PASS") != 9 || strings.Contains(out, "FAIL") || strings.Contains(out, "WARN") {
 		t.Errorf("good bucket: exit %d\n%s", code, out)
 	}
 	out, code = run("--source", "versioned")
@@ -683,4 +691,140 @@ sources:
 	}
 	vm.Flush()
 	tr.Check(t, vm)
+}
+
+// TestTestCommandFirstRun: `test` says what each source's first run will do
+// — how many objects (and bytes) a purge deletes and a backfill collects,
+// counted as the run then purges them — without creating the ledger; says
+// when the ledger is in use; and, once the first runs are done, says so.
+func TestTestCommandFirstRun(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "logs", "backlog")
+	count := func(objs map[string][]byte) objectCount {
+		var c objectCount
+		for _, b := range objs {
+			c.add(source.Object{Size: int64(len(b))})
+		}
+		return c
+	}
+	oldObjs := genS3(t, groundtruth.New(), 60, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false)
+	freshObjs := genS3(t, groundtruth.New(), 61, time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC), "", false)
+	backlog := genS3(t, groundtruth.New(), 62, time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC), "", false)
+	s3.PutAll(t, "logs", oldObjs)
+	s3.PutAll(t, "logs", freshObjs)
+	s3.PutAll(t, "backlog", backlog)
+	var oldKeys []string
+	for k := range oldObjs {
+		oldKeys = append(oldKeys, k)
+	}
+	age(t, s3, "logs", oldKeys, 2*time.Hour)
+	// A folder whose files of the first day are old.
+	dir := t.TempDir()
+	if _, err := generate.Generate(generate.Config{Records: 2000, Seed: 63, Start: time.Date(2026, 5, 1, 23, 0, 0, 0, time.UTC), Duration: 2 * time.Hour}, generate.Dir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	var dirOld, dirFresh objectCount
+	for key := range present(t, dir) {
+		path := filepath.Join(dir, filepath.FromSlash(key))
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(key, "/2026/05/01/") {
+			at := time.Now().Add(-3 * time.Hour)
+			if err := os.Chtimes(path, at, at); err != nil {
+				t.Fatal(err)
+			}
+			dirOld.add(source.Object{Size: info.Size()})
+		} else {
+			dirFresh.add(source.Object{Size: info.Size()})
+		}
+	}
+	if dirOld.n == 0 || dirFresh.n == 0 {
+		t.Fatalf("folder: %d old and %d fresh files, want some of each", dirOld.n, dirFresh.n)
+	}
+	state := t.TempDir()
+	config := s3Config(t, vm.URL, state,
+		s3Source(s3, "prod", "logs", "", purge+"    purge_older_than: 1h\n"),
+		s3Source(s3, "backlog", "backlog", "", "    on_first_run: backfill\n"),
+		s3Source(s3, "shared", "backlog", "", "    delete_after_ingest: false\n    enabled: false\n"),
+		fmt.Sprintf("  - name: local\n    type: dir\n    path: %s\n    on_first_run: purge\n    purge_older_than: 1h\n", dir))
+	test := func() string {
+		t.Helper()
+		cmd := exec.Command(bin, "test", "--config", config, "--skip-storage")
+		cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("test: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	has := func(out, result, src, detail string) {
+		t.Helper()
+		re := regexp.MustCompile(`(?m)^` + result + ` +` + src + ` +first-run +` + regexp.QuoteMeta(detail))
+		if !re.MatchString(out) {
+			t.Errorf("no line %s %s first-run %q in:\n%s", result, src, detail, out)
+		}
+	}
+	old, fresh := count(oldObjs), count(freshObjs)
+	out := test()
+	has(out, "WARN", "prod", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", old.objects(""), fresh.objects("newer ")))
+	has(out, "PASS", "backlog", fmt.Sprintf("first run will collect the %s there, oldest first\n", count(backlog).objects("")))
+	has(out, "PASS", "shared", "first run will leave the flow logs there now alone for good, and collect those that arrive later\n")
+	has(out, "WARN", "local", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", dirOld.objects(""), dirFresh.objects("newer ")))
+	if _, err := os.Stat(filepath.Join(state, "ledger.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("test created the ledger: %v", err)
+	}
+
+	// A running collector holds the ledger: the counts come with a caveat.
+	led, err := ledger.Open(filepath.Join(state, "ledger.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = test()
+	led.Close()
+	has(out, "WARN", "prod", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s if it is not done yet (its state is unknown: ledger %s is in use by another collector",
+		old.objects(""), fresh.objects("newer "), filepath.Join(state, "ledger.db")))
+
+	// The run purges what test counted.
+	log, err := runOnce(t, bin, config, s3)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log)
+	}
+	for _, want := range []struct {
+		src string
+		c   objectCount
+	}{{"prod", old}, {"local", dirOld}} {
+		re := regexp.MustCompile(fmt.Sprintf(`"msg":"purged flow logs older than the first run","source":"%s","objects":%d,"bytes":%d,`, want.src, want.c.n, want.c.bytes))
+		if !re.MatchString(log) {
+			t.Errorf("%s: no purge of %d objects (%d bytes) in the log:\n%s", want.src, want.c.n, want.c.bytes, log)
+		}
+	}
+
+	// Once done, test says so.
+	out = test()
+	for _, want := range []struct{ src, mode string }{{"prod", "purge"}, {"backlog", "backfill"}, {"local", "purge"}} {
+		has(out, "PASS", want.src, "first run done ("+want.mode+", begun ")
+	}
+	if strings.Contains(out, "will purge") {
+		t.Errorf("purge announced after the first run:\n%s", out)
+	}
+}
+
+// TestCountFormat: the first-run check's counts read "1,234 objects (56 MB)".
+func TestCountFormat(t *testing.T) {
+	f := func(c objectCount, adj, want string) {
+		t.Helper()
+		if got := c.objects(adj); got != want {
+			t.Errorf("%+v: %q, want %q", c, got, want)
+		}
+	}
+	f(objectCount{}, "", "0 objects (0 B)")
+	f(objectCount{n: 1, bytes: 999}, "newer ", "1 newer object (999 B)")
+	f(objectCount{n: 12, bytes: 3_140_000}, "", "12 objects (3.1 MB)")
+	f(objectCount{n: 1234, bytes: 56_000_000}, "", "1,234 objects (56 MB)")
+	f(objectCount{n: 1_234_567, bytes: 999_960}, "", "1,234,567 objects (1.0 MB)")
+	f(objectCount{n: 100, bytes: 2_500_000_000_000}, "", "100 objects (2.5 TB)")
 }
