@@ -295,6 +295,9 @@ func (d *parquetDecoder) bad(p flowlog.Problem, f flowlog.Field) {
 		b.Field = f.ParquetName()
 		if v, ok := d.rec.Get(f); ok && p != flowlog.ProblemMissing {
 			b.Value = sample(v, 40)
+			if p == flowlog.ProblemMalformed {
+				b.Detail = malformed(f, v)
+			}
 		}
 	}
 }

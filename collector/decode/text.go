@@ -363,7 +363,7 @@ func (t *text) parse(line []byte) (flowlog.Problem, flowlog.Field) {
 					r.Extra[t.extra[col-1]] = v
 					continue
 				}
-				r.Text[f] = v
+				r.Text[f] = v // checked once the line is split (CheckText)
 				r.Present |= 1 << f
 				continue
 			case flowlog.KindUint:
@@ -378,6 +378,9 @@ func (t *text) parse(line []byte) (flowlog.Problem, flowlog.Field) {
 				p = r.SetEnum(f, v)
 			}
 			if p != flowlog.NoProblem {
+				if !utf8.Valid(line) { // a bad line (cold): garbage comes first
+					return flowlog.ProblemGarbage, flowlog.Unknown
+				}
 				return p, f
 			}
 		}
@@ -387,6 +390,12 @@ func (t *text) parse(line []byte) (flowlog.Problem, flowlog.Field) {
 	}
 	if high != 0 && !utf8.Valid(line) {
 		return flowlog.ProblemGarbage, flowlog.Unknown
+	}
+	// The text fields that can become labels are checked here, in one
+	// call, rather than each as it is split: a call inside the loop above
+	// costs the loop its registers.
+	if p, f := r.CheckText(); p != flowlog.NoProblem {
+		return p, f
 	}
 	return r.Check()
 }
@@ -481,6 +490,9 @@ func (t *text) badLine(off int64, p flowlog.Problem, f flowlog.Field, v, line []
 	}
 	if v != nil {
 		b.Value = sample(v, 40)
+	}
+	if p == flowlog.ProblemMalformed {
+		b.Detail = malformed(f, v)
 	}
 	if p == flowlog.ProblemFieldCount {
 		b.Detail = fmt.Sprintf("%d fields where the format has %d", len(spaceFields(line)), len(t.cols))
