@@ -34,12 +34,33 @@ type Options struct {
 	// TempDir is where a Parquet object read from a stream that cannot seek
 	// is spooled; empty means os.TempDir().
 	TempDir string
+	// MaxObjectBytes bounds what one object may decode to: its text after
+	// decompression, or what a Parquet object's pages declare (their
+	// uncompressed sizes, and at least 16 bytes a value). An object beyond it
+	// fails as a whole (TooLarge). Zero means DefaultMaxObjectBytes;
+	// negative means no bound.
+	MaxObjectBytes int64
+	// MaxExpansion bounds how many times its stored size an object may
+	// decode to, once it decodes to more than ExpansionFloor bytes: a gzip
+	// object that inflates a thousandfold is a decompression bomb, not a
+	// flow log. Zero means DefaultMaxExpansion; negative means no bound.
+	MaxExpansion int64
 }
 
 // Defaults for Options.
 const (
 	DefaultMaxLineBytes = 32 << 10
 	DefaultMaxSamples   = 5
+	// DefaultMaxObjectBytes is 16 GiB: AWS closes a flow log file at 75 MB
+	// (gzip flow logs compress 5 to 15 times), and the project's own
+	// benchmark decodes a 1 GiB object holding 8.3 GiB of text.
+	DefaultMaxObjectBytes = 16 << 30
+	// DefaultMaxExpansion is 200: gzip flow logs expand 5 to 15 times,
+	// deflate at most about 1,030 times.
+	DefaultMaxExpansion = 200
+	// ExpansionFloor is the decoded size under which MaxExpansion does not
+	// apply, so that a small, very repetitive object is never refused.
+	ExpansionFloor = 64 << 20
 )
 
 // readBufferSize is the size of the buffer over the source: what the inflater
@@ -59,7 +80,28 @@ func (o Options) withDefaults() Options {
 	if o.MaxSamples < 0 {
 		o.MaxSamples = 0
 	}
+	if o.MaxObjectBytes == 0 {
+		o.MaxObjectBytes = DefaultMaxObjectBytes
+	}
+	if o.MaxExpansion == 0 {
+		o.MaxExpansion = DefaultMaxExpansion
+	}
 	return o
+}
+
+// decodeLimit returns how many bytes an object of stored bytes may decode
+// to, and says why in a few words; the bytes are -1 for no bound.
+func (o *Options) decodeLimit(stored int64) (int64, string) {
+	limit, why := int64(-1), ""
+	if o.MaxObjectBytes > 0 {
+		limit, why = o.MaxObjectBytes, fmt.Sprintf("the limit of %d bytes an object (Options.MaxObjectBytes)", o.MaxObjectBytes)
+	}
+	if o.MaxExpansion > 0 && stored < (1<<62)/o.MaxExpansion {
+		if e := max(ExpansionFloor, o.MaxExpansion*stored); limit < 0 || e < limit {
+			limit, why = e, fmt.Sprintf("%d times its stored size of %d bytes (Options.MaxExpansion)", o.MaxExpansion, stored)
+		}
+	}
+	return limit, why
 }
 
 // Func receives each good record of an object. The record and every byte

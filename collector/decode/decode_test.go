@@ -287,10 +287,10 @@ func TestSamplesAreBounded(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	data := header + "\n" +
-		"2 1 eni-a 10.0.0.1 10.0.0.2 1 2 6 10 1000 1700000100 1700000160 ACCEPT OK\n" +
-		"2 1 eni-a 10.0.0.1 10.0.0.2 1 2 6 5 500 1700000050 1700000200 REJECT OK\n" +
-		"2 1 eni-b - - - - - - - 1700000040 1700000100 - NODATA\n" +
-		"2 1 eni-c - - - - - - - 1700000030 1700000300 - SKIPDATA\n"
+		"2 123456789010 eni-a 10.0.0.1 10.0.0.2 1 2 6 10 1000 1700000100 1700000160 ACCEPT OK\n" +
+		"2 123456789010 eni-a 10.0.0.1 10.0.0.2 1 2 6 5 500 1700000050 1700000200 REJECT OK\n" +
+		"2 123456789010 eni-b - - - - - - - 1700000040 1700000100 - NODATA\n" +
+		"2 123456789010 eni-c - - - - - - - 1700000030 1700000300 - SKIPDATA\n"
 	_, st, err := decodeAll(t, gz(t, data), decode.Options{})
 	if err != nil {
 		t.Fatal(err)

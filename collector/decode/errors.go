@@ -16,10 +16,15 @@ const (
 	// checksum).
 	Corrupt Reason = "corrupt"
 	// BadHeader: the header line (or the configured format) is unusable:
-	// duplicate names, or fields that traffic accounting needs are missing.
+	// duplicate names, fields that traffic accounting needs are missing, or
+	// a first line that reads as a header is longer than
+	// Options.MaxLineBytes.
 	BadHeader Reason = "bad header"
 	// Unreadable: a Parquet object cannot be read (bad footer, bad pages).
 	Unreadable Reason = "unreadable"
+	// TooLarge: the object decodes to more than Options.MaxObjectBytes, or
+	// more than Options.MaxExpansion times its stored size.
+	TooLarge Reason = "too large"
 )
 
 // ObjectError reports an object that cannot be decoded to its end. None of

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -91,6 +92,10 @@ func FuzzText(f *testing.F) {
 	f.Add([]byte(good + "\r\n" + good))
 	f.Add([]byte("interface-id x packets bytes start end action log-status\neni-1 - 1 2 1700000003 1700000004 ACCEPT OK\n"))
 	f.Add(gz(f, header+"\n"+good+"\n"))
+	// Label fields out of shape, and a header over the line limit.
+	f.Add([]byte(v5Header + "\n" + v5Good + "\n" + v5With("interface-id", "eni-"+strings.Repeat("a", 40)) + "\n" +
+		v5With("account-id", "unknown") + "\n" + v5With("az-id", "use1_az1") + "\n"))
+	f.Add([]byte(header + strings.Repeat(" x", 2100) + "\n" + good + "\n"))
 	f.Fuzz(checkObject)
 }
 
@@ -98,5 +103,14 @@ func FuzzParquet(f *testing.F) {
 	f.Add(writeParquet(f, v2Columns, [][]any{v2Row("ACCEPT", 20, 4249), v2Row("REJECT", 1, 40)}))
 	f.Add(writeParquet(f, append(v2Columns[:len(v2Columns):len(v2Columns)], column{"vpc_id", "string"}, column{"traffic_path", "int32"}),
 		[][]any{append(v2Row("ACCEPT", 3, 300), "vpc-1", int64(8))}))
+	// Damaged objects that once made parquet-go allocate gigabytes.
+	files, _ := filepath.Glob(filepath.Join("testdata", "parquet", "*.parquet"))
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
 	f.Fuzz(checkObject)
 }

@@ -111,11 +111,15 @@ func decodeParquet(name string, ra io.ReaderAt, size int64, opts *Options, st *S
 	st.StoredBytes, st.DecodedBytes = size, size
 	st.Header = true
 	d := &parquetDecoder{name: name, ra: &trackingReaderAt{r: ra, size: size}, opts: opts, st: st, fn: fn}
-	if err := d.checkFooter(size); err != nil {
+	footer, err := d.checkFooter(size)
+	if err != nil {
+		return err
+	}
+	if err := d.checkFooterThrift(size, footer); err != nil {
 		return err
 	}
 	var file *parquet.File
-	err := guard(func() (err error) {
+	err = guard(func() (err error) {
 		file, err = parquet.OpenFile(d.ra, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 		return err
 	})
@@ -124,6 +128,13 @@ func decodeParquet(name string, ra io.ReaderAt, size int64, opts *Options, st *S
 	}
 	if err := d.useSchema(file.Schema()); err != nil {
 		return err
+	}
+	var cerr error
+	if err := guard(func() error { cerr = d.checkPages(file.Metadata(), size, size-8-footer); return nil }); err != nil {
+		return d.fail(err)
+	}
+	if cerr != nil {
+		return cerr
 	}
 	rows := make([]parquet.Row, parquetBatch)
 	for _, rg := range file.RowGroups() {
@@ -175,23 +186,25 @@ func (d *parquetDecoder) rowGroup(rg parquet.RowGroup, rows []parquet.Row) (err 
 	}
 }
 
-func (d *parquetDecoder) checkFooter(size int64) error {
+// checkFooter checks the end marker and the footer's length, and returns
+// the length.
+func (d *parquetDecoder) checkFooter(size int64) (int64, error) {
 	var tail [8]byte
 	if size < 12 {
-		return &ObjectError{Object: d.name, Reason: Unreadable, Offset: size, Err: errors.New("too short to be Parquet")}
+		return 0, &ObjectError{Object: d.name, Reason: Unreadable, Offset: size, Err: errors.New("too short to be Parquet")}
 	}
 	if _, err := d.ra.ReadAt(tail[:], size-8); err != nil && err != io.EOF {
-		return d.fail(err)
+		return 0, d.fail(err)
 	}
 	footer := int64(binary.LittleEndian.Uint32(tail[:4]))
 	switch {
 	case !bytes.Equal(tail[4:], parquetMagic):
-		return &ObjectError{Object: d.name, Reason: Truncated, Offset: size, Err: errors.New("the Parquet end marker is missing")}
+		return 0, &ObjectError{Object: d.name, Reason: Truncated, Offset: size, Err: errors.New("the Parquet end marker is missing")}
 	case footer > size-12:
-		return &ObjectError{Object: d.name, Reason: Unreadable, Offset: size - 8,
+		return 0, &ObjectError{Object: d.name, Reason: Unreadable, Offset: size - 8,
 			Err: fmt.Errorf("the Parquet footer of %d bytes does not fit in %d", footer, size)}
 	}
-	return nil
+	return footer, nil
 }
 
 func (d *parquetDecoder) fail(err error) error {
@@ -295,6 +308,9 @@ func (d *parquetDecoder) bad(p flowlog.Problem, f flowlog.Field) {
 		b.Field = f.ParquetName()
 		if v, ok := d.rec.Get(f); ok && p != flowlog.ProblemMissing {
 			b.Value = sample(v, 40)
+			if p == flowlog.ProblemMalformed {
+				b.Detail = malformed(f, v)
+			}
 		}
 	}
 }

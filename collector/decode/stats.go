@@ -144,3 +144,8 @@ func sample(b []byte, n int) string {
 	}
 	return string(out)
 }
+
+// malformed describes a value that does not have its field's shape.
+func malformed(f flowlog.Field, v []byte) string {
+	return fmt.Sprintf("%d bytes; want %s", len(v), f.Shape())
+}

@@ -41,6 +41,10 @@ type text struct {
 	line       int64 // lines read so far
 	off        int64 // decompressed offset of the next line
 	headerSeen bool
+
+	decoded int64        // text bytes received so far
+	gzipped bool         // the text is inflated from gzip
+	stored  func() int64 // bytes of the object read so far, as stored
 }
 
 func newText(name string, bufs *buffers, opts *Options, st *Stats, fn Func) *text {
@@ -70,6 +74,7 @@ func decodeText(name string, src *countingReader, bufs *buffers, gzipped bool, o
 	if gzipped {
 		stored = func() int64 { return src.n - int64(br.Buffered()) }
 	}
+	t.gzipped, t.stored = gzipped, stored
 	var from io.WriterTo = br
 	var err error
 	if gzipped {
@@ -110,6 +115,10 @@ func (t *text) fail(err error, src *countingReader, stored func() int64) error {
 	if errors.As(err, &he) {
 		return &ObjectError{Object: t.name, Reason: BadHeader, Offset: stored(), Line: t.line, Err: he.err}
 	}
+	var se sizeError
+	if errors.As(err, &se) {
+		return &ObjectError{Object: t.name, Reason: TooLarge, Offset: stored(), Line: t.line, Err: se.err}
+	}
 	if src.err != nil {
 		return sourceError(t.name, stored(), src.err)
 	}
@@ -122,16 +131,22 @@ func (t *text) fail(err error, src *countingReader, stored func() int64) error {
 }
 
 // Write decodes the complete lines of p and keeps the incomplete last one
-// for the next call. It fails only with the Func's error or a header error.
+// for the next call. It fails only with the Func's error, a header error or
+// a size error.
 func (t *text) Write(p []byte) (int, error) {
 	n := len(p)
+	t.decoded += int64(n)
+	if err := t.checkSize(); err != nil {
+		return 0, err
+	}
 	if len(t.carry) > 0 || t.skipping {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			t.stash(p)
-			return n, nil
+			return n, t.stash(p)
 		}
-		t.stash(p[:i+1])
+		if err := t.stash(p[:i+1]); err != nil {
+			return 0, err
+		}
 		if err := t.endCarried(); err != nil {
 			return 0, err
 		}
@@ -140,7 +155,9 @@ func (t *text) Write(p []byte) (int, error) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			t.stash(p)
+			if err := t.stash(p); err != nil {
+				return 0, err
+			}
 			break
 		}
 		if err := t.nextLine(p[:i+1]); err != nil {
@@ -161,19 +178,103 @@ func (t *text) finish() error {
 
 // stash keeps part of a line cut by a chunk boundary, or counts it when the
 // line is already too long.
-func (t *text) stash(p []byte) {
+func (t *text) stash(p []byte) error {
 	if !t.skipping && len(t.carry)+len(p) > t.opts.MaxLineBytes+2 {
 		t.skipping = true
-		t.longHead = append(append(t.longHead[:0], t.carry[:min(len(t.carry), 128)]...), p[:min(len(p), 128)]...)
+		t.longHead = append(t.longHead[:0], t.carry[:min(len(t.carry), longHeadBytes)]...)
+		t.longHead = append(t.longHead, p[:min(len(p), longHeadBytes-len(t.longHead))]...)
 		t.longLen = int64(len(t.carry))
 		t.carry = t.carry[:0]
+		if !t.headerSeen {
+			if err := t.longFirstLine(t.longHead, true, t.line+1); err != nil {
+				return err
+			}
+		}
 	}
 	if t.skipping {
 		t.longLen += int64(len(p))
-		return
+		return nil
 	}
 	t.carry = append(t.carry, p...)
+	return nil
 }
+
+// longHeadBytes is how much of an over-long line is kept: for its sample,
+// and to tell a header from a data line.
+const longHeadBytes = 256
+
+// longFirstLine handles a line longer than Options.MaxLineBytes met before
+// the header was decided; head is its start (cut, when the line is longer)
+// and line its number. When the start reads as a header (names only, one of
+// them a known field), the object fails: its columns cannot be known, and
+// decoding it with the configured format would give every record wrong
+// fields. Otherwise the line is a bad line (counted by the caller) of a
+// headerless object.
+func (t *text) longFirstLine(head []byte, cut bool, line int64) error {
+	toks := spaceFields(head)
+	if len(toks) == 0 {
+		return nil // blank so far: the header is still to come
+	}
+	if headerStart(toks, cut && head[len(head)-1] != ' ') {
+		t.line = line
+		return headerError{fmt.Errorf("the first line is longer than %d bytes (Options.MaxLineBytes) and reads as a header (%s…): its columns cannot be known",
+			t.opts.MaxLineBytes, sample(head, 60))}
+	}
+	t.headerSeen = true
+	return t.useFormat(t.opts.Format)
+}
+
+// headerStart reports whether the tokens of the start of a line read as a
+// header: every one a name, as in looksLikeHeader, and one that is complete
+// a known field; the last token is not complete when lastCut.
+func headerStart(toks []string, lastCut bool) bool {
+	known := false
+	for i, tok := range toks {
+		if !isName(tok) {
+			return false
+		}
+		if _, ok := flowlog.Lookup(tok); ok && (i < len(toks)-1 || !lastCut) {
+			known = true
+		}
+	}
+	return known
+}
+
+// isName reports whether tok is a letter, then letters, digits, '-' or '_'.
+func isName(tok string) bool {
+	for i := 0; i < len(tok); i++ {
+		c := tok[i] | 0x20
+		letter := c >= 'a' && c <= 'z'
+		if !letter && (i == 0 || !(tok[i] >= '0' && tok[i] <= '9' || tok[i] == '-' || tok[i] == '_')) {
+			return false
+		}
+	}
+	return len(tok) > 0
+}
+
+// checkSize fails the object once it decodes to more than the options
+// allow: more than MaxObjectBytes, or, for gzip, more than MaxExpansion
+// times what has been read of the object once past ExpansionFloor.
+func (t *text) checkSize() error {
+	o := t.opts
+	if o.MaxObjectBytes > 0 && t.decoded > o.MaxObjectBytes {
+		return sizeError{fmt.Errorf("decodes to more than %d bytes (Options.MaxObjectBytes)", o.MaxObjectBytes)}
+	}
+	if !t.gzipped || o.MaxExpansion <= 0 || t.decoded <= ExpansionFloor {
+		return nil
+	}
+	if stored := t.stored(); stored < (1<<62)/o.MaxExpansion && t.decoded > o.MaxExpansion*stored {
+		return sizeError{fmt.Errorf("expands more than %d times (Options.MaxExpansion): %d bytes of text from %d bytes stored",
+			o.MaxExpansion, t.decoded, stored)}
+	}
+	return nil
+}
+
+// sizeError is an object that decodes to more than the options allow; fail
+// turns it into an *ObjectError.
+type sizeError struct{ err error }
+
+func (e sizeError) Error() string { return e.err.Error() }
 
 // endCarried decodes the carried line once its end has arrived.
 func (t *text) endCarried() error {
@@ -196,6 +297,11 @@ func (t *text) nextLine(line []byte) error {
 	t.off += int64(len(line))
 	body := trimLineEnd(line)
 	if len(body) > t.opts.MaxLineBytes {
+		if !t.headerSeen {
+			if err := t.longFirstLine(body[:min(len(body), longHeadBytes)], len(body) > longHeadBytes, t.line); err != nil {
+				return err
+			}
+		}
 		t.badLine(off, flowlog.ProblemLongLine, flowlog.Unknown, nil, body)
 		return nil
 	}
@@ -258,12 +364,8 @@ func isBlank(b []byte) bool {
 func looksLikeHeader(line []byte) bool {
 	known := false
 	for _, tok := range spaceFields(line) {
-		for i := 0; i < len(tok); i++ {
-			c := tok[i] | 0x20
-			letter := c >= 'a' && c <= 'z'
-			if !letter && (i == 0 || !(tok[i] >= '0' && tok[i] <= '9' || tok[i] == '-' || tok[i] == '_')) {
-				return false
-			}
+		if !isName(tok) {
+			return false
 		}
 		if _, ok := flowlog.Lookup(tok); ok {
 			known = true
@@ -363,7 +465,7 @@ func (t *text) parse(line []byte) (flowlog.Problem, flowlog.Field) {
 					r.Extra[t.extra[col-1]] = v
 					continue
 				}
-				r.Text[f] = v
+				r.Text[f] = v // checked once the line is split (CheckText)
 				r.Present |= 1 << f
 				continue
 			case flowlog.KindUint:
@@ -378,6 +480,9 @@ func (t *text) parse(line []byte) (flowlog.Problem, flowlog.Field) {
 				p = r.SetEnum(f, v)
 			}
 			if p != flowlog.NoProblem {
+				if !utf8.Valid(line) { // a bad line (cold): garbage comes first
+					return flowlog.ProblemGarbage, flowlog.Unknown
+				}
 				return p, f
 			}
 		}
@@ -387,6 +492,12 @@ func (t *text) parse(line []byte) (flowlog.Problem, flowlog.Field) {
 	}
 	if high != 0 && !utf8.Valid(line) {
 		return flowlog.ProblemGarbage, flowlog.Unknown
+	}
+	// The text fields that can become labels are checked here, in one
+	// call, rather than each as it is split: a call inside the loop above
+	// costs the loop its registers.
+	if p, f := r.CheckText(); p != flowlog.NoProblem {
+		return p, f
 	}
 	return r.Check()
 }
@@ -481,6 +592,9 @@ func (t *text) badLine(off int64, p flowlog.Problem, f flowlog.Field, v, line []
 	}
 	if v != nil {
 		b.Value = sample(v, 40)
+	}
+	if p == flowlog.ProblemMalformed {
+		b.Detail = malformed(f, v)
 	}
 	if p == flowlog.ProblemFieldCount {
 		b.Detail = fmt.Sprintf("%d fields where the format has %d", len(spaceFields(line)), len(t.cols))

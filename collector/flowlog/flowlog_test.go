@@ -3,6 +3,7 @@ package flowlog
 import (
 	"encoding/json"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -82,6 +83,9 @@ func TestParseUint(t *testing.T) {
 	f("18446744073709551616", maxInt64, 0, ProblemOverflow)
 	f("99999999999999999999999", maxInt64, 0, ProblemOverflow)
 	f("99999999999999999999x", maxInt64, 0, ProblemNotNumber)
+	f("00000000000000000443", 65535, 443, NoProblem) // 20 digits: as long as a uint64
+	f("000000000000000000443", 65535, 0, ProblemOverflow)
+	f(strings.Repeat("0", 5000)+"443", 65535, 0, ProblemOverflow)
 	f("-1", maxInt64, 0, ProblemNegative)
 	f("-", maxInt64, 0, ProblemNotNumber)
 	f("-x", maxInt64, 0, ProblemNotNumber)

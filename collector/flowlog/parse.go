@@ -38,6 +38,9 @@ const (
 	ProblemGarbage
 	// ProblemLongLine: the line is longer than the decoder's limit.
 	ProblemLongLine
+	// ProblemMalformed: a text field that can become a label does not have
+	// the shape AWS documents for it (Field.Shape), or is too long.
+	ProblemMalformed
 	// NumProblems is the number of problem kinds.
 	NumProblems
 )
@@ -55,6 +58,7 @@ var problemText = [NumProblems]string{
 	ProblemTimeRange:      "time out of range",
 	ProblemGarbage:        "binary garbage",
 	ProblemLongLine:       "line too long",
+	ProblemMalformed:      "malformed value",
 }
 
 // String describes the problem in a few words.
@@ -77,9 +81,7 @@ func (r *Record) SetText(f Field, v []byte) Problem {
 	case KindEnum:
 		return r.SetEnum(f, v)
 	}
-	r.Text[f] = v
-	r.Present |= 1 << f
-	return NoProblem
+	return r.SetString(f, v)
 }
 
 // SetNumber sets the numeric field f (Kind KindUint) from its decimal text.
@@ -292,6 +294,9 @@ func parseUint(v []byte, max uint64) (uint64, Problem) {
 	} else {
 		if !allDigits(v) {
 			return 0, ProblemNotNumber
+		}
+		if len(v) > 20 { // longer than any uint64, even if it is leading zeros
+			return 0, ProblemOverflow
 		}
 		for _, c := range v {
 			d := uint64(c - '0')
