@@ -155,6 +155,16 @@ type Storage struct {
 	// SkipDedupCheck starts even when the storage's dedup setting cannot be
 	// read (it is still refused when it can be read and is wrong).
 	SkipDedupCheck bool `yaml:"skip_dedup_check"`
+	// StorageNodes are the HTTP addresses of a cluster's vmstorage nodes
+	// (required with write_url), e.g. http://vmstorage-1:8482: their
+	// /metrics say when acknowledged samples are saved to disk and which
+	// restarts lost some. A single node is read at url.
+	StorageNodes []string `yaml:"storage_nodes"`
+	// DurableAfter replaces how long after an acknowledgement samples are
+	// taken as saved to disk (default: derived from the storage's
+	// -inmemoryDataFlushInterval, 18s at its default). Objects are deleted
+	// only then.
+	DurableAfter time.Duration `yaml:"durable_after"`
 }
 
 // Secret is a value given inline, in a file or in an environment variable:
@@ -701,6 +711,28 @@ func (s *Storage) check() error {
 	}
 	if s.Timeout < 0 {
 		errs = append(errs, fieldError("storage.timeout", "%v: want a positive duration", s.Timeout))
+	}
+	if s.DurableAfter < 0 {
+		errs = append(errs, fieldError("storage.durable_after", "%v: want a positive duration", s.DurableAfter))
+	}
+	switch {
+	case s.WriteURL != "" && len(s.StorageNodes) == 0:
+		errs = append(errs, fieldError("storage.storage_nodes", "required with storage.write_url: the HTTP address of each vmstorage "+
+			"(e.g. http://vmstorage-1:8482), whose /metrics say when acknowledged samples are saved to disk"))
+	case s.URL != "" && len(s.StorageNodes) > 0:
+		errs = append(errs, fieldError("storage.storage_nodes", "only for a cluster (write_url): a single node is read at storage.url"))
+	}
+	for i, n := range s.StorageNodes {
+		field := fmt.Sprintf("storage.storage_nodes[%d]", i)
+		p, err := url.Parse(n)
+		switch {
+		case err != nil:
+			errs = append(errs, fieldError(field, "not a URL"))
+		case p.User != nil:
+			errs = append(errs, fieldError(field, "credentials do not belong in the URL: use storage.username and storage.password"))
+		case p.Scheme != "http" && p.Scheme != "https", p.Host == "":
+			errs = append(errs, fieldError(field, "%q: want an http or https URL, e.g. http://vmstorage-1:8482", p.Redacted()))
+		}
 	}
 	return errors.Join(errs...)
 }

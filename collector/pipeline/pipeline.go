@@ -39,6 +39,9 @@ type Writer interface {
 	// WriteBatch returns nil only once the storage acknowledged every
 	// sample of the batch.
 	WriteBatch(ctx context.Context, b *storage.Batch) error
+	// Durability tells when acknowledged samples are saved to disk: only
+	// then are their objects deleted.
+	Durability
 }
 
 // Source is a source with its settings.
@@ -147,6 +150,15 @@ type Stats struct {
 	Backlog     atomic.Int64 // objects listed and waiting
 	// NewestEnd is the latest record end (Unix seconds) stored so far.
 	NewestEnd atomic.Int64
+	// Written counts the batches the storage acknowledged (replays
+	// included); Batches those committed once saved.
+	Written atomic.Int64
+	// Unsettled counts the batches acknowledged by the storage and waiting
+	// to be saved to disk before their objects are deleted.
+	Unsettled atomic.Int64
+	// Restarts counts the storage restarts that sent batches back for
+	// replay.
+	Restarts atomic.Int64
 }
 
 // Pipeline is the collector's main job over a set of sources.
@@ -168,6 +180,16 @@ type Pipeline struct {
 	mu        sync.Mutex // guards sources, srcStats, exporters
 	srcStats  map[string]*SourceStats
 	exporters map[exporterKey]int64
+
+	// Batches acknowledged and waiting to be saved (settle.go).
+	durability    Durability
+	settleMu      sync.Mutex // guards unsettled, unsettledIDs, lostBatches
+	unsettled     []*unsettled
+	unsettledIDs  map[uint64]bool
+	lostBatches   bool
+	durableAfter  time.Duration // as of the latest check
+	lastCheck     time.Time
+	checkFailures int
 
 	aggPool  sync.Pool
 	stopping atomic.Bool
@@ -197,7 +219,8 @@ func New(sources []*Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline
 	opts.setDefaults()
 	p := &Pipeline{sources: sources, ledger: l, writer: w, opts: opts, log: opts.Logger,
 		meta: map[string]aggregate.Meta{}, owners: map[string]string{}, byAddr: map[string]string{}, stopped: make(chan struct{}),
-		srcStats: map[string]*SourceStats{}, exporters: map[exporterKey]int64{}}
+		srcStats: map[string]*SourceStats{}, exporters: map[exporterKey]int64{},
+		durability: w, unsettledIDs: map[uint64]bool{}}
 	p.SetSources(sources)
 	p.aggPool.New = func() any { return aggregate.New() }
 	err := l.Facts(factMeta, func(key string, value []byte) error {
@@ -230,6 +253,9 @@ func (p *Pipeline) Stats() *Stats { return &p.stats }
 func (p *Pipeline) Run(ctx context.Context, once bool) error {
 	stopProgress := p.startProgress(ctx)
 	defer stopProgress()
+	if err := p.baseline(ctx); err != nil {
+		return err
+	}
 	for !p.stopping.Load() {
 		// Batches recorded but not stored: those of a previous run, or of a
 		// round that failed.
@@ -258,7 +284,18 @@ func (p *Pipeline) Run(ctx context.Context, once bool) error {
 			}
 			worked = worked || n > 0
 		}
+		if err := p.settle(ctx, false); err != nil {
+			return err
+		}
 		if once && !worked {
+			// Everything listed is written: wait until it is saved, then
+			// replay what a storage restart may have lost, if anything.
+			if err := p.settle(ctx, true); err != nil {
+				return err
+			}
+			if p.takeLost() {
+				continue
+			}
 			var failed []error
 			for _, src := range p.currentSources() {
 				if src.failure != nil {
@@ -272,15 +309,32 @@ func (p *Pipeline) Run(ctx context.Context, once bool) error {
 		}
 		p.unread = 0
 		if !worked {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-p.stopped:
-			case <-time.After(p.opts.MaxWait):
+			if err := p.idle(ctx); err != nil {
+				return err
 			}
 		}
 	}
-	return nil
+	// Stopped: the written batches are saved within the storage's delay;
+	// a stop cut short (ctx) leaves them pending, replayed by the next run.
+	return p.settle(ctx, true)
+}
+
+// baseline checks the storage nodes before anything is written, so that a
+// restart after it is seen; it waits while they cannot be read.
+func (p *Pipeline) baseline(ctx context.Context) error {
+	for {
+		dur, err := p.durability.CheckDurability(ctx)
+		if err == nil {
+			p.durableAfter, p.lastCheck = dur.After, time.Now()
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("storage: %w (last error: %v)", ctx.Err(), err)
+		}
+		if serr := sleep(ctx, p.checkBackoff()); serr != nil {
+			return fmt.Errorf("storage: %w (last error: %v)", serr, err)
+		}
+	}
 }
 
 // round lists a source and processes what is new, batch by batch. It
@@ -575,9 +629,11 @@ type prepared struct {
 	src   *Source
 	rec   ledger.Batch
 	objs  []source.Object // to delete once stored: those read, as read
-	batch *storage.Batch
+	batch *storage.Batch  // nil once written
 	stats []*decode.Stats
 	exps  []aggregate.Exporter
+
+	series, samples int // of the batch, once written
 }
 
 // prepare decodes objects, quarantines those that fail, and records the
@@ -642,14 +698,19 @@ func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Objec
 	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats, exps: agg.Exporters()}, unread, nil
 }
 
-// store writes a prepared batch, commits it and deletes its objects. The
-// storage client retries what is worth retrying; a write it gives up on (the
-// storage refused the request) is tried again here after a pause, for the
-// batch must not be left behind: only ctx ends the attempts, and then the
-// batch stays pending for the next run.
+// store writes a prepared batch and queues it to be committed, and its
+// objects deleted, once the storage saved it (settle). The storage client
+// retries what is worth retrying; a write it gives up on (the storage
+// refused the request) is tried again here after a pause, for the batch
+// must not be left behind: only ctx ends the attempts, and then the batch
+// stays pending for the next run.
 func (p *Pipeline) store(ctx context.Context, pb *prepared) error {
 	b := pb.rec
+	var gen uint64
 	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		// The generation before the attempt: a restart after it is seen
+		// by the check that settles the batch.
+		gen = p.durability.Generation()
 		err := p.writer.WriteBatch(ctx, pb.batch)
 		if err == nil {
 			break
@@ -664,38 +725,11 @@ func (p *Pipeline) store(ctx context.Context, pb *prepared) error {
 		case <-time.After(wait):
 		}
 	}
-	if err := p.ledger.CommitBatch(b.ID); err != nil {
-		return fmt.Errorf("commit batch %d: %w", b.ID, err)
-	}
-	if p.opts.OnCommit != nil && len(b.Minutes) > 0 {
-		p.opts.OnCommit(b.Minutes)
-	}
-	p.stats.Batches.Add(1)
-	p.stats.Objects.Add(int64(len(b.Objects)))
-	series, samples := pb.batch.Len()
-	p.stats.Series.Add(int64(series))
-	p.stats.Samples.Add(int64(samples))
-	for _, st := range pb.stats {
-		p.stats.Records.Add(st.Records)
-		p.stats.BadLines.Add(st.BadLines)
-		p.stats.ReadBytes.Add(st.StoredBytes)
-		if st.LastEnd > p.stats.NewestEnd.Load() {
-			p.stats.NewestEnd.Store(st.LastEnd)
-		}
-		s := pb.src.stats
-		s.Records.Add(st.Records)
-		s.BadLines.Add(st.BadLines)
-		s.Bytes.Add(st.StoredBytes)
-		if st.LastEnd > s.NewestEnd.Load() {
-			s.NewestEnd.Store(st.LastEnd)
-		}
-	}
-	pb.src.stats.Ingested.Add(int64(len(pb.objs)))
-	p.sawExporters(pb.src.Name(), pb.exps)
-	for _, o := range pb.objs {
-		p.finishObject(ctx, pb.src, o)
-	}
-	return nil
+	p.stats.Written.Add(1)
+	pb.series, pb.samples = pb.batch.Len()
+	pb.batch = nil // its memory is not needed any more: a replay encodes anew
+	p.addUnsettled(pb, gen)
+	return p.settle(ctx, false)
 }
 
 // finishObject deletes (or releases) an object whose data is stored. A
@@ -796,6 +830,9 @@ func (p *Pipeline) replay(ctx context.Context) error {
 		return fmt.Errorf("pending batches: %w", err)
 	}
 	for _, b := range batches {
+		if p.isUnsettled(b.ID) {
+			continue // written, waiting to be saved
+		}
 		if len(b.Objects) == 0 {
 			if err := p.ledger.CommitBatch(b.ID); err != nil {
 				return err

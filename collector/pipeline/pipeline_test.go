@@ -54,7 +54,10 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	vm := testserver.VictoriaMetrics(t)
-	store, err := storage.New(storage.Config{URL: vm.URL})
+	// These tests do not crash the storage: a short save delay keeps them
+	// quick (TestStorageCrashLosesNothing uses the one VictoriaMetrics
+	// needs).
+	store, err := storage.New(storage.Config{URL: vm.URL, DurableAfter: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +219,7 @@ func TestStorageDownLosesNothing(t *testing.T) {
 
 	// Let a few batches through, then take the storage away.
 	deadline := time.Now().Add(30 * time.Second)
-	for p.Stats().Batches.Load() < 3 {
+	for p.Stats().Written.Load() < 3 {
 		if time.Now().After(deadline) {
 			t.Fatal("no batch stored within 30s")
 		}

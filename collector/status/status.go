@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/collector/storage"
 )
 
 // DefaultListen is where the status server listens unless configured: the
@@ -42,10 +44,35 @@ type Ranker interface {
 	Stats() rank.Stats
 }
 
+// Storage is the storage client the server reports on (a
+// *storage.Client).
+type Storage interface {
+	Health() storage.Health
+	WriteURL() string
+}
+
+// StorageReport is the storage's state in /api/v1/sources.
+type StorageReport struct {
+	URL    string    `json:"url"`
+	Status string    `json:"status"` // "ok" or "failing"
+	Since  time.Time `json:"since"`
+	// Error is the latest failure, while failing.
+	Error          string    `json:"error,omitempty"`
+	FailedAttempts uint64    `json:"failed_attempts"`
+	LastSuccess    time.Time `json:"last_success,omitzero"`
+	// Restarts counts the storage restarts seen; each sends the batches
+	// it may have lost back to be written again.
+	Restarts uint64 `json:"restarts"`
+	// Unsaved counts the batches the storage acknowledged and has not yet
+	// saved to disk: their objects are deleted once it has.
+	Unsaved int64 `json:"batches_unsaved"`
+}
+
 // Server serves the collector's status.
 type Server struct {
 	p       Provider
 	rank    Ranker
+	store   Storage
 	role    string
 	version string
 	began   time.Time
@@ -61,6 +88,24 @@ func New(p Provider, role, version string) *Server {
 // SetRanker adds the rank index's counters (vpcflow_collector_rank_*) to
 // /metrics. Call it before serving.
 func (s *Server) SetRanker(r Ranker) { s.rank = r }
+
+// SetStorage adds the storage's state to /metrics, /healthz (which fails
+// while the storage fails) and /api/v1/sources. Call it before serving.
+func (s *Server) SetStorage(st Storage) { s.store = st }
+
+// storageReport returns the storage's state, or nil without a storage.
+func (s *Server) storageReport() *StorageReport {
+	if s.store == nil {
+		return nil
+	}
+	h := s.store.Health()
+	r := &StorageReport{URL: s.store.WriteURL(), Status: "ok", Since: h.Since.UTC(), FailedAttempts: h.FailedAttempts,
+		LastSuccess: h.LastSuccess.UTC(), Restarts: h.Restarts, Unsaved: s.p.Stats().Unsettled.Load()}
+	if !h.Up {
+		r.Status, r.Error = "failing", h.LastError
+	}
+	return r
+}
 
 // SetStopped marks the collector's main job as ended: /healthz fails from
 // then on.
@@ -106,17 +151,43 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "stopped", http.StatusServiceUnavailable)
 		return
 	}
+	if st := s.storageReport(); st != nil && st.Status != "ok" {
+		http.Error(w, fmt.Sprintf("storage %s failing since %s (%d failed attempts): %s",
+			st.URL, st.Since.Format(time.RFC3339), st.FailedAttempts, st.Error), http.StatusServiceUnavailable)
+		return
+	}
 	fmt.Fprintln(w, "ok")
 }
 
 // sourcesBody is the JSON of /api/v1/sources.
 type sourcesBody struct {
+	Storage   *StorageReport            `json:"storage,omitempty"`
 	Sources   []pipeline.SourceReport   `json:"sources"`
 	Exporters []pipeline.ExporterReport `json:"exporters"`
 }
 
+// sourceReports returns the sources' reports; while the storage fails, a
+// source that works on its side is shown in error, with the storage's
+// error: its data cannot be stored.
+func (s *Server) sourceReports(st *StorageReport) []pipeline.SourceReport {
+	out := s.p.Sources()
+	if st == nil || st.Status == "ok" {
+		return out
+	}
+	out = slices.Clone(out)
+	for i := range out {
+		if out[i].Status == pipeline.StatusEnabled {
+			out[i].Status = pipeline.StatusError
+			out[i].Error = fmt.Sprintf("storage %s failing: %s", st.URL, st.Error)
+			out[i].ErrorAt = st.Since
+		}
+	}
+	return out
+}
+
 func (s *Server) sources(w http.ResponseWriter, _ *http.Request) {
-	body := sourcesBody{Sources: s.p.Sources(), Exporters: s.p.Exporters()}
+	st := s.storageReport()
+	body := sourcesBody{Storage: st, Sources: s.sourceReports(st), Exporters: s.p.Exporters()}
 	if body.Sources == nil {
 		body.Sources = []pipeline.SourceReport{}
 	}
@@ -142,6 +213,22 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	metrics.WriteGaugeFloat64(w, "vpcflow_collector_start_timestamp_seconds", float64(s.began.Unix()))
 	st := s.p.Stats()
 	metrics.WriteCounterUint64(w, "vpcflow_collector_batches_total", uint64(st.Batches.Load()))
+	metrics.WriteCounterUint64(w, "vpcflow_collector_batches_written_total", uint64(st.Written.Load()))
+	metrics.WriteGaugeUint64(w, "vpcflow_collector_batches_unsaved", uint64(st.Unsettled.Load()))
+	storageSt := s.storageReport()
+	if storageSt != nil {
+		up := uint64(0)
+		if storageSt.Status == "ok" {
+			up = 1
+		}
+		metrics.WriteGaugeUint64(w, "vpcflow_collector_storage_up", up)
+		metrics.WriteGaugeUint64(w, "vpcflow_collector_storage_failed_attempts", storageSt.FailedAttempts)
+		metrics.WriteGaugeFloat64(w, "vpcflow_collector_storage_state_since_timestamp_seconds", float64(storageSt.Since.Unix()))
+		if !storageSt.LastSuccess.IsZero() {
+			metrics.WriteGaugeFloat64(w, "vpcflow_collector_storage_last_success_timestamp_seconds", float64(storageSt.LastSuccess.Unix()))
+		}
+		metrics.WriteCounterUint64(w, "vpcflow_collector_storage_restarts_total", storageSt.Restarts)
+	}
 	metrics.WriteCounterUint64(w, "vpcflow_collector_series_written_total", uint64(st.Series.Load()))
 	metrics.WriteCounterUint64(w, "vpcflow_collector_samples_written_total", uint64(st.Samples.Load()))
 	if s.rank != nil {
@@ -153,7 +240,7 @@ func (s *Server) WriteMetrics(w io.Writer) {
 		metrics.WriteGaugeFloat64(w, "vpcflow_collector_rank_last_hour_duration_seconds", rs.LastHourDuration.Seconds())
 	}
 
-	for _, src := range s.p.Sources() {
+	for _, src := range s.sourceReports(storageSt) {
 		l := "source=" + quote(src.Name)
 		for _, c := range []struct {
 			stage string

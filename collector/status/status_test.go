@@ -12,6 +12,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/status"
+	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 )
 
@@ -149,5 +150,68 @@ func TestSourcesJSONAndHealth(t *testing.T) {
 	}
 	if code, _ := get(t, h, "/nothing"); code != http.StatusNotFound {
 		t.Errorf("/nothing: %d, want 404", code)
+	}
+}
+
+// fakeStorage is a status.Storage in a given state.
+type fakeStorage struct{ h storage.Health }
+
+func (f *fakeStorage) Health() storage.Health { return f.h }
+func (f *fakeStorage) WriteURL() string       { return "http://vm:8428/api/v1/write" }
+
+// TestStorageFailing: while the storage fails, /healthz fails naming it,
+// /metrics says it is down, and /api/v1/sources shows it failing and the
+// sources that work on their side in error because of it; once it works,
+// all is well again.
+func TestStorageFailing(t *testing.T) {
+	since := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	st := &fakeStorage{h: storage.Health{Up: false, Since: since, LastError: "connection refused", FailedAttempts: 7, Restarts: 2}}
+	p := provider()
+	p.stats.Unsettled.Store(3)
+	srv := status.New(p, "all", "test")
+	srv.SetStorage(st)
+	h := srv.Handler()
+
+	code, body := get(t, h, "/healthz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "storage http://vm:8428/api/v1/write failing since 2026-03-01T10:00:00Z (7 failed attempts): connection refused") {
+		t.Errorf("/healthz while the storage fails: %d %q", code, body)
+	}
+	_, page := get(t, h, "/metrics")
+	for _, want := range []string{"vpcflow_collector_storage_up 0\n", "vpcflow_collector_storage_failed_attempts 7\n",
+		"vpcflow_collector_storage_restarts_total 2\n", "vpcflow_collector_batches_unsaved 3\n",
+		`vpcflow_source_status{source="prod",status="error"} 1`, `vpcflow_source_status{source="prod",status="enabled"} 0`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	_, body = get(t, h, "/api/v1/sources")
+	var got struct {
+		Storage struct {
+			Status, Error  string
+			FailedAttempts int `json:"failed_attempts"`
+			Unsaved        int `json:"batches_unsaved"`
+		} `json:"storage"`
+		Sources []map[string]any `json:"sources"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	if got.Storage.Status != "failing" || got.Storage.Error != "connection refused" || got.Storage.FailedAttempts != 7 || got.Storage.Unsaved != 3 {
+		t.Errorf("storage in /api/v1/sources: %+v", got.Storage)
+	}
+	if got.Sources[0]["status"] != "error" || !strings.Contains(got.Sources[0]["error"].(string), "storage http://vm:8428/api/v1/write failing: connection refused") {
+		t.Errorf("a working source while the storage fails: %v", got.Sources[0])
+	}
+	if got.Sources[1]["error"] != "access denied" {
+		t.Errorf("a source failing on its side keeps its own error: %v", got.Sources[1])
+	}
+
+	st.h = storage.Health{Up: true, Since: since.Add(time.Hour), LastSuccess: since.Add(time.Hour)}
+	if code, body := get(t, h, "/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz once the storage works: %d %q", code, body)
+	}
+	if _, page := get(t, h, "/metrics"); !strings.Contains(page, "vpcflow_collector_storage_up 1\n") ||
+		!strings.Contains(page, `vpcflow_source_status{source="prod",status="enabled"} 1`) {
+		t.Errorf("/metrics once the storage works:\n%s", page)
 	}
 }

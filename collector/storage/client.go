@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -115,6 +116,22 @@ type Config struct {
 	// OnRetry, when set, is called before each wait after a failed attempt
 	// (attempt counts from 1), e.g. to log it. err carries no secret.
 	OnRetry func(attempt int, err error, wait time.Duration)
+
+	// StorageNodes are the base URLs of the processes that keep the
+	// samples, whose /metrics CheckDurability reads (start time, flush
+	// interval, dedup setting). A single node is its URL, the default; a
+	// cluster needs each vmstorage's HTTP address, e.g.
+	// http://vmstorage-1:8482.
+	StorageNodes []string
+	// DurableAfter, when set, replaces how long after an acknowledgement
+	// samples are taken as saved to disk; by default it is derived from the
+	// nodes' -inmemoryDataFlushInterval (18s at its default of 5s). A
+	// shorter value than the storage needs loses data when a node crashes.
+	DurableAfter time.Duration
+	// Logger receives a warning when writes or checks start failing, one
+	// every 30 s while they go on, and a line when they work again; nil
+	// logs nothing.
+	Logger *slog.Logger
 }
 
 // Client writes to and checks one VictoriaMetrics. It is safe for
@@ -136,6 +153,18 @@ type Client struct {
 
 	encoders sync.Pool // *encoder
 
+	nodes           []string // storage nodes' base URLs
+	durableAfterCfg time.Duration
+	durMu           sync.Mutex // guards seen, gen
+	seen            []nodeState
+	gen             uint64
+	restarts        atomic.Uint64
+
+	log           *slog.Logger
+	healthMu      sync.Mutex // guards health, loggedFailure
+	health        Health
+	loggedFailure time.Time
+
 	requests, retries, failures     atomic.Uint64
 	bytesSent, series, samplesWrote atomic.Uint64
 }
@@ -148,6 +177,10 @@ func New(cfg Config) (*Client, error) {
 		maxSeries: cfg.MaxSeriesPerRequest,
 		backoff:   cfg.Retry,
 		onRetry:   cfg.OnRetry,
+
+		durableAfterCfg: cfg.DurableAfter,
+		log:             cfg.Logger,
+		health:          Health{Up: true, Since: time.Now()},
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
@@ -176,6 +209,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		b := strings.TrimRight(base.String(), "/")
 		c.writeURL, c.queryBase, c.rootURL = b+"/api/v1/write", b, b
+		c.nodes = []string{b}
 	case cfg.WriteURL == "" || cfg.QueryURL == "":
 		return nil, errors.New("storage: set URL (single node), or both WriteURL and QueryURL (cluster)")
 	default:
@@ -195,6 +229,23 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.writeURL, c.queryBase = w.String(), strings.TrimRight(q.String(), "/")
 		c.rootURL, c.cluster = (&url.URL{Scheme: q.Scheme, Host: q.Host}).String(), true
+		if len(cfg.StorageNodes) == 0 {
+			return nil, errors.New("storage: a cluster needs StorageNodes, the HTTP address of each vmstorage (e.g. http://vmstorage-1:8482): " +
+				"their /metrics tell when acknowledged samples are saved to disk, and which restarts lost them")
+		}
+	}
+	if len(cfg.StorageNodes) > 0 {
+		c.nodes = nil
+		for i, raw := range cfg.StorageNodes {
+			u, err := parseURL(fmt.Sprintf("StorageNodes[%d]", i), raw, false)
+			if err != nil {
+				return nil, err
+			}
+			if p := strings.Trim(u.Path, "/"); p != "" {
+				return nil, fmt.Errorf("storage: StorageNodes[%d] %s: want the node's base URL, e.g. http://vmstorage-1:8482", i, u)
+			}
+			c.nodes = append(c.nodes, strings.TrimRight(u.String(), "/"))
+		}
 	}
 
 	switch {
@@ -395,7 +446,11 @@ func (c *Client) send(ctx context.Context, body []byte) error {
 		c.bytesSent.Add(uint64(len(body)))
 		err := c.post(ctx, body)
 		if err == nil {
+			c.noteSuccess()
 			return nil
+		}
+		if ctx.Err() == nil {
+			c.noteFailure(err)
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("write %s: %w (after %d attempts; last: %v)", c.writeURL, ctx.Err(), attempt, err)
@@ -525,10 +580,15 @@ func (c *Client) Ping(ctx context.Context) error {
 		return err
 	}
 	if err := c.post(ctx, body); err != nil {
-		return fmt.Errorf("ping: %w", err)
+		err = fmt.Errorf("ping: %w", err)
+		c.noteFailure(err)
+		return err
 	}
 	if _, err := c.Get(ctx, "/api/v1/status/buildinfo", nil); err != nil {
-		return fmt.Errorf("ping: %w", err)
+		err = fmt.Errorf("ping: %w", err)
+		c.noteFailure(err)
+		return err
 	}
+	c.noteSuccess()
 	return nil
 }

@@ -42,8 +42,16 @@ func TestNew(t *testing.T) {
 	}
 	f(Config{URL: "http://vm:8428"}, "")
 	f(Config{URL: "https://vm.example.com/prefix/"}, "")
-	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write", QueryURL: "http://vmselect:8481/select/0/prometheus"}, "")
-	f(Config{WriteURL: "http://vminsert:8480/insert/1:2/prometheus/api/v1/write?extra_label=env=prod", QueryURL: "http://vmselect:8481/select/1:2/prometheus/"}, "")
+	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write", QueryURL: "http://vmselect:8481/select/0/prometheus", StorageNodes: []string{"http://vmstorage-1:8482"}}, "")
+	f(Config{WriteURL: "http://vminsert:8480/insert/1:2/prometheus/api/v1/write?extra_label=env=prod", QueryURL: "http://vmselect:8481/select/1:2/prometheus/",
+		StorageNodes: []string{"http://vmstorage-1:8482", "https://vmstorage-2:8482/"}}, "")
+	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write", QueryURL: "http://vmselect:8481/select/0/prometheus"}, "needs StorageNodes")
+	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write", QueryURL: "http://vmselect:8481/select/0/prometheus",
+		StorageNodes: []string{"vmstorage-1:8482"}}, "StorageNodes[0]")
+	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write", QueryURL: "http://vmselect:8481/select/0/prometheus",
+		StorageNodes: []string{"http://vmstorage-1:8482/metrics"}}, "base URL")
+	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write", QueryURL: "http://vmselect:8481/select/0/prometheus",
+		StorageNodes: []string{"http://admin:hunter2@vmstorage-1:8482"}}, "credentials in the URL")
 	f(Config{}, "set URL")
 	f(Config{URL: "http://vm:8428", WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write"}, "not both")
 	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write"}, "both WriteURL and QueryURL")
@@ -80,7 +88,8 @@ func TestEndpoints(t *testing.T) {
 	}
 	f(Config{URL: "http://vm:8428"}, "http://vm:8428/api/v1/write", "http://vm:8428", "http://vm:8428")
 	f(Config{URL: "https://vm/prefix/"}, "https://vm/prefix/api/v1/write", "https://vm/prefix", "https://vm/prefix")
-	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write?extra_label=a=b", QueryURL: "https://vmselect:8481/select/0:1/prometheus/"},
+	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write?extra_label=a=b", QueryURL: "https://vmselect:8481/select/0:1/prometheus/",
+		StorageNodes: []string{"http://vmstorage-1:8482"}},
 		"http://vminsert:8480/insert/0/prometheus/api/v1/write?extra_label=a=b", "https://vmselect:8481/select/0:1/prometheus", "https://vmselect:8481")
 }
 
@@ -316,7 +325,7 @@ func TestNoSecretInErrors(t *testing.T) {
 	for _, cfg := range []Config{
 		{URL: srv.URL, Username: "collector", Password: "hunter2"},
 		{URL: srv.URL, BearerToken: "tok3n"},
-		{WriteURL: srv.URL + "/busy/api/v1/write", QueryURL: srv.URL + "/select/0/prometheus", Username: "collector", Password: "hunter2"},
+		{WriteURL: srv.URL + "/busy/api/v1/write", QueryURL: srv.URL + "/select/0/prometheus", Username: "collector", Password: "hunter2", StorageNodes: []string{srv.URL}},
 	} {
 		var retryErrs []error
 		cfg.Retry = Backoff{Initial: time.Millisecond, Max: time.Millisecond}

@@ -43,8 +43,8 @@ func (e *DedupUnknownError) Unwrap() error { return e.Err }
 //
 // For a cluster, the flags are read from the vmselect root
 // (scheme://host:port/flags of QueryURL), where the setting deduplicates
-// at query time. vmstorage must run with the same setting, which cannot be
-// checked from here.
+// at query time, and from the /metrics of every storage node
+// (Config.StorageNodes), where it deduplicates the stored samples.
 func (c *Client) CheckDedup(ctx context.Context) error {
 	flagsURL := c.rootURL + "/flags"
 	body, err := c.get(ctx, flagsURL)
@@ -57,7 +57,19 @@ func (c *Client) CheckDedup(ctx context.Context) error {
 	}
 	// An answer that is not the flags page is quoted in the error: without
 	// the secrets a proxy might echo.
-	return CheckDedupFlags([]byte(c.redact(string(body))), flagsURL, where)
+	if err := CheckDedupFlags([]byte(c.redact(string(body))), flagsURL, where); err != nil || !c.cluster {
+		return err
+	}
+	for _, node := range c.nodes {
+		st, err := c.readNode(ctx, node)
+		if err != nil {
+			return &DedupUnknownError{URL: node + "/metrics", Err: err}
+		}
+		if err := checkDedupValue(st.dedup, st.dedup != "", node+"/metrics", "vmstorage "+node); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CheckDedupFlags is CheckDedup on the text of a /flags page already read
@@ -70,6 +82,14 @@ func CheckDedupFlags(flags []byte, flagsURL, where string) error {
 	if err != nil {
 		return &DedupUnknownError{URL: flagsURL, Err: err}
 	}
+	return checkDedupValue(value, found, flagsURL, where)
+}
+
+// checkDedupValue checks the value of -dedup.minScrapeInterval read from
+// flagsURL (found is false when the page did not list it: the default,
+// off).
+func checkDedupValue(value string, found bool, flagsURL, where string) error {
+	var err error
 	interval := time.Duration(0)
 	if found {
 		if interval, err = time.ParseDuration(value); err != nil {

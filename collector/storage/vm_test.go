@@ -277,8 +277,9 @@ func TestClusterURLs(t *testing.T) {
 	var p clusterProxy
 	srv := p.start(t, vm.URL)
 	c := newClient(t, storage.Config{
-		WriteURL: srv.URL + "/insert/7:1/prometheus/api/v1/write",
-		QueryURL: srv.URL + "/select/7:1/prometheus/",
+		WriteURL:     srv.URL + "/insert/7:1/prometheus/api/v1/write",
+		QueryURL:     srv.URL + "/select/7:1/prometheus/",
+		StorageNodes: []string{vm.URL}, // the node behind the proxy plays the vmstorage
 	})
 	ctx := context.Background()
 	if err := c.Ping(ctx); err != nil {

@@ -182,4 +182,16 @@ func collectorHealth(b *board) {
 	b.promTable(prom{title: "Collector", w: 10,
 		description: "Role and version of each collector process scraped.",
 		expr:        `vpcflow_collector_info`}, true, nil)
+
+	b.row("Storage")
+	b.promStat(prom{title: "Storage up", w: 4, unit: "short",
+		description: "0 while the collector's writes to VictoriaMetrics (or its checks of the storage nodes) fail: the flow logs wait in their sources, nothing is deleted.",
+		expr:        `min(vpcflow_collector_storage_up)`},
+		base("red"), step(1, "green"))
+	b.promSeries(prom{title: "Batches waiting to be saved", w: 10, unit: "short", legend: "{{instance}}",
+		description: "Batches VictoriaMetrics acknowledged and has not yet saved to disk (it keeps recent samples in memory for seconds): their objects are deleted once it has.",
+		expr:        `sum by (instance) (vpcflow_collector_batches_unsaved)`}, false)
+	b.promSeries(prom{title: "Storage restarts seen", w: 10, unit: "short", legend: "{{instance}}",
+		description: "Storage restarts the collector saw; each sends the batches the storage may have lost back to be written again.",
+		expr:        `sum by (instance) (increase(vpcflow_collector_storage_restarts_total[$__interval]))`}, true)
 }

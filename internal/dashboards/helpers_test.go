@@ -17,6 +17,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/report"
 	"github.com/vpcflow/vpcflow/collector/status"
+	"github.com/vpcflow/vpcflow/collector/storage"
 )
 
 // repo is the repository root, seen from this package's folder.
@@ -170,8 +171,14 @@ func statusMetrics(t *testing.T) map[string][]string {
 			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-1", LastSeen: seen},
 		},
 	}
+	store, err := storage.New(storage.Config{URL: "http://127.0.0.1:8428"}) // not contacted: its health is reported
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := status.New(p, "all", "test")
+	srv.SetStorage(store)
 	var buf bytes.Buffer
-	status.New(p, "all", "test").WriteMetrics(&buf)
+	srv.WriteMetrics(&buf)
 	labelName := regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="`)
 	out := map[string][]string{}
 	for _, line := range strings.Split(buf.String(), "\n") {

@@ -261,6 +261,21 @@ func (vm *VM) stopLocked() {
 	}
 }
 
+// Kill kills VictoriaMetrics with SIGKILL, as a crash would: the samples
+// it acknowledged but had not yet saved to disk are lost. Start starts it
+// again on the same data folder. Killing a stopped VM does nothing.
+func (vm *VM) Kill() {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	r := vm.run
+	if r == nil {
+		return
+	}
+	vm.run = nil
+	_ = r.cmd.Process.Kill()
+	<-r.exited
+}
+
 // LogTail returns the last lines of VictoriaMetrics' log (all runs of it).
 func (vm *VM) LogTail() string {
 	data, err := os.ReadFile(vm.logPath)

@@ -48,7 +48,10 @@ func collectorBinary(t *testing.T) string {
 }
 
 // writeConfig writes a collector configuration for one dir source, with
-// top_k 1000000 (nothing folded) unless extra sets aggregation.
+// top_k 1000000 (nothing folded) unless extra sets aggregation. Its
+// storage.durable_after is short (the storage is not crashed: the tests
+// that crash it use the save delay VictoriaMetrics needs) unless extra
+// gives it.
 func writeConfig(t *testing.T, vmURL, logs, state string, extra string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "collector.yaml")
@@ -59,17 +62,21 @@ func writeConfig(t *testing.T, vmURL, logs, state string, extra string) string {
 	if !strings.Contains(extra, "server:") {
 		agg += "server:\n  listen: 127.0.0.1:0\n"
 	}
+	durable := "  durable_after: 300ms\n"
+	if strings.Contains(extra, "durable_after") {
+		durable = ""
+	}
 	cfg := fmt.Sprintf(`state_dir: %s
 storage:
   url: %s
-%sbatch:
+%s%sbatch:
   max_objects: 2
   max_wait: 100ms
 sources:
   - name: local
     type: dir
     path: %s
-%s`, state, vmURL, agg, logs, extra)
+%s`, state, vmURL, durable, agg, logs, extra)
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

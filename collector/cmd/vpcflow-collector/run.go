@@ -40,6 +40,8 @@ type runFlags struct {
 	role      string
 	logFormat string
 	logLevel  string
+	// storageTimeout bounds, with once, how long the storage may fail.
+	storageTimeout time.Duration
 }
 
 // Roles of `run --role`.
@@ -94,6 +96,8 @@ next run). With --once it exits when everything listed is stored, with status 0.
 	cmd.Flags().StringVar(&fl.config, "config", "", "configuration file (YAML; required)")
 	cmd.Flags().BoolVar(&fl.once, "once", false, "process what is there now, then exit")
 	cmd.Flags().StringVar(&fl.role, "role", roleAll, "what this process does: all, downloader or collector")
+	cmd.Flags().DurationVar(&fl.storageTimeout, "storage-timeout", 5*time.Minute,
+		"with --once: how long the storage may stay unreachable or failing before run gives up and exits with status 1 (0: wait forever)")
 	cmd.Flags().StringVar(&fl.logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().StringVar(&fl.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	_ = cmd.MarkFlagRequired("config")
@@ -141,18 +145,23 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	if parent == nil {
 		parent = context.Background()
 	}
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
+	ctx, cancelCause := context.WithCancelCause(parent)
+	defer cancelCause(nil)
+	cancel := func() { cancelCause(nil) }
 
 	if fl.role == roleDownloader {
 		return runDownloader(ctx, log, cfg, fl)
 	}
 
-	store, err := newStorage(cfg)
+	store, err := newStorage(cfg, log)
 	if err != nil {
 		return &exitError{1, err}
 	}
-	if err := waitForStorage(ctx, log, store, cfg.Storage.SkipDedupCheck); err != nil {
+	var bound time.Duration
+	if fl.once {
+		bound = fl.storageTimeout
+	}
+	if err := waitForStorage(ctx, log, store, cfg.Storage.SkipDedupCheck, bound); err != nil {
 		return &exitError{1, err}
 	}
 	led, err := openLedger(cfg)
@@ -180,6 +189,7 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 		return &exitError{1, err}
 	}
 	srv := status.New(p, fl.role, version)
+	srv.SetStorage(store)
 	if ranker.Enabled() {
 		srv.SetRanker(ranker)
 	}
@@ -223,9 +233,15 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 			ranker.Run(rankCtx)
 		}
 	}()
+	if fl.once && fl.storageTimeout > 0 {
+		go watchStorage(ctx, cancelCause, store, fl.storageTimeout)
+	}
 	runErr := p.Run(ctx, fl.once)
 	stopRank()
 	<-rankDone
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return &exitError{1, cause}
+	}
 	flushRank(ctx, log, ranker)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return &exitError{1, runErr}
@@ -351,7 +367,7 @@ func diffSources(old, next []config.Source) (added, removed, changed []string) {
 }
 
 // newStorage builds the storage client, resolving the secrets.
-func newStorage(cfg *config.Config) (*storage.Client, error) {
+func newStorage(cfg *config.Config, log *slog.Logger) (*storage.Client, error) {
 	s := cfg.Storage
 	password, err := s.Password.Resolve()
 	if err != nil {
@@ -366,7 +382,10 @@ func newStorage(cfg *config.Config) (*storage.Client, error) {
 		Username: s.Username, Password: password, BearerToken: bearer,
 		TLS: storage.TLS{CAFile: s.TLS.CAFile, CertFile: s.TLS.CertFile, KeyFile: s.TLS.KeyFile,
 			ServerName: s.TLS.ServerName, InsecureSkipVerify: s.TLS.InsecureSkipVerify},
-		Timeout: s.Timeout,
+		Timeout:      s.Timeout,
+		StorageNodes: s.StorageNodes,
+		DurableAfter: s.DurableAfter,
+		Logger:       log,
 	}
 	if s.WriteURL != "" {
 		sc.WriteURL, sc.QueryURL = s.ClusterWriteURL(), s.ClusterQueryURL()
@@ -374,28 +393,70 @@ func newStorage(cfg *config.Config) (*storage.Client, error) {
 	return storage.New(sc)
 }
 
-// waitForStorage checks the storage's dedup setting, waiting while the
-// storage cannot be reached.
-func waitForStorage(ctx context.Context, log *slog.Logger, store *storage.Client, skipCheck bool) error {
+// waitForStorage checks the storage: it answers, deduplicates at 1 ms,
+// and its nodes' /metrics say when samples are saved to disk. It waits
+// while the storage cannot be reached, at most bound (0: as long as ctx
+// allows).
+func waitForStorage(ctx context.Context, log *slog.Logger, store *storage.Client, skipCheck bool, bound time.Duration) error {
+	began := time.Now()
 	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
 		err := store.Ping(ctx)
 		if err == nil {
-			err = store.CheckDedup(ctx)
-			if err == nil {
+			if err = checkStorageSettings(ctx, log, store, skipCheck); err == nil {
 				return nil
 			}
-			var unknown *storage.DedupUnknownError
-			if errors.As(err, &unknown) && skipCheck {
-				log.Warn("storage dedup setting not checked (skip_dedup_check)", "err", err)
-				return nil
+			if !storage.Unreachable(err) {
+				return err
 			}
-			return err
 		}
-		log.Warn("storage not reachable, waiting", "err", err, "retry_in", wait.String())
+		if bound > 0 && time.Since(began)+wait > bound {
+			return fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w",
+				store.WriteURL(), time.Since(began).Round(time.Second), bound, err)
+		}
+		log.Warn("storage not reachable, waiting", "storage", store.WriteURL(), "err", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(wait):
+		}
+	}
+}
+
+// checkStorageSettings checks the dedup setting and reads the storage
+// nodes' save delay.
+func checkStorageSettings(ctx context.Context, log *slog.Logger, store *storage.Client, skipCheck bool) error {
+	if err := store.CheckDedup(ctx); err != nil {
+		var unknown *storage.DedupUnknownError
+		if !errors.As(err, &unknown) || !skipCheck || storage.Unreachable(err) {
+			return err
+		}
+		log.Warn("storage dedup setting not checked (skip_dedup_check)", "err", err)
+	}
+	dur, err := store.CheckDurability(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("storage ready: objects are deleted once their samples are saved to disk",
+		"storage", store.WriteURL(), "storage_nodes", strings.Join(store.StorageNodes(), " "), "saved_after", dur.After.String())
+	return nil
+}
+
+// watchStorage ends a --once run (cancel, with the reason as cause) when
+// the storage has been failing for longer than bound.
+func watchStorage(ctx context.Context, cancel context.CancelCauseFunc, store *storage.Client, bound time.Duration) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if h := store.Health(); !h.Up && time.Since(h.Since) > bound {
+			cancel(fmt.Errorf("storage %s failing for %s (--storage-timeout %s; %d failed attempts, last: %s): "+
+				"its objects stay in the source, and what was written is written again by the next run",
+				store.WriteURL(), time.Since(h.Since).Round(time.Second), bound, h.FailedAttempts, h.LastError))
+			return
 		}
 	}
 }

@@ -60,10 +60,11 @@ func genS3(t *testing.T, tr *groundtruth.Truth, seed int64, start time.Time, pre
 }
 
 // s3Config writes a collector configuration whose sources are the given
-// YAML list items (each "- name: …" block, indented by four spaces).
+// YAML list items (each "- name: …" block, indented by four spaces), with
+// a short storage.durable_after (these tests do not crash the storage).
 func s3Config(t *testing.T, vmURL, state string, sources ...string) string {
 	t.Helper()
-	cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s}\nserver: {listen: 127.0.0.1:0}\nbatch: {max_objects: 4, max_wait: 100ms}\nsources:\n%s",
+	cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s, durable_after: 300ms}\nserver: {listen: 127.0.0.1:0}\nbatch: {max_objects: 4, max_wait: 100ms}\nsources:\n%s",
 		state, vmURL, strings.Join(sources, ""))
 	path := filepath.Join(t.TempDir(), "collector.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
@@ -634,7 +635,7 @@ func TestS3DownloaderOddKeys(t *testing.T) {
 	base := t.TempDir()
 	spoolDir := filepath.Join(base, "a", "spool")
 	cfg := fmt.Sprintf(`state_dir: %s
-storage: {url: %s}
+storage: {url: %s, durable_after: 300ms}
 server: {listen: 127.0.0.1:0}
 batch: {max_objects: 4, max_wait: 100ms}
 spool: {dir: %s}

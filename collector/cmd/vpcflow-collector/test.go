@@ -139,7 +139,7 @@ func checkDir(path string) source.Check {
 // checkStorage checks that the storage answers and deduplicates at 1 ms.
 func checkStorage(ctx context.Context, cfg *config.Config) source.Check {
 	c := source.Check{Name: "reachable-dedup", Result: source.CheckPass}
-	store, err := newStorage(cfg)
+	store, err := newStorage(cfg, nil)
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
@@ -156,6 +156,20 @@ func checkStorage(ctx context.Context, cfg *config.Config) source.Check {
 	default:
 		c.Detail = "VictoriaMetrics answers and deduplicates at 1 ms"
 	}
+	if store == nil || c.Result == source.CheckFail {
+		return c
+	}
+	// Objects are deleted only once the storage nodes say their samples are
+	// saved: without their /metrics, nothing would ever be deleted.
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	dur, derr := store.CheckDurability(sctx)
+	if derr != nil {
+		c.Result, c.Detail = source.CheckFail, derr.Error()
+		return c
+	}
+	c.Detail += fmt.Sprintf("; it saves acknowledged samples to disk within %s (storage nodes %s), after which objects are deleted",
+		dur.After, strings.Join(store.StorageNodes(), " "))
 	return c
 }
 

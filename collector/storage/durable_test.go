@@ -1,0 +1,199 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/internal/testserver"
+)
+
+// TestParseNodeMetrics reads the lines of a storage node's /metrics that
+// tell its process apart and its flush interval, and refuses pages that
+// are not a storage node's.
+func TestParseNodeMetrics(t *testing.T) {
+	const node = `vm_http_requests_all_total 17
+vm_app_start_timestamp 1796530436
+vm_app_uptime_seconds 1
+flag{name="dedup.minScrapeInterval", value="1ms", is_set="true"} 1
+flag{name="inmemoryDataFlushInterval", value="5s", is_set="false"} 1
+`
+	f := func(name, page string, wantAfter time.Duration, wantErr string) {
+		t.Helper()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/metrics" {
+				http.NotFound(w, r)
+				return
+			}
+			fmt.Fprint(w, page)
+		}))
+		defer srv.Close()
+		c := newClient(t, storage.Config{URL: srv.URL})
+		d, err := c.CheckDurability(context.Background())
+		switch {
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("%s: error %v, want one saying %q", name, err, wantErr)
+		case wantErr == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case wantErr == "" && d.After != wantAfter:
+			t.Errorf("%s: saved after %v, want %v", name, d.After, wantAfter)
+		}
+	}
+	f("default flush interval", node, 18*time.Second, "")
+	f("2s", strings.Replace(node, `value="5s"`, `value="2s"`, 1), 12*time.Second, "")
+	f("1s is raised to 2s, as VictoriaMetrics does", strings.Replace(node, `value="5s"`, `value="1s"`, 1), 12*time.Second, "")
+	f("1m", strings.Replace(node, `value="5s"`, `value="1m"`, 1), 2*time.Minute+8*time.Second, "")
+	f("vminsert", "vm_http_requests_all_total 3\nvm_app_start_timestamp 1\n", 0, "not a VictoriaMetrics single node or vmstorage")
+	f("not VictoriaMetrics", "up 1\n", 0, "not a VictoriaMetrics process")
+	f("bad start", strings.Replace(node, "1796530436", "x", 1), 0, "vm_app_start_timestamp")
+	f("bad interval", strings.Replace(node, `value="5s"`, `value="soon"`, 1), 0, "-inmemoryDataFlushInterval")
+}
+
+// TestCheckDurabilitySeesRestarts restarts a real VictoriaMetrics between
+// checks: gracefully, killed, and killed and started again within the
+// second it started in, once it served a hundred writes (the start time
+// has a resolution of a second: the request counter tells the processes
+// apart). The generation rises each time and only then.
+func TestCheckDurabilitySeesRestarts(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	c := newClient(t, storage.Config{URL: vm.URL})
+	ctx := context.Background()
+	check := func(what string, want uint64) {
+		t.Helper()
+		d, err := c.CheckDurability(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if d.Generation != want || c.Generation() != want {
+			t.Fatalf("%s: generation %d (Generation() %d), want %d", what, d.Generation, c.Generation(), want)
+		}
+		if d.After != 18*time.Second {
+			t.Errorf("%s: saved after %v, want 18s at the default flush interval", what, d.After)
+		}
+	}
+	check("first check", 0)
+	check("no restart", 0)
+	if err := c.Write(ctx, []storage.Series{series("m", nil, storage.Sample{Timestamp: minute0, Value: 1})}); err != nil {
+		t.Fatal(err)
+	}
+	check("a write is no restart", 0)
+	time.Sleep(1100 * time.Millisecond) // a start time of its own
+	vm.Stop()
+	vm.Start()
+	check("stopped and started", 1)
+	time.Sleep(1100 * time.Millisecond) // a start time of its own
+	vm.Kill()
+	vm.Start()
+	check("killed and started", 2)
+	check("no restart", 2)
+	// Killed and started again within the second it started in, after it
+	// served requests (as a storage the collector writes to has): the
+	// start times are equal, the request counter goes down. Retried until
+	// both starts fall in the same second.
+	for attempt := 0; ; attempt++ {
+		time.Sleep(1100 * time.Millisecond)
+		vm.Kill()
+		vm.Start()
+		sec := time.Now().Unix()
+		for i := range 100 {
+			if err := c.Write(ctx, []storage.Series{series("m", nil, storage.Sample{Timestamp: minute0 + int64(i), Value: 1})}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := c.Generation()
+		check("killed and started", before+1)
+		vm.Kill()
+		vm.Start()
+		if time.Now().Unix() != sec {
+			if attempt < 10 {
+				continue
+			}
+			t.Skip("could not restart VictoriaMetrics twice within one second")
+		}
+		check("killed and started within the second it started in", before+2)
+		break
+	}
+	if h := c.Health(); h.Restarts != c.Generation() {
+		t.Errorf("Health().Restarts %d, generation %d", h.Restarts, c.Generation())
+	}
+}
+
+// TestSavedAfterHolds checks the save delay against VictoriaMetrics
+// itself: samples acknowledged and then killed with SIGKILL at once are
+// lost (what makes the delay needed: if this part fails, VictoriaMetrics
+// has changed), and samples killed once the delay CheckDurability gives
+// has passed survive, at random phases of VictoriaMetrics' flush timers.
+func TestSavedAfterHolds(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t, "-inmemoryDataFlushInterval=2s")
+	c := newClient(t, storage.Config{URL: vm.URL})
+	ctx := context.Background()
+	d, err := c.CheckDurability(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	write := func(name string) {
+		t.Helper()
+		var ss []storage.Series
+		for i := range 500 {
+			ss = append(ss, series(name, map[string]string{"i": fmt.Sprint(i)}, storage.Sample{Timestamp: minute0, Value: 1}))
+		}
+		if err := c.Write(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(name string) float64 {
+		t.Helper()
+		vm.Flush()
+		return vm.Totals(t, name)[""]
+	}
+
+	write("lost")
+	vm.Kill()
+	vm.Start()
+	if n := count("lost"); n != 0 {
+		t.Errorf("%v of 500 series killed right after their acknowledgement survived: VictoriaMetrics now saves on acknowledgement?", n)
+	}
+	for i := range 3 {
+		time.Sleep(time.Duration(rng.Int64N(int64(2 * time.Second)))) // another phase of the flush timers
+		name := fmt.Sprintf("kept_%d", i)
+		write(name)
+		time.Sleep(d.After)
+		vm.Kill()
+		vm.Start()
+		if n := count(name); n != 500 {
+			t.Errorf("killed %v after the acknowledgement: %v of 500 series survived", d.After, n)
+		}
+	}
+}
+
+// TestUnreachable tells errors worth waiting for from those that need a
+// change of configuration.
+func TestUnreachable(t *testing.T) {
+	down := newClient(t, storage.Config{URL: "http://127.0.0.1:1", Timeout: time.Second})
+	_, err := down.CheckDurability(context.Background())
+	if err == nil || !storage.Unreachable(err) {
+		t.Errorf("connection refused: %v, Unreachable false", err)
+	}
+	for _, tc := range []struct {
+		status int
+		want   bool
+	}{{500, true}, {503, true}, {429, true}, {408, true}, {401, false}, {404, false}} {
+		if got := storage.Unreachable(fmt.Errorf("x: %w", &storage.RequestError{Status: tc.status})); got != tc.want {
+			t.Errorf("HTTP %d: Unreachable %v, want %v", tc.status, got, tc.want)
+		}
+	}
+	if storage.Unreachable(errors.New("not a VictoriaMetrics process")) {
+		t.Error("a wrong answer is not worth waiting for")
+	}
+	if h := down.Health(); h.Up || h.FailedAttempts != 1 || !strings.Contains(h.LastError, "127.0.0.1:1") {
+		t.Errorf("health after a failed check: %+v", h)
+	}
+}
