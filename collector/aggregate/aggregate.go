@@ -123,6 +123,7 @@ type table[K comparable] struct {
 	index map[K]uint32
 	keys  []K
 	cells [][]cell
+	size  int // cells in all: label sets × their minutes
 }
 
 func newTable[K comparable]() table[K] { return table[K]{index: map[K]uint32{}} }
@@ -136,7 +137,9 @@ func (t *table[K]) add(k K, shares []cell) {
 		t.keys = append(t.keys, k)
 		t.cells = append(t.cells, nil)
 	}
+	n := len(t.cells[i])
 	t.cells[i] = addShares(t.cells[i], shares)
+	t.size += len(t.cells[i]) - n
 }
 
 // addShares adds a record's shares (consecutive minutes) into cells: the
@@ -194,6 +197,7 @@ func (t *table[K]) reset() {
 	clear(t.index)
 	t.keys = t.keys[:0]
 	t.cells = t.cells[:0]
+	t.size = 0
 }
 
 // Meta is what a record says of its interface: filled into the records of
@@ -392,6 +396,16 @@ func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 	a.app.add(k, shares)
 }
 
+// Cells returns the size of the aggregate: its cells, one per label set of
+// a family (before resolution and top-K folding) and minute that label set
+// has records in, over every family the records are counted in. The memory
+// an aggregate takes, and the samples its batch writes, grow with it (see
+// docs/pipeline.md, Memory); it depends only on the records, so a bound on
+// it decides the same way every time.
+func (a *Aggregate) Cells() int {
+	return a.iface.size + a.service.size + a.peer.size + a.src.size + a.dst.size + a.app.size + a.status.size
+}
+
 // str returns the string of an id.
 func (a *Aggregate) str(id uint32) string { return a.strs.strs[id] }
 
@@ -456,9 +470,12 @@ func mergeTable[K comparable](dst, src *table[K], mapKey func(K) K) {
 			dst.index[nk] = uint32(len(dst.keys))
 			dst.keys = append(dst.keys, nk)
 			dst.cells = append(dst.cells, slices.Clone(src.cells[i])) // src is reused: copy
+			dst.size += len(src.cells[i])
 			continue
 		}
+		n := len(dst.cells[j])
 		dst.cells[j] = mergeCells(dst.cells[j], src.cells[i])
+		dst.size += len(dst.cells[j]) - n
 	}
 }
 

@@ -260,6 +260,50 @@ func TestMergeIsAddition(t *testing.T) {
 	}
 }
 
+// TestCells checks the cell count against the tables it counts, as
+// records are added, merged and reset.
+func TestCells(t *testing.T) {
+	count := func(a *Aggregate) int {
+		n := 0
+		for _, cs := range [][][]cell{a.iface.cells, a.service.cells, a.peer.cells, a.src.cells, a.dst.cells, a.app.cells, a.status.cells} {
+			for _, c := range cs {
+				n += len(c)
+			}
+		}
+		return n
+	}
+	recs := derivedRecords()
+	whole, left, right := New(), New(), New()
+	for i, r := range recs {
+		whole.Add(rec(t, r...), &Context{})
+		if got, want := whole.Cells(), count(whole); got != want {
+			t.Fatalf("after %d records: Cells() = %d, the tables hold %d", i+1, got, want)
+		}
+		if i%2 == 0 {
+			left.Add(rec(t, r...), &Context{})
+		} else {
+			right.Add(rec(t, r...), &Context{})
+		}
+	}
+	// One record over ten minutes: a label set of one family in ten minutes
+	// is ten cells.
+	long := New()
+	long.Add(rec(t, with(base("eni-a", "egress", "10.0.0.1", "10.0.0.2", 100), "start=600", "end=1200")...), &Context{})
+	if got := long.Cells(); got != 6*10+1 {
+		t.Errorf("one record over ten minutes: %d cells, want 61 (ten in each of six families, one status)", got)
+	}
+	merged := New()
+	merged.Merge(left)
+	merged.Merge(right)
+	if merged.Cells() != whole.Cells() || merged.Cells() != count(merged) || whole.Cells() < len(recs) {
+		t.Errorf("merged: Cells() = %d, tables %d; whole %d", merged.Cells(), count(merged), whole.Cells())
+	}
+	merged.Reset()
+	if merged.Cells() != 0 {
+		t.Errorf("after Reset: %d cells", merged.Cells())
+	}
+}
+
 // render prints series in a canonical order.
 func render(series []storage.Series) string {
 	var lines []string

@@ -239,6 +239,14 @@ func TestEmitIsDeterministic(t *testing.T) {
 					t.Fatalf("the same records aggregated again emit differently:\n%s\n---\n%s", first, other)
 				}
 			}
+			// A batch of one object takes the object's aggregate as is; a
+			// replay merges it into an empty one: the same series.
+			b, res := aggregated(t, derivedRecords())
+			merged := New()
+			merged.Merge(b)
+			if other := inOrder(merged.Series(&res, 5, tc.topK)); other != first {
+				t.Errorf("merged into an empty aggregate, it emits differently:\n%s\n---\n%s", first, other)
+			}
 		})
 	}
 }

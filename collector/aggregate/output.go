@@ -348,12 +348,16 @@ func (r *rows) foldTopK(k int, other uint32, a *Aggregate) {
 		}
 		return cmp.Compare(x.minute, y.minute)
 	})
-	labels := func(key rowKey) []string {
-		out := make([]string, len(r.def.Labels))
-		for i := range out {
-			out[i] = a.str(key[i])
+	// compareLabels orders label sets by their values, label by label, as
+	// strings (ids follow the order strings were met in, which a merge may
+	// change).
+	compareLabels := func(x, y rowKey) int {
+		for i := range r.def.Labels {
+			if c := strings.Compare(a.str(x[i]), a.str(y[i])); c != 0 {
+				return c
+			}
 		}
-		return out
+		return 0
 	}
 	for _, g := range groups {
 		ms := members[g]
@@ -368,7 +372,7 @@ func (r *rows) foldTopK(k int, other uint32, a *Aggregate) {
 			if c := cmp.Compare(cy.flows, cx.flows); c != 0 {
 				return c
 			}
-			return slices.Compare(labels(r.keys[x.row]), labels(r.keys[y.row]))
+			return compareLabels(r.keys[x.row], r.keys[y.row])
 		})
 		folded := cell{minute: g.minute}
 		for _, m := range ms[k:] {

@@ -30,6 +30,7 @@ type Config struct {
 	Instance    Instance    `yaml:"instance"`
 	Storage     Storage     `yaml:"storage"`
 	Aggregation Aggregation `yaml:"aggregation"`
+	Decode      Decode      `yaml:"decode"`
 	Batch       Batch       `yaml:"batch"`
 	Server      Server      `yaml:"server"`
 	Log         Log         `yaml:"log"`
@@ -223,6 +224,26 @@ type Aggregation struct {
 	// minute, and the pair family per VPC, action and minute; the rest
 	// folds into "other". Default 1000.
 	TopK int `yaml:"top_k"`
+	// MaxObjectCells bounds one object's aggregate, in cells (a label set
+	// of a family in a minute, about 270 bytes at peak): an object over it
+	// is quarantined, decoding stopped there. 0: the default, 4,000,000.
+	MaxObjectCells int `yaml:"max_object_cells"`
+	// MaxLearnedInterfaces and MaxLearnedAddresses bound what the
+	// collector remembers of interfaces (VPC, subnet, AZ, instance) and of
+	// the addresses they own (pair owners), forgetting the least recently
+	// seen beyond. 0: the defaults, 100,000 and 200,000.
+	MaxLearnedInterfaces int `yaml:"max_learned_interfaces"`
+	MaxLearnedAddresses  int `yaml:"max_learned_addresses"`
+}
+
+// Decode bounds what one object may decode to.
+type Decode struct {
+	// MaxObjectBytes bounds an object's decoded text (or Parquet pages);
+	// over it the object is quarantined. 0: the default, 16 GiB.
+	MaxObjectBytes int64 `yaml:"max_object_bytes"`
+	// MaxExpansion bounds how many times its stored size an object may
+	// decode to, past 64 MiB (a compression bomb). 0: the default, 200.
+	MaxExpansion int64 `yaml:"max_expansion"`
 }
 
 // Batch says how many objects are merged into one write.
@@ -236,6 +257,10 @@ type Batch struct {
 	// MaxWait is how long a batch waits for more objects once it has one;
 	// default 5s.
 	MaxWait time.Duration `yaml:"max_wait"`
+	// MaxCells bounds a batch's aggregate, in cells: the batch closes
+	// before the object that would take it over. 0: the default,
+	// 2,000,000.
+	MaxCells int `yaml:"max_cells"`
 }
 
 // Source is one place flow logs arrive.
@@ -528,6 +553,16 @@ func (c *Config) check() error {
 	}
 	if c.Batch.MaxWait < 0 {
 		add(fieldError("batch.max_wait", "%v: want a positive duration", c.Batch.MaxWait))
+	}
+	for _, f := range []struct {
+		field string
+		v     int64
+	}{{"aggregation.max_object_cells", int64(c.Aggregation.MaxObjectCells)}, {"aggregation.max_learned_interfaces", int64(c.Aggregation.MaxLearnedInterfaces)},
+		{"aggregation.max_learned_addresses", int64(c.Aggregation.MaxLearnedAddresses)}, {"batch.max_cells", int64(c.Batch.MaxCells)},
+		{"decode.max_object_bytes", c.Decode.MaxObjectBytes}, {"decode.max_expansion", c.Decode.MaxExpansion}} {
+		if f.v < 0 {
+			add(fieldError(f.field, "%d: want a positive number (0 or left out: the default)", f.v))
+		}
 	}
 	if len(c.Sources) == 0 {
 		add(fieldError("sources", "none configured: add at least one"))

@@ -347,10 +347,10 @@ func TestErrorsNameFieldAndLine(t *testing.T) {
 	f(head+"rank:\n  interval: soon\n", 8, 13, "rank.interval", `"soon": want a duration`)
 	f(head+"rank:\n  lookback: [2h]\n", 8, 13, "rank.lookback", "a list: want a duration")
 	// Unknown fields and the wrong kind of value.
-	f(head+"batch:\n  max_object: 5\n", 8, 3, "batch.max_object", "unknown field: batch has max_objects, max_bytes and max_wait")
+	f(head+"batch:\n  max_object: 5\n", 8, 3, "batch.max_object", "unknown field: batch has max_objects, max_bytes, max_wait and max_cells")
 	f(head+"    bukket: b\n", 7, 5, "sources[0].bukket", "unknown field: sources[0] has name, type, enabled, bucket")
 	f(head+"stroage: {}\n", 7, 1, "stroage", "unknown field: the configuration has state_dir, instance, storage")
-	f(head+"batch:\n  - 5\n", 8, 3, "batch", "a list: want a mapping of max_objects, max_bytes and max_wait")
+	f(head+"batch:\n  - 5\n", 8, 3, "batch", "a list: want a mapping of max_objects, max_bytes, max_wait and max_cells")
 	f(head+"batch: 5\n", 7, 8, "batch", "5: want a mapping of max_objects")
 	f("storage:\n  url: http://vm:8428\nsources:\n  name: a\n", 4, 7, "sources", "a mapping: want a list")
 	f(head+"state_dir: [a, b]\n", 7, 12, "state_dir", "a list: want a string")
@@ -414,4 +414,41 @@ func TestShortDuration(t *testing.T) {
 			t.Errorf("ShortDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
+}
+
+// TestBoundsAndDurability reads the memory, decode and durability bounds,
+// and refuses negative ones and a cluster without its storage nodes.
+func TestBoundsAndDurability(t *testing.T) {
+	const src = "sources: [{name: a, type: dir, path: /x}]\n"
+	c, err := Parse([]byte("storage: {url: http://vm:8428, durable_after: 30s}\n"+
+		"aggregation: {max_object_cells: 10, max_learned_interfaces: 11, max_learned_addresses: 12}\n"+
+		"batch: {max_cells: 13}\ndecode: {max_object_bytes: 14, max_expansion: 15}\n"+src), "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Aggregation.MaxObjectCells != 10 || c.Aggregation.MaxLearnedInterfaces != 11 || c.Aggregation.MaxLearnedAddresses != 12 ||
+		c.Batch.MaxCells != 13 || c.Decode.MaxObjectBytes != 14 || c.Decode.MaxExpansion != 15 || c.Storage.DurableAfter != 30*time.Second {
+		t.Errorf("parsed %+v %+v %+v %+v", c.Aggregation, c.Batch, c.Decode, c.Storage)
+	}
+	c, err = Parse([]byte("storage: {write_url: http://ins:8480, query_url: http://sel:8481, storage_nodes: ['http://st1:8482', 'http://st2:8482']}\n"+src), "/d")
+	if err != nil {
+		t.Fatalf("cluster with storage nodes: %v", err)
+	}
+	if len(c.Storage.StorageNodes) != 2 {
+		t.Errorf("cluster with storage nodes: %+v", c.Storage)
+	}
+	f := func(yaml, want string) {
+		t.Helper()
+		_, err := Parse([]byte(yaml+src), "/d")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", yaml, err, want)
+		}
+	}
+	f("storage: {url: http://vm:8428}\nbatch: {max_cells: -1}\n", "batch.max_cells: -1: want a positive number")
+	f("storage: {url: http://vm:8428}\ndecode: {max_expansion: -5}\n", "decode.max_expansion: -5")
+	f("storage: {url: http://vm:8428}\naggregation: {max_object_cells: -1}\n", "aggregation.max_object_cells")
+	f("storage: {url: http://vm:8428, durable_after: -1s}\n", "storage.durable_after")
+	f("storage: {write_url: http://ins:8480, query_url: http://sel:8481}\n", "storage.storage_nodes: required with storage.write_url")
+	f("storage: {url: http://vm:8428, storage_nodes: ['http://st1:8482']}\n", "storage.storage_nodes: only for a cluster")
+	f("storage: {write_url: http://ins:8480, query_url: http://sel:8481, storage_nodes: ['st1:8482']}\n", "storage.storage_nodes[0]")
 }

@@ -31,7 +31,8 @@ type Batch struct {
 
 // Fact is something the pipeline learned (e.g. Kind "iface", Key an ENI id,
 // Value JSON metadata) and stores with a batch, so that a replay of later
-// batches sees it.
+// batches sees it. A fact with a nil Value deletes the fact of its kind and
+// key: what the pipeline forgot.
 type Fact struct {
 	Kind  string
 	Key   string
@@ -304,13 +305,20 @@ func (l *Ledger) PendingBatches() ([]Batch, error) {
 	return out, nil
 }
 
-// putFacts stores facts, replacing earlier values.
+// putFacts stores facts, replacing earlier values; a fact without a value
+// deletes its key.
 func putFacts(tx *bolt.Tx, facts []Fact) error {
 	root := tx.Bucket(bucketFacts)
 	for _, f := range facts {
 		kb, err := root.CreateBucketIfNotExists([]byte(f.Kind))
 		if err != nil {
 			return fmt.Errorf("creating bucket for facts of kind %q: %w", f.Kind, err)
+		}
+		if f.Value == nil {
+			if err := kb.Delete([]byte(f.Key)); err != nil {
+				return fmt.Errorf("deleting fact %s/%s: %w", f.Kind, f.Key, err)
+			}
+			continue
 		}
 		if err := kb.Put([]byte(f.Key), f.Value); err != nil {
 			return fmt.Errorf("writing fact %s/%s: %w", f.Kind, f.Key, err)

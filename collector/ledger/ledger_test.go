@@ -499,7 +499,10 @@ func TestFacts(t *testing.T) {
 	if _, err := l.BeginBatch([]Object{obj("a", "v")}, []int64{1}, nil, facts); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.BeginBatch([]Object{obj("b", "v")}, []int64{1}, nil, []Fact{{Kind: "iface", Key: "eni-2", Value: []byte(`{"vpc":"c"}`)}}); err != nil {
+	// A fact without a value deletes its key (one that is not there, or of
+	// a kind never stored, is no error).
+	forget := []Fact{{Kind: "iface", Key: "eni-2", Value: []byte(`{"vpc":"c"}`)}, {Kind: "addr", Key: "10.0.0.1"}, {Kind: "iface", Key: "eni-9"}, {Kind: "none", Key: "k"}}
+	if _, err := l.BeginBatch([]Object{obj("b", "v")}, []int64{1}, nil, forget); err != nil {
 		t.Fatal(err)
 	}
 	l.Close()
@@ -509,7 +512,7 @@ func TestFacts(t *testing.T) {
 		want map[string]string
 	}{
 		{"iface", map[string]string{"eni-1": `{"vpc":"a"}`, "eni-2": `{"vpc":"c"}`}},
-		{"addr", map[string]string{"10.0.0.1": "x"}},
+		{"addr", map[string]string{}},
 		{"none", map[string]string{}},
 	}
 	for _, tt := range tests {

@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,6 +109,29 @@ type Options struct {
 	// hours to rank again: rank.Ranker.Touch). The batch's writer waits
 	// for it: it must be quick, and not keep the slice.
 	OnCommit func(minutes []int64)
+
+	// The memory bounds (docs/pipeline.md, Memory) count cells: one label
+	// set of one family in one minute (aggregate.Aggregate.Cells).
+
+	// MaxObjectCells is the most cells one object's aggregate may hold
+	// (default DefaultMaxObjectCells): decoding stops as soon as an object
+	// goes over it, and the object is quarantined with a TooLarge
+	// *decode.ObjectError. A replay is not bound by it: its objects passed
+	// when the batch was recorded.
+	MaxObjectCells int
+	// MaxBatchCells bounds a batch's aggregate (default
+	// DefaultMaxBatchCells): a batch closes before the object whose cells
+	// would take it over, which starts the next batch (an object over it
+	// on its own makes a batch of its own). It also bounds the cells of the
+	// objects decoded ahead of the one a batch waits for.
+	MaxBatchCells int
+	// MaxInterfaces and MaxAddresses bound what earlier batches taught:
+	// the metadata of interfaces and the interfaces addresses belong to
+	// (defaults DefaultMaxInterfaces and DefaultMaxAddresses). Beyond them
+	// the least recently seen are forgotten, in memory and in the ledger
+	// (what a batch used is in its recorded resolution).
+	MaxInterfaces int
+	MaxAddresses  int
 }
 
 func (o *Options) setDefaults() {
@@ -133,6 +155,18 @@ func (o *Options) setDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.MaxObjectCells <= 0 {
+		o.MaxObjectCells = DefaultMaxObjectCells
+	}
+	if o.MaxBatchCells <= 0 {
+		o.MaxBatchCells = DefaultMaxBatchCells
+	}
+	if o.MaxInterfaces <= 0 {
+		o.MaxInterfaces = DefaultMaxInterfaces
+	}
+	if o.MaxAddresses <= 0 {
+		o.MaxAddresses = DefaultMaxAddresses
 	}
 }
 
@@ -170,12 +204,8 @@ type Pipeline struct {
 	log     *slog.Logger
 	stats   Stats
 
-	// What earlier batches taught: interface metadata, address owners
-	// (keyed by aggregate.OwnerKey) and, per address alone, its owner when
-	// every VPC agrees ("" when they do not).
-	meta   map[string]aggregate.Meta
-	owners map[string]string
-	byAddr map[string]string
+	// What earlier batches taught: interface metadata and address owners.
+	known *knowledge
 
 	mu        sync.Mutex // guards sources, srcStats, exporters
 	srcStats  map[string]*SourceStats
@@ -218,7 +248,7 @@ const (
 func New(sources []*Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline, error) {
 	opts.setDefaults()
 	p := &Pipeline{sources: sources, ledger: l, writer: w, opts: opts, log: opts.Logger,
-		meta: map[string]aggregate.Meta{}, owners: map[string]string{}, byAddr: map[string]string{}, stopped: make(chan struct{}),
+		known: newKnowledge(opts.MaxInterfaces, opts.MaxAddresses), stopped: make(chan struct{}),
 		srcStats: map[string]*SourceStats{}, exporters: map[exporterKey]int64{},
 		durability: w, unsettledIDs: map[uint64]bool{}}
 	p.SetSources(sources)
@@ -228,12 +258,12 @@ func New(sources []*Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline
 		if err := json.Unmarshal(value, &m); err != nil {
 			return fmt.Errorf("fact %s %s: %w", factMeta, key, err)
 		}
-		p.meta[key] = m
+		p.known.loadMeta(key, m)
 		return nil
 	})
 	if err == nil {
 		err = l.Facts(factOwner, func(key string, value []byte) error {
-			p.setOwner(key, string(value))
+			p.known.loadOwner(key, string(value))
 			return nil
 		})
 	}
@@ -385,7 +415,7 @@ func (p *Pipeline) round(ctx context.Context, src *Source, once bool) (int, erro
 		n := p.batchSize(todo)
 		var pb *prepared
 		var unread int
-		if pb, unread, err = p.prepare(ctx, src, todo[:n]); err != nil {
+		if pb, n, unread, err = p.prepare(ctx, src, todo[:n]); err != nil {
 			break
 		}
 		if pb != nil {
@@ -515,10 +545,28 @@ type result struct {
 }
 
 // decodeAll decodes and aggregates objects on the workers, each object on
-// its own, and hands the results to take in the objects' order. At most
-// twice as many objects as there are workers are decoded ahead of take, so
-// memory stays bounded however large the batch.
+// its own, and hands the results to take in the objects' order.
 func (p *Pipeline) decodeAll(ctx context.Context, src *Source, set settings, objs []source.Object, take func(result)) {
+	p.decodeUntil(ctx, src, set, objs, 0, func(r result) int {
+		take(r)
+		return 0
+	})
+}
+
+// decodeUntil decodes and aggregates objects on the workers, each object
+// on its own, and hands the results to take in the objects' order; take
+// returns the cells of the batch so far. With split > 0 it stops before the
+// first object that decodes (or fails to decode) and would take a batch
+// that holds some cells over split: that object and the next are left for
+// the next batch. It returns how many objects take was given. At most twice
+// as many objects as there are workers, and at most Options.MaxBatchCells
+// cells of them, are decoded ahead of take (lookahead), so memory stays
+// bounded however large the batch.
+func (p *Pipeline) decodeUntil(ctx context.Context, src *Source, set settings, objs []source.Object, split int, take func(result) int) int {
+	ctx, cancel := context.WithCancel(ctx) // cancelled when the batch closes early
+	defer cancel()
+	ahead, stopAhead := newLookahead(ctx, len(objs), p.opts.MaxBatchCells, split)
+	defer stopAhead()
 	results := make([]result, len(objs))
 	ready := make([]chan struct{}, len(objs))
 	for i := range ready {
@@ -531,29 +579,70 @@ func (p *Pipeline) decodeAll(ctx context.Context, src *Source, set settings, obj
 	for range min(workers, len(objs)) {
 		wg.Go(func() {
 			for i := range next {
-				results[i] = p.decodeOne(ctx, src, set, objs[i])
+				results[i] = p.decodeOne(ctx, src, set, objs[i], func(cells int) bool { return ahead.grow(i, cells) })
 				close(ready[i])
 			}
 		})
 	}
-	go func() {
+	stop := make(chan struct{}) // closed when the batch closes early, or at the end
+	wg.Go(func() {
+		defer close(next)
 		for i := range objs {
-			tokens <- struct{}{}
-			next <- i
+			select {
+			case tokens <- struct{}{}:
+			case <-stop:
+				return
+			}
+			select {
+			case next <- i:
+			case <-stop:
+				return
+			}
 		}
-		close(next)
-	}()
+	})
+	kept, cells := 0, 0
 	for i := range objs {
 		<-ready[i]
-		take(results[i])
+		r := results[i]
+		if errors.Is(r.err, errBatchFull) || split > 0 && cells > 0 && r.err == nil && cells+r.agg.Cells() > split {
+			p.log.Debug("batch closed early: the next object would take it over the bound",
+				"source", src.Name(), "key", r.obj.Key, "batch_cells", cells, "bound", split)
+			break // r is released below
+		}
 		results[i] = result{}
+		cells = take(r)
+		kept++
+		ahead.taken(i, cells)
 		<-tokens
 	}
+	close(stop)
+	cancel()
 	wg.Wait()
+	for _, r := range results[kept:] {
+		if r.agg != nil {
+			p.release(r.agg)
+		}
+	}
+	return kept
 }
 
-// decodeOne decodes one object into an aggregate of its own.
-func (p *Pipeline) decodeOne(ctx context.Context, src *Source, set settings, o source.Object) result {
+// release hands an aggregate back for reuse, unless it grew large: a reused
+// aggregate keeps its memory.
+func (p *Pipeline) release(agg *aggregate.Aggregate) {
+	if agg.Cells() <= maxPooledCells {
+		p.aggPool.Put(agg)
+	}
+}
+
+// maxPooledCells is the size beyond which an aggregate is left to the
+// garbage collector rather than reused.
+const maxPooledCells = 1 << 16
+
+// decodeOne decodes one object into an aggregate of its own. Every
+// checkEvery records it looks at ctx and tells grew the aggregate's cells,
+// and stops with errBatchFull when grew says the object cannot go into the
+// batch.
+func (p *Pipeline) decodeOne(ctx context.Context, src *Source, set settings, o source.Object, grew func(cells int) bool) result {
 	agg := p.aggPool.Get().(*aggregate.Aggregate)
 	agg.Reset()
 	actx := aggregate.Context{Account: set.Account, Region: set.Region}
@@ -569,18 +658,36 @@ func (p *Pipeline) decodeOne(ctx context.Context, src *Source, set settings, o s
 		return result{obj: o, err: err}
 	}
 	defer rc.Close()
-	st, err := decode.Stream(src.Name()+":"+o.Key, rc, set.decode, func(r *flowlog.Record) error {
+	name := src.Name() + ":" + o.Key
+	n := 0
+	st, err := decode.Stream(name, withContext(ctx, rc), set.decode, func(r *flowlog.Record) error {
 		agg.Add(r, &actx)
+		if set.maxCells > 0 && agg.Cells() > set.maxCells {
+			return errTooLarge // not one record more into the map
+		}
+		if n++; n%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if !grew(agg.Cells()) {
+				return errBatchFull
+			}
+		}
 		return nil
 	})
+	if errors.Is(err, errTooLarge) {
+		err = tooLarge(name, st, agg.Cells(), set.maxCells)
+	}
 	if err != nil {
-		p.aggPool.Put(agg)
+		p.release(agg)
+		grew(0) // no longer held
 		var oe *decode.ObjectError
 		if errors.As(err, &oe) {
 			src.stats.Downloaded.Add(1) // read, and found bad
 		}
 		return result{obj: o, st: st, err: err}
 	}
+	grew(agg.Cells()) // whether the batch takes it is decided in order
 	src.stats.Downloaded.Add(1)
 	return result{obj: o, agg: agg, st: st}
 }
@@ -595,6 +702,9 @@ type settings struct {
 	Region  string `json:"region,omitempty"`
 
 	decode decode.Options
+	// maxCells bounds an object's aggregate (Options.MaxObjectCells); 0,
+	// as restored for a replay, does not.
+	maxCells int
 }
 
 // snapshot is what the ledger keeps with a batch for its replay.
@@ -605,7 +715,7 @@ type snapshot struct {
 
 // settingsOf returns the current settings of a source.
 func (p *Pipeline) settingsOf(src *Source) settings {
-	set := settings{TopK: p.opts.TopK, Account: src.Account, Region: src.Region, decode: src.Decode}
+	set := settings{TopK: p.opts.TopK, Account: src.Account, Region: src.Region, decode: src.Decode, maxCells: p.opts.MaxObjectCells}
 	if src.Decode.Format != nil {
 		set.Format = src.Decode.Format.String()
 	}
@@ -638,20 +748,28 @@ type prepared struct {
 
 // prepare decodes objects, quarantines those that fail, and records the
 // others as a batch in the ledger, encoded and ready to write. It returns
-// nil when no object is left to store.
-func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Object) (pb *prepared, unread int, err error) {
+// nil when no object is left to store, and how many of the objects it took
+// on: the batch closes before an object that would take its aggregate over
+// Options.MaxBatchCells, and that object and the next are left for the next
+// batch. The ledger records the objects of the batch, so a replay decodes
+// the same ones whatever the bound is then.
+func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Object) (pb *prepared, n, unread int, err error) {
 	set := p.settingsOf(src)
 	agg := aggregate.New()
 	var stored []ledger.Object
 	var storedObjs []source.Object
 	var storedStats []*decode.Stats
 	var failed error
-	p.decodeAll(ctx, src, set, objs, func(r result) {
+	n = p.decodeUntil(ctx, src, set, objs, p.opts.MaxBatchCells, func(r result) int {
 		var oe *decode.ObjectError
 		switch {
 		case r.err == nil:
-			agg.Merge(r.agg)
-			p.aggPool.Put(r.agg)
+			if len(stored) == 0 {
+				agg = r.agg // the same as merged into an empty one, without the copy
+			} else {
+				agg.Merge(r.agg)
+				p.release(r.agg)
+			}
 			stored = append(stored, ledgerObject(src, r.obj))
 			storedObjs = append(storedObjs, r.obj)
 			storedStats = append(storedStats, r.st)
@@ -667,15 +785,16 @@ func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Objec
 			unread++
 			p.log.Warn("object not read, will retry", "source", src.Name(), "key", r.obj.Key, "err", r.err)
 		}
+		return agg.Cells()
 	})
 	if failed != nil {
-		return nil, unread, failed
+		return nil, n, unread, failed
 	}
 	if ctx.Err() != nil {
-		return nil, unread, ctx.Err()
+		return nil, n, unread, ctx.Err()
 	}
 	if len(stored) == 0 {
-		return nil, unread, nil
+		return nil, n, unread, nil
 	}
 	for _, st := range storedStats {
 		if st.BadLines > 0 && len(st.Samples) > 0 {
@@ -684,18 +803,19 @@ func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Objec
 	}
 
 	facts := p.learn(agg)
-	snap := snapshot{Settings: set, Resolution: agg.Resolve(p.lookupMeta, p.lookupOwner)}
+	snap := snapshot{Settings: set, Resolution: agg.Resolve(p.known.lookupMeta, p.known.lookupOwner)}
+	facts = append(facts, p.known.forget()...) // what this batch did not see, over the bounds
 	encoded, err := json.Marshal(snap)
 	if err != nil {
-		return nil, unread, fmt.Errorf("encode batch snapshot: %w", err)
+		return nil, n, unread, fmt.Errorf("encode batch snapshot: %w", err)
 	}
 	rec, err := p.ledger.BeginBatch(stored, agg.Minutes(), encoded, facts)
 	if err != nil {
-		return nil, unread, fmt.Errorf("begin batch: %w", err)
+		return nil, n, unread, fmt.Errorf("begin batch: %w", err)
 	}
 	batch := p.writer.NewBatch()
 	agg.Emit(&snap.Resolution, rec.Slot, set.TopK, batch.Add)
-	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats, exps: agg.Exporters()}, unread, nil
+	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats, exps: agg.Exporters()}, n, unread, nil
 }
 
 // store writes a prepared batch and queues it to be committed, and its
@@ -766,60 +886,10 @@ func ledgerObject(src *Source, o source.Object) ledger.Object {
 }
 
 // learn takes in what a batch's records say of interfaces and addresses,
-// and returns it as facts for the ledger.
+// and returns it as facts for the ledger. What the batch saw is kept over
+// what it did not when the bounds make the pipeline forget (knowledge.forget).
 func (p *Pipeline) learn(agg *aggregate.Aggregate) []ledger.Fact {
-	meta, owners := agg.Learned()
-	facts := make([]ledger.Fact, 0, len(meta)+len(owners))
-	for iface, m := range meta {
-		merged := mergeMeta(p.meta[iface], m)
-		p.meta[iface] = merged
-		v, _ := json.Marshal(merged)
-		facts = append(facts, ledger.Fact{Kind: factMeta, Key: iface, Value: v})
-	}
-	for key, iface := range owners {
-		p.setOwner(key, iface)
-		facts = append(facts, ledger.Fact{Kind: factOwner, Key: key, Value: []byte(iface)})
-	}
-	return facts
-}
-
-func mergeMeta(old, m aggregate.Meta) aggregate.Meta {
-	keep := func(v, o string) string {
-		if v == "" || v == "-" {
-			return o
-		}
-		return v
-	}
-	return aggregate.Meta{VPC: keep(m.VPC, old.VPC), Subnet: keep(m.Subnet, old.Subnet), AZ: keep(m.AZ, old.AZ), Instance: keep(m.Instance, old.Instance)}
-}
-
-func (p *Pipeline) lookupMeta(iface string) (aggregate.Meta, bool) {
-	m, ok := p.meta[iface]
-	return m, ok
-}
-
-// setOwner records that the address of key (an aggregate.OwnerKey) belongs
-// to iface.
-func (p *Pipeline) setOwner(key, iface string) {
-	p.owners[key] = iface
-	_, addr, _ := strings.Cut(key, " ")
-	if prev, ok := p.byAddr[addr]; ok && prev != iface {
-		iface = "" // VPCs disagree: the address alone names no interface
-	}
-	p.byAddr[addr] = iface
-}
-
-// lookupOwner returns the interface an address of a VPC belongs to: as
-// learned in that VPC, else the one interface it belongs to in any VPC
-// (traffic to a peered VPC), if there is only one.
-func (p *Pipeline) lookupOwner(vpc, addr string) (string, bool) {
-	if o, ok := p.owners[aggregate.OwnerKey(vpc, addr)]; ok {
-		return o, true
-	}
-	if o := p.byAddr[addr]; o != "" {
-		return o, true
-	}
-	return "", false
+	return p.known.learn(agg)
 }
 
 // replay writes again the batches a previous run recorded but did not

@@ -180,6 +180,8 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	}
 	opts := pipeline.Options{
 		TopK: cfg.Aggregation.TopK, MaxObjects: cfg.Batch.MaxObjects, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait, Logger: log,
+		MaxObjectCells: cfg.Aggregation.MaxObjectCells, MaxBatchCells: cfg.Batch.MaxCells,
+		MaxInterfaces: cfg.Aggregation.MaxLearnedInterfaces, MaxAddresses: cfg.Aggregation.MaxLearnedAddresses,
 	}
 	if ranker.Enabled() {
 		opts.OnCommit = ranker.Touch
@@ -335,6 +337,7 @@ func restartFields(a, b *config.Config) []string {
 	check("instance", a.Instance, b.Instance)
 	check("storage", a.Storage, b.Storage)
 	check("aggregation", a.Aggregation, b.Aggregation)
+	check("decode", a.Decode, b.Decode)
 	check("batch", a.Batch, b.Batch)
 	check("server", a.Server, b.Server)
 	check("spool", a.Spool, b.Spool)
@@ -476,7 +479,7 @@ func ledgerPath(cfg *config.Config) string { return filepath.Join(cfg.StateDir, 
 func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, logs *sourceLogs, role string) []*pipeline.Source {
 	var out []*pipeline.Source
 	for i, s := range cfg.Sources {
-		opts := decode.Options{}
+		opts := decode.Options{MaxObjectBytes: cfg.Decode.MaxObjectBytes, MaxExpansion: cfg.Decode.MaxExpansion}
 		if s.Format != "" {
 			f, err := flowlog.ParseFormat(s.Format)
 			if err == nil {
