@@ -109,7 +109,7 @@ func (l *Ledger) BeginBatch(objects []Object, minutes []int64, snapshot []byte, 
 		slices.Sort(b.Minutes)
 		b.Minutes = slices.Compact(b.Minutes)
 	}
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		for _, o := range b.Objects {
 			r, ok, err := getRecord(tx, o.Source, o.Key)
 			if err != nil {
@@ -249,7 +249,7 @@ func decodeSlots(v []byte) []int {
 // VictoriaMetrics acknowledged the batch's samples. It fails with
 // ErrNotFound if the batch is not pending.
 func (l *Ledger) CommitBatch(id uint64) error {
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		batches := tx.Bucket(bucketBatches)
 		v := batches.Get(batchKey(id))
 		if v == nil {
@@ -289,7 +289,7 @@ func (l *Ledger) CommitBatch(id uint64) error {
 // pipeline replays them before anything new.
 func (l *Ledger) PendingBatches() ([]Batch, error) {
 	var out []Batch
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketBatches).ForEach(func(k, v []byte) error {
 			b, err := decodeBatch(v)
 			if err != nil {
@@ -333,7 +333,7 @@ func putFacts(tx *bolt.Tx, facts []Fact) error {
 // value.
 func (l *Ledger) Facts(kind string, fn func(key string, value []byte) error) error {
 	var facts []Fact
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		kb := tx.Bucket(bucketFacts).Bucket([]byte(kind))
 		if kb == nil {
 			return nil

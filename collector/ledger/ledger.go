@@ -56,7 +56,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -99,6 +98,7 @@ var (
 	bucketSources = []byte("sources") // source name → JSON SourceState
 
 	metaFormat   = []byte("format")
+	metaID       = []byte("id")
 	metaInstance = []byte("instance")       // "i/n"
 	metaHorizon  = []byte("pruned_horizon") // minutes below were pruned
 	metaFloor    = []byte("pruned_floor")   // highest next slot pruned
@@ -157,6 +157,7 @@ type Ledger struct {
 	db   *bolt.DB
 	path string
 	opts Options
+	id   string
 }
 
 // Open opens the ledger at path, creating the file (and its directory) if
@@ -171,7 +172,7 @@ func Open(path string, opts Options) (*Ledger, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("ledger %s: creating directory: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
+	db, err := openDB(path, o.Timeout)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("ledger %s is in use by another collector (file lock not obtained within %s)", path, o.Timeout)
 	}
@@ -179,8 +180,15 @@ func Open(path string, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("opening ledger %s: %w", path, err)
 	}
 	l := &Ledger{db: db, path: path, opts: o}
-	if err := db.Update(l.init); err != nil {
+	err = l.check()
+	if err == nil {
+		err = l.update(l.init)
+	}
+	if err != nil {
 		_ = db.Close()
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
 	return l, nil
@@ -214,7 +222,19 @@ func (l *Ledger) init(tx *bolt.Tx) error {
 	case string(v) != formatVersion:
 		return fmt.Errorf("unsupported ledger format %q (want %q)", v, formatVersion)
 	}
-	inst := []byte(strconv.Itoa(l.opts.Instance) + "/" + strconv.Itoa(l.opts.Instances))
+	if id := meta.Get(metaID); id != nil {
+		l.id = string(id)
+	} else {
+		id, err := newID()
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(metaID, []byte(id)); err != nil {
+			return fmt.Errorf("writing id: %w", err)
+		}
+		l.id = id
+	}
+	inst := []byte(l.Instance())
 	if old := meta.Get(metaInstance); old != nil && !bytes.Equal(old, inst) && !l.opts.AllowReconfigure {
 		return fmt.Errorf("ledger was used as instance %s and is now opened as instance %s: slots may collide with other instances (allow reconfiguration to proceed anyway)", old, inst)
 	}

@@ -3,8 +3,10 @@ package ledger
 import (
 	"encoding/binary"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -623,5 +625,94 @@ func TestMarkIngested(t *testing.T) {
 	}
 	if err := l.MarkIngested(Object{Source: "s"}); err == nil {
 		t.Error("no error for an object without a key")
+	}
+}
+
+// TestDamagedFile damages a ledger file the ways a bad disk or an
+// interrupted copy would: Open fails with ErrDamaged, saying what to do,
+// instead of bbolt's panic (on the freelist when opening, on a data page
+// when reading it).
+func TestDamagedFile(t *testing.T) {
+	var root int // of the bucket of source "s"
+	build := func(t *testing.T) (string, []byte) {
+		t.Helper()
+		l, path := openTest(t, Options{})
+		for i := range 400 {
+			o := obj(strings.Repeat("k", 60)+string(rune('a'+i%26))+strconv.Itoa(i), "v")
+			b, err := l.BeginBatch([]Object{o}, []int64{int64(1000 + i)}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.CommitBatch(b.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.view(func(tx *bolt.Tx) error {
+			root = int(tx.Bucket(bucketObjects).Bucket([]byte("s")).Root())
+			return nil
+		}); err != nil || root < 2 {
+			t.Fatalf("root page %d: %v", root, err)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path, data
+	}
+	pageSize := os.Getpagesize()
+	for _, tc := range []struct {
+		name  string
+		pages func(data []byte, n int) []int // pages whose header is overwritten
+	}{
+		{"every data page", func(_ []byte, n int) []int {
+			var out []int
+			for p := 2; p < n; p++ {
+				out = append(out, p)
+			}
+			return out
+		}},
+		{"the root page of the source's objects", func(_ []byte, _ int) []int { return []int{root} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, data := build(t)
+			n := len(data) / pageSize
+			if n < 6 {
+				t.Fatalf("%d pages: too few", n)
+			}
+			for _, p := range tc.pages(data, n) {
+				copy(data[p*pageSize+8:], []byte{0xA5, 0xA5}) // the page's flags
+			}
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			l, err := Open(path, Options{})
+			if err == nil {
+				l.Close()
+				t.Fatal("a damaged ledger opened")
+			}
+			if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "restore it from a backup") {
+				t.Errorf("Open of a damaged ledger: %v", err)
+			}
+		})
+	}
+}
+
+// TestID: a ledger gets an identity when created, keeps it when opened
+// again, and another file gets another.
+func TestID(t *testing.T) {
+	l, path := openTest(t, Options{Instance: 1, Instances: 3})
+	id := l.ID()
+	if len(id) != 16 || l.Instance() != "1/3" {
+		t.Fatalf("id %q, instance %q", id, l.Instance())
+	}
+	l.Close()
+	if again := reopen(t, path, Options{Instance: 1, Instances: 3}); again.ID() != id {
+		t.Errorf("reopened: id %q, want %q", again.ID(), id)
+	}
+	if other, _ := openTest(t, Options{}); other.ID() == id {
+		t.Error("two ledgers with one id")
 	}
 }

@@ -184,7 +184,7 @@ func deleteRecord(tx *bolt.Tx, source, key string) error {
 func (l *Ledger) Lookup(source, key, version string) (Record, error) {
 	var rec Record
 	var found bool
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		var err error
 		rec, found, err = getRecord(tx, source, key)
 		return err
@@ -203,7 +203,7 @@ func (l *Ledger) Lookup(source, key, version string) (Record, error) {
 // ingested object from its source. Forgetting an unknown object is a no-op;
 // forgetting a pending one is an error.
 func (l *Ledger) Forget(source, key string) error {
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		r, ok, err := getRecord(tx, source, key)
 		if err != nil {
 			return err
@@ -227,7 +227,7 @@ func (l *Ledger) Quarantine(o Object, reason string) error {
 	if err := o.validate(); err != nil {
 		return fmt.Errorf("ledger quarantine of %s: %w", o, err)
 	}
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		r, ok, err := getRecord(tx, o.Source, o.Key)
 		if err != nil {
 			return err
@@ -250,7 +250,7 @@ func (l *Ledger) Quarantine(o Object, reason string) error {
 // sources), ordered by source and key. It scans the source's records.
 func (l *Ledger) Quarantined(source string) ([]Record, error) {
 	var out []Record
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		return eachRecord(tx, source, func(r Record) error {
 			if r.State == Quarantined {
 				out = append(out, r)
@@ -268,7 +268,7 @@ func (l *Ledger) Quarantined(source string) ([]Record, error) {
 // again (the CLI's "quarantine retry"). It fails with ErrNotFound if
 // source/key is not quarantined.
 func (l *Ledger) Release(source, key string) error {
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		r, ok, err := getRecord(tx, source, key)
 		if err != nil {
 			return err
@@ -291,7 +291,7 @@ func (l *Ledger) Release(source, key string) error {
 // prefixes, so records older than the listed window can go.
 func (l *Ledger) PruneIngested(source string, before time.Time) (int, error) {
 	n := 0
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		type ref struct{ source, key string }
 		var drop []ref
 		err := eachRecord(tx, source, func(r Record) error {
@@ -350,7 +350,7 @@ func (l *Ledger) MarkIngested(o Object) error {
 	if err := o.validate(); err != nil {
 		return fmt.Errorf("ledger mark of %s: %w", o, err)
 	}
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		return putRecord(tx, Record{Object: o, State: Ingested, At: l.now()})
 	})
 	if err != nil {

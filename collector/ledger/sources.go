@@ -21,6 +21,10 @@ type SourceState struct {
 	// Done is set once the first run's purge or backfill finished; until
 	// then a restart takes it up again.
 	Done bool `json:"done"`
+	// MarkedDay is the latest day (Unix days, UTC) for which the storage
+	// saved a trace of this ledger's batches of the source (see
+	// pipeline.CheckLostState); 0 when none yet.
+	MarkedDay int64 `json:"marked_day,omitempty"`
 }
 
 // SourceState returns the state of the named source, and false when the
@@ -28,7 +32,7 @@ type SourceState struct {
 func (l *Ledger) SourceState(name string) (SourceState, bool, error) {
 	var st SourceState
 	var found bool
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketSources).Get([]byte(name))
 		if v == nil {
 			return nil
@@ -51,8 +55,19 @@ func (l *Ledger) SetSourceState(name string, st SourceState) error {
 	if err != nil {
 		return fmt.Errorf("source state %s: %w", name, err)
 	}
-	return l.db.Update(func(tx *bolt.Tx) error {
+	return l.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketSources).Put([]byte(name), v); err != nil {
+			return fmt.Errorf("source state %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// DeleteSourceState forgets the state of the named source: its next run is
+// a first run again.
+func (l *Ledger) DeleteSourceState(name string) error {
+	return l.update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketSources).Delete([]byte(name)); err != nil {
 			return fmt.Errorf("source state %s: %w", name, err)
 		}
 		return nil

@@ -815,6 +815,7 @@ func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Objec
 	}
 	batch := p.writer.NewBatch()
 	agg.Emit(&snap.Resolution, rec.Slot, set.TopK, batch.Add)
+	p.addMarker(batch, src, rec)
 	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats, exps: agg.Exporters()}, n, unread, nil
 }
 
@@ -948,6 +949,7 @@ func (p *Pipeline) replay(ctx context.Context) error {
 		}
 		batch := p.writer.NewBatch()
 		agg.Emit(&snap.Resolution, b.Slot, set.TopK, batch.Add)
+		p.addMarker(batch, src, b)
 		// Only the objects read again are deleted: one that changed holds
 		// data still to be read, under its new version.
 		if err := p.store(ctx, &prepared{src: src, rec: b, objs: read, batch: batch, stats: stats, exps: agg.Exporters()}); err != nil {

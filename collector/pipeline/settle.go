@@ -176,6 +176,9 @@ func (p *Pipeline) commit(ctx context.Context, pb *prepared) error {
 	if err := p.ledger.CommitBatch(b.ID); err != nil {
 		return fmt.Errorf("commit batch %d: %w", b.ID, err)
 	}
+	if err := p.marked(pb.src, b); err != nil {
+		return fmt.Errorf("commit batch %d: %w", b.ID, err)
+	}
 	if p.opts.OnCommit != nil && len(b.Minutes) > 0 {
 		p.opts.OnCommit(b.Minutes)
 	}

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -48,14 +50,18 @@ type Durability struct {
 	// After is how long after its acknowledgement a sample is saved to
 	// disk, unless the node holding it dies first.
 	After time.Duration
+	// Retention is the shortest -retentionPeriod of the nodes: samples
+	// older than that are gone by design.
+	Retention time.Duration
 }
 
 // nodeState is what one storage node's /metrics says.
 type nodeState struct {
 	start    uint64 // vm_app_start_timestamp (Unix seconds)
 	requests uint64 // vm_http_requests_all_total: only grows while the process lives
-	flush    time.Duration
-	dedup    string // -dedup.minScrapeInterval, "" when not listed
+	flush     time.Duration
+	dedup     string        // -dedup.minScrapeInterval, "" when not listed
+	retention time.Duration // -retentionPeriod; 0 when not listed
 }
 
 // restartedSince reports whether the node seen as s is another process than
@@ -106,6 +112,12 @@ func (c *Client) CheckDurability(ctx context.Context) (Durability, error) {
 			after = max(after, durableAfter(st.flush))
 		}
 	}
+	var retention time.Duration
+	for _, st := range states {
+		if st.retention > 0 && (retention == 0 || st.retention < retention) {
+			retention = st.retention
+		}
+	}
 	c.durMu.Lock()
 	defer c.durMu.Unlock()
 	for i, st := range states {
@@ -117,7 +129,7 @@ func (c *Client) CheckDurability(ctx context.Context) (Durability, error) {
 	}
 	c.seen = states
 	c.noteSuccess()
-	return Durability{Generation: c.gen, After: after}, nil
+	return Durability{Generation: c.gen, After: after, Retention: retention}, nil
 }
 
 // readNode reads one storage node's /metrics.
@@ -164,6 +176,13 @@ func parseNodeMetrics(body []byte) (nodeState, error) {
 			st.flush, sawFlush = d, true
 		case strings.HasPrefix(line, `flag{name="dedup.minScrapeInterval", value="`):
 			st.dedup, _, _ = strings.Cut(line[len(`flag{name="dedup.minScrapeInterval", value="`):], `"`)
+		case strings.HasPrefix(line, `flag{name="retentionPeriod", value="`):
+			v, _, _ := strings.Cut(line[len(`flag{name="retentionPeriod", value="`):], `"`)
+			d, err := parseRetention(v)
+			if err != nil {
+				return st, fmt.Errorf("-retentionPeriod=%q: %w", v, err)
+			}
+			st.retention = d
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -177,4 +196,59 @@ func parseNodeMetrics(body []byte) (nodeState, error) {
 			"(for a cluster, storage_nodes lists the vmstorage HTTP addresses, e.g. http://vmstorage-1:8482)")
 	}
 	return st, nil
+}
+
+// ExportedSeries is one series of an export: its labels (the metric name
+// under "__name__") and its samples.
+type ExportedSeries struct {
+	Labels     map[string]string `json:"metric"`
+	Values     []float64         `json:"values"`
+	Timestamps []int64           `json:"timestamps"`
+}
+
+// Export returns the raw samples of the series match selects between
+// start and end (/api/v1/export, through the query URL).
+func (c *Client) Export(ctx context.Context, match string, start, end time.Time) ([]ExportedSeries, error) {
+	body, err := c.Get(ctx, "/api/v1/export", url.Values{"match[]": {match},
+		"start": {strconv.FormatInt(start.Unix(), 10)}, "end": {strconv.FormatInt(end.Unix(), 10)}})
+	if err != nil {
+		return nil, fmt.Errorf("export %s: %w", match, err)
+	}
+	var out []ExportedSeries
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for dec.More() {
+		var s ExportedSeries
+		if err := dec.Decode(&s); err != nil {
+			return nil, fmt.Errorf("export %s: answer: %w", match, err)
+		}
+		if len(s.Values) != len(s.Timestamps) {
+			return nil, fmt.Errorf("export %s: answer: %d values for %d timestamps", match, len(s.Values), len(s.Timestamps))
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// parseRetention reads VictoriaMetrics' -retentionPeriod: a number of
+// months (31 days), or a number with the suffix h, d, w or y.
+func parseRetention(v string) (time.Duration, error) {
+	unit := 31 * 24 * time.Hour
+	num := v
+	if n := len(v); n > 0 {
+		switch v[n-1] {
+		case 'h':
+			unit, num = time.Hour, v[:n-1]
+		case 'd':
+			unit, num = 24*time.Hour, v[:n-1]
+		case 'w':
+			unit, num = 7*24*time.Hour, v[:n-1]
+		case 'y':
+			unit, num = 365*24*time.Hour, v[:n-1]
+		}
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f <= 0 {
+		return 0, errors.New("want a positive number of months, or a number with h, d, w or y")
+	}
+	return time.Duration(f * float64(unit)), nil
 }

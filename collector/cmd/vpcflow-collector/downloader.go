@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/ledger"
@@ -44,6 +46,9 @@ func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl
 		origins = append(origins, &spool.Origin{Source: src, Workers: s.Downloaders, Shared: !s.Deletes(),
 			FirstRun: pipeline.FirstRun{Mode: s.OnFirstRun, OlderThan: s.PurgeOlderThan}})
 	}
+	if err := guardDownloaderFirstRuns(ctx, log, led, cfg, fl, origins); err != nil {
+		return &exitError{1, err}
+	}
 	d := spool.NewDownloader(origins, led, spool.Options{Dir: cfg.Spool.Dir, MaxBytes: cfg.Spool.MaxBytes, Interval: cfg.Batch.MaxWait, Logger: log})
 	srv := status.New(d, roleDownloader, version)
 	if err := startStatus(ctx, log, srv, cfg); err != nil {
@@ -58,6 +63,48 @@ func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl
 	log.Info("downloader stopped", "objects", st.Objects.Load(), "bytes", st.ReadBytes.Load())
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return &exitError{1, err}
+	}
+	return nil
+}
+
+// guardDownloaderFirstRuns checks, before a source's first run in the
+// downloader's ledger (a purge deletes unread logs), that the collector
+// has no traces of it in the storage: if it has, downloader.db was lost or
+// is new beside a collector that ran before (a switch from --role all),
+// and a first run would purge or download again. See guardLostState.
+func guardDownloaderFirstRuns(ctx context.Context, log *slog.Logger, led *ledger.Ledger, cfg *config.Config, fl runFlags, origins []*spool.Origin) error {
+	var fresh []string
+	for _, o := range origins {
+		if _, known, err := led.SourceState(o.Source.Name()); err != nil {
+			return err
+		} else if !known {
+			fresh = append(fresh, o.Source.Name())
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	store, err := newStorage(cfg, log)
+	if err != nil {
+		return err
+	}
+	var bound time.Duration
+	if fl.once {
+		bound = fl.storageTimeout
+	}
+	dur, err := waitForStorage(ctx, log, store, cfg.Storage.SkipDedupCheck, bound)
+	if err != nil {
+		return fmt.Errorf("check the storage before the first run of %s: %w", strings.Join(fresh, ", "), err)
+	}
+	instance := fmt.Sprintf("%d/%d", cfg.Instance.Index, cfg.Instance.Count)
+	override, err := guardLostState(ctx, log, led, store, instance, fresh, dur.Retention, fl.lostState)
+	if err != nil {
+		return err
+	}
+	for _, o := range origins {
+		if fr, ok := override[o.Source.Name()]; ok {
+			o.FirstRun = fr
+		}
 	}
 	return nil
 }

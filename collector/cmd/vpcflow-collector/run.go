@@ -42,6 +42,9 @@ type runFlags struct {
 	logLevel  string
 	// storageTimeout bounds, with once, how long the storage may fail.
 	storageTimeout time.Duration
+	// lostState says how to go on when the ledger and the storage
+	// disagree: "backfill" or "skip" ("": refuse to start).
+	lostState string
 }
 
 // Roles of `run --role`.
@@ -98,6 +101,8 @@ next run). With --once it exits when everything listed is stored, with status 0.
 	cmd.Flags().StringVar(&fl.role, "role", roleAll, "what this process does: all, downloader or collector")
 	cmd.Flags().DurationVar(&fl.storageTimeout, "storage-timeout", 5*time.Minute,
 		"with --once: how long the storage may stay unreachable or failing before run gives up and exits with status 1 (0: wait forever)")
+	cmd.Flags().StringVar(&fl.lostState, "lost-state", "",
+		"when the ledger and the storage disagree (a state folder or a storage lost): backfill or skip (see the long help); by default run refuses to start")
 	cmd.Flags().StringVar(&fl.logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().StringVar(&fl.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	_ = cmd.MarkFlagRequired("config")
@@ -161,7 +166,8 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	if fl.once {
 		bound = fl.storageTimeout
 	}
-	if err := waitForStorage(ctx, log, store, cfg.Storage.SkipDedupCheck, bound); err != nil {
+	dur, err := waitForStorage(ctx, log, store, cfg.Storage.SkipDedupCheck, bound)
+	if err != nil {
 		return &exitError{1, err}
 	}
 	led, err := openLedger(cfg)
@@ -172,6 +178,21 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	logs := newSourceLogs(cfg)
 	defer logs.Close()
 	sources := buildSources(ctx, log, cfg, logs, fl.role)
+	var names []string
+	for _, s := range sources {
+		if !s.Disabled {
+			names = append(names, s.Name())
+		}
+	}
+	override, err := guardLostState(ctx, log, led, store, led.Instance(), names, dur.Retention, fl.lostState)
+	if err != nil {
+		return &exitError{1, err}
+	}
+	for _, s := range sources {
+		if fr, ok := override[s.Name()]; ok {
+			s.FirstRun = fr
+		}
+	}
 	// The rank index: every committed batch marks its hours, which the
 	// ranker ranks in the background (and all at once before exiting).
 	ranker, err := rank.New(store, rank.Config{TopK: cfg.Rank.TopK, Interval: cfg.Rank.Interval, Lookback: cfg.Rank.Lookback}, log)
@@ -400,26 +421,27 @@ func newStorage(cfg *config.Config, log *slog.Logger) (*storage.Client, error) {
 // and its nodes' /metrics say when samples are saved to disk. It waits
 // while the storage cannot be reached, at most bound (0: as long as ctx
 // allows).
-func waitForStorage(ctx context.Context, log *slog.Logger, store *storage.Client, skipCheck bool, bound time.Duration) error {
+func waitForStorage(ctx context.Context, log *slog.Logger, store *storage.Client, skipCheck bool, bound time.Duration) (storage.Durability, error) {
 	began := time.Now()
 	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
 		err := store.Ping(ctx)
 		if err == nil {
-			if err = checkStorageSettings(ctx, log, store, skipCheck); err == nil {
-				return nil
+			var dur storage.Durability
+			if dur, err = checkStorageSettings(ctx, log, store, skipCheck); err == nil {
+				return dur, nil
 			}
 			if !storage.Unreachable(err) {
-				return err
+				return dur, err
 			}
 		}
 		if bound > 0 && time.Since(began)+wait > bound {
-			return fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w",
+			return storage.Durability{}, fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w",
 				store.WriteURL(), time.Since(began).Round(time.Second), bound, err)
 		}
 		log.Warn("storage not reachable, waiting", "storage", store.WriteURL(), "err", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return storage.Durability{}, ctx.Err()
 		case <-time.After(wait):
 		}
 	}
@@ -427,21 +449,60 @@ func waitForStorage(ctx context.Context, log *slog.Logger, store *storage.Client
 
 // checkStorageSettings checks the dedup setting and reads the storage
 // nodes' save delay.
-func checkStorageSettings(ctx context.Context, log *slog.Logger, store *storage.Client, skipCheck bool) error {
+func checkStorageSettings(ctx context.Context, log *slog.Logger, store *storage.Client, skipCheck bool) (storage.Durability, error) {
 	if err := store.CheckDedup(ctx); err != nil {
 		var unknown *storage.DedupUnknownError
 		if !errors.As(err, &unknown) || !skipCheck || storage.Unreachable(err) {
-			return err
+			return storage.Durability{}, err
 		}
 		log.Warn("storage dedup setting not checked (skip_dedup_check)", "err", err)
 	}
 	dur, err := store.CheckDurability(ctx)
 	if err != nil {
-		return err
+		return dur, err
 	}
 	log.Info("storage ready: objects are deleted once their samples are saved to disk",
 		"storage", store.WriteURL(), "storage_nodes", strings.Join(store.StorageNodes(), " "), "saved_after", dur.After.String())
-	return nil
+	return dur, nil
+}
+
+// guardLostState checks that the ledger and the storage agree on what was
+// collected from the named sources (pipeline.CheckLostState). When they do
+// not, it refuses to go on, saying why and how to proceed, unless mode
+// (--lost-state) says how; it then returns the first-run behaviours that
+// replace the configured ones.
+func guardLostState(ctx context.Context, log *slog.Logger, led *ledger.Ledger, store *storage.Client, instance string,
+	names []string, retention time.Duration, mode string) (map[string]pipeline.FirstRun, error) {
+	lost, err := pipeline.CheckLostState(ctx, led, store, instance, names, retention, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if len(lost) == 0 {
+		if mode != "" {
+			log.Info("--lost-state given, but the ledger and the storage agree: nothing to do", "ledger", led.Path())
+		}
+		return nil, nil
+	}
+	if mode == "" {
+		var b strings.Builder
+		fmt.Fprintf(&b, "the ledger %s and the storage %s disagree:", led.Path(), store.WriteURL())
+		for _, l := range lost {
+			b.WriteString("\n  " + l.String())
+		}
+		b.WriteString("\nRestore the state folder, or point storage at the VictoriaMetrics that holds the data; or, to go on deliberately, " +
+			"start once with --lost-state=backfill (ingest what the sources hold now: right for a source that deletes what it ingests, " +
+			"and, after a lost storage, for a shared one) or --lost-state=skip (after a lost ledger, leave alone the objects older than " +
+			"its latest batch: right for a shared source; after a lost storage, accept the loss)")
+		return nil, errors.New(b.String())
+	}
+	override, err := pipeline.ResolveLostState(led, lost, mode, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range lost {
+		log.Warn("going on after a lost state, as --lost-state says", "lost_state", mode, "problem", l.String())
+	}
+	return override, nil
 }
 
 // watchStorage ends a --once run (cancel, with the reason as cause) when
