@@ -57,8 +57,8 @@ type Durability struct {
 
 // nodeState is what one storage node's /metrics says.
 type nodeState struct {
-	start    uint64 // vm_app_start_timestamp (Unix seconds)
-	requests uint64 // vm_http_requests_all_total: only grows while the process lives
+	start     uint64 // vm_app_start_timestamp (Unix seconds)
+	requests  uint64 // vm_http_requests_all_total: only grows while the process lives
 	flush     time.Duration
 	dedup     string        // -dedup.minScrapeInterval, "" when not listed
 	retention time.Duration // -retentionPeriod; 0 when not listed
