@@ -67,8 +67,21 @@ It first checks that VictoriaMetrics deduplicates at 1 ms
 (-dedup.minScrapeInterval=1ms), which the exactly-once scheme needs, and
 replays any batch a previous run recorded but did not finish. While
 VictoriaMetrics is unreachable it waits and retries: nothing is deleted before
-it acknowledged the data. A source's first run purges, backfills or skips the
-flow logs already there (on_first_run).
+it saved the data. VictoriaMetrics acknowledges a write while the samples are
+still in memory, so an object is deleted only once the storage's save delay
+has passed since the acknowledgement (read from the /metrics of the single
+node or of each vmstorage, storage.storage_nodes: 18s at the default
+-inmemoryDataFlushInterval=5s) and no storage restart was seen meanwhile; a
+restart sends the batches it may have lost back to be written again. A
+source's first run purges, backfills or skips the flow logs already there
+(on_first_run).
+
+At start it also checks that the ledger (state_dir) and the storage agree:
+every batch leaves a trace of its ledger in the storage. A ledger that does
+not know a source the storage has traces of (the state folder lost or
+replaced), or a storage without the traces the ledger saved (its data lost,
+or another storage), stops the run with what was found; --lost-state=backfill
+or --lost-state=skip says how to go on (docs/guarantees.md).
 
 Roles: "all" (the default) does everything in one process. "downloader"
 lists the s3 sources and copies new objects into the spool folder
@@ -83,14 +96,16 @@ ranked again every rank.interval (default 5m); --once ranks them before it
 exits.
 
 The status server (server.listen, default 127.0.0.1:9477) serves /metrics,
-/healthz and /api/v1/sources. Problems on a source's side go to its source log
-too (log.source_dir).
+/healthz and /api/v1/sources; /healthz fails while the storage fails. Problems
+on a source's side go to its source log too (log.source_dir).
 
 SIGHUP reloads the configuration: sources added, removed or changed take
 effect after the batch in flight; other changes need a restart (logged).
-SIGINT or SIGTERM stops it after the batch in flight is stored (a second
-signal, or a minute, stops it at once; the unfinished batch is replayed by the
-next run). With --once it exits when everything listed is stored, with status 0.`,
+SIGINT or SIGTERM stops it after the batch in flight is stored and saved (a
+second signal, or a minute, stops it at once; the unfinished batches are
+replayed by the next run). With --once it exits when everything listed is
+stored and saved, with status 0, or with status 1 when the storage stayed
+unreachable or failing for --storage-timeout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCollector(cmd.Context(), cmd.ErrOrStderr(), fl)
