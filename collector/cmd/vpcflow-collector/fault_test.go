@@ -26,6 +26,16 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary collectorBinary built once the tests are
+// done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // collectorBinary builds this command once per test run.
 func collectorBinary(t *testing.T) string {
 	t.Helper()

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -233,4 +235,53 @@ func TestDownloaderFirstRunGuard(t *testing.T) {
 		t.Fatalf("collector: exit %d\n%s", code, out)
 	}
 	tr.Check(t, vm, exactFamilies...)
+}
+
+// TestOverlongLabelsAgree is the report of issue 11, item 3: records whose
+// interface id or VPC id is 5,000 characters long (VictoriaMetrics drops
+// a series with a label value over 4 KiB, and answers the write as if it
+// stored it) are bad lines with a reason, and every report agrees on the
+// rest.
+func TestOverlongLabelsAgree(t *testing.T) {
+	bin := collectorBinary(t)
+	vm := testserver.VictoriaMetrics(t)
+	logs := t.TempDir()
+	const head = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id subnet-id az-id flow-direction\n"
+	line := func(iface, vpc string, bytes int) string {
+		return "5 123456789012 " + iface + " 10.0.0.1 10.0.0.2 443 50000 6 10 " + strconv.Itoa(bytes) +
+			" 1775000000 1775000030 ACCEPT OK " + vpc + " subnet-0a1 use1-az1 egress\n"
+	}
+	long := strings.Repeat("a", 4996)
+	body := head + line("eni-01", "vpc-01", 1000) + line("eni-"+long, "vpc-01", 1000) + line("eni-02", "vpc-"+long, 1000) +
+		line("eni-02", "vpc-01", 2000)
+	if err := os.WriteFile(filepath.Join(logs, "one.log"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := writeConfig(t, vm.URL, logs, t.TempDir(), "")
+	out, code := runCmd(t, bin, "run", "--config", config, "--once", "--log-format", "json")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, `"bad_lines":2`) || !strings.Contains(out, `malformed value in interface-id \"eni-aaaa`) {
+		t.Errorf("the two records should be bad lines, the first sampled with its field:\n%s", out)
+	}
+	vm.Flush()
+	for _, id := range []string{"action", "interface", "vpcs", "availability-zones", "top-sources"} {
+		stdout, stderr, code := runCLI(t, "report", id, "--vm-url", vm.URL, "--from", "1774999800", "--to", "1775000400", "--output", "json")
+		if code != 0 {
+			t.Fatalf("report %s: exit %d: %s", id, code, stderr)
+		}
+		var rep reportJSON
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for _, r := range rep.Rows {
+			v, _ := r.Value.Int64()
+			total += v
+		}
+		if total != 3000 {
+			t.Errorf("report %s: %d bytes, want the 3000 of the two good records:\n%s", id, total, stdout)
+		}
+	}
 }
