@@ -5,12 +5,13 @@
 // CheckDedup).
 //
 // It talks to a single node (Config.URL) or to a cluster (Config.WriteURL
-// for vminsert, Config.QueryURL for vmselect). The cluster shapes
-// /insert/<tenant>/prometheus/api/v1/write and /select/<tenant>/prometheus
-// are tested through a path-rewriting proxy in front of a real single node,
-// since the cluster binaries cannot be installed from the Go module proxy;
-// the paths exercised that way are those two, /select/<tenant>/prometheus/
-// api/v1/status/buildinfo, and /flags and /health at the vmselect root.
+// for vminsert, Config.QueryURL for vmselect, Config.StorageNodes for the
+// vmstorage nodes). Writes, the dedup check (vmselect's /flags and every
+// vmstorage's /metrics) and CheckDurability are tested against real
+// cluster binaries (v1.150.0-cluster, see testserver.VictoriaMetricsCluster);
+// the URL shapes /insert/<tenant>/prometheus/api/v1/write and
+// /select/<tenant>/prometheus are also checked path by path through a
+// path-rewriting proxy in front of a single node.
 package storage
 
 import (

@@ -189,9 +189,25 @@ func (t *Truth) Finish() {
 	}
 }
 
+// Store is where Check reads the stored totals: a VictoriaMetrics single
+// node (*testserver.VM) or cluster (*testserver.Cluster, through
+// vmselect).
+type Store interface {
+	// Flush makes every sample acknowledged so far queryable.
+	Flush()
+	// Totals sums the sample values of the series matching match, keyed by
+	// the values of the groupBy labels joined with "|".
+	Totals(tb testing.TB, match string, groupBy ...string) map[string]float64
+}
+
+var (
+	_ Store = (*testserver.VM)(nil)
+	_ Store = (*testserver.Cluster)(nil)
+)
+
 // Check compares the stored totals of the given families (all when none is
 // given) with the truth, reporting differences as test errors.
-func (t *Truth) Check(tb testing.TB, vm *testserver.VM, families ...int) {
+func (t *Truth) Check(tb testing.TB, vm Store, families ...int) {
 	tb.Helper()
 	vm.Flush()
 	defs := schema.Families()

@@ -1,9 +1,11 @@
 // Package testserver starts real servers for tests: a single-node
-// VictoriaMetrics and a versitygw S3 gateway on 127.0.0.1, in temporary
+// VictoriaMetrics, a VictoriaMetrics cluster (vmstorage nodes, vminsert,
+// vmselect) and a versitygw S3 gateway on 127.0.0.1, in temporary
 // folders, stopped when the test ends. Binaries come from the cache filled
-// by `go tool mage tools` (see devtools.EnsureTools). CredentialEcho is the
-// exception: an in-process stand-in for a server or proxy that echoes a
-// request's credentials in its error answers.
+// by `go tool mage tools` (see devtools.EnsureTools), the cluster's from
+// a folder of built binaries (see VictoriaMetricsCluster). CredentialEcho
+// is the exception: an in-process stand-in for a server or proxy that
+// echoes a request's credentials in its error answers.
 package testserver
 
 import (
@@ -15,12 +17,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,21 +54,8 @@ type VM struct {
 	// URL is the base URL, http://127.0.0.1:PORT.
 	URL string
 
-	t       testing.TB
-	bin     string
-	flags   []string // every flag except -httpListenAddr
-	addr    string
-	logPath string
-
-	mu  sync.Mutex
-	run *run // nil when stopped
-}
-
-// run is one run of the VictoriaMetrics process.
-type run struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has exited, after err is set
-	err    error         // cmd.Wait's result
+	t testing.TB
+	p *proc
 }
 
 // VictoriaMetrics starts a VictoriaMetrics single node with the default flags
@@ -135,171 +121,72 @@ func start(t testing.TB, flags []string) *VM {
 		t.Skipf("VictoriaMetrics is not installed at %s: run `go tool mage tools` to install VictoriaMetrics", bin)
 	}
 	dir := t.TempDir()
-	vm := &VM{
-		t:       t,
-		bin:     bin,
-		flags:   append([]string{"-storageDataPath=" + filepath.Join(dir, "data")}, flags...),
-		logPath: filepath.Join(dir, "victoria-metrics.log"),
-	}
+	vm := &VM{t: t}
+	logPath := filepath.Join(dir, "victoria-metrics.log")
 	t.Cleanup(func() {
+		if vm.p == nil {
+			return
+		}
 		vm.Stop()
 		if t.Failed() {
-			t.Logf("VictoriaMetrics log tail (%s):\n%s", vm.logPath, vm.LogTail())
+			t.Logf("VictoriaMetrics log tail (%s):\n%s", logPath, vm.LogTail())
 		}
 	})
-	// A free port may be taken between our probe and VictoriaMetrics'
-	// listen: try a second one before giving up.
-	for attempt := 1; ; attempt++ {
-		port, err := devtools.FreePort()
-		if err != nil {
-			t.Fatalf("find a free port: %v", err)
+	p, err := startOnFreePorts(1, func(ports []int) *proc {
+		addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+		return &proc{
+			name:    "VictoriaMetrics",
+			bin:     bin,
+			args:    append([]string{"-httpListenAddr=" + addr, "-storageDataPath=" + filepath.Join(dir, "data")}, flags...),
+			addr:    addr,
+			logPath: logPath,
 		}
-		vm.addr = "127.0.0.1:" + strconv.Itoa(port)
-		vm.URL = "http://" + vm.addr
-		err = vm.start()
-		if err == nil {
-			return vm
-		}
-		if attempt == 2 || !vm.bindFailed() {
-			t.Fatalf("start VictoriaMetrics: %v\nlog tail (%s):\n%s", err, vm.logPath, vm.LogTail())
-		}
+	})
+	vm.p = p
+	if err != nil {
+		t.Fatalf("start VictoriaMetrics: %v\nlog tail (%s):\n%s", err, logPath, vm.LogTail())
 	}
+	vm.URL = p.url()
+	return vm
 }
 
 // Start starts VictoriaMetrics again after Stop, on the same port and data
 // folder. Call it from the test's goroutine: it fails the test on error.
 func (vm *VM) Start() {
 	vm.t.Helper()
-	if err := vm.start(); err != nil {
-		vm.t.Fatalf("restart VictoriaMetrics: %v\nlog tail (%s):\n%s", err, vm.logPath, vm.LogTail())
+	if err := vm.p.start(); err != nil {
+		vm.t.Fatalf("restart VictoriaMetrics: %v\nlog tail (%s):\n%s", err, vm.p.logPath, vm.LogTail())
 	}
-}
-
-func (vm *VM) start() error {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	if vm.run != nil {
-		return fmt.Errorf("VictoriaMetrics at %s is already running", vm.URL)
-	}
-	logFile, err := os.OpenFile(vm.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("open log: %w", err)
-	}
-	fmt.Fprintf(logFile, "=== vpcflow testserver: starting on %s\n", vm.addr)
-	cmd := exec.Command(vm.bin, append([]string{"-httpListenAddr=" + vm.addr}, vm.flags...)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return fmt.Errorf("run %s: %w", vm.bin, err)
-	}
-	r := &run{cmd: cmd, exited: make(chan struct{})}
-	vm.run = r
-	go func() {
-		r.err = cmd.Wait()
-		logFile.Close()
-		close(r.exited)
-	}()
-	if err := vm.waitHealthy(r); err != nil {
-		vm.stopLocked()
-		return err
-	}
-	return nil
-}
-
-// waitHealthy polls /health until it answers OK, the process exits, or
-// healthTimeout passes.
-func (vm *VM) waitHealthy(r *run) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(healthTimeout)
-	for {
-		resp, err := client.Get(vm.URL + "/health")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "OK" {
-				return nil
-			}
-			err = fmt.Errorf("status %s: %q", resp.Status, body)
-		}
-		select {
-		case <-r.exited:
-			return fmt.Errorf("VictoriaMetrics on %s exited before it was healthy: %v", vm.addr, r.err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("VictoriaMetrics on %s not healthy after %s: GET /health: %v", vm.addr, healthTimeout, err)
-		}
-	}
-}
-
-// bindFailed reports whether the log says the listen address was taken.
-func (vm *VM) bindFailed() bool {
-	tail := vm.LogTail()
-	return strings.Contains(tail, "address already in use") || strings.Contains(tail, "cannot start http server")
 }
 
 // Stop stops VictoriaMetrics gracefully (SIGTERM, then SIGKILL after 5 s),
 // keeping its data for Start. Stopping a stopped VM does nothing.
-func (vm *VM) Stop() {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	vm.stopLocked()
-}
-
-func (vm *VM) stopLocked() {
-	r := vm.run
-	if r == nil {
-		return
-	}
-	vm.run = nil
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(stopTimeout):
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-	}
-}
+func (vm *VM) Stop() { vm.p.stop(false) }
 
 // Kill kills VictoriaMetrics with SIGKILL, as a crash would: the samples
 // it acknowledged but had not yet saved to disk are lost. Start starts it
 // again on the same data folder. Killing a stopped VM does nothing.
-func (vm *VM) Kill() {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	r := vm.run
-	if r == nil {
-		return
-	}
-	vm.run = nil
-	_ = r.cmd.Process.Kill()
-	<-r.exited
-}
+func (vm *VM) Kill() { vm.p.stop(true) }
 
 // LogTail returns the last lines of VictoriaMetrics' log (all runs of it).
 func (vm *VM) LogTail() string {
-	data, err := os.ReadFile(vm.logPath)
-	if err != nil {
-		return fmt.Sprintf("(cannot read log: %v)", err)
+	if vm.p == nil {
+		return "(not started)"
 	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > logTailLines {
-		lines = lines[len(lines)-logTailLines:]
-	}
-	return strings.Join(lines, "\n")
+	return vm.p.logTail()
 }
 
 // Flush makes every sample written so far queryable
 // (GET /internal/force_flush). It fails the test on error.
 func (vm *VM) Flush() {
 	vm.t.Helper()
-	if _, err := vm.get("/internal/force_flush", nil); err != nil {
+	if _, err := httpGet(vm.URL+"/internal/force_flush", nil); err != nil {
 		vm.t.Fatalf("flush VictoriaMetrics: %v", err)
 	}
 }
 
-func (vm *VM) get(path string, params url.Values) ([]byte, error) {
-	u := vm.URL + path
+// httpGet GETs u with params and returns the body of a 2xx answer.
+func httpGet(u string, params url.Values) ([]byte, error) {
 	if len(params) > 0 {
 		u += "?" + params.Encode()
 	}
@@ -332,10 +219,26 @@ type ExportedSeries struct {
 // call Flush first for fresh samples.
 func (vm *VM) Export(t testing.TB, match string) []ExportedSeries {
 	t.Helper()
-	body, err := vm.get("/api/v1/export", url.Values{"match[]": {match}, "start": {"0"}})
+	body, err := exportBody(vm.URL+"/api/v1/export", match)
 	if err != nil {
-		t.Fatalf("export %s: %v", match, err)
+		t.Fatal(err)
 	}
+	return parseExport(t, match, body)
+}
+
+// exportBody GETs an /api/v1/export URL for the series matching match,
+// over all time.
+func exportBody(exportURL, match string) ([]byte, error) {
+	body, err := httpGet(exportURL, url.Values{"match[]": {match}, "start": {"0"}})
+	if err != nil {
+		return nil, fmt.Errorf("export %s: %w", match, err)
+	}
+	return body, nil
+}
+
+// parseExport decodes the JSON lines of /api/v1/export.
+func parseExport(t testing.TB, match string, body []byte) []ExportedSeries {
+	t.Helper()
 	var out []ExportedSeries
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(nil, 64<<20)
@@ -363,23 +266,24 @@ func (vm *VM) Export(t testing.TB, match string) []ExportedSeries {
 // label counts as ""). Without groupBy, the single key is "".
 func (vm *VM) Totals(t testing.TB, match string, groupBy ...string) map[string]float64 {
 	t.Helper()
-	totals := map[string]float64{}
+	return totals(vm.Export(t, match), groupBy)
+}
+
+// totals sums the values of series grouped by the groupBy labels.
+func totals(series []ExportedSeries, groupBy []string) map[string]float64 {
+	out := map[string]float64{}
 	key := make([]string, len(groupBy))
-	for _, s := range vm.Export(t, match) {
+	for _, s := range series {
 		for i, l := range groupBy {
 			key[i] = s.Metric[l]
 		}
 		k := strings.Join(key, "|")
 		for _, v := range s.Values {
-			totals[k] += v
+			out[k] += v
 		}
 	}
-	return totals
+	return out
 }
 
 // Running reports whether the VictoriaMetrics process is running.
-func (vm *VM) Running() bool {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	return vm.run != nil
-}
+func (vm *VM) Running() bool { return vm.p.running() }

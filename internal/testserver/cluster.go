@@ -1,0 +1,375 @@
+package testserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/internal/devtools"
+)
+
+// ClusterTenant is the tenant of Cluster's InsertURL and SelectURL, and
+// the one Export and Totals read.
+const ClusterTenant = "0"
+
+// defaultStorageFlags are the flags each vmstorage starts with besides its
+// data folder and addresses: deduplication at 1 ms (stored samples), no
+// retention limit for historical timestamps.
+var defaultStorageFlags = []string{
+	"-dedup.minScrapeInterval=1ms",
+	"-retentionPeriod=100y",
+}
+
+// defaultSelectFlags are vmselect's: deduplication at 1 ms (across
+// vmstorage nodes, at query time), no caching or latency offset, so that
+// just-written samples are queryable at once.
+var defaultSelectFlags = []string{
+	"-dedup.minScrapeInterval=1ms",
+	"-search.disableCache",
+	"-search.latencyOffset=0s",
+}
+
+// vminsertForward is how long vminsert may keep rows it acknowledged
+// before it sends them on: each vmstorage's buffer is sent on a 200 ms
+// ticker (with up to 10% jitter) in VictoriaMetrics' cluster version.
+const vminsertForward = 250 * time.Millisecond
+
+// ClusterOptions configures VictoriaMetricsClusterWith. Extra flags
+// ("-name=value") are added to the defaults; one naming a default flag
+// replaces it.
+type ClusterOptions struct {
+	// Nodes is the number of vmstorage nodes; default 2.
+	Nodes int
+	// StorageFlags are added to every vmstorage's flags.
+	StorageFlags []string
+	// NodeFlags[i] are added to vmstorage i's, after StorageFlags.
+	NodeFlags map[int][]string
+	// InsertFlags and SelectFlags are added to vminsert's and vmselect's.
+	InsertFlags, SelectFlags []string
+}
+
+// Cluster is a VictoriaMetrics cluster run by a test: vmstorage nodes, one
+// vminsert and one vmselect, on 127.0.0.1.
+type Cluster struct {
+	// WriteURL is vminsert's base URL, http://127.0.0.1:PORT.
+	WriteURL string
+	// QueryURL is vmselect's base URL, http://127.0.0.1:PORT.
+	QueryURL string
+	// Storage are the vmstorage nodes, in the order of vminsert's and
+	// vmselect's -storageNode lists.
+	Storage []*StorageNode
+
+	t           testing.TB
+	insert, sel *proc
+}
+
+// StorageNode is one vmstorage of a Cluster.
+type StorageNode struct {
+	// URL is the node's HTTP base URL, http://127.0.0.1:PORT: its /metrics,
+	// /health and /internal/force_flush.
+	URL string
+
+	c *Cluster
+	p *proc
+}
+
+// VictoriaMetricsCluster starts a VictoriaMetrics cluster of nodes
+// vmstorage (each with its own data folder and -dedup.minScrapeInterval=1ms
+// -retentionPeriod=100y, plus extraStorageFlags), a vminsert and a vmselect
+// (-dedup.minScrapeInterval=1ms -search.disableCache
+// -search.latencyOffset=0s), waits until vmselect reaches every vmstorage
+// and each accepts vminsert's connection, and stops them when the test
+// ends.
+//
+// The binaries (devtools.VMClusterVersion) are unpacked once into the
+// cache from $VPCFLOW_VM_CLUSTER_DIR, by default ../shared/vm-cluster
+// beside the repository root (devtools.EnsureVMCluster). When that folder
+// is absent and the cache lacks them, the test is skipped, even with
+// VPCFLOW_REQUIRE_SERVERS=1: the cluster versions cannot be installed by
+// `go tool mage tools`.
+func VictoriaMetricsCluster(t testing.TB, nodes int, extraStorageFlags ...string) *Cluster {
+	t.Helper()
+	return VictoriaMetricsClusterWith(t, ClusterOptions{Nodes: nodes, StorageFlags: extraStorageFlags})
+}
+
+// VictoriaMetricsClusterWith is VictoriaMetricsCluster with per-node
+// flags, and flags for vminsert and vmselect.
+func VictoriaMetricsClusterWith(t testing.TB, o ClusterOptions) *Cluster {
+	t.Helper()
+	if o.Nodes <= 0 {
+		o.Nodes = 2
+	}
+	binDir := clusterBinaries(t)
+	dir := t.TempDir()
+	c := &Cluster{t: t}
+	t.Cleanup(func() {
+		// vminsert and vmselect first: they would log the nodes going.
+		for _, p := range c.procs() {
+			p.stop(false)
+		}
+		if t.Failed() {
+			for _, p := range c.procs() {
+				t.Logf("%s log tail (%s):\n%s", p.name, p.logPath, p.logTail())
+			}
+		}
+	})
+	fail := func(p *proc, err error) {
+		t.Helper()
+		if p == nil {
+			t.Fatalf("start the VictoriaMetrics cluster: %v", err)
+		}
+		t.Fatalf("start the VictoriaMetrics cluster: %v\nlog tail (%s):\n%s", err, p.logPath, p.logTail())
+	}
+
+	var insertNodes, selectNodes []string
+	for i := range o.Nodes {
+		name := "vmstorage " + strconv.Itoa(i)
+		flags := mergeFlags(mergeFlags(defaultStorageFlags, o.StorageFlags), o.NodeFlags[i])
+		p, err := startOnFreePorts(3, func(ports []int) *proc {
+			http, ins, sel := addr(ports[0]), addr(ports[1]), addr(ports[2])
+			return &proc{
+				name: name,
+				bin:  filepath.Join(binDir, "vmstorage"),
+				args: append([]string{"-httpListenAddr=" + http, "-vminsertAddr=" + ins, "-vmselectAddr=" + sel,
+					"-storageDataPath=" + filepath.Join(dir, "vmstorage-"+strconv.Itoa(i))}, flags...),
+				addr:    http,
+				logPath: filepath.Join(dir, "vmstorage-"+strconv.Itoa(i)+".log"),
+			}
+		})
+		if p != nil {
+			c.Storage = append(c.Storage, &StorageNode{URL: p.url(), c: c, p: p})
+		}
+		if err != nil {
+			fail(p, err)
+		}
+		insertNodes = append(insertNodes, flagValueOf(p.args, "vminsertAddr"))
+		selectNodes = append(selectNodes, flagValueOf(p.args, "vmselectAddr"))
+	}
+	front := func(name string, defaults, extra []string, nodes []string) *proc {
+		t.Helper()
+		flags := append([]string{"-storageNode=" + strings.Join(nodes, ",")}, mergeFlags(defaults, extra)...)
+		p, err := startOnFreePorts(1, func(ports []int) *proc {
+			return &proc{
+				name:    name,
+				bin:     filepath.Join(binDir, name),
+				args:    append([]string{"-httpListenAddr=" + addr(ports[0])}, flags...),
+				addr:    addr(ports[0]),
+				logPath: filepath.Join(dir, name+".log"),
+			}
+		})
+		if err != nil {
+			fail(p, err)
+		}
+		return p
+	}
+	c.insert = front("vminsert", nil, o.InsertFlags, insertNodes)
+	c.WriteURL = c.insert.url()
+	c.sel = front("vmselect", defaultSelectFlags, o.SelectFlags, selectNodes)
+	c.QueryURL = c.sel.url()
+	if err := c.waitWhole(true); err != nil {
+		t.Fatalf("start the VictoriaMetrics cluster: %v", err)
+	}
+	return c
+}
+
+// clusterBinaries returns the folder of the unpacked cluster binaries, or
+// skips the test when they are not to be found.
+func clusterBinaries(t testing.TB) string {
+	t.Helper()
+	src, err := devtools.VMClusterDir(context.Background())
+	if err != nil {
+		t.Fatalf("find the VictoriaMetrics cluster binaries: %v", err)
+	}
+	dir, err := devtools.EnsureVMCluster(src)
+	if errors.Is(err, devtools.ErrVMClusterMissing) {
+		t.Skipf("VictoriaMetrics cluster binaries not found in %s (%v): put vminsert.gz, vmselect.gz and vmstorage.gz of %s there, "+
+			"or name their folder in %s; this skips even with %s=1, since `go tool mage tools` cannot install them",
+			src, err, devtools.VMClusterVersion, devtools.VMClusterDirEnv, RequireServersEnv)
+	}
+	if err != nil {
+		t.Fatalf("unpack the VictoriaMetrics cluster binaries: %v", err)
+	}
+	return dir
+}
+
+func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+// flagValueOf returns the value of -name=value in args.
+func flagValueOf(args []string, name string) string {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "-"+name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// procs returns the cluster's processes, vminsert and vmselect first.
+func (c *Cluster) procs() []*proc {
+	var ps []*proc
+	for _, p := range []*proc{c.insert, c.sel} {
+		if p != nil {
+			ps = append(ps, p)
+		}
+	}
+	for _, n := range c.Storage {
+		ps = append(ps, n.p)
+	}
+	return ps
+}
+
+// waitWhole waits until vmselect reaches every vmstorage (an export,
+// which refuses partial answers, works) and, with conns, until each
+// vmstorage counts a connection from vminsert (at start; after a restart
+// vminsert reconnects only when it next has rows to send).
+func (c *Cluster) waitWhole(conns bool) error {
+	deadline := time.Now().Add(healthTimeout)
+	for {
+		err := c.whole(conns)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not whole after %s: %w", healthTimeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *Cluster) whole(conns bool) error {
+	if _, err := exportBody(c.SelectURL()+"/api/v1/export", `{__name__="vpcflow_testserver_probe"}`); err != nil {
+		return fmt.Errorf("vmselect: %w", err)
+	}
+	if !conns {
+		return nil
+	}
+	for _, n := range c.Storage {
+		body, err := httpGet(n.URL+"/metrics", nil)
+		if err != nil {
+			return fmt.Errorf("%s: %w", n.p.name, err)
+		}
+		if !slices.ContainsFunc(strings.Split(string(body), "\n"), func(l string) bool {
+			v, ok := strings.CutPrefix(l, "vm_vminsert_conns ")
+			return ok && v != "0"
+		}) {
+			return fmt.Errorf("%s: no connection from vminsert yet", n.p.name)
+		}
+	}
+	return nil
+}
+
+// InsertURL returns vminsert's Prometheus remote write URL for
+// ClusterTenant: WriteURL/insert/0/prometheus/api/v1/write.
+func (c *Cluster) InsertURL() string {
+	return c.WriteURL + "/insert/" + ClusterTenant + "/prometheus/api/v1/write"
+}
+
+// SelectURL returns vmselect's Prometheus API base for ClusterTenant:
+// QueryURL/select/0/prometheus.
+func (c *Cluster) SelectURL() string {
+	return c.QueryURL + "/select/" + ClusterTenant + "/prometheus"
+}
+
+// StorageNodes returns the vmstorage nodes' HTTP base URLs.
+func (c *Cluster) StorageNodes() []string {
+	urls := make([]string, len(c.Storage))
+	for i, n := range c.Storage {
+		urls[i] = n.URL
+	}
+	return urls
+}
+
+// Flush makes every sample acknowledged so far queryable: it waits until
+// vminsert has sent on what it acknowledged (it forwards every 200 ms),
+// then asks each running vmstorage to flush (/internal/force_flush). It
+// fails the test on error.
+func (c *Cluster) Flush() {
+	c.t.Helper()
+	time.Sleep(vminsertForward)
+	for _, n := range c.Storage {
+		if n.Running() {
+			n.Flush()
+		}
+	}
+}
+
+// Export returns every series of ClusterTenant matching the series
+// selector match over all time, through vmselect (which deduplicates
+// the samples of all nodes at 1 ms and refuses to answer without every
+// vmstorage). It does not flush: call Flush first for fresh samples.
+func (c *Cluster) Export(t testing.TB, match string) []ExportedSeries {
+	t.Helper()
+	body, err := exportBody(c.SelectURL()+"/api/v1/export", match)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseExport(t, match, body)
+}
+
+// Totals is VM.Totals through vmselect: every exported sample value of the
+// series matching match, summed by the values of the groupBy labels joined
+// with "|".
+func (c *Cluster) Totals(t testing.TB, match string, groupBy ...string) map[string]float64 {
+	t.Helper()
+	return totals(c.Export(t, match), groupBy)
+}
+
+// Flush flushes the node's in-memory samples to disk and makes them
+// queryable (/internal/force_flush). It fails the test on error.
+func (n *StorageNode) Flush() {
+	n.c.t.Helper()
+	if _, err := httpGet(n.URL+"/internal/force_flush", nil); err != nil {
+		n.c.t.Fatalf("flush %s: %v", n.p.name, err)
+	}
+}
+
+// Kill kills the vmstorage with SIGKILL, as a crash would: the samples it
+// acknowledged to vminsert but had not yet saved to disk are lost. Start
+// starts it again. Killing a stopped node does nothing.
+func (n *StorageNode) Kill() { n.p.stop(true) }
+
+// Stop stops the vmstorage gracefully (SIGTERM, then SIGKILL after 5 s),
+// keeping its data for Start. Stopping a stopped node does nothing.
+func (n *StorageNode) Stop() { n.p.stop(false) }
+
+// Start starts the vmstorage again after Stop or Kill, on the same ports
+// and data folder, and waits until vmselect reaches it again (when every
+// other node runs). vminsert
+// reconnects when it next has rows for it (it sends those rows to the
+// other nodes meanwhile). Call it from the test's goroutine: it fails the
+// test on error.
+func (n *StorageNode) Start() {
+	n.c.t.Helper()
+	if err := n.TryStart(); err != nil {
+		n.c.t.Fatal(err)
+	}
+}
+
+// TryStart is Start returning its error instead of failing the test: use
+// it from other goroutines.
+func (n *StorageNode) TryStart() error {
+	if err := n.p.start(); err != nil {
+		return fmt.Errorf("restart %s: %w\nlog tail (%s):\n%s", n.p.name, err, n.p.logPath, n.p.logTail())
+	}
+	for _, other := range n.c.Storage {
+		if !other.Running() {
+			return nil // vmselect cannot answer whole
+		}
+	}
+	if err := n.c.waitWhole(false); err != nil {
+		return fmt.Errorf("restart %s: %w", n.p.name, err)
+	}
+	return nil
+}
+
+// Running reports whether the vmstorage process is running.
+func (n *StorageNode) Running() bool { return n.p.running() }
+
+// LogTail returns the last lines of the vmstorage's log (all runs of it).
+func (n *StorageNode) LogTail() string { return n.p.logTail() }
