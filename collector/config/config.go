@@ -161,6 +161,10 @@ type Storage struct {
 	// /metrics say when acknowledged samples are saved to disk and which
 	// restarts lost some. A single node is read at url.
 	StorageNodes []string `yaml:"storage_nodes"`
+	// InsertNodes are the HTTP addresses of a cluster's vminserts whose
+	// restarts are watched too (vminsert answers before it forwarded the
+	// rows): optional, each vminsert's own address, not a load balancer's.
+	InsertNodes []string `yaml:"insert_nodes"`
 	// DurableAfter replaces how long after an acknowledgement samples are
 	// taken as saved to disk (default: derived from the storage's
 	// -inmemoryDataFlushInterval, 18s at its default). Objects are deleted
@@ -757,16 +761,22 @@ func (s *Storage) check() error {
 	case s.URL != "" && len(s.StorageNodes) > 0:
 		errs = append(errs, fieldError("storage.storage_nodes", "only for a cluster (write_url): a single node is read at storage.url"))
 	}
-	for i, n := range s.StorageNodes {
-		field := fmt.Sprintf("storage.storage_nodes[%d]", i)
-		p, err := url.Parse(n)
-		switch {
-		case err != nil:
-			errs = append(errs, fieldError(field, "not a URL"))
-		case p.User != nil:
-			errs = append(errs, fieldError(field, "credentials do not belong in the URL: use storage.username and storage.password"))
-		case p.Scheme != "http" && p.Scheme != "https", p.Host == "":
-			errs = append(errs, fieldError(field, "%q: want an http or https URL, e.g. http://vmstorage-1:8482", p.Redacted()))
+	if len(s.InsertNodes) > 0 && s.WriteURL == "" {
+		errs = append(errs, fieldError("storage.insert_nodes", "only for a cluster (write_url)"))
+	}
+	nodes := map[string][]string{"storage.storage_nodes": s.StorageNodes, "storage.insert_nodes": s.InsertNodes}
+	for _, key := range []string{"storage.storage_nodes", "storage.insert_nodes"} {
+		for i, n := range nodes[key] {
+			field := fmt.Sprintf("%s[%d]", key, i)
+			p, err := url.Parse(n)
+			switch {
+			case err != nil:
+				errs = append(errs, fieldError(field, "not a URL"))
+			case p.User != nil:
+				errs = append(errs, fieldError(field, "credentials do not belong in the URL: use storage.username and storage.password"))
+			case p.Scheme != "http" && p.Scheme != "https", p.Host == "":
+				errs = append(errs, fieldError(field, "%q: want an http or https URL, e.g. http://vmstorage-1:8482", p.Redacted()))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -451,4 +451,6 @@ func TestBoundsAndDurability(t *testing.T) {
 	f("storage: {write_url: http://ins:8480, query_url: http://sel:8481}\n", "storage.storage_nodes: required with storage.write_url")
 	f("storage: {url: http://vm:8428, storage_nodes: ['http://st1:8482']}\n", "storage.storage_nodes: only for a cluster")
 	f("storage: {write_url: http://ins:8480, query_url: http://sel:8481, storage_nodes: ['st1:8482']}\n", "storage.storage_nodes[0]")
+	f("storage: {url: http://vm:8428, insert_nodes: ['http://ins:8480']}\n", "storage.insert_nodes: only for a cluster")
+	f("storage: {write_url: http://ins:8480, query_url: http://sel:8481, storage_nodes: ['http://st1:8482'], insert_nodes: ['ins']}\n", "storage.insert_nodes[0]")
 }

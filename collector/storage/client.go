@@ -124,6 +124,11 @@ type Config struct {
 	// cluster needs each vmstorage's HTTP address, e.g.
 	// http://vmstorage-1:8482.
 	StorageNodes []string
+	// InsertNodes are the base URLs of a cluster's vminsert processes
+	// whose restarts are watched too (vminsert acknowledges a write before
+	// it forwarded the rows, within 200 ms): optional; for a vminsert
+	// behind a load balancer, list each one's own address.
+	InsertNodes []string
 	// DurableAfter, when set, replaces how long after an acknowledgement
 	// samples are taken as saved to disk; by default it is derived from the
 	// nodes' -inmemoryDataFlushInterval (18s at its default of 5s). A
@@ -155,6 +160,7 @@ type Client struct {
 	encoders sync.Pool // *encoder
 
 	nodes           []string // storage nodes' base URLs
+	insertNodes     []string // vminserts' base URLs
 	durableAfterCfg time.Duration
 	durMu           sync.Mutex // guards seen, gen
 	seen            []nodeState
@@ -234,6 +240,19 @@ func New(cfg Config) (*Client, error) {
 			return nil, errors.New("storage: a cluster needs StorageNodes, the HTTP address of each vmstorage (e.g. http://vmstorage-1:8482): " +
 				"their /metrics tell when acknowledged samples are saved to disk, and which restarts lost them")
 		}
+	}
+	for i, raw := range cfg.InsertNodes {
+		if !c.cluster {
+			return nil, errors.New("storage: InsertNodes are for a cluster (WriteURL)")
+		}
+		u, err := parseURL(fmt.Sprintf("InsertNodes[%d]", i), raw, false)
+		if err != nil {
+			return nil, err
+		}
+		if p := strings.Trim(u.Path, "/"); p != "" {
+			return nil, fmt.Errorf("storage: InsertNodes[%d] %s: want the node's base URL, e.g. http://vminsert-1:8480", i, u)
+		}
+		c.insertNodes = append(c.insertNodes, strings.TrimRight(u.String(), "/"))
 	}
 	if len(cfg.StorageNodes) > 0 {
 		c.nodes = nil

@@ -61,7 +61,7 @@ func (c *Client) CheckDedup(ctx context.Context) error {
 		return err
 	}
 	for _, node := range c.nodes {
-		st, err := c.readNode(ctx, node)
+		st, err := c.readNode(ctx, node, true)
 		if err != nil {
 			return &DedupUnknownError{URL: node + "/metrics", Err: err}
 		}

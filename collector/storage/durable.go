@@ -97,23 +97,33 @@ func (c *Client) Generation() uint64 {
 // be read, and then changes nothing: the caller cannot know whether the
 // samples are saved, and asks again later.
 func (c *Client) CheckDurability(ctx context.Context) (Durability, error) {
-	states := make([]nodeState, len(c.nodes))
-	for i, node := range c.nodes {
-		st, err := c.readNode(ctx, node)
+	states := make([]nodeState, 0, len(c.nodes)+len(c.insertNodes))
+	for _, node := range c.nodes {
+		st, err := c.readNode(ctx, node, true)
 		if err != nil {
 			c.noteFailure(err)
 			return Durability{}, err
 		}
-		states[i] = st
+		states = append(states, st)
+	}
+	// vminsert answers a write once the rows are in its own memory and
+	// forwards them within 200 ms: its restarts lose them too.
+	for _, node := range c.insertNodes {
+		st, err := c.readNode(ctx, node, false)
+		if err != nil {
+			c.noteFailure(err)
+			return Durability{}, err
+		}
+		states = append(states, st)
 	}
 	after := c.durableAfterCfg
 	if after <= 0 {
-		for _, st := range states {
+		for _, st := range states[:len(c.nodes)] {
 			after = max(after, durableAfter(st.flush))
 		}
 	}
 	var retention time.Duration
-	for _, st := range states {
+	for _, st := range states[:len(c.nodes)] {
 		if st.retention > 0 && (retention == 0 || st.retention < retention) {
 			retention = st.retention
 		}
@@ -133,21 +143,26 @@ func (c *Client) CheckDurability(ctx context.Context) (Durability, error) {
 }
 
 // readNode reads one storage node's /metrics.
-func (c *Client) readNode(ctx context.Context, node string) (nodeState, error) {
+func (c *Client) readNode(ctx context.Context, node string, storage bool) (nodeState, error) {
+	what := "storage node"
+	if !storage {
+		what = "insert node"
+	}
 	body, err := c.get(ctx, node+"/metrics")
 	if err != nil {
-		return nodeState{}, fmt.Errorf("storage node %s: %w", node, err)
+		return nodeState{}, fmt.Errorf("%s %s: %w", what, node, err)
 	}
-	st, err := parseNodeMetrics(body)
+	st, err := parseNodeMetrics(body, storage)
 	if err != nil {
-		return nodeState{}, fmt.Errorf("storage node %s/metrics: %w", node, err)
+		return nodeState{}, fmt.Errorf("%s %s/metrics: %w", what, node, err)
 	}
 	return st, nil
 }
 
-// parseNodeMetrics reads a storage node's start time, request counter and
-// flags from the text of its /metrics.
-func parseNodeMetrics(body []byte) (nodeState, error) {
+// parseNodeMetrics reads a node's start time, request counter and flags
+// from the text of its /metrics; a storage node must show its flush
+// interval.
+func parseNodeMetrics(body []byte, storage bool) (nodeState, error) {
 	var st nodeState
 	var sawStart, sawRequests, sawFlush bool
 	sc := bufio.NewScanner(bytes.NewReader(body))
@@ -191,7 +206,7 @@ func parseNodeMetrics(body []byte) (nodeState, error) {
 	switch {
 	case !sawStart || !sawRequests:
 		return st, errors.New("no vm_app_start_timestamp or vm_http_requests_all_total: not a VictoriaMetrics process")
-	case !sawFlush:
+	case !sawFlush && storage:
 		return st, errors.New("no -inmemoryDataFlushInterval flag: not a VictoriaMetrics single node or vmstorage " +
 			"(for a cluster, storage_nodes lists the vmstorage HTTP addresses, e.g. http://vmstorage-1:8482)")
 	}

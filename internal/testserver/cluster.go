@@ -373,3 +373,17 @@ func (n *StorageNode) Running() bool { return n.p.running() }
 
 // LogTail returns the last lines of the vmstorage's log (all runs of it).
 func (n *StorageNode) LogTail() string { return n.p.logTail() }
+
+// KillInsert kills vminsert with SIGKILL, as a crash would: rows it
+// acknowledged and had not yet sent on to the vmstorage nodes are lost.
+func (c *Cluster) KillInsert() { c.insert.stop(true) }
+
+// StartInsert starts vminsert again, on the same address, and waits until
+// it is healthy. Call it from the test's goroutine: it fails the test on
+// error.
+func (c *Cluster) StartInsert() {
+	c.t.Helper()
+	if err := c.insert.start(); err != nil {
+		c.t.Fatalf("restart vminsert: %v\nlog tail (%s):\n%s", err, c.insert.logPath, c.insert.logTail())
+	}
+}

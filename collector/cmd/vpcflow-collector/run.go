@@ -423,6 +423,7 @@ func newStorage(cfg *config.Config, log *slog.Logger) (*storage.Client, error) {
 			ServerName: s.TLS.ServerName, InsecureSkipVerify: s.TLS.InsecureSkipVerify},
 		Timeout:      s.Timeout,
 		StorageNodes: s.StorageNodes,
+		InsertNodes:  s.InsertNodes,
 		DurableAfter: s.DurableAfter,
 		Logger:       log,
 	}
