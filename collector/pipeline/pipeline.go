@@ -896,13 +896,12 @@ func (p *Pipeline) learn(agg *aggregate.Aggregate) []ledger.Fact {
 // replay writes again the batches a previous run recorded but did not
 // commit, from the same objects, slot and snapshot.
 func (p *Pipeline) replay(ctx context.Context) error {
-	batches, err := p.ledger.PendingBatches()
-	if err != nil {
-		return fmt.Errorf("pending batches: %w", err)
-	}
-	for _, b := range batches {
-		if p.isUnsettled(b.ID) {
-			continue // written, waiting to be saved
+	for {
+		// The ledger is read again for every batch: storing one settles
+		// others, which then are no longer pending.
+		b, ok, err := p.nextToReplay()
+		if err != nil || !ok {
+			return err
 		}
 		if len(b.Objects) == 0 {
 			if err := p.ledger.CommitBatch(b.ID); err != nil {
@@ -956,7 +955,21 @@ func (p *Pipeline) replay(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+}
+
+// nextToReplay returns the oldest batch of the ledger that is pending and
+// not written and waiting to be saved, and false when there is none.
+func (p *Pipeline) nextToReplay() (ledger.Batch, bool, error) {
+	batches, err := p.ledger.PendingBatches()
+	if err != nil {
+		return ledger.Batch{}, false, fmt.Errorf("pending batches: %w", err)
+	}
+	for _, b := range batches {
+		if !p.isUnsettled(b.ID) {
+			return b, true, nil
+		}
+	}
+	return ledger.Batch{}, false, nil
 }
 
 // stillThere returns the objects of a pending batch that are still there
