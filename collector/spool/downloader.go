@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -257,10 +258,15 @@ func (d *Downloader) fetch(ctx context.Context, o *Origin, obj source.Object) er
 	}
 	// The sidecar last: it makes the object visible to the collector.
 	sc, _ := json.Marshal(sidecar{Key: obj.Key, Version: obj.Version, Size: n, ModTime: obj.ModTime})
-	if err := os.WriteFile(dst+sidecarSuffix+partialSuffix, sc, 0o644); err != nil {
+	if err := writeSynced(dst+sidecarSuffix+partialSuffix, sc); err != nil {
 		return fmt.Errorf("spool %s: %w", obj.Key, err)
 	}
 	if err := os.Rename(dst+sidecarSuffix+partialSuffix, dst+sidecarSuffix); err != nil {
+		return fmt.Errorf("spool %s: %w", obj.Key, err)
+	}
+	// The renames on disk before the ledger says the object was handed
+	// over: after a power cut, a copy the ledger knows is there, whole.
+	if err := syncDir(filepath.Dir(dst)); err != nil {
 		return fmt.Errorf("spool %s: %w", obj.Key, err)
 	}
 	if err := d.ledger.MarkIngested(ledger.Object{Source: name, Key: obj.Key, Version: obj.Version, Size: obj.Size}); err != nil {
@@ -314,4 +320,33 @@ func (d *Downloader) unreserve(size int64) {
 	d.mu.Lock()
 	d.reserved -= size
 	d.mu.Unlock()
+}
+
+// writeSynced writes a file and flushes it to disk.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// syncDir flushes a folder's entries (renames into it) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
