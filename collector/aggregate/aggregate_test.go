@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 func TestSplit(t *testing.T) {
@@ -87,7 +87,7 @@ func rec(t *testing.T, pairs ...string) *flowlog.Record {
 }
 
 // totals sums series values per metric name and label values given.
-func totals(series []storage.Series, name string, labels ...string) map[string]float64 {
+func totals(series []vmclient.Series, name string, labels ...string) map[string]float64 {
 	out := map[string]float64{}
 	for _, s := range series {
 		var metric string
@@ -305,7 +305,7 @@ func TestCells(t *testing.T) {
 }
 
 // render prints series in a canonical order.
-func render(series []storage.Series) string {
+func render(series []vmclient.Series) string {
 	var lines []string
 	for _, s := range series {
 		var b strings.Builder

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // without returns the record's pairs less the fields named.
@@ -75,7 +75,7 @@ func aggregated(t *testing.T, recs [][]string) (*Aggregate, Resolution) {
 
 // samples sums series samples of a metric per timestamp and label values
 // given: "value|value|…@timestamp".
-func samples(series []storage.Series, name string, labels ...string) map[string]float64 {
+func samples(series []vmclient.Series, name string, labels ...string) map[string]float64 {
 	out := map[string]float64{}
 	for _, s := range series {
 		values := map[string]string{}
@@ -212,7 +212,7 @@ func TestEveryFamilyIsEmitted(t *testing.T) {
 // aggregate of the same records built again, gives the same series in the
 // same order: a replay must write identical samples.
 func TestEmitIsDeterministic(t *testing.T) {
-	inOrder := func(series []storage.Series) string {
+	inOrder := func(series []vmclient.Series) string {
 		var b strings.Builder
 		for _, s := range series {
 			fmt.Fprintf(&b, "%v %v\n", s.Labels, s.Samples)

@@ -9,8 +9,8 @@ import (
 	"github.com/vpcflow/vpcflow/collector/aggregate"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // discard is a generate.Sink that throws the objects away: the records
@@ -106,7 +106,7 @@ func BenchmarkEmit(b *testing.B) {
 		b.Run(set.name, func(b *testing.B) {
 			batches, records := generatedBatches(b, set.cfg, 16)
 			var all, fromDerived int
-			count := func(labels []storage.Label, samples []storage.Sample) {
+			count := func(labels []vmclient.Label, samples []vmclient.Sample) {
 				all += len(samples)
 				if derived[labels[0].Value] {
 					fromDerived += len(samples)

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // Resolution says what a batch's records do not: the metadata of interfaces
@@ -163,15 +163,15 @@ func newOutput(a *Aggregate, res *Resolution) *output {
 }
 
 // Emitter receives series one at a time; it may not keep labels or samples,
-// which are reused for the next series (storage.Batch.Add qualifies).
-type Emitter func(labels []storage.Label, samples []storage.Sample)
+// which are reused for the next series (vmclient.Batch.Add qualifies).
+type Emitter func(labels []vmclient.Label, samples []vmclient.Sample)
 
 // Series returns the aggregate's series (see Emit), each with its own
 // slices.
-func (a *Aggregate) Series(res *Resolution, slot int, topK int) []storage.Series {
-	var out []storage.Series
-	a.Emit(res, slot, topK, func(labels []storage.Label, samples []storage.Sample) {
-		out = append(out, storage.Series{Labels: slices.Clone(labels), Samples: slices.Clone(samples)})
+func (a *Aggregate) Series(res *Resolution, slot int, topK int) []vmclient.Series {
+	var out []vmclient.Series
+	a.Emit(res, slot, topK, func(labels []vmclient.Label, samples []vmclient.Sample) {
+		out = append(out, vmclient.Series{Labels: slices.Clone(labels), Samples: slices.Clone(samples)})
 	})
 	return out
 }
@@ -396,12 +396,12 @@ func (r *rows) foldTopK(k int, other uint32, a *Aggregate) {
 // samples ordered by time, zero values left out.
 func (r *rows) emit(a *Aggregate, slot int, emit Emitter) {
 	names := r.def.MetricNames()
-	labels := make([]storage.Label, len(r.def.Labels)+1)
+	labels := make([]vmclient.Label, len(r.def.Labels)+1)
 	labels[0].Name = "__name__"
 	for i, l := range r.def.Labels {
 		labels[i+1].Name = l
 	}
-	var samples []storage.Sample
+	var samples []vmclient.Sample
 	for i, key := range r.keys { // cells are kept in minute order
 		for j := range r.def.Labels {
 			labels[j+1].Value = a.str(key[j])
@@ -414,7 +414,7 @@ func (r *rows) emit(a *Aggregate, slot int, emit Emitter) {
 					v = [3]uint64{c.bytes, c.packets, c.flows}[m]
 				}
 				if v != 0 {
-					samples = append(samples, storage.Sample{Timestamp: c.minute*60_000 + int64(slot), Value: float64(v)})
+					samples = append(samples, vmclient.Sample{Timestamp: c.minute*60_000 + int64(slot), Value: float64(v)})
 				}
 			}
 			if len(samples) > 0 {

@@ -9,9 +9,9 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // exactFamilies are the families whose totals do not depend on how the
@@ -32,7 +32,7 @@ func TestStorageCrashLosesNothing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 11))
 
 	vm := testserver.VictoriaMetrics(t)
-	store, err := storage.New(storage.Config{URL: vm.URL}) // the save delay VictoriaMetrics needs
+	store, err := vmclient.New(vmclient.Config{URL: vm.URL}) // the save delay VictoriaMetrics needs
 	if err != nil {
 		t.Fatal(err)
 	}

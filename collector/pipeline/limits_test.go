@@ -23,8 +23,8 @@ import (
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
-	"github.com/vpcflow/vpcflow/collector/schema"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // objectAggregates aggregates each object under dir on its own, as the

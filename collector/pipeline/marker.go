@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // A lost state folder must not count data twice, nor a lost storage drop it
@@ -36,10 +36,10 @@ const day = 24 * time.Hour
 func unixDay(t time.Time) int64 { return t.Unix() / int64(day/time.Second) }
 
 // addMarker adds the batch's trace to its samples.
-func (p *Pipeline) addMarker(b *storage.Batch, src *Source, rec ledger.Batch) {
-	b.Add([]storage.Label{{Name: "__name__", Value: MarkerName}, {Name: "source", Value: src.Name()},
+func (p *Pipeline) addMarker(b *vmclient.Batch, src *Source, rec ledger.Batch) {
+	b.Add([]vmclient.Label{{Name: "__name__", Value: MarkerName}, {Name: "source", Value: src.Name()},
 		{Name: "instance", Value: p.ledger.Instance()}, {Name: "ledger", Value: p.ledger.ID()}},
-		[]storage.Sample{{Timestamp: unixDay(rec.Created) * int64(day/time.Millisecond), Value: float64(rec.Created.Unix())}})
+		[]vmclient.Sample{{Timestamp: unixDay(rec.Created) * int64(day/time.Millisecond), Value: float64(rec.Created.Unix())}})
 }
 
 // marked records that the trace of a committed batch is saved.
@@ -99,9 +99,9 @@ func (s LostState) String() string {
 		s.Source, s.Last.UTC().Format(time.DateOnly))
 }
 
-// MarkerReader reads the traces (storage.Client is one).
+// MarkerReader reads the traces (vmclient.Client is one).
 type MarkerReader interface {
-	Export(ctx context.Context, match string, start, end time.Time) ([]storage.ExportedSeries, error)
+	Export(ctx context.Context, match string, start, end time.Time) ([]vmclient.ExportedSeries, error)
 }
 
 // CheckLostState compares, for each named source, what the ledger knows

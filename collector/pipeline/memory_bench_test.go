@@ -18,8 +18,8 @@ import (
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // hostileKey is the key of the i-th object hostileObject writes.
@@ -115,7 +115,7 @@ func BenchmarkHostileObject(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
 			vm := testserver.VictoriaMetrics(b)
-			store, err := storage.New(storage.Config{URL: vm.URL})
+			store, err := vmclient.New(vmclient.Config{URL: vm.URL})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -137,7 +137,7 @@ func BenchmarkHostileObject(b *testing.B) {
 //
 //	go test ./collector/pipeline -run '^$' -bench BoundedMemory -benchtime 1x -v
 func BenchmarkBoundedMemory(b *testing.B) {
-	store, err := storage.New(storage.Config{URL: "http://127.0.0.1:1"})
+	store, err := vmclient.New(vmclient.Config{URL: "http://127.0.0.1:1"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -154,11 +154,11 @@ func BenchmarkBoundedMemory(b *testing.B) {
 }
 
 // encodeOnly encodes batches as the storage client does, and drops them.
-type encodeOnly struct{ c *storage.Client }
+type encodeOnly struct{ c *vmclient.Client }
 
-func (w encodeOnly) NewBatch() *storage.Batch { return w.c.NewBatch() }
+func (w encodeOnly) NewBatch() *vmclient.Batch { return w.c.NewBatch() }
 
-func (w encodeOnly) WriteBatch(_ context.Context, b *storage.Batch) error {
+func (w encodeOnly) WriteBatch(_ context.Context, b *vmclient.Batch) error {
 	b.Requests()
 	return nil
 }
@@ -167,8 +167,8 @@ func (w encodeOnly) WriteBatch(_ context.Context, b *storage.Batch) error {
 // be saved.
 func (encodeOnly) Generation() uint64 { return 0 }
 
-func (encodeOnly) CheckDurability(context.Context) (storage.Durability, error) {
-	return storage.Durability{}, nil
+func (encodeOnly) CheckDurability(context.Context) (vmclient.Durability, error) {
+	return vmclient.Durability{}, nil
 }
 
 // benchRun runs the pipeline over dir once per iteration, each with a new

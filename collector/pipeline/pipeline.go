@@ -28,16 +28,16 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/source"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
-// Writer stores batches of series (storage.Client is one).
+// Writer stores batches of series (vmclient.Client is one).
 type Writer interface {
 	// NewBatch returns an empty batch to add series to.
-	NewBatch() *storage.Batch
+	NewBatch() *vmclient.Batch
 	// WriteBatch returns nil only once the storage acknowledged every
 	// sample of the batch.
-	WriteBatch(ctx context.Context, b *storage.Batch) error
+	WriteBatch(ctx context.Context, b *vmclient.Batch) error
 	// Durability tells when acknowledged samples are saved to disk: only
 	// then are their objects deleted.
 	Durability
@@ -739,7 +739,7 @@ type prepared struct {
 	src   *Source
 	rec   ledger.Batch
 	objs  []source.Object // to delete once stored: those read, as read
-	batch *storage.Batch  // nil once written
+	batch *vmclient.Batch // nil once written
 	stats []*decode.Stats
 	exps  []aggregate.Exporter
 

@@ -17,11 +17,11 @@ import (
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
-	"github.com/vpcflow/vpcflow/collector/schema"
 	"github.com/vpcflow/vpcflow/collector/source"
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // generated writes flow logs under dir and returns the ground truth of
@@ -45,7 +45,7 @@ func generated(t *testing.T, dir string, cfg generate.Config) *groundtruth.Truth
 
 type env struct {
 	vm     *testserver.VM
-	store  *storage.Client
+	store  *vmclient.Client
 	ledger *ledger.Ledger
 	dir    string
 	state  string
@@ -57,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	// These tests do not crash the storage: a short save delay keeps them
 	// quick (TestStorageCrashLosesNothing uses the one VictoriaMetrics
 	// needs).
-	store, err := storage.New(storage.Config{URL: vm.URL, DurableAfter: 300 * time.Millisecond})
+	store, err := vmclient.New(vmclient.Config{URL: vm.URL, DurableAfter: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

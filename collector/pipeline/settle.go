@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // Durable delivery. VictoriaMetrics acknowledges a write while the samples
 // are still in memory and saves them to disk seconds later; a storage
 // process killed in between loses them. So an acknowledged batch is not
 // committed at once: it waits, pending in the ledger with its objects still
-// in the source, until the storage's save delay (storage.Durability.After)
+// in the source, until the storage's save delay (vmclient.Durability.After)
 // has passed since the acknowledgement, and a check of the storage nodes
 // made after that shows no restart (the same generation as when the batch
 // was written). Then it is committed and its objects deleted. A restart
@@ -32,14 +32,14 @@ type unsettled struct {
 }
 
 // Durability is what the pipeline needs of a Writer to know when
-// acknowledged samples are saved (storage.Client is one).
+// acknowledged samples are saved (vmclient.Client is one).
 type Durability interface {
 	// Generation returns the storage's restart generation as of its
 	// latest check.
 	Generation() uint64
 	// CheckDurability reads the storage nodes: the generation now, and how
 	// long after an acknowledgement samples are saved.
-	CheckDurability(ctx context.Context) (storage.Durability, error)
+	CheckDurability(ctx context.Context) (vmclient.Durability, error)
 }
 
 // addUnsettled queues a batch the storage acknowledged.
@@ -127,7 +127,7 @@ func (p *Pipeline) settle(ctx context.Context, wait bool) error {
 // proves saved (same generation, due before the check began) and those a
 // restart may have lost (an older generation: they go back to the ledger's
 // pending batches, for replay). The queue is in acknowledgement order.
-func (p *Pipeline) takeSettled(dur storage.Durability, began time.Time) (saved, lost []*unsettled) {
+func (p *Pipeline) takeSettled(dur vmclient.Durability, began time.Time) (saved, lost []*unsettled) {
 	p.settleMu.Lock()
 	defer p.settleMu.Unlock()
 	keep := p.unsettled[:0]

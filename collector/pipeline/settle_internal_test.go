@@ -13,7 +13,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/source"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // acker is a Writer that acknowledges every batch, counts them, and
@@ -22,12 +22,12 @@ type acker struct {
 	mu      sync.Mutex
 	writes  int
 	gen     uint64
-	encoder *storage.Client
+	encoder *vmclient.Client
 }
 
-func (a *acker) NewBatch() *storage.Batch { return a.encoder.NewBatch() }
+func (a *acker) NewBatch() *vmclient.Batch { return a.encoder.NewBatch() }
 
-func (a *acker) WriteBatch(context.Context, *storage.Batch) error {
+func (a *acker) WriteBatch(context.Context, *vmclient.Batch) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.writes++
@@ -40,10 +40,10 @@ func (a *acker) Generation() uint64 {
 	return a.gen
 }
 
-func (a *acker) CheckDurability(context.Context) (storage.Durability, error) {
+func (a *acker) CheckDurability(context.Context) (vmclient.Durability, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return storage.Durability{Generation: a.gen}, nil
+	return vmclient.Durability{Generation: a.gen}, nil
 }
 
 // TestReplaySkipsSettled: a replay stores the batches to replay one by
@@ -63,7 +63,7 @@ func TestReplaySkipsSettled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	enc, err := storage.New(storage.Config{URL: "http://127.0.0.1:1"}) // encodes only
+	enc, err := vmclient.New(vmclient.Config{URL: "http://127.0.0.1:1"}) // encodes only
 	if err != nil {
 		t.Fatal(err)
 	}

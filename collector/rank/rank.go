@@ -65,9 +65,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/report"
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // Defaults of Config.
@@ -113,14 +113,14 @@ func DefaultConfig() Config {
 }
 
 // Store is the storage the ranker reads from and writes to;
-// *storage.Client is one (it handles single nodes and clusters,
+// *vmclient.Client is one (it handles single nodes and clusters,
 // authentication, TLS and keeps secrets out of errors).
 type Store interface {
 	// Get sends a GET to the Prometheus query API (path such as
 	// "/api/v1/query") and returns the answer's body.
 	Get(ctx context.Context, path string, params url.Values) ([]byte, error)
 	// Write stores series, returning nil once they are acknowledged.
-	Write(ctx context.Context, series []storage.Series) error
+	Write(ctx context.Context, series []vmclient.Series) error
 }
 
 // Stats counts a Ranker's work since New.
@@ -405,7 +405,7 @@ func (r *Ranker) rankDirty(ctx context.Context, settle time.Duration) error {
 			continue
 		}
 		errs = append(errs, err)
-		var re *storage.RequestError
+		var re *vmclient.RequestError
 		if !errors.As(err, &re) || re.Temporary() {
 			break
 		}
@@ -450,11 +450,11 @@ func (r *Ranker) rankHour(ctx context.Context, h int64, gen uint64, asOf time.Ti
 }
 
 // compute runs the hour's queries and returns the index series to write.
-func (r *Ranker) compute(ctx context.Context, h int64) ([]storage.Series, error) {
+func (r *Ranker) compute(ctx context.Context, h int64) ([]vmclient.Series, error) {
 	startMs := h * 3600 * 1000
 	evalMs := startMs + 3600*1000 - 1
 	at := strconv.FormatInt(evalMs/1000, 10) + "." + fmt.Sprintf("%03d", evalMs%1000)
-	var out []storage.Series
+	var out []vmclient.Series
 	for _, q := range r.queries {
 		rows, err := r.instant(ctx, q.expr, at)
 		if err != nil {
@@ -464,16 +464,16 @@ func (r *Ranker) compute(ctx context.Context, h int64) ([]storage.Series, error)
 			if !(row.Value > 0) || math.IsInf(row.Value, 0) {
 				continue
 			}
-			labels := make([]storage.Label, 0, len(q.view.Labels)+2)
-			labels = append(labels, storage.Label{Name: "__name__", Value: q.name}, storage.Label{Name: schema.LabelView, Value: q.view.ID})
+			labels := make([]vmclient.Label, 0, len(q.view.Labels)+2)
+			labels = append(labels, vmclient.Label{Name: "__name__", Value: q.name}, vmclient.Label{Name: schema.LabelView, Value: q.view.ID})
 			for _, l := range q.view.Labels {
 				v := row.Labels[l]
 				if v == "" {
 					v = schema.Absent
 				}
-				labels = append(labels, storage.Label{Name: l, Value: v})
+				labels = append(labels, vmclient.Label{Name: l, Value: v})
 			}
-			out = append(out, storage.Series{Labels: labels, Samples: []storage.Sample{{Timestamp: startMs, Value: row.Value}}})
+			out = append(out, vmclient.Series{Labels: labels, Samples: []vmclient.Sample{{Timestamp: startMs, Value: row.Value}}})
 		}
 	}
 	return out, nil

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // fake is a Store that answers every query with rows and records what it
@@ -24,7 +24,7 @@ type fake struct {
 	err     error  // returned by Get when set
 	onGet   func(params url.Values)
 	queries []url.Values
-	written []storage.Series
+	written []vmclient.Series
 }
 
 func (f *fake) Get(_ context.Context, path string, params url.Values) ([]byte, error) {
@@ -47,7 +47,7 @@ func (f *fake) Get(_ context.Context, path string, params url.Values) ([]byte, e
 	return []byte(`{"status":"success","data":{"resultType":"vector","result":` + rows + `}}`), nil
 }
 
-func (f *fake) Write(_ context.Context, series []storage.Series) error {
+func (f *fake) Write(_ context.Context, series []vmclient.Series) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.written = append(f.written, series...)
@@ -157,7 +157,7 @@ func TestQueriesAndRows(t *testing.T) {
 	if got := fmt.Sprint(first.Labels); got != "[{__name__ vpcflow_rank_bytes} {view interface-src} {account_id 1} {region r} {vpc_id vpc-1} {action ACCEPT} {interface_id eni-1} {src_addr 10.0.0.1}]" {
 		t.Errorf("labels %s", got)
 	}
-	if len(first.Samples) != 1 || first.Samples[0] != (storage.Sample{Timestamp: at(10, 0).UnixMilli(), Value: 1234}) {
+	if len(first.Samples) != 1 || first.Samples[0] != (vmclient.Sample{Timestamp: at(10, 0).UnixMilli(), Value: 1234}) {
 		t.Errorf("samples %v: want 1234 at 10:00", first.Samples)
 	}
 	if got := fmt.Sprint(s.written[1].Labels); !strings.Contains(got, "{interface_id -} {src_addr -}") {
@@ -292,8 +292,8 @@ func TestErrorsKeepHoursDirty(t *testing.T) {
 	}
 	down := errors.New("connect: connection refused")
 	f(down, 1, []time.Time{at(10, 0), at(9, 0)})
-	f(&storage.RequestError{URL: "http://vm/api/v1/query", Status: 503}, 1, []time.Time{at(10, 0), at(9, 0)})
-	refused := &storage.RequestError{URL: "http://vm/api/v1/query", Status: 422, Body: "too many series"}
+	f(&vmclient.RequestError{URL: "http://vm/api/v1/query", Status: 503}, 1, []time.Time{at(10, 0), at(9, 0)})
+	refused := &vmclient.RequestError{URL: "http://vm/api/v1/query", Status: 422, Body: "too many series"}
 	f(refused, 2, []time.Time{at(10, 0), at(9, 0)})
 }
 
@@ -318,7 +318,7 @@ type fixedBody struct{ body string }
 func (f *fixedBody) Get(context.Context, string, url.Values) ([]byte, error) {
 	return []byte(f.body), nil
 }
-func (f *fixedBody) Write(context.Context, []storage.Series) error { return nil }
+func (f *fixedBody) Write(context.Context, []vmclient.Series) error { return nil }
 
 // TestRun ranks touched hours in the background and stops with ctx.
 func TestRun(t *testing.T) {

@@ -15,17 +15,17 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/rank"
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // start is where the test data begins.
 var start = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
-func newStore(t *testing.T, vm *testserver.VM) *storage.Client {
+func newStore(t *testing.T, vm *testserver.VM) *vmclient.Client {
 	t.Helper()
-	s, err := storage.New(storage.Config{URL: vm.URL, Timeout: 5 * time.Second, Retry: storage.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}})
+	s, err := vmclient.New(vmclient.Config{URL: vm.URL, Timeout: 5 * time.Second, Retry: vmclient.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func (nopCloser) Close() error { return nil }
 // load generates flow logs and writes them as the collector does: batches
 // of four objects, each aggregated, top-K folded with topK and written at
 // a slot of its own.
-func load(t *testing.T, vm *testserver.VM, store *storage.Client, cfg generate.Config, topK int) {
+func load(t *testing.T, vm *testserver.VM, store *vmclient.Client, cfg generate.Config, topK int) {
 	t.Helper()
 	var batches []*aggregate.Aggregate
 	last, objects := "", 0
@@ -241,11 +241,11 @@ func TestRankGenerated(t *testing.T) {
 }
 
 // familySeries is one series of the src family.
-func srcSeries(addr string, ts int64, bytes float64) storage.Series {
-	return storage.Series{
-		Labels: []storage.Label{{Name: "__name__", Value: "vpcflow_src_bytes"}, {Name: "account_id", Value: "123"}, {Name: "region", Value: "r"},
+func srcSeries(addr string, ts int64, bytes float64) vmclient.Series {
+	return vmclient.Series{
+		Labels: []vmclient.Label{{Name: "__name__", Value: "vpcflow_src_bytes"}, {Name: "account_id", Value: "123"}, {Name: "region", Value: "r"},
 			{Name: "vpc_id", Value: "vpc-1"}, {Name: "interface_id", Value: "eni-1"}, {Name: "action", Value: "ACCEPT"}, {Name: "src_addr", Value: addr}},
-		Samples: []storage.Sample{{Timestamp: ts, Value: bytes}},
+		Samples: []vmclient.Sample{{Timestamp: ts, Value: bytes}},
 	}
 }
 
@@ -259,7 +259,7 @@ func TestRecompute(t *testing.T) {
 	store := newStore(t, vm)
 	ctx := context.Background()
 	h := start.UnixMilli()
-	write := func(series ...storage.Series) {
+	write := func(series ...vmclient.Series) {
 		t.Helper()
 		if err := store.Write(ctx, series); err != nil {
 			t.Fatal(err)
@@ -303,7 +303,7 @@ func TestStorageDown(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	store := newStore(t, vm)
 	ctx := context.Background()
-	if err := store.Write(ctx, []storage.Series{srcSeries("a", start.UnixMilli()+5*60000, 7)}); err != nil {
+	if err := store.Write(ctx, []vmclient.Series{srcSeries("a", start.UnixMilli()+5*60000, 7)}); err != nil {
 		t.Fatal(err)
 	}
 	vm.Flush()

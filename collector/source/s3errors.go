@@ -14,7 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // Status classifies the outcome of an S3 request: whether it is worth
@@ -323,5 +323,5 @@ func (s *S3) wrapErr(op, key string, err error) error {
 		out = fmt.Errorf("%s s3://%s/%s: %w", op, s.cfg.Bucket, key, err)
 	}
 	c := s.cfg.Credentials
-	return storage.NewRedactor(c.SecretAccessKey, c.SessionToken, c.ExternalID).Error(out)
+	return vmclient.NewRedactor(c.SecretAccessKey, c.SessionToken, c.ExternalID).Error(out)
 }

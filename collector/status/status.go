@@ -24,7 +24,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // DefaultListen is where the status server listens unless configured: the
@@ -45,9 +45,9 @@ type Ranker interface {
 }
 
 // Storage is the storage client the server reports on (a
-// *storage.Client).
+// *vmclient.Client).
 type Storage interface {
-	Health() storage.Health
+	Health() vmclient.Health
 	WriteURL() string
 }
 

@@ -12,8 +12,8 @@ import (
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/status"
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // fixed is a Provider with given reports.
@@ -154,10 +154,10 @@ func TestSourcesJSONAndHealth(t *testing.T) {
 }
 
 // fakeStorage is a status.Storage in a given state.
-type fakeStorage struct{ h storage.Health }
+type fakeStorage struct{ h vmclient.Health }
 
-func (f *fakeStorage) Health() storage.Health { return f.h }
-func (f *fakeStorage) WriteURL() string       { return "http://vm:8428/api/v1/write" }
+func (f *fakeStorage) Health() vmclient.Health { return f.h }
+func (f *fakeStorage) WriteURL() string        { return "http://vm:8428/api/v1/write" }
 
 // TestStorageFailing: while the storage fails, /healthz fails naming it,
 // /metrics says it is down, and /api/v1/sources shows it failing and the
@@ -165,7 +165,7 @@ func (f *fakeStorage) WriteURL() string       { return "http://vm:8428/api/v1/wr
 // all is well again.
 func TestStorageFailing(t *testing.T) {
 	since := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	st := &fakeStorage{h: storage.Health{Up: false, Since: since, LastError: "connection refused", FailedAttempts: 7, Restarts: 2}}
+	st := &fakeStorage{h: vmclient.Health{Up: false, Since: since, LastError: "connection refused", FailedAttempts: 7, Restarts: 2}}
 	p := provider()
 	p.stats.Unsettled.Store(3)
 	srv := status.New(p, "all", "test")
@@ -206,7 +206,7 @@ func TestStorageFailing(t *testing.T) {
 		t.Errorf("a source failing on its side keeps its own error: %v", got.Sources[1])
 	}
 
-	st.h = storage.Health{Up: true, Since: since.Add(time.Hour), LastSuccess: since.Add(time.Hour)}
+	st.h = vmclient.Health{Up: true, Since: since.Add(time.Hour), LastSuccess: since.Add(time.Hour)}
 	if code, body := get(t, h, "/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz once the storage works: %d %q", code, body)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // TestCommittedUpToDate regenerates the dashboards in memory and compares

@@ -1,6 +1,6 @@
 // Package dashboards generates the Grafana dashboards of vpcflow
 // (dashboards/*.json) with the Grafana Foundation SDK, from the report
-// registry of package collector/report: a report added to the registry
+// registry of package report: a report added to the registry
 // gets its panels on the overview without a hand edit. `go tool mage
 // dashboards` writes the files; a test fails when the committed files
 // differ from what Generate returns.

@@ -15,9 +15,9 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/vpcflow/vpcflow/collector/pipeline"
-	"github.com/vpcflow/vpcflow/collector/report"
 	"github.com/vpcflow/vpcflow/collector/status"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // repo is the repository root, seen from this package's folder.
@@ -171,7 +171,7 @@ func statusMetrics(t *testing.T) map[string][]string {
 			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-1", LastSeen: seen},
 		},
 	}
-	store, err := storage.New(storage.Config{URL: "http://127.0.0.1:8428"}) // not contacted: its health is reported
+	store, err := vmclient.New(vmclient.Config{URL: "http://127.0.0.1:8428"}) // not contacted: its health is reported
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
-	"github.com/vpcflow/vpcflow/collector/report"
-	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // allValue is the value of a multi-value variable's "All": a regular

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // datasourcesFile is provisioning/datasources/vpcflow.yaml.

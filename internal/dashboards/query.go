@@ -10,7 +10,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 
-	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // Data source references: the uids and types the provisioning files give

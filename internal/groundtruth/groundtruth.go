@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
-	"github.com/vpcflow/vpcflow/collector/schema"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // Truth holds the families' totals over the whole time range, computed

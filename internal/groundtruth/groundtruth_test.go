@@ -7,7 +7,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
-	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 type discard struct{}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
-	"github.com/vpcflow/vpcflow/collector/schema"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // TestRunOnceRanks runs `run --once` over half an hour of flow logs: before

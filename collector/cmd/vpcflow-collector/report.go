@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // Environment variables the report command reads its secrets from, so that

@@ -28,7 +28,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // drainTimeout is how long a stop signal waits for the batch in flight.
@@ -406,7 +406,7 @@ func diffSources(old, next []config.Source) (added, removed, changed []string) {
 }
 
 // newStorage builds the storage client, resolving the secrets.
-func newStorage(cfg *config.Config, log *slog.Logger) (*storage.Client, error) {
+func newStorage(cfg *config.Config, log *slog.Logger) (*vmclient.Client, error) {
 	s := cfg.Storage
 	password, err := s.Password.Resolve()
 	if err != nil {
@@ -416,10 +416,10 @@ func newStorage(cfg *config.Config, log *slog.Logger) (*storage.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage.bearer_token: %w", err)
 	}
-	sc := storage.Config{
+	sc := vmclient.Config{
 		URL:      s.URL,
 		Username: s.Username, Password: password, BearerToken: bearer,
-		TLS: storage.TLS{CAFile: s.TLS.CAFile, CertFile: s.TLS.CertFile, KeyFile: s.TLS.KeyFile,
+		TLS: vmclient.TLS{CAFile: s.TLS.CAFile, CertFile: s.TLS.CertFile, KeyFile: s.TLS.KeyFile,
 			ServerName: s.TLS.ServerName, InsecureSkipVerify: s.TLS.InsecureSkipVerify},
 		Timeout:      s.Timeout,
 		StorageNodes: s.StorageNodes,
@@ -430,34 +430,34 @@ func newStorage(cfg *config.Config, log *slog.Logger) (*storage.Client, error) {
 	if s.WriteURL != "" {
 		sc.WriteURL, sc.QueryURL = s.ClusterWriteURL(), s.ClusterQueryURL()
 	}
-	return storage.New(sc)
+	return vmclient.New(sc)
 }
 
 // waitForStorage checks the storage: it answers, deduplicates at 1 ms,
 // and its nodes' /metrics say when samples are saved to disk. It waits
 // while the storage cannot be reached, at most bound (0: as long as ctx
 // allows).
-func waitForStorage(ctx context.Context, log *slog.Logger, store *storage.Client, skipCheck bool, bound time.Duration) (storage.Durability, error) {
+func waitForStorage(ctx context.Context, log *slog.Logger, store *vmclient.Client, skipCheck bool, bound time.Duration) (vmclient.Durability, error) {
 	began := time.Now()
 	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
 		err := store.Ping(ctx)
 		if err == nil {
-			var dur storage.Durability
+			var dur vmclient.Durability
 			if dur, err = checkStorageSettings(ctx, log, store, skipCheck); err == nil {
 				return dur, nil
 			}
-			if !storage.Unreachable(err) {
+			if !vmclient.Unreachable(err) {
 				return dur, err
 			}
 		}
 		if bound > 0 && time.Since(began)+wait > bound {
-			return storage.Durability{}, fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w",
+			return vmclient.Durability{}, fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w",
 				store.WriteURL(), time.Since(began).Round(time.Second), bound, err)
 		}
 		log.Warn("storage not reachable, waiting", "storage", store.WriteURL(), "err", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
-			return storage.Durability{}, ctx.Err()
+			return vmclient.Durability{}, ctx.Err()
 		case <-time.After(wait):
 		}
 	}
@@ -465,11 +465,11 @@ func waitForStorage(ctx context.Context, log *slog.Logger, store *storage.Client
 
 // checkStorageSettings checks the dedup setting and reads the storage
 // nodes' save delay.
-func checkStorageSettings(ctx context.Context, log *slog.Logger, store *storage.Client, skipCheck bool) (storage.Durability, error) {
+func checkStorageSettings(ctx context.Context, log *slog.Logger, store *vmclient.Client, skipCheck bool) (vmclient.Durability, error) {
 	if err := store.CheckDedup(ctx); err != nil {
-		var unknown *storage.DedupUnknownError
-		if !errors.As(err, &unknown) || !skipCheck || storage.Unreachable(err) {
-			return storage.Durability{}, err
+		var unknown *vmclient.DedupUnknownError
+		if !errors.As(err, &unknown) || !skipCheck || vmclient.Unreachable(err) {
+			return vmclient.Durability{}, err
 		}
 		log.Warn("storage dedup setting not checked (skip_dedup_check)", "err", err)
 	}
@@ -487,7 +487,7 @@ func checkStorageSettings(ctx context.Context, log *slog.Logger, store *storage.
 // not, it refuses to go on, saying why and how to proceed, unless mode
 // (--lost-state) says how; it then returns the first-run behaviours that
 // replace the configured ones.
-func guardLostState(ctx context.Context, log *slog.Logger, led *ledger.Ledger, store *storage.Client, instance string,
+func guardLostState(ctx context.Context, log *slog.Logger, led *ledger.Ledger, store *vmclient.Client, instance string,
 	names []string, retention time.Duration, mode string) (map[string]pipeline.FirstRun, error) {
 	lost, err := pipeline.CheckLostState(ctx, led, store, instance, names, retention, time.Now())
 	if err != nil {
@@ -523,7 +523,7 @@ func guardLostState(ctx context.Context, log *slog.Logger, led *ledger.Ledger, s
 
 // watchStorage ends a --once run (cancel, with the reason as cause) when
 // the storage has been failing for longer than bound.
-func watchStorage(ctx context.Context, cancel context.CancelCauseFunc, store *storage.Client, bound time.Duration) {
+func watchStorage(ctx context.Context, cancel context.CancelCauseFunc, store *vmclient.Client, bound time.Duration) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {

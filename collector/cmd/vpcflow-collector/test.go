@@ -19,7 +19,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/source"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 func newTestCmd() *cobra.Command {
@@ -147,7 +147,7 @@ func checkStorage(ctx context.Context, cfg *config.Config) source.Check {
 			err = store.CheckDedup(sctx)
 		}
 	}
-	var unknown *storage.DedupUnknownError
+	var unknown *vmclient.DedupUnknownError
 	switch {
 	case errors.As(err, &unknown):
 		c.Result, c.Detail = source.CheckWarn, err.Error()

@@ -9,8 +9,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
-	"github.com/vpcflow/vpcflow/collector/report"
 	"github.com/vpcflow/vpcflow/plugin/pkg/models"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 func TestLoadSettings(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vpcflow/vpcflow/collector/report"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // Defaults of a query, the same as the frontend's DEFAULT_QUERY

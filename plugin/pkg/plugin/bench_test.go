@@ -7,9 +7,9 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
-	"github.com/vpcflow/vpcflow/collector/report"
-	"github.com/vpcflow/vpcflow/collector/report/reporttest"
+	"github.com/vpcflow/vpcflow/internal/reporttest"
 	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // BenchmarkQueryData measures QueryData as a dashboard panel calls it, for
@@ -20,7 +20,7 @@ import (
 // The target is a p95 under 300 ms per report on 24 hours of 2,000
 // interfaces.
 //
-// The dataset is reporttest.BenchDataset's, shared with collector/report's
+// The dataset is reporttest.BenchDataset's, shared with report's
 // BenchmarkReports (loaded by whichever runs first).
 //
 // Run it with enough iterations for a 95th percentile, e.g.

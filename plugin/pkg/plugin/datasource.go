@@ -1,7 +1,7 @@
 // Package plugin is the backend of the "VPC Flow Logs" Grafana data source
 // (vpcflow-flowlogs-datasource): one Datasource per data source settings,
 // answering queries, alert queries, health checks and the editors'
-// resources with the shared report engine (collector/report) over
+// resources with the shared report engine (report) over
 // VictoriaMetrics.
 package plugin
 
@@ -17,9 +17,9 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
-	"github.com/vpcflow/vpcflow/collector/report"
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/plugin/pkg/models"
+	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // ID is the plugin's id, as in plugin/src/plugin.json.
@@ -48,7 +48,7 @@ type Datasource struct {
 	// setupErr is why the settings cannot be used; every call answers
 	// with it (a health check as ERROR, a query as its error).
 	setupErr  error
-	redactor  *storage.Redactor // the settings' secrets
+	redactor  *vmclient.Redactor // the settings' secrets
 	resources backend.CallResourceHandler
 }
 
@@ -60,7 +60,7 @@ func NewDatasource(ctx context.Context, ds backend.DataSourceInstanceSettings) (
 	d := &Datasource{}
 	d.resources = httpadapter.New(d.resourceMux())
 	settings, err := models.LoadSettings(ds)
-	d.settings, d.redactor = settings, storage.NewRedactor(settings.SecretValues()...)
+	d.settings, d.redactor = settings, vmclient.NewRedactor(settings.SecretValues()...)
 	if err != nil {
 		d.setupErr = d.redact(err)
 		return d, nil

@@ -7,8 +7,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/vpcflow/vpcflow/collector/report"
-	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // Field names of the frames.

@@ -10,8 +10,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/experimental"
 
-	"github.com/vpcflow/vpcflow/collector/report"
 	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // update rewrites the golden files under testdata with what the tests

@@ -13,32 +13,32 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // writeRecent writes one status sample in the minute ago minutes back, so
 // that the health check finds recent data.
-func writeRecent(t *testing.T, vm *testserver.VM, cfg storage.Config, ago int) time.Time {
+func writeRecent(t *testing.T, vm *testserver.VM, cfg vmclient.Config, ago int) time.Time {
 	t.Helper()
 	minute := time.Now().UTC().Truncate(time.Minute).Add(-time.Duration(ago) * time.Minute)
-	var labels []storage.Label
+	var labels []vmclient.Label
 	for _, l := range schema.Families()[schema.Status].Labels {
 		v := "x"
 		if l == "log_status" {
 			v = "OK"
 		}
-		labels = append(labels, storage.Label{Name: l, Value: v})
+		labels = append(labels, vmclient.Label{Name: l, Value: v})
 	}
 	cfg.URL = vm.URL
-	c, err := storage.New(cfg)
+	c, err := vmclient.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = c.Write(context.Background(), []storage.Series{{Labels: append([]storage.Label{{Name: "__name__", Value: "vpcflow_status_records"}}, labels...),
-		Samples: []storage.Sample{{Timestamp: minute.UnixMilli() + 59999, Value: 1}}}})
+	err = c.Write(context.Background(), []vmclient.Series{{Labels: append([]vmclient.Label{{Name: "__name__", Value: "vpcflow_status_records"}}, labels...),
+		Samples: []vmclient.Sample{{Timestamp: minute.UnixMilli() + 59999, Value: 1}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,12 +98,12 @@ func authProxy(t *testing.T, vmURL string, ok func(*http.Request) bool) string {
 func TestCheckHealth(t *testing.T) {
 	h := serve(t)
 	good := testserver.VictoriaMetrics(t)
-	newest := writeRecent(t, good, storage.Config{}, 3)
+	newest := writeRecent(t, good, vmclient.Config{}, 3)
 	stale := testserver.VictoriaMetrics(t)
-	writeRecent(t, stale, storage.Config{}, 90)
+	writeRecent(t, stale, vmclient.Config{}, 90)
 	empty := testserver.VictoriaMetrics(t)
 	noDedup := testserver.VictoriaMetricsNoDedup(t)
-	writeRecent(t, noDedup, storage.Config{}, 3)
+	writeRecent(t, noDedup, vmclient.Config{}, 3)
 	// VictoriaMetrics' own basic auth (which also guards the flush the
 	// test would need to write to it), and a proxy checking it in front of
 	// the good one.

@@ -10,8 +10,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/vpcflow/vpcflow/collector/report"
 	"github.com/vpcflow/vpcflow/plugin/pkg/models"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // FromAlert reports whether req comes from Grafana's alerting engine (alert

@@ -12,8 +12,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
-	"github.com/vpcflow/vpcflow/collector/report"
 	"github.com/vpcflow/vpcflow/plugin/pkg/models"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // DefaultLabelRange is the range label-values looks at when the request

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpcflow/vpcflow/collector/report"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // TestReportsResource checks GET reports: the whole registry, in its

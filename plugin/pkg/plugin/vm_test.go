@@ -21,12 +21,12 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
-	"github.com/vpcflow/vpcflow/collector/report"
-	"github.com/vpcflow/vpcflow/collector/report/reporttest"
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/internal/reporttest"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
+	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // seriesOf sums each time series frame over its steps, keyed by its
@@ -308,29 +308,29 @@ var goldenValues = map[string][]string{
 // families' label sets, as the collector writes them.
 func loadGolden(t *testing.T, vm *testserver.VM) {
 	t.Helper()
-	var series []storage.Series
+	var series []vmclient.Series
 	for _, fam := range schema.Families() {
 		if fam.Derived {
 			continue
 		}
 		for i := range 6 {
-			var labels []storage.Label
+			var labels []vmclient.Label
 			for _, l := range fam.Labels {
 				vs := goldenValues[l]
-				labels = append(labels, storage.Label{Name: l, Value: vs[i%len(vs)]})
+				labels = append(labels, vmclient.Label{Name: l, Value: vs[i%len(vs)]})
 			}
 			for j, name := range fam.MetricNames() {
-				var samples []storage.Sample
+				var samples []vmclient.Sample
 				for minute := range 10 {
 					v := float64((i + 1) * (minute%4 + 1) * []int{1000, 10, 1}[j%3])
-					samples = append(samples, storage.Sample{Timestamp: goldenBase.Add(time.Duration(minute)*time.Minute).UnixMilli() + int64(7*i), Value: v})
+					samples = append(samples, vmclient.Sample{Timestamp: goldenBase.Add(time.Duration(minute)*time.Minute).UnixMilli() + int64(7*i), Value: v})
 				}
-				series = append(series, storage.Series{Labels: append([]storage.Label{{Name: "__name__", Value: name}}, labels...), Samples: samples})
+				series = append(series, vmclient.Series{Labels: append([]vmclient.Label{{Name: "__name__", Value: name}}, labels...), Samples: samples})
 			}
 		}
 	}
 	series = append(series, reporttest.Derive(series)...)
-	c, err := storage.New(storage.Config{URL: vm.URL})
+	c, err := vmclient.New(vmclient.Config{URL: vm.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

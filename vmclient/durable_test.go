@@ -1,4 +1,4 @@
-package storage_test
+package vmclient_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // TestParseNodeMetrics reads the lines of a storage node's /metrics that
@@ -35,7 +35,7 @@ flag{name="inmemoryDataFlushInterval", value="5s", is_set="false"} 1
 			fmt.Fprint(w, page)
 		}))
 		defer srv.Close()
-		c := newClient(t, storage.Config{URL: srv.URL})
+		c := newClient(t, vmclient.Config{URL: srv.URL})
 		d, err := c.CheckDurability(context.Background())
 		switch {
 		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
@@ -63,7 +63,7 @@ flag{name="inmemoryDataFlushInterval", value="5s", is_set="false"} 1
 // apart). The generation rises each time and only then.
 func TestCheckDurabilitySeesRestarts(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
-	c := newClient(t, storage.Config{URL: vm.URL})
+	c := newClient(t, vmclient.Config{URL: vm.URL})
 	ctx := context.Background()
 	check := func(what string, want uint64) {
 		t.Helper()
@@ -80,7 +80,7 @@ func TestCheckDurabilitySeesRestarts(t *testing.T) {
 	}
 	check("first check", 0)
 	check("no restart", 0)
-	if err := c.Write(ctx, []storage.Series{series("m", nil, storage.Sample{Timestamp: minute0, Value: 1})}); err != nil {
+	if err := c.Write(ctx, []vmclient.Series{series("m", nil, vmclient.Sample{Timestamp: minute0, Value: 1})}); err != nil {
 		t.Fatal(err)
 	}
 	check("a write is no restart", 0)
@@ -103,7 +103,7 @@ func TestCheckDurabilitySeesRestarts(t *testing.T) {
 		vm.Start()
 		sec := time.Now().Unix()
 		for i := range 100 {
-			if err := c.Write(ctx, []storage.Series{series("m", nil, storage.Sample{Timestamp: minute0 + int64(i), Value: 1})}); err != nil {
+			if err := c.Write(ctx, []vmclient.Series{series("m", nil, vmclient.Sample{Timestamp: minute0 + int64(i), Value: 1})}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -132,7 +132,7 @@ func TestCheckDurabilitySeesRestarts(t *testing.T) {
 // has passed survive, at random phases of VictoriaMetrics' flush timers.
 func TestSavedAfterHolds(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t, "-inmemoryDataFlushInterval=2s")
-	c := newClient(t, storage.Config{URL: vm.URL})
+	c := newClient(t, vmclient.Config{URL: vm.URL})
 	ctx := context.Background()
 	d, err := c.CheckDurability(ctx)
 	if err != nil {
@@ -141,9 +141,9 @@ func TestSavedAfterHolds(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 	write := func(name string) {
 		t.Helper()
-		var ss []storage.Series
+		var ss []vmclient.Series
 		for i := range 500 {
-			ss = append(ss, series(name, map[string]string{"i": fmt.Sprint(i)}, storage.Sample{Timestamp: minute0, Value: 1}))
+			ss = append(ss, series(name, map[string]string{"i": fmt.Sprint(i)}, vmclient.Sample{Timestamp: minute0, Value: 1}))
 		}
 		if err := c.Write(ctx, ss); err != nil {
 			t.Fatal(err)
@@ -177,20 +177,20 @@ func TestSavedAfterHolds(t *testing.T) {
 // TestUnreachable tells errors worth waiting for from those that need a
 // change of configuration.
 func TestUnreachable(t *testing.T) {
-	down := newClient(t, storage.Config{URL: "http://127.0.0.1:1", Timeout: time.Second})
+	down := newClient(t, vmclient.Config{URL: "http://127.0.0.1:1", Timeout: time.Second})
 	_, err := down.CheckDurability(context.Background())
-	if err == nil || !storage.Unreachable(err) {
+	if err == nil || !vmclient.Unreachable(err) {
 		t.Errorf("connection refused: %v, Unreachable false", err)
 	}
 	for _, tc := range []struct {
 		status int
 		want   bool
 	}{{500, true}, {503, true}, {429, true}, {408, true}, {401, false}, {404, false}} {
-		if got := storage.Unreachable(fmt.Errorf("x: %w", &storage.RequestError{Status: tc.status})); got != tc.want {
+		if got := vmclient.Unreachable(fmt.Errorf("x: %w", &vmclient.RequestError{Status: tc.status})); got != tc.want {
 			t.Errorf("HTTP %d: Unreachable %v, want %v", tc.status, got, tc.want)
 		}
 	}
-	if storage.Unreachable(errors.New("not a VictoriaMetrics process")) {
+	if vmclient.Unreachable(errors.New("not a VictoriaMetrics process")) {
 		t.Error("a wrong answer is not worth waiting for")
 	}
 	if h := down.Health(); h.Up || h.FailedAttempts != 1 || !strings.Contains(h.LastError, "127.0.0.1:1") {

@@ -20,11 +20,11 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/rank"
-	"github.com/vpcflow/vpcflow/collector/report"
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // Slots are the write slots of the first batches: the first and last
@@ -147,7 +147,7 @@ func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
 // VPC, action and hour (0: the collector's default), and returns the
 // ranker's counters. The data must be searchable (flushed).
 func Rank(url string, from, to time.Time, topK int) (rank.Stats, error) {
-	store, err := storage.New(storage.Config{URL: url})
+	store, err := vmclient.New(vmclient.Config{URL: url})
 	if err != nil {
 		return rank.Stats{}, err
 	}
@@ -234,7 +234,7 @@ func load(url string, opts Options) (*Dataset, error) {
 		}
 		return "", false
 	}
-	store, err := storage.New(storage.Config{URL: url})
+	store, err := vmclient.New(vmclient.Config{URL: url})
 	if err != nil {
 		return nil, err
 	}

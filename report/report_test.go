@@ -15,7 +15,7 @@ import (
 
 	"github.com/VictoriaMetrics/metricsql"
 
-	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // TestRegistry checks the registry against the design's contract and the

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/report"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // errorBodyLimit is how much of an error answer the client shows at most.

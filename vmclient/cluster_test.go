@@ -1,4 +1,4 @@
-package storage_test
+package vmclient_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // These tests run against a real VictoriaMetrics cluster (vminsert,
@@ -20,9 +20,9 @@ import (
 
 // clusterClient returns a client writing through the cluster's vminsert,
 // querying through its vmselect, and reading its vmstorage nodes.
-func clusterClient(t *testing.T, c *testserver.Cluster) *storage.Client {
+func clusterClient(t *testing.T, c *testserver.Cluster) *vmclient.Client {
 	t.Helper()
-	return newClient(t, storage.Config{WriteURL: c.InsertURL(), QueryURL: c.SelectURL(), StorageNodes: c.StorageNodes()})
+	return newClient(t, vmclient.Config{WriteURL: c.InsertURL(), QueryURL: c.SelectURL(), StorageNodes: c.StorageNodes()})
 }
 
 // TestClusterCheckDurability reads the /metrics of real vmstorage nodes:
@@ -55,7 +55,7 @@ func TestClusterCheckDurability(t *testing.T) {
 	check("first check", 0)
 	check("no restart", 0)
 	for i := range 3 {
-		if err := client.Write(ctx, []storage.Series{series("m", map[string]string{"i": strconv.Itoa(i)}, storage.Sample{Timestamp: minute0, Value: 1})}); err != nil {
+		if err := client.Write(ctx, []vmclient.Series{series("m", map[string]string{"i": strconv.Itoa(i)}, vmclient.Sample{Timestamp: minute0, Value: 1})}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,7 +70,7 @@ func TestClusterCheckDurability(t *testing.T) {
 		n := c.Storage[step.node]
 		step.stop(n)
 		_, err := client.CheckDurability(ctx)
-		if err == nil || !strings.Contains(err.Error(), "storage node "+n.URL) || !storage.Unreachable(err) {
+		if err == nil || !strings.Contains(err.Error(), "storage node "+n.URL) || !vmclient.Unreachable(err) {
 			t.Errorf("node %d down: CheckDurability = %v, want an unreachable error naming %s", step.node, err, n.URL)
 		}
 		if g := client.Generation(); g != uint64(i) {
@@ -84,7 +84,7 @@ func TestClusterCheckDurability(t *testing.T) {
 		t.Errorf("health %+v, want up with 3 restarts", h)
 	}
 
-	vminsert := newClient(t, storage.Config{WriteURL: c.InsertURL(), QueryURL: c.SelectURL(), StorageNodes: []string{c.WriteURL}})
+	vminsert := newClient(t, vmclient.Config{WriteURL: c.InsertURL(), QueryURL: c.SelectURL(), StorageNodes: []string{c.WriteURL}})
 	if _, err := vminsert.CheckDurability(ctx); err == nil || !strings.Contains(err.Error(), "not a VictoriaMetrics single node or vmstorage") {
 		t.Errorf("vminsert as a storage node: CheckDurability = %v, want a refusal", err)
 	}
@@ -98,7 +98,7 @@ func TestClusterCheckDedup(t *testing.T) {
 		t.Helper()
 		c := testserver.VictoriaMetricsClusterWith(t, o)
 		err := clusterClient(t, c).CheckDedup(context.Background())
-		var unknown *storage.DedupUnknownError
+		var unknown *vmclient.DedupUnknownError
 		if errors.As(err, &unknown) {
 			t.Errorf("CheckDedup: %v: the setting was not read", err)
 		}
@@ -139,9 +139,9 @@ func TestClusterReplayRerouted(t *testing.T) {
 		c := testserver.VictoriaMetricsClusterWith(t, testserver.ClusterOptions{Nodes: 2, SelectFlags: []string{"-dedup.minScrapeInterval=" + selectDedup}})
 		client := clusterClient(t, c)
 		ctx := context.Background()
-		var batch []storage.Series
+		var batch []vmclient.Series
 		for i := range n {
-			batch = append(batch, series("m", map[string]string{"i": strconv.Itoa(i)}, storage.Sample{Timestamp: minute0, Value: 1}))
+			batch = append(batch, series("m", map[string]string{"i": strconv.Itoa(i)}, vmclient.Sample{Timestamp: minute0, Value: 1}))
 		}
 		if err := client.Write(ctx, batch); err != nil {
 			t.Fatal(err)
@@ -200,7 +200,7 @@ func vminsertRows(t *testing.T, c *testserver.Cluster) []float64 {
 		if !n.Running() {
 			continue
 		}
-		node := newClient(t, storage.Config{URL: n.URL})
+		node := newClient(t, vmclient.Config{URL: n.URL})
 		body, err := node.Get(ctx, "/metrics", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -249,9 +249,9 @@ func TestClusterSavedAfterHolds(t *testing.T) {
 	const n = 500
 	write := func(name string) {
 		t.Helper()
-		var ss []storage.Series
+		var ss []vmclient.Series
 		for i := range n {
-			ss = append(ss, series(name, map[string]string{"i": fmt.Sprint(i)}, storage.Sample{Timestamp: minute0, Value: 1}))
+			ss = append(ss, series(name, map[string]string{"i": fmt.Sprint(i)}, vmclient.Sample{Timestamp: minute0, Value: 1}))
 		}
 		if err := client.Write(ctx, ss); err != nil {
 			t.Fatal(err)
@@ -323,14 +323,14 @@ func TestClusterSavedAfterHolds(t *testing.T) {
 func TestClusterInsertRestartSeen(t *testing.T) {
 	c := testserver.VictoriaMetricsCluster(t, 2)
 	ctx := context.Background()
-	client := newClient(t, storage.Config{WriteURL: c.InsertURL(), QueryURL: c.SelectURL(), StorageNodes: c.StorageNodes(),
+	client := newClient(t, vmclient.Config{WriteURL: c.InsertURL(), QueryURL: c.SelectURL(), StorageNodes: c.StorageNodes(),
 		InsertNodes: []string{c.WriteURL}})
 	if d, err := client.CheckDurability(ctx); err != nil || d.Generation != 0 {
 		t.Fatalf("first check: %+v, %v", d, err)
 	}
-	var ss []storage.Series
+	var ss []vmclient.Series
 	for i := range 500 {
-		ss = append(ss, series("lost_in_vminsert", map[string]string{"i": strconv.Itoa(i)}, storage.Sample{Timestamp: minute0, Value: 1}))
+		ss = append(ss, series("lost_in_vminsert", map[string]string{"i": strconv.Itoa(i)}, vmclient.Sample{Timestamp: minute0, Value: 1}))
 	}
 	time.Sleep(1100 * time.Millisecond) // a start time of its own for the next vminsert
 	if err := client.Write(ctx, ss); err != nil {
@@ -345,7 +345,7 @@ func TestClusterInsertRestartSeen(t *testing.T) {
 	if d, err := client.CheckDurability(ctx); err != nil || d.Generation != 1 {
 		t.Errorf("after vminsert restarted: %+v, %v; want generation 1", d, err)
 	}
-	if _, err := storage.New(storage.Config{URL: c.WriteURL, InsertNodes: []string{c.WriteURL}}); err == nil {
+	if _, err := vmclient.New(vmclient.Config{URL: c.WriteURL, InsertNodes: []string{c.WriteURL}}); err == nil {
 		t.Error("InsertNodes accepted without a cluster")
 	}
 }

@@ -22,7 +22,7 @@ import (
 const benchVersion = "v3"
 
 // BenchDataset returns the VictoriaMetrics of the report benchmarks
-// (collector/report's BenchmarkReports, the plugin's BenchmarkQueryData)
+// (report's BenchmarkReports, the plugin's BenchmarkQueryData)
 // and the range of its data. The dataset is generated v5 flow logs
 // collected with top-K 1000, with the rank index of every hour, into a
 // VictoriaMetrics whose data folder is kept in the cache (VPCFLOW_CACHE,

@@ -1,4 +1,4 @@
-// Package storage writes time series to VictoriaMetrics with the Prometheus
+// Package vmclient writes time series to VictoriaMetrics with the Prometheus
 // remote write protocol (protobuf, snappy block compression), retrying
 // until the samples are acknowledged, and checks that the storage
 // deduplicates the way the collector's exactly-once scheme needs (see
@@ -12,7 +12,7 @@
 // the URL shapes /insert/<tenant>/prometheus/api/v1/write and
 // /select/<tenant>/prometheus are also checked path by path through a
 // path-rewriting proxy in front of a single node.
-package storage
+package vmclient
 
 import (
 	"bytes"

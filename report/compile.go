@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // quote returns s as a MetricsQL string literal. MetricsQL reads double

@@ -22,11 +22,11 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
-	"github.com/vpcflow/vpcflow/collector/report"
-	"github.com/vpcflow/vpcflow/collector/report/reporttest"
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/internal/reporttest"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // parsingTransport parses every query sent with metricsql before passing
@@ -496,24 +496,24 @@ func checkSeries(t *testing.T, e *report.Engine, ds *reporttest.Dataset, rep rep
 }
 
 // labelsOf returns the labels of a family, all absent, with some set.
-func labelsOf(family int, set map[string]string) []storage.Label {
+func labelsOf(family int, set map[string]string) []vmclient.Label {
 	f := schema.Families()[family]
-	var out []storage.Label
+	var out []vmclient.Label
 	for _, l := range f.Labels {
 		v := schema.Absent
 		if s, ok := set[l]; ok {
 			v = s
 		}
-		out = append(out, storage.Label{Name: l, Value: v})
+		out = append(out, vmclient.Label{Name: l, Value: v})
 	}
 	return out
 }
 
 // write stores hand-made series, with the derived families' series the
 // collector would write beside them (reporttest.Derive).
-func write(t *testing.T, url string, series ...storage.Series) {
+func write(t *testing.T, url string, series ...vmclient.Series) {
 	t.Helper()
-	c, err := storage.New(storage.Config{URL: url})
+	c, err := vmclient.New(vmclient.Config{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,8 +522,8 @@ func write(t *testing.T, url string, series ...storage.Series) {
 	}
 }
 
-func named(name string, labels []storage.Label, samples ...storage.Sample) storage.Series {
-	return storage.Series{Labels: append([]storage.Label{{Name: "__name__", Value: name}}, labels...), Samples: samples}
+func named(name string, labels []vmclient.Label, samples ...vmclient.Sample) vmclient.Series {
+	return vmclient.Series{Labels: append([]vmclient.Label{{Name: "__name__", Value: name}}, labels...), Samples: samples}
 }
 
 // TestMinuteBoundaries writes, for each of ten minutes, a sample at its
@@ -585,15 +585,15 @@ func TestMinuteBoundaries(t *testing.T) {
 		}
 	}
 	load := func(t *testing.T, url string, base time.Time) {
-		var samples []storage.Sample
+		var samples []vmclient.Sample
 		for i := range 10 {
 			ms := base.Add(time.Duration(i) * time.Minute).UnixMilli()
-			samples = append(samples, storage.Sample{Timestamp: ms, Value: math.Exp2(float64(2 * i))},
-				storage.Sample{Timestamp: ms + 59999, Value: math.Exp2(float64(2*i + 1))})
+			samples = append(samples, vmclient.Sample{Timestamp: ms, Value: math.Exp2(float64(2 * i))},
+				vmclient.Sample{Timestamp: ms + 59999, Value: math.Exp2(float64(2*i + 1))})
 		}
 		// Neighbours just outside: the last millisecond before, the first after.
-		samples = append([]storage.Sample{{Timestamp: base.UnixMilli() - 1, Value: 1 << 40}}, samples...)
-		samples = append(samples, storage.Sample{Timestamp: base.Add(10 * time.Minute).UnixMilli(), Value: 1 << 41})
+		samples = append([]vmclient.Sample{{Timestamp: base.UnixMilli() - 1, Value: 1 << 40}}, samples...)
+		samples = append(samples, vmclient.Sample{Timestamp: base.Add(10 * time.Minute).UnixMilli(), Value: 1 << 41})
 		write(t, url, named("vpcflow_status_records", labelsOf(schema.Status, map[string]string{"log_status": "OK"}), samples...))
 	}
 
@@ -639,7 +639,7 @@ func TestMinuteBoundaries(t *testing.T) {
 			t.Fatal(err)
 		}
 		write(t, vm.URL, named("vpcflow_status_records", labelsOf(schema.Status, map[string]string{"log_status": "OK"}),
-			storage.Sample{Timestamp: base.Add(2*time.Minute).UnixMilli() + 7, Value: 1 << 45}))
+			vmclient.Sample{Timestamp: base.Add(2*time.Minute).UnixMilli() + 7, Value: 1 << 45}))
 		vm.Flush()
 		after, err := e.Table(context.Background(), report.Query{Report: report.ReportLogStatus}, base, base.Add(5*time.Minute))
 		if err != nil {
@@ -661,10 +661,10 @@ func TestEscapingInVictoriaMetrics(t *testing.T) {
 		`"} or vector(1)`, `"} or vector(1) or {"`, `a"b`, `a\"b`, `\`, `\\`, `a\nb`, "new\nline", "tab\tand\rreturn",
 		`{}`, `}`, `{`, `'single'`, "`back`", `a,b=c`, `x") by (y`, " ", "ünïcødé ✓", `.*`, `a|b`, "eni-plain",
 	}
-	var series []storage.Series
+	var series []vmclient.Series
 	for i, v := range values {
 		series = append(series, named("vpcflow_interface_bytes", labelsOf(schema.Interface, map[string]string{"interface_id": v, "action": "ACCEPT"}),
-			storage.Sample{Timestamp: base.UnixMilli() + int64(i), Value: float64(100 + i)}))
+			vmclient.Sample{Timestamp: base.UnixMilli() + int64(i), Value: float64(100 + i)}))
 	}
 	write(t, vm.URL, series...)
 	vm.Flush()
@@ -709,14 +709,14 @@ func TestEscapingInVictoriaMetrics(t *testing.T) {
 func TestTies(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	base := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	var series []storage.Series
+	var series []vmclient.Series
 	for i, iface := range []string{"eni-e", "eni-c", "eni-a", "eni-d", "eni-b", "eni-big"} {
 		v := 10.0
 		if iface == "eni-big" {
 			v = 50
 		}
 		series = append(series, named("vpcflow_interface_bytes", labelsOf(schema.Interface, map[string]string{"interface_id": iface}),
-			storage.Sample{Timestamp: base.UnixMilli() + int64(i), Value: v}))
+			vmclient.Sample{Timestamp: base.UnixMilli() + int64(i), Value: v}))
 	}
 	write(t, vm.URL, series...)
 	vm.Flush()
@@ -762,7 +762,7 @@ func TestHealth(t *testing.T) {
 		}
 		minute := time.Now().UTC().Truncate(time.Minute).Add(-3 * time.Minute)
 		write(t, vm.URL, named("vpcflow_status_records", labelsOf(schema.Status, map[string]string{"log_status": "OK"}),
-			storage.Sample{Timestamp: minute.UnixMilli() + 59999, Value: 1}))
+			vmclient.Sample{Timestamp: minute.UnixMilli() + 59999, Value: 1}))
 		vm.Flush()
 		h = e.Health(ctx)
 		if !h.OK || !h.Newest.Equal(minute) || h.Age < 3*time.Minute || h.Age > 5*time.Minute || len(h.Warnings) != 0 || len(h.Problems) != 0 {

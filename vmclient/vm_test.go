@@ -1,4 +1,4 @@
-package storage_test
+package vmclient_test
 
 import (
 	"context"
@@ -17,41 +17,41 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // minute0 is 2026-01-01T00:00:00Z in milliseconds: historical data.
 const minute0 = int64(1767225600000)
 
-func newClient(t *testing.T, cfg storage.Config) *storage.Client {
+func newClient(t *testing.T, cfg vmclient.Config) *vmclient.Client {
 	t.Helper()
-	c, err := storage.New(cfg)
+	c, err := vmclient.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func series(name string, labels map[string]string, samples ...storage.Sample) storage.Series {
-	s := storage.Series{Labels: []storage.Label{{Name: "__name__", Value: name}}, Samples: samples}
+func series(name string, labels map[string]string, samples ...vmclient.Sample) vmclient.Series {
+	s := vmclient.Series{Labels: []vmclient.Label{{Name: "__name__", Value: name}}, Samples: samples}
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		s.Labels = append(s.Labels, storage.Label{Name: k, Value: labels[k]})
+		s.Labels = append(s.Labels, vmclient.Label{Name: k, Value: labels[k]})
 	}
 	return s
 }
 
 func TestRoundTrip(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
-	c := newClient(t, storage.Config{URL: vm.URL})
-	written := []storage.Series{
+	c := newClient(t, vmclient.Config{URL: vm.URL})
+	written := []vmclient.Series{
 		series("vpcflow_interface_bytes", map[string]string{"interface_id": "eni-1", "action": "ACCEPT", "az_id": "-"},
-			storage.Sample{Timestamp: minute0, Value: 1500}, storage.Sample{Timestamp: minute0 + 60_000, Value: 0},
-			storage.Sample{Timestamp: minute0 + 120_003, Value: 9_007_199_254_740_992}),
+			vmclient.Sample{Timestamp: minute0, Value: 1500}, vmclient.Sample{Timestamp: minute0 + 60_000, Value: 0},
+			vmclient.Sample{Timestamp: minute0 + 120_003, Value: 9_007_199_254_740_992}),
 		series("vpcflow_interface_bytes", map[string]string{"interface_id": "eni-2", "action": "REJECT", "az_id": "euw1-az1"},
-			storage.Sample{Timestamp: minute0 + 1, Value: 40}, storage.Sample{Timestamp: minute0 + 60_001, Value: 1_234_567_891.5}),
+			vmclient.Sample{Timestamp: minute0 + 1, Value: 40}, vmclient.Sample{Timestamp: minute0 + 60_001, Value: 1_234_567_891.5}),
 		series("vpcflow_entity_info", map[string]string{"entity_id": "eni-1", "name": `web "front" — ü`},
-			storage.Sample{Timestamp: minute0, Value: 1}),
+			vmclient.Sample{Timestamp: minute0, Value: 1}),
 	}
 	if err := c.Write(context.Background(), written); err != nil {
 		t.Fatal(err)
@@ -89,13 +89,13 @@ func TestRoundTrip(t *testing.T) {
 
 func TestSplit(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
-	c := newClient(t, storage.Config{URL: vm.URL, MaxSeriesPerRequest: 3})
-	var written []storage.Series
+	c := newClient(t, vmclient.Config{URL: vm.URL, MaxSeriesPerRequest: 3})
+	var written []vmclient.Series
 	want := map[string]float64{}
 	for i := range 10 {
 		id := fmt.Sprintf("eni-%d", i)
 		written = append(written, series("m", map[string]string{"interface_id": id},
-			storage.Sample{Timestamp: minute0, Value: float64(i + 1)}, storage.Sample{Timestamp: minute0 + 60_000, Value: 100}))
+			vmclient.Sample{Timestamp: minute0, Value: float64(i + 1)}, vmclient.Sample{Timestamp: minute0 + 60_000, Value: 100}))
 		want[id] = float64(i+1) + 100
 	}
 	if err := c.Write(context.Background(), written); err != nil {
@@ -116,9 +116,9 @@ func TestSplit(t *testing.T) {
 func TestReplay(t *testing.T) {
 	f := func(vm *testserver.VM, wantReplayed float64) {
 		t.Helper()
-		c := newClient(t, storage.Config{URL: vm.URL})
-		batch := []storage.Series{
-			series("m", map[string]string{"k": "replayed"}, storage.Sample{Timestamp: minute0, Value: 7}, storage.Sample{Timestamp: minute0 + 60_000, Value: 3}),
+		c := newClient(t, vmclient.Config{URL: vm.URL})
+		batch := []vmclient.Series{
+			series("m", map[string]string{"k": "replayed"}, vmclient.Sample{Timestamp: minute0, Value: 7}, vmclient.Sample{Timestamp: minute0 + 60_000, Value: 3}),
 		}
 		for range 2 {
 			if err := c.Write(context.Background(), batch); err != nil {
@@ -127,8 +127,8 @@ func TestReplay(t *testing.T) {
 		}
 		// Two batches in the same minute, slots 0 and 1.
 		for slot, v := range []float64{5, 6} {
-			s := series("m", map[string]string{"k": "distinct"}, storage.Sample{Timestamp: minute0 + int64(slot), Value: v})
-			if err := c.Write(context.Background(), []storage.Series{s}); err != nil {
+			s := series("m", map[string]string{"k": "distinct"}, vmclient.Sample{Timestamp: minute0 + int64(slot), Value: v})
+			if err := c.Write(context.Background(), []vmclient.Series{s}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -145,7 +145,7 @@ func TestReplay(t *testing.T) {
 func TestRetryUntilBack(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	retries := make(chan error, 100)
-	c := newClient(t, storage.Config{URL: vm.URL, Retry: storage.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+	c := newClient(t, vmclient.Config{URL: vm.URL, Retry: vmclient.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		OnRetry: func(attempt int, err error, wait time.Duration) {
 			select {
 			case retries <- err:
@@ -155,8 +155,8 @@ func TestRetryUntilBack(t *testing.T) {
 	vm.Stop()
 	done := make(chan error, 1)
 	go func() {
-		done <- c.Write(context.Background(), []storage.Series{
-			series("m", nil, storage.Sample{Timestamp: minute0, Value: 5}, storage.Sample{Timestamp: minute0 + 60_000, Value: 6}),
+		done <- c.Write(context.Background(), []vmclient.Series{
+			series("m", nil, vmclient.Sample{Timestamp: minute0, Value: 5}, vmclient.Sample{Timestamp: minute0 + 60_000, Value: 6}),
 		})
 	}()
 	for range 3 {
@@ -194,13 +194,13 @@ func TestCancelWhileDown(t *testing.T) {
 	vm.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := newClient(t, storage.Config{URL: vm.URL, Retry: storage.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond},
+	c := newClient(t, vmclient.Config{URL: vm.URL, Retry: vmclient.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond},
 		OnRetry: func(attempt int, err error, wait time.Duration) {
 			if attempt == 5 {
 				cancel()
 			}
 		}})
-	err := c.Write(ctx, []storage.Series{series("m", nil, storage.Sample{Timestamp: minute0, Value: 1})})
+	err := c.Write(ctx, []vmclient.Series{series("m", nil, vmclient.Sample{Timestamp: minute0, Value: 1})})
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), vm.URL) {
 		t.Errorf("Write = %v, want context.Canceled naming %s", err, vm.URL)
 	}
@@ -212,14 +212,14 @@ func TestCancelWhileDown(t *testing.T) {
 func TestCheckDedup(t *testing.T) {
 	f := func(vm *testserver.VM, want string) {
 		t.Helper()
-		err := newClient(t, storage.Config{URL: vm.URL}).CheckDedup(context.Background())
+		err := newClient(t, vmclient.Config{URL: vm.URL}).CheckDedup(context.Background())
 		switch {
 		case want == "" && err != nil:
 			t.Errorf("CheckDedup: %v", err)
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("CheckDedup = %v, want %q", err, want)
 		}
-		var unknown *storage.DedupUnknownError
+		var unknown *vmclient.DedupUnknownError
 		if errors.As(err, &unknown) {
 			t.Errorf("CheckDedup: %v: the setting was not read", err)
 		}
@@ -276,7 +276,7 @@ func TestClusterURLs(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	var p clusterProxy
 	srv := p.start(t, vm.URL)
-	c := newClient(t, storage.Config{
+	c := newClient(t, vmclient.Config{
 		WriteURL:     srv.URL + "/insert/7:1/prometheus/api/v1/write",
 		QueryURL:     srv.URL + "/select/7:1/prometheus/",
 		StorageNodes: []string{vm.URL}, // the node behind the proxy plays the vmstorage
@@ -288,7 +288,7 @@ func TestClusterURLs(t *testing.T) {
 	if err := c.CheckDedup(ctx); err != nil {
 		t.Fatalf("CheckDedup: %v", err)
 	}
-	if err := c.Write(ctx, []storage.Series{series("m", nil, storage.Sample{Timestamp: minute0, Value: 3})}); err != nil {
+	if err := c.Write(ctx, []vmclient.Series{series("m", nil, vmclient.Sample{Timestamp: minute0, Value: 3})}); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	vm.Flush()
@@ -305,7 +305,7 @@ func TestClusterURLs(t *testing.T) {
 		t.Errorf("paths asked %q\nwant %q", p.paths, want)
 	}
 	_, err = c.Get(ctx, "/nope", nil)
-	var re *storage.RequestError
+	var re *vmclient.RequestError
 	if !errors.As(err, &re) || re.Status != http.StatusBadRequest {
 		t.Errorf("Get(/nope) = %v, want a RequestError 400", err)
 	}
@@ -317,9 +317,9 @@ func TestClusterURLs(t *testing.T) {
 func TestAuth(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t, "-httpAuth.username=collector", "-httpAuth.password=s3cr3t-pass")
 	ctx := context.Background()
-	s := []storage.Series{series("m", nil, storage.Sample{Timestamp: minute0, Value: 3})}
+	s := []vmclient.Series{series("m", nil, vmclient.Sample{Timestamp: minute0, Value: 3})}
 
-	good := newClient(t, storage.Config{URL: vm.URL, Username: "collector", Password: "s3cr3t-pass"})
+	good := newClient(t, vmclient.Config{URL: vm.URL, Username: "collector", Password: "s3cr3t-pass"})
 	if err := good.Ping(ctx); err != nil {
 		t.Errorf("Ping: %v", err)
 	}
@@ -330,18 +330,18 @@ func TestAuth(t *testing.T) {
 		t.Errorf("Write: %v", err)
 	}
 
-	for _, cfg := range []storage.Config{
+	for _, cfg := range []vmclient.Config{
 		{URL: vm.URL, Username: "collector", Password: "wr0ng-pass"},
 		{URL: vm.URL, BearerToken: "b3arer-tok"},
 		{URL: vm.URL},
 	} {
 		c := newClient(t, cfg)
 		err := c.Write(ctx, s)
-		var re *storage.RequestError
+		var re *vmclient.RequestError
 		if !errors.As(err, &re) || re.Status != http.StatusUnauthorized {
 			t.Errorf("Write with %q/%q: %v, want HTTP 401", cfg.Username, cfg.BearerToken, err)
 		}
-		var unknown *storage.DedupUnknownError
+		var unknown *vmclient.DedupUnknownError
 		if err := c.CheckDedup(ctx); !errors.As(err, &unknown) {
 			t.Errorf("CheckDedup with %q/%q: %v, want DedupUnknownError", cfg.Username, cfg.BearerToken, err)
 		}

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // Derive returns the series of the derived families (schema.Family.Derived)
@@ -17,7 +17,7 @@ import (
 // family sees what it would see of collected data. Series of families that
 // no family derives from give nothing; label sets come out in the order
 // they first occur, samples in time order.
-func Derive(series []storage.Series) []storage.Series {
+func Derive(series []vmclient.Series) []vmclient.Series {
 	defs := schema.Families()
 	type source struct{ derived, suffix string }
 	sources := map[string][]source{} // metric name → derived family names and suffix
@@ -34,7 +34,7 @@ func Derive(series []storage.Series) []storage.Series {
 	for _, d := range defs {
 		labelsOf[d.Name] = d.Labels
 	}
-	var out []storage.Series
+	var out []vmclient.Series
 	index := map[string]int{}             // derived name and label values → out index
 	values := map[int]map[int64]float64{} // out index → timestamp → sum
 	for _, s := range series {
@@ -47,10 +47,10 @@ func Derive(series []storage.Series) []storage.Series {
 			byName[l.Name] = l.Value
 		}
 		for _, src := range sources[name] {
-			labels := []storage.Label{{Name: "__name__", Value: src.derived + src.suffix}}
+			labels := []vmclient.Label{{Name: "__name__", Value: src.derived + src.suffix}}
 			key := []string{labels[0].Value}
 			for _, l := range labelsOf[src.derived] {
-				labels = append(labels, storage.Label{Name: l, Value: byName[l]})
+				labels = append(labels, vmclient.Label{Name: l, Value: byName[l]})
 				key = append(key, byName[l])
 			}
 			k := strings.Join(key, "\xff")
@@ -58,7 +58,7 @@ func Derive(series []storage.Series) []storage.Series {
 			if !ok {
 				i = len(out)
 				index[k] = i
-				out = append(out, storage.Series{Labels: labels})
+				out = append(out, vmclient.Series{Labels: labels})
 				values[i] = map[int64]float64{}
 			}
 			for _, smp := range s.Samples {
@@ -68,9 +68,9 @@ func Derive(series []storage.Series) []storage.Series {
 	}
 	for i := range out {
 		for ts, v := range values[i] {
-			out[i].Samples = append(out[i].Samples, storage.Sample{Timestamp: ts, Value: v})
+			out[i].Samples = append(out[i].Samples, vmclient.Sample{Timestamp: ts, Value: v})
 		}
-		slices.SortFunc(out[i].Samples, func(a, b storage.Sample) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+		slices.SortFunc(out[i].Samples, func(a, b vmclient.Sample) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 	}
 	return out
 }

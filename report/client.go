@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // Defaults of Config.
@@ -57,8 +57,8 @@ type Client struct {
 	root    string // where /flags lives
 	cluster bool
 	auth    string
-	secrets []string          // strings never to show in errors
-	redact  *storage.Redactor // removes them (and echoed credential headers)
+	secrets []string           // strings never to show in errors
+	redact  *vmclient.Redactor // removes them (and echoed credential headers)
 	header  http.Header
 	http    *http.Client
 	timeout time.Duration
@@ -117,7 +117,7 @@ func NewClient(cfg Config) (*Client, error) {
 	for _, vs := range c.header {
 		c.secrets = append(c.secrets, vs...)
 	}
-	c.redact = storage.NewRedactor(c.secrets...)
+	c.redact = vmclient.NewRedactor(c.secrets...)
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
@@ -236,8 +236,8 @@ type apiResponse struct {
 }
 
 // maxErrorBody bounds how much of an error answer is shown, after its
-// secrets are removed (storage.ReadErrorBody reads up to
-// storage.MaxErrorRead bytes of it).
+// secrets are removed (vmclient.ReadErrorBody reads up to
+// vmclient.MaxErrorRead bytes of it).
 const maxErrorBody = 2048
 
 // query POSTs form to the query API path and decodes the result, which
@@ -349,9 +349,9 @@ func (c *Client) send(ctx context.Context, method, u string, body io.Reader) ([]
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		// The whole answer (up to storage.MaxErrorRead) is redacted before
+		// The whole answer (up to vmclient.MaxErrorRead) is redacted before
 		// it is cut, so that a cut never leaves the start of a secret.
-		head, truncated := storage.ReadErrorBody(resp.Body)
+		head, truncated := vmclient.ReadErrorBody(resp.Body)
 		msg := string(head)
 		var r apiResponse
 		if !truncated && json.Unmarshal(head, &r) == nil && r.Error != "" {

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // exporters answers the exporters report's table: per VPC its traffic

@@ -24,7 +24,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // Report describes one report type of the registry.

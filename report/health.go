@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/schema"
-	"github.com/vpcflow/vpcflow/collector/storage"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // StaleAfter is the age of the newest flow log data beyond which Health
@@ -86,11 +86,11 @@ func (e *Engine) Health(ctx context.Context) Health {
 	if err == nil {
 		// An answer that is not the flags page is quoted in the error:
 		// without the secrets a proxy might echo.
-		err = storage.CheckDedupFlags([]byte(c.redact.String(string(body))), flagsURL, where)
+		err = vmclient.CheckDedupFlags([]byte(c.redact.String(string(body))), flagsURL, where)
 	} else {
-		err = &storage.DedupUnknownError{URL: flagsURL, Err: err}
+		err = &vmclient.DedupUnknownError{URL: flagsURL, Err: err}
 	}
-	var unknown *storage.DedupUnknownError
+	var unknown *vmclient.DedupUnknownError
 	switch {
 	case err == nil:
 		h.Dedup = "1ms"

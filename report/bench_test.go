@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/report"
-	"github.com/vpcflow/vpcflow/collector/report/reporttest"
+	"github.com/vpcflow/vpcflow/internal/reporttest"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // BenchmarkReports measures the latency of every report, as a table (top
@@ -17,7 +17,7 @@ import (
 //
 // Run it with enough iterations for a 95th percentile, e.g.
 //
-//	go test ./collector/report -run '^$' -bench Reports -benchtime 20x
+//	go test ./report -run '^$' -bench Reports -benchtime 20x
 //
 // Without the VictoriaMetrics binary it is skipped.
 func BenchmarkReports(b *testing.B) {

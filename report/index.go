@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // MaxIndexedTop is the largest top N that picks its rows from the rank

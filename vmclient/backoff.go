@@ -1,4 +1,4 @@
-package storage
+package vmclient
 
 import (
 	"math/rand/v2"

@@ -1,4 +1,4 @@
-package storage_test
+package vmclient_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/storage"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // errorBodyLimit is the documented bound of RequestError.Body.
@@ -20,7 +20,7 @@ const errorBodyLimit = 512
 func TestRedactorString(t *testing.T) {
 	f := func(secrets []string, in, want string) {
 		t.Helper()
-		if got := storage.NewRedactor(secrets...).String(in); got != want {
+		if got := vmclient.NewRedactor(secrets...).String(in); got != want {
 			t.Errorf("String(%q) with %q\n got %q\nwant %q", in, secrets, got, want)
 		}
 	}
@@ -60,7 +60,7 @@ func TestRedactorString(t *testing.T) {
 func TestRedactorCut(t *testing.T) {
 	f := func(secrets []string, in string, truncated bool, limit int, want string) {
 		t.Helper()
-		got := storage.NewRedactor(secrets...).Cut(in, truncated, limit)
+		got := vmclient.NewRedactor(secrets...).Cut(in, truncated, limit)
 		if got != want {
 			t.Errorf("Cut(%q, %v, %d)\n got %q\nwant %q", in, truncated, limit, got, want)
 		}
@@ -89,24 +89,24 @@ func TestReadErrorBody(t *testing.T) {
 	f := func(n int, wantLen int, wantTruncated bool) {
 		t.Helper()
 		r := strings.NewReader(strings.Repeat("x", n))
-		head, truncated := storage.ReadErrorBody(r)
+		head, truncated := vmclient.ReadErrorBody(r)
 		if len(head) != wantLen || truncated != wantTruncated {
-			t.Errorf("storage.ReadErrorBody(%d bytes) = %d bytes, truncated %v; want %d, %v", n, len(head), truncated, wantLen, wantTruncated)
+			t.Errorf("vmclient.ReadErrorBody(%d bytes) = %d bytes, truncated %v; want %d, %v", n, len(head), truncated, wantLen, wantTruncated)
 		}
-		if n <= storage.MaxErrorRead+1<<20 && r.Len() != 0 {
-			t.Errorf("storage.ReadErrorBody(%d bytes) left %d bytes unread", n, r.Len())
+		if n <= vmclient.MaxErrorRead+1<<20 && r.Len() != 0 {
+			t.Errorf("vmclient.ReadErrorBody(%d bytes) left %d bytes unread", n, r.Len())
 		}
 	}
 	f(0, 0, false)
 	f(100, 100, false)
-	f(storage.MaxErrorRead, storage.MaxErrorRead, false)
-	f(storage.MaxErrorRead+1, storage.MaxErrorRead, true)
-	f(storage.MaxErrorRead+5000, storage.MaxErrorRead, true)
+	f(vmclient.MaxErrorRead, vmclient.MaxErrorRead, false)
+	f(vmclient.MaxErrorRead+1, vmclient.MaxErrorRead, true)
+	f(vmclient.MaxErrorRead+5000, vmclient.MaxErrorRead, true)
 }
 
 // TestNoSecretStartInErrors runs the write and query paths against servers
 // that echo the credentials in their error answers, the secret text
-// beginning 6 bytes before the 512-byte bound of storage.RequestError.Body: a
+// beginning 6 bytes before the 512-byte bound of vmclient.RequestError.Body: a
 // client that cut the answer before removing the secrets would show their
 // first 6 bytes.
 func TestNoSecretStartInErrors(t *testing.T) {
@@ -119,19 +119,19 @@ func TestNoSecretStartInErrors(t *testing.T) {
 	for _, shape := range testserver.EchoShapes {
 		for _, status := range []int{http.StatusUnauthorized, http.StatusBadGateway} {
 			srv := testserver.CredentialEcho(t, status, shape, errorBodyLimit-6)
-			for auth, cfg := range map[string]storage.Config{
+			for auth, cfg := range map[string]vmclient.Config{
 				"basic":  {URL: srv.URL, Username: user, Password: pass},
 				"bearer": {URL: srv.URL, BearerToken: token},
 			} {
 				name := fmt.Sprintf("%s %d %s", shape, status, auth)
-				cfg.Retry = storage.Backoff{Initial: time.Millisecond, Max: time.Millisecond}
+				cfg.Retry = vmclient.Backoff{Initial: time.Millisecond, Max: time.Millisecond}
 				var retryErrs []error
 				ctx, cancel := context.WithCancel(context.Background())
 				cfg.OnRetry = func(_ int, err error, _ time.Duration) {
 					retryErrs = append(retryErrs, err)
 					cancel()
 				}
-				c, err := storage.New(cfg)
+				c, err := vmclient.New(cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -148,12 +148,12 @@ func TestNoSecretStartInErrors(t *testing.T) {
 					if !strings.Contains(msg, "the gateway refused") || strings.Contains(msg, "cannot place") {
 						t.Errorf("%s: %s: the error does not quote the answer: %s", name, what, msg)
 					}
-					var re *storage.RequestError
+					var re *vmclient.RequestError
 					if !errors.As(err, &re) || re.Status != status || len(re.Body) > errorBodyLimit {
-						t.Errorf("%s: %s: want a storage.RequestError of HTTP %d with a body of at most %d bytes: %#v", name, what, status, errorBodyLimit, re)
+						t.Errorf("%s: %s: want a vmclient.RequestError of HTTP %d with a body of at most %d bytes: %#v", name, what, status, errorBodyLimit, re)
 					}
 				}
-				err = c.Write(ctx, []storage.Series{{Labels: []storage.Label{{Name: "__name__", Value: "x"}}, Samples: []storage.Sample{{Timestamp: 1, Value: 1}}}})
+				err = c.Write(ctx, []vmclient.Series{{Labels: []vmclient.Label{{Name: "__name__", Value: "x"}}, Samples: []vmclient.Sample{{Timestamp: 1, Value: 1}}}})
 				cancel()
 				if status == http.StatusUnauthorized {
 					check("Write", err)

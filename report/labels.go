@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/schema"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // LabelValues returns the values label takes in the series the report
