@@ -7,6 +7,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/internal/reporttest"
 	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // BenchmarkReports measures the latency of every report, as a table (top
@@ -22,7 +23,7 @@ import (
 // Without the VictoriaMetrics binary it is skipped.
 func BenchmarkReports(b *testing.B) {
 	vm, from, to := reporttest.BenchDataset(b)
-	e, err := report.New(report.Config{URL: vm.URL})
+	e, err := report.New(vmclient.Config{URL: vm.URL})
 	if err != nil {
 		b.Fatal(err)
 	}

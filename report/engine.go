@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // OtherValue is the value of every group-by label of the row or series that
@@ -85,13 +87,13 @@ type TimeRange struct {
 
 // Engine runs report queries against one VictoriaMetrics.
 type Engine struct {
-	client *Client
+	client *vmclient.Client
 	now    func() time.Time
 }
 
 // New returns an Engine querying the VictoriaMetrics cfg describes.
-func New(cfg Config) (*Engine, error) {
-	c, err := NewClient(cfg)
+func New(cfg vmclient.Config) (*Engine, error) {
+	c, err := vmclient.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -99,10 +101,10 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // NewEngine returns an Engine running its queries with c.
-func NewEngine(c *Client) *Engine { return &Engine{client: c, now: time.Now} }
+func NewEngine(c *vmclient.Client) *Engine { return &Engine{client: c, now: time.Now} }
 
 // Client returns the engine's client.
-func (e *Engine) Client() *Client { return e.client }
+func (e *Engine) Client() *vmclient.Client { return e.client }
 
 // Align rounds a range to whole minutes: both ends down to the start of
 // their minute, in UTC. The range [from, to) then counts the minutes from
@@ -179,14 +181,14 @@ func (x *exec) record(expr string) {
 
 // instant evaluates expr at the last millisecond of [.., end): the window
 // (end-d-1ms, end-1ms] of VictoriaMetrics is [end-d, end) of ours.
-func (x *exec) instant(ctx context.Context, expr string, end time.Time) ([]Sample, error) {
+func (x *exec) instant(ctx context.Context, expr string, end time.Time) ([]vmclient.VectorSample, error) {
 	x.record(expr)
 	return x.e.client.Instant(ctx, expr, end.Add(-time.Millisecond))
 }
 
 // rangeQuery evaluates expr at the last millisecond of each step of
 // [start, end).
-func (x *exec) rangeQuery(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]RangeSeries, error) {
+func (x *exec) rangeQuery(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]vmclient.RangeSeries, error) {
 	x.record(expr)
 	return x.e.client.Range(ctx, expr, start.Add(step-time.Millisecond), end.Add(-time.Millisecond), step)
 }

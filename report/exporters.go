@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // exporters answers the exporters report's table: per VPC its traffic
@@ -17,8 +18,8 @@ func (x *exec) exporters(ctx context.Context, p *plan, from, to time.Time) (*Res
 	d := to.Sub(from)
 	vpc := p.rep.GroupBy
 	status := selector(schema.Families()[schema.Status].Name, p.filters)
-	var counts, first, last, traffic []Sample
-	run := func(dst *[]Sample, expr string) func(context.Context) error {
+	var counts, first, last, traffic []vmclient.VectorSample
+	run := func(dst *[]vmclient.VectorSample, expr string) func(context.Context) error {
 		return func(ctx context.Context) error {
 			var err error
 			*dst, err = x.instant(ctx, expr, to)

@@ -69,7 +69,7 @@ func (h Health) Message() string {
 // log data is. What fails is in Problems, never with credentials.
 func (e *Engine) Health(ctx context.Context) Health {
 	c := e.client
-	h := Health{URL: c.base, Dedup: "unknown"}
+	h := Health{URL: c.QueryURL(), Dedup: "unknown"}
 	now := e.now()
 	if _, err := c.Instant(ctx, "vector(1)", now); err != nil {
 		h.Problems = append(h.Problems, err.Error())
@@ -77,19 +77,7 @@ func (e *Engine) Health(ctx context.Context) Health {
 	}
 	h.Reachable, h.OK = true, true
 
-	flagsURL := c.root + "/flags"
-	where := c.root
-	if c.cluster {
-		where = "vmselect " + where
-	}
-	body, err := c.getRoot(ctx, "/flags")
-	if err == nil {
-		// An answer that is not the flags page is quoted in the error:
-		// without the secrets a proxy might echo.
-		err = vmclient.CheckDedupFlags([]byte(c.redact.String(string(body))), flagsURL, where)
-	} else {
-		err = &vmclient.DedupUnknownError{URL: flagsURL, Err: err}
-	}
+	err := c.CheckDedup(ctx)
 	var unknown *vmclient.DedupUnknownError
 	switch {
 	case err == nil:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // MaxIndexedTop is the largest top N that picks its rows from the rank
@@ -86,7 +87,7 @@ func (x *exec) rankByIndex(ctx context.Context, p *plan, v schema.RankView, from
 	}
 
 	d := to.Sub(from)
-	var exact []Sample
+	var exact []vmclient.VectorSample
 	var total float64
 	err = parallel(ctx,
 		func(ctx context.Context) error {

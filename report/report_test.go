@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 
 	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // TestRegistry checks the registry against the design's contract and the
@@ -362,7 +362,7 @@ func TestEveryQueryParses(t *testing.T) {
 	rec := &queryRecorder{t: t}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	e, err := New(Config{URL: srv.URL})
+	e, err := New(vmclient.Config{URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,103 +392,19 @@ func TestEveryQueryParses(t *testing.T) {
 	}
 }
 
-// TestClientErrors shows the client's configuration errors and that
-// errors never carry credentials.
-func TestClientErrors(t *testing.T) {
-	f := func(cfg Config, want string) {
-		t.Helper()
-		_, err := NewClient(cfg)
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("NewClient(%+v) = %v, want %q", cfg.URL, err, want)
-		}
-		if err != nil && strings.Contains(err.Error(), "hunter2") {
-			t.Errorf("error shows the password: %v", err)
-		}
-	}
-	f(Config{}, "URL is empty")
-	f(Config{URL: "http://user:hunter2@vm:8428"}, "credentials in the URL")
-	f(Config{URL: "ftp://vm"}, "http://")
-	f(Config{URL: "http://vm:8428/api/v1/query"}, "without /api/v1")
-	f(Config{URL: "http://vm:8428?x=1"}, "no query string")
-	f(Config{URL: "http://vm:8428", Username: "u", Password: "hunter2", BearerToken: "t"}, "not both")
-	f(Config{URL: "http://vm:8428", Password: "hunter2"}, "needs a username")
-
-	c, err := NewClient(Config{URL: "http://vmselect:8481/select/0/prometheus/"})
-	if err != nil || c.URL() != "http://vmselect:8481/select/0/prometheus" || c.root != "http://vmselect:8481" || !c.cluster {
-		t.Errorf("cluster URL: %+v, %v", c, err)
-	}
-	c, err = NewClient(Config{URL: "https://proxy/vm/"})
-	if err != nil || c.URL() != "https://proxy/vm" || c.root != "https://proxy/vm" || c.cluster {
-		t.Errorf("single node URL: %+v, %v", c, err)
-	}
-
-	// An answer echoing the credentials is redacted.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "bad auth "+r.Header.Get("Authorization")+" "+r.Header.Get("X-Scope"), http.StatusUnauthorized)
-	}))
-	defer srv.Close()
-	for _, cfg := range []Config{
-		{URL: srv.URL, Username: "u", Password: "hunter2"},
-		{URL: srv.URL, BearerToken: "hunter2-token"},
-		{URL: srv.URL, Header: http.Header{"X-Scope": {"hunter2-tenant"}}},
-	} {
-		c, err := NewClient(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = c.Instant(context.Background(), "vector(1)", time.Now())
-		if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "dTpodW50ZXIy") || !strings.Contains(err.Error(), "refused the credentials") {
-			t.Errorf("error %v: want refused credentials, without them", err)
-		}
-	}
-
+// TestEngineUnreachable: a report and the health of a storage that is not
+// there say where and what failed, without credentials.
+func TestEngineUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
 	// Unreachable: the URL and what failed.
 	u := srv.URL
 	srv.Close()
-	e, _ := New(Config{URL: u, Username: "u", Password: "hunter2"})
-	_, err = e.Table(context.Background(), Query{Report: "action"}, time.Now().Add(-time.Hour), time.Now())
+	e, _ := New(vmclient.Config{URL: u, Username: "u", Password: "hunter2"})
+	_, err := e.Table(context.Background(), Query{Report: "action"}, time.Now().Add(-time.Hour), time.Now())
 	if err == nil || !strings.Contains(err.Error(), "cannot reach VictoriaMetrics at "+u) || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("unreachable: %v", err)
 	}
 	if h := e.Health(context.Background()); h.OK || h.Reachable || !strings.Contains(h.Message(), "cannot reach VictoriaMetrics at "+u) {
 		t.Errorf("health when unreachable: %+v", h)
-	}
-}
-
-// TestDecodeVector shows the answers of an instant query decoded, and the
-// ones refused: failed, partial (a cluster storage node down: its sums
-// would be short), of another result type, or not JSON.
-func TestDecodeVector(t *testing.T) {
-	got, err := DecodeVector([]byte(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"value":[1.5,"42"]}]}}`))
-	if err != nil || len(got) != 1 || got[0].Value != 42 || got[0].Labels["a"] != "b" {
-		t.Errorf("DecodeVector = %+v, %v", got, err)
-	}
-	for body, want := range map[string]string{
-		`{"status":"error","errorType":"bad_data","error":"parse error"}`:                  "bad_data: parse error",
-		`{"status":"success","isPartial":true,"data":{"resultType":"vector","result":[]}}`: "partial answer",
-		`{"status":"success","data":{"resultType":"matrix","result":[]}}`:                  `result type "matrix"`,
-		`<html>`: "cannot decode the answer",
-	} {
-		if _, err := DecodeVector([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("DecodeVector(%s) = %v, want %q", body, err, want)
-		}
-	}
-}
-
-// TestFormatTime checks the times sent: milliseconds, exactly.
-func TestFormatTime(t *testing.T) {
-	f := func(ms int64, want string) {
-		t.Helper()
-		if got := formatTime(time.UnixMilli(ms)); got != want {
-			t.Errorf("formatTime(%d) = %s, want %s", ms, got, want)
-		}
-	}
-	f(1772359259999, "1772359259.999")
-	f(1772359200000, "1772359200.000")
-	f(1772359200001, "1772359200.001")
-	f(0, "0.000")
-	form := url.Values{"time": {formatTime(time.UnixMilli(1772359259999))}}
-	if form.Encode() != "time=1772359259.999" {
-		t.Error(form.Encode())
 	}
 }

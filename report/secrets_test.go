@@ -11,6 +11,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // errorBodyLimit is how much of an error answer the client shows at most.
@@ -32,7 +33,7 @@ func TestNoSecretStartInErrors(t *testing.T) {
 	for _, shape := range testserver.EchoShapes {
 		for _, status := range []int{http.StatusUnauthorized, http.StatusBadGateway} {
 			srv := testserver.CredentialEcho(t, status, shape, errorBodyLimit-6)
-			for auth, cfg := range map[string]report.Config{
+			for auth, cfg := range map[string]vmclient.Config{
 				"basic":  {URL: srv.URL, Username: user, Password: pass},
 				"bearer": {URL: srv.URL, BearerToken: token},
 			} {
@@ -46,7 +47,7 @@ func TestNoSecretStartInErrors(t *testing.T) {
 						t.Errorf("%s: %s: the error does not quote the answer: %s", name, what, msg)
 					}
 				}
-				c, err := report.NewClient(cfg)
+				c, err := vmclient.New(cfg)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -66,7 +66,7 @@ func (p *parsingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return http.DefaultTransport.RoundTrip(req)
 }
 
-func newEngine(t testing.TB, cfg report.Config) (*report.Engine, *parsingTransport) {
+func newEngine(t testing.TB, cfg vmclient.Config) (*report.Engine, *parsingTransport) {
 	t.Helper()
 	tr := &parsingTransport{t: t}
 	if cfg.HTTPClient == nil {
@@ -169,7 +169,7 @@ func TestReports(t *testing.T) {
 	if ds.Batches < 5 {
 		t.Fatalf("%d batches, want at least 5 to use every test slot", ds.Batches)
 	}
-	e, tr := newEngine(t, report.Config{URL: vm.URL})
+	e, tr := newEngine(t, vmclient.Config{URL: vm.URL})
 	ctx := context.Background()
 
 	t.Run("golden", func(t *testing.T) {
@@ -601,7 +601,7 @@ func TestMinuteBoundaries(t *testing.T) {
 		vm := testserver.VictoriaMetrics(t)
 		load(t, vm.URL, base)
 		vm.Flush()
-		e, _ := newEngine(t, report.Config{URL: vm.URL})
+		e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 		check(t, e, base)
 	})
 	t.Run("default flags", func(t *testing.T) {
@@ -611,7 +611,7 @@ func TestMinuteBoundaries(t *testing.T) {
 		recent := time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute)
 		load(t, vm.URL, recent)
 		vm.Flush()
-		e, _ := newEngine(t, report.Config{URL: vm.URL})
+		e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 		check(t, e, base)
 		check(t, e, base) // again, from the cache if it were used
 		check(t, e, recent)
@@ -668,7 +668,7 @@ func TestEscapingInVictoriaMetrics(t *testing.T) {
 	}
 	write(t, vm.URL, series...)
 	vm.Flush()
-	e, _ := newEngine(t, report.Config{URL: vm.URL})
+	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 	ctx := context.Background()
 	all := 0.0
 	for i := range values {
@@ -720,7 +720,7 @@ func TestTies(t *testing.T) {
 	}
 	write(t, vm.URL, series...)
 	vm.Flush()
-	e, _ := newEngine(t, report.Config{URL: vm.URL})
+	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 	for range 5 {
 		res, err := e.Table(context.Background(), report.Query{Report: report.ReportInterface, Top: 3}, base, base.Add(time.Minute))
 		if err != nil {
@@ -755,7 +755,7 @@ func TestHealth(t *testing.T) {
 	ctx := context.Background()
 	t.Run("good", func(t *testing.T) {
 		vm := testserver.VictoriaMetrics(t)
-		e, _ := newEngine(t, report.Config{URL: vm.URL})
+		e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 		h := e.Health(ctx)
 		if !h.OK || h.Dedup != "1ms" || !h.Newest.IsZero() || len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "no flow log data") {
 			t.Errorf("empty: %+v", h)
@@ -772,7 +772,7 @@ func TestHealth(t *testing.T) {
 	})
 	t.Run("no dedup", func(t *testing.T) {
 		vm := testserver.VictoriaMetricsNoDedup(t)
-		e, _ := newEngine(t, report.Config{URL: vm.URL})
+		e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 		h := e.Health(ctx)
 		if h.OK || !h.Reachable || h.Dedup != "wrong" || !strings.Contains(h.Message(), "-dedup.minScrapeInterval is 0 (off)") {
 			t.Errorf("no dedup: %+v", h)
@@ -781,7 +781,7 @@ func TestHealth(t *testing.T) {
 	t.Run("cluster paths and auth", func(t *testing.T) {
 		vm := testserver.VictoriaMetrics(t, "-httpAuth.username=grafana", "-httpAuth.password=s3cr3t-pass")
 		srv, paths := clusterProxy(t, vm.URL)
-		e, _ := newEngine(t, report.Config{URL: srv.URL + "/select/0/prometheus", Username: "grafana", Password: "s3cr3t-pass"})
+		e, _ := newEngine(t, vmclient.Config{URL: srv.URL + "/select/0/prometheus", Username: "grafana", Password: "s3cr3t-pass"})
 		h := e.Health(ctx)
 		if !h.OK || h.Dedup != "1ms" {
 			t.Errorf("cluster: %+v", h)
@@ -800,7 +800,7 @@ func TestHealth(t *testing.T) {
 		if len(*paths) < 4 || !slices.Contains(*paths, "/flags") || !slices.Contains(*paths, "/select/0/prometheus/api/v1/query_range") {
 			t.Errorf("paths %q", *paths)
 		}
-		bad, _ := newEngine(t, report.Config{URL: srv.URL + "/select/0/prometheus", Username: "grafana", Password: "wr0ng-pass"})
+		bad, _ := newEngine(t, vmclient.Config{URL: srv.URL + "/select/0/prometheus", Username: "grafana", Password: "wr0ng-pass"})
 		_, err := bad.Table(ctx, report.Query{Report: report.ReportAction}, time.Now().Add(-time.Hour), time.Now())
 		if err == nil || !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), "wr0ng-pass") {
 			t.Errorf("wrong password: %v", err)
@@ -851,7 +851,7 @@ func TestTopKFolded(t *testing.T) {
 		TopK:      2,
 		PerMinute: true,
 	})
-	e, _ := newEngine(t, report.Config{URL: vm.URL})
+	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 	ctx := context.Background()
 	action, _ := report.Lookup(report.ReportAction)
 	from, to := ds.From.Add(2*time.Minute), ds.To.Add(-3*time.Minute)
@@ -933,7 +933,7 @@ func TestRankIndex(t *testing.T) {
 				Generate: generate.Config{Records: 8000, Seed: 17, Duration: 2 * time.Hour, ENIs: 30, VPCs: 2},
 				RankTopK: tc.rankTopK,
 			})
-			e, _ := newEngine(t, report.Config{URL: vm.URL})
+			e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 			indexed := 0
 			for _, rep := range report.Reports() {
 				if rep.Rank == "" {

@@ -20,6 +20,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,14 +84,17 @@ const (
 	DefaultMaxSeriesPerRequest = 10_000
 	DefaultBackoffInitial      = 250 * time.Millisecond
 	DefaultBackoffMax          = 30 * time.Second
+	DefaultConcurrency         = 4
 )
 
-// Config configures a Client. Set URL for a single node, or WriteURL and
-// QueryURL for a cluster.
+// Config configures a Client. Set URL for a single node (or, for queries
+// only, a cluster's vmselect), or WriteURL and QueryURL for a cluster.
 type Config struct {
 	// URL is a single node's base URL, e.g. http://victoria:8428: writes go
 	// to URL/api/v1/write, queries to URL/api/v1/..., the flags check to
-	// URL/flags.
+	// URL/flags. It may instead be a cluster's vmselect Prometheus API base,
+	// http://vmselect:8481/select/0/prometheus: the client then queries
+	// only (the flags are read at vmselect's root).
 	URL string
 	// WriteURL is a cluster's full vminsert write URL, e.g.
 	// http://vminsert:8480/insert/0/prometheus/api/v1/write. It may carry a
@@ -104,8 +109,18 @@ type Config struct {
 	Username, Password string
 	// BearerToken is sent as "Authorization: Bearer ..." when set.
 	BearerToken string
-	// TLS configures https URLs.
+	// TLS configures https URLs (unless HTTPClient is set).
 	TLS TLS
+	// Header holds more headers for every request (a proxy's tenant
+	// header, for example). Their values never appear in errors.
+	Header http.Header
+	// HTTPClient sends the requests; nil means a client of its own with
+	// TLS (the Grafana plugin passes the SDK's, with its TLS and proxy
+	// settings).
+	HTTPClient *http.Client
+	// Concurrency bounds the queries (Instant, Range) run at the same
+	// time; default 4.
+	Concurrency int
 
 	// Timeout bounds each HTTP request; default 30s.
 	Timeout time.Duration
@@ -148,8 +163,10 @@ type Client struct {
 	rootURL   string // where /flags and /health live
 	cluster   bool
 
-	auth    string   // Authorization header value, or ""
-	secrets []string // strings to scrub from anything we report
+	auth    string      // Authorization header value, or ""
+	header  http.Header // more headers
+	secrets []string    // strings to scrub from anything we report
+	sem     chan struct{}
 
 	httpClient *http.Client
 	timeout    time.Duration
@@ -205,52 +222,60 @@ func New(cfg Config) (*Client, error) {
 
 	switch {
 	case cfg.URL != "" && (cfg.WriteURL != "" || cfg.QueryURL != ""):
-		return nil, errors.New("storage: set URL (single node) or WriteURL and QueryURL (cluster), not both")
+		return nil, errors.New("VictoriaMetrics: set URL (single node) or WriteURL and QueryURL (cluster), not both")
 	case cfg.URL != "":
 		base, err := parseURL("URL", cfg.URL, false)
 		if err != nil {
 			return nil, err
 		}
 		if strings.Contains(base.Path, "/api/v1") {
-			return nil, fmt.Errorf("storage: URL %s: give the base URL without /api/v1, e.g. http://victoria:8428", base)
+			return nil, fmt.Errorf("VictoriaMetrics URL %s: give the base URL without /api/v1, e.g. http://victoria:8428 or http://vmselect:8481/select/0/prometheus", base)
 		}
-		b := strings.TrimRight(base.String(), "/")
+		base.Path, base.RawPath = strings.TrimRight(base.Path, "/"), ""
+		b := base.String()
+		if m := vmselectPath.FindStringSubmatch(base.Path); m != nil {
+			// A vmselect: queries only.
+			root := *base
+			root.Path = m[1]
+			c.queryBase, c.rootURL, c.cluster = b, root.String(), true
+			break
+		}
 		c.writeURL, c.queryBase, c.rootURL = b+"/api/v1/write", b, b
 		c.nodes = []string{b}
 	case cfg.WriteURL == "" || cfg.QueryURL == "":
-		return nil, errors.New("storage: set URL (single node), or both WriteURL and QueryURL (cluster)")
+		return nil, errors.New("VictoriaMetrics: set URL (single node), or both WriteURL and QueryURL (cluster)")
 	default:
 		w, err := parseURL("WriteURL", cfg.WriteURL, true)
 		if err != nil {
 			return nil, err
 		}
 		if !strings.HasSuffix(w.Path, "/api/v1/write") {
-			return nil, fmt.Errorf("storage: WriteURL %s: want the full write URL, e.g. http://vminsert:8480/insert/0/prometheus/api/v1/write", w)
+			return nil, fmt.Errorf("VictoriaMetrics: WriteURL %s: want the full write URL, e.g. http://vminsert:8480/insert/0/prometheus/api/v1/write", w)
 		}
 		q, err := parseURL("QueryURL", cfg.QueryURL, false)
 		if err != nil {
 			return nil, err
 		}
 		if strings.Contains(q.Path, "/api/v1") {
-			return nil, fmt.Errorf("storage: QueryURL %s: want the Prometheus API base, e.g. http://vmselect:8481/select/0/prometheus", q)
+			return nil, fmt.Errorf("VictoriaMetrics: QueryURL %s: want the Prometheus API base, e.g. http://vmselect:8481/select/0/prometheus", q)
 		}
 		c.writeURL, c.queryBase = w.String(), strings.TrimRight(q.String(), "/")
 		c.rootURL, c.cluster = (&url.URL{Scheme: q.Scheme, Host: q.Host}).String(), true
 		if len(cfg.StorageNodes) == 0 {
-			return nil, errors.New("storage: a cluster needs StorageNodes, the HTTP address of each vmstorage (e.g. http://vmstorage-1:8482): " +
+			return nil, errors.New("VictoriaMetrics: a cluster needs StorageNodes, the HTTP address of each vmstorage (e.g. http://vmstorage-1:8482): " +
 				"their /metrics tell when acknowledged samples are saved to disk, and which restarts lost them")
 		}
 	}
 	for i, raw := range cfg.InsertNodes {
 		if !c.cluster {
-			return nil, errors.New("storage: InsertNodes are for a cluster (WriteURL)")
+			return nil, errors.New("VictoriaMetrics: InsertNodes are for a cluster (WriteURL)")
 		}
 		u, err := parseURL(fmt.Sprintf("InsertNodes[%d]", i), raw, false)
 		if err != nil {
 			return nil, err
 		}
 		if p := strings.Trim(u.Path, "/"); p != "" {
-			return nil, fmt.Errorf("storage: InsertNodes[%d] %s: want the node's base URL, e.g. http://vminsert-1:8480", i, u)
+			return nil, fmt.Errorf("VictoriaMetrics: InsertNodes[%d] %s: want the node's base URL, e.g. http://vminsert-1:8480", i, u)
 		}
 		c.insertNodes = append(c.insertNodes, strings.TrimRight(u.String(), "/"))
 	}
@@ -262,7 +287,7 @@ func New(cfg Config) (*Client, error) {
 				return nil, err
 			}
 			if p := strings.Trim(u.Path, "/"); p != "" {
-				return nil, fmt.Errorf("storage: StorageNodes[%d] %s: want the node's base URL, e.g. http://vmstorage-1:8482", i, u)
+				return nil, fmt.Errorf("VictoriaMetrics: StorageNodes[%d] %s: want the node's base URL, e.g. http://vmstorage-1:8482", i, u)
 			}
 			c.nodes = append(c.nodes, strings.TrimRight(u.String(), "/"))
 		}
@@ -270,9 +295,9 @@ func New(cfg Config) (*Client, error) {
 
 	switch {
 	case cfg.BearerToken != "" && (cfg.Username != "" || cfg.Password != ""):
-		return nil, errors.New("storage: set a username and password or a bearer token, not both")
+		return nil, errors.New("VictoriaMetrics: set a username and password or a bearer token, not both")
 	case cfg.Password != "" && cfg.Username == "":
-		return nil, errors.New("storage: a password needs a username")
+		return nil, errors.New("VictoriaMetrics: a password needs a username")
 	case cfg.Username != "":
 		cred := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + cfg.Password))
 		c.auth = "Basic " + cred
@@ -285,17 +310,32 @@ func New(cfg Config) (*Client, error) {
 		c.secrets = append(c.secrets, cfg.BearerToken)
 	}
 
-	tlsConfig, err := loadTLS(cfg.TLS)
-	if err != nil {
-		return nil, err
+	c.header = cfg.Header.Clone()
+	for _, vs := range c.header {
+		c.secrets = append(c.secrets, vs...)
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = tlsConfig
-	transport.MaxIdleConnsPerHost = 32
-	c.httpClient = &http.Client{Transport: transport}
+	c.httpClient = cfg.HTTPClient
+	if c.httpClient == nil {
+		tlsConfig, err := loadTLS(cfg.TLS)
+		if err != nil {
+			return nil, err
+		}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.TLSClientConfig = tlsConfig
+		transport.MaxIdleConnsPerHost = 32
+		c.httpClient = &http.Client{Transport: transport}
+	}
+	n := cfg.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	c.sem = make(chan struct{}, n)
 	c.encoders.New = func() any { return new(encoder) }
 	return c, nil
 }
+
+// vmselectPath matches a vmselect Prometheus API path: prefix, tenant.
+var vmselectPath = regexp.MustCompile(`^(.*)/select/[^/]+/prometheus$`)
 
 // parseURL parses an http(s) URL from the configuration. URLs with
 // credentials are refused; errors never print the password.
@@ -306,17 +346,17 @@ func parseURL(field, raw string, allowQuery bool) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error would print the whole URL
 		}
-		return nil, fmt.Errorf("storage: %s: not a URL: %v", field, err)
+		return nil, fmt.Errorf("VictoriaMetrics %s: not a URL: %v", field, err)
 	}
 	switch {
 	case u.User != nil:
-		return nil, fmt.Errorf("storage: %s %s: credentials in the URL are not allowed: set the username and password or bearer token", field, u.Redacted())
+		return nil, fmt.Errorf("VictoriaMetrics %s %s: credentials in the URL are not allowed: set the username and password or bearer token", field, u.Redacted())
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("storage: %s %s: want an http:// or https:// URL", field, u)
+		return nil, fmt.Errorf("VictoriaMetrics %s %s: want an http:// or https:// URL", field, u)
 	case u.Host == "":
-		return nil, fmt.Errorf("storage: %s %s: no host", field, u)
+		return nil, fmt.Errorf("VictoriaMetrics %s %s: no host", field, u)
 	case u.Fragment != "" || (u.RawQuery != "" && !allowQuery):
-		return nil, fmt.Errorf("storage: %s %s: no query string or fragment allowed", field, u.Redacted())
+		return nil, fmt.Errorf("VictoriaMetrics %s %s: no query string or fragment allowed", field, u.Redacted())
 	}
 	return u, nil
 }
@@ -330,22 +370,22 @@ func loadTLS(cfg TLS) (*tls.Config, error) {
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("storage: TLS CA file: %w", err)
+			return nil, fmt.Errorf("VictoriaMetrics: TLS CA file: %w", err)
 		}
 		tc.RootCAs = x509.NewCertPool()
 		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("storage: TLS CA file %s: no PEM certificate in it", cfg.CAFile)
+			return nil, fmt.Errorf("VictoriaMetrics: TLS CA file %s: no PEM certificate in it", cfg.CAFile)
 		}
 	}
 	switch {
 	case cfg.CertFile != "" && cfg.KeyFile != "":
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("storage: TLS client certificate %s: %w", cfg.CertFile, err)
+			return nil, fmt.Errorf("VictoriaMetrics: TLS client certificate %s: %w", cfg.CertFile, err)
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	case cfg.CertFile != "" || cfg.KeyFile != "":
-		return nil, errors.New("storage: TLS client certificate: set both the certificate and the key file")
+		return nil, errors.New("VictoriaMetrics: TLS client certificate: set both the certificate and the key file")
 	}
 	return tc, nil
 }
@@ -364,11 +404,21 @@ type RequestError struct {
 	// Status is the HTTP status code.
 	Status int
 	// Body is the answer with its secrets and echoed credential headers
-	// removed (see Redactor), then cut to at most 512 bytes: the start of
-	// a secret never shows.
+	// removed (see Redactor), then cut to at most 512 bytes (2048 for a
+	// query): the start of a secret never shows.
 	Body string
 
+	message    string // the Prometheus API's "error", when the answer has one
 	retryAfter time.Duration
+}
+
+// Message returns what the answer says went wrong: the Prometheus API's
+// error message when the answer is one, else Body.
+func (e *RequestError) Message() string {
+	if e.message != "" {
+		return e.message
+	}
+	return e.Body
 }
 
 // Error implements error.
@@ -500,6 +550,9 @@ func (c *Client) send(ctx context.Context, body []byte) error {
 
 // post sends one write request, with the per-request timeout.
 func (c *Client) post(ctx context.Context, body []byte) error {
+	if c.writeURL == "" {
+		return errors.New("VictoriaMetrics: no write URL: the client was made for queries only (a vmselect URL)")
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.writeURL, bytes.NewReader(body))
@@ -509,7 +562,7 @@ func (c *Client) post(ctx context.Context, body []byte) error {
 	req.Header.Set("Content-Encoding", "snappy")
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	_, err = c.do(req)
+	_, err = c.do(req, maxErrorBody)
 	return err
 }
 
@@ -517,6 +570,9 @@ func (c *Client) post(ctx context.Context, body []byte) error {
 // params, and returns the answer's body. A non-2xx answer is a
 // *RequestError. It does not retry.
 func (c *Client) Get(ctx context.Context, path string, params url.Values) ([]byte, error) {
+	if c.queryBase == "" {
+		return nil, errors.New("VictoriaMetrics: no query URL")
+	}
 	u := c.queryBase + path
 	if len(params) > 0 {
 		u += "?" + params.Encode()
@@ -531,12 +587,18 @@ func (c *Client) get(ctx context.Context, u string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", u, err)
 	}
-	return c.do(req)
+	return c.do(req, maxErrorBody)
 }
 
-// do sends req with the credentials and returns the body of a 2xx answer.
+// do sends req with the credentials and returns the body of a 2xx answer;
+// an error answer is a *RequestError whose body is cut to limit bytes.
 // Errors name the URL and hold no secret.
-func (c *Client) do(req *http.Request) ([]byte, error) {
+func (c *Client) do(req *http.Request, limit int) ([]byte, error) {
+	for k, vs := range c.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
@@ -552,17 +614,20 @@ func (c *Client) do(req *http.Request) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
+		// The whole answer (up to MaxErrorRead) is redacted before it is
+		// cut, so that a cut never leaves the start of a secret.
 		head, truncated := ReadErrorBody(resp.Body)
-		return nil, &RequestError{
+		re := &RequestError{
 			URL:        u,
 			Status:     resp.StatusCode,
-			Body:       c.redactor().Cut(string(head), truncated, maxErrorBody),
+			Body:       c.redactor().Cut(string(head), truncated, limit),
 			retryAfter: retryAfter(resp.Header.Get("Retry-After")),
 		}
-	}
-	if req.Method == http.MethodPost {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		return nil, nil
+		var r apiResponse
+		if !truncated && json.Unmarshal(head, &r) == nil && r.Error != "" {
+			re.message = c.redactor().Cut(r.Error, false, limit)
+		}
+		return nil, re
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {

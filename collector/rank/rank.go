@@ -65,7 +65,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vpcflow/vpcflow/report"
 	"github.com/vpcflow/vpcflow/schema"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
@@ -480,12 +479,12 @@ func (r *Ranker) compute(ctx context.Context, h int64) ([]vmclient.Series, error
 }
 
 // instant sends an instant query at time at (Unix seconds, 3 decimals).
-func (r *Ranker) instant(ctx context.Context, expr, at string) ([]report.Sample, error) {
+func (r *Ranker) instant(ctx context.Context, expr, at string) ([]vmclient.VectorSample, error) {
 	body, err := r.store.Get(ctx, "/api/v1/query", url.Values{"query": {expr}, "time": {at}, "nocache": {"1"}})
 	if err != nil {
 		return nil, err
 	}
-	return report.DecodeVector(body)
+	return vmclient.DecodeVector(body)
 }
 
 // floorDiv divides rounding towards minus infinity.

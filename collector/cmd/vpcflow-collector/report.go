@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // Environment variables the report command reads its secrets from, so that
@@ -93,7 +94,7 @@ JSON output: {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,
 	f.StringVarP(&fl.output, "output", "o", "table", "table, json or csv")
 	f.BoolVar(&fl.list, "list", false, "list the reports")
 	f.DurationVar(&fl.timeout, "timeout", 2*time.Minute, "give up after this long")
-	f.IntVar(&fl.concurrent, "concurrency", report.DefaultConcurrency, "queries sent to VictoriaMetrics at once")
+	f.IntVar(&fl.concurrent, "concurrency", vmclient.DefaultConcurrency, "queries sent to VictoriaMetrics at once")
 	return cmd
 }
 
@@ -177,7 +178,7 @@ func runReport(ctx context.Context, w io.Writer, id string, fl reportFlags) erro
 	if err := q.Validate(); err != nil {
 		return err
 	}
-	e, err := report.New(report.Config{
+	e, err := report.New(vmclient.Config{
 		URL:         fl.vmURL,
 		Username:    fl.username,
 		Password:    os.Getenv(envVMPassword),

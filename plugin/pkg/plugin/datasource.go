@@ -27,7 +27,7 @@ const ID = "vpcflow-flowlogs-datasource"
 
 // MaxConcurrentQueries bounds the queries of one QueryData request that run
 // at the same time. The report engine's client bounds the HTTP requests to
-// VictoriaMetrics of each data source to report.DefaultConcurrency as well.
+// VictoriaMetrics of each data source to vmclient.DefaultConcurrency as well.
 const MaxConcurrentQueries = 4
 
 // Interfaces a Datasource implements.
@@ -87,7 +87,7 @@ func NewDatasource(ctx context.Context, ds backend.DataSourceInstanceSettings) (
 	}
 	d.http = client
 	user, password, token := settings.Credentials()
-	engine, err := report.New(report.Config{
+	engine, err := report.New(vmclient.Config{
 		URL:         settings.APIURL(),
 		Username:    user,
 		Password:    password,

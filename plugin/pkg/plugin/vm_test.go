@@ -420,8 +420,8 @@ func TestQueryDataConcurrent(t *testing.T) {
 	}
 	queries = append(queries, dq("bad", from, to, time.Minute, 1000, map[string]any{"report": "no-such-report"}))
 	together := h.query(pc, nil, queries...)
-	if proxy.max < 2 || proxy.max > report.DefaultConcurrency {
-		t.Errorf("%d requests to VictoriaMetrics at most at once, want 2 to %d", proxy.max, report.DefaultConcurrency)
+	if proxy.max < 2 || proxy.max > vmclient.DefaultConcurrency {
+		t.Errorf("%d requests to VictoriaMetrics at most at once, want 2 to %d", proxy.max, vmclient.DefaultConcurrency)
 	}
 	t.Logf("%d queries: %d requests to VictoriaMetrics, at most %d at once", len(queries), proxy.total, proxy.max)
 	if r := together.Responses["bad"]; r.Error == nil || r.Status != backend.StatusBadRequest {
