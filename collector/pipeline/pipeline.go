@@ -2,13 +2,15 @@
 // source, decode and aggregate them in batches, write each batch to storage
 // exactly once, and delete what is stored.
 //
-// The delivery scheme (DESIGN.md): before a batch is written, the ledger
-// records it — its objects, a slot (its samples' millisecond offset within
-// each minute) and a snapshot of how its labels were resolved. Only when the
-// storage acknowledged every sample is the batch committed and are its
-// objects deleted. After a crash, pending batches are replayed first from
-// the same objects, slot and snapshot, so they write byte-identical samples,
-// which the storage's 1 ms deduplication collapses.
+// The delivery scheme (docs/pipeline.md, Exactly once): before a batch is
+// written, the ledger records it — its objects, a slot (its samples'
+// millisecond offset within each minute) and a snapshot of how its labels
+// were resolved. Only when the storage has saved every sample (acknowledged
+// it, and a check after its save delay saw no restart: settle.go) is the
+// batch committed and are its objects deleted. After a crash, pending
+// batches are replayed first from the same objects, slot and snapshot, so
+// they write byte-identical samples, which the storage's 1 ms deduplication
+// collapses.
 package pipeline
 
 import (
