@@ -2,7 +2,7 @@ import { CoreApp, dateTime, DataQueryRequest, ScopedVars } from '@grafana/data';
 import { lastValueFrom } from 'rxjs';
 
 import { escapeRegex } from './interpolate';
-import { installFakeBackend, newDataSource, REPORTS } from './test/fixtures';
+import { DISPLAY_NAMES, installFakeBackend, newDataSource, REPORTS } from './test/fixtures';
 import { DEFAULT_QUERY, FlowQuery, FlowVariableQuery } from './types';
 
 const range = {
@@ -159,6 +159,38 @@ describe('DataSource resources', () => {
       method: 'GET',
       url: '/api/datasources/uid/vpcflow-uid/resources/reports',
     });
+  });
+
+  it('reads the display names once and again after a failure', async () => {
+    const failing = installFakeBackend({ failDisplayNames: true });
+    const ds = newDataSource();
+    await expect(ds.getDisplayNames()).rejects.toMatchObject({ status: 500 });
+    expect(failing.calls).toEqual([{ path: 'display-names', params: {} }]);
+
+    const backend = installFakeBackend();
+    const [a, b] = await Promise.all([ds.getDisplayNames(), ds.getDisplayNames()]);
+    expect(a).toEqual(DISPLAY_NAMES);
+    expect(b).toBe(a);
+    expect(await ds.getDisplayNames()).toBe(a);
+    expect(backend.calls).toEqual([{ path: 'display-names', params: {} }]);
+    expect(backend.fetch.mock.calls[0][0]).toMatchObject({
+      method: 'GET',
+      url: '/api/datasources/uid/vpcflow-uid/resources/display-names',
+    });
+    // Another instance fetches its own.
+    await newDataSource().getDisplayNames();
+    expect(backend.calls).toHaveLength(2);
+  });
+
+  it('refuses display names that are not names of values, and asks again next time', async () => {
+    for (const answer of [[], null, { values: [] }, { absent: { value: '-', name: 'absent' } }]) {
+      installFakeBackend({ displayNames: answer });
+      const ds = newDataSource();
+      await expect(ds.getDisplayNames()).rejects.toThrow('display-names: the backend did not answer with names of values');
+      const backend = installFakeBackend();
+      expect(await ds.getDisplayNames()).toEqual(DISPLAY_NAMES);
+      expect(backend.calls).toHaveLength(1);
+    }
   });
 
   it('asks label-values with the report, the label, the interpolated complete filters and the range', async () => {

@@ -88,6 +88,25 @@ export interface ReportInfo {
   metrics?: Metric[];
 }
 
+/**
+ * The backend's `GET display-names` resource: readable names of raw label values (AWS writes
+ * numbers and codes), which the value pickers show as descriptions; stored values stay raw.
+ */
+export interface DisplayNames {
+  /** Label → value → name, e.g. `{ protocol: { '6': 'TCP' }, action: { REJECT: 'Rejected' } }`. */
+  values: Record<string, Record<string, string>>;
+  /** The value of a label whose field a record lacks (`-`), and its name. */
+  absent?: SpecialValue;
+  /** The value of the label sets a top-K family folds together (`other`), and its name. */
+  other?: SpecialValue;
+}
+
+/** A value any label may take, and its name. */
+export interface SpecialValue {
+  value: string;
+  name: string;
+}
+
 export type AuthType = 'none' | 'basic' | 'bearer';
 export const AUTH_TYPES: readonly AuthType[] = ['none', 'basic', 'bearer'];
 
