@@ -2,8 +2,10 @@ import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
 /**
- * The query model shared with the Go backend (plugin/pkg). The JSON field names are a
- * contract: keep them in step with the backend's models.
+ * The query model shared with the Go backend: the JSON of report.Query, which plugin/pkg/models
+ * reads (with the defaults of DEFAULT_QUERY) and the dashboards generator writes. The JSON field
+ * names are a contract: TestFrontendQueryModel (plugin/pkg/models) checks that FlowQuery,
+ * Filter, the value types and DEFAULT_QUERY match the Go model.
  *
  * Every field but refId is optional here because a query saved by an older version, typed into
  * a provisioned dashboard or created by Grafana itself (`{refId: "A"}`) may lack it;
