@@ -47,45 +47,32 @@ func TestValueNames(t *testing.T) {
 	}
 }
 
+// TestValueName: every value of a named label has its name, the absent
+// and folded values theirs whatever the label; a series or row name
+// shows the names of coded labels only.
 func TestValueName(t *testing.T) {
-	f := func(label, value, want string) {
+	f := func(label, value, name, series string) {
 		t.Helper()
-		if got := ValueName(label, value); got != want {
-			t.Errorf("ValueName(%q, %q) = %q, want %q", label, value, got, want)
+		if got := ValueName(label, value); got != name {
+			t.Errorf("ValueName(%q, %q) = %q, want %q", label, value, got, name)
+		}
+		if got := SeriesValue(label, value); got != series {
+			t.Errorf("SeriesValue(%q, %q) = %q, want %q", label, value, got, series)
 		}
 	}
-	f("protocol", "6", "TCP")
-	f("traffic_path", "8", "Internet gateway (Nitro)")
-	f("action", "REJECT", "Rejected")
-	f("flow_direction", "egress", "Egress")
-	f("reject_reason", "BPA", "Block Public Access")
-	f("protocol", "99", "")
-	f("interface_id", "eni-0a1", "")
-	f("port", "6", "") // names belong to a label
-	f("protocol", Absent, AbsentName)
-	f("src_addr", Absent, AbsentName)
-	f("src_addr", Other, OtherName)
-	f("protocol", Other, OtherName)
-	f("nolabel", "", "")
-}
-
-// TestSeriesValue: only coded labels' values are replaced by their names
-// in series and row names.
-func TestSeriesValue(t *testing.T) {
-	f := func(label, value, want string) {
-		t.Helper()
-		if got := SeriesValue(label, value); got != want {
-			t.Errorf("SeriesValue(%q, %q) = %q, want %q", label, value, got, want)
-		}
-	}
-	f("protocol", "6", "TCP")
-	f("protocol", "99", "99")
-	f("protocol", Other, Other)
-	f("traffic_path", "8", "Internet gateway (Nitro)")
-	f("traffic_path", Absent, Absent)
-	f("action", "REJECT", "REJECT")
-	f("flow_direction", "egress", "egress")
-	f("reject_reason", "BPA", "BPA")
-	f("port", "443", "443")
-	f("src_addr", "", Absent)
+	f("protocol", "6", "TCP", "TCP")
+	f("protocol", "99", "", "99")
+	f("traffic_path", "8", "Internet gateway (Nitro)", "Internet gateway (Nitro)")
+	f("action", "REJECT", "Rejected", "REJECT")
+	f("flow_direction", "egress", "Egress", "egress")
+	f("reject_reason", "BPA", "Block Public Access", "BPA")
+	f("interface_id", "eni-0a1", "", "eni-0a1")
+	f("port", "6", "", "6") // names belong to a label
+	f("port", "443", "", "443")
+	f("protocol", Absent, AbsentName, Absent)
+	f("traffic_path", Absent, AbsentName, Absent)
+	f("src_addr", Absent, AbsentName, Absent)
+	f("src_addr", Other, OtherName, Other)
+	f("protocol", Other, OtherName, Other)
+	f("src_addr", "", "", Absent)
 }

@@ -1,6 +1,7 @@
 import { CoreApp, dateTime, DataQueryRequest, ScopedVars } from '@grafana/data';
 import { lastValueFrom } from 'rxjs';
 
+import { DataSource } from './datasource';
 import { escapeRegex } from './interpolate';
 import { DISPLAY_NAMES, installFakeBackend, newDataSource, REPORTS } from './test/fixtures';
 import { DEFAULT_QUERY, FlowQuery, FlowVariableQuery } from './types';
@@ -145,40 +146,27 @@ describe('DataSource.applyTemplateVariables', () => {
 });
 
 describe('DataSource resources', () => {
-  it('reads the report registry once and again after a failure', async () => {
-    const failing = installFakeBackend({ failReports: true });
+  it.each([
+    ['reports', { failReports: true }, (ds: DataSource) => ds.getReports(), REPORTS],
+    ['display-names', { failDisplayNames: true }, (ds: DataSource) => ds.getDisplayNames(), DISPLAY_NAMES],
+  ] as const)('reads %s once per instance and again after a failure', async (path, failing, get, want) => {
+    const broken = installFakeBackend(failing);
     const ds = newDataSource();
-    await expect(ds.getReports()).rejects.toMatchObject({ status: 500 });
-    expect(failing.calls).toEqual([{ path: 'reports', params: {} }]);
+    await expect(get(ds)).rejects.toMatchObject({ status: 500 });
+    expect(broken.calls).toEqual([{ path, params: {} }]);
 
     const backend = installFakeBackend();
-    expect(await ds.getReports()).toEqual(REPORTS);
-    expect(await ds.getReports()).toEqual(REPORTS);
-    expect(backend.calls.filter((c) => c.path === 'reports')).toHaveLength(1);
-    expect(backend.fetch.mock.calls[0][0]).toMatchObject({
-      method: 'GET',
-      url: '/api/datasources/uid/vpcflow-uid/resources/reports',
-    });
-  });
-
-  it('reads the display names once and again after a failure', async () => {
-    const failing = installFakeBackend({ failDisplayNames: true });
-    const ds = newDataSource();
-    await expect(ds.getDisplayNames()).rejects.toMatchObject({ status: 500 });
-    expect(failing.calls).toEqual([{ path: 'display-names', params: {} }]);
-
-    const backend = installFakeBackend();
-    const [a, b] = await Promise.all([ds.getDisplayNames(), ds.getDisplayNames()]);
-    expect(a).toEqual(DISPLAY_NAMES);
+    const [a, b] = await Promise.all([get(ds), get(ds)]);
+    expect(a).toEqual(want);
     expect(b).toBe(a);
-    expect(await ds.getDisplayNames()).toBe(a);
-    expect(backend.calls).toEqual([{ path: 'display-names', params: {} }]);
+    expect(await get(ds)).toBe(a);
+    expect(backend.calls).toEqual([{ path, params: {} }]);
     expect(backend.fetch.mock.calls[0][0]).toMatchObject({
       method: 'GET',
-      url: '/api/datasources/uid/vpcflow-uid/resources/display-names',
+      url: `/api/datasources/uid/vpcflow-uid/resources/${path}`,
     });
     // Another instance fetches its own.
-    await newDataSource().getDisplayNames();
+    await get(newDataSource());
     expect(backend.calls).toHaveLength(2);
   });
 
