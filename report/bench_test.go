@@ -66,24 +66,13 @@ func BenchmarkReports(b *testing.B) {
 		}
 	}
 	b.Logf("rank index: %d rows of the large families' top 10s differ from the exact top 10s", missed)
-	for _, format := range []report.Format{report.FormatTable, report.FormatTimeSeries} {
-		for _, r := range report.Reports() {
-			b.Run(string(format)+"/"+r.ID, func(b *testing.B) {
-				q := report.Query{Report: r.ID, Top: 10, Format: format}
-				var lat reporttest.Latencies
-				for b.Loop() {
-					t0 := time.Now()
-					res, err := e.Run(ctx, q, report.TimeRange{From: from, To: to, Step: time.Minute})
-					if err != nil {
-						b.Fatal(err)
-					}
-					lat = append(lat, time.Since(t0))
-					if len(res.Rows) == 0 && len(res.Series) == 0 {
-						b.Fatalf("%s: no data", r.ID)
-					}
-				}
-				lat.Report(b)
-			})
+	reporttest.EachReport(b, []report.Format{report.FormatTable, report.FormatTimeSeries}, func(b *testing.B, r report.Report, format report.Format) {
+		res, err := e.Run(ctx, report.Query{Report: r.ID, Top: 10, Format: format}, report.TimeRange{From: from, To: to, Step: time.Minute})
+		if err != nil {
+			b.Fatal(err)
 		}
-	}
+		if len(res.Rows) == 0 && len(res.Series) == 0 {
+			b.Fatalf("%s: no data", r.ID)
+		}
+	})
 }

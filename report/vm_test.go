@@ -1,7 +1,6 @@
 package report_test
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,8 +8,6 @@ import (
 	"maps"
 	"math"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strings"
@@ -20,7 +17,6 @@ import (
 
 	"github.com/VictoriaMetrics/metricsql"
 
-	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/internal/reporttest"
 	"github.com/vpcflow/vpcflow/internal/testserver"
@@ -111,27 +107,6 @@ func checkSorted(t *testing.T, res *report.Result) {
 	}
 }
 
-// topOf returns the n largest of want (ties by key) and the sum of the
-// rest.
-func topOf(want map[string]float64, n int) (map[string]float64, float64) {
-	keys := slices.Collect(maps.Keys(want))
-	slices.SortFunc(keys, func(a, b string) int {
-		if c := cmp.Compare(want[b], want[a]); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
-	top, rest := map[string]float64{}, 0.0
-	for i, k := range keys {
-		if i < n {
-			top[k] = want[k]
-		} else {
-			rest += want[k]
-		}
-	}
-	return top, rest
-}
-
 // filtersFor returns filters worth trying on a report: on the VPC, a
 // negated action, a regular expression on an interface, and one on the
 // report's own first label.
@@ -157,15 +132,9 @@ func filtersFor(rep report.Report, ds *reporttest.Dataset) [][]report.Filter {
 // against the totals computed from the generated records.
 func TestReports(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
-	v8, err := flowlog.ParseFormat("v8")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds := reporttest.Load(t, vm, reporttest.Options{
-		Generate:        generate.Config{Records: 20000, Seed: 11, Duration: time.Hour, ENIs: 40, VPCs: 3, Accounts: 2, Format: v8},
-		ObjectsPerBatch: 3,
-		PerMinute:       true,
-	})
+	opts := reporttest.Hour(t, 11)
+	opts.PerMinute = true
+	ds := reporttest.Load(t, vm, opts)
 	if ds.Batches < 5 {
 		t.Fatalf("%d batches, want at least 5 to use every test slot", ds.Batches)
 	}
@@ -209,7 +178,7 @@ func TestReports(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s top %d: %v", rep.ID, n, err)
 				}
-				top, rest := topOf(want, n)
+				top, rest := reporttest.TopOf(want, n)
 				got := map[string]float64{}
 				other := -1.0
 				for _, r := range res.Rows {
@@ -495,37 +464,6 @@ func checkSeries(t *testing.T, e *report.Engine, ds *reporttest.Dataset, rep rep
 	}
 }
 
-// labelsOf returns the labels of a family, all absent, with some set.
-func labelsOf(family int, set map[string]string) []vmclient.Label {
-	f := schema.Families()[family]
-	var out []vmclient.Label
-	for _, l := range f.Labels {
-		v := schema.Absent
-		if s, ok := set[l]; ok {
-			v = s
-		}
-		out = append(out, vmclient.Label{Name: l, Value: v})
-	}
-	return out
-}
-
-// write stores hand-made series, with the derived families' series the
-// collector would write beside them (reporttest.Derive).
-func write(t *testing.T, url string, series ...vmclient.Series) {
-	t.Helper()
-	c, err := vmclient.New(vmclient.Config{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(context.Background(), append(slices.Clone(series), reporttest.Derive(series)...)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func named(name string, labels []vmclient.Label, samples ...vmclient.Sample) vmclient.Series {
-	return vmclient.Series{Labels: append([]vmclient.Label{{Name: "__name__", Value: name}}, labels...), Samples: samples}
-}
-
 // TestMinuteBoundaries writes, for each of ten minutes, a sample at its
 // first millisecond (slot 0) and one at its last (slot 59999), valued
 // distinct powers of two: every sum then says exactly which samples were
@@ -594,7 +532,7 @@ func TestMinuteBoundaries(t *testing.T) {
 		// Neighbours just outside: the last millisecond before, the first after.
 		samples = append([]vmclient.Sample{{Timestamp: base.UnixMilli() - 1, Value: 1 << 40}}, samples...)
 		samples = append(samples, vmclient.Sample{Timestamp: base.Add(10 * time.Minute).UnixMilli(), Value: 1 << 41})
-		write(t, url, named("vpcflow_status_records", labelsOf(schema.Status, map[string]string{"log_status": "OK"}), samples...))
+		reporttest.Write(t, url, reporttest.Series("vpcflow_status_records", schema.Status, map[string]string{"log_status": "OK"}, samples...))
 	}
 
 	t.Run("test flags", func(t *testing.T) {
@@ -638,7 +576,7 @@ func TestMinuteBoundaries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		write(t, vm.URL, named("vpcflow_status_records", labelsOf(schema.Status, map[string]string{"log_status": "OK"}),
+		reporttest.Write(t, vm.URL, reporttest.Series("vpcflow_status_records", schema.Status, map[string]string{"log_status": "OK"},
 			vmclient.Sample{Timestamp: base.Add(2*time.Minute).UnixMilli() + 7, Value: 1 << 45}))
 		vm.Flush()
 		after, err := e.Table(context.Background(), report.Query{Report: report.ReportLogStatus}, base, base.Add(5*time.Minute))
@@ -663,10 +601,10 @@ func TestEscapingInVictoriaMetrics(t *testing.T) {
 	}
 	var series []vmclient.Series
 	for i, v := range values {
-		series = append(series, named("vpcflow_interface_bytes", labelsOf(schema.Interface, map[string]string{"interface_id": v, "action": "ACCEPT"}),
+		series = append(series, reporttest.Series("vpcflow_interface_bytes", schema.Interface, map[string]string{"interface_id": v, "action": "ACCEPT"},
 			vmclient.Sample{Timestamp: base.UnixMilli() + int64(i), Value: float64(100 + i)}))
 	}
-	write(t, vm.URL, series...)
+	reporttest.Write(t, vm.URL, series...)
 	vm.Flush()
 	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 	ctx := context.Background()
@@ -715,10 +653,10 @@ func TestTies(t *testing.T) {
 		if iface == "eni-big" {
 			v = 50
 		}
-		series = append(series, named("vpcflow_interface_bytes", labelsOf(schema.Interface, map[string]string{"interface_id": iface}),
+		series = append(series, reporttest.Series("vpcflow_interface_bytes", schema.Interface, map[string]string{"interface_id": iface},
 			vmclient.Sample{Timestamp: base.UnixMilli() + int64(i), Value: v}))
 	}
-	write(t, vm.URL, series...)
+	reporttest.Write(t, vm.URL, series...)
 	vm.Flush()
 	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 	for range 5 {
@@ -761,7 +699,7 @@ func TestHealth(t *testing.T) {
 			t.Errorf("empty: %+v", h)
 		}
 		minute := time.Now().UTC().Truncate(time.Minute).Add(-3 * time.Minute)
-		write(t, vm.URL, named("vpcflow_status_records", labelsOf(schema.Status, map[string]string{"log_status": "OK"}),
+		reporttest.Write(t, vm.URL, reporttest.Series("vpcflow_status_records", schema.Status, map[string]string{"log_status": "OK"},
 			vmclient.Sample{Timestamp: minute.UnixMilli() + 59999, Value: 1}))
 		vm.Flush()
 		h = e.Health(ctx)
@@ -780,8 +718,8 @@ func TestHealth(t *testing.T) {
 	})
 	t.Run("cluster paths and auth", func(t *testing.T) {
 		vm := testserver.VictoriaMetrics(t, "-httpAuth.username=grafana", "-httpAuth.password=s3cr3t-pass")
-		srv, paths := clusterProxy(t, vm.URL)
-		e, _ := newEngine(t, vmclient.Config{URL: srv.URL + "/select/0/prometheus", Username: "grafana", Password: "s3cr3t-pass"})
+		proxy, paths := reporttest.SelectProxy(t, vm.URL, "0")
+		e, _ := newEngine(t, vmclient.Config{URL: proxy + "/select/0/prometheus", Username: "grafana", Password: "s3cr3t-pass"})
 		h := e.Health(ctx)
 		if !h.OK || h.Dedup != "1ms" {
 			t.Errorf("cluster: %+v", h)
@@ -792,15 +730,15 @@ func TestHealth(t *testing.T) {
 		if _, err := e.TimeSeries(ctx, report.Query{Report: report.ReportAction}, time.Now().Add(-time.Hour), time.Now(), 5*time.Minute); err != nil {
 			t.Errorf("cluster series: %v", err)
 		}
-		for _, p := range *paths {
+		for _, p := range paths() {
 			if p != "/flags" && p != "/select/0/prometheus/api/v1/query" && p != "/select/0/prometheus/api/v1/query_range" {
 				t.Errorf("asked for %s", p)
 			}
 		}
-		if len(*paths) < 4 || !slices.Contains(*paths, "/flags") || !slices.Contains(*paths, "/select/0/prometheus/api/v1/query_range") {
-			t.Errorf("paths %q", *paths)
+		if ps := paths(); len(ps) < 4 || !slices.Contains(ps, "/flags") || !slices.Contains(ps, "/select/0/prometheus/api/v1/query_range") {
+			t.Errorf("paths %q", ps)
 		}
-		bad, _ := newEngine(t, vmclient.Config{URL: srv.URL + "/select/0/prometheus", Username: "grafana", Password: "wr0ng-pass"})
+		bad, _ := newEngine(t, vmclient.Config{URL: proxy + "/select/0/prometheus", Username: "grafana", Password: "wr0ng-pass"})
 		_, err := bad.Table(ctx, report.Query{Report: report.ReportAction}, time.Now().Add(-time.Hour), time.Now())
 		if err == nil || !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), "wr0ng-pass") {
 			t.Errorf("wrong password: %v", err)
@@ -809,34 +747,6 @@ func TestHealth(t *testing.T) {
 			t.Errorf("health with a wrong password: %+v", h)
 		}
 	})
-}
-
-// clusterProxy serves vmselect's paths (/select/0/prometheus/api/v1/...,
-// /flags) in front of a single node, refusing others, and records the
-// paths asked for.
-func clusterProxy(t *testing.T, vmURL string) (*httptest.Server, *[]string) {
-	target, err := url.Parse(vmURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var paths []string
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(target)
-		r.Out.URL.Path, r.Out.URL.RawPath = strings.TrimPrefix(r.In.URL.Path, "/select/0/prometheus"), ""
-	}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		paths = append(paths, r.URL.Path)
-		mu.Unlock()
-		if p := r.URL.Path; strings.HasPrefix(p, "/select/0/prometheus/api/v1/") || p == "/flags" {
-			proxy.ServeHTTP(w, r)
-			return
-		}
-		http.Error(w, "unsupported path "+r.URL.Path, http.StatusBadRequest)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &paths
 }
 
 // TestTopKFolded loads data with a small collector top-K, so that the src,
@@ -970,7 +880,7 @@ func TestRankIndex(t *testing.T) {
 							t.Errorf("%s %s top %d: total %v, rows add up to %v; want %v", rep.ID, m, n, res.Total, reporttest.Sum(got), total)
 						}
 						if tc.wantTruth {
-							top, _ := topOf(want, n)
+							top, _ := reporttest.TopOf(want, n)
 							shown := map[string]float64{}
 							for _, r := range res.Rows {
 								if !r.Other {

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vpcflow/vpcflow/plugin/pkg/models"
 	"github.com/vpcflow/vpcflow/report"
 )
 
@@ -238,8 +240,7 @@ func checkFlowPanel(t *testing.T, where string, p panelJSON, q targetJSON, vars 
 		t.Errorf("%s: %v", where, err)
 		return
 	}
-	query := Query{Report: q.Report, Metric: q.Metric, Mode: q.Mode, Top: q.Top, Filters: q.Filters, Format: report.Format(q.Format)}
-	if err := query.Validate(); err != nil {
+	if err := (Query{Query: q.Query}).Validate(); err != nil {
 		t.Errorf("%s: %v", where, err)
 	}
 	if !slices.Contains(rep.Metrics, q.Metric) {
@@ -342,7 +343,7 @@ func TestVariables(t *testing.T) {
 				if !slices.Contains(rep.Filterable(), q.Label) {
 					t.Errorf("%s: report %s has no label %q", where, rep.ID, q.Label)
 				}
-				if err := (Query{Report: q.Report, Top: 1, Filters: q.Filters}).Validate(); err != nil {
+				if err := (Query{Query: report.Query{Report: q.Report, Top: 1, Filters: q.Filters}}).Validate(); err != nil {
 					t.Errorf("%s: %v", where, err)
 				}
 				for _, f := range q.Filters {
@@ -391,15 +392,38 @@ func TestQueryValidate(t *testing.T) {
 		}
 	}
 	vpc := report.Filter{Label: "vpc_id", Op: report.OpMatch, Value: "$vpc"}
-	f(Query{Report: "vpcs", Metric: "bytes", Mode: "rate", Top: 10, Format: "time_series"}, true)
-	f(Query{Report: "vpcs", Metric: "flows", Mode: "total", Top: 1, Filters: []report.Filter{vpc}, Format: "table"}, true)
-	f(Query{Report: "log-status", Metric: "records", Top: 5, Filters: []report.Filter{{Label: "log_status", Op: "=", Value: "SKIPDATA"}}}, true)
-	f(Query{Report: "pair-interface", Top: 5, Filters: []report.Filter{{Label: "src_interface", Op: "=", Value: "${interface}"}}}, true)
-	f(Query{Report: "no-such-report", Top: 10}, false)
-	f(Query{Report: "log-status", Metric: "bytes", Top: 10}, false)
-	f(Query{Report: "vpcs", Top: 0}, false)
-	f(Query{Report: "dst-service", Top: 10, Filters: []report.Filter{{Label: "interface_id", Op: "=~", Value: "$interface"}}}, false)
-	f(Query{Report: "vpcs", Top: 10, Filters: []report.Filter{{Label: "vpc_id", Op: "~", Value: "x"}}}, false)
+	f(Query{Query: report.Query{Report: "vpcs", Metric: "bytes", Mode: "rate", Top: 10, Format: "time_series"}}, true)
+	f(Query{Query: report.Query{Report: "vpcs", Metric: "flows", Mode: "total", Top: 1, Filters: []report.Filter{vpc}, Format: "table"}}, true)
+	f(Query{Query: report.Query{Report: "log-status", Metric: "records", Top: 5, Filters: []report.Filter{{Label: "log_status", Op: "=", Value: "SKIPDATA"}}}}, true)
+	f(Query{Query: report.Query{Report: "pair-interface", Top: 5, Filters: []report.Filter{{Label: "src_interface", Op: "=", Value: "${interface}"}}}}, true)
+	f(Query{Query: report.Query{Report: "no-such-report", Top: 10}}, false)
+	f(Query{Query: report.Query{Report: "log-status", Metric: "bytes", Top: 10}}, false)
+	f(Query{Query: report.Query{Report: "vpcs", Top: 0}}, false)
+	f(Query{Query: report.Query{Report: "dst-service", Top: 10, Filters: []report.Filter{{Label: "interface_id", Op: "=~", Value: "$interface"}}}}, false)
+	f(Query{Query: report.Query{Report: "vpcs", Top: 10, Filters: []report.Filter{{Label: "vpc_id", Op: "~", Value: "x"}}}}, false)
+}
+
+// TestQueryIsThePluginModel: a panel's query is written as the plugin's
+// query model, which the plugin reads back into the same report query.
+func TestQueryIsThePluginModel(t *testing.T) {
+	q := Query{RefID: "A", Datasource: ptr(PluginRef()), Query: report.Query{Report: "vpcs", Metric: "flows", Mode: "total", Top: 3,
+		Filters: []report.Filter{{Label: "vpc_id", Op: report.OpMatch, Value: "vpc-1|vpc-2"}}, Format: "table"}}
+	js, err := json.Marshal(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"refId":"A","datasource":{"type":"vpcflow-flowlogs-datasource","uid":"vpcflow"},"report":"vpcs","metric":"flows","mode":"total","top":3,` +
+		`"filters":[{"label":"vpc_id","op":"=~","value":"vpc-1|vpc-2"}],"format":"table"}`
+	if string(js) != want {
+		t.Errorf("query JSON %s\nwant       %s", js, want)
+	}
+	got, err := models.ParseQuery(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.ReportQuery(), q.Query) {
+		t.Errorf("the plugin reads %+v, want %+v", got.ReportQuery(), q.Query)
+	}
 }
 
 // TestGenerateFailsOnBadQuery: a query the report engine would refuse

@@ -90,15 +90,12 @@ type dsRefJSON struct {
 
 // targetJSON holds the fields of both kinds of query.
 type targetJSON struct {
-	RefID      string          `json:"refId"`
-	Datasource *dsRefJSON      `json:"datasource"`
-	Report     string          `json:"report"`
-	Metric     report.Metric   `json:"metric"`
-	Mode       report.Mode     `json:"mode"`
-	Top        int             `json:"top"`
-	Filters    []report.Filter `json:"filters"`
-	Format     string          `json:"format"`
-	Expr       string          `json:"expr"`
+	RefID      string     `json:"refId"`
+	Datasource *dsRefJSON `json:"datasource"`
+	// The VPC Flow Logs data source's query, and Prometheus' (whose
+	// format is Prometheus' own: table, time_series or heatmap).
+	report.Query
+	Expr string `json:"expr"`
 }
 
 type transformJSON struct {

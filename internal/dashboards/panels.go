@@ -215,7 +215,8 @@ func (b *board) lookup(f flow, mode report.Mode, format report.Format) (rep repo
 		}
 	}
 	filters = append(filters, f.filters...)
-	q = Query{RefID: "A", Datasource: ptr(PluginRef()), Report: rep.ID, Metric: metric, Mode: mode, Top: top, Filters: filters, Format: format}
+	q = Query{RefID: "A", Datasource: ptr(PluginRef()),
+		Query: report.Query{Report: rep.ID, Metric: metric, Mode: mode, Top: top, Filters: filters, Format: format}}
 	return rep, q, notApplied, nil
 }
 

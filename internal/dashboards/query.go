@@ -1,7 +1,6 @@
 package dashboards
 
 import (
-	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -39,24 +38,19 @@ func dsRef(typ, uid string) common.DataSourceRef {
 }
 
 // Query is a query of the VPC Flow Logs data source as a dashboard stores
-// it: the FlowQuery of plugin/src/types.ts ({report, metric, mode, top,
-// filters, format}), the JSON the plugin backend reads into report.Query.
-// Filter values may hold dashboard variables ($vpc), which the plugin's
-// frontend replaces before a query is sent.
+// it: Grafana's refId and data source reference, then the report query
+// (report.Query: {report, metric, mode, top, filters, format}), whose JSON
+// is the query model the plugin reads (models.Query, FlowQuery of
+// plugin/src/types.ts). The generator sets every field; one left empty is
+// left out, and the plugin reads it as it would read it empty. Filter
+// values may hold dashboard variables ($vpc), which the plugin's frontend
+// replaces before a query is sent.
 type Query struct {
 	// RefID names the query within its panel.
 	RefID string `json:"refId"`
 	// Datasource is the VPC Flow Logs data source.
 	Datasource *common.DataSourceRef `json:"datasource,omitempty"`
-	// Report is a report registry id.
-	Report string `json:"report"`
-	// Metric, Mode, Top, Filters and Format are the report query's (see
-	// report.Query).
-	Metric  report.Metric   `json:"metric"`
-	Mode    report.Mode     `json:"mode"`
-	Top     int             `json:"top"`
-	Filters []report.Filter `json:"filters"`
-	Format  report.Format   `json:"format"`
+	report.Query
 }
 
 // ImplementsDataqueryVariant marks Query as a data query of the SDK.
@@ -78,28 +72,20 @@ func (q Query) Equals(other variants.Dataquery) bool {
 // Each variable stands for a plain value (every variable of these
 // dashboards is a label value or the regular expression .* for All).
 func (q Query) Validate() error {
-	filters := slices.Clone(q.Filters)
-	for i := range filters {
-		filters[i].Value = variableName.ReplaceAllString(filters[i].Value, "x")
+	rq := q.Query
+	rq.Filters = slices.Clone(q.Filters)
+	for i := range rq.Filters {
+		rq.Filters[i].Value = variableName.ReplaceAllString(rq.Filters[i].Value, "x")
 	}
 	if q.Top < 1 {
 		return errTop
 	}
-	return report.Query{Report: q.Report, Metric: q.Metric, Mode: q.Mode, Top: q.Top, Filters: filters, Format: q.Format}.Validate()
+	return rq.Validate()
 }
 
 // errTop is what Validate says about a top the plugin's frontend would
 // not send (its filterQuery drops queries without a top of 1 or more).
 var errTop = errors.New("top must be 1 or more: the plugin does not run a query without one")
-
-// MarshalJSON writes the query with an empty filter list rather than null.
-func (q Query) MarshalJSON() ([]byte, error) {
-	type plain Query
-	if q.Filters == nil {
-		q.Filters = []report.Filter{}
-	}
-	return json.Marshal(plain(q))
-}
 
 // queryBuilder hands a Query to the SDK's panel builders.
 type queryBuilder struct{ q Query }

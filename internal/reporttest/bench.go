@@ -14,6 +14,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/internal/devtools"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/report"
 )
 
 // benchVersion names what a cached benchmark dataset holds; it changes
@@ -127,4 +128,24 @@ func (l Latencies) Report(b *testing.B) {
 	}
 	b.ReportMetric(pct(0.5), "p50-ms")
 	b.ReportMetric(pct(0.95), "p95-ms")
+}
+
+// EachReport runs run as one sub-benchmark per format and report (named
+// format/ID, in that order), timing each iteration, and reports the
+// median and 95th percentile of each (Latencies).
+func EachReport(b *testing.B, formats []report.Format, run func(b *testing.B, rep report.Report, format report.Format)) {
+	b.Helper()
+	for _, format := range formats {
+		for _, rep := range report.Reports() {
+			b.Run(string(format)+"/"+rep.ID, func(b *testing.B) {
+				var lat Latencies
+				for b.Loop() {
+					t0 := time.Now()
+					run(b, rep, format)
+					lat = append(lat, time.Since(t0))
+				}
+				lat.Report(b)
+			})
+		}
+	}
 }

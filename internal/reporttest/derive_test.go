@@ -9,17 +9,7 @@ import (
 )
 
 func TestDerive(t *testing.T) {
-	series := func(name string, family int, set map[string]string, samples ...vmclient.Sample) vmclient.Series {
-		labels := []vmclient.Label{{Name: "__name__", Value: name}}
-		for _, l := range schema.Families()[family].Labels {
-			v := schema.Absent
-			if s, ok := set[l]; ok {
-				v = s
-			}
-			labels = append(labels, vmclient.Label{Name: l, Value: v})
-		}
-		return vmclient.Series{Labels: labels, Samples: samples}
-	}
+	series := Series
 	render := func(ss []vmclient.Series) []string {
 		var out []string
 		for _, s := range ss {

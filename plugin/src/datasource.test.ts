@@ -1,8 +1,9 @@
 import { CoreApp, dateTime, DataQueryRequest, ScopedVars } from '@grafana/data';
 import { lastValueFrom } from 'rxjs';
 
+import { DataSource } from './datasource';
 import { escapeRegex } from './interpolate';
-import { installFakeBackend, newDataSource, REPORTS } from './test/fixtures';
+import { DISPLAY_NAMES, installFakeBackend, newDataSource, REPORTS } from './test/fixtures';
 import { DEFAULT_QUERY, FlowQuery, FlowVariableQuery } from './types';
 
 const range = {
@@ -145,20 +146,39 @@ describe('DataSource.applyTemplateVariables', () => {
 });
 
 describe('DataSource resources', () => {
-  it('reads the report registry once and again after a failure', async () => {
-    const failing = installFakeBackend({ failReports: true });
+  it.each([
+    ['reports', { failReports: true }, (ds: DataSource) => ds.getReports(), REPORTS],
+    ['display-names', { failDisplayNames: true }, (ds: DataSource) => ds.getDisplayNames(), DISPLAY_NAMES],
+  ] as const)('reads %s once per instance and again after a failure', async (path, failing, get, want) => {
+    const broken = installFakeBackend(failing);
     const ds = newDataSource();
-    await expect(ds.getReports()).rejects.toMatchObject({ status: 500 });
-    expect(failing.calls).toEqual([{ path: 'reports', params: {} }]);
+    await expect(get(ds)).rejects.toMatchObject({ status: 500 });
+    expect(broken.calls).toEqual([{ path, params: {} }]);
 
     const backend = installFakeBackend();
-    expect(await ds.getReports()).toEqual(REPORTS);
-    expect(await ds.getReports()).toEqual(REPORTS);
-    expect(backend.calls.filter((c) => c.path === 'reports')).toHaveLength(1);
+    const [a, b] = await Promise.all([get(ds), get(ds)]);
+    expect(a).toEqual(want);
+    expect(b).toBe(a);
+    expect(await get(ds)).toBe(a);
+    expect(backend.calls).toEqual([{ path, params: {} }]);
     expect(backend.fetch.mock.calls[0][0]).toMatchObject({
       method: 'GET',
-      url: '/api/datasources/uid/vpcflow-uid/resources/reports',
+      url: `/api/datasources/uid/vpcflow-uid/resources/${path}`,
     });
+    // Another instance fetches its own.
+    await get(newDataSource());
+    expect(backend.calls).toHaveLength(2);
+  });
+
+  it('refuses display names that are not names of values, and asks again next time', async () => {
+    for (const answer of [[], null, { values: [] }, { absent: { value: '-', name: 'absent' } }]) {
+      installFakeBackend({ displayNames: answer });
+      const ds = newDataSource();
+      await expect(ds.getDisplayNames()).rejects.toThrow('display-names: the backend did not answer with names of values');
+      const backend = installFakeBackend();
+      expect(await ds.getDisplayNames()).toEqual(DISPLAY_NAMES);
+      expect(backend.calls).toHaveLength(1);
+    }
   });
 
   it('asks label-values with the report, the label, the interpolated complete filters and the range', async () => {

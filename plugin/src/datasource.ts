@@ -11,6 +11,7 @@ import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/run
 import { interpolateFilters, isBlankFilter, isCompleteFilter } from './interpolate';
 import {
   DEFAULT_QUERY,
+  DisplayNames,
   Filter,
   FlowOptions,
   FlowQuery,
@@ -25,12 +26,15 @@ import { FlowVariableSupport } from './variables';
  * (plugin/pkg); the editors read the report registry and label values through its resources:
  *
  * - `GET reports` → ReportInfo[]
+ * - `GET display-names` → DisplayNames: `{values: {label: {value: name}}, absent: {value, name},
+ *   other: {value, name}}`, the names the value pickers show beside the raw values
  * - `GET label-values?report=ID&label=L&filter=[...]&from=MS&to=MS` → string[]
  *   (`filter` is a JSON array of filters, `[]` when there is none; `from` and `to`, epoch
  *   milliseconds, are sent when a time range is known.)
  */
 export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
-  private reports?: Promise<ReportInfo[]>;
+  /** Resources fetched once per instance: path → answer. */
+  private readonly fetched = new Map<string, Promise<unknown>>();
   private readonly templateSrv: () => TemplateSrv;
 
   constructor(instanceSettings: DataSourceInstanceSettings<FlowOptions>, templateSrv?: TemplateSrv) {
@@ -83,18 +87,41 @@ export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
 
   /** The report registry, fetched once per data source instance (again after a failure). */
   getReports(): Promise<ReportInfo[]> {
-    if (!this.reports) {
-      this.reports = this.getResource<unknown>('reports').then((r) => {
-        if (!Array.isArray(r)) {
-          throw new Error('reports: the backend did not answer with a list');
-        }
-        return r as ReportInfo[];
-      });
-      this.reports.catch(() => {
-        this.reports = undefined;
-      });
+    return this.fetchOnce('reports', (r) => {
+      if (!Array.isArray(r)) {
+        throw new Error('reports: the backend did not answer with a list');
+      }
+      return r as ReportInfo[];
+    });
+  }
+
+  /**
+   * The names of label values, fetched once per data source instance (again after a failure).
+   */
+  getDisplayNames(): Promise<DisplayNames> {
+    return this.fetchOnce('display-names', (r) => {
+      const values = (r as Partial<DisplayNames> | null)?.values;
+      if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+        throw new Error('display-names: the backend did not answer with names of values');
+      }
+      return r as DisplayNames;
+    });
+  }
+
+  /** GETs a resource once and keeps the checked answer; a failure is forgotten, to try again. */
+  private fetchOnce<T>(path: string, check: (body: unknown) => T): Promise<T> {
+    const known = this.fetched.get(path) as Promise<T> | undefined;
+    if (known) {
+      return known;
     }
-    return this.reports;
+    const p = this.getResource<unknown>(path).then(check);
+    this.fetched.set(path, p);
+    p.catch(() => {
+      if (this.fetched.get(path) === p) {
+        this.fetched.delete(path);
+      }
+    });
+    return p;
   }
 
   /**

@@ -2,8 +2,10 @@ import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
 /**
- * The query model shared with the Go backend (plugin/pkg). The JSON field names are a
- * contract: keep them in step with the backend's models.
+ * The query model shared with the Go backend: the JSON of report.Query, which plugin/pkg/models
+ * reads (with the defaults of DEFAULT_QUERY) and the dashboards generator writes. The JSON field
+ * names are a contract: TestFrontendQueryModel (plugin/pkg/models) checks that FlowQuery,
+ * Filter, the value types and DEFAULT_QUERY match the Go model.
  *
  * Every field but refId is optional here because a query saved by an older version, typed into
  * a provisioned dashboard or created by Grafana itself (`{refId: "A"}`) may lack it;
@@ -86,6 +88,25 @@ export interface ReportInfo {
   labels?: string[];
   /** Metrics the family has, e.g. ["bytes","packets","flows"]. */
   metrics?: Metric[];
+}
+
+/**
+ * The backend's `GET display-names` resource: readable names of raw label values (AWS writes
+ * numbers and codes), which the value pickers show as descriptions; stored values stay raw.
+ */
+export interface DisplayNames {
+  /** Label → value → name, e.g. `{ protocol: { '6': 'TCP' }, action: { REJECT: 'Rejected' } }`. */
+  values: Record<string, Record<string, string>>;
+  /** The value of a label whose field a record lacks (`-`), and its name. */
+  absent?: SpecialValue;
+  /** The value of the label sets a top-K family folds together (`other`), and its name. */
+  other?: SpecialValue;
+}
+
+/** A value any label may take, and its name. */
+export interface SpecialValue {
+  value: string;
+  name: string;
 }
 
 export type AuthType = 'none' | 'basic' | 'bearer';

@@ -19,33 +19,16 @@ const (
 )
 
 // Query is the query model the frontend saves (FlowQuery in
-// plugin/src/types.ts): its JSON field names are report.Query's, with the
-// frontend's defaults instead of the report engine's.
-type Query struct {
-	// Report is a registry ID, such as "action" or "pair-interface".
-	Report string `json:"report"`
-	// Metric is bytes, packets, flows (traffic reports) or records
-	// (log-status); empty means the report's default.
-	Metric report.Metric `json:"metric"`
-	// Mode is rate (per second) or total (per step, or over the range).
-	Mode report.Mode `json:"mode"`
-	// Top keeps the Top label sets with the largest values over the range,
-	// the rest summed into Other; 0 keeps them all.
-	Top int `json:"top"`
-	// Filters are label matchers (=, !=, =~, !~) on raw label values.
-	Filters []report.Filter `json:"filters"`
-	// Format is time_series or table.
-	Format report.Format `json:"format"`
-}
+// plugin/src/types.ts): the report engine's query, report.Query, whose
+// JSON it is, with the frontend's defaults (DefaultReport, DefaultMode,
+// DefaultTop, DefaultFormat) filled in by ParseQuery where the engine
+// would take its own.
+type Query report.Query
 
-// rawQuery tells a missing top from top 0.
+// rawQuery reads a query's JSON, telling a missing top from top 0.
 type rawQuery struct {
-	Report  string          `json:"report"`
-	Metric  report.Metric   `json:"metric"`
-	Mode    report.Mode     `json:"mode"`
-	Top     *json.Number    `json:"top"`
-	Filters []report.Filter `json:"filters"`
-	Format  report.Format   `json:"format"`
+	report.Query
+	Top *json.Number `json:"top"`
 }
 
 // ParseQuery reads a query's JSON (backend.DataQuery.JSON), fills in the
@@ -102,9 +85,7 @@ func ParseQuery(raw []byte) (Query, error) {
 }
 
 // ReportQuery returns the query for the report engine.
-func (q Query) ReportQuery() report.Query {
-	return report.Query{Report: q.Report, Metric: q.Metric, Mode: q.Mode, Top: q.Top, Filters: q.Filters, Format: q.Format}
-}
+func (q Query) ReportQuery() report.Query { return report.Query(q) }
 
 // ParseFilters reads the label-values resource's filter parameter: a JSON
 // array of {label, op, value} (empty or missing means none). Blank rows

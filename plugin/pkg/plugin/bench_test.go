@@ -56,18 +56,7 @@ func BenchmarkQueryData(b *testing.B) {
 	for _, r := range report.Reports() {
 		run(b, map[string]any{"report": r.ID, "format": "table"})
 	}
-	for _, format := range []report.Format{report.FormatTimeSeries, report.FormatTable} {
-		for _, r := range report.Reports() {
-			b.Run(string(format)+"/"+r.ID, func(b *testing.B) {
-				model := map[string]any{"report": r.ID, "format": format}
-				var lat reporttest.Latencies
-				for b.Loop() {
-					t0 := time.Now()
-					run(b, model)
-					lat = append(lat, time.Since(t0))
-				}
-				lat.Report(b)
-			})
-		}
-	}
+	reporttest.EachReport(b, []report.Format{report.FormatTimeSeries, report.FormatTable}, func(b *testing.B, r report.Report, format report.Format) {
+		run(b, map[string]any{"report": r.ID, "format": format})
+	})
 }

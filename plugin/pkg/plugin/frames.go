@@ -169,11 +169,11 @@ var joiners = map[[2]string]string{
 }
 
 // DisplayName returns the name of a series or row: its group-by label
-// values in the report's order, protocol numbers and traffic paths by name
-// (ValueName), a pair's ends joined by " → ", a protocol and port by "/",
-// other values by " · " ("eni-0a1 · REJECT", "eni-0a1 → eni-0b2",
-// "TCP/443", "Internet gateway (Nitro)"); "Other" for the sum beyond the
-// top N.
+// values in the report's order, the coded ones (protocol numbers, traffic
+// paths) by name (schema.SeriesValue), a pair's ends joined by " → ", a
+// protocol and port by "/", other values by " · " ("eni-0a1 · REJECT",
+// "eni-0a1 → eni-0b2", "TCP/443", "Internet gateway (Nitro)"); "Other"
+// for the sum beyond the top N.
 func DisplayName(labels map[string]string, keys []string, other bool) string {
 	if other {
 		return OtherName
@@ -187,36 +187,7 @@ func DisplayName(labels map[string]string, keys []string, other bool) string {
 			}
 			b.WriteString(sep)
 		}
-		b.WriteString(ValueName(k, labels[k]))
+		b.WriteString(schema.SeriesValue(k, labels[k]))
 	}
 	return b.String()
-}
-
-// valueNames are readable names of raw label values, as the frontend's
-// value pickers show them (plugin/src/displayNames.ts).
-var valueNames = map[string]map[string]string{
-	"protocol": {"1": "ICMP", "6": "TCP", "17": "UDP", "47": "GRE", "50": "ESP", "51": "AH", "58": "ICMPv6", "132": "SCTP"},
-	"traffic_path": {
-		"1": "Another resource in the same VPC",
-		"2": "Internet gateway or gateway VPC endpoint",
-		"3": "Virtual private gateway",
-		"4": "Intra-region VPC peering connection",
-		"5": "Inter-region VPC peering connection",
-		"6": "Local gateway",
-		"7": "Gateway VPC endpoint (Nitro)",
-		"8": "Internet gateway (Nitro)",
-	},
-}
-
-// ValueName returns a readable name for a label's raw value: the IANA name
-// of a protocol number, the meaning of a traffic path; other values (and
-// "-", absent) as they are.
-func ValueName(label, value string) string {
-	if n, ok := valueNames[label][value]; ok {
-		return n
-	}
-	if value == "" {
-		return schema.Absent
-	}
-	return value
 }

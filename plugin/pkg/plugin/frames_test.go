@@ -80,6 +80,9 @@ func TestDisplayName(t *testing.T) {
 	f(map[string]string{"protocol": "99", "port": "0"}, []string{"protocol", "port"}, false, "99/0")
 	f(map[string]string{"traffic_path": "8"}, []string{"traffic_path"}, false, "Internet gateway (Nitro)")
 	f(map[string]string{"traffic_path": "-"}, []string{"traffic_path"}, false, "-")
+	// Names only describe the values of labels that are not coded.
+	f(map[string]string{"flow_direction": "egress", "reject_reason": "BPA"}, []string{"flow_direction", "reject_reason"}, false, "egress · BPA")
+	f(map[string]string{"protocol": "other", "port": "other"}, []string{"protocol", "port"}, false, "other/other")
 	f(map[string]string{"account_id": "1", "region": "us-east-1", "vpc_id": "vpc-1"}, []string{"account_id", "region", "vpc_id"}, false, "1 · us-east-1 · vpc-1")
 	f(map[string]string{"account_id": "Other", "region": "Other"}, []string{"account_id", "region"}, true, "Other")
 	f(map[string]string{}, []string{"src_addr"}, false, "-")

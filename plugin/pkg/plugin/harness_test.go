@@ -195,40 +195,6 @@ func tableOf(t *testing.T, f *data.Frame) map[string]float64 {
 	return out
 }
 
-// keyOf joins the values of keys in labels by "|".
-func keyOf(labels data.Labels, keys []string) string {
-	vs := make([]string, len(keys))
-	for i, k := range keys {
-		vs[i] = labels[k]
-	}
-	return strings.Join(vs, "|")
-}
-
-// topOf returns the n largest of want, ties broken as the report engine
-// breaks them (by the label values in column order), and the sum of the
-// rest.
-func topOf(want map[string]float64, n int) (map[string]float64, float64) {
-	keys := slices.Collect(maps.Keys(want))
-	slices.SortFunc(keys, func(a, b string) int {
-		if want[a] != want[b] {
-			if want[a] > want[b] {
-				return -1
-			}
-			return 1
-		}
-		return slices.Compare(strings.Split(a, "|"), strings.Split(b, "|"))
-	})
-	top, rest := map[string]float64{}, 0.0
-	for i, k := range keys {
-		if i < n {
-			top[k] = want[k]
-		} else {
-			rest += want[k]
-		}
-	}
-	return top, rest
-}
-
 // captureLogger is a log.Logger that keeps every line.
 type captureLogger struct {
 	mu    *sync.Mutex

@@ -1,7 +1,6 @@
 package plugin_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/vpcflow/vpcflow/internal/reporttest"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
 	"github.com/vpcflow/vpcflow/schema"
@@ -21,54 +21,13 @@ import (
 
 // writeRecent writes one status sample in the minute ago minutes back, so
 // that the health check finds recent data.
-func writeRecent(t *testing.T, vm *testserver.VM, cfg vmclient.Config, ago int) time.Time {
+func writeRecent(t *testing.T, vm *testserver.VM, ago int) time.Time {
 	t.Helper()
 	minute := time.Now().UTC().Truncate(time.Minute).Add(-time.Duration(ago) * time.Minute)
-	var labels []vmclient.Label
-	for _, l := range schema.Families()[schema.Status].Labels {
-		v := "x"
-		if l == "log_status" {
-			v = "OK"
-		}
-		labels = append(labels, vmclient.Label{Name: l, Value: v})
-	}
-	cfg.URL = vm.URL
-	c, err := vmclient.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = c.Write(context.Background(), []vmclient.Series{{Labels: append([]vmclient.Label{{Name: "__name__", Value: "vpcflow_status_records"}}, labels...),
-		Samples: []vmclient.Sample{{Timestamp: minute.UnixMilli() + 59999, Value: 1}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reporttest.Write(t, vm.URL, reporttest.Series("vpcflow_status_records", schema.Status, map[string]string{"log_status": "OK"},
+		vmclient.Sample{Timestamp: minute.UnixMilli() + 59999, Value: 1}))
 	vm.Flush()
 	return minute
-}
-
-// clusterProxy serves vmselect's paths for one tenant
-// (/select/TENANT/prometheus/api/v1/..., /flags) in front of a single node
-// and refuses every other path.
-func clusterProxy(t *testing.T, vmURL, tenant string) string {
-	t.Helper()
-	target, err := url.Parse(vmURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefix := "/select/" + tenant + "/prometheus"
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(target)
-		r.Out.URL.Path, r.Out.URL.RawPath = strings.TrimPrefix(r.In.URL.Path, prefix), ""
-	}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; strings.HasPrefix(p, prefix+"/api/v1/") || p == "/flags" {
-			proxy.ServeHTTP(w, r)
-			return
-		}
-		http.Error(w, "unsupported path "+r.URL.Path, http.StatusBadRequest)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // authProxy forwards the requests ok accepts to VictoriaMetrics and
@@ -98,12 +57,12 @@ func authProxy(t *testing.T, vmURL string, ok func(*http.Request) bool) string {
 func TestCheckHealth(t *testing.T) {
 	h := serve(t)
 	good := testserver.VictoriaMetrics(t)
-	newest := writeRecent(t, good, vmclient.Config{}, 3)
+	newest := writeRecent(t, good, 3)
 	stale := testserver.VictoriaMetrics(t)
-	writeRecent(t, stale, vmclient.Config{}, 90)
+	writeRecent(t, stale, 90)
 	empty := testserver.VictoriaMetrics(t)
 	noDedup := testserver.VictoriaMetricsNoDedup(t)
-	writeRecent(t, noDedup, vmclient.Config{}, 3)
+	writeRecent(t, noDedup, 3)
 	// VictoriaMetrics' own basic auth (which also guards the flush the
 	// test would need to write to it), and a proxy checking it in front of
 	// the good one.
@@ -114,6 +73,7 @@ func TestCheckHealth(t *testing.T) {
 	})
 	down := testserver.VictoriaMetrics(t)
 	down.Stop()
+	tenant, _ := reporttest.SelectProxy(t, good.URL, "12:34")
 
 	for _, c := range []struct {
 		name     string
@@ -124,7 +84,7 @@ func TestCheckHealth(t *testing.T) {
 	}{
 		{"good", map[string]any{"url": good.URL}, nil, backend.HealthStatusOk,
 			[]string{"VictoriaMetrics at " + good.URL + " answers queries, deduplicates at 1ms, newest flow log data at " + newest.Format(time.RFC3339)}},
-		{"cluster tenant", map[string]any{"url": clusterProxy(t, good.URL, "12:34"), "tenant": "12:34"}, nil, backend.HealthStatusOk,
+		{"cluster tenant", map[string]any{"url": tenant, "tenant": "12:34"}, nil, backend.HealthStatusOk,
 			[]string{"/select/12:34/prometheus answers queries, deduplicates at 1ms"}},
 		{"basic auth", map[string]any{"url": basic, "authType": "basic", "basicAuthUser": "grafana"}, map[string]string{"basicAuthPassword": "right-pass"},
 			backend.HealthStatusOk, []string{"answers queries, deduplicates at 1ms, newest flow log data"}},

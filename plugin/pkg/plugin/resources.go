@@ -14,6 +14,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/plugin/pkg/models"
 	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // DefaultLabelRange is the range label-values looks at when the request
@@ -51,9 +52,48 @@ func Reports() []ReportInfo {
 	return out
 }
 
+// DisplayNames is the display-names resource (DisplayNames in
+// plugin/src/types.ts): the readable names of label values
+// (schema.ValueName), which the editors' value pickers show beside the raw
+// values.
+type DisplayNames struct {
+	// Values maps a label to the names of its values, such as
+	// {"protocol": {"6": "TCP", …}, "action": {"REJECT": "Rejected", …}}.
+	Values map[string]map[string]string `json:"values"`
+	// Absent is the value of a label whose field a record lacks ("-"),
+	// and its name.
+	Absent SpecialValue `json:"absent"`
+	// Other is the value of the label sets a top-K family folds together
+	// ("other"), and its name.
+	Other SpecialValue `json:"other"`
+}
+
+// SpecialValue is a value any label may take, and its name.
+type SpecialValue struct {
+	// Value is the raw label value.
+	Value string `json:"value"`
+	// Name describes it.
+	Name string `json:"name"`
+}
+
+// Names returns the display names as the display-names resource gives
+// them.
+func Names() DisplayNames {
+	out := DisplayNames{
+		Values: map[string]map[string]string{},
+		Absent: SpecialValue{Value: schema.Absent, Name: schema.AbsentName},
+		Other:  SpecialValue{Value: schema.Other, Name: schema.OtherName},
+	}
+	for _, v := range schema.AllValueNames() {
+		out.Values[v.Label] = v.Names
+	}
+	return out
+}
+
 // CallResource answers the editors' resources:
 //
 //   - GET reports → the registry, []ReportInfo;
+//   - GET display-names → the names of label values, DisplayNames;
 //   - GET label-values?report=ID&label=L&filter=[…]&from=MS&to=MS → the
 //     values the label takes in the report's series over [from, to) (epoch
 //     milliseconds; both or neither: by default the last 24 hours), with
@@ -73,9 +113,12 @@ func (d *Datasource) resourceMux() http.Handler {
 	mux.HandleFunc("/reports", getOnly(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, Reports())
 	}))
+	mux.HandleFunc("/display-names", getOnly(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, Names())
+	}))
 	mux.HandleFunc("/label-values", getOnly(d.labelValues))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no resource %q: the data source has reports and label-values", strings.TrimPrefix(r.URL.Path, "/")))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no resource %q: the data source has reports, display-names and label-values", strings.TrimPrefix(r.URL.Path, "/")))
 	})
 	return mux
 }

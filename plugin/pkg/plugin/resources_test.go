@@ -1,9 +1,13 @@
 package plugin_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +15,7 @@ import (
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
 	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // TestReportsResource checks GET reports: the whole registry, in its
@@ -62,6 +67,75 @@ func TestReportsResource(t *testing.T) {
 				t.Errorf("action: %s, want %s", js, want)
 			}
 		}
+	}
+}
+
+// displayNamesFixture is the frontend tests' copy of the display-names
+// resource's answer (rewrite it with -update).
+var displayNamesFixture = filepath.Join("..", "..", "src", "test", "displayNames.json")
+
+// TestDisplayNamesResource checks GET display-names: the names of the
+// schema's table for every label that has any, and the names of the
+// absent and folded values, as JSON the frontend reads; its tests'
+// fixture is the same answer.
+func TestDisplayNamesResource(t *testing.T) {
+	h := serve(t)
+	want := plugin.DisplayNames{
+		Values: map[string]map[string]string{},
+		Absent: plugin.SpecialValue{Value: "-", Name: "absent"},
+		Other:  plugin.SpecialValue{Value: "other", Name: "everything outside the top K"},
+	}
+	for _, v := range schema.AllValueNames() {
+		want.Values[v.Label] = v.Names
+	}
+	var body []byte
+	// The names do not need VictoriaMetrics, nor valid settings.
+	for _, pc := range []map[string]any{{"url": "http://127.0.0.1:1"}, {}} {
+		var status int
+		status, body = h.resource(h.dataSource(pc, nil), http.MethodGet, "display-names")
+		if status != http.StatusOK {
+			t.Fatalf("GET display-names: %d %s", status, body)
+		}
+		var got plugin.DisplayNames
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("GET display-names = %+v\nwant %+v", got, want)
+		}
+	}
+	for _, part := range []string{
+		`{"values":{"action":{"ACCEPT":"Accepted","REJECT":"Rejected"},`,
+		`"protocol":{"1":"ICMP","132":"SCTP","17":"UDP","47":"GRE","50":"ESP","51":"AH","58":"ICMPv6","6":"TCP"}`,
+		`"traffic_path":{"1":"Another resource in the same VPC",`,
+		`"flow_direction":{"egress":"Egress","ingress":"Ingress"}`,
+		`"reject_reason":{"BPA":"Block Public Access"}`,
+		`"absent":{"value":"-","name":"absent"},"other":{"value":"other","name":"everything outside the top K"}}`,
+	} {
+		if !bytes.Contains(body, []byte(part)) {
+			t.Errorf("GET display-names: %s\nwant it to hold %s", body, part)
+		}
+	}
+	if status, body := h.resource(h.dataSource(map[string]any{}, nil), http.MethodPost, "display-names"); status != http.StatusMethodNotAllowed {
+		t.Errorf("POST display-names: %d %s", status, body)
+	}
+
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, body, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	indented.WriteString("\n")
+	if *update {
+		if err := os.WriteFile(displayNamesFixture, indented.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fixture, err := os.ReadFile(displayNamesFixture)
+	if err != nil {
+		t.Fatalf("the frontend's fixture: %v (write it with -update)", err)
+	}
+	if !bytes.Equal(fixture, indented.Bytes()) {
+		t.Errorf("%s is not the resource's answer (rewrite it with -update):\n%s", displayNamesFixture, indented.Bytes())
 	}
 }
 
@@ -120,7 +194,7 @@ func TestLabelValuesResource(t *testing.T) {
 		{"label-values?report=interface&label=vpc_id&from=1", 400, "give both from and to"},
 		{"label-values?report=interface&label=vpc_id&from=x&to=1", 400, `from \"x\": want epoch milliseconds`},
 		{"label-values?report=interface&label=vpc_id&from=" + itoa(to) + "&to=" + itoa(from), 400, "holds no whole minute"},
-		{"nope", 404, `no resource \"nope\": the data source has reports and label-values`},
+		{"nope", 404, `no resource \"nope\": the data source has reports, display-names and label-values`},
 		{"reports/x", 404, "no resource"},
 	} {
 		status, body := get(c.query)

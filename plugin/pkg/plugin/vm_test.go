@@ -1,7 +1,6 @@
 package plugin_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -19,8 +18,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/experimental"
 
-	"github.com/vpcflow/vpcflow/collector/flowlog"
-	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/reporttest"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
@@ -54,7 +52,7 @@ func seriesOf(t *testing.T, name string, frames data.Frames, keys []string, from
 			t.Errorf("%s: frame %d: display name %q empty or repeated", name, i, display)
 		}
 		names[display] = true
-		k := keyOf(vf.Labels, keys)
+		k := reporttest.Key(vf.Labels, keys)
 		if display == plugin.OtherName {
 			k = plugin.OtherName
 			if i != len(frames)-1 {
@@ -78,28 +76,6 @@ func seriesOf(t *testing.T, name string, frames data.Frames, keys []string, from
 	return out
 }
 
-// project keeps the parts of each "|"-joined key at the given indexes.
-func project(m map[string]float64, idx ...int) map[string]float64 {
-	out := map[string]float64{}
-	for k, v := range m {
-		parts := strings.Split(k, "|")
-		sel := make([]string, len(idx))
-		for i, j := range idx {
-			sel[i] = parts[j]
-		}
-		out[strings.Join(sel, "|")] += v
-	}
-	return out
-}
-
-func indexes(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}
-
 // TestQueryDataGroundTruth loads an hour of generated flow logs and checks
 // the QueryData frames of every report, as Grafana gets them over gRPC,
 // against totals computed from the generated records themselves: tables
@@ -109,14 +85,7 @@ func indexes(n int) []int {
 // request, which runs them concurrently.
 func TestQueryDataGroundTruth(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
-	v8, err := flowlog.ParseFormat("v8")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds := reporttest.Load(t, vm, reporttest.Options{
-		Generate:        generate.Config{Records: 20000, Seed: 7, Duration: time.Hour, ENIs: 40, VPCs: 3, Accounts: 2, Format: v8},
-		ObjectsPerBatch: 3,
-	})
+	ds := reporttest.Load(t, vm, reporttest.Hour(t, 7))
 	h := serve(t)
 	pc := h.dataSource(map[string]any{"url": vm.URL}, nil)
 	from, to := ds.From, ds.To
@@ -128,10 +97,10 @@ func TestQueryDataGroundTruth(t *testing.T) {
 		t.Run(rep.ID, func(t *testing.T) {
 			m := rep.DefaultMetric()
 			exporters := rep.ID == report.ReportExporters
-			groupIdx := indexes(len(rep.GroupBy))
-			alertIdx := groupIdx
+			// Alert frames: the group-by labels (exporters: and status).
+			alertKeys := slices.Clone(rep.GroupBy)
 			if exporters {
-				alertIdx = append(slices.Clone(groupIdx), len(rep.GroupBy)+2) // and status
+				alertKeys = append(alertKeys, report.ColumnStatus)
 			}
 			model := func(metric report.Metric, mode report.Mode, top int, format report.Format) map[string]any {
 				return map[string]any{"report": rep.ID, "metric": metric, "mode": mode, "top": top, "format": format}
@@ -190,7 +159,7 @@ func TestQueryDataGroundTruth(t *testing.T) {
 
 			// Top 3 and Other, adding up to the total.
 			got := table("table-top3")
-			top, rest := topOf(w, 3)
+			top, rest := reporttest.TopOf(w, 3)
 			otherKey := strings.Repeat(report.OtherValue+"|", len(rep.GroupBy)-1) + report.OtherValue
 			if exporters {
 				otherKey += "|-|-|-"
@@ -208,11 +177,11 @@ func TestQueryDataGroundTruth(t *testing.T) {
 			}
 
 			// Time series: summed over the steps, the table.
-			wg := project(w, groupIdx...)
+			wg := groundtruth.Project(w, rep.Columns(), rep.GroupBy)
 			if d := reporttest.Diff(seriesOf(t, "series", frames(resp, "series"), rep.GroupBy, from, 1000), wg); d != "" {
 				t.Errorf("series summed over the steps differ from the ground truth:\n%s", d)
 			}
-			topG, restG := topOf(wg, 3)
+			topG, restG := reporttest.TopOf(wg, 3)
 			if len(wg) > 3 {
 				topG[plugin.OtherName] = restG
 			}
@@ -239,10 +208,6 @@ func TestQueryDataGroundTruth(t *testing.T) {
 			}
 
 			// Alerting: one numeric-wide frame, a field per label set.
-			alertKeys := slices.Clone(rep.GroupBy)
-			if exporters {
-				alertKeys = append(alertKeys, report.ColumnStatus)
-			}
 			numeric := func(ref string) map[string]float64 {
 				t.Helper()
 				fs := frames(alerts, ref)
@@ -254,7 +219,7 @@ func TestQueryDataGroundTruth(t *testing.T) {
 					if f.Len() != 1 || f.Type() != data.FieldTypeFloat64 {
 						t.Fatalf("%s: field %s of %d %s values", ref, f.Name, f.Len(), f.Type())
 					}
-					k := keyOf(f.Labels, alertKeys)
+					k := reporttest.Key(f.Labels, alertKeys)
 					if f.Config.DisplayNameFromDS == plugin.OtherName {
 						k = plugin.OtherName
 					}
@@ -262,11 +227,11 @@ func TestQueryDataGroundTruth(t *testing.T) {
 				}
 				return out
 			}
-			wa := project(w, alertIdx...)
+			wa := groundtruth.Project(w, rep.Columns(), alertKeys)
 			if d := reporttest.Diff(numeric("alert"), wa); d != "" {
 				t.Errorf("alert values differ:\n%s", d)
 			}
-			topA, restA := topOf(wa, 3)
+			topA, restA := reporttest.TopOf(wa, 3)
 			if len(wa) > 3 {
 				topA[plugin.OtherName] = restA
 			}
@@ -309,15 +274,15 @@ var goldenValues = map[string][]string{
 func loadGolden(t *testing.T, vm *testserver.VM) {
 	t.Helper()
 	var series []vmclient.Series
-	for _, fam := range schema.Families() {
+	for id, fam := range schema.Families() {
 		if fam.Derived {
 			continue
 		}
 		for i := range 6 {
-			var labels []vmclient.Label
+			set := map[string]string{}
 			for _, l := range fam.Labels {
 				vs := goldenValues[l]
-				labels = append(labels, vmclient.Label{Name: l, Value: vs[i%len(vs)]})
+				set[l] = vs[i%len(vs)]
 			}
 			for j, name := range fam.MetricNames() {
 				var samples []vmclient.Sample
@@ -325,18 +290,11 @@ func loadGolden(t *testing.T, vm *testserver.VM) {
 					v := float64((i + 1) * (minute%4 + 1) * []int{1000, 10, 1}[j%3])
 					samples = append(samples, vmclient.Sample{Timestamp: goldenBase.Add(time.Duration(minute)*time.Minute).UnixMilli() + int64(7*i), Value: v})
 				}
-				series = append(series, vmclient.Series{Labels: append([]vmclient.Label{{Name: "__name__", Value: name}}, labels...), Samples: samples})
+				series = append(series, reporttest.Series(name, id, set, samples...))
 			}
 		}
 	}
-	series = append(series, reporttest.Derive(series)...)
-	c, err := vmclient.New(vmclient.Config{URL: vm.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(context.Background(), series); err != nil {
-		t.Fatal(err)
-	}
+	reporttest.Write(t, vm.URL, series...)
 	vm.Flush()
 }
 

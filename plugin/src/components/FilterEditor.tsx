@@ -3,9 +3,8 @@ import { SelectableValue } from '@grafana/data';
 import { Button, IconButton, InlineField, InlineFieldRow, Select, Stack } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
-import { valueDisplayName } from '../displayNames';
 import { isCompleteFilter } from '../interpolate';
-import { Filter, FILTER_OPS, FilterOp } from '../types';
+import { DisplayNames, Filter, FILTER_OPS, FilterOp } from '../types';
 import { errorMessage } from './useReports';
 
 const OP_DESCRIPTIONS: Record<FilterOp, string> = {
@@ -77,7 +76,9 @@ interface FilterRowProps {
 
 interface LoadedValues {
   key: string;
-  options: Array<SelectableValue<string>>;
+  values: string[];
+  /** The names of values, undefined when they could not be loaded: values then go without. */
+  names?: DisplayNames;
   error?: string;
 }
 
@@ -100,25 +101,27 @@ function FilterRow({ index, id, datasource, report, labels, filter, others, onCh
       return;
     }
     setLoading(true);
-    datasource.getLabelValues(report, filter.label, others).then(
-      (vs) => {
+    const names = datasource.getDisplayNames().catch(() => undefined);
+    Promise.all([datasource.getLabelValues(report, filter.label, others), names]).then(
+      ([vs, ns]) => {
         if (mounted.current) {
-          setValues({ key, options: vs.map((v) => valueOption(filter.label, v)) });
+          setValues({ key, values: vs, names: ns });
           setLoading(false);
         }
       },
       (err: unknown) => {
         if (mounted.current) {
-          setValues({ key, options: [], error: errorMessage(err) });
+          setValues({ key, values: [], error: errorMessage(err) });
           setLoading(false);
         }
       }
     );
   };
 
+  const names = values?.names;
   const labelOptions: Array<SelectableValue<string>> = (labels ?? []).map((l) => ({ label: l, value: l }));
   const valueOptions: Array<SelectableValue<string>> = [
-    ...(values?.key === key ? values.options : []),
+    ...(values?.key === key ? values.values.map((v) => valueOption(names, filter.label, v)) : []),
     ...datasource.getVariableNames().map((v) => ({ label: v, value: v, description: 'dashboard variable' })),
   ];
 
@@ -148,7 +151,7 @@ function FilterRow({ index, id, datasource, report, labels, filter, others, onCh
         width={32}
         placeholder="value"
         options={valueOptions}
-        value={filter.value ? valueOption(filter.label, filter.value) : null}
+        value={filter.value ? valueOption(names, filter.label, filter.value) : null}
         allowCustomValue
         isLoading={loading}
         noOptionsMessage={values?.error ? `Could not load values: ${values.error}` : 'No values'}
@@ -160,6 +163,20 @@ function FilterRow({ index, id, datasource, report, labels, filter, others, onCh
   );
 }
 
-function valueOption(label: string, value: string): SelectableValue<string> {
-  return { label: value, value, description: valueDisplayName(label, value) };
+function valueOption(names: DisplayNames | undefined, label: string, value: string): SelectableValue<string> {
+  return { label: value, value, description: valueName(names, label, value) };
+}
+
+/**
+ * The name of a label's value from the backend's display-names (as schema.ValueName gives it):
+ * the label's own name for the value, else that of the absent or folded value; undefined when
+ * there is none, or no names.
+ */
+function valueName(names: DisplayNames | undefined, label: string, value: string): string | undefined {
+  const own = <T,>(o: Record<string, T> | undefined, key: string) => (o && Object.hasOwn(o, key) ? o[key] : undefined);
+  const named = own(own(names?.values, label), value);
+  if (typeof named === 'string') {
+    return named;
+  }
+  return [names?.absent, names?.other].find((s) => s?.value === value)?.name;
 }

@@ -1,6 +1,6 @@
 import React, { useState } from 'react';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, RadioButtonGroup, Select, Stack } from '@grafana/ui';
+import { InlineField, InlineFieldRow, Input, RadioButtonGroup, Stack } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
 import {
@@ -15,6 +15,7 @@ import {
   withDefaults,
 } from '../types';
 import { FilterEditor } from './FilterEditor';
+import { ReportPicker } from './ReportPicker';
 import { useReports } from './useReports';
 
 export type Props = QueryEditorProps<DataSource, FlowQuery, FlowOptions>;
@@ -38,18 +39,13 @@ const LABEL_WIDTH = 10;
  */
 export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) {
   const q = withDefaults(query);
-  const { reports, loading, error } = useReports(datasource);
-  const report = reports.find((r) => r.id === q.report);
+  const registry = useReports(datasource);
+  const report = registry.reports.find((r) => r.id === q.report);
   const id = `vpcflow-${query.refId}`;
 
   const change = (next: CompleteFlowQuery) => {
     onChange(next);
     onRunQuery();
-  };
-
-  const onReportChange = (v: SelectableValue<string>) => {
-    const reportId = v.value ?? '';
-    change(switchReport(q, reportId, reports.find((r) => r.id === reportId)));
   };
 
   const metrics: Metric[] = report?.metrics?.length ? report.metrics : FAMILY_METRICS;
@@ -61,25 +57,14 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
   return (
     <Stack direction="column" gap={0.5}>
       <InlineFieldRow>
-        <InlineField
-          label="Report"
+        <ReportPicker
+          inputId={`${id}-report`}
+          registry={registry}
+          value={q.report}
           labelWidth={LABEL_WIDTH}
-          htmlFor={`${id}-report`}
-          invalid={!!error}
-          error={error ? `Could not load reports: ${error}` : undefined}
           tooltip="A report of the vpcflow registry: what it groups by and which metric family it reads"
-        >
-          <Select
-            inputId={`${id}-report`}
-            aria-label="Report"
-            width={40}
-            isLoading={loading}
-            options={reportOptions(reports, q.report)}
-            value={q.report || null}
-            allowCustomValue
-            onChange={onReportChange}
-          />
-        </InlineField>
+          onChange={(reportId, info) => change(switchReport(q, reportId, info))}
+        />
         <InlineField label="Metric" labelWidth={LABEL_WIDTH}>
           <RadioButtonGroup<Metric>
             options={metricOptions}
@@ -123,20 +108,6 @@ export function switchReport(q: CompleteFlowQuery, id: string, report?: ReportIn
   const metrics = report?.metrics;
   const metric = metrics?.length && !metrics.includes(q.metric) ? metrics[0] : q.metric;
   return { ...q, report: id, metric, filters };
-}
-
-function reportOptions(reports: ReportInfo[], current: string): Array<SelectableValue<string>> {
-  const options: Array<SelectableValue<string>> = reports.map((r) => ({
-    label: r.title || r.id,
-    value: r.id,
-    description: r.description,
-  }));
-  // A report the backend does not list (a template variable, or a report since removed)
-  // stays visible instead of leaving the picker blank.
-  if (current && !reports.some((r) => r.id === current)) {
-    options.push({ label: current, value: current });
-  }
-  return options;
 }
 
 function TopField({ id, top, onChange }: { id: string; top: number; onChange: (top: number) => void }) {

@@ -3,8 +3,9 @@ import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { InlineField, InlineFieldRow, Select, Stack } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
-import { Filter, FlowOptions, FlowQuery, FlowVariableQuery } from '../types';
+import { Filter, FlowOptions, FlowQuery, FlowVariableQuery, ReportInfo } from '../types';
 import { FilterEditor } from './FilterEditor';
+import { ReportPicker } from './ReportPicker';
 import { useReports } from './useReports';
 
 export type Props = QueryEditorProps<DataSource, FlowQuery, FlowOptions, FlowVariableQuery>;
@@ -13,32 +14,23 @@ const LABEL_WIDTH = 10;
 
 /** Query variables: the values of one label of a report, narrowed by filters. */
 export function VariableQueryEditor({ query, onChange, datasource }: Props) {
-  const { reports, loading, error } = useReports(datasource);
+  const registry = useReports(datasource);
   const reportId = query.report ?? '';
-  const report = reports.find((r) => r.id === reportId);
+  const report = registry.reports.find((r) => r.id === reportId);
   const filters = query.filters ?? [];
   const id = `vpcflow-variable-${query.refId ?? 'query'}`;
 
-  const reportOptions: Array<SelectableValue<string>> = reports.map((r) => ({
-    label: r.title || r.id,
-    value: r.id,
-    description: r.description,
-  }));
-  if (reportId && !report) {
-    reportOptions.push({ label: reportId, value: reportId });
-  }
   const labels = report?.labels;
   const labelOptions: Array<SelectableValue<string>> = (labels ?? []).map((l) => ({ label: l, value: l }));
   if (query.label && !labels?.includes(query.label)) {
     labelOptions.push({ label: query.label, value: query.label });
   }
 
-  const onReportChange = (v: SelectableValue<string>) => {
-    const next = reports.find((r) => r.id === v.value);
+  const onReportChange = (picked: string, next?: ReportInfo) => {
     const keep = (l?: string) => !l || !next?.labels || next.labels.includes(l);
     onChange({
       ...query,
-      report: v.value ?? '',
+      report: picked,
       label: keep(query.label) ? query.label : '',
       filters: filters.filter((f) => keep(f.label)),
     });
@@ -47,24 +39,13 @@ export function VariableQueryEditor({ query, onChange, datasource }: Props) {
   return (
     <Stack direction="column" gap={0.5}>
       <InlineFieldRow>
-        <InlineField
-          label="Report"
+        <ReportPicker
+          inputId={`${id}-report`}
+          registry={registry}
+          value={reportId}
           labelWidth={LABEL_WIDTH}
-          htmlFor={`${id}-report`}
-          invalid={!!error}
-          error={error ? `Could not load reports: ${error}` : undefined}
-        >
-          <Select
-            inputId={`${id}-report`}
-            aria-label="Report"
-            width={40}
-            isLoading={loading}
-            options={reportOptions}
-            value={reportId || null}
-            allowCustomValue
-            onChange={onReportChange}
-          />
-        </InlineField>
+          onChange={onReportChange}
+        />
         <InlineField
           label="Label"
           labelWidth={LABEL_WIDTH}

@@ -6,7 +6,8 @@ import { BackendSrv, BackendSrvRequest, setBackendSrv, TemplateSrv } from '@graf
 import { Observable, of, throwError } from 'rxjs';
 
 import { DataSource } from '../datasource';
-import { FlowOptions, ReportInfo } from '../types';
+import { DisplayNames, FlowOptions, ReportInfo } from '../types';
+import DISPLAY_NAMES_JSON from './displayNames.json';
 
 const COMMON = ['account_id', 'region', 'vpc_id'];
 
@@ -54,7 +55,14 @@ export const VALUES: Record<string, string[]> = {
   vpc_id: ['vpc-0a1', 'vpc-0b2'],
   action: ['ACCEPT', 'REJECT'],
   traffic_path: ['1', '8'],
+  src_addr: ['10.0.0.1', 'other', '-'],
 };
+
+/**
+ * The Go backend's answer to `display-names`, as its test (TestDisplayNamesResource) writes it
+ * and checks it.
+ */
+export const DISPLAY_NAMES: DisplayNames = DISPLAY_NAMES_JSON;
 
 export interface FakeBackend {
   fetch: jest.Mock<Observable<{ data: unknown }>, [BackendSrvRequest]>;
@@ -62,11 +70,19 @@ export interface FakeBackend {
   calls: Array<{ path: string; params: Record<string, string> }>;
 }
 
+export interface FakeBackendOptions {
+  failReports?: boolean;
+  /** Answer display-names with an error. */
+  failDisplayNames?: boolean;
+  /** Answer display-names with these names instead of DISPLAY_NAMES. */
+  displayNames?: unknown;
+}
+
 /**
  * Installs a backend service that answers the plugin's resources like the Go backend:
- * `reports` and `label-values` (values of VALUES, whatever the filters).
+ * `reports`, `display-names` and `label-values` (values of VALUES, whatever the filters).
  */
-export function installFakeBackend(opts: { failReports?: boolean } = {}): FakeBackend {
+export function installFakeBackend(opts: FakeBackendOptions = {}): FakeBackend {
   const calls: FakeBackend['calls'] = [];
   const fetch = jest.fn((req: BackendSrvRequest): Observable<{ data: unknown }> => {
     const m = /^\/api\/datasources\/uid\/[^/]+\/resources\/(.+)$/.exec(req.url);
@@ -81,6 +97,12 @@ export function installFakeBackend(opts: { failReports?: boolean } = {}): FakeBa
         return throwError(() => ({ status: 500, data: { message: 'VictoriaMetrics unreachable' } }));
       }
       return of({ data: REPORTS });
+    }
+    if (path === 'display-names') {
+      if (opts.failDisplayNames) {
+        return throwError(() => ({ status: 500, data: { message: 'names unavailable' } }));
+      }
+      return of({ data: 'displayNames' in opts ? opts.displayNames : DISPLAY_NAMES });
     }
     if (path === 'label-values') {
       return of({ data: VALUES[params.label] ?? [] });
