@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // e2eResult is one collector run of the end-to-end benchmark.
@@ -36,7 +37,7 @@ type e2eResult struct {
 // once more from an S3 bucket of a local versitygw (series existing too).
 // It returns the three runs.
 func benchEndToEnd(ctx context.Context, bin, dataDir string) (cold, warm, fromS3 e2eResult, err error) {
-	work, err := CacheDir("bench", "e2e")
+	work, err := tools.CacheDir("bench", "e2e")
 	if err != nil {
 		return cold, warm, fromS3, err
 	}
@@ -137,14 +138,14 @@ func lastLines(s string, n int) string {
 // its data in dir, as the collector needs it (-dedup.minScrapeInterval=1ms),
 // and returns its URL, its process id and what stops it.
 func startVM(ctx context.Context, dir string) (url string, pid int, stop func(), err error) {
-	if err := EnsureTools(ctx, "victoria-metrics"); err != nil {
+	if err := tools.EnsureTools(ctx, "victoria-metrics"); err != nil {
 		return "", 0, nil, err
 	}
-	bin, err := ToolPath("victoria-metrics")
+	bin, err := tools.ToolPath("victoria-metrics")
 	if err != nil {
 		return "", 0, nil, err
 	}
-	port, err := FreePort()
+	port, err := tools.FreePort()
 	if err != nil {
 		return "", 0, nil, err
 	}
@@ -228,16 +229,6 @@ func processCPU(pid int) float64 {
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
 	return (utime + stime) / 100 // clock ticks; 100 per second on Linux
-}
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // copyDir copies the files under src to dst.

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // s3Server is a versitygw started by a mage target (the benchmark, the
@@ -28,10 +30,10 @@ type s3Server struct {
 
 // startS3 starts the pinned versitygw with its data under dir.
 func startS3(ctx context.Context, dir string) (*s3Server, error) {
-	if err := EnsureTools(ctx, "versitygw"); err != nil {
+	if err := tools.EnsureTools(ctx, "versitygw"); err != nil {
 		return nil, err
 	}
-	bin, err := ToolPath("versitygw")
+	bin, err := tools.ToolPath("versitygw")
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +41,7 @@ func startS3(ctx context.Context, dir string) (*s3Server, error) {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
+	port, err := tools.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/internal/devtools"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // ClusterTenant is the tenant of Cluster's InsertURL and SelectURL, and
@@ -87,9 +87,9 @@ type StorageNode struct {
 // and each accepts vminsert's connection, and stops them when the test
 // ends.
 //
-// The binaries (devtools.VMClusterVersion) are unpacked once into the
+// The binaries (tools.VMClusterVersion) are unpacked once into the
 // cache from $VPCFLOW_VM_CLUSTER_DIR, by default ../shared/vm-cluster
-// beside the repository root (devtools.EnsureVMCluster). When that folder
+// beside the repository root (tools.EnsureVMCluster). When that folder
 // is absent and the cache lacks them, the test is skipped, even with
 // VPCFLOW_REQUIRE_SERVERS=1: the cluster versions cannot be installed by
 // `go tool mage tools`.
@@ -182,15 +182,15 @@ func VictoriaMetricsClusterWith(t testing.TB, o ClusterOptions) *Cluster {
 // skips the test when they are not to be found.
 func clusterBinaries(t testing.TB) string {
 	t.Helper()
-	src, err := devtools.VMClusterDir(context.Background())
+	src, err := tools.VMClusterDir(context.Background())
 	if err != nil {
 		t.Fatalf("find the VictoriaMetrics cluster binaries: %v", err)
 	}
-	dir, err := devtools.EnsureVMCluster(src)
-	if errors.Is(err, devtools.ErrVMClusterMissing) {
+	dir, err := tools.EnsureVMCluster(src)
+	if errors.Is(err, tools.ErrVMClusterMissing) {
 		t.Skipf("VictoriaMetrics cluster binaries not found in %s (%v): put vminsert.gz, vmselect.gz and vmstorage.gz of %s there, "+
 			"or name their folder in %s; this skips even with %s=1, since `go tool mage tools` cannot install them",
-			src, err, devtools.VMClusterVersion, devtools.VMClusterDirEnv, RequireServersEnv)
+			src, err, tools.VMClusterVersion, tools.VMClusterDirEnv, RequireServersEnv)
 	}
 	if err != nil {
 		t.Fatalf("unpack the VictoriaMetrics cluster binaries: %v", err)

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vpcflow/vpcflow/internal/devtools"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // proc is one server process a test runs: started again after stop or kill
@@ -163,7 +163,7 @@ func startOnFreePorts(n int, newProc func(ports []int) *proc) (*proc, error) {
 	for attempt := 1; ; attempt++ {
 		var ports []int
 		for len(ports) < n {
-			port, err := devtools.FreePort()
+			port, err := tools.FreePort()
 			if err != nil {
 				return nil, fmt.Errorf("find a free port: %w", err)
 			}

@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/vpcflow/vpcflow/internal/devtools"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // Default credentials and region of an S3Server.
@@ -93,7 +93,7 @@ func S3(t testing.TB, opts ...S3Option) *S3Server {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	bin, err := devtools.ToolPath("versitygw")
+	bin, err := tools.ToolPath("versitygw")
 	if err != nil {
 		t.Fatalf("find versitygw: %v", err)
 	}
@@ -139,7 +139,7 @@ func S3(t testing.TB, opts ...S3Option) *S3Server {
 	// A free port may be taken between our probe and versitygw's listen:
 	// try a second one before giving up.
 	for attempt := 1; ; attempt++ {
-		port, err := devtools.FreePort()
+		port, err := tools.FreePort()
 		if err != nil {
 			t.Fatalf("find a free port: %v", err)
 		}

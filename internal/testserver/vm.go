@@ -2,7 +2,7 @@
 // VictoriaMetrics, a VictoriaMetrics cluster (vmstorage nodes, vminsert,
 // vmselect) and a versitygw S3 gateway on 127.0.0.1, in temporary
 // folders, stopped when the test ends. Binaries come from the cache filled
-// by `go tool mage tools` (see devtools.EnsureTools), the cluster's from
+// by `go tool mage tools` (see tools.EnsureTools), the cluster's from
 // a folder of built binaries (see VictoriaMetricsCluster). CredentialEcho
 // is the exception: an in-process stand-in for a server or proxy that
 // echoes a request's credentials in its error answers.
@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/internal/devtools"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // RequireServersEnv names the environment variable that turns a missing
@@ -110,7 +110,7 @@ func flagName(f string) string {
 
 func start(t testing.TB, flags []string) *VM {
 	t.Helper()
-	bin, err := devtools.ToolPath("victoria-metrics")
+	bin, err := tools.ToolPath("victoria-metrics")
 	if err != nil {
 		t.Fatalf("find VictoriaMetrics: %v", err)
 	}
