@@ -71,11 +71,12 @@ func Demo(ctx context.Context, w io.Writer, opts DemoOptions) error {
 	if err := os.RemoveAll(demoDir); err != nil {
 		return err
 	}
-	vmURL, _, stopVM, err := startVM(ctx, filepath.Join(demoDir, "vm"))
+	vm, err := startVM(ctx, filepath.Join(demoDir, "vm"))
 	if err != nil {
 		return err
 	}
-	defer stopVM()
+	defer vm.Stop()
+	vmURL := vm.URL()
 	s3srv, err := startS3(ctx, filepath.Join(demoDir, "s3"))
 	if err != nil {
 		return err

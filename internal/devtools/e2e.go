@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpcflow/vpcflow/internal/launch"
 	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
@@ -44,11 +44,12 @@ func benchEndToEnd(ctx context.Context, bin, dataDir string) (cold, warm, fromS3
 	if err := os.RemoveAll(work); err != nil {
 		return cold, warm, fromS3, err
 	}
-	vmURL, vmPID, stopVM, err := startVM(ctx, filepath.Join(work, "vm"))
+	vm, err := startVM(ctx, filepath.Join(work, "vm"))
 	if err != nil {
 		return cold, warm, fromS3, err
 	}
-	defer stopVM()
+	defer vm.Stop()
+	vmURL, vmPID := vm.URL(), vm.PID()
 	for i, res := range []*e2eResult{&cold, &warm} {
 		logs := filepath.Join(work, fmt.Sprintf("logs-%d", i))
 		if err := copyDir(dataDir, logs); err != nil {
@@ -134,56 +135,22 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// startVM starts the pinned VictoriaMetrics on a free loopback port with
-// its data in dir, as the collector needs it (-dedup.minScrapeInterval=1ms),
-// and returns its URL, its process id and what stops it.
-func startVM(ctx context.Context, dir string) (url string, pid int, stop func(), err error) {
+// startVM starts the pinned VictoriaMetrics (installed first if missing)
+// on a free loopback port with its data and log in dir, as the collector
+// needs it (-dedup.minScrapeInterval=1ms), logging errors only.
+func startVM(ctx context.Context, dir string) (*launch.Process, error) {
 	if err := tools.EnsureTools(ctx, "victoria-metrics"); err != nil {
-		return "", 0, nil, err
+		return nil, err
 	}
 	bin, err := tools.ToolPath("victoria-metrics")
 	if err != nil {
-		return "", 0, nil, err
+		return nil, err
 	}
-	port, err := tools.FreePort()
+	vm, err := launch.StartVictoriaMetrics(ctx, bin, dir, []string{"-dedup.minScrapeInterval=1ms", "-retentionPeriod=100y", "-loggerLevel=ERROR"})
 	if err != nil {
-		return "", 0, nil, err
+		return nil, fmt.Errorf("start VictoriaMetrics: %w\n%s", err, launch.LogNote(vm))
 	}
-	url = "http://127.0.0.1:" + strconv.Itoa(port)
-	vm := exec.CommandContext(ctx, bin, "-storageDataPath="+dir, "-httpListenAddr=127.0.0.1:"+strconv.Itoa(port),
-		"-dedup.minScrapeInterval=1ms", "-retentionPeriod=100y", "-loggerLevel=ERROR")
-	vm.Stdout, vm.Stderr = io.Discard, io.Discard
-	if err := vm.Start(); err != nil {
-		return "", 0, nil, fmt.Errorf("start VictoriaMetrics: %w", err)
-	}
-	stop = func() {
-		_ = vm.Process.Signal(os.Interrupt)
-		_ = vm.Wait()
-	}
-	if err := waitHealthy(ctx, url); err != nil {
-		stop()
-		return "", 0, nil, err
-	}
-	return url, vm.Process.Pid, stop, nil
-}
-
-// waitHealthy waits for VictoriaMetrics to answer /health.
-func waitHealthy(ctx context.Context, url string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("VictoriaMetrics at %s did not become healthy", url)
+	return vm, nil
 }
 
 // vmMetric sums the values of a metric on VictoriaMetrics' /metrics page.

@@ -107,11 +107,11 @@ func TestVictoriaMetricsCluster(t *testing.T) {
 			t.Errorf("grand total after node %d restarted = %v, want 8", step.node, got)
 		}
 	}
-	log, err := os.ReadFile(c.Storage[0].p.logPath)
+	log, err := os.ReadFile(c.Storage[0].p.LogPath())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(log), "vpcflow testserver: starting on "+strings.TrimPrefix(c.Storage[0].URL, "http://")); n != 3 {
+	if n := strings.Count(string(log), "vpcflow launch: starting on "+strings.TrimPrefix(c.Storage[0].URL, "http://")); n != 3 {
 		t.Errorf("node 0's log has our marker %d times, want once per run (3)", n)
 	}
 	if tail := c.Storage[0].LogTail(); !strings.Contains(tail, "vmstorage") {

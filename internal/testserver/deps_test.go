@@ -37,5 +37,6 @@ func TestNoBuildToolingLinked(t *testing.T) {
 	}
 	f("github.com/vpcflow/vpcflow/internal/testserver")
 	f("github.com/vpcflow/vpcflow/internal/tools")
+	f("github.com/vpcflow/vpcflow/internal/launch")
 	f("github.com/vpcflow/vpcflow/internal/reporttest")
 }
