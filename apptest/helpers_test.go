@@ -2,12 +2,17 @@ package apptest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -136,8 +141,8 @@ var statusAddrRe = regexp.MustCompile(`"msg":"status server listening","address"
 func (c *collector) statusAddr() string {
 	c.t.Helper()
 	var addr string
-	c.waitLog("the status server's address", 5*time.Second, func(log string) bool {
-		if m := statusAddrRe.FindStringSubmatch(log); m != nil {
+	c.waitFor("the status server's address in the log", 5*time.Second, func() bool {
+		if m := statusAddrRe.FindStringSubmatch(c.Log()); m != nil {
 			addr = m[1]
 			return true
 		}
@@ -146,26 +151,92 @@ func (c *collector) statusAddr() string {
 	return addr
 }
 
-// waitLog waits until ok holds for the collector's log, failing the test
-// with the log after timeout, or if the collector exits first without it.
-func (c *collector) waitLog(what string, timeout time.Duration, ok func(log string) bool) {
+// waitFor waits until ok holds, checking every 10 ms. It fails the test
+// with the collector's log after timeout, or if the collector exits first.
+func (c *collector) waitFor(what string, timeout time.Duration, ok func() bool) {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
-	for {
-		if ok(c.Log()) {
-			return
-		}
+	for !ok() {
 		if exited, err := c.exitedWith(); exited {
-			if ok(c.Log()) {
+			if ok() {
 				return
 			}
-			c.t.Fatalf("%s: the collector exited (%v) without it:\n%s", what, err, c.Log())
+			c.t.Fatalf("waiting for %s: the collector exited first (%v):\n%s", what, err, c.Log())
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("%s: not within %s:\n%s", what, timeout, c.Log())
+			c.t.Fatalf("waiting for %s: not within %s:\n%s", what, timeout, c.Log())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// statusReport is the part of the status server's /api/v1/sources that
+// the tests wait on.
+type statusReport struct {
+	Storage struct {
+		FailedAttempts int `json:"failed_attempts"`
+	} `json:"storage"`
+	Sources []struct {
+		Downloaded int64 `json:"objects_downloaded"`
+	} `json:"sources"`
+}
+
+// readStatus GETs /api/v1/sources from the status server at addr.
+func readStatus(addr string) (statusReport, error) {
+	var st statusReport
+	body, err := httpGet("http://" + addr + "/api/v1/sources")
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		return st, fmt.Errorf("decode /api/v1/sources %q: %w", body, err)
+	}
+	return st, nil
+}
+
+// statusMetric returns the value of a metric without labels on the
+// status server's /metrics at addr.
+func statusMetric(addr, name string) (float64, error) {
+	body, err := httpGet("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s on /metrics", name)
+}
+
+// httpGet returns the body of a 200 answer to GET url.
+func httpGet(url string) ([]byte, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("get %s: %s: %s", url, resp.Status, body)
+	}
+	return body, nil
+}
+
+// exitCode returns the exit status of a process from its Wait error.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return 0
 }
 
 // syncBuffer is a bytes.Buffer safe to write from a process's output

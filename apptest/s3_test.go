@@ -1,6 +1,7 @@
 package apptest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,9 +287,13 @@ func TestS3Quarantine(t *testing.T) {
 	}
 }
 
-// TestS3ServerRestart kills the S3 server in the middle of a run and
-// restarts it a little later: the collector retries, ends, and the totals
-// are exact.
+// TestS3ServerRestart kills the S3 server in the middle of a run, once
+// the collector has begun to download and while objects are left to read,
+// store and delete, and starts it again once the collector has tried it
+// while it was down: the collector retries, ends, and the totals are
+// exact. The SDK retries a request silently (10 attempts, up to 20 s
+// apart): the proof that the collector met the dead server is a request
+// reaching its address, where the test listens meanwhile.
 func TestS3ServerRestart(t *testing.T) {
 	bin := collectorBinary(t)
 	s3 := testserver.S3(t)
@@ -297,9 +304,34 @@ func TestS3ServerRestart(t *testing.T) {
 	tr.Finish()
 	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", purge))
 	c := startCollector(t, bin, s3Env(s3), "run", "--config", config, "--once", "--log-format", "json")
-	time.Sleep(300 * time.Millisecond)
+	addr := c.statusAddr()
+	c.waitFor("the first object downloaded", 30*time.Second, func() bool {
+		st, err := readStatus(addr)
+		return err == nil && len(st.Sources) == 1 && st.Sources[0].Downloaded > 0
+	})
 	s3.Kill()
-	time.Sleep(2 * time.Second)
+	var left []string
+	for key := range present(t, filepath.Join(s3.Dir, "logs")) { // read from the dead server's folder
+		if source.IsFlowLog(key) {
+			left = append(left, key)
+		}
+	}
+	if len(left) == 0 {
+		t.Fatalf("the server was killed after the run had deleted every object: nothing tests a restart\n%s", c.Log())
+	}
+	requests, closeDead := listenDead(t, s3.Endpoint())
+	select {
+	case line := <-requests:
+		if !strings.Contains(line, " /logs") {
+			t.Errorf("the request to the dead server is not one for the bucket: %q", line)
+		}
+		t.Logf("killed with %d flow logs left; the collector then sent the dead server %q", len(left), line)
+	case <-c.exited:
+		t.Fatalf("the run ended (%v) without trying the dead server, with %d flow logs left:\n%s", c.err, len(left), c.Log())
+	case <-time.After(time.Minute):
+		t.Fatalf("the collector did not try the dead server within a minute:\n%s", c.Log())
+	}
+	closeDead()
 	s3.Start()
 	if err := c.wait(); err != nil {
 		// A round may give up on the server; the next run finishes the work.
@@ -312,6 +344,49 @@ func TestS3ServerRestart(t *testing.T) {
 	if left := flowLogKeys(t, s3, "logs"); len(left) != 0 {
 		t.Errorf("left: %v", left)
 	}
+}
+
+// listenDead listens on the address of a server the test killed, which
+// nothing else may take while it is down, and sends the first line of each
+// request that reaches it (a client trying the dead server) on requests;
+// each connection is then reset, as a dying server's are. closeDead stops
+// listening, before the server starts again on the address; the test's
+// end does too.
+func listenDead(t *testing.T, endpoint string) (requests <-chan string, closeDead func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", strings.TrimPrefix(endpoint, "http://"))
+	if err != nil {
+		t.Fatalf("listen on the dead server's address: %v", err)
+	}
+	lines := make(chan string, 100)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, _ := bufio.NewReader(conn).ReadString('\n')
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // reset, not a graceful close
+			}
+			conn.Close()
+			select {
+			case lines <- strings.TrimSpace(line):
+			default:
+			}
+		}
+	})
+	var once sync.Once
+	closeDead = func() {
+		once.Do(func() {
+			l.Close()
+			wg.Wait()
+		})
+	}
+	t.Cleanup(closeDead)
+	return lines, closeDead
 }
 
 // TestS3AccessErrors: a wrong secret and a missing bucket show as errors

@@ -130,14 +130,29 @@ func TestRunOnceStorageTimeout(t *testing.T) {
 	withWait := WriteConfig(t, vm.URL, logs, t.TempDir(), "")
 	withWait = strings.Replace(readFile(t, withWait), "durable_after: 300ms", "durable_after: 1m", 1)
 	config = writeFile(t, "collector.yaml", withWait)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		out, code, took = run("--storage-timeout", "3s")
-	}()
-	time.Sleep(4 * time.Second) // the objects are written within that
+	began := time.Now()
+	c := startCollector(t, bin, nil, "run", "--config", config, "--once", "--log-format", "json", "--storage-timeout", "3s")
+	addr := c.statusAddr()
+	// The first run's backfill is finished once every batch of it is
+	// written; then they all wait to be saved.
+	c.waitFor("every batch written, waiting to be saved", time.Minute, func() bool {
+		if !strings.Contains(c.Log(), `"msg":"backfill finished","source":"local"`) {
+			return false
+		}
+		written, err := statusMetric(addr, "vpcflow_collector_batches_written_total")
+		if err != nil || written == 0 {
+			return false
+		}
+		unsaved, err := statusMetric(addr, "vpcflow_collector_batches_unsaved")
+		return err == nil && unsaved == written
+	})
 	vm.Kill()
-	<-done
+	select {
+	case <-c.exited:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("run did not end within 2 minutes:\n%s", c.Log())
+	}
+	out, code, took = c.Log(), exitCode(t, c.err), time.Since(began)
 	if code != 1 || !strings.Contains(out, "storage "+vm.URL+"/api/v1/write failing for") {
 		t.Errorf("storage down mid-run: exit %d after %v, want 1 naming the storage:\n%s", code, took, out)
 	}
@@ -203,7 +218,10 @@ func TestStorageOutageVisible(t *testing.T) {
 		code, body := get("/healthz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "storage "+vm.URL+"/api/v1/write failing since")
 	})
-	time.Sleep(3 * time.Second) // more failed attempts
+	waitFor("more failed attempts", func() bool {
+		st, err := readStatus(addr)
+		return err == nil && st.Storage.FailedAttempts >= 2
+	})
 	_, page := get("/metrics")
 	if !strings.Contains(page, "vpcflow_collector_storage_up 0\n") {
 		t.Errorf("/metrics while the storage is down:\n%s", page)
