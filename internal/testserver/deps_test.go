@@ -2,15 +2,16 @@ package testserver
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestNoBuildToolingLinked checks, with `go list -deps`, that the packages
-// tests use to start servers do not link the build tooling: not the mage
-// targets (internal/devtools), not mage itself, not the dashboards
-// generator. A test binary that imports them should get servers, nothing
-// more.
+// TestNoBuildToolingLinked checks, with `go list -deps -test`, that the
+// packages tests use to start servers, and the binary-level tests, do not
+// link the build tooling, not even in their tests: not the mage targets
+// (internal/devtools), not mage itself, not the dashboards generator. A
+// test binary that imports them should get servers, nothing more.
 func TestNoBuildToolingLinked(t *testing.T) {
 	forbidden := []string{
 		"github.com/vpcflow/vpcflow/internal/devtools",
@@ -19,13 +20,18 @@ func TestNoBuildToolingLinked(t *testing.T) {
 	}
 	f := func(pkg string) {
 		t.Helper()
-		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", pkg).CombinedOutput()
+		out, err := exec.Command("go", "list", "-deps", "-test", "-f", "{{.ImportPath}}", pkg).CombinedOutput()
 		if err != nil {
-			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+			t.Fatalf("go list -deps -test %s: %v\n%s", pkg, err, out)
 		}
-		deps := strings.Fields(string(out))
-		if len(deps) == 0 || deps[len(deps)-1] != pkg {
-			t.Fatalf("go list -deps %s does not end with the package itself:\n%s", pkg, out)
+		// Test variants read "path [pkg.test]".
+		var deps []string
+		for line := range strings.Lines(string(out)) {
+			path, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+			deps = append(deps, path)
+		}
+		if !slices.Contains(deps, pkg) {
+			t.Fatalf("go list -deps -test %s does not list the package itself:\n%s", pkg, out)
 		}
 		for _, dep := range deps {
 			for _, bad := range forbidden {
@@ -39,4 +45,5 @@ func TestNoBuildToolingLinked(t *testing.T) {
 	f("github.com/vpcflow/vpcflow/internal/tools")
 	f("github.com/vpcflow/vpcflow/internal/launch")
 	f("github.com/vpcflow/vpcflow/internal/reporttest")
+	f("github.com/vpcflow/vpcflow/apptest")
 }
