@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/vpcflow/vpcflow/internal/devtools"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // Test runs every check: the plugin frontend's (type check, lint, jest,
@@ -24,7 +25,7 @@ func Test(ctx context.Context) error {
 // Tools installs the pinned servers the tests use (VictoriaMetrics,
 // versitygw) into the cache folder; already installed ones are kept.
 func Tools(ctx context.Context) error {
-	return devtools.EnsureTools(ctx, devtools.ToolNames()...)
+	return tools.EnsureTools(ctx, tools.ToolNames()...)
 }
 
 // Lint runs gofmt, go vet and staticcheck only.

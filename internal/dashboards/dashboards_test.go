@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vpcflow/vpcflow/internal/deploycheck"
 	"github.com/vpcflow/vpcflow/plugin/pkg/models"
 	"github.com/vpcflow/vpcflow/report"
 )
@@ -25,7 +26,7 @@ func TestCommittedUpToDate(t *testing.T) {
 	var want []string
 	for _, f := range files {
 		want = append(want, f.Name)
-		got, err := os.ReadFile(repoPath("dashboards", f.Name))
+		got, err := os.ReadFile(deploycheck.RepoPath("dashboards", f.Name))
 		if err != nil {
 			t.Errorf("%v: run go tool mage dashboards and commit dashboards/", err)
 			continue
@@ -34,7 +35,7 @@ func TestCommittedUpToDate(t *testing.T) {
 			t.Errorf("dashboards/%s differs from the generator's output: run go tool mage dashboards and commit it", f.Name)
 		}
 	}
-	paths, _ := filepath.Glob(repoPath("dashboards", "*.json"))
+	paths, _ := filepath.Glob(deploycheck.RepoPath("dashboards", "*.json"))
 	for _, p := range paths {
 		if !slices.Contains(want, filepath.Base(p)) {
 			t.Errorf("dashboards/%s is not generated: run go tool mage dashboards (it removes it)", filepath.Base(p))
@@ -96,7 +97,7 @@ var scrutinizer = []string{
 // Scrutinizer ones first, has a time series (rates; bytes as bits/s) and a
 // top-N table (totals; bytes in IEC units) on the overview.
 func TestOverviewCoversRegistry(t *testing.T) {
-	boards := committedBoards(t)
+	boards := deploycheck.CommittedBoards(t)
 	ov := boards["overview.json"]
 	if ov.UID != UIDOverview || ov.Title != "VPC Flow Logs — Overview" {
 		t.Fatalf("overview.json: uid %q title %q", ov.UID, ov.Title)
@@ -107,9 +108,9 @@ func TestOverviewCoversRegistry(t *testing.T) {
 			t.Errorf("report %q is not in the registry", id)
 		}
 	}
-	type shown struct{ series, table *panelJSON }
+	type shown struct{ series, table *deploycheck.Panel }
 	byReport := map[string]*shown{}
-	for _, p := range ov.allPanels() {
+	for _, p := range ov.AllPanels() {
 		for _, q := range p.Targets {
 			s := byReport[q.Report]
 			if s == nil {
@@ -150,7 +151,7 @@ func TestOverviewCoversRegistry(t *testing.T) {
 	}
 	// Registry order: the Scrutinizer reports come first.
 	var order []string
-	for _, p := range ov.allPanels() {
+	for _, p := range ov.AllPanels() {
 		if p.Type == "timeseries" {
 			order = append(order, p.Targets[0].Report)
 		}
@@ -173,9 +174,9 @@ func sortedCopy(s []string) []string {
 // into bits/s, legends from the group-by labels, Prometheus queries on
 // metrics the collector writes.
 func TestDashboards(t *testing.T) {
-	boards := committedBoards(t)
-	metrics := statusMetrics(t)
-	jobs := readScrapeConfig(t).jobs()
+	boards := deploycheck.CommittedBoards(t)
+	metrics := deploycheck.StatusMetrics(t)
+	jobs := deploycheck.ReadScrapeConfig(t).Jobs()
 	uids := map[string]string{}
 	wantUIDs := []string{UIDOverview, UIDVPC, UIDInterface, UIDRejected, UIDCollector}
 	for name, b := range boards {
@@ -186,12 +187,12 @@ func TestDashboards(t *testing.T) {
 		if !slices.Contains(b.Tags, Tag) {
 			t.Errorf("%s: tags %v lack %q", name, b.Tags, Tag)
 		}
-		vars := map[string]variableJSON{}
+		vars := map[string]deploycheck.Variable{}
 		for _, v := range b.Templating.List {
 			vars[v.Name] = v
 		}
 		ids := map[int]bool{}
-		for _, p := range b.allPanels() {
+		for _, p := range b.AllPanels() {
 			where := name + " panel " + p.Title
 			if ids[p.ID] || p.ID == 0 {
 				t.Errorf("%s: id %d is missing or used twice", where, p.ID)
@@ -210,11 +211,11 @@ func TestDashboards(t *testing.T) {
 					ds = q.Datasource
 				}
 				switch *ds {
-				case dsRefJSON{Type: PluginType, UID: PluginUID}:
+				case deploycheck.DSRef{Type: PluginType, UID: PluginUID}:
 					checkFlowPanel(t, where, p, q, vars)
-				case dsRefJSON{Type: PrometheusType, UID: PrometheusUID}:
-					checkPromQL(t, where, q.Expr, metrics, jobs)
-					for _, ref := range variableRefs(q.Expr) {
+				case deploycheck.DSRef{Type: PrometheusType, UID: PrometheusUID}:
+					deploycheck.CheckPromQL(t, where, q.Expr, metrics, jobs)
+					for _, ref := range deploycheck.VariableRefs(q.Expr) {
 						if _, ok := vars[ref]; !ok {
 							t.Errorf("%s: %q uses $%s, which the dashboard does not define", where, q.Expr, ref)
 						}
@@ -233,7 +234,7 @@ func TestDashboards(t *testing.T) {
 }
 
 // checkFlowPanel checks a panel's query of the VPC Flow Logs data source.
-func checkFlowPanel(t *testing.T, where string, p panelJSON, q targetJSON, vars map[string]variableJSON) {
+func checkFlowPanel(t *testing.T, where string, p deploycheck.Panel, q deploycheck.Target, vars map[string]deploycheck.Variable) {
 	t.Helper()
 	rep, err := report.Lookup(q.Report)
 	if err != nil {
@@ -250,7 +251,7 @@ func checkFlowPanel(t *testing.T, where string, p panelJSON, q targetJSON, vars 
 		if !slices.Contains(rep.Filterable(), f.Label) {
 			t.Errorf("%s: report %s (family %s) has no label %q", where, rep.ID, rep.FamilyDef().Name, f.Label)
 		}
-		for _, ref := range variableRefs(f.Value) {
+		for _, ref := range deploycheck.VariableRefs(f.Value) {
 			v, ok := vars[ref]
 			switch {
 			case !ok:
@@ -289,7 +290,7 @@ func checkFlowPanel(t *testing.T, where string, p panelJSON, q targetJSON, vars 
 // checkUnit: the panel's unit is the default and, since the plugin sets
 // each field's own unit (which wins over the default), an override of
 // every number field.
-func checkUnit(t *testing.T, where string, p panelJSON, want string) {
+func checkUnit(t *testing.T, where string, p deploycheck.Panel, want string) {
 	t.Helper()
 	if u := p.FieldConfig.Defaults.Unit; u != want {
 		t.Errorf("%s: unit %q, want %q", where, u, want)
@@ -307,7 +308,7 @@ func checkUnit(t *testing.T, where string, p panelJSON, want string) {
 	t.Errorf("%s: no override of the number fields' unit to %q", where, want)
 }
 
-func isBitsTransformation(tr transformJSON) bool {
+func isBitsTransformation(tr deploycheck.Transform) bool {
 	b, _ := json.Marshal(tr.Options)
 	return tr.ID == "calculateField" &&
 		string(b) == `{"binary":{"left":{"matcher":{"id":"byType","options":"number"}},"operator":"*","right":{"fixed":"8"}},"mode":"binary","replaceFields":true}`
@@ -317,7 +318,7 @@ func isBitsTransformation(tr transformJSON) bool {
 // name a report and a label it has, their filters refer to variables
 // defined before them, and multi-value variables have an All of .*.
 func TestVariables(t *testing.T) {
-	for name, b := range committedBoards(t) {
+	for name, b := range deploycheck.CommittedBoards(t) {
 		var before []string
 		for _, v := range b.Templating.List {
 			where := name + " variable " + v.Name
@@ -329,7 +330,7 @@ func TestVariables(t *testing.T) {
 				t.Errorf("%s: multi %v includeAll %v allValue %q", where, v.Multi, v.IncludeAll, v.AllValue)
 			}
 			switch *v.Datasource {
-			case dsRefJSON{Type: PluginType, UID: PluginUID}:
+			case deploycheck.DSRef{Type: PluginType, UID: PluginUID}:
 				var q VariableQuery
 				if err := json.Unmarshal(v.Query, &q); err != nil {
 					t.Errorf("%s: query: %v", where, err)
@@ -347,13 +348,13 @@ func TestVariables(t *testing.T) {
 					t.Errorf("%s: %v", where, err)
 				}
 				for _, f := range q.Filters {
-					for _, ref := range variableRefs(f.Value) {
+					for _, ref := range deploycheck.VariableRefs(f.Value) {
 						if !slices.Contains(before, ref) {
 							t.Errorf("%s: filter %s refers to $%s, not defined before it", where, f, ref)
 						}
 					}
 				}
-			case dsRefJSON{Type: PrometheusType, UID: PrometheusUID}:
+			case deploycheck.DSRef{Type: PrometheusType, UID: PrometheusUID}:
 				var q string
 				if err := json.Unmarshal(v.Query, &q); err != nil || !strings.HasPrefix(q, "label_values(") {
 					t.Errorf("%s: query %s: want label_values(…)", where, v.Query)

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // benchSet is one generated data set of the benchmark.
@@ -66,7 +68,7 @@ func Bench(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dataDir, err := CacheDir("bench", "data")
+	dataDir, err := tools.CacheDir("bench", "data")
 	if err != nil {
 		return err
 	}
@@ -334,7 +336,7 @@ func runMeasured(ctx context.Context, env []string, name string, args []string, 
 // count the memory of this process, which the child shares until it
 // execs).
 func benchBigObject(ctx context.Context, w io.Writer, bin string, plainFiles []string) (int64, error) {
-	dir, err := CacheDir("bench")
+	dir, err := tools.CacheDir("bench")
 	if err != nil {
 		return 0, err
 	}

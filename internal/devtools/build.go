@@ -3,6 +3,8 @@ package devtools
 import (
 	"context"
 	"path/filepath"
+
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // BuildCollector builds the vpcflow-collector binary into dir and returns its
@@ -17,7 +19,7 @@ func BuildCollector(ctx context.Context, dir string) (string, error) {
 
 // cachedCollector builds vpcflow-collector into the cache's bin folder.
 func cachedCollector(ctx context.Context) (string, error) {
-	dir, err := CacheDir("bin")
+	dir, err := tools.CacheDir("bin")
 	if err != nil {
 		return "", err
 	}

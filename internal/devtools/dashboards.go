@@ -7,13 +7,14 @@ import (
 	"path/filepath"
 
 	"github.com/vpcflow/vpcflow/internal/dashboards"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // Dashboards regenerates dashboards/*.json from the report registry (see
 // package internal/dashboards) and names the files it wrote. Commit them:
 // a test fails when they differ from the generator's output.
 func Dashboards(ctx context.Context, w io.Writer) error {
-	root, err := RepoRoot(ctx)
+	root, err := tools.RepoRoot(ctx)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // demoBucket is the bucket the demo's flow logs are delivered to.
@@ -33,7 +35,7 @@ type DemoOptions struct {
 	Once         bool
 	TrickleEvery time.Duration
 	// Dir is the demo's working folder, emptied first; default
-	// CacheDir("demo").
+	// tools.CacheDir("demo").
 	Dir string
 }
 
@@ -62,18 +64,19 @@ func Demo(ctx context.Context, w io.Writer, opts DemoOptions) error {
 	}
 	demoDir := opts.Dir
 	if demoDir == "" {
-		if demoDir, err = CacheDir("demo"); err != nil {
+		if demoDir, err = tools.CacheDir("demo"); err != nil {
 			return err
 		}
 	}
 	if err := os.RemoveAll(demoDir); err != nil {
 		return err
 	}
-	vmURL, _, stopVM, err := startVM(ctx, filepath.Join(demoDir, "vm"))
+	vm, err := startVM(ctx, filepath.Join(demoDir, "vm"))
 	if err != nil {
 		return err
 	}
-	defer stopVM()
+	defer vm.Stop()
+	vmURL := vm.URL()
 	s3srv, err := startS3(ctx, filepath.Join(demoDir, "s3"))
 	if err != nil {
 		return err
@@ -122,7 +125,7 @@ func Demo(ctx context.Context, w io.Writer, opts DemoOptions) error {
 	fmt.Fprintf(w, "%d objects in the bucket (%d of them three days old, for the first run's purge), for example:\n  s3://%s/%s\n",
 		len(keys), len(oldFiles), demoBucket, keys[len(keys)/2])
 
-	statusPort, err := FreePort()
+	statusPort, err := tools.FreePort()
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // TestDemoOnce runs the main job on a small day: the servers start, the
@@ -37,7 +39,7 @@ func TestDemoOnce(t *testing.T) {
 // stack, and sets every variable docker-compose.yml requires (${VAR:?…}),
 // so that it runs as printed.
 func TestComposeHint(t *testing.T) {
-	root, err := RepoRoot(context.Background())
+	root, err := tools.RepoRoot(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vpcflow/vpcflow/internal/launch"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // e2eResult is one collector run of the end-to-end benchmark.
@@ -36,18 +37,19 @@ type e2eResult struct {
 // once more from an S3 bucket of a local versitygw (series existing too).
 // It returns the three runs.
 func benchEndToEnd(ctx context.Context, bin, dataDir string) (cold, warm, fromS3 e2eResult, err error) {
-	work, err := CacheDir("bench", "e2e")
+	work, err := tools.CacheDir("bench", "e2e")
 	if err != nil {
 		return cold, warm, fromS3, err
 	}
 	if err := os.RemoveAll(work); err != nil {
 		return cold, warm, fromS3, err
 	}
-	vmURL, vmPID, stopVM, err := startVM(ctx, filepath.Join(work, "vm"))
+	vm, err := startVM(ctx, filepath.Join(work, "vm"))
 	if err != nil {
 		return cold, warm, fromS3, err
 	}
-	defer stopVM()
+	defer vm.Stop()
+	vmURL, vmPID := vm.URL(), vm.PID()
 	for i, res := range []*e2eResult{&cold, &warm} {
 		logs := filepath.Join(work, fmt.Sprintf("logs-%d", i))
 		if err := copyDir(dataDir, logs); err != nil {
@@ -133,56 +135,22 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// startVM starts the pinned VictoriaMetrics on a free loopback port with
-// its data in dir, as the collector needs it (-dedup.minScrapeInterval=1ms),
-// and returns its URL, its process id and what stops it.
-func startVM(ctx context.Context, dir string) (url string, pid int, stop func(), err error) {
-	if err := EnsureTools(ctx, "victoria-metrics"); err != nil {
-		return "", 0, nil, err
+// startVM starts the pinned VictoriaMetrics (installed first if missing)
+// on a free loopback port with its data and log in dir, as the collector
+// needs it (-dedup.minScrapeInterval=1ms), logging errors only.
+func startVM(ctx context.Context, dir string) (*launch.Process, error) {
+	if err := tools.EnsureTools(ctx, "victoria-metrics"); err != nil {
+		return nil, err
 	}
-	bin, err := ToolPath("victoria-metrics")
+	bin, err := tools.ToolPath("victoria-metrics")
 	if err != nil {
-		return "", 0, nil, err
+		return nil, err
 	}
-	port, err := FreePort()
+	vm, err := launch.StartVictoriaMetrics(ctx, bin, dir, []string{"-dedup.minScrapeInterval=1ms", "-retentionPeriod=100y", "-loggerLevel=ERROR"})
 	if err != nil {
-		return "", 0, nil, err
+		return nil, fmt.Errorf("start VictoriaMetrics: %w\n%s", err, launch.LogNote(vm))
 	}
-	url = "http://127.0.0.1:" + strconv.Itoa(port)
-	vm := exec.CommandContext(ctx, bin, "-storageDataPath="+dir, "-httpListenAddr=127.0.0.1:"+strconv.Itoa(port),
-		"-dedup.minScrapeInterval=1ms", "-retentionPeriod=100y", "-loggerLevel=ERROR")
-	vm.Stdout, vm.Stderr = io.Discard, io.Discard
-	if err := vm.Start(); err != nil {
-		return "", 0, nil, fmt.Errorf("start VictoriaMetrics: %w", err)
-	}
-	stop = func() {
-		_ = vm.Process.Signal(os.Interrupt)
-		_ = vm.Wait()
-	}
-	if err := waitHealthy(ctx, url); err != nil {
-		stop()
-		return "", 0, nil, err
-	}
-	return url, vm.Process.Pid, stop, nil
-}
-
-// waitHealthy waits for VictoriaMetrics to answer /health.
-func waitHealthy(ctx context.Context, url string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("VictoriaMetrics at %s did not become healthy", url)
+	return vm, nil
 }
 
 // vmMetric sums the values of a metric on VictoriaMetrics' /metrics page.
@@ -228,16 +196,6 @@ func processCPU(pid int) float64 {
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
 	return (utime + stime) / 100 // clock ticks; 100 per second on Linux
-}
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // copyDir copies the files under src to dst.

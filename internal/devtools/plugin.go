@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/build"
+
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // PluginTarget is an operating system and architecture the plugin backend
@@ -58,7 +60,7 @@ var chdirMu sync.Mutex
 // plugin/src and plugin/dist, and the build runs from plugin/ (restored
 // afterwards) so that the version and the manifest are the plugin's.
 func PluginBackend(ctx context.Context) error {
-	root, err := RepoRoot(ctx)
+	root, err := tools.RepoRoot(ctx)
 	if err != nil {
 		return err
 	}
@@ -97,7 +99,7 @@ func PluginBackend(ctx context.Context) error {
 
 // PluginFrontendDeps installs the frontend's npm packages in
 // plugin/node_modules with `npm ci` (exact versions from
-// package-lock.json, the download cache in CacheDir("npm")), unless they
+// package-lock.json, the download cache in tools.CacheDir("npm")), unless they
 // were installed from the same package-lock.json with the same Node.js
 // already (a hash in node_modules/.vpcflow-lock-hash says so). It checks
 // for Node.js 20.9 or newer first.
@@ -106,7 +108,7 @@ func PluginFrontendDeps(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	root, err := RepoRoot(ctx)
+	root, err := tools.RepoRoot(ctx)
 	if err != nil {
 		return err
 	}
@@ -123,7 +125,7 @@ func PluginFrontendDeps(ctx context.Context) error {
 		fmt.Fprintf(os.Stderr, "plugin/node_modules is up to date with package-lock.json\n")
 		return os.WriteFile(filepath.Join(modules, "go.mod"), []byte(nodeModulesGoMod), 0o644)
 	}
-	cache, err := CacheDir("npm")
+	cache, err := tools.CacheDir("npm")
 	if err != nil {
 		return err
 	}
@@ -173,7 +175,7 @@ func Plugin(ctx context.Context) error {
 
 // pluginNPM runs npm with args in plugin/.
 func pluginNPM(ctx context.Context, args ...string) error {
-	root, err := RepoRoot(ctx)
+	root, err := tools.RepoRoot(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 // Package devtools implements the project's mage targets: tests and lint,
-// builds, the demo, benchmarks and fuzzing. Tools the targets need are
-// pinned and cached outside the clone (see CacheDir).
+// builds, the demo, benchmarks and fuzzing. The servers the targets start
+// are pinned and cached outside the clone by package internal/tools.
 package devtools
 
 import (
@@ -9,41 +9,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 )
-
-// CacheDir returns the folder where built binaries, installed tools and
-// generated data live: $VPCFLOW_CACHE, or vpcflow under the user's cache
-// folder (~/.cache/vpcflow). It is created when missing.
-func CacheDir(sub ...string) (string, error) {
-	dir := os.Getenv("VPCFLOW_CACHE")
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("find cache folder (set VPCFLOW_CACHE): %w", err)
-		}
-		dir = filepath.Join(base, "vpcflow")
-	}
-	dir = filepath.Join(append([]string{dir}, sub...)...)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create cache folder: %w", err)
-	}
-	return dir, nil
-}
-
-// RepoRoot returns the folder holding go.mod.
-func RepoRoot(ctx context.Context) (string, error) {
-	out, err := output(ctx, nil, "go", "env", "GOMOD")
-	if err != nil {
-		return "", err
-	}
-	mod := strings.TrimSpace(out)
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the vpcflow module")
-	}
-	return filepath.Dir(mod), nil
-}
 
 // runV runs a command with its output going to ours.
 func runV(ctx context.Context, env []string, name string, args ...string) error {

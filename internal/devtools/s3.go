@@ -5,17 +5,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/vpcflow/vpcflow/internal/launch"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // s3Server is a versitygw started by a mage target (the benchmark, the
@@ -23,60 +22,29 @@ import (
 type s3Server struct {
 	url, access, secret string
 	dir                 string // the posix backend's root: a folder per bucket
-	cmd                 *exec.Cmd
+	p                   *launch.Process
 }
 
-// startS3 starts the pinned versitygw with its data under dir.
+// startS3 starts the pinned versitygw (installed first if missing) with its
+// data and log under dir.
 func startS3(ctx context.Context, dir string) (*s3Server, error) {
-	if err := EnsureTools(ctx, "versitygw"); err != nil {
+	if err := tools.EnsureTools(ctx, "versitygw"); err != nil {
 		return nil, err
 	}
-	bin, err := ToolPath("versitygw")
+	bin, err := tools.ToolPath("versitygw")
 	if err != nil {
 		return nil, err
 	}
-	data := filepath.Join(dir, "data")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return nil, err
-	}
-	port, err := FreePort()
+	s := &s3Server{access: "vpcflowdemo", secret: "vpcflow-demo-secret-key", dir: launch.VersitygwRoot(dir)}
+	s.p, err = launch.StartVersitygw(ctx, bin, dir, launch.VersitygwOptions{Access: s.access, Secret: s.secret})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("start versitygw: %w\n%s", err, launch.LogNote(s.p))
 	}
-	s := &s3Server{url: "http://127.0.0.1:" + strconv.Itoa(port), access: "vpcflowdemo", secret: "vpcflow-demo-secret-key", dir: data}
-	s.cmd = exec.CommandContext(ctx, bin, "--port", "127.0.0.1:"+strconv.Itoa(port), "--health", "/health", "--quiet", "posix", data)
-	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.access, "ROOT_SECRET_ACCESS_KEY="+s.secret)
-	log, err := os.Create(filepath.Join(dir, "versitygw.log"))
-	if err != nil {
-		return nil, err
-	}
-	s.cmd.Stdout, s.cmd.Stderr = log, log
-	if err := s.cmd.Start(); err != nil {
-		log.Close()
-		return nil, fmt.Errorf("start versitygw: %w", err)
-	}
-	log.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(s.url + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("versitygw at %s did not become ready (log: %s)", s.url, filepath.Join(dir, "versitygw.log"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s.url = s.p.URL()
+	return s, nil
 }
 
-func (s *s3Server) stop() {
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	_ = s.cmd.Wait()
-}
+func (s *s3Server) stop() { s.p.Stop() }
 
 func (s *s3Server) client() *s3.Client {
 	return s3.New(s3.Options{

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // Lint fails when gofmt would change a file, or go vet or staticcheck
@@ -39,7 +41,7 @@ func Test(ctx context.Context) error {
 	if err := Lint(ctx); err != nil {
 		return err
 	}
-	if err := EnsureTools(ctx, ToolNames()...); err != nil {
+	if err := tools.EnsureTools(ctx, tools.ToolNames()...); err != nil {
 		return err
 	}
 	env := []string{"VPCFLOW_REQUIRE_SERVERS=1"}

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/generate"
-	"github.com/vpcflow/vpcflow/internal/devtools"
 	"github.com/vpcflow/vpcflow/internal/testserver"
+	"github.com/vpcflow/vpcflow/internal/tools"
 	"github.com/vpcflow/vpcflow/report"
 )
 
@@ -43,7 +43,7 @@ func BenchDataset(b *testing.B) (vm *testserver.VM, from, to time.Time) {
 	enis := benchEnv(b, "VPCFLOW_BENCH_REPORT_ENIS", 2000)
 	records := benchEnv(b, "VPCFLOW_BENCH_REPORT_RECORDS", 3_000_000)
 	name := fmt.Sprintf("reports-%dh-%denis-%drecords-%s", hours, enis, records, benchVersion)
-	dir, err := devtools.CacheDir("bench", name)
+	dir, err := tools.CacheDir("bench", name)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/internal/devtools"
+	"github.com/vpcflow/vpcflow/internal/launch"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // ClusterTenant is the tenant of Cluster's InsertURL and SelectURL, and
@@ -66,7 +67,7 @@ type Cluster struct {
 	Storage []*StorageNode
 
 	t           testing.TB
-	insert, sel *proc
+	insert, sel *launch.Process
 }
 
 // StorageNode is one vmstorage of a Cluster.
@@ -76,7 +77,7 @@ type StorageNode struct {
 	URL string
 
 	c *Cluster
-	p *proc
+	p *launch.Process
 }
 
 // VictoriaMetricsCluster starts a VictoriaMetrics cluster of nodes
@@ -87,9 +88,9 @@ type StorageNode struct {
 // and each accepts vminsert's connection, and stops them when the test
 // ends.
 //
-// The binaries (devtools.VMClusterVersion) are unpacked once into the
+// The binaries (tools.VMClusterVersion) are unpacked once into the
 // cache from $VPCFLOW_VM_CLUSTER_DIR, by default ../shared/vm-cluster
-// beside the repository root (devtools.EnsureVMCluster). When that folder
+// beside the repository root (tools.EnsureVMCluster). When that folder
 // is absent and the cache lacks them, the test is skipped, even with
 // VPCFLOW_REQUIRE_SERVERS=1: the cluster versions cannot be installed by
 // `go tool mage tools`.
@@ -111,57 +112,42 @@ func VictoriaMetricsClusterWith(t testing.TB, o ClusterOptions) *Cluster {
 	t.Cleanup(func() {
 		// vminsert and vmselect first: they would log the nodes going.
 		for _, p := range c.procs() {
-			p.stop(false)
+			p.Stop()
 		}
 		if t.Failed() {
 			for _, p := range c.procs() {
-				t.Logf("%s log tail (%s):\n%s", p.name, p.logPath, p.logTail())
+				t.Logf("%s %s", p.Name(), launch.LogNote(p))
 			}
 		}
 	})
-	fail := func(p *proc, err error) {
+	fail := func(p *launch.Process, err error) {
 		t.Helper()
-		if p == nil {
-			t.Fatalf("start the VictoriaMetrics cluster: %v", err)
-		}
-		t.Fatalf("start the VictoriaMetrics cluster: %v\nlog tail (%s):\n%s", err, p.logPath, p.logTail())
+		t.Fatalf("start the VictoriaMetrics cluster: %v\n%s", err, launch.LogNote(p))
 	}
 
 	var insertNodes, selectNodes []string
 	for i := range o.Nodes {
 		name := "vmstorage " + strconv.Itoa(i)
 		flags := mergeFlags(mergeFlags(defaultStorageFlags, o.StorageFlags), o.NodeFlags[i])
-		p, err := startOnFreePorts(3, func(ports []int) *proc {
-			http, ins, sel := addr(ports[0]), addr(ports[1]), addr(ports[2])
-			return &proc{
-				name: name,
-				bin:  filepath.Join(binDir, "vmstorage"),
-				args: append([]string{"-httpListenAddr=" + http, "-vminsertAddr=" + ins, "-vmselectAddr=" + sel,
-					"-storageDataPath=" + filepath.Join(dir, "vmstorage-"+strconv.Itoa(i))}, flags...),
-				addr:    http,
-				logPath: filepath.Join(dir, "vmstorage-"+strconv.Itoa(i)+".log"),
-			}
+		p, err := launch.StartOnFreePorts(context.Background(), 3, func(ports []int) *launch.Process {
+			http, ins, sel := launch.Loopback(ports[0]), launch.Loopback(ports[1]), launch.Loopback(ports[2])
+			return vmProcess(name, filepath.Join(binDir, "vmstorage"), http, filepath.Join(dir, "vmstorage-"+strconv.Itoa(i)+".log"),
+				append([]string{"-vminsertAddr=" + ins, "-vmselectAddr=" + sel, "-storageDataPath=" + filepath.Join(dir, "vmstorage-"+strconv.Itoa(i))}, flags...))
 		})
 		if p != nil {
-			c.Storage = append(c.Storage, &StorageNode{URL: p.url(), c: c, p: p})
+			c.Storage = append(c.Storage, &StorageNode{URL: p.URL(), c: c, p: p})
 		}
 		if err != nil {
 			fail(p, err)
 		}
-		insertNodes = append(insertNodes, flagValueOf(p.args, "vminsertAddr"))
-		selectNodes = append(selectNodes, flagValueOf(p.args, "vmselectAddr"))
+		insertNodes = append(insertNodes, flagValueOf(p.Args(), "vminsertAddr"))
+		selectNodes = append(selectNodes, flagValueOf(p.Args(), "vmselectAddr"))
 	}
-	front := func(name string, defaults, extra []string, nodes []string) *proc {
+	front := func(name string, defaults, extra []string, nodes []string) *launch.Process {
 		t.Helper()
 		flags := append([]string{"-storageNode=" + strings.Join(nodes, ",")}, mergeFlags(defaults, extra)...)
-		p, err := startOnFreePorts(1, func(ports []int) *proc {
-			return &proc{
-				name:    name,
-				bin:     filepath.Join(binDir, name),
-				args:    append([]string{"-httpListenAddr=" + addr(ports[0])}, flags...),
-				addr:    addr(ports[0]),
-				logPath: filepath.Join(dir, name+".log"),
-			}
+		p, err := launch.StartOnFreePorts(context.Background(), 1, func(ports []int) *launch.Process {
+			return vmProcess(name, filepath.Join(binDir, name), launch.Loopback(ports[0]), filepath.Join(dir, name+".log"), flags)
 		})
 		if err != nil {
 			fail(p, err)
@@ -169,9 +155,9 @@ func VictoriaMetricsClusterWith(t testing.TB, o ClusterOptions) *Cluster {
 		return p
 	}
 	c.insert = front("vminsert", nil, o.InsertFlags, insertNodes)
-	c.WriteURL = c.insert.url()
+	c.WriteURL = c.insert.URL()
 	c.sel = front("vmselect", defaultSelectFlags, o.SelectFlags, selectNodes)
-	c.QueryURL = c.sel.url()
+	c.QueryURL = c.sel.URL()
 	if err := c.waitWhole(true); err != nil {
 		t.Fatalf("start the VictoriaMetrics cluster: %v", err)
 	}
@@ -182,15 +168,15 @@ func VictoriaMetricsClusterWith(t testing.TB, o ClusterOptions) *Cluster {
 // skips the test when they are not to be found.
 func clusterBinaries(t testing.TB) string {
 	t.Helper()
-	src, err := devtools.VMClusterDir(context.Background())
+	src, err := tools.VMClusterDir(context.Background())
 	if err != nil {
 		t.Fatalf("find the VictoriaMetrics cluster binaries: %v", err)
 	}
-	dir, err := devtools.EnsureVMCluster(src)
-	if errors.Is(err, devtools.ErrVMClusterMissing) {
+	dir, err := tools.EnsureVMCluster(src)
+	if errors.Is(err, tools.ErrVMClusterMissing) {
 		t.Skipf("VictoriaMetrics cluster binaries not found in %s (%v): put vminsert.gz, vmselect.gz and vmstorage.gz of %s there, "+
 			"or name their folder in %s; this skips even with %s=1, since `go tool mage tools` cannot install them",
-			src, err, devtools.VMClusterVersion, devtools.VMClusterDirEnv, RequireServersEnv)
+			src, err, tools.VMClusterVersion, tools.VMClusterDirEnv, RequireServersEnv)
 	}
 	if err != nil {
 		t.Fatalf("unpack the VictoriaMetrics cluster binaries: %v", err)
@@ -198,7 +184,19 @@ func clusterBinaries(t testing.TB) string {
 	return dir
 }
 
-func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+// vmProcess is a VictoriaMetrics cluster program listening on addr for
+// HTTP, with flags after -httpListenAddr.
+func vmProcess(name, bin, addr, logPath string, flags []string) *launch.Process {
+	return launch.New(launch.Spec{
+		Name:       name,
+		Bin:        bin,
+		Args:       append([]string{"-httpListenAddr=" + addr}, flags...),
+		Addr:       addr,
+		HealthPath: "/health",
+		HealthBody: "OK",
+		LogPath:    logPath,
+	})
+}
 
 // flagValueOf returns the value of -name=value in args.
 func flagValueOf(args []string, name string) string {
@@ -211,9 +209,9 @@ func flagValueOf(args []string, name string) string {
 }
 
 // procs returns the cluster's processes, vminsert and vmselect first.
-func (c *Cluster) procs() []*proc {
-	var ps []*proc
-	for _, p := range []*proc{c.insert, c.sel} {
+func (c *Cluster) procs() []*launch.Process {
+	var ps []*launch.Process
+	for _, p := range []*launch.Process{c.insert, c.sel} {
 		if p != nil {
 			ps = append(ps, p)
 		}
@@ -229,14 +227,14 @@ func (c *Cluster) procs() []*proc {
 // vmstorage counts a connection from vminsert (at start; after a restart
 // vminsert reconnects only when it next has rows to send).
 func (c *Cluster) waitWhole(conns bool) error {
-	deadline := time.Now().Add(healthTimeout)
+	deadline := time.Now().Add(launch.HealthTimeout)
 	for {
 		err := c.whole(conns)
 		if err == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not whole after %s: %w", healthTimeout, err)
+			return fmt.Errorf("not whole after %s: %w", launch.HealthTimeout, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -252,13 +250,13 @@ func (c *Cluster) whole(conns bool) error {
 	for _, n := range c.Storage {
 		body, err := httpGet(n.URL+"/metrics", nil)
 		if err != nil {
-			return fmt.Errorf("%s: %w", n.p.name, err)
+			return fmt.Errorf("%s: %w", n.p.Name(), err)
 		}
 		if !slices.ContainsFunc(strings.Split(string(body), "\n"), func(l string) bool {
 			v, ok := strings.CutPrefix(l, "vm_vminsert_conns ")
 			return ok && v != "0"
 		}) {
-			return fmt.Errorf("%s: no connection from vminsert yet", n.p.name)
+			return fmt.Errorf("%s: no connection from vminsert yet", n.p.Name())
 		}
 	}
 	return nil
@@ -325,18 +323,18 @@ func (c *Cluster) Totals(t testing.TB, match string, groupBy ...string) map[stri
 func (n *StorageNode) Flush() {
 	n.c.t.Helper()
 	if _, err := httpGet(n.URL+"/internal/force_flush", nil); err != nil {
-		n.c.t.Fatalf("flush %s: %v", n.p.name, err)
+		n.c.t.Fatalf("flush %s: %v", n.p.Name(), err)
 	}
 }
 
 // Kill kills the vmstorage with SIGKILL, as a crash would: the samples it
 // acknowledged to vminsert but had not yet saved to disk are lost. Start
 // starts it again. Killing a stopped node does nothing.
-func (n *StorageNode) Kill() { n.p.stop(true) }
+func (n *StorageNode) Kill() { n.p.Kill() }
 
 // Stop stops the vmstorage gracefully (SIGTERM, then SIGKILL after 5 s),
 // keeping its data for Start. Stopping a stopped node does nothing.
-func (n *StorageNode) Stop() { n.p.stop(false) }
+func (n *StorageNode) Stop() { n.p.Stop() }
 
 // Start starts the vmstorage again after Stop or Kill, on the same ports
 // and data folder, and waits until vmselect reaches it again (when every
@@ -354,8 +352,8 @@ func (n *StorageNode) Start() {
 // TryStart is Start returning its error instead of failing the test: use
 // it from other goroutines.
 func (n *StorageNode) TryStart() error {
-	if err := n.p.start(); err != nil {
-		return fmt.Errorf("restart %s: %w\nlog tail (%s):\n%s", n.p.name, err, n.p.logPath, n.p.logTail())
+	if err := n.p.Start(context.Background()); err != nil {
+		return fmt.Errorf("restart %s: %w\n%s", n.p.Name(), err, launch.LogNote(n.p))
 	}
 	for _, other := range n.c.Storage {
 		if !other.Running() {
@@ -363,27 +361,27 @@ func (n *StorageNode) TryStart() error {
 		}
 	}
 	if err := n.c.waitWhole(false); err != nil {
-		return fmt.Errorf("restart %s: %w", n.p.name, err)
+		return fmt.Errorf("restart %s: %w", n.p.Name(), err)
 	}
 	return nil
 }
 
 // Running reports whether the vmstorage process is running.
-func (n *StorageNode) Running() bool { return n.p.running() }
+func (n *StorageNode) Running() bool { return n.p.Running() }
 
 // LogTail returns the last lines of the vmstorage's log (all runs of it).
-func (n *StorageNode) LogTail() string { return n.p.logTail() }
+func (n *StorageNode) LogTail() string { return n.p.LogTail() }
 
 // KillInsert kills vminsert with SIGKILL, as a crash would: rows it
 // acknowledged and had not yet sent on to the vmstorage nodes are lost.
-func (c *Cluster) KillInsert() { c.insert.stop(true) }
+func (c *Cluster) KillInsert() { c.insert.Kill() }
 
 // StartInsert starts vminsert again, on the same address, and waits until
 // it is healthy. Call it from the test's goroutine: it fails the test on
 // error.
 func (c *Cluster) StartInsert() {
 	c.t.Helper()
-	if err := c.insert.start(); err != nil {
-		c.t.Fatalf("restart vminsert: %v\nlog tail (%s):\n%s", err, c.insert.logPath, c.insert.logTail())
+	if err := c.insert.Start(context.Background()); err != nil {
+		c.t.Fatalf("restart vminsert: %v\n%s", err, launch.LogNote(c.insert))
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpcflow/vpcflow/internal/devtools"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // importInto posts JSON lines to vminsert's /api/v1/import of ClusterTenant.
@@ -107,11 +107,11 @@ func TestVictoriaMetricsCluster(t *testing.T) {
 			t.Errorf("grand total after node %d restarted = %v, want 8", step.node, got)
 		}
 	}
-	log, err := os.ReadFile(c.Storage[0].p.logPath)
+	log, err := os.ReadFile(c.Storage[0].p.LogPath())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(log), "vpcflow testserver: starting on "+strings.TrimPrefix(c.Storage[0].URL, "http://")); n != 3 {
+	if n := strings.Count(string(log), "vpcflow launch: starting on "+strings.TrimPrefix(c.Storage[0].URL, "http://")); n != 3 {
 		t.Errorf("node 0's log has our marker %d times, want once per run (3)", n)
 	}
 	if tail := c.Storage[0].LogTail(); !strings.Contains(tail, "vmstorage") {
@@ -135,7 +135,7 @@ func (r *skipRecorder) Skipf(format string, args ...any) {
 // VPCFLOW_REQUIRE_SERVERS=1 turns other missing servers into failures.
 func TestClusterSkipsWithoutBinaries(t *testing.T) {
 	absent := t.TempDir() + "/vm-cluster"
-	t.Setenv(devtools.VMClusterDirEnv, absent)
+	t.Setenv(tools.VMClusterDirEnv, absent)
 	t.Setenv("VPCFLOW_CACHE", t.TempDir())
 	t.Setenv(RequireServersEnv, "1")
 	r := &skipRecorder{TB: t}
@@ -146,7 +146,7 @@ func TestClusterSkipsWithoutBinaries(t *testing.T) {
 		t.Error("VictoriaMetricsCluster returned without the binaries")
 	}()
 	<-done
-	for _, want := range []string{"cluster binaries not found in " + absent, devtools.VMClusterDirEnv, "even with " + RequireServersEnv + "=1"} {
+	for _, want := range []string{"cluster binaries not found in " + absent, tools.VMClusterDirEnv, "even with " + RequireServersEnv + "=1"} {
 		if !strings.Contains(r.skipped, want) {
 			t.Errorf("skip message %q lacks %q", r.skipped, want)
 		}

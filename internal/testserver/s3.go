@@ -4,23 +4,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/vpcflow/vpcflow/internal/devtools"
+	"github.com/vpcflow/vpcflow/internal/launch"
 )
 
 // Default credentials and region of an S3Server.
@@ -29,10 +24,6 @@ const (
 	S3SecretKey = "vpcflow-test-secret"
 	S3Region    = "us-east-1"
 )
-
-// s3HealthPath is the path versitygw answers 200 on, without
-// authentication, once it serves requests.
-const s3HealthPath = "/vpcflow-health"
 
 // S3Server is a versitygw S3 gateway with the posix backend run by a test:
 // buckets are folders of Dir, objects are files in them.
@@ -43,15 +34,10 @@ type S3Server struct {
 	// Dir is the posix backend's root: one folder per bucket.
 	Dir string
 
-	t       testing.TB
-	bin     string
-	args    []string // every argument but --port
-	addr    string
-	logPath string
-	iam     bool
-
-	mu  sync.Mutex
-	run *run // nil when stopped
+	t   testing.TB
+	bin string
+	iam bool
+	p   *launch.Process
 }
 
 // S3Option changes how S3 starts versitygw.
@@ -93,199 +79,66 @@ func S3(t testing.TB, opts ...S3Option) *S3Server {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	bin, err := devtools.ToolPath("versitygw")
-	if err != nil {
-		t.Fatalf("find versitygw: %v", err)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv(RequireServersEnv) == "1" {
-			t.Fatalf("versitygw is not installed at %s (%s=1): run `go tool mage tools`", bin, RequireServersEnv)
-		}
-		t.Skipf("versitygw is not installed at %s: run `go tool mage tools` to install versitygw", bin)
-	}
+	bin := requireTool(t, "versitygw", "versitygw")
 	dir := t.TempDir()
 	s := &S3Server{
 		AccessKey: o.access,
 		SecretKey: o.secret,
 		Region:    o.region,
-		Dir:       filepath.Join(dir, "data"),
+		Dir:       launch.VersitygwRoot(dir),
 		t:         t,
 		bin:       bin,
-		logPath:   filepath.Join(dir, "versitygw.log"),
 		iam:       o.iam,
 	}
-	mkdir := func(p string) string {
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			t.Fatalf("start versitygw: %v", err)
-		}
-		return p
-	}
-	mkdir(s.Dir)
-	s.args = []string{"--health", s3HealthPath, "--region", o.region, "--quiet"}
-	if o.iam {
-		s.args = append(s.args, "--iam-dir", mkdir(filepath.Join(dir, "iam")))
-	}
-	s.args = append(s.args, "posix")
-	if o.versioning {
-		s.args = append(s.args, "--versioning-dir", mkdir(filepath.Join(dir, "versions")))
-	}
-	s.args = append(s.args, s.Dir)
 	t.Cleanup(func() {
+		if s.p == nil {
+			return
+		}
 		s.Stop()
 		if t.Failed() {
-			t.Logf("versitygw log tail (%s):\n%s", s.logPath, s.LogTail())
+			t.Logf("versitygw %s", launch.LogNote(s.p))
 		}
 	})
-	// A free port may be taken between our probe and versitygw's listen:
-	// try a second one before giving up.
-	for attempt := 1; ; attempt++ {
-		port, err := devtools.FreePort()
-		if err != nil {
-			t.Fatalf("find a free port: %v", err)
-		}
-		s.addr = "127.0.0.1:" + strconv.Itoa(port)
-		err = s.TryStart()
-		if err == nil {
-			return s
-		}
-		if attempt == 2 || !s.bindFailed() {
-			t.Fatalf("start versitygw: %v\nlog tail (%s):\n%s", err, s.logPath, s.LogTail())
-		}
+	p, err := launch.StartVersitygw(context.Background(), bin, dir, launch.VersitygwOptions{
+		Access: o.access, Secret: o.secret, Region: o.region, Versioning: o.versioning, IAM: o.iam,
+	})
+	s.p = p
+	if err != nil {
+		t.Fatalf("start versitygw: %v\n%s", err, launch.LogNote(p))
 	}
+	return s
 }
 
 // Endpoint returns the gateway's base URL, http://127.0.0.1:PORT, the same
 // across Stop and Start.
-func (s *S3Server) Endpoint() string { return "http://" + s.addr }
+func (s *S3Server) Endpoint() string { return s.p.URL() }
 
 // Start starts versitygw again after Stop or Kill, on the same port and
 // folder. Call it from the test's goroutine: it fails the test on error.
 func (s *S3Server) Start() {
 	s.t.Helper()
 	if err := s.TryStart(); err != nil {
-		s.t.Fatalf("restart versitygw: %v\nlog tail (%s):\n%s", err, s.logPath, s.LogTail())
+		s.t.Fatalf("restart versitygw: %v\n%s", err, launch.LogNote(s.p))
 	}
 }
 
 // TryStart is Start returning its error instead of failing the test: use
 // it from other goroutines (restarting a server while a client retries).
-func (s *S3Server) TryStart() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.run != nil {
-		return fmt.Errorf("versitygw at %s is already running", s.addr)
-	}
-	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("open log: %w", err)
-	}
-	fmt.Fprintf(logFile, "=== vpcflow testserver: starting on %s\n", s.addr)
-	cmd := exec.Command(s.bin, append([]string{"--port", s.addr}, s.args...)...)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return fmt.Errorf("run %s: %w", s.bin, err)
-	}
-	r := &run{cmd: cmd, exited: make(chan struct{})}
-	s.run = r
-	go func() {
-		r.err = cmd.Wait()
-		logFile.Close()
-		close(r.exited)
-	}()
-	if err := s.waitReady(r); err != nil {
-		s.stopLocked(false)
-		return err
-	}
-	return nil
-}
-
-// waitReady polls the health path until it answers 200, the process exits,
-// or healthTimeout passes.
-func (s *S3Server) waitReady(r *run) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(healthTimeout)
-	for {
-		resp, err := client.Get(s.Endpoint() + s3HealthPath)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %s", resp.Status)
-		}
-		select {
-		case <-r.exited:
-			return fmt.Errorf("versitygw on %s exited before it was ready: %v", s.addr, r.err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("versitygw on %s not ready after %s: GET %s: %v", s.addr, healthTimeout, s3HealthPath, err)
-		}
-	}
-}
-
-// bindFailed reports whether the log says the listen address was taken.
-func (s *S3Server) bindFailed() bool {
-	return strings.Contains(s.LogTail(), "address already in use")
-}
+func (s *S3Server) TryStart() error { return s.p.Start(context.Background()) }
 
 // Stop stops versitygw gracefully (SIGTERM, then SIGKILL after 5 s),
 // keeping its folder for Start. Stopping a stopped server does nothing.
-func (s *S3Server) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopLocked(false)
-}
+func (s *S3Server) Stop() { s.p.Stop() }
 
 // Kill stops versitygw with SIGKILL, cutting the connections it serves:
 // a server dying mid-request. Start brings it back.
-func (s *S3Server) Kill() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopLocked(true)
-}
-
-func (s *S3Server) stopLocked(kill bool) {
-	r := s.run
-	if r == nil {
-		return
-	}
-	s.run = nil
-	if kill {
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-		return
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(stopTimeout):
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-	}
-}
+func (s *S3Server) Kill() { s.p.Kill() }
 
 // Running reports whether the versitygw process is running.
-func (s *S3Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.run != nil
-}
+func (s *S3Server) Running() bool { return s.p.Running() }
 
 // LogTail returns the last lines of versitygw's log (all runs of it).
-func (s *S3Server) LogTail() string {
-	data, err := os.ReadFile(s.logPath)
-	if err != nil {
-		return fmt.Sprintf("(cannot read log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > logTailLines {
-		lines = lines[len(lines)-logTailLines:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (s *S3Server) LogTail() string { return s.p.LogTail() }
 
 // Client returns an S3 client of the root user: path-style addressing, the
 // server's region, few retries.

@@ -1,9 +1,10 @@
 // Package testserver starts real servers for tests: a single-node
 // VictoriaMetrics, a VictoriaMetrics cluster (vmstorage nodes, vminsert,
 // vmselect) and a versitygw S3 gateway on 127.0.0.1, in temporary
-// folders, stopped when the test ends. Binaries come from the cache filled
-// by `go tool mage tools` (see devtools.EnsureTools), the cluster's from
-// a folder of built binaries (see VictoriaMetricsCluster). CredentialEcho
+// folders, stopped when the test ends. The processes are run by package
+// internal/launch; the binaries come from the cache filled by
+// `go tool mage tools` (see tools.EnsureTools), the cluster's from a
+// folder of built binaries (see VictoriaMetricsCluster). CredentialEcho
 // is the exception: an in-process stand-in for a server or proxy that
 // echoes a request's credentials in its error answers.
 package testserver
@@ -11,31 +12,24 @@ package testserver
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/vpcflow/vpcflow/internal/devtools"
+	"github.com/vpcflow/vpcflow/internal/launch"
+	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
 // RequireServersEnv names the environment variable that turns a missing
 // server binary from a skipped test into a failed one (`go tool mage test`
 // sets it to 1).
 const RequireServersEnv = "VPCFLOW_REQUIRE_SERVERS"
-
-const (
-	healthTimeout = 10 * time.Second
-	stopTimeout   = 5 * time.Second
-	logTailLines  = 40
-)
 
 // defaultVMFlags are the flags VictoriaMetrics starts with besides its data
 // folder and listen address: deduplication at 1 ms (the exactly-once scheme
@@ -55,7 +49,7 @@ type VM struct {
 	URL string
 
 	t testing.TB
-	p *proc
+	p *launch.Process
 }
 
 // VictoriaMetrics starts a VictoriaMetrics single node with the default flags
@@ -110,70 +104,68 @@ func flagName(f string) string {
 
 func start(t testing.TB, flags []string) *VM {
 	t.Helper()
-	bin, err := devtools.ToolPath("victoria-metrics")
-	if err != nil {
-		t.Fatalf("find VictoriaMetrics: %v", err)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv(RequireServersEnv) == "1" {
-			t.Fatalf("VictoriaMetrics is not installed at %s (%s=1): run `go tool mage tools`", bin, RequireServersEnv)
-		}
-		t.Skipf("VictoriaMetrics is not installed at %s: run `go tool mage tools` to install VictoriaMetrics", bin)
-	}
-	dir := t.TempDir()
+	bin := requireTool(t, "victoria-metrics", "VictoriaMetrics")
 	vm := &VM{t: t}
-	logPath := filepath.Join(dir, "victoria-metrics.log")
 	t.Cleanup(func() {
 		if vm.p == nil {
 			return
 		}
 		vm.Stop()
 		if t.Failed() {
-			t.Logf("VictoriaMetrics log tail (%s):\n%s", logPath, vm.LogTail())
+			t.Logf("VictoriaMetrics log tail (%s):\n%s", vm.p.LogPath(), vm.LogTail())
 		}
 	})
-	p, err := startOnFreePorts(1, func(ports []int) *proc {
-		addr := "127.0.0.1:" + strconv.Itoa(ports[0])
-		return &proc{
-			name:    "VictoriaMetrics",
-			bin:     bin,
-			args:    append([]string{"-httpListenAddr=" + addr, "-storageDataPath=" + filepath.Join(dir, "data")}, flags...),
-			addr:    addr,
-			logPath: logPath,
-		}
-	})
+	p, err := launch.StartVictoriaMetrics(context.Background(), bin, t.TempDir(), flags)
 	vm.p = p
 	if err != nil {
-		t.Fatalf("start VictoriaMetrics: %v\nlog tail (%s):\n%s", err, logPath, vm.LogTail())
+		t.Fatalf("start VictoriaMetrics: %v\n%s", err, launch.LogNote(p))
 	}
-	vm.URL = p.url()
+	vm.URL = p.URL()
 	return vm
+}
+
+// requireTool returns the path of the pinned tool's binary (see
+// tools.ToolPath). When it is not installed, the test is skipped, or fails
+// if VPCFLOW_REQUIRE_SERVERS=1.
+func requireTool(t testing.TB, tool, what string) string {
+	t.Helper()
+	bin, err := tools.ToolPath(tool)
+	if err != nil {
+		t.Fatalf("find %s: %v", what, err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv(RequireServersEnv) == "1" {
+			t.Fatalf("%s is not installed at %s (%s=1): run `go tool mage tools`", what, bin, RequireServersEnv)
+		}
+		t.Skipf("%s is not installed at %s: run `go tool mage tools` to install %s", what, bin, what)
+	}
+	return bin
 }
 
 // Start starts VictoriaMetrics again after Stop, on the same port and data
 // folder. Call it from the test's goroutine: it fails the test on error.
 func (vm *VM) Start() {
 	vm.t.Helper()
-	if err := vm.p.start(); err != nil {
-		vm.t.Fatalf("restart VictoriaMetrics: %v\nlog tail (%s):\n%s", err, vm.p.logPath, vm.LogTail())
+	if err := vm.p.Start(context.Background()); err != nil {
+		vm.t.Fatalf("restart VictoriaMetrics: %v\n%s", err, launch.LogNote(vm.p))
 	}
 }
 
 // Stop stops VictoriaMetrics gracefully (SIGTERM, then SIGKILL after 5 s),
 // keeping its data for Start. Stopping a stopped VM does nothing.
-func (vm *VM) Stop() { vm.p.stop(false) }
+func (vm *VM) Stop() { vm.p.Stop() }
 
 // Kill kills VictoriaMetrics with SIGKILL, as a crash would: the samples
 // it acknowledged but had not yet saved to disk are lost. Start starts it
 // again on the same data folder. Killing a stopped VM does nothing.
-func (vm *VM) Kill() { vm.p.stop(true) }
+func (vm *VM) Kill() { vm.p.Kill() }
 
 // LogTail returns the last lines of VictoriaMetrics' log (all runs of it).
 func (vm *VM) LogTail() string {
 	if vm.p == nil {
 		return "(not started)"
 	}
-	return vm.p.logTail()
+	return vm.p.LogTail()
 }
 
 // Flush makes every sample written so far queryable
@@ -286,4 +278,4 @@ func totals(series []ExportedSeries, groupBy []string) map[string]float64 {
 }
 
 // Running reports whether the VictoriaMetrics process is running.
-func (vm *VM) Running() bool { return vm.p.running() }
+func (vm *VM) Running() bool { return vm.p.Running() }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcflow/vpcflow/apptest"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/internal/testserver"
@@ -31,7 +32,7 @@ func TestRunOnceRanks(t *testing.T) {
 				t.Fatal(err)
 			}
 			vm := testserver.VictoriaMetrics(t)
-			config := writeConfig(t, vm.URL, logs, t.TempDir(), tt.section)
+			config := apptest.WriteConfig(t, vm.URL, logs, t.TempDir(), tt.section)
 			if _, stderr, code := runCLI(t, "run", "--config", config, "--once", "--log-level", "warn"); code != 0 {
 				t.Fatalf("run --once: exit %d\n%s", code, stderr)
 			}

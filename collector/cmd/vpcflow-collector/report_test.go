@@ -10,24 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcflow/vpcflow/apptest"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/internal/reporttest"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/report"
 )
-
-// reportJSON is the report command's JSON output.
-type reportJSON struct {
-	Report string `json:"report"`
-	Metric string `json:"metric"`
-	From   string `json:"from"`
-	To     string `json:"to"`
-	Rows   []struct {
-		Labels map[string]string `json:"labels"`
-		Value  json.Number       `json:"value"`
-	} `json:"rows"`
-}
 
 func TestReportList(t *testing.T) {
 	for _, args := range [][]string{{"report", "list"}, {"report", "--list"}} {
@@ -91,13 +80,13 @@ func TestReportCommand(t *testing.T) {
 		Generate: generate.Config{Records: 8000, Seed: 12, Duration: 40 * time.Minute, ENIs: 20, VPCs: 2, Format: v8},
 	})
 	from, to := ds.From.Format(time.RFC3339), strconv.FormatInt(ds.To.Unix(), 10) // both time syntaxes
-	run := func(t *testing.T, args ...string) reportJSON {
+	run := func(t *testing.T, args ...string) apptest.ReportJSON {
 		t.Helper()
 		stdout, stderr, code := runCLI(t, append([]string{"report", "--vm-url", vm.URL, "--from", from, "--to", to, "--output", "json"}, args...)...)
 		if code != 0 {
 			t.Fatalf("report %v: exit %d: %s", args, code, stderr)
 		}
-		var out reportJSON
+		var out apptest.ReportJSON
 		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 			t.Fatalf("report %v: %v\n%s", args, err, stdout)
 		}
@@ -106,7 +95,7 @@ func TestReportCommand(t *testing.T) {
 		}
 		return out
 	}
-	rowsOf := func(t *testing.T, rep report.Report, out reportJSON) map[string]float64 {
+	rowsOf := func(t *testing.T, rep report.Report, out apptest.ReportJSON) map[string]float64 {
 		t.Helper()
 		got := map[string]float64{}
 		prev := math.Inf(1)

@@ -19,7 +19,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/experimental/datasourcetest"
 
-	"github.com/vpcflow/vpcflow/internal/devtools"
+	"github.com/vpcflow/vpcflow/internal/tools"
 	"github.com/vpcflow/vpcflow/plugin/pkg/plugin"
 )
 
@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 func serve(t testing.TB) *harness {
 	t.Helper()
 	serveOnce.Do(func() {
-		port, err := devtools.FreePort()
+		port, err := tools.FreePort()
 		if err != nil {
 			serveErr = err
 			return

@@ -1,4 +1,4 @@
-package dashboards
+package deploycheck
 
 import (
 	"encoding/json"
@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/vpcflow/vpcflow/collector/config"
+	"github.com/vpcflow/vpcflow/internal/dashboards"
 )
 
 // compose is the part of the Compose file format docker-compose.yml uses.
@@ -149,7 +150,7 @@ func interpolate(t *testing.T, s string) string {
 func readCompose(t *testing.T) compose {
 	t.Helper()
 	var c compose
-	if err := yaml.Unmarshal(readFile(t, "docker-compose.yml"), &c); err != nil {
+	if err := yaml.Unmarshal(ReadFile(t, "docker-compose.yml"), &c); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
 	return c
@@ -197,7 +198,7 @@ func TestCompose(t *testing.T) {
 		}
 		for _, m := range s.mounts(t) {
 			if m.bind && !strings.Contains(m.source, "plugin/dist") {
-				if _, err := os.Stat(repoPath(m.source)); err != nil {
+				if _, err := os.Stat(RepoPath(m.source)); err != nil {
 					t.Errorf("%s: mount source %s: %v", name, m.source, err)
 				}
 			}
@@ -245,15 +246,15 @@ func checkGrafana(t *testing.T, c compose) {
 		t.Errorf("image %s: want a Grafana 12 release, as the plugin's @grafana packages", g.Image)
 	}
 	env := g.env(t)
-	if v := env["GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS"]; v != PluginType {
-		t.Errorf("GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS=%q, want exactly %s", v, PluginType)
+	if v := env["GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS"]; v != dashboards.PluginType {
+		t.Errorf("GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS=%q, want exactly %s", v, dashboards.PluginType)
 	}
 	if pw := env["GF_SECURITY_ADMIN_PASSWORD"]; !regexp.MustCompile(`^\$\{\w+:[?-].+\}$`).MatchString(pw) {
 		t.Errorf("GF_SECURITY_ADMIN_PASSWORD=%q: want it from the environment (${VAR:?…} or ${VAR:-default})", pw)
 	}
-	plugin, ok := g.mountAt(t, "/var/lib/grafana/plugins/"+PluginType)
+	plugin, ok := g.mountAt(t, "/var/lib/grafana/plugins/"+dashboards.PluginType)
 	if !ok || filepath.Clean(plugin.source) != filepath.Join("plugin", "dist") || !plugin.readOnly {
-		t.Errorf("plugin mount %+v: want ./plugin/dist read-only at /var/lib/grafana/plugins/%s", plugin, PluginType)
+		t.Errorf("plugin mount %+v: want ./plugin/dist read-only at /var/lib/grafana/plugins/%s", plugin, dashboards.PluginType)
 	}
 	for target, source := range map[string]string{
 		"/etc/grafana/provisioning/datasources": "provisioning/datasources",
@@ -266,7 +267,7 @@ func checkGrafana(t *testing.T, c compose) {
 		}
 	}
 	// Every rule file is mounted into the alerting provisioning folder.
-	rules, _ := filepath.Glob(repoPath("provisioning", "alerting", "*.yaml"))
+	rules, _ := filepath.Glob(RepoPath("provisioning", "alerting", "*.yaml"))
 	if len(rules) == 0 {
 		t.Error("no alert rule files")
 	}
@@ -278,7 +279,7 @@ func checkGrafana(t *testing.T, c compose) {
 		}
 	}
 	if home := env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]; home != "" {
-		if dir, file := filepath.Split(home); filepath.Clean(dir) != dashboardsPath || !fileExists(repoPath("dashboards", file)) {
+		if dir, file := filepath.Split(home); filepath.Clean(dir) != dashboardsPath || !fileExists(RepoPath("dashboards", file)) {
 			t.Errorf("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH=%s is not a generated dashboard", home)
 		}
 	}
@@ -299,7 +300,7 @@ func checkPluginCheck(t *testing.T, c compose) {
 	if check.Restart != "no" {
 		t.Errorf("restart %q: want \"no\", it runs once", check.Restart)
 	}
-	target := "/var/lib/grafana/plugins/" + PluginType
+	target := "/var/lib/grafana/plugins/" + dashboards.PluginType
 	m, ok := check.mountAt(t, target)
 	if gm, _ := g.mountAt(t, target); !ok || m != gm {
 		t.Errorf("plugin mount %+v: want Grafana's %+v", m, gm)
@@ -322,7 +323,7 @@ func checkPluginCheck(t *testing.T, c compose) {
 		t.Skipf("the check names the backend for amd64 and arm64 only, not %s", runtime.GOARCH)
 	}
 	var pj struct{ Executable string }
-	if err := json.Unmarshal(readFile(t, "plugin", "src", "plugin.json"), &pj); err != nil || pj.Executable == "" {
+	if err := json.Unmarshal(ReadFile(t, "plugin", "src", "plugin.json"), &pj); err != nil || pj.Executable == "" {
 		t.Fatalf("plugin/src/plugin.json: executable %q, %v", pj.Executable, err)
 	}
 	backend := pj.Executable + "_linux_" + arch
@@ -332,7 +333,7 @@ func checkPluginCheck(t *testing.T, c compose) {
 		for name, mode := range files {
 			data := []byte("x")
 			if name == "plugin.json" {
-				data = readFile(t, "plugin", "src", "plugin.json")
+				data = ReadFile(t, "plugin", "src", "plugin.json")
 			}
 			if err := os.WriteFile(filepath.Join(dir, name), data, mode); err != nil {
 				t.Fatal(err)
@@ -392,7 +393,7 @@ func checkCollector(t *testing.T, c compose) {
 // config.Parse, as the collector does.
 func loadConfig(t *testing.T, path string) *config.Config {
 	t.Helper()
-	cfg, err := config.Parse(readFile(t, path), "/etc/vpcflow")
+	cfg, err := config.Parse(ReadFile(t, path), "/etc/vpcflow")
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -411,7 +412,7 @@ func checkListen(t *testing.T, where string, cfg *config.Config, c compose) {
 		t.Errorf("%s: storage.url %q: want the victoriametrics service", where, cfg.Storage.URL)
 	}
 	var targets []string
-	for _, sc := range readScrapeConfig(t).ScrapeConfigs {
+	for _, sc := range ReadScrapeConfig(t).ScrapeConfigs {
 		for _, st := range sc.StaticConfigs {
 			targets = append(targets, st.Targets...)
 		}
@@ -495,7 +496,7 @@ func checkDemo(t *testing.T, c compose) {
 // the demo stage, and that what it copies exists and is in the build
 // context (.dockerignore).
 func TestDockerfile(t *testing.T) {
-	src := string(readFile(t, "collector", "Dockerfile"))
+	src := string(ReadFile(t, "collector", "Dockerfile"))
 	stages := map[string][]string{}
 	var order []string
 	stage := ""
@@ -518,7 +519,7 @@ func TestDockerfile(t *testing.T) {
 			t.Fatalf("no stage %s (stages %v)", s, order)
 		}
 	}
-	goMod := string(readFile(t, "go.mod"))
+	goMod := string(ReadFile(t, "go.mod"))
 	goVersion := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(goMod)
 	if goVersion == nil || !strings.Contains(src, "ARG GO_VERSION="+goVersion[1]) {
 		t.Errorf("the build stage's Go version is not go.mod's %v", goVersion)
@@ -532,7 +533,7 @@ func TestDockerfile(t *testing.T) {
 	if user == "" || user == "root" || strings.HasPrefix(user, "0") {
 		t.Errorf("the collector stage runs as %q: want a non-root user", user)
 	}
-	ignore := strings.Split(string(readFile(t, ".dockerignore")), "\n")
+	ignore := strings.Split(string(ReadFile(t, ".dockerignore")), "\n")
 	for _, lines := range stages {
 		for _, line := range lines {
 			f := strings.Fields(line)
@@ -541,7 +542,7 @@ func TestDockerfile(t *testing.T) {
 			}
 			for _, p := range f[1 : len(f)-1] {
 				p = strings.TrimSuffix(p, "/")
-				if !fileExists(repoPath(p)) {
+				if !fileExists(RepoPath(p)) {
 					t.Errorf("COPY %s: no such file", p)
 				}
 				if !inContext(ignore, p) {

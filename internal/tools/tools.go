@@ -1,16 +1,72 @@
-package devtools
+// Package tools knows the programs the tests, the demo and the benchmarks
+// run besides vpcflow's own: the pinned servers (VictoriaMetrics,
+// versitygw, the VictoriaMetrics cluster), where they are installed in the
+// cache folder (CacheDir, $VPCFLOW_CACHE), how to install them, and a free
+// loopback port to run them on. It depends on the standard library only,
+// so that test servers (internal/testserver) and build tooling
+// (internal/devtools, the mage targets) can both use it without linking
+// each other.
+package tools
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
 )
+
+// CacheDir returns the folder where built binaries, installed tools and
+// generated data live: $VPCFLOW_CACHE, or vpcflow under the user's cache
+// folder (~/.cache/vpcflow). The folder sub... under it is created when
+// missing, and returned.
+func CacheDir(sub ...string) (string, error) {
+	dir := os.Getenv("VPCFLOW_CACHE")
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("find cache folder (set VPCFLOW_CACHE): %w", err)
+		}
+		dir = filepath.Join(base, "vpcflow")
+	}
+	dir = filepath.Join(append([]string{dir}, sub...)...)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create cache folder: %w", err)
+	}
+	return dir, nil
+}
+
+// RepoRoot returns the folder holding the vpcflow module's go.mod, as
+// `go env GOMOD` gives it from the working folder.
+func RepoRoot(ctx context.Context) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "env", "GOMOD")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	mod := strings.TrimSpace(stdout.String())
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the vpcflow module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
 
 // tool is one pinned program the tests start: a main package installed with
 // `go install module@version`.
@@ -20,9 +76,9 @@ type tool struct {
 	version string
 }
 
-// pinnedTools lists the servers the tests use, at the versions checked in
-// /work/shared/TOOLCHAIN.md. Bump a version here and the next EnsureTools
-// installs it beside the old one.
+// pinnedTools lists the servers the tests use, at the versions the project
+// is tested with. Bump a version here and the next EnsureTools installs it
+// beside the old one.
 var pinnedTools = []tool{
 	{"victoria-metrics", "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics", "v1.151.0"},
 	{"versitygw", "github.com/versity/versitygw/cmd/versitygw", "v1.8.0"},
@@ -112,15 +168,16 @@ func installTool(ctx context.Context, t tool, bin string) error {
 	return nil
 }
 
-// runIn is runV with a working folder.
+// runIn runs a command in a working folder with env added to ours, its
+// output going to ours, and echoes it first.
 func runIn(ctx context.Context, dir string, env []string, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), env...)
-	fmt.Fprintf(os.Stderr, "+ (cd %s && %s %s %s)\n", dir, strings.Join(env, " "), name, strings.Join(shorten(args), " "))
+	fmt.Fprintf(os.Stderr, "+ (cd %s && %s %s %s)\n", dir, strings.Join(env, " "), name, strings.Join(args, " "))
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", name, firstArg(args), err)
+		return fmt.Errorf("%s %s: %w", name, args[0], err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package apptest
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -84,16 +83,6 @@ func TestRunOnceThenStorageKilled(t *testing.T) {
 	}
 }
 
-// writeFile writes a file in a new folder and returns its path.
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	path := t.TempDir() + "/" + name
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // TestRunOnceStorageTimeout: with the storage down, `run --once` gives up
 // after --storage-timeout and exits with status 1 naming the storage,
 // whether the storage is down from the start or goes down while the run
@@ -103,7 +92,7 @@ func TestRunOnceStorageTimeout(t *testing.T) {
 	bin := collectorBinary(t)
 	vm := testserver.VictoriaMetrics(t)
 	logs, tr, objects := genDir(t, 20000, 71)
-	config := writeConfig(t, vm.URL, logs, t.TempDir(), "")
+	config := WriteConfig(t, vm.URL, logs, t.TempDir(), "")
 	run := func(args ...string) (string, int, time.Duration) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -138,17 +127,32 @@ func TestRunOnceStorageTimeout(t *testing.T) {
 	// Down while the written batches wait to be saved (durable_after 1m:
 	// the run is still waiting when the storage goes).
 	vm.Start()
-	withWait := writeConfig(t, vm.URL, logs, t.TempDir(), "")
+	withWait := WriteConfig(t, vm.URL, logs, t.TempDir(), "")
 	withWait = strings.Replace(readFile(t, withWait), "durable_after: 300ms", "durable_after: 1m", 1)
 	config = writeFile(t, "collector.yaml", withWait)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		out, code, took = run("--storage-timeout", "3s")
-	}()
-	time.Sleep(4 * time.Second) // the objects are written within that
+	began := time.Now()
+	c := startCollector(t, bin, nil, "run", "--config", config, "--once", "--log-format", "json", "--storage-timeout", "3s")
+	addr := c.statusAddr()
+	// The first run's backfill is finished once every batch of it is
+	// written; then they all wait to be saved.
+	c.waitFor("every batch written, waiting to be saved", time.Minute, func() bool {
+		if !strings.Contains(c.Log(), `"msg":"backfill finished","source":"local"`) {
+			return false
+		}
+		written, err := statusMetric(addr, "vpcflow_collector_batches_written_total")
+		if err != nil || written == 0 {
+			return false
+		}
+		unsaved, err := statusMetric(addr, "vpcflow_collector_batches_unsaved")
+		return err == nil && unsaved == written
+	})
 	vm.Kill()
-	<-done
+	select {
+	case <-c.exited:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("run did not end within 2 minutes:\n%s", c.Log())
+	}
+	out, code, took = c.Log(), exitCode(t, c.err), time.Since(began)
 	if code != 1 || !strings.Contains(out, "storage "+vm.URL+"/api/v1/write failing for") {
 		t.Errorf("storage down mid-run: exit %d after %v, want 1 naming the storage:\n%s", code, took, out)
 	}
@@ -160,20 +164,11 @@ func TestRunOnceStorageTimeout(t *testing.T) {
 	}
 
 	vm.Start()
-	config = writeConfig(t, vm.URL, logs, t.TempDir(), "")
+	config = WriteConfig(t, vm.URL, logs, t.TempDir(), "")
 	if out, code, _ := run(); code != 0 {
 		t.Fatalf("run with the storage back: exit %d\n%s", code, out)
 	}
 	tr.Check(t, vm, exactFamilies...)
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // TestStorageOutageVisible: while the storage is down, the collector says
@@ -188,18 +183,9 @@ func TestStorageOutageVisible(t *testing.T) {
 	genInto(t, logs, tr, 20000, 72, time.Date(2026, 4, 3, 0, 0, 0, 0, time.UTC))
 	genInto(t, more, tr, 2000, 73, time.Date(2026, 4, 3, 2, 0, 0, 0, time.UTC))
 	tr.Finish()
-	config := writeConfig(t, vm.URL, logs, t.TempDir(), "")
-	cmd := exec.Command(bin, "run", "--config", config, "--log-format", "json")
-	var log syncBuffer
-	cmd.Stderr = &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	addr := statusAddr(t, &log)
+	config := WriteConfig(t, vm.URL, logs, t.TempDir(), "")
+	c := startCollector(t, bin, nil, "run", "--config", config, "--log-format", "json")
+	addr := c.statusAddr()
 	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := http.Get("http://" + addr + path)
@@ -215,7 +201,7 @@ func TestStorageOutageVisible(t *testing.T) {
 		deadline := time.Now().Add(time.Minute)
 		for !ok() {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within a minute\n%s", what, log.String())
+				t.Fatalf("%s: not within a minute\n%s", what, c.Log())
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -232,7 +218,10 @@ func TestStorageOutageVisible(t *testing.T) {
 		code, body := get("/healthz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "storage "+vm.URL+"/api/v1/write failing since")
 	})
-	time.Sleep(3 * time.Second) // more failed attempts
+	waitFor("more failed attempts", func() bool {
+		st, err := readStatus(addr)
+		return err == nil && st.Storage.FailedAttempts >= 2
+	})
 	_, page := get("/metrics")
 	if !strings.Contains(page, "vpcflow_collector_storage_up 0\n") {
 		t.Errorf("/metrics while the storage is down:\n%s", page)
@@ -251,8 +240,8 @@ func TestStorageOutageVisible(t *testing.T) {
 	if got.Storage.Status != "failing" || got.Storage.FailedAttempts < 2 || got.Sources[0].Status != "error" || !strings.Contains(got.Sources[0].Error, "storage") {
 		t.Errorf("/api/v1/sources while the storage is down: %s", body)
 	}
-	if n := strings.Count(log.String(), `"msg":"storage failing;`); n != 1 || strings.Contains(log.String(), `"msg":"storage still failing"`) {
-		t.Errorf("%d first warnings, and a repeat within 30 s; want one warning for %d failed attempts:\n%s", n, got.Storage.FailedAttempts, log.String())
+	if n := strings.Count(c.Log(), `"msg":"storage failing;`); n != 1 || strings.Contains(c.Log(), `"msg":"storage still failing"`) {
+		t.Errorf("%d first warnings, and a repeat within 30 s; want one warning for %d failed attempts:\n%s", n, got.Storage.FailedAttempts, c.Log())
 	}
 	if n := len(present(t, logs)); n == 0 {
 		t.Error("objects deleted while the storage is down")
@@ -261,8 +250,8 @@ func TestStorageOutageVisible(t *testing.T) {
 	vm.Start()
 	waitFor("/healthz ok again", func() bool { code, _ := get("/healthz"); return code == http.StatusOK })
 	waitFor("the new objects ingested", func() bool { return len(present(t, logs)) == 0 })
-	if !strings.Contains(log.String(), `"msg":"storage works again"`) {
-		t.Errorf("no line when the storage came back:\n%s", log.String())
+	if !strings.Contains(c.Log(), `"msg":"storage works again"`) {
+		t.Errorf("no line when the storage came back:\n%s", c.Log())
 	}
 	tr.Check(t, vm, exactFamilies...)
 }

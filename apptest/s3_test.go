@@ -1,6 +1,7 @@
-package main
+package apptest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,9 +19,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -91,10 +94,11 @@ func s3Source(s3 *testserver.S3Server, name, bucket, prefix, extra string) strin
 %s`, name, bucket, prefix, s3.Region, s3.Endpoint(), s3.AccessKey, extra)
 }
 
+// runOnce runs `run --once` with s3's secret and returns its JSON log.
 func runOnce(t *testing.T, bin, config string, s3 *testserver.S3Server) (string, error) {
 	t.Helper()
 	cmd := exec.Command(bin, "run", "--config", config, "--once", "--log-format", "json")
-	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
+	cmd.Env = append(os.Environ(), s3Env(s3)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -283,9 +287,13 @@ func TestS3Quarantine(t *testing.T) {
 	}
 }
 
-// TestS3ServerRestart kills the S3 server in the middle of a run and
-// restarts it a little later: the collector retries, ends, and the totals
-// are exact.
+// TestS3ServerRestart kills the S3 server in the middle of a run, once
+// the collector has begun to download and while objects are left to read,
+// store and delete, and starts it again once the collector has tried it
+// while it was down: the collector retries, ends, and the totals are
+// exact. The SDK retries a request silently (10 attempts, up to 20 s
+// apart): the proof that the collector met the dead server is a request
+// reaching its address, where the test listens meanwhile.
 func TestS3ServerRestart(t *testing.T) {
 	bin := collectorBinary(t)
 	s3 := testserver.S3(t)
@@ -295,18 +303,37 @@ func TestS3ServerRestart(t *testing.T) {
 	s3.PutAll(t, "logs", genS3(t, tr, 49, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "", false))
 	tr.Finish()
 	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "prod", "logs", "", purge))
-	cmd := exec.Command(bin, "run", "--config", config, "--once", "--log-format", "json")
-	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(300 * time.Millisecond)
+	c := startCollector(t, bin, s3Env(s3), "run", "--config", config, "--once", "--log-format", "json")
+	addr := c.statusAddr()
+	c.waitFor("the first object downloaded", 30*time.Second, func() bool {
+		st, err := readStatus(addr)
+		return err == nil && len(st.Sources) == 1 && st.Sources[0].Downloaded > 0
+	})
 	s3.Kill()
-	time.Sleep(2 * time.Second)
+	var left []string
+	for key := range present(t, filepath.Join(s3.Dir, "logs")) { // read from the dead server's folder
+		if source.IsFlowLog(key) {
+			left = append(left, key)
+		}
+	}
+	if len(left) == 0 {
+		t.Fatalf("the server was killed after the run had deleted every object: nothing tests a restart\n%s", c.Log())
+	}
+	requests, closeDead := listenDead(t, s3.Endpoint())
+	select {
+	case line := <-requests:
+		if !strings.Contains(line, " /logs") {
+			t.Errorf("the request to the dead server is not one for the bucket: %q", line)
+		}
+		t.Logf("killed with %d flow logs left; the collector then sent the dead server %q", len(left), line)
+	case <-c.exited:
+		t.Fatalf("the run ended (%v) without trying the dead server, with %d flow logs left:\n%s", c.err, len(left), c.Log())
+	case <-time.After(time.Minute):
+		t.Fatalf("the collector did not try the dead server within a minute:\n%s", c.Log())
+	}
+	closeDead()
 	s3.Start()
-	if err := cmd.Wait(); err != nil {
+	if err := c.wait(); err != nil {
 		// A round may give up on the server; the next run finishes the work.
 		t.Logf("first run: %v", err)
 		if log, err := runOnce(t, bin, config, s3); err != nil {
@@ -319,18 +346,47 @@ func TestS3ServerRestart(t *testing.T) {
 	}
 }
 
-// statusAddr waits for the status server's address in a JSON log.
-func statusAddr(t *testing.T, log *syncBuffer) string {
+// listenDead listens on the address of a server the test killed, which
+// nothing else may take while it is down, and sends the first line of each
+// request that reaches it (a client trying the dead server) on requests;
+// each connection is then reset, as a dying server's are. closeDead stops
+// listening, before the server starts again on the address; the test's
+// end does too.
+func listenDead(t *testing.T, endpoint string) (requests <-chan string, closeDead func()) {
 	t.Helper()
-	re := regexp.MustCompile(`"msg":"status server listening","address":"([^"]+)"`)
-	for range 200 {
-		if m := re.FindStringSubmatch(log.String()); m != nil {
-			return m[1]
-		}
-		time.Sleep(25 * time.Millisecond)
+	l, err := net.Listen("tcp", strings.TrimPrefix(endpoint, "http://"))
+	if err != nil {
+		t.Fatalf("listen on the dead server's address: %v", err)
 	}
-	t.Fatalf("no status server address in:\n%s", log.String())
-	return ""
+	lines := make(chan string, 100)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, _ := bufio.NewReader(conn).ReadString('\n')
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // reset, not a graceful close
+			}
+			conn.Close()
+			select {
+			case lines <- strings.TrimSpace(line):
+			default:
+			}
+		}
+	})
+	var once sync.Once
+	closeDead = func() {
+		once.Do(func() {
+			l.Close()
+			wg.Wait()
+		})
+	}
+	t.Cleanup(closeDead)
+	return lines, closeDead
 }
 
 // TestS3AccessErrors: a wrong secret and a missing bucket show as errors
@@ -348,15 +404,8 @@ func TestS3AccessErrors(t *testing.T) {
 	unset := strings.Replace(s3Source(s3, "unset", "good", "", purge), "VPCFLOW_TEST_S3_SECRET", "VPCFLOW_TEST_UNSET_VARIABLE", 1)
 	config := s3Config(t, vm.URL, t.TempDir(), s3Source(s3, "good", "good", "", purge), wrong, s3Source(s3, "missing", "no-such-bucket", "", purge), unset)
 
-	cmd := exec.Command(bin, "run", "--config", config, "--log-format", "json")
-	cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
-	var log syncBuffer
-	cmd.Stderr = &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	addr := statusAddr(t, &log)
+	c := startCollector(t, bin, s3Env(s3), "run", "--config", config, "--log-format", "json")
+	addr := c.statusAddr()
 	var body struct {
 		Sources []struct {
 			Name, Status, Error string
@@ -381,7 +430,7 @@ func TestS3AccessErrors(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sources never settled: %s\n%s", b, log.String())
+			t.Fatalf("sources never settled: %s\n%s", b, c.Log())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -406,11 +455,10 @@ func TestS3AccessErrors(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	if strings.Contains(string(metrics), "not-the-secret") || strings.Contains(log.String(), "not-the-secret") || strings.Contains(log.String(), s3.SecretKey) {
+	if strings.Contains(string(metrics), "not-the-secret") || strings.Contains(c.Log(), "not-the-secret") || strings.Contains(c.Log(), s3.SecretKey) {
 		t.Error("a secret reached the metrics or the log")
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
+	_ = c.stop()
 	tr.Check(t, vm)
 
 	// --once ends with an error naming the failed sources.
@@ -418,25 +466,6 @@ func TestS3AccessErrors(t *testing.T) {
 	if err == nil || !strings.Contains(out, "wrong-secret") || !strings.Contains(out, "missing") {
 		t.Errorf("--once with failing sources: %v\n%s", err, out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe to write from a process's output
-// copier while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestS3DownloaderAndCollector runs the two roles as two processes over an
@@ -455,30 +484,21 @@ func TestS3DownloaderAndCollector(t *testing.T) {
 	if err := os.WriteFile(config, append(cfg, fmt.Sprintf("spool: {dir: %s, max_bytes: 200000}\n", spoolDir)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
-	collector := exec.Command(bin, "run", "--config", config, "--role", "collector")
-	collector.Env = env
-	var clog syncBuffer
-	collector.Stderr = &clog
-	if err := collector.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer collector.Process.Kill()
+	collector := startCollector(t, bin, s3Env(s3), "run", "--config", config, "--role", "collector")
 	downloader := exec.Command(bin, "run", "--config", config, "--role", "downloader", "--once")
-	downloader.Env = env
+	downloader.Env = append(os.Environ(), s3Env(s3)...)
 	if out, err := downloader.CombinedOutput(); err != nil {
 		t.Fatalf("downloader: %v\n%s", err, out)
 	}
 	deadline := time.Now().Add(time.Minute)
 	for len(flowLogKeys(t, s3, "logs")) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("objects left: %v\n%s", flowLogKeys(t, s3, "logs"), clog.String())
+			t.Fatalf("objects left: %v\n%s", flowLogKeys(t, s3, "logs"), collector.Log())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	_ = collector.Process.Signal(syscall.SIGTERM)
-	if err := collector.Wait(); err != nil {
-		t.Fatalf("collector: %v\n%s", err, clog.String())
+	if err := collector.stop(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, collector.Log())
 	}
 	tr.Check(t, vm)
 }
@@ -506,7 +526,7 @@ func TestTestCommand(t *testing.T) {
 		s3Source(s3, "missing", "no-such-bucket", "", purge))
 	run := func(args ...string) (string, int) {
 		cmd := exec.Command(bin, append([]string{"test", "--config", config}, args...)...)
-		cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
+		cmd.Env = append(os.Environ(), s3Env(s3)...)
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -653,13 +673,7 @@ sources:
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	collector := exec.Command(bin, "run", "--config", config, "--role", "collector", "--log-format", "json")
-	var clog syncBuffer
-	collector.Stderr = &clog
-	if err := collector.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer collector.Process.Kill()
+	collector := startCollector(t, bin, nil, "run", "--config", config, "--role", "collector", "--log-format", "json")
 	downloader := exec.Command(bin, "run", "--config", config, "--role", "downloader", "--once")
 	if out, err := downloader.CombinedOutput(); err != nil {
 		t.Errorf("downloader: %v\n%s", err, out)
@@ -669,18 +683,17 @@ sources:
 	for deadline := time.Now().Add(30 * time.Second); len(present(t, spoolDir)) > 0 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
-	_ = collector.Process.Signal(syscall.SIGTERM)
-	if err := collector.Wait(); err != nil {
-		t.Fatalf("collector: %v\n%s", err, clog.String())
+	if err := collector.stop(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, collector.Log())
 	}
 	if left := listed(); len(left) > 0 {
 		t.Errorf("objects left in the bucket: %q", left)
 	}
-	if n := stopLine(t, clog.String())["objects"].(float64); int(n) != len(put) {
+	if n := stopLine(t, collector.Log())["objects"].(float64); int(n) != len(put) {
 		t.Errorf("the collector took %v objects, %d were put", n, len(put))
 	}
-	if strings.Contains(clog.String(), `"msg":"object quarantined"`) {
-		t.Errorf("an intact object was quarantined:\n%s", clog.String())
+	if strings.Contains(collector.Log(), `"msg":"object quarantined"`) {
+		t.Errorf("an intact object was quarantined:\n%s", collector.Log())
 	}
 	for f := range present(t, base) {
 		if !strings.HasPrefix(f, "a/spool/") {
@@ -755,7 +768,7 @@ func TestTestCommandFirstRun(t *testing.T) {
 	test := func() string {
 		t.Helper()
 		cmd := exec.Command(bin, "test", "--config", config, "--skip-storage")
-		cmd.Env = append(os.Environ(), "VPCFLOW_TEST_S3_SECRET="+s3.SecretKey)
+		cmd.Env = append(os.Environ(), s3Env(s3)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("test: %v\n%s", err, out)
@@ -814,18 +827,43 @@ func TestTestCommandFirstRun(t *testing.T) {
 	}
 }
 
-// TestCountFormat: the first-run check's counts read "1,234 objects (56 MB)".
-func TestCountFormat(t *testing.T) {
-	f := func(c objectCount, adj, want string) {
-		t.Helper()
-		if got := c.objects(adj); got != want {
-			t.Errorf("%+v: %q, want %q", c, got, want)
+// objectCount counts objects and their bytes, and prints them as the test
+// command's first-run check does (see objects): the oracle of
+// TestTestCommandFirstRun.
+type objectCount struct{ n, bytes int64 }
+
+func (c *objectCount) add(o source.Object) { c.n, c.bytes = c.n+1, c.bytes+o.Size }
+
+// objects prints the count with thousands separators, the adjective (ending
+// in a space, or none) and the noun in the singular for one, then the bytes
+// in decimal units, with one decimal while the figure shown is under 10:
+// "1,234 objects (56 MB)", "1 newer object (2.1 kB)".
+func (c objectCount) objects(adj string) string {
+	digits := strconv.FormatInt(c.n, 10)
+	count := ""
+	for len(digits) > 3 {
+		count = "," + digits[len(digits)-3:] + count
+		digits = digits[:len(digits)-3]
+	}
+	count = digits + count
+	noun := "objects"
+	if c.n == 1 {
+		noun = "object"
+	}
+	size := fmt.Sprintf("%d B", c.bytes)
+	for i, unit := range []string{"kB", "MB", "GB", "TB", "PB", "EB"} {
+		if c.bytes < 1000 {
+			break
+		}
+		v := float64(c.bytes) / math.Pow(1000, float64(i+1))
+		shown := strconv.FormatFloat(v, 'f', 1, 64)
+		if f, _ := strconv.ParseFloat(shown, 64); f >= 10 {
+			shown = strconv.FormatFloat(v, 'f', 0, 64)
+		}
+		size = shown + " " + unit
+		if f, _ := strconv.ParseFloat(shown, 64); f < 1000 {
+			break
 		}
 	}
-	f(objectCount{}, "", "0 objects (0 B)")
-	f(objectCount{n: 1, bytes: 999}, "newer ", "1 newer object (999 B)")
-	f(objectCount{n: 12, bytes: 3_140_000}, "", "12 objects (3.1 MB)")
-	f(objectCount{n: 1234, bytes: 56_000_000}, "", "1,234 objects (56 MB)")
-	f(objectCount{n: 1_234_567, bytes: 999_960}, "", "1,234,567 objects (1.0 MB)")
-	f(objectCount{n: 100, bytes: 2_500_000_000_000}, "", "100 objects (2.5 TB)")
+	return fmt.Sprintf("%s %s%s (%s)", count, adj, noun, size)
 }

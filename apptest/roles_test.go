@@ -1,10 +1,8 @@
-package main
+package apptest
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -51,50 +49,36 @@ func TestDownloaderAndCollectorProcesses(t *testing.T) {
 	}
 	vm := testserver.VictoriaMetrics(t)
 	spoolDir := t.TempDir()
-	config := writeConfig(t, vm.URL, origin, t.TempDir(), fmt.Sprintf("spool:\n  dir: %s\n  max_bytes: %d\n", spoolDir, maxBytes))
+	config := WriteConfig(t, vm.URL, origin, t.TempDir(), fmt.Sprintf("spool:\n  dir: %s\n  max_bytes: %d\n", spoolDir, maxBytes))
 
-	collector := exec.Command(bin, "run", "--config", config, "--role", "collector", "--log-level", "warn")
-	var collectorLog bytes.Buffer
-	collector.Stderr = &collectorLog
-	if err := collector.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer collector.Process.Kill()
-
-	downloader := exec.Command(bin, "run", "--config", config, "--role", "downloader", "--once")
-	var downloaderLog bytes.Buffer
-	downloader.Stderr = &downloaderLog
-	if err := downloader.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- downloader.Wait() }()
+	collector := startCollector(t, bin, nil, "run", "--config", config, "--role", "collector", "--log-level", "warn")
+	downloader := startCollector(t, bin, nil, "run", "--config", config, "--role", "downloader", "--once")
 	var peak int64
 	deadline := time.After(2 * time.Minute)
+	exited := downloader.exited
 	for downloading := true; downloading || len(present(t, origin)) > 0; {
 		select {
-		case err := <-exited:
-			if err != nil {
-				t.Fatalf("downloader: %v\n%s", err, downloaderLog.String())
+		case <-exited:
+			if downloader.err != nil {
+				t.Fatalf("downloader: %v\n%s", downloader.err, downloader.Log())
 			}
-			downloading = false
+			downloading, exited = false, nil
 		case <-deadline:
-			t.Fatalf("not done in time; %d objects left\ndownloader:\n%s\ncollector:\n%s", len(present(t, origin)), downloaderLog.String(), collectorLog.String())
+			t.Fatalf("not done in time; %d objects left\ndownloader:\n%s\ncollector:\n%s", len(present(t, origin)), downloader.Log(), collector.Log())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if n, err := spool.Size(spoolDir); err == nil {
 			peak = max(peak, n)
 		}
 	}
-	_ = collector.Process.Signal(syscall.SIGTERM)
-	if err := collector.Wait(); err != nil {
-		t.Fatalf("collector: %v\n%s", err, collectorLog.String())
+	if err := collector.stop(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, collector.Log())
 	}
 	if peak > maxBytes {
 		t.Errorf("the spool reached %d bytes, more than its bound %d", peak, maxBytes)
 	}
-	if !strings.Contains(downloaderLog.String(), "spool full, waiting for the collector") {
-		t.Errorf("the downloader never waited for room:\n%s", downloaderLog.String())
+	if !strings.Contains(downloader.Log(), "spool full, waiting for the collector") {
+		t.Errorf("the downloader never waited for room:\n%s", downloader.Log())
 	}
 	left := 0
 	for key := range present(t, spoolDir) {
@@ -126,20 +110,14 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		}
 	}
 	tr.Finish()
-	config := writeConfig(t, vm.URL, a, t.TempDir(), "")
-	cmd := exec.Command(bin, "run", "--config", config, "--log-format", "json")
-	var log syncBuffer
-	cmd.Stderr = &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	config := WriteConfig(t, vm.URL, a, t.TempDir(), "")
+	c := startCollector(t, bin, nil, "run", "--config", config, "--log-format", "json")
 	waitEmpty := func(dir string) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
 		for len(present(t, dir)) > 0 {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s not collected:\n%s", dir, log.String())
+				t.Fatalf("%s not collected:\n%s", dir, c.Log())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -153,25 +131,24 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	if err := os.WriteFile(config, grown, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Process.Signal(syscall.SIGHUP)
+	c.signal(syscall.SIGHUP)
 	waitEmpty(b)
-	if !strings.Contains(log.String(), `"msg":"configuration reloaded"`) || !strings.Contains(log.String(), `"added":["second"]`) {
-		t.Errorf("no reload in the log:\n%s", log.String())
+	if !strings.Contains(c.Log(), `"msg":"configuration reloaded"`) || !strings.Contains(c.Log(), `"added":["second"]`) {
+		t.Errorf("no reload in the log:\n%s", c.Log())
 	}
 	if err := os.WriteFile(config, append(grown, "bogus: 1\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Process.Signal(syscall.SIGHUP)
+	c.signal(syscall.SIGHUP)
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(log.String(), "configuration not reloaded") {
+	for !strings.Contains(c.Log(), "configuration not reloaded") {
 		if time.Now().After(deadline) {
-			t.Fatalf("a broken configuration was not refused:\n%s", log.String())
+			t.Fatalf("a broken configuration was not refused:\n%s", c.Log())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("collector: %v\n%s", err, log.String())
+	if err := c.stop(); err != nil {
+		t.Fatalf("collector: %v\n%s", err, c.Log())
 	}
 	tr.Check(t, vm)
 }

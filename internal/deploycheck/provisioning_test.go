@@ -1,4 +1,4 @@
-package dashboards
+package deploycheck
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcflow/vpcflow/internal/dashboards"
 	"github.com/vpcflow/vpcflow/report"
 )
 
@@ -33,7 +34,7 @@ type datasourcesFile struct {
 // plugin/src/types.ts) and the authentication types it knows.
 func pluginSettings(t *testing.T) (fields, authTypes []string) {
 	t.Helper()
-	src := string(readFile(t, "plugin", "src", "types.ts"))
+	src := string(ReadFile(t, "plugin", "src", "types.ts"))
 	block := regexp.MustCompile(`(?s)export interface FlowOptions extends DataSourceJsonData \{(.*?)\n\}`).FindStringSubmatch(src)
 	if block == nil {
 		t.Fatal("plugin/src/types.ts: no FlowOptions interface")
@@ -59,11 +60,11 @@ func TestPluginJSON(t *testing.T) {
 		Alerting bool   `json:"alerting"`
 		Backend  bool   `json:"backend"`
 	}
-	if err := json.Unmarshal(readFile(t, "plugin", "src", "plugin.json"), &p); err != nil {
+	if err := json.Unmarshal(ReadFile(t, "plugin", "src", "plugin.json"), &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.ID != PluginType || p.Type != "datasource" || !p.Alerting || !p.Backend {
-		t.Errorf("plugin.json: %+v; want id %s, a backend data source that supports alerting", p, PluginType)
+	if p.ID != dashboards.PluginType || p.Type != "datasource" || !p.Alerting || !p.Backend {
+		t.Errorf("plugin.json: %+v; want id %s, a backend data source that supports alerting", p, dashboards.PluginType)
 	}
 }
 
@@ -71,12 +72,12 @@ func TestPluginJSON(t *testing.T) {
 // dashboards' references and the plugin's settings model.
 func TestDatasources(t *testing.T) {
 	var f datasourcesFile
-	readYAML(t, &f, "provisioning", "datasources", "vpcflow.yaml")
+	ReadYAML(t, &f, "provisioning", "datasources", "vpcflow.yaml")
 	if f.APIVersion != 1 {
 		t.Errorf("apiVersion %d, want 1", f.APIVersion)
 	}
 	fields, authTypes := pluginSettings(t)
-	scrape := readScrapeConfig(t)
+	scrape := ReadScrapeConfig(t)
 	byUID := map[string]int{}
 	defaults := 0
 	for i, ds := range f.Datasources {
@@ -91,9 +92,9 @@ func TestDatasources(t *testing.T) {
 			t.Errorf("%s: url %q, want the compose service http://victoriametrics:8428", ds.UID, ds.URL)
 		}
 		switch ds.UID {
-		case PluginUID:
-			if ds.Type != PluginType {
-				t.Errorf("%s: type %q, want %s", ds.UID, ds.Type, PluginType)
+		case dashboards.PluginUID:
+			if ds.Type != dashboards.PluginType {
+				t.Errorf("%s: type %q, want %s", ds.UID, ds.Type, dashboards.PluginType)
 			}
 			for k := range ds.JSONData {
 				if !slices.Contains(fields, k) {
@@ -106,9 +107,9 @@ func TestDatasources(t *testing.T) {
 			if a, _ := ds.JSONData["authType"].(string); !slices.Contains(authTypes, a) {
 				t.Errorf("%s: authType %q, want one of %v", ds.UID, a, authTypes)
 			}
-		case PrometheusUID:
-			if ds.Type != PrometheusType {
-				t.Errorf("%s: type %q, want %s", ds.UID, ds.Type, PrometheusType)
+		case dashboards.PrometheusUID:
+			if ds.Type != dashboards.PrometheusType {
+				t.Errorf("%s: type %q, want %s", ds.UID, ds.Type, dashboards.PrometheusType)
 			}
 			if ti := ds.JSONData["timeInterval"]; ti != scrape.ScrapeConfigs[0].ScrapeInterval {
 				t.Errorf("%s: timeInterval %v, want the scrape interval %s", ds.UID, ti, scrape.ScrapeConfigs[0].ScrapeInterval)
@@ -117,7 +118,7 @@ func TestDatasources(t *testing.T) {
 			t.Errorf("unexpected data source uid %q", ds.UID)
 		}
 	}
-	for _, uid := range []string{PluginUID, PrometheusUID} {
+	for _, uid := range []string{dashboards.PluginUID, dashboards.PrometheusUID} {
 		if _, ok := byUID[uid]; !ok {
 			t.Errorf("no data source with uid %s", uid)
 		}
@@ -154,13 +155,13 @@ const dashboardsPath = "/var/lib/grafana/dashboards/vpcflow"
 // the "VPC Flow Logs" folder.
 func TestDashboardProvider(t *testing.T) {
 	var f dashboardProviders
-	readYAML(t, &f, "provisioning", "dashboards", "vpcflow.yaml")
+	ReadYAML(t, &f, "provisioning", "dashboards", "vpcflow.yaml")
 	if f.APIVersion != 1 || len(f.Providers) != 1 {
 		t.Fatalf("apiVersion %d, %d providers; want 1 and 1", f.APIVersion, len(f.Providers))
 	}
 	p := f.Providers[0]
-	if p.Type != "file" || p.Folder != Folder || p.Options.Path != dashboardsPath {
-		t.Errorf("provider %+v: want type file, folder %q, path %s", p, Folder, dashboardsPath)
+	if p.Type != "file" || p.Folder != dashboards.Folder || p.Options.Path != dashboardsPath {
+		t.Errorf("provider %+v: want type file, folder %q, path %s", p, dashboards.Folder, dashboardsPath)
 	}
 }
 
@@ -209,7 +210,7 @@ const exprUID = "__expr__"
 func readAlertRules(t *testing.T) alertingFile {
 	t.Helper()
 	var f alertingFile
-	readYAML(t, &f, "provisioning", "alerting", "vpcflow-rules.yaml")
+	ReadYAML(t, &f, "provisioning", "alerting", "vpcflow-rules.yaml")
 	if f.APIVersion != 1 {
 		t.Errorf("alert rules: apiVersion %d, want 1", f.APIVersion)
 	}
@@ -224,23 +225,23 @@ func readAlertRules(t *testing.T) alertingFile {
 func TestAlertRules(t *testing.T) {
 	f := readAlertRules(t)
 	var ds datasourcesFile
-	readYAML(t, &ds, "provisioning", "datasources", "vpcflow.yaml")
+	ReadYAML(t, &ds, "provisioning", "datasources", "vpcflow.yaml")
 	dsTypes := map[string]string{exprUID: exprUID}
 	for _, d := range ds.Datasources {
 		dsTypes[d.UID] = d.Type
 	}
-	boards := map[string]boardJSON{}
-	for _, b := range committedBoards(t) {
+	boards := map[string]Board{}
+	for _, b := range CommittedBoards(t) {
 		boards[b.UID] = b
 	}
-	metrics := statusMetrics(t)
-	jobs := readScrapeConfig(t).jobs()
+	metrics := StatusMetrics(t)
+	jobs := ReadScrapeConfig(t).Jobs()
 
 	uids := map[string]bool{}
 	var wantRules = []string{"vpcflow-rejected-per-vpc", "vpcflow-rejected-surge", "vpcflow-skipdata", "vpcflow-collector-lag", "vpcflow-collector-quarantine", "vpcflow-collector-storage"}
 	for _, g := range f.Groups {
-		if g.Folder != Folder || g.Name == "" || g.OrgID != 1 {
-			t.Errorf("group %q: folder %q org %d; want folder %q, org 1", g.Name, g.Folder, g.OrgID, Folder)
+		if g.Folder != dashboards.Folder || g.Name == "" || g.OrgID != 1 {
+			t.Errorf("group %q: folder %q org %d; want folder %q, org 1", g.Name, g.Folder, g.OrgID, dashboards.Folder)
 		}
 		if d, err := time.ParseDuration(g.Interval); err != nil || d < 10*time.Second {
 			t.Errorf("group %s: interval %q: %v", g.Name, g.Interval, err)
@@ -263,7 +264,7 @@ func TestAlertRules(t *testing.T) {
 // mathRef matches a refId in a math expression: $A or ${A}.
 var mathRef = regexp.MustCompile(`\$\{?([A-Za-z0-9_]+)\}?`)
 
-func checkRule(t *testing.T, r alertRule, dsTypes map[string]string, boards map[string]boardJSON, metrics map[string][]string, jobs []string) {
+func checkRule(t *testing.T, r alertRule, dsTypes map[string]string, boards map[string]Board, metrics map[string][]string, jobs []string) {
 	t.Helper()
 	where := "rule " + r.UID
 	if r.Title == "" || r.Annotations["summary"] == "" {
@@ -307,11 +308,11 @@ func checkRule(t *testing.T, r alertRule, dsTypes map[string]string, boards map[
 		switch typ {
 		case exprUID:
 			checkExpression(t, qwhere, q, refs)
-		case PluginType:
+		case dashboards.PluginType:
 			checkAlertFlowQuery(t, qwhere, q.Model)
-		case PrometheusType:
+		case dashboards.PrometheusType:
 			expr, _ := q.Model["expr"].(string)
-			checkPromQL(t, qwhere, expr, metrics, jobs)
+			CheckPromQL(t, qwhere, expr, metrics, jobs)
 		default:
 			t.Errorf("%s: data source type %s", qwhere, typ)
 		}
@@ -321,7 +322,7 @@ func checkRule(t *testing.T, r alertRule, dsTypes map[string]string, boards map[
 		t.Errorf("%s: dashboardUid %q: no such dashboard", where, r.DashboardUID)
 		return
 	}
-	if !slices.ContainsFunc(b.allPanels(), func(p panelJSON) bool { return p.ID == r.PanelID && p.Type != "row" }) {
+	if !slices.ContainsFunc(b.AllPanels(), func(p Panel) bool { return p.ID == r.PanelID && p.Type != "row" }) {
 		t.Errorf("%s: dashboard %s has no panel %d", where, r.DashboardUID, r.PanelID)
 	}
 }
@@ -375,7 +376,7 @@ func checkAlertFlowQuery(t *testing.T, where string, model map[string]any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var q Query
+	var q dashboards.Query
 	if err := json.Unmarshal(b, &q); err != nil {
 		t.Errorf("%s: %v", where, err)
 		return
@@ -383,7 +384,7 @@ func checkAlertFlowQuery(t *testing.T, where string, model map[string]any) {
 	if err := q.Validate(); err != nil {
 		t.Errorf("%s: %v", where, err)
 	}
-	if len(variableRefs(string(b))) > 0 {
+	if len(VariableRefs(string(b))) > 0 {
 		t.Errorf("%s: alert queries cannot use dashboard variables: %s", where, b)
 	}
 	if q.Format != report.FormatTable {
@@ -438,8 +439,8 @@ func formatNumber(v any) string {
 // written once there, on a line marked THRESHOLD).
 func TestThresholdsDocumented(t *testing.T) {
 	f := readAlertRules(t)
-	readme := string(readFile(t, "provisioning", "alerting", "README.md"))
-	rules := string(readFile(t, "provisioning", "alerting", "vpcflow-rules.yaml"))
+	readme := string(ReadFile(t, "provisioning", "alerting", "README.md"))
+	rules := string(ReadFile(t, "provisioning", "alerting", "vpcflow-rules.yaml"))
 	th := thresholds(t, f)
 	fors := map[string]string{}
 	for _, g := range f.Groups {

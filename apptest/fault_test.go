@@ -1,15 +1,11 @@
-package main
+package apptest
 
 import (
-	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,128 +15,6 @@ import (
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/schema"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// TestMain removes the binary collectorBinary built once the tests are
-// done.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
-	}
-	os.Exit(code)
-}
-
-// collectorBinary builds this command once per test run.
-func collectorBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vpcflow-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "vpcflow-collector")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
-// writeConfig writes a collector configuration for one dir source, with
-// top_k 1000000 (nothing folded) unless extra sets aggregation. Its
-// storage.durable_after is short (the storage is not crashed: the tests
-// that crash it use the save delay VictoriaMetrics needs) unless extra
-// gives it.
-func writeConfig(t *testing.T, vmURL, logs, state string, extra string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "collector.yaml")
-	agg := "aggregation:\n  top_k: 1000000\n"
-	if strings.Contains(extra, "aggregation:") {
-		agg = ""
-	}
-	if !strings.Contains(extra, "server:") {
-		agg += "server:\n  listen: 127.0.0.1:0\n"
-	}
-	durable := "  durable_after: 300ms\n"
-	if strings.Contains(extra, "durable_after") {
-		durable = ""
-	}
-	cfg := fmt.Sprintf(`state_dir: %s
-storage:
-  url: %s
-%s%sbatch:
-  max_objects: 2
-  max_wait: 100ms
-sources:
-  - name: local
-    type: dir
-    path: %s
-%s`, state, vmURL, durable, agg, logs, extra)
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// copyTree copies the files under src to dst.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// present returns the keys of the files under dir.
-func present(t *testing.T, dir string) map[string]bool {
-	t.Helper()
-	keys := map[string]bool{}
-	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			rel, _ := filepath.Rel(dir, path)
-			keys[filepath.ToSlash(rel)] = true
-		}
-		return nil
-	})
-	return keys
-}
-
-// runToEnd runs `run --once` and waits for it.
-func runToEnd(t *testing.T, bin, config string) time.Duration {
-	t.Helper()
-	began := time.Now()
-	cmd := exec.Command(bin, "run", "--config", config, "--once", "--log-level", "warn")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("run: %v\n%s", err, stderr.String())
-	}
-	return time.Since(began)
-}
 
 // TestKillNine kills the collector with SIGKILL at 20 and more random
 // moments while it ingests, restarting it each time, then lets it finish.
@@ -187,31 +61,23 @@ func TestKillNine(t *testing.T) {
 	// the last samples to be searchable) would stretch the run, and with
 	// it the delays before the kills below, which are meant to land while
 	// it ingests. The runs killed do rank.
-	took := runToEnd(t, bin, writeConfig(t, ref.URL, logs, t.TempDir(), topK+"rank:\n  top_k: 0\n"))
+	took := runToEnd(t, bin, WriteConfig(t, ref.URL, logs, t.TempDir(), topK+"rank:\n  top_k: 0\n"))
 	t.Logf("undisturbed run: %v", took)
 
 	vm := testserver.VictoriaMetrics(t)
-	config := writeConfig(t, vm.URL, chaos, t.TempDir(), topK)
+	config := WriteConfig(t, vm.URL, chaos, t.TempDir(), topK)
 	rng := rand.New(rand.NewPCG(11, uint64(time.Now().UnixNano())))
 	kills := 0
 	for kills < 60 {
-		cmd := exec.Command(bin, "run", "--config", config, "--once", "--log-level", "error")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		c := startCollector(t, bin, nil, "run", "--config", config, "--once", "--log-level", "error")
 		delay := time.Duration(float64(took) * (0.01 + 0.06*rng.Float64()))
 		select {
-		case err := <-exited:
-			if err != nil {
-				t.Fatalf("run ended with %v:\n%s", err, stderr.String())
+		case <-c.exited:
+			if c.err != nil {
+				t.Fatalf("run ended with %v:\n%s", c.err, c.Log())
 			}
 		case <-time.After(delay):
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-exited
+			c.kill()
 			kills++
 			// Whatever is gone must already be stored, VPC by VPC (a
 			// pending batch may have stored more; never less).
@@ -264,7 +130,7 @@ func TestRunRefusesWrongDedup(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(present(t, logs))
-	cmd := exec.Command(bin, "run", "--config", writeConfig(t, vm.URL, logs, t.TempDir(), ""), "--once")
+	cmd := exec.Command(bin, "run", "--config", WriteConfig(t, vm.URL, logs, t.TempDir(), ""), "--once")
 	out, err := cmd.CombinedOutput()
 	if err == nil || cmd.ProcessState.ExitCode() != 1 {
 		t.Fatalf("run against a VictoriaMetrics without dedup: %v\n%s", err, out)
@@ -293,28 +159,20 @@ func TestStopSignalDrains(t *testing.T) {
 	}
 	tr.Finish()
 	all := len(present(t, logs))
-	config := writeConfig(t, vm.URL, logs, t.TempDir(), "")
-	cmd := exec.Command(bin, "run", "--config", config, "--log-format", "json")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	config := WriteConfig(t, vm.URL, logs, t.TempDir(), "")
+	c := startCollector(t, bin, nil, "run", "--config", config, "--log-format", "json")
 	deadline := time.Now().Add(30 * time.Second)
 	for len(present(t, logs)) == all { // wait for the first deletions
 		if time.Now().After(deadline) {
-			t.Fatalf("nothing stored within 30s:\n%s", stderr.String())
+			t.Fatalf("nothing stored within 30s:\n%s", c.Log())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if err := c.stop(); err != nil {
+		t.Fatalf("collector after SIGTERM: %v\n%s", err, c.Log())
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("collector after SIGTERM: %v\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "stopping after the batch in flight") || !strings.Contains(stderr.String(), "collector stopped") {
-		t.Errorf("log should tell of the drain:\n%s", stderr.String())
+	if !strings.Contains(c.Log(), "stopping after the batch in flight") || !strings.Contains(c.Log(), "collector stopped") {
+		t.Errorf("log should tell of the drain:\n%s", c.Log())
 	}
 	if left := len(present(t, logs)); left == 0 || left == all {
 		t.Logf("%d of %d objects left after the stop (the test wants some of each)", left, all)
@@ -341,7 +199,7 @@ func TestQuarantineCommands(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("\x1f\x8b\x08\x00garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	config := writeConfig(t, vm.URL, logs, t.TempDir(), "")
+	config := WriteConfig(t, vm.URL, logs, t.TempDir(), "")
 	if out, err := exec.Command(bin, "run", "--config", config, "--once").CombinedOutput(); err != nil {
 		t.Fatalf("run: %v\n%s", err, out)
 	}

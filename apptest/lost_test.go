@@ -1,11 +1,9 @@
-package main
+package apptest
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,23 +13,6 @@ import (
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 )
-
-// runCmd runs the collector and returns its output and exit status.
-func runCmd(t *testing.T, bin string, args ...string) (string, int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		return out.String(), ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return out.String(), 0
-}
 
 // TestLostLedgerRefused empties the ledger of a collector that ingested a
 // shared folder (objects not deleted): the next run would ingest them all
@@ -47,7 +28,7 @@ func TestLostLedgerRefused(t *testing.T) {
 	genInto(t, later, tr, 2000, 82, time.Date(2026, 4, 5, 3, 0, 0, 0, time.UTC))
 	tr.Finish()
 	state := t.TempDir()
-	config := writeConfig(t, vm.URL, logs, state, "    delete_after_ingest: false\n    on_first_run: backfill\n")
+	config := WriteConfig(t, vm.URL, logs, state, "    delete_after_ingest: false\n    on_first_run: backfill\n")
 	if out, code := runCmd(t, bin, "run", "--config", config, "--once"); code != 0 {
 		t.Fatalf("first run: exit %d\n%s", code, out)
 	}
@@ -84,7 +65,7 @@ func TestLostLedgerRefused(t *testing.T) {
 	genInto(t, logs2, tr2, 4000, 83, time.Date(2026, 4, 6, 0, 0, 0, 0, time.UTC))
 	tr2.Finish()
 	state2 := t.TempDir()
-	config2 := writeConfig(t, vm2.URL, logs2, state2, "    on_first_run: backfill\n")
+	config2 := WriteConfig(t, vm2.URL, logs2, state2, "    on_first_run: backfill\n")
 	if out, code := runCmd(t, bin, "run", "--config", config2, "--once"); code != 0 {
 		t.Fatalf("first run: exit %d\n%s", code, out)
 	}
@@ -103,7 +84,7 @@ func TestLostLedgerRefused(t *testing.T) {
 		_ = os.Chtimes(p, old, old)
 	}
 	copyTree(t, logs3, logs2)
-	config2 = writeConfig(t, vm2.URL, logs2, state2, "    on_first_run: purge\n")
+	config2 = WriteConfig(t, vm2.URL, logs2, state2, "    on_first_run: purge\n")
 	if out, code := runCmd(t, bin, "run", "--config", config2, "--once"); code != 1 || !strings.Contains(out, "the ledger has no record of it") {
 		t.Fatalf("purging source with a lost ledger: exit %d, want 1\n%s", code, out)
 	}
@@ -143,12 +124,12 @@ func TestLostStorageRefused(t *testing.T) {
 	tr.Finish()
 	state := t.TempDir()
 	shared := "    delete_after_ingest: false\n    on_first_run: backfill\n"
-	if out, code := runCmd(t, bin, "run", "--config", writeConfig(t, vm.URL, logs, state, shared), "--once"); code != 0 {
+	if out, code := runCmd(t, bin, "run", "--config", WriteConfig(t, vm.URL, logs, state, shared), "--once"); code != 0 {
 		t.Fatalf("first run: exit %d\n%s", code, out)
 	}
 	vm.Flush()
 	empty := testserver.VictoriaMetrics(t)
-	config := writeConfig(t, empty.URL, logs, state, shared)
+	config := WriteConfig(t, empty.URL, logs, state, shared)
 	out, code := runCmd(t, bin, "run", "--config", config, "--once")
 	if code != 1 || !strings.Contains(out, "the storage has none of them") {
 		t.Fatalf("run against an empty storage: exit %d, want 1 saying the storage lost its data:\n%s", code, out)
@@ -169,7 +150,7 @@ func TestDamagedLedger(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	logs, _, _ := genDir(t, 4000, 86)
 	state := t.TempDir()
-	config := writeConfig(t, vm.URL, logs, state, "    delete_after_ingest: false\n    on_first_run: backfill\n")
+	config := WriteConfig(t, vm.URL, logs, state, "    delete_after_ingest: false\n    on_first_run: backfill\n")
 	if out, code := runCmd(t, bin, "run", "--config", config, "--once"); code != 0 {
 		t.Fatalf("first run: exit %d\n%s", code, out)
 	}
@@ -211,7 +192,7 @@ func TestDownloaderFirstRunGuard(t *testing.T) {
 	genInto(t, later, tr, 2000, 88, time.Date(2026, 4, 8, 3, 0, 0, 0, time.UTC))
 	tr.Finish()
 	state := t.TempDir()
-	if out, code := runCmd(t, bin, "run", "--config", writeConfig(t, vm.URL, logs, state, "    on_first_run: backfill\n"), "--once"); code != 0 {
+	if out, code := runCmd(t, bin, "run", "--config", WriteConfig(t, vm.URL, logs, state, "    on_first_run: backfill\n"), "--once"); code != 0 {
 		t.Fatalf("run --role all: exit %d\n%s", code, out)
 	}
 	vm.Flush()
@@ -220,7 +201,7 @@ func TestDownloaderFirstRunGuard(t *testing.T) {
 		old := time.Now().Add(-time.Hour) // old enough for a purge
 		_ = os.Chtimes(filepath.Join(logs, key), old, old)
 	}
-	config := writeConfig(t, vm.URL, logs, state, "    on_first_run: purge\n")
+	config := WriteConfig(t, vm.URL, logs, state, "    on_first_run: purge\n")
 	out, code := runCmd(t, bin, "run", "--config", config, "--once", "--role", "downloader")
 	if code != 1 || !strings.Contains(out, "source local: the ledger has no record of it") || !strings.Contains(out, "downloader.db") {
 		t.Fatalf("downloader with a new ledger: exit %d, want 1\n%s", code, out)
@@ -257,7 +238,7 @@ func TestOverlongLabelsAgree(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(logs, "one.log"), []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	config := writeConfig(t, vm.URL, logs, t.TempDir(), "")
+	config := WriteConfig(t, vm.URL, logs, t.TempDir(), "")
 	out, code := runCmd(t, bin, "run", "--config", config, "--once", "--log-format", "json")
 	if code != 0 {
 		t.Fatalf("run: exit %d\n%s", code, out)
@@ -271,7 +252,7 @@ func TestOverlongLabelsAgree(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("report %s: exit %d: %s", id, code, stderr)
 		}
-		var rep reportJSON
+		var rep ReportJSON
 		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 			t.Fatal(err)
 		}

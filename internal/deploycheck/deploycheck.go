@@ -1,4 +1,11 @@
-package dashboards
+// Package deploycheck checks the files that deploy vpcflow against the
+// code: docker-compose.yml and the collector's Dockerfile, the Grafana
+// provisioning (data sources, dashboard provider, alert rules), the
+// committed dashboards and the VictoriaMetrics scrape configuration. Its
+// tests are those checks; its exported helpers read the repository's
+// files and check PromQL against the collector's own /metrics, for them
+// and for the dashboards generator's tests (internal/dashboards).
+package deploycheck
 
 import (
 	"bytes"
@@ -8,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,51 +28,72 @@ import (
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
-// repo is the repository root, seen from this package's folder.
-const repo = "../.."
+// repoRoot is the repository root: the first folder holding go.mod from
+// the working folder (a test's package folder) up, or the working folder
+// when there is none (reading the repository's files then fails, naming
+// them).
+var repoRoot = sync.OnceValue(func() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		if filepath.Dir(dir) == dir {
+			return wd
+		}
+	}
+})
 
-func repoPath(parts ...string) string {
-	return filepath.Join(append([]string{repo}, parts...)...)
+// RepoPath returns the path of a file of the repository, given as the
+// parts of its path from the repository root.
+func RepoPath(parts ...string) string {
+	return filepath.Join(append([]string{repoRoot()}, parts...)...)
 }
 
-func readFile(t *testing.T, parts ...string) []byte {
+// ReadFile returns the content of a file of the repository (see RepoPath).
+// It fails the test on error.
+func ReadFile(t testing.TB, parts ...string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(repoPath(parts...))
+	b, err := os.ReadFile(RepoPath(parts...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-// readYAML reads a YAML file of the repository into v, refusing fields v
-// does not have (a typo in a key is an error).
-func readYAML(t *testing.T, v any, parts ...string) {
+// ReadYAML reads a YAML file of the repository into v, refusing fields v
+// does not have (a typo in a key is an error). It fails the test on error.
+func ReadYAML(t testing.TB, v any, parts ...string) {
 	t.Helper()
-	if err := yaml.UnmarshalWithOptions(readFile(t, parts...), v, yaml.DisallowUnknownField()); err != nil {
+	if err := yaml.UnmarshalWithOptions(ReadFile(t, parts...), v, yaml.DisallowUnknownField()); err != nil {
 		t.Fatalf("%s: %v", filepath.Join(parts...), err)
 	}
 }
 
-// board is a dashboard file, decoded loosely: what the tests look at.
-type boardJSON struct {
-	UID        string      `json:"uid"`
-	Title      string      `json:"title"`
-	Tags       []string    `json:"tags"`
-	Panels     []panelJSON `json:"panels"`
+// Board is a dashboard file, decoded loosely: what the checks look at.
+type Board struct {
+	UID        string   `json:"uid"`
+	Title      string   `json:"title"`
+	Tags       []string `json:"tags"`
+	Panels     []Panel  `json:"panels"`
 	Templating struct {
-		List []variableJSON `json:"list"`
+		List []Variable `json:"list"`
 	} `json:"templating"`
 }
 
-type panelJSON struct {
-	ID              int             `json:"id"`
-	Type            string          `json:"type"`
-	Title           string          `json:"title"`
-	Collapsed       bool            `json:"collapsed"`
-	Panels          []panelJSON     `json:"panels"`
-	Datasource      *dsRefJSON      `json:"datasource"`
-	Targets         []targetJSON    `json:"targets"`
-	Transformations []transformJSON `json:"transformations"`
+// Panel is a dashboard's panel, or a row with the panels it holds.
+type Panel struct {
+	ID              int         `json:"id"`
+	Type            string      `json:"type"`
+	Title           string      `json:"title"`
+	Collapsed       bool        `json:"collapsed"`
+	Panels          []Panel     `json:"panels"`
+	Datasource      *DSRef      `json:"datasource"`
+	Targets         []Target    `json:"targets"`
+	Transformations []Transform `json:"transformations"`
 	FieldConfig     struct {
 		Defaults struct {
 			Unit        string `json:"unit"`
@@ -83,40 +112,44 @@ type panelJSON struct {
 	} `json:"fieldConfig"`
 }
 
-type dsRefJSON struct {
+// DSRef is a reference to a data source.
+type DSRef struct {
 	Type string `json:"type"`
 	UID  string `json:"uid"`
 }
 
-// targetJSON holds the fields of both kinds of query.
-type targetJSON struct {
-	RefID      string     `json:"refId"`
-	Datasource *dsRefJSON `json:"datasource"`
-	// The VPC Flow Logs data source's query, and Prometheus' (whose
-	// format is Prometheus' own: table, time_series or heatmap).
+// Target is a panel's query: it holds the fields of both kinds, the VPC
+// Flow Logs data source's (report.Query, as the plugin reads it) and
+// Prometheus' (whose format is Prometheus' own: table, time_series or
+// heatmap).
+type Target struct {
+	RefID      string `json:"refId"`
+	Datasource *DSRef `json:"datasource"`
 	report.Query
 	Expr string `json:"expr"`
 }
 
-type transformJSON struct {
+// Transform is a panel's transformation.
+type Transform struct {
 	ID      string         `json:"id"`
 	Options map[string]any `json:"options"`
 }
 
-type variableJSON struct {
+// Variable is a dashboard's template variable.
+type Variable struct {
 	Type       string          `json:"type"`
 	Name       string          `json:"name"`
-	Datasource *dsRefJSON      `json:"datasource"`
+	Datasource *DSRef          `json:"datasource"`
 	Query      json.RawMessage `json:"query"`
 	Multi      bool            `json:"multi"`
 	IncludeAll bool            `json:"includeAll"`
 	AllValue   string          `json:"allValue"`
 }
 
-// allPanels returns the panels of a dashboard, those in collapsed rows
+// AllPanels returns the panels of a dashboard, those in collapsed rows
 // included.
-func (b boardJSON) allPanels() []panelJSON {
-	var out []panelJSON
+func (b Board) AllPanels() []Panel {
+	var out []Panel
 	for _, p := range b.Panels {
 		out = append(out, p)
 		out = append(out, p.Panels...)
@@ -124,20 +157,21 @@ func (b boardJSON) allPanels() []panelJSON {
 	return out
 }
 
-// committedBoards reads every dashboard file of dashboards/.
-func committedBoards(t *testing.T) map[string]boardJSON {
+// CommittedBoards reads every dashboard file of dashboards/, by file name.
+// It fails the test on error.
+func CommittedBoards(t testing.TB) map[string]Board {
 	t.Helper()
-	paths, err := filepath.Glob(repoPath("dashboards", "*.json"))
+	paths, err := filepath.Glob(RepoPath("dashboards", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(paths) == 0 {
 		t.Fatal("no dashboards in dashboards/: run go tool mage dashboards")
 	}
-	boards := map[string]boardJSON{}
+	boards := map[string]Board{}
 	for _, p := range paths {
-		var b boardJSON
-		dec := json.NewDecoder(bytes.NewReader(readFile(t, "dashboards", filepath.Base(p))))
+		var b Board
+		dec := json.NewDecoder(bytes.NewReader(ReadFile(t, "dashboards", filepath.Base(p))))
 		if err := dec.Decode(&b); err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
@@ -156,10 +190,10 @@ func grafanaVars(expr string) string {
 	return regexp.MustCompile(`\$\w+`).ReplaceAllString(expr, ".*")
 }
 
-// statusMetrics returns the metric names the collector's status server
+// StatusMetrics returns the metric names the collector's status server
 // writes, each with its label names: the real /metrics page of a collector
 // with a source that stored data and an exporter.
-func statusMetrics(t *testing.T) map[string][]string {
+func StatusMetrics(t testing.TB) map[string][]string {
 	t.Helper()
 	seen := time.Date(2026, 3, 1, 10, 5, 0, 0, time.UTC)
 	p := &fixedProvider{
@@ -214,10 +248,11 @@ func (f *fixedProvider) Stats() *pipeline.Stats               { return &f.stats 
 // target itself.
 var scrapeGenerated = map[string][]string{"up": {"job", "instance"}}
 
-// checkPromQL parses a PromQL (MetricsQL) expression and checks that each
-// metric it selects is one the collector writes (or a scrape's own), with
-// the labels it filters on, and that job filters name a scrape job.
-func checkPromQL(t *testing.T, where, expr string, metrics map[string][]string, jobs []string) {
+// CheckPromQL parses a PromQL (MetricsQL) expression and checks that each
+// metric it selects is one of metrics (as StatusMetrics returns them) or a
+// scrape's own, with the labels it filters on, and that job filters name
+// one of jobs. where names the expression in errors.
+func CheckPromQL(t testing.TB, where, expr string, metrics map[string][]string, jobs []string) {
 	t.Helper()
 	e, err := metricsql.Parse(grafanaVars(expr))
 	if err != nil {
@@ -262,8 +297,9 @@ func checkPromQL(t *testing.T, where, expr string, metrics map[string][]string, 
 	}
 }
 
-// scrapeConfig is deploy/victoriametrics/scrape.yml.
-type scrapeConfig struct {
+// ScrapeConfig is deploy/victoriametrics/scrape.yml: what VictoriaMetrics
+// scrapes in the compose stack.
+type ScrapeConfig struct {
 	ScrapeConfigs []struct {
 		JobName        string `yaml:"job_name"`
 		ScrapeInterval string `yaml:"scrape_interval"`
@@ -273,17 +309,20 @@ type scrapeConfig struct {
 	} `yaml:"scrape_configs"`
 }
 
-func readScrapeConfig(t *testing.T) scrapeConfig {
+// ReadScrapeConfig reads deploy/victoriametrics/scrape.yml. It fails the
+// test on error, or when it scrapes nothing.
+func ReadScrapeConfig(t testing.TB) ScrapeConfig {
 	t.Helper()
-	var sc scrapeConfig
-	readYAML(t, &sc, "deploy", "victoriametrics", "scrape.yml")
+	var sc ScrapeConfig
+	ReadYAML(t, &sc, "deploy", "victoriametrics", "scrape.yml")
 	if len(sc.ScrapeConfigs) == 0 {
 		t.Fatal("scrape.yml: no scrape_configs")
 	}
 	return sc
 }
 
-func (sc scrapeConfig) jobs() []string {
+// Jobs returns the scrape jobs' names.
+func (sc ScrapeConfig) Jobs() []string {
 	var jobs []string
 	for _, c := range sc.ScrapeConfigs {
 		jobs = append(jobs, c.JobName)
@@ -291,8 +330,9 @@ func (sc scrapeConfig) jobs() []string {
 	return jobs
 }
 
-// variableRefs returns the names of the variables a string refers to.
-func variableRefs(s string) []string {
+// VariableRefs returns the names of the Grafana variables a string refers
+// to ($name or ${name}), Grafana's own ($__interval) excepted.
+func VariableRefs(s string) []string {
 	var names []string
 	for _, m := range regexp.MustCompile(`\$\{?(\w+)`).FindAllStringSubmatch(s, -1) {
 		if !strings.HasPrefix(m[1], "__") {
