@@ -18,6 +18,8 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/secret"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // Config is the collector's configuration.
@@ -27,16 +29,16 @@ type Config struct {
 	StateDir string `yaml:"state_dir"`
 	// Instance places this collector among several writing to the same
 	// storage: each owns its own slots (see DESIGN.md, delivery).
-	Instance    Instance    `yaml:"instance"`
-	Storage     Storage     `yaml:"storage"`
-	Aggregation Aggregation `yaml:"aggregation"`
-	Decode      Decode      `yaml:"decode"`
-	Batch       Batch       `yaml:"batch"`
-	Server      Server      `yaml:"server"`
-	Log         Log         `yaml:"log"`
-	Spool       Spool       `yaml:"spool"`
-	Rank        Rank        `yaml:"rank"`
-	Sources     []Source    `yaml:"sources"`
+	Instance    Instance        `yaml:"instance"`
+	Storage     vmclient.Config `yaml:"storage"`
+	Aggregation Aggregation     `yaml:"aggregation"`
+	Decode      Decode          `yaml:"decode"`
+	Batch       Batch           `yaml:"batch"`
+	Server      Server          `yaml:"server"`
+	Log         Log             `yaml:"log"`
+	Spool       Spool           `yaml:"spool"`
+	Rank        Rank            `yaml:"rank"`
+	Sources     []Source        `yaml:"sources"`
 }
 
 // Rank configures the rank index (package rank): per hour, VPC and action,
@@ -132,94 +134,6 @@ type Spool struct {
 type Instance struct {
 	Index int `yaml:"index"`
 	Count int `yaml:"count"`
-}
-
-// Storage says where and how to write.
-type Storage struct {
-	// URL is a single-node VictoriaMetrics, e.g. http://127.0.0.1:8428.
-	URL string `yaml:"url"`
-	// WriteURL and QueryURL are a cluster's vminsert and vmselect, either as
-	// base URLs (http://vminsert:8480, to which /insert/<tenant>/prometheus/
-	// api/v1/write is added) or as full paths.
-	WriteURL string `yaml:"write_url"`
-	QueryURL string `yaml:"query_url"`
-	// Tenant is the cluster tenant, "accountID" or "accountID:projectID";
-	// default "0".
-	Tenant string `yaml:"tenant"`
-
-	Username string `yaml:"username"`
-	Password Secret `yaml:"password"`
-	Bearer   Secret `yaml:"bearer_token"`
-	TLS      TLS    `yaml:"tls"`
-
-	Timeout time.Duration `yaml:"timeout"`
-	// SkipDedupCheck starts even when the storage's dedup setting cannot be
-	// read (it is still refused when it can be read and is wrong).
-	SkipDedupCheck bool `yaml:"skip_dedup_check"`
-	// StorageNodes are the HTTP addresses of a cluster's vmstorage nodes
-	// (required with write_url), e.g. http://vmstorage-1:8482: their
-	// /metrics say when acknowledged samples are saved to disk and which
-	// restarts lost some. A single node is read at url.
-	StorageNodes []string `yaml:"storage_nodes"`
-	// InsertNodes are the HTTP addresses of a cluster's vminserts whose
-	// restarts are watched too (vminsert answers before it forwarded the
-	// rows): optional, each vminsert's own address, not a load balancer's.
-	InsertNodes []string `yaml:"insert_nodes"`
-	// DurableAfter replaces how long after an acknowledgement samples are
-	// taken as saved to disk (default: derived from the storage's
-	// -inmemoryDataFlushInterval, 18s at its default). Objects are deleted
-	// only then.
-	DurableAfter time.Duration `yaml:"durable_after"`
-}
-
-// Secret is a value given inline, in a file or in an environment variable:
-// `password: {file: /run/secrets/vm}` or `{env: VM_PASSWORD}` or a string.
-type Secret struct {
-	Value string `yaml:"value"`
-	File  string `yaml:"file"`
-	Env   string `yaml:"env"`
-}
-
-// UnmarshalYAML accepts a plain string as the value.
-func (s *Secret) UnmarshalYAML(unmarshal func(any) error) error {
-	var v string
-	if err := unmarshal(&v); err == nil {
-		s.Value = v
-		return nil
-	}
-	type plain Secret
-	return unmarshal((*plain)(s))
-}
-
-// Resolve returns the secret's value: inline, read from the file (trailing
-// newline dropped) or from the environment.
-func (s Secret) Resolve() (string, error) {
-	switch {
-	case s.File != "":
-		b, err := os.ReadFile(s.File)
-		if err != nil {
-			return "", fmt.Errorf("read secret file: %w", err)
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	case s.Env != "":
-		v, ok := os.LookupEnv(s.Env)
-		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set", s.Env)
-		}
-		return v, nil
-	}
-	return s.Value, nil
-}
-
-func (s Secret) set() bool { return s.Value != "" || s.File != "" || s.Env != "" }
-
-// TLS configures the storage connection's TLS.
-type TLS struct {
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
 // Aggregation tunes the metric families.
@@ -339,18 +253,18 @@ type Credentials struct {
 	ExternalID          string `yaml:"external_id"`
 }
 
-func (c Credentials) accessKey() Secret {
-	return Secret{Value: c.AccessKeyID, Env: c.AccessKeyIDEnv, File: c.AccessKeyIDFile}
+func (c Credentials) accessKey() secret.Secret {
+	return secret.Secret{Value: c.AccessKeyID, Env: c.AccessKeyIDEnv, File: c.AccessKeyIDFile}
 }
-func (c Credentials) secretKey() Secret {
-	return Secret{Value: c.SecretAccessKey, Env: c.SecretAccessKeyEnv, File: c.SecretAccessKeyFile}
+func (c Credentials) secretKey() secret.Secret {
+	return secret.Secret{Value: c.SecretAccessKey, Env: c.SecretAccessKeyEnv, File: c.SecretAccessKeyFile}
 }
-func (c Credentials) sessionToken() Secret {
-	return Secret{Value: c.SessionToken, Env: c.SessionTokenEnv, File: c.SessionTokenFile}
+func (c Credentials) sessionToken() secret.Secret {
+	return secret.Secret{Value: c.SessionToken, Env: c.SessionTokenEnv, File: c.SessionTokenFile}
 }
 
 // Static reports whether static keys are configured.
-func (c Credentials) Static() bool { return c.accessKey().set() }
+func (c Credentials) Static() bool { return c.accessKey().IsSet() }
 
 // Resolve returns the static keys (empty without them). Errors name the
 // field, never the value.
@@ -382,8 +296,6 @@ const (
 	DefaultMaxObjects = 16
 	DefaultMaxBytes   = 4 << 20
 	DefaultMaxWait    = 5 * time.Second
-	DefaultTimeout    = 30 * time.Second
-	DefaultTenant     = "0"
 
 	DefaultListen         = "127.0.0.1:9477"
 	DefaultSourceMaxMB    = 10
@@ -468,12 +380,9 @@ func (c *Config) setDefaults(dir string) {
 	if c.Instance.Count == 0 {
 		c.Instance.Count = 1
 	}
-	if c.Storage.Tenant == "" {
-		c.Storage.Tenant = DefaultTenant
-	}
-	if c.Storage.Timeout == 0 {
-		c.Storage.Timeout = DefaultTimeout
-	}
+	storage := vmclient.DefaultConfig()
+	orDefault(&c.Storage.Tenant, storage.Tenant)
+	orDefault(&c.Storage.Timeout, storage.Timeout)
 	if c.Aggregation.TopK == 0 {
 		c.Aggregation.TopK = DefaultTopK
 	}
@@ -545,7 +454,7 @@ func (c *Config) check() error {
 	if c.Instance.Count < 1 || c.Instance.Index < 0 || c.Instance.Index >= c.Instance.Count {
 		add(fieldError("instance", "index %d of count %d: want 0 ≤ index < count", c.Instance.Index, c.Instance.Count))
 	}
-	add(c.Storage.check())
+	add(checkStorage(&c.Storage))
 	if c.Aggregation.TopK < 1 {
 		add(fieldError("aggregation.top_k", "%d: want at least 1", c.Aggregation.TopK))
 	}
@@ -715,7 +624,7 @@ func (s *Source) checkS3(f string) error {
 	return errors.Join(errs...)
 }
 
-func (s *Storage) check() error {
+func checkStorage(s *vmclient.Config) error {
 	var errs []error
 	switch {
 	case s.URL != "" && (s.WriteURL != "" || s.QueryURL != ""):
@@ -739,10 +648,10 @@ func (s *Storage) check() error {
 			errs = append(errs, fieldError(f.field, "%q: want an http or https URL", p.Redacted()))
 		}
 	}
-	if s.Password.set() && s.Username == "" {
+	if s.PasswordSecret.IsSet() && s.Username == "" {
 		errs = append(errs, fieldError("storage.username", "required with storage.password"))
 	}
-	if s.Password.set() && s.Bearer.set() {
+	if s.PasswordSecret.IsSet() && s.BearerTokenSecret.IsSet() {
 		errs = append(errs, fieldError("storage.bearer_token", "set a password or a bearer token, not both"))
 	}
 	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
@@ -782,25 +691,11 @@ func (s *Storage) check() error {
 	return errors.Join(errs...)
 }
 
-// ClusterWriteURL returns the vminsert URL remote writes go to: WriteURL
-// itself when it has a path, else its /insert/<tenant>/prometheus/api/v1/write.
-func (s *Storage) ClusterWriteURL() string {
-	return withPath(s.WriteURL, "/insert/"+s.Tenant+"/prometheus/api/v1/write")
-}
-
-// ClusterQueryURL returns the vmselect Prometheus API base: QueryURL itself
-// when it has a path, else its /select/<tenant>/prometheus.
-func (s *Storage) ClusterQueryURL() string {
-	return withPath(s.QueryURL, "/select/"+s.Tenant+"/prometheus")
-}
-
-func withPath(base, path string) string {
-	if base == "" {
-		return ""
+// orDefault sets *v to def when it is the zero value: left out, or 0,
+// which means the default.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Path != "" && u.Path != "/") {
-		return base
-	}
-	return strings.TrimSuffix(base, "/") + path
 }

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/vpcflow/vpcflow/secret"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 func TestParse(t *testing.T) {
@@ -49,7 +52,7 @@ sources:
 		t.Errorf("delete_after_ingest: %v %v, want false (set) and true (default)", c.Sources[0].Deletes(), c.Sources[1].Deletes())
 	}
 	t.Setenv("VPCFLOW_TEST_PASSWORD", "s3cret")
-	if p, err := c.Storage.Password.Resolve(); err != nil || p != "s3cret" {
+	if p, err := c.Storage.PasswordSecret.Resolve(); err != nil || p != "s3cret" {
 		t.Errorf("password from env: %q, %v", p, err)
 	}
 }
@@ -60,7 +63,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.StateDir != "/d/state" || c.Aggregation.TopK != DefaultTopK || c.Batch.MaxObjects != DefaultMaxObjects ||
-		c.Batch.MaxWait != DefaultMaxWait || c.Storage.Timeout != DefaultTimeout || c.Instance.Count != 1 || c.Storage.Tenant != "0" {
+		c.Batch.MaxWait != DefaultMaxWait || c.Storage.Timeout != vmclient.DefaultTimeout || c.Instance.Count != 1 || c.Storage.Tenant != "0" {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -211,37 +214,6 @@ sources:
 	cr.AccessKeyIDEnv = "VPCFLOW_UNSET_VARIABLE"
 	if _, _, _, err := cr.Resolve(); err == nil || !strings.Contains(err.Error(), "credentials.access_key_id") || strings.Contains(err.Error(), "wJalr") {
 		t.Errorf("unresolvable key: %v", err)
-	}
-}
-
-func TestClusterURLs(t *testing.T) {
-	s := Storage{WriteURL: "http://ins:8480", QueryURL: "http://sel:8481/", Tenant: "7:1"}
-	if got := s.ClusterWriteURL(); got != "http://ins:8480/insert/7:1/prometheus/api/v1/write" {
-		t.Errorf("write URL %q", got)
-	}
-	if got := s.ClusterQueryURL(); got != "http://sel:8481/select/7:1/prometheus" {
-		t.Errorf("query URL %q", got)
-	}
-	s = Storage{WriteURL: "http://ins:8480/insert/3/prometheus/api/v1/write", QueryURL: "http://sel:8481/select/3/prometheus"}
-	if s.ClusterWriteURL() != s.WriteURL || s.ClusterQueryURL() != s.QueryURL {
-		t.Errorf("full URLs changed: %q %q", s.ClusterWriteURL(), s.ClusterQueryURL())
-	}
-}
-
-func TestSecretFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "pw")
-	if err := os.WriteFile(path, []byte("from-file\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if v, err := (Secret{File: path}).Resolve(); err != nil || v != "from-file" {
-		t.Errorf("file secret %q, %v", v, err)
-	}
-	if _, err := (Secret{Env: "VPCFLOW_SURELY_UNSET"}).Resolve(); err == nil {
-		t.Error("unset env secret resolved")
-	}
-	if v, _ := (Secret{Value: "inline"}).Resolve(); v != "inline" {
-		t.Errorf("inline %q", v)
 	}
 }
 
@@ -402,7 +374,7 @@ func TestYAMLMessage(t *testing.T) {
 	f(&yaml.TypeError{DstType: reflect.TypeFor[int64](), SrcType: reflect.TypeFor[string]()}, "want a whole number")
 	f(&yaml.TypeError{DstType: reflect.TypeFor[*bool](), SrcType: reflect.TypeFor[string]()}, "want true or false")
 	f(&yaml.TypeError{DstType: reflect.TypeFor[time.Duration](), SrcType: reflect.TypeFor[uint64]()}, "want a duration such as 30s, 5m or 1h")
-	f(&yaml.TypeError{DstType: reflect.TypeFor[Secret](), SrcType: reflect.TypeFor[[]any]()}, "want the secret as a string, {env: NAME} or {file: PATH}")
+	f(&yaml.TypeError{DstType: reflect.TypeFor[secret.Secret](), SrcType: reflect.TypeFor[[]any]()}, "want the secret as a string, {env: NAME} or {file: PATH}")
 	f(&yaml.OverflowError{DstType: reflect.TypeFor[int](), SrcNum: "1e30"}, "want a whole number in range")
 	f(&yaml.UnknownFieldError{Message: `unknown field "x"`}, `unknown field "x"`)
 }

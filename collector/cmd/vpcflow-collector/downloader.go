@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/ledger"
@@ -88,11 +87,7 @@ func guardDownloaderFirstRuns(ctx context.Context, log *slog.Logger, led *ledger
 	if err != nil {
 		return err
 	}
-	var bound time.Duration
-	if fl.once {
-		bound = fl.storageTimeout
-	}
-	dur, err := waitForStorage(ctx, log, store, cfg.Storage.SkipDedupCheck, bound)
+	dur, err := waitForStorage(ctx, store, fl)
 	if err != nil {
 		return fmt.Errorf("check the storage before the first run of %s: %w", strings.Join(fresh, ", "), err)
 	}

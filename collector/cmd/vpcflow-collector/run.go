@@ -177,11 +177,7 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	if err != nil {
 		return &exitError{1, err}
 	}
-	var bound time.Duration
-	if fl.once {
-		bound = fl.storageTimeout
-	}
-	dur, err := waitForStorage(ctx, log, store, cfg.Storage.SkipDedupCheck, bound)
+	dur, err := waitForStorage(ctx, store, fl)
 	if err != nil {
 		return &exitError{1, err}
 	}
@@ -405,81 +401,27 @@ func diffSources(old, next []config.Source) (added, removed, changed []string) {
 	return added, removed, changed
 }
 
-// newStorage builds the storage client, resolving the secrets.
+// newStorage builds the storage client (vmclient.New resolves the
+// secrets).
 func newStorage(cfg *config.Config, log *slog.Logger) (*vmclient.Client, error) {
-	s := cfg.Storage
-	password, err := s.Password.Resolve()
-	if err != nil {
-		return nil, fmt.Errorf("storage.password: %w", err)
-	}
-	bearer, err := s.Bearer.Resolve()
-	if err != nil {
-		return nil, fmt.Errorf("storage.bearer_token: %w", err)
-	}
-	sc := vmclient.Config{
-		URL:      s.URL,
-		Username: s.Username, Password: password, BearerToken: bearer,
-		TLS: vmclient.TLS{CAFile: s.TLS.CAFile, CertFile: s.TLS.CertFile, KeyFile: s.TLS.KeyFile,
-			ServerName: s.TLS.ServerName, InsecureSkipVerify: s.TLS.InsecureSkipVerify},
-		Timeout:      s.Timeout,
-		StorageNodes: s.StorageNodes,
-		InsertNodes:  s.InsertNodes,
-		DurableAfter: s.DurableAfter,
-		Logger:       log,
-	}
-	if s.WriteURL != "" {
-		sc.WriteURL, sc.QueryURL = s.ClusterWriteURL(), s.ClusterQueryURL()
-	}
+	sc := cfg.Storage
+	sc.Logger = log
 	return vmclient.New(sc)
 }
 
-// waitForStorage checks the storage: it answers, deduplicates at 1 ms,
-// and its nodes' /metrics say when samples are saved to disk. It waits
-// while the storage cannot be reached, at most bound (0: as long as ctx
-// allows).
-func waitForStorage(ctx context.Context, log *slog.Logger, store *vmclient.Client, skipCheck bool, bound time.Duration) (vmclient.Durability, error) {
-	began := time.Now()
-	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-		err := store.Ping(ctx)
-		if err == nil {
-			var dur vmclient.Durability
-			if dur, err = checkStorageSettings(ctx, log, store, skipCheck); err == nil {
-				return dur, nil
-			}
-			if !vmclient.Unreachable(err) {
-				return dur, err
-			}
-		}
-		if bound > 0 && time.Since(began)+wait > bound {
-			return vmclient.Durability{}, fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w",
-				store.WriteURL(), time.Since(began).Round(time.Second), bound, err)
-		}
-		log.Warn("storage not reachable, waiting", "storage", store.WriteURL(), "err", err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-			return vmclient.Durability{}, ctx.Err()
-		case <-time.After(wait):
-		}
+// waitForStorage waits until the storage is ready (vmclient.WaitReady):
+// with --once, at most --storage-timeout.
+func waitForStorage(ctx context.Context, store *vmclient.Client, fl runFlags) (vmclient.Durability, error) {
+	var bound time.Duration
+	if fl.once {
+		bound = fl.storageTimeout
 	}
-}
-
-// checkStorageSettings checks the dedup setting and reads the storage
-// nodes' save delay.
-func checkStorageSettings(ctx context.Context, log *slog.Logger, store *vmclient.Client, skipCheck bool) (vmclient.Durability, error) {
-	if err := store.CheckDedup(ctx); err != nil {
-		var unknown *vmclient.DedupUnknownError
-		if !errors.As(err, &unknown) || !skipCheck || vmclient.Unreachable(err) {
-			return vmclient.Durability{}, err
-		}
-		log.Warn("storage dedup setting not checked (skip_dedup_check)", "err", err)
+	dur, err := store.WaitReady(ctx, bound)
+	var ue *vmclient.UnreachableError
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w", ue.URL, ue.Waited, bound, ue.Err)
 	}
-	dur, err := store.CheckDurability(ctx)
-	if err != nil {
-		return dur, err
-	}
-	log.Info("storage ready: objects are deleted once their samples are saved to disk",
-		"storage", store.WriteURL(), "storage_nodes", strings.Join(store.StorageNodes(), " "), "saved_after", dur.After.String())
-	return dur, nil
+	return dur, err
 }
 
 // guardLostState checks that the ledger and the storage agree on what was
