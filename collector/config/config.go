@@ -9,99 +9,49 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/vpcflow/vpcflow/collector/decode"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/collector/spool"
+	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/secret"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
-// Config is the collector's configuration.
+// Config is the collector's configuration. Its sections are the
+// components' own configurations (vmclient.Config, pipeline.Config's
+// sections, status.Config, spool.Config, rank.Config), with their
+// defaults; this package reads them from YAML, fills in what the file
+// leaves out and checks the whole.
 type Config struct {
 	// StateDir holds the ledger and other state; relative paths are taken
 	// from the configuration file's folder.
 	StateDir string `yaml:"state_dir"`
 	// Instance places this collector among several writing to the same
-	// storage: each owns its own slots (see DESIGN.md, delivery).
-	Instance    Instance        `yaml:"instance"`
-	Storage     vmclient.Config `yaml:"storage"`
-	Aggregation Aggregation     `yaml:"aggregation"`
-	Decode      Decode          `yaml:"decode"`
-	Batch       Batch           `yaml:"batch"`
-	Server      Server          `yaml:"server"`
-	Log         Log             `yaml:"log"`
-	Spool       Spool           `yaml:"spool"`
-	Rank        Rank            `yaml:"rank"`
-	Sources     []Source        `yaml:"sources"`
+	// storage: each owns its own slots (docs/guarantees.md).
+	Instance    Instance             `yaml:"instance"`
+	Storage     vmclient.Config      `yaml:"storage"`
+	Aggregation pipeline.Aggregation `yaml:"aggregation"`
+	Decode      decode.Options       `yaml:"decode"`
+	Batch       pipeline.Batch       `yaml:"batch"`
+	Server      status.Config        `yaml:"server"`
+	Log         Log                  `yaml:"log"`
+	Spool       spool.Config         `yaml:"spool"`
+	Rank        rank.Config          `yaml:"rank"`
+	Sources     []Source             `yaml:"sources"`
 }
 
-// Rank configures the rank index (package rank): per hour, VPC and action,
-// the largest label sets of the src, dst, app and pair families, from which
-// reports pick their top rows without reading those families whole. The
-// collector role maintains it.
-type Rank struct {
-	// TopK is how many label sets per view, hour, VPC and action the index
-	// keeps; default 30. 0 turns the index off (reports then read the
-	// families whole).
-	TopK int `yaml:"top_k"`
-	// Interval is how often the hours written to are ranked again: the
-	// index trails the data by up to this much; default 1m.
-	Interval time.Duration `yaml:"interval"`
-	// Lookback is how far back the hours are ranked again when the
-	// collector starts, for what an earlier run wrote but had not ranked;
-	// default 2h.
-	Lookback time.Duration `yaml:"lookback"`
-}
-
-// UnmarshalYAML reads the section's values, with errors that name the
-// field ("rank.interval: \"soon\": want a duration such as 1m"); fields
-// left out keep their value.
-func (r *Rank) UnmarshalYAML(unmarshal func(any) error) error {
-	var raw struct {
-		TopK     *string `yaml:"top_k"`
-		Interval *string `yaml:"interval"`
-		Lookback *string `yaml:"lookback"`
-	}
-	if err := unmarshal(&raw); err != nil {
-		return err
-	}
-	var errs []error
-	if raw.TopK != nil {
-		n, err := strconv.Atoi(*raw.TopK)
-		if err != nil {
-			errs = append(errs, fieldError("rank.top_k", "%q: want a whole number", *raw.TopK))
-		}
-		r.TopK = n
-	}
-	for _, d := range []struct {
-		field string
-		raw   *string
-		dst   *time.Duration
-	}{{"rank.interval", raw.Interval, &r.Interval}, {"rank.lookback", raw.Lookback, &r.Lookback}} {
-		if d.raw == nil {
-			continue
-		}
-		v, err := time.ParseDuration(*d.raw)
-		if err != nil {
-			errs = append(errs, fieldError(d.field, "%q: want a duration such as 1m or 2h", *d.raw))
-		}
-		*d.dst = v
-	}
-	return errors.Join(errs...)
-}
-
-// Server is the collector's status server: /metrics, /healthz and
-// /api/v1/sources.
-type Server struct {
-	// Listen is the address to serve on; default 127.0.0.1:9477 (loopback
-	// only). "off" turns the server off.
-	Listen string `yaml:"listen"`
+// Pipeline returns the pipeline's sections.
+func (c *Config) Pipeline() pipeline.Config {
+	return pipeline.Config{Aggregation: c.Aggregation, Decode: c.Decode, Batch: c.Batch}
 }
 
 // Log configures the collector's logs.
@@ -119,66 +69,10 @@ type Log struct {
 	SourceFiles int `yaml:"source_files"`
 }
 
-// Spool is the folder the downloader role hands objects to the collector
-// role through, when they run as separate processes.
-type Spool struct {
-	// Dir is the spool folder; default <state_dir>/spool. Both processes
-	// must see the same folder.
-	Dir string `yaml:"dir"`
-	// MaxBytes bounds the spool's size; the downloader waits while it is
-	// full. Default 1 GiB.
-	MaxBytes int64 `yaml:"max_bytes"`
-}
-
 // Instance is this collector's place among Count collectors.
 type Instance struct {
 	Index int `yaml:"index"`
 	Count int `yaml:"count"`
-}
-
-// Aggregation tunes the metric families.
-type Aggregation struct {
-	// TopK bounds the src, dst and app families per interface, action and
-	// minute, and the pair family per VPC, action and minute; the rest
-	// folds into "other". Default 1000.
-	TopK int `yaml:"top_k"`
-	// MaxObjectCells bounds one object's aggregate, in cells (a label set
-	// of a family in a minute, about 270 bytes at peak): an object over it
-	// is quarantined, decoding stopped there. 0: the default, 4,000,000.
-	MaxObjectCells int `yaml:"max_object_cells"`
-	// MaxLearnedInterfaces and MaxLearnedAddresses bound what the
-	// collector remembers of interfaces (VPC, subnet, AZ, instance) and of
-	// the addresses they own (pair owners), forgetting the least recently
-	// seen beyond. 0: the defaults, 100,000 and 200,000.
-	MaxLearnedInterfaces int `yaml:"max_learned_interfaces"`
-	MaxLearnedAddresses  int `yaml:"max_learned_addresses"`
-}
-
-// Decode bounds what one object may decode to.
-type Decode struct {
-	// MaxObjectBytes bounds an object's decoded text (or Parquet pages);
-	// over it the object is quarantined. 0: the default, 16 GiB.
-	MaxObjectBytes int64 `yaml:"max_object_bytes"`
-	// MaxExpansion bounds how many times its stored size an object may
-	// decode to, past 64 MiB (a compression bomb). 0: the default, 200.
-	MaxExpansion int64 `yaml:"max_expansion"`
-}
-
-// Batch says how many objects are merged into one write.
-type Batch struct {
-	// MaxObjects per batch; default 16.
-	MaxObjects int `yaml:"max_objects"`
-	// MaxBytes bounds the stored size of a batch's objects (a larger object
-	// makes a batch of its own); default 4 MiB. A batch's memory grows with
-	// its records.
-	MaxBytes int64 `yaml:"max_bytes"`
-	// MaxWait is how long a batch waits for more objects once it has one;
-	// default 5s.
-	MaxWait time.Duration `yaml:"max_wait"`
-	// MaxCells bounds a batch's aggregate, in cells: the batch closes
-	// before the object that would take it over. 0: the default,
-	// 2,000,000.
-	MaxCells int `yaml:"max_cells"`
 }
 
 // Source is one place flow logs arrive.
@@ -290,17 +184,10 @@ func (s Source) IsEnabled() bool { return s.Enabled == nil || *s.Enabled }
 // Deletes reports whether the source's objects are removed after ingest.
 func (s Source) Deletes() bool { return s.DeleteAfterIngest == nil || *s.DeleteAfterIngest }
 
-// Defaults.
+// Defaults of the sections this package declares.
 const (
-	DefaultTopK       = 1000
-	DefaultMaxObjects = 16
-	DefaultMaxBytes   = 4 << 20
-	DefaultMaxWait    = 5 * time.Second
-
-	DefaultListen         = "127.0.0.1:9477"
 	DefaultSourceMaxMB    = 10
 	DefaultSourceFiles    = 3
-	DefaultSpoolMaxBytes  = 1 << 30
 	DefaultDownloaders    = 8
 	DefaultPurgeOlderThan = 15 * time.Minute
 
@@ -308,10 +195,6 @@ const (
 	// spool folder and log file (with a rotation time stamp when rotated),
 	// which file systems allow 255 bytes.
 	MaxSourceName = 200
-
-	DefaultRankTopK     = rank.DefaultTopK
-	DefaultRankInterval = rank.DefaultInterval
-	DefaultRankLookback = rank.DefaultLookback
 )
 
 // First-run modes (Source.OnFirstRun).
@@ -355,7 +238,7 @@ func parse(data []byte, dir, file string) (*Config, error) {
 		return nil, joinProblems(s.problems)
 	}
 	// rank.top_k is preset: its zero value means off, not the default.
-	c := Config{Rank: Rank{TopK: DefaultRankTopK}}
+	c := Config{Rank: rank.Config{TopK: rank.DefaultTopK}}
 	if err := yaml.UnmarshalWithOptions(data, &c, yaml.DisallowUnknownField()); err != nil {
 		return nil, joinProblems(s.collect(err, file))
 	}
@@ -380,24 +263,12 @@ func (c *Config) setDefaults(dir string) {
 	if c.Instance.Count == 0 {
 		c.Instance.Count = 1
 	}
-	storage := vmclient.DefaultConfig()
-	orDefault(&c.Storage.Tenant, storage.Tenant)
-	orDefault(&c.Storage.Timeout, storage.Timeout)
-	if c.Aggregation.TopK == 0 {
-		c.Aggregation.TopK = DefaultTopK
-	}
-	if c.Batch.MaxObjects == 0 {
-		c.Batch.MaxObjects = DefaultMaxObjects
-	}
-	if c.Batch.MaxBytes == 0 {
-		c.Batch.MaxBytes = DefaultMaxBytes
-	}
-	if c.Batch.MaxWait == 0 {
-		c.Batch.MaxWait = DefaultMaxWait
-	}
-	if c.Server.Listen == "" {
-		c.Server.Listen = DefaultListen
-	}
+	fillZeros(&c.Storage, vmclient.DefaultConfig())
+	p := pipeline.DefaultConfig()
+	fillZeros(&c.Aggregation, p.Aggregation)
+	fillZeros(&c.Decode, p.Decode)
+	fillZeros(&c.Batch, p.Batch)
+	fillZeros(&c.Server, status.DefaultConfig())
 	c.Log.File = abs(c.Log.File)
 	if c.Log.SourceDir == "" {
 		c.Log.SourceDir = filepath.Join(c.StateDir, "source-logs")
@@ -413,15 +284,10 @@ func (c *Config) setDefaults(dir string) {
 		c.Spool.Dir = filepath.Join(c.StateDir, "spool")
 	}
 	c.Spool.Dir = abs(c.Spool.Dir)
-	if c.Spool.MaxBytes == 0 {
-		c.Spool.MaxBytes = DefaultSpoolMaxBytes
-	}
-	if c.Rank.Interval == 0 {
-		c.Rank.Interval = DefaultRankInterval
-	}
-	if c.Rank.Lookback == 0 {
-		c.Rank.Lookback = DefaultRankLookback
-	}
+	fillZeros(&c.Spool, spool.DefaultConfig())
+	r := rank.DefaultConfig()
+	orDefault(&c.Rank.Interval, r.Interval)
+	orDefault(&c.Rank.Lookback, r.Lookback)
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		s.Path = abs(s.Path)
@@ -697,5 +563,17 @@ func orDefault[T comparable](v *T, def T) {
 	var zero T
 	if *v == zero {
 		*v = def
+	}
+}
+
+// fillZeros sets each field of the struct *v that is zero (left out, or
+// 0, which means the default) to def's: the defaults are the components'
+// (their DefaultConfig), declared once.
+func fillZeros[T any](v *T, def T) {
+	dst, src := reflect.ValueOf(v).Elem(), reflect.ValueOf(def)
+	for i := range dst.NumField() {
+		if f := dst.Field(i); f.CanSet() && f.IsZero() {
+			f.Set(src.Field(i))
+		}
 	}
 }

@@ -12,6 +12,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/secret"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
@@ -62,8 +65,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.StateDir != "/d/state" || c.Aggregation.TopK != DefaultTopK || c.Batch.MaxObjects != DefaultMaxObjects ||
-		c.Batch.MaxWait != DefaultMaxWait || c.Storage.Timeout != vmclient.DefaultTimeout || c.Instance.Count != 1 || c.Storage.Tenant != "0" {
+	if c.StateDir != "/d/state" || c.Aggregation.TopK != pipeline.DefaultTopK || c.Batch.MaxObjects != pipeline.DefaultMaxObjects ||
+		c.Batch.MaxWait != pipeline.DefaultMaxWait || c.Storage.Timeout != vmclient.DefaultTimeout || c.Instance.Count != 1 || c.Storage.Tenant != "0" {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -130,7 +133,7 @@ func TestErrorsNameTheField(t *testing.T) {
 // TestRank reads the rank section: defaults for what is left out, and
 // top_k 0 (off) kept apart from top_k left out (the default).
 func TestRank(t *testing.T) {
-	f := func(section string, want Rank) {
+	f := func(section string, want rank.Config) {
 		t.Helper()
 		c, err := Parse([]byte("storage: {url: http://vm:8428}\nsources: [{name: a, type: dir, path: /x}]\n"+section), "/d")
 		if err != nil {
@@ -140,13 +143,13 @@ func TestRank(t *testing.T) {
 			t.Errorf("%q: %+v, want %+v", section, c.Rank, want)
 		}
 	}
-	def := Rank{TopK: 30, Interval: 5 * time.Minute, Lookback: 2 * time.Hour}
+	def := rank.Config{TopK: 30, Interval: 5 * time.Minute, Lookback: 2 * time.Hour}
 	f("", def)
 	f("rank:\n", def)
 	f("rank: {}\n", def)
-	f("rank: {top_k: 0}\n", Rank{TopK: 0, Interval: 5 * time.Minute, Lookback: 2 * time.Hour})
-	f("rank: {top_k: 50, interval: 5m, lookback: 6h}\n", Rank{TopK: 50, Interval: 5 * time.Minute, Lookback: 6 * time.Hour})
-	f("rank:\n  interval: 30s\n", Rank{TopK: 30, Interval: 30 * time.Second, Lookback: 2 * time.Hour})
+	f("rank: {top_k: 0}\n", rank.Config{TopK: 0, Interval: 5 * time.Minute, Lookback: 2 * time.Hour})
+	f("rank: {top_k: 50, interval: 5m, lookback: 6h}\n", rank.Config{TopK: 50, Interval: 5 * time.Minute, Lookback: 6 * time.Hour})
+	f("rank:\n  interval: 30s\n", rank.Config{TopK: 30, Interval: 30 * time.Second, Lookback: 2 * time.Hour})
 }
 
 func TestS3Source(t *testing.T) {
@@ -197,7 +200,7 @@ sources:
 		t.Errorf("credentials and endpoint: %+v %+v", prod.Credentials, minio)
 	}
 	if c.Server.Listen != "0.0.0.0:9000" || c.Log.File != "/etc/vpcflow/collector.log" || c.Log.SourceDir != "/etc/vpcflow/state/source-logs" ||
-		c.Spool.Dir != "/etc/vpcflow/state/spool" || c.Spool.MaxBytes != DefaultSpoolMaxBytes || c.Log.SourceMaxMB != DefaultSourceMaxMB {
+		c.Spool.Dir != "/etc/vpcflow/state/spool" || c.Spool.MaxBytes != spool.DefaultMaxBytes || c.Log.SourceMaxMB != DefaultSourceMaxMB {
 		t.Errorf("server, log, spool: %+v %+v %+v", c.Server, c.Log, c.Spool)
 	}
 	t.Setenv("KEY_ID", "AKIAEXAMPLE")

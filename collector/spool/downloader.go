@@ -36,12 +36,29 @@ type Origin struct {
 	state ledger.SourceState
 }
 
+// Config is the collector configuration's spool section: the folder the
+// downloader role hands objects to the collector role through, when they
+// run as separate processes.
+type Config struct {
+	// Dir is the spool folder (the configuration's default is
+	// <state_dir>/spool). Both processes must see the same folder.
+	Dir string `yaml:"dir"`
+	// MaxBytes bounds the spool's size: the downloader waits while it is
+	// full. Default DefaultMaxBytes.
+	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+// DefaultMaxBytes is the default bound of the spool's size, 1 GiB.
+const DefaultMaxBytes = 1 << 30
+
+// DefaultConfig returns the defaults of Config.
+func DefaultConfig() Config { return Config{MaxBytes: DefaultMaxBytes} }
+
 // Options tune a Downloader.
 type Options struct {
-	// Dir is the spool folder; MaxBytes bounds its size (the downloader
-	// waits while it is full).
-	Dir      string
-	MaxBytes int64
+	// Config is the spool folder and its bound; MaxBytes 0 takes the
+	// default.
+	Config
 	// Interval is the pause between listings when nothing is new; default
 	// 5s.
 	Interval time.Duration
@@ -65,6 +82,9 @@ type Downloader struct {
 func NewDownloader(origins []*Origin, l *ledger.Ledger, opts Options) *Downloader {
 	if opts.Interval <= 0 {
 		opts.Interval = 5 * time.Second
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

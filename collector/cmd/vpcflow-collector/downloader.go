@@ -48,10 +48,10 @@ func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl
 	if err := guardDownloaderFirstRuns(ctx, log, led, cfg, fl, origins); err != nil {
 		return &exitError{1, err}
 	}
-	d := spool.NewDownloader(origins, led, spool.Options{Dir: cfg.Spool.Dir, MaxBytes: cfg.Spool.MaxBytes, Interval: cfg.Batch.MaxWait, Logger: log})
+	d := spool.NewDownloader(origins, led, spool.Options{Config: cfg.Spool, Interval: cfg.Batch.MaxWait, Logger: log})
 	srv := status.New(d, roleDownloader, version)
-	if err := startStatus(ctx, log, srv, cfg); err != nil {
-		return &exitError{1, err}
+	if err := srv.Start(ctx, cfg.Server, log); err != nil {
+		return &exitError{1, fmt.Errorf("server.listen: %w", err)}
 	}
 	defer srv.SetStopped()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)

@@ -20,7 +20,6 @@ import (
 	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/vpcflow/vpcflow/collector/config"
-	"github.com/vpcflow/vpcflow/collector/decode"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
@@ -206,15 +205,12 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	}
 	// The rank index: every committed batch marks its hours, which the
 	// ranker ranks in the background (and all at once before exiting).
-	ranker, err := rank.New(store, rank.Config{TopK: cfg.Rank.TopK, Interval: cfg.Rank.Interval, Lookback: cfg.Rank.Lookback}, log)
+	ranker, err := rank.New(store, cfg.Rank, log)
 	if err != nil {
 		return &exitError{1, err}
 	}
-	opts := pipeline.Options{
-		TopK: cfg.Aggregation.TopK, MaxObjects: cfg.Batch.MaxObjects, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait, Logger: log,
-		MaxObjectCells: cfg.Aggregation.MaxObjectCells, MaxBatchCells: cfg.Batch.MaxCells,
-		MaxInterfaces: cfg.Aggregation.MaxLearnedInterfaces, MaxAddresses: cfg.Aggregation.MaxLearnedAddresses,
-	}
+	opts := cfg.Pipeline().Options()
+	opts.Logger = log
 	if ranker.Enabled() {
 		opts.OnCommit = ranker.Touch
 	}
@@ -227,8 +223,8 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	if ranker.Enabled() {
 		srv.SetRanker(ranker)
 	}
-	if err := startStatus(ctx, log, srv, cfg); err != nil {
-		return &exitError{1, err}
+	if err := srv.Start(ctx, cfg.Server, log); err != nil {
+		return &exitError{1, fmt.Errorf("server.listen: %w", err)}
 	}
 	defer srv.SetStopped()
 
@@ -276,7 +272,7 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return &exitError{1, cause}
 	}
-	flushRank(ctx, log, ranker)
+	ranker.FlushAndLog(ctx, drainTimeout)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return &exitError{1, runErr}
 	}
@@ -284,39 +280,6 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	log.Info("collector stopped", "objects", st.Objects.Load(), "records", st.Records.Load(), "batches", st.Batches.Load(),
 		"series_written", st.Series.Load(), "samples_written", st.Samples.Load(), "quarantined", st.Quarantined.Load(),
 		"peak_rss_bytes", peakRSS())
-	return nil
-}
-
-// flushRank ranks the hours written to and not yet ranked, unless the
-// collector was stopped at once (ctx done). A failure is logged, not
-// fatal: the data is stored, and the index only guides which rows reports
-// show.
-func flushRank(ctx context.Context, log *slog.Logger, ranker *rank.Ranker) {
-	hours := len(ranker.Dirty())
-	if !ranker.Enabled() || hours == 0 || ctx.Err() != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
-	defer cancel()
-	began := time.Now()
-	if err := ranker.Flush(ctx); err != nil {
-		log.Error("rank index not brought up to date: reports may choose their top rows less well over these hours",
-			"hours_left", len(ranker.Dirty()), "err", err)
-		return
-	}
-	log.Info("rank index up to date", "hours", hours, "took", time.Since(began).Round(time.Millisecond).String())
-}
-
-// startStatus starts the status server unless server.listen is "off".
-func startStatus(ctx context.Context, log *slog.Logger, srv *status.Server, cfg *config.Config) error {
-	if cfg.Server.Listen == "off" {
-		return nil
-	}
-	addr, err := srv.ListenAndServe(ctx, cfg.Server.Listen, log)
-	if err != nil {
-		return fmt.Errorf("server.listen: %w", err)
-	}
-	log.Info("status server listening", "address", addr, "endpoints", "/metrics /healthz /api/v1/sources")
 	return nil
 }
 
@@ -498,7 +461,7 @@ func ledgerPath(cfg *config.Config) string { return filepath.Join(cfg.StateDir, 
 func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, logs *sourceLogs, role string) []*pipeline.Source {
 	var out []*pipeline.Source
 	for i, s := range cfg.Sources {
-		opts := decode.Options{MaxObjectBytes: cfg.Decode.MaxObjectBytes, MaxExpansion: cfg.Decode.MaxExpansion}
+		opts := cfg.Decode
 		if s.Format != "" {
 			f, err := flowlog.ParseFormat(s.Format)
 			if err == nil {
