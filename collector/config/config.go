@@ -20,9 +20,9 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
-	"github.com/vpcflow/vpcflow/secret"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
@@ -46,7 +46,7 @@ type Config struct {
 	Log         Log                  `yaml:"log"`
 	Spool       spool.Config         `yaml:"spool"`
 	Rank        rank.Config          `yaml:"rank"`
-	Sources     []Source             `yaml:"sources"`
+	Sources     []source.Config      `yaml:"sources"`
 }
 
 // Pipeline returns the pipeline's sections.
@@ -75,134 +75,10 @@ type Instance struct {
 	Count int `yaml:"count"`
 }
 
-// Source is one place flow logs arrive.
-type Source struct {
-	Name string `yaml:"name"`
-	// Type is "s3" (a bucket AWS delivers flow logs to) or "dir" (a local
-	// folder).
-	Type string `yaml:"type"`
-	// Enabled: false keeps the source configured (and shown in the status)
-	// without collecting it; default true.
-	Enabled *bool `yaml:"enabled"`
-
-	// Bucket and Prefix say where an s3 source's logs are: the bucket and
-	// the key prefix the flow logs were configured with (before AWSLogs/).
-	Bucket string `yaml:"bucket"`
-	Prefix string `yaml:"prefix"`
-	// Endpoint and PathStyle address an S3-compatible server instead of
-	// AWS.
-	Endpoint  string `yaml:"endpoint"`
-	PathStyle bool   `yaml:"path_style"`
-	// Credentials of an s3 source; none means the AWS default chain.
-	Credentials Credentials `yaml:"credentials"`
-	// Downloaders is how many objects an s3 source fetches at once;
-	// default 8.
-	Downloaders int `yaml:"downloaders"`
-	// OnFirstRun is what the source's first run does with the flow logs
-	// already there: "purge" (delete those older than PurgeOlderThan,
-	// unread), "backfill" (collect them all, oldest first) or "skip"
-	// (leave them alone). Default: skip for an s3 source that does not
-	// delete, backfill for a dir source. An s3 source that deletes has no
-	// default: its first run purges (as Scrutinizer does), which deletes
-	// logs unread, so the check refuses the field left out and wants
-	// "purge" written to confirm it.
-	OnFirstRun string `yaml:"on_first_run"`
-	// PurgeOlderThan is the age beyond which the first run's purge
-	// deletes; default 15m.
-	PurgeOlderThan time.Duration `yaml:"purge_older_than"`
-
-	// Path is the folder of a dir source; relative paths are taken from
-	// the configuration file's folder.
-	Path string `yaml:"path"`
-	// DeleteAfterIngest removes an object once its data is stored; default
-	// true. False leaves the objects (for shared sources): the ledger
-	// remembers what was ingested.
-	DeleteAfterIngest *bool `yaml:"delete_after_ingest"`
-	// Format decodes objects without a header line: v2 … v8 or field
-	// names; default the AWS default format.
-	Format string `yaml:"format"`
-	// Account and Region label records whose object key does not follow
-	// the AWS layout and which lack the fields. For an s3 source, Region is
-	// also the bucket's region (required).
-	Account string `yaml:"account"`
-	Region  string `yaml:"region"`
-}
-
-// Credentials are an s3 source's AWS credentials. Static keys are given
-// each as a value, an environment variable (*_env) or a file (*_file);
-// without them the AWS default chain applies (environment, shared profile
-// as AWS_PROFILE names it, web identity, ECS or EC2 instance role). RoleARN, with an optional
-// ExternalID, assumes a role with those credentials (cross-account).
-type Credentials struct {
-	AccessKeyID         string `yaml:"access_key_id"`
-	AccessKeyIDEnv      string `yaml:"access_key_id_env"`
-	AccessKeyIDFile     string `yaml:"access_key_id_file"`
-	SecretAccessKey     string `yaml:"secret_access_key"`
-	SecretAccessKeyEnv  string `yaml:"secret_access_key_env"`
-	SecretAccessKeyFile string `yaml:"secret_access_key_file"`
-	SessionToken        string `yaml:"session_token"`
-	SessionTokenEnv     string `yaml:"session_token_env"`
-	SessionTokenFile    string `yaml:"session_token_file"`
-	RoleARN             string `yaml:"role_arn"`
-	ExternalID          string `yaml:"external_id"`
-}
-
-func (c Credentials) accessKey() secret.Secret {
-	return secret.Secret{Value: c.AccessKeyID, Env: c.AccessKeyIDEnv, File: c.AccessKeyIDFile}
-}
-func (c Credentials) secretKey() secret.Secret {
-	return secret.Secret{Value: c.SecretAccessKey, Env: c.SecretAccessKeyEnv, File: c.SecretAccessKeyFile}
-}
-func (c Credentials) sessionToken() secret.Secret {
-	return secret.Secret{Value: c.SessionToken, Env: c.SessionTokenEnv, File: c.SessionTokenFile}
-}
-
-// Static reports whether static keys are configured.
-func (c Credentials) Static() bool { return c.accessKey().IsSet() }
-
-// Resolve returns the static keys (empty without them). Errors name the
-// field, never the value.
-func (c Credentials) Resolve() (accessKeyID, secretAccessKey, sessionToken string, err error) {
-	if !c.Static() {
-		return "", "", "", nil
-	}
-	if accessKeyID, err = c.accessKey().Resolve(); err != nil {
-		return "", "", "", fmt.Errorf("credentials.access_key_id: %w", err)
-	}
-	if secretAccessKey, err = c.secretKey().Resolve(); err != nil {
-		return "", "", "", fmt.Errorf("credentials.secret_access_key: %w", err)
-	}
-	if sessionToken, err = c.sessionToken().Resolve(); err != nil {
-		return "", "", "", fmt.Errorf("credentials.session_token: %w", err)
-	}
-	return accessKeyID, secretAccessKey, sessionToken, nil
-}
-
-// IsEnabled reports whether the source is collected.
-func (s Source) IsEnabled() bool { return s.Enabled == nil || *s.Enabled }
-
-// Deletes reports whether the source's objects are removed after ingest.
-func (s Source) Deletes() bool { return s.DeleteAfterIngest == nil || *s.DeleteAfterIngest }
-
-// Defaults of the sections this package declares.
-const (
-	DefaultSourceMaxMB    = 10
-	DefaultSourceFiles    = 3
-	DefaultDownloaders    = 8
-	DefaultPurgeOlderThan = 15 * time.Minute
-
-	// MaxSourceName bounds a source's name in bytes: it names the source's
-	// spool folder and log file (with a rotation time stamp when rotated),
-	// which file systems allow 255 bytes.
-	MaxSourceName = 200
-)
-
-// First-run modes (Source.OnFirstRun).
-const (
-	FirstRunPurge    = "purge"
-	FirstRunBackfill = "backfill"
-	FirstRunSkip     = "skip"
-)
+// MaxSourceName bounds a source's name in bytes: it names the source's
+// spool folder and log file (with a rotation time stamp when rotated),
+// which file systems allow 255 bytes.
+const MaxSourceName = 200
 
 // Load reads and checks the configuration file at path. Its errors are
 // *FieldError values (joined), each naming the file, line and field.
@@ -274,12 +150,8 @@ func (c *Config) setDefaults(dir string) {
 		c.Log.SourceDir = filepath.Join(c.StateDir, "source-logs")
 	}
 	c.Log.SourceDir = abs(c.Log.SourceDir)
-	if c.Log.SourceMaxMB == 0 {
-		c.Log.SourceMaxMB = DefaultSourceMaxMB
-	}
-	if c.Log.SourceFiles == 0 {
-		c.Log.SourceFiles = DefaultSourceFiles
-	}
+	orDefault(&c.Log.SourceMaxMB, pipeline.DefaultSourceLogMaxMB)
+	orDefault(&c.Log.SourceFiles, pipeline.DefaultSourceLogFiles)
 	if c.Spool.Dir == "" {
 		c.Spool.Dir = filepath.Join(c.StateDir, "spool")
 	}
@@ -291,20 +163,15 @@ func (c *Config) setDefaults(dir string) {
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		s.Path = abs(s.Path)
-		if s.Downloaders == 0 {
-			s.Downloaders = DefaultDownloaders
-		}
-		if s.PurgeOlderThan == 0 {
-			s.PurgeOlderThan = DefaultPurgeOlderThan
-		}
+		fillZeros(s, source.DefaultConfig())
 		if s.OnFirstRun == "" {
 			// An s3 source that deletes is left without: its first run
 			// purges, which the configuration must say (check).
 			switch {
-			case s.Type == "dir":
-				s.OnFirstRun = FirstRunBackfill
+			case s.Type == source.TypeDir:
+				s.OnFirstRun = pipeline.FirstRunBackfill
 			case !s.Deletes():
-				s.OnFirstRun = FirstRunSkip
+				s.OnFirstRun = pipeline.FirstRunSkip
 			}
 		}
 	}
@@ -361,25 +228,25 @@ func (c *Config) check() error {
 		}
 		names[s.Name] = true
 		switch s.Type {
-		case "dir":
+		case source.TypeDir:
 			if s.Path == "" {
 				add(fieldError(f+".path", "required for a dir source"))
 			}
-		case "s3":
-			add(s.checkS3(f))
+		case source.TypeS3:
+			add(checkS3(&s, f))
 		case "":
 			add(fieldError(f+".type", "required: s3 or dir"))
 		default:
 			add(fieldError(f+".type", "%q: want s3 or dir", s.Type))
 		}
 		switch s.OnFirstRun {
-		case FirstRunPurge:
+		case pipeline.FirstRunPurge:
 			if !s.Deletes() {
 				add(fieldError(f+".on_first_run", "purge deletes flow logs, which a source with delete_after_ingest: false must not do: use skip or backfill"))
 			}
-		case FirstRunBackfill, FirstRunSkip:
+		case pipeline.FirstRunBackfill, pipeline.FirstRunSkip:
 		case "":
-			if s.Type == "s3" {
+			if s.Type == source.TypeS3 {
 				add(fieldError(f+".on_first_run", "required for an s3 source that deletes (delete_after_ingest, default true): "+
 					"its first run purges, unread, the flow logs older than purge_older_than (%s); write on_first_run: purge to confirm, "+
 					"or backfill to collect them, or skip to leave them (once the source's first run is done, the ledger remembers it "+
@@ -435,7 +302,7 @@ func ShortDuration(d time.Duration) string {
 }
 
 // checkS3 checks the fields of an s3 source; f is its field path.
-func (s *Source) checkS3(f string) error {
+func checkS3(s *source.Config, f string) error {
 	var errs []error
 	if s.Bucket == "" {
 		errs = append(errs, fieldError(f+".bucket", "required for an s3 source"))

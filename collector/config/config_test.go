@@ -14,6 +14,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/secret"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -190,17 +191,17 @@ sources:
 		t.Fatal(err)
 	}
 	prod, shared, minio, local := c.Sources[0], c.Sources[1], c.Sources[2], c.Sources[3]
-	if prod.OnFirstRun != FirstRunPurge || shared.OnFirstRun != FirstRunSkip || minio.OnFirstRun != FirstRunBackfill || local.OnFirstRun != FirstRunBackfill {
+	if prod.OnFirstRun != pipeline.FirstRunPurge || shared.OnFirstRun != pipeline.FirstRunSkip || minio.OnFirstRun != pipeline.FirstRunBackfill || local.OnFirstRun != pipeline.FirstRunBackfill {
 		t.Errorf("first-run modes: %s %s %s %s", prod.OnFirstRun, shared.OnFirstRun, minio.OnFirstRun, local.OnFirstRun)
 	}
-	if prod.PurgeOlderThan != DefaultPurgeOlderThan || prod.Downloaders != DefaultDownloaders || !prod.IsEnabled() || minio.IsEnabled() {
+	if prod.PurgeOlderThan != source.DefaultPurgeOlderThan || prod.Downloaders != source.DefaultDownloaders || !prod.IsEnabled() || minio.IsEnabled() {
 		t.Errorf("defaults: %+v", prod)
 	}
 	if !prod.Credentials.Static() || shared.Credentials.Static() || !minio.PathStyle || minio.Endpoint != "http://127.0.0.1:9000" {
 		t.Errorf("credentials and endpoint: %+v %+v", prod.Credentials, minio)
 	}
 	if c.Server.Listen != "0.0.0.0:9000" || c.Log.File != "/etc/vpcflow/collector.log" || c.Log.SourceDir != "/etc/vpcflow/state/source-logs" ||
-		c.Spool.Dir != "/etc/vpcflow/state/spool" || c.Spool.MaxBytes != spool.DefaultMaxBytes || c.Log.SourceMaxMB != DefaultSourceMaxMB {
+		c.Spool.Dir != "/etc/vpcflow/state/spool" || c.Spool.MaxBytes != spool.DefaultMaxBytes || c.Log.SourceMaxMB != pipeline.DefaultSourceLogMaxMB {
 		t.Errorf("server, log, spool: %+v %+v %+v", c.Server, c.Log, c.Spool)
 	}
 	t.Setenv("KEY_ID", "AKIAEXAMPLE")
@@ -268,13 +269,13 @@ func TestFirstRunPurgeMustBeWritten(t *testing.T) {
 	f(s3+"    delete_after_ingest: true\n", "", "purge_older_than (15m)")
 	f(s3+"    purge_older_than: 2h\n", "", "purge_older_than (2h)")
 	f(s3+"    enabled: false\n", "", "purge_older_than (15m)") // enabling it later would purge
-	f(s3+"    on_first_run: purge\n", FirstRunPurge, "")
-	f(s3+"    on_first_run: purge\n    purge_older_than: 1h\n", FirstRunPurge, "")
-	f(s3+"    on_first_run: backfill\n", FirstRunBackfill, "")
-	f(s3+"    on_first_run: skip\n", FirstRunSkip, "")
-	f(s3+"    delete_after_ingest: false\n", FirstRunSkip, "")
-	f("    type: dir\n    path: /x\n", FirstRunBackfill, "")
-	f("    type: dir\n    path: /x\n    on_first_run: purge\n", FirstRunPurge, "")
+	f(s3+"    on_first_run: purge\n", pipeline.FirstRunPurge, "")
+	f(s3+"    on_first_run: purge\n    purge_older_than: 1h\n", pipeline.FirstRunPurge, "")
+	f(s3+"    on_first_run: backfill\n", pipeline.FirstRunBackfill, "")
+	f(s3+"    on_first_run: skip\n", pipeline.FirstRunSkip, "")
+	f(s3+"    delete_after_ingest: false\n", pipeline.FirstRunSkip, "")
+	f("    type: dir\n    path: /x\n", pipeline.FirstRunBackfill, "")
+	f("    type: dir\n    path: /x\n    on_first_run: purge\n", pipeline.FirstRunPurge, "")
 }
 
 // TestErrorsNameFieldAndLine: every kind of broken value (wrong type, bad

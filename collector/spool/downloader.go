@@ -21,7 +21,8 @@ import (
 // Origin is a source the downloader copies from.
 type Origin struct {
 	Source source.Source
-	// Workers is how many objects are fetched at once; default 8.
+	// Workers is how many objects are fetched at once; default
+	// source.DefaultDownloaders.
 	Workers int
 	// Shared sources keep their objects (delete_after_ingest: false):
 	// past the first run, they are listed by recent date prefixes when
@@ -34,6 +35,21 @@ type Origin struct {
 
 	stats *pipeline.SourceStats
 	state ledger.SourceState
+}
+
+// Origins returns the downloader's origins: the configuration's enabled
+// sources, each set up by pipeline.Open, fetched by its downloaders, with
+// its first-run behaviour.
+func Origins(ctx context.Context, cfgs []source.Config, log *slog.Logger) []*Origin {
+	var out []*Origin
+	for i, c := range cfgs {
+		if !c.IsEnabled() {
+			continue
+		}
+		out = append(out, &Origin{Source: pipeline.Open(ctx, i, c, log), Workers: c.Downloaders, Shared: !c.Deletes(),
+			FirstRun: pipeline.FirstRun{Mode: c.OnFirstRun, OlderThan: c.PurgeOlderThan}})
+	}
+	return out
 }
 
 // Config is the collector configuration's spool section: the folder the
@@ -92,7 +108,7 @@ func NewDownloader(origins []*Origin, l *ledger.Ledger, opts Options) *Downloade
 	for _, o := range origins {
 		o.stats = pipeline.NewSourceStats()
 		if o.Workers <= 0 {
-			o.Workers = 8
+			o.Workers = source.DefaultDownloaders
 		}
 	}
 	return &Downloader{origins: origins, ledger: l, opts: opts, log: opts.Logger}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/ledger"
-	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
 )
@@ -31,20 +30,7 @@ func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl
 		return &exitError{1, err}
 	}
 	defer led.Close()
-	var origins []*spool.Origin
-	for i, s := range cfg.Sources {
-		if !s.IsEnabled() {
-			continue
-		}
-		src, err := newSource(ctx, cfg, s, roleDownloader)
-		if err != nil {
-			err = fmt.Errorf("sources[%d] (%s): %w", i, s.Name, err)
-			log.Error("source not set up", "source", s.Name, "err", err)
-			src = pipeline.Unresourced(s.Name, err)
-		}
-		origins = append(origins, &spool.Origin{Source: src, Workers: s.Downloaders, Shared: !s.Deletes(),
-			FirstRun: pipeline.FirstRun{Mode: s.OnFirstRun, OlderThan: s.PurgeOlderThan}})
-	}
+	origins := spool.Origins(ctx, cfg.Sources, log)
 	if err := guardDownloaderFirstRuns(ctx, log, led, cfg, fl, origins); err != nil {
 		return &exitError{1, err}
 	}

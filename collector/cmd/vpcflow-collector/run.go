@@ -12,15 +12,12 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/vpcflow/vpcflow/collector/config"
-	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
@@ -185,7 +182,7 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 		return &exitError{1, err}
 	}
 	defer led.Close()
-	logs := newSourceLogs(cfg)
+	logs := pipeline.NewSourceLogs(cfg.Log.SourceDir, cfg.Log.SourceMaxMB, cfg.Log.SourceFiles)
 	defer logs.Close()
 	sources := buildSources(ctx, log, cfg, logs, fl.role)
 	var names []string
@@ -342,8 +339,8 @@ func restartFields(a, b *config.Config) []string {
 }
 
 // diffSources names the sources added, removed and changed.
-func diffSources(old, next []config.Source) (added, removed, changed []string) {
-	byName := map[string]config.Source{}
+func diffSources(old, next []source.Config) (added, removed, changed []string) {
+	byName := map[string]source.Config{}
 	for _, s := range old {
 		byName[s.Name] = s
 	}
@@ -455,90 +452,12 @@ func openLedger(cfg *config.Config) (*ledger.Ledger, error) {
 
 func ledgerPath(cfg *config.Config) string { return filepath.Join(cfg.StateDir, "ledger.db") }
 
-// buildSources builds the pipeline's sources. A source that cannot be set
-// up (credentials that do not resolve, say) stands in as unresourced, so
-// that the others go on; its status and source log say why.
-func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, logs *sourceLogs, role string) []*pipeline.Source {
-	var out []*pipeline.Source
-	for i, s := range cfg.Sources {
-		opts := cfg.Decode
-		if s.Format != "" {
-			f, err := flowlog.ParseFormat(s.Format)
-			if err == nil {
-				opts.Format = f
-			}
-		}
-		src, err := newSource(ctx, cfg, s, role)
-		if err != nil {
-			err = fmt.Errorf("sources[%d] (%s): %w", i, s.Name, err)
-			log.Error("source not set up", "source", s.Name, "err", err)
-			src = pipeline.Unresourced(s.Name, err)
-		}
-		firstRun := pipeline.FirstRun{Mode: s.OnFirstRun, OlderThan: s.PurgeOlderThan}
-		if role == roleCollector {
-			// The downloader carried out the first run: take what it spools.
-			src = spool.NewSource(src, cfg.Spool.Dir)
-			firstRun = pipeline.FirstRun{Mode: pipeline.FirstRunBackfill}
-		}
-		out = append(out, &pipeline.Source{Source: src, Delete: s.Deletes(), Decode: opts, Account: s.Account, Region: s.Region,
-			Disabled: !s.IsEnabled(), FirstRun: firstRun, Log: logs.get(s.Name)})
-		if s.Type == "s3" && role == roleAll {
-			out[len(out)-1].Fetchers = s.Downloaders
-		}
+// buildSources builds the pipeline's sources for the role: the collector
+// role takes what the downloader role spools.
+func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, logs *pipeline.SourceLogs, role string) []*pipeline.Source {
+	srcs := pipeline.NewSources(ctx, cfg.Sources, cfg.Decode, logs, log)
+	if role == roleCollector {
+		spool.Take(srcs, cfg.Spool.Dir)
 	}
-	return out
-}
-
-// newSource builds the source a configuration entry describes.
-func newSource(ctx context.Context, cfg *config.Config, s config.Source, role string) (source.Source, error) {
-	switch s.Type {
-	case "dir":
-		return source.NewDir(s.Name, s.Path), nil
-	case "s3":
-		id, secret, token, err := s.Credentials.Resolve()
-		if err != nil {
-			return nil, err
-		}
-		return source.NewS3(ctx, source.S3Config{
-			Name: s.Name, Bucket: s.Bucket, Prefix: s.Prefix, Region: s.Region, Endpoint: s.Endpoint, PathStyle: s.PathStyle,
-			Credentials: source.S3Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token,
-				RoleARN: s.Credentials.RoleARN, ExternalID: s.Credentials.ExternalID},
-		})
-	}
-	return nil, fmt.Errorf("type %q is not supported", s.Type)
-}
-
-// sourceLogs are the sources' own logs: JSON lines of the problems on a
-// source's side, rotated by size, one file per source.
-type sourceLogs struct {
-	mu    sync.Mutex
-	dir   string
-	maxMB int
-	keep  int
-	files map[string]*lumberjack.Logger
-}
-
-func newSourceLogs(cfg *config.Config) *sourceLogs {
-	return &sourceLogs{dir: cfg.Log.SourceDir, maxMB: cfg.Log.SourceMaxMB, keep: cfg.Log.SourceFiles, files: map[string]*lumberjack.Logger{}}
-}
-
-// get returns the source log of the named source.
-func (l *sourceLogs) get(name string) *slog.Logger {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f, ok := l.files[name]
-	if !ok {
-		f = &lumberjack.Logger{Filename: filepath.Join(l.dir, name+".jsonl"), MaxSize: l.maxMB, MaxBackups: l.keep}
-		l.files[name] = f
-	}
-	return slog.New(slog.NewJSONHandler(f, nil))
-}
-
-// Close closes every source log.
-func (l *sourceLogs) Close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, f := range l.files {
-		_ = f.Close()
-	}
+	return srcs
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
@@ -85,7 +86,7 @@ func testSources(ctx context.Context, w io.Writer, cfg *config.Config, only stri
 		found = true
 		switch s.Type {
 		case "s3":
-			src, err := newSource(ctx, cfg, s, roleAll)
+			src, err := source.New(ctx, s)
 			if err != nil {
 				line(s.Name, source.Check{Name: source.CheckCredentials, Result: source.CheckFail, Detail: err.Error()})
 				line(s.Name, source.Check{Name: checkFirstRun, Result: source.CheckSkip, Detail: "not run: the credentials check failed"})
@@ -244,7 +245,7 @@ func readFirstRuns(cfg *config.Config) firstRuns {
 // cutoff, as the purge selects them) or a backfill collect, or that the
 // first run is done. earlier are the source's checks so far: when one the
 // listing needs failed, the check is skipped.
-func (f firstRuns) check(ctx context.Context, s config.Source, src source.Source, earlier []source.Check, now time.Time) source.Check {
+func (f firstRuns) check(ctx context.Context, s source.Config, src source.Source, earlier []source.Check, now time.Time) source.Check {
 	c := source.Check{Name: checkFirstRun, Result: source.CheckPass}
 	for _, e := range earlier {
 		if e.Result == source.CheckFail && slices.Contains([]string{source.CheckCredentials, source.CheckBucket, source.CheckList, "folder"}, e.Name) {
@@ -270,7 +271,7 @@ func (f firstRuns) check(ctx context.Context, s config.Source, src source.Source
 	if !ok && f.problem != "" {
 		unknown = fmt.Sprintf(" if it is not done yet (its state is unknown: %s)", f.problem)
 	}
-	if mode == config.FirstRunSkip {
+	if mode == pipeline.FirstRunSkip {
 		c.Detail = fmt.Sprintf("%s leave the flow logs there now alone for good, and collect those that arrive later%s", prefix, unknown)
 		return c
 	}
@@ -290,7 +291,7 @@ func (f firstRuns) check(ctx context.Context, s config.Source, src source.Source
 		}
 	}
 	switch mode {
-	case config.FirstRunPurge:
+	case pipeline.FirstRunPurge:
 		if old.n == 0 {
 			c.Detail = fmt.Sprintf("%s purge nothing (no flow log %s) and collect the %s there%s", prefix, older, fresh.objects(""), unknown)
 			return c
