@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/vpcflow/vpcflow/collector/decode"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/source"
@@ -53,6 +53,19 @@ type Config struct {
 func (c *Config) Pipeline() pipeline.Config {
 	return pipeline.Config{Aggregation: c.Aggregation, Decode: c.Decode, Batch: c.Batch}
 }
+
+// LedgerPath returns the collector's ledger, <state_dir>/ledger.db.
+func (c *Config) LedgerPath() string { return filepath.Join(c.StateDir, "ledger.db") }
+
+// LedgerOptions returns the options of the collector's ledger: the slots
+// of this instance.
+func (c *Config) LedgerOptions() ledger.Options {
+	return ledger.Options{Instance: c.Instance.Index, Instances: c.Instance.Count}
+}
+
+// DownloaderLedgerPath returns the downloader role's ledger of what it
+// handed over, <state_dir>/downloader.db.
+func (c *Config) DownloaderLedgerPath() string { return filepath.Join(c.StateDir, "downloader.db") }
 
 // Log configures the collector's logs.
 type Log struct {
@@ -250,7 +263,7 @@ func (c *Config) check() error {
 				add(fieldError(f+".on_first_run", "required for an s3 source that deletes (delete_after_ingest, default true): "+
 					"its first run purges, unread, the flow logs older than purge_older_than (%s); write on_first_run: purge to confirm, "+
 					"or backfill to collect them, or skip to leave them (once the source's first run is done, the ledger remembers it "+
-					"and this setting changes nothing)", ShortDuration(s.PurgeOlderThan)))
+					"and this setting changes nothing)", pipeline.ShortDuration(s.PurgeOlderThan)))
 			}
 		default:
 			add(fieldError(f+".on_first_run", "%q: want purge, backfill or skip", s.OnFirstRun))
@@ -286,19 +299,6 @@ func (c *Config) check() error {
 		add(fieldError("rank.lookback", "%v: want a positive duration", c.Rank.Lookback))
 	}
 	return errors.Join(errs...)
-}
-
-// ShortDuration prints a duration as a configuration writes it, without
-// its zero parts: 15m, not 15m0s.
-func ShortDuration(d time.Duration) string {
-	out := d.String()
-	if strings.HasSuffix(out, "m0s") {
-		out = strings.TrimSuffix(out, "0s")
-	}
-	if strings.HasSuffix(out, "h0m") {
-		out = strings.TrimSuffix(out, "0m")
-	}
-	return out
 }
 
 // checkS3 checks the fields of an s3 source; f is its field path.

@@ -383,15 +383,6 @@ func TestYAMLMessage(t *testing.T) {
 	f(&yaml.UnknownFieldError{Message: `unknown field "x"`}, `unknown field "x"`)
 }
 
-func TestShortDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{15 * time.Minute: "15m", time.Hour: "1h", 48 * time.Hour: "48h",
-		90 * time.Minute: "1h30m", 90 * time.Second: "1m30s", 500 * time.Millisecond: "500ms", 0: "0s"} {
-		if got := ShortDuration(d); got != want {
-			t.Errorf("ShortDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 // TestBoundsAndDurability reads the memory, decode and durability bounds,
 // and refuses negative ones and a cluster without its storage nodes.
 func TestBoundsAndDurability(t *testing.T) {

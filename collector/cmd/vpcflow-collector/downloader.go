@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
 )
@@ -22,10 +21,7 @@ import (
 // carries out their first runs. It keeps its own ledger
 // (<state_dir>/downloader.db) of what it handed over.
 func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl runFlags) error {
-	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
-		return &exitError{1, fmt.Errorf("state_dir: %w", err)}
-	}
-	led, err := ledger.Open(filepath.Join(cfg.StateDir, "downloader.db"), ledger.Options{})
+	led, err := openLedger(cfg, cfg.DownloaderLedgerPath(), ledger.Options{})
 	if err != nil {
 		return &exitError{1, err}
 	}
@@ -56,7 +52,7 @@ func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl
 // downloader's ledger (a purge deletes unread logs), that the collector
 // has no traces of it in the storage: if it has, downloader.db was lost or
 // is new beside a collector that ran before (a switch from --role all),
-// and a first run would purge or download again. See guardLostState.
+// and a first run would purge or download again (pipeline.GuardLostState).
 func guardDownloaderFirstRuns(ctx context.Context, log *slog.Logger, led *ledger.Ledger, cfg *config.Config, fl runFlags, origins []*spool.Origin) error {
 	var fresh []string
 	for _, o := range origins {
@@ -78,7 +74,7 @@ func guardDownloaderFirstRuns(ctx context.Context, log *slog.Logger, led *ledger
 		return fmt.Errorf("check the storage before the first run of %s: %w", strings.Join(fresh, ", "), err)
 	}
 	instance := fmt.Sprintf("%d/%d", cfg.Instance.Index, cfg.Instance.Count)
-	override, err := guardLostState(ctx, log, led, store, instance, fresh, dur.Retention, fl.lostState)
+	override, err := pipeline.GuardLostState(ctx, log, led, store, instance, fresh, dur.Retention, fl.lostState)
 	if err != nil {
 		return err
 	}

@@ -8,9 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"reflect"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -21,7 +18,6 @@ import (
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
-	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -163,23 +159,30 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	}
 	ctx, cancelCause := context.WithCancelCause(parent)
 	defer cancelCause(nil)
-	cancel := func() { cancelCause(nil) }
-
 	if fl.role == roleDownloader {
 		return runDownloader(ctx, log, cfg, fl)
 	}
+	if err := collect(ctx, cancelCause, log, cfg, fl); err != nil {
+		return &exitError{1, err}
+	}
+	return nil
+}
 
+// collect runs the collector role, or both roles (all): it checks the
+// storage and the ledger, then runs the pipeline, the rank index and the
+// status server until the pipeline ends or a signal stops it.
+func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog.Logger, cfg *config.Config, fl runFlags) error {
 	store, err := newStorage(cfg, log)
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
 	dur, err := waitForStorage(ctx, store, fl)
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
-	led, err := openLedger(cfg)
+	led, err := openLedger(cfg, cfg.LedgerPath(), cfg.LedgerOptions())
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
 	defer led.Close()
 	logs := pipeline.NewSourceLogs(cfg.Log.SourceDir, cfg.Log.SourceMaxMB, cfg.Log.SourceFiles)
@@ -191,9 +194,9 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 			names = append(names, s.Name())
 		}
 	}
-	override, err := guardLostState(ctx, log, led, store, led.Instance(), names, dur.Retention, fl.lostState)
+	override, err := pipeline.GuardLostState(ctx, log, led, store, led.Instance(), names, dur.Retention, fl.lostState)
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
 	for _, s := range sources {
 		if fr, ok := override[s.Name()]; ok {
@@ -204,7 +207,7 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	// ranker ranks in the background (and all at once before exiting).
 	ranker, err := rank.New(store, cfg.Rank, log)
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
 	opts := cfg.Pipeline().Options()
 	opts.Logger = log
@@ -213,7 +216,7 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	}
 	p, err := pipeline.New(sources, led, store, opts)
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
 	srv := status.New(p, fl.role, version)
 	srv.SetStorage(store)
@@ -221,35 +224,13 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 		srv.SetRanker(ranker)
 	}
 	if err := srv.Start(ctx, cfg.Server, log); err != nil {
-		return &exitError{1, fmt.Errorf("server.listen: %w", err)}
+		return fmt.Errorf("server.listen: %w", err)
 	}
 	defer srv.SetStopped()
-
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(signals)
-	go func() {
-		select {
-		case <-ctx.Done():
-			return
-		case sig := <-signals:
-			log.Info("stopping after the batch in flight", "signal", sig.String())
-			p.Stop()
-		}
-		select {
-		case <-ctx.Done():
-		case <-signals:
-			log.Warn("stopping now; the batch in flight will be replayed by the next run")
-			cancel()
-		case <-time.After(drainTimeout):
-			log.Warn("the batch in flight did not finish in time; it will be replayed by the next run")
-			cancel()
-		}
-	}()
-	stopReload := onReload(ctx, log, fl.config, cfg, func(next *config.Config) {
+	defer stopOnSignals(ctx, log, p.Stop, func() { cancelCause(nil) })()
+	defer onReload(ctx, log, fl.config, cfg, func(next *config.Config) {
 		p.SetSources(buildSources(ctx, log, next, logs, fl.role))
-	})
-	defer stopReload()
+	})()
 
 	log.Info("collector started", "sources", len(sources), "state_dir", cfg.StateDir, "once", fl.once, "role", fl.role)
 	rankCtx, stopRank := context.WithCancel(ctx)
@@ -267,17 +248,43 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	stopRank()
 	<-rankDone
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return &exitError{1, cause}
+		return cause
 	}
 	ranker.FlushAndLog(ctx, drainTimeout)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return &exitError{1, runErr}
+		return runErr
 	}
 	st := p.Stats()
 	log.Info("collector stopped", "objects", st.Objects.Load(), "records", st.Records.Load(), "batches", st.Batches.Load(),
 		"series_written", st.Series.Load(), "samples_written", st.Samples.Load(), "quarantined", st.Quarantined.Load(),
 		"peak_rss_bytes", peakRSS())
 	return nil
+}
+
+// stopOnSignals makes SIGINT or SIGTERM call drain (stop after the batch
+// in flight), and a second signal, or drainTimeout later, stopNow.
+func stopOnSignals(ctx context.Context, log *slog.Logger, drain, stopNow func()) (stop func()) {
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-ctx.Done():
+			return
+		case sig := <-signals:
+			log.Info("stopping after the batch in flight", "signal", sig.String())
+			drain()
+		}
+		select {
+		case <-ctx.Done():
+		case <-signals:
+			log.Warn("stopping now; the batch in flight will be replayed by the next run")
+			stopNow()
+		case <-time.After(drainTimeout):
+			log.Warn("the batch in flight did not finish in time; it will be replayed by the next run")
+			stopNow()
+		}
+	}()
+	return func() { signal.Stop(signals) }
 }
 
 // onReload calls apply with the new configuration on every SIGHUP, once it
@@ -301,12 +308,12 @@ func onReload(ctx context.Context, log *slog.Logger, path string, cur *config.Co
 				log.Error("configuration not reloaded: the running one is kept", "err", err)
 				continue
 			}
-			if fields := restartFields(cur, next); len(fields) > 0 {
-				log.Warn("configuration changes that take effect only after a restart", "fields", strings.Join(fields, ", "))
+			d := config.Compare(cur, next)
+			if len(d.Restart) > 0 {
+				log.Warn("configuration changes that take effect only after a restart", "fields", strings.Join(d.Restart, ", "))
 			}
-			added, removed, changed := diffSources(cur.Sources, next.Sources)
 			apply(next)
-			log.Info("configuration reloaded", "sources", len(next.Sources), "added", added, "removed", removed, "changed", changed)
+			log.Info("configuration reloaded", "sources", len(next.Sources), "added", d.Added, "removed", d.Removed, "changed", d.Changed)
 			cur = next
 		}
 	}()
@@ -316,53 +323,7 @@ func onReload(ctx context.Context, log *slog.Logger, path string, cur *config.Co
 	}
 }
 
-// restartFields names the top-level settings that differ between two
-// configurations, other than sources and logs: those need a restart.
-func restartFields(a, b *config.Config) []string {
-	var out []string
-	check := func(name string, x, y any) {
-		if !reflect.DeepEqual(x, y) {
-			out = append(out, name)
-		}
-	}
-	check("state_dir", a.StateDir, b.StateDir)
-	check("instance", a.Instance, b.Instance)
-	check("storage", a.Storage, b.Storage)
-	check("aggregation", a.Aggregation, b.Aggregation)
-	check("decode", a.Decode, b.Decode)
-	check("batch", a.Batch, b.Batch)
-	check("server", a.Server, b.Server)
-	check("spool", a.Spool, b.Spool)
-	check("rank", a.Rank, b.Rank)
-	check("log", a.Log, b.Log)
-	return out
-}
-
-// diffSources names the sources added, removed and changed.
-func diffSources(old, next []source.Config) (added, removed, changed []string) {
-	byName := map[string]source.Config{}
-	for _, s := range old {
-		byName[s.Name] = s
-	}
-	for _, s := range next {
-		o, ok := byName[s.Name]
-		switch {
-		case !ok:
-			added = append(added, s.Name)
-		case !reflect.DeepEqual(o, s):
-			changed = append(changed, s.Name)
-		}
-		delete(byName, s.Name)
-	}
-	for name := range byName {
-		removed = append(removed, name)
-	}
-	slices.Sort(removed)
-	return added, removed, changed
-}
-
-// newStorage builds the storage client (vmclient.New resolves the
-// secrets).
+// newStorage returns the storage client, which logs to log.
 func newStorage(cfg *config.Config, log *slog.Logger) (*vmclient.Client, error) {
 	sc := cfg.Storage
 	sc.Logger = log
@@ -382,45 +343,6 @@ func waitForStorage(ctx context.Context, store *vmclient.Client, fl runFlags) (v
 		err = fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w", ue.URL, ue.Waited, bound, ue.Err)
 	}
 	return dur, err
-}
-
-// guardLostState checks that the ledger and the storage agree on what was
-// collected from the named sources (pipeline.CheckLostState). When they do
-// not, it refuses to go on, saying why and how to proceed, unless mode
-// (--lost-state) says how; it then returns the first-run behaviours that
-// replace the configured ones.
-func guardLostState(ctx context.Context, log *slog.Logger, led *ledger.Ledger, store *vmclient.Client, instance string,
-	names []string, retention time.Duration, mode string) (map[string]pipeline.FirstRun, error) {
-	lost, err := pipeline.CheckLostState(ctx, led, store, instance, names, retention, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	if len(lost) == 0 {
-		if mode != "" {
-			log.Info("--lost-state given, but the ledger and the storage agree: nothing to do", "ledger", led.Path())
-		}
-		return nil, nil
-	}
-	if mode == "" {
-		var b strings.Builder
-		fmt.Fprintf(&b, "the ledger %s and the storage %s disagree:", led.Path(), store.WriteURL())
-		for _, l := range lost {
-			b.WriteString("\n  " + l.String())
-		}
-		b.WriteString("\nRestore the state folder, or point storage at the VictoriaMetrics that holds the data; or, to go on deliberately, " +
-			"start once with --lost-state=backfill (ingest what the sources hold now: right for a source that deletes what it ingests, " +
-			"and, after a lost storage, for a shared one) or --lost-state=skip (after a lost ledger, leave alone the objects older than " +
-			"its latest batch: right for a shared source; after a lost storage, accept the loss)")
-		return nil, errors.New(b.String())
-	}
-	override, err := pipeline.ResolveLostState(led, lost, mode, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range lost {
-		log.Warn("going on after a lost state, as --lost-state says", "lost_state", mode, "problem", l.String())
-	}
-	return override, nil
 }
 
 // watchStorage ends a --once run (cancel, with the reason as cause) when
@@ -443,14 +365,13 @@ func watchStorage(ctx context.Context, cancel context.CancelCauseFunc, store *vm
 	}
 }
 
-func openLedger(cfg *config.Config) (*ledger.Ledger, error) {
+// openLedger opens a ledger of state_dir, creating the folder.
+func openLedger(cfg *config.Config, path string, opts ledger.Options) (*ledger.Ledger, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
-	return ledger.Open(ledgerPath(cfg), ledger.Options{Instance: cfg.Instance.Index, Instances: cfg.Instance.Count})
+	return ledger.Open(path, opts)
 }
-
-func ledgerPath(cfg *config.Config) string { return filepath.Join(cfg.StateDir, "ledger.db") }
 
 // buildSources builds the pipeline's sources for the role: the collector
 // role takes what the downloader role spools.

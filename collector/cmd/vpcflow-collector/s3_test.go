@@ -31,6 +31,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
@@ -703,10 +704,10 @@ func TestTestCommandFirstRun(t *testing.T) {
 	s3 := testserver.S3(t)
 	vm := testserver.VictoriaMetrics(t)
 	s3.CreateBucket(t, "logs", "backlog")
-	count := func(objs map[string][]byte) objectCount {
-		var c objectCount
+	count := func(objs map[string][]byte) pipeline.ObjectCount {
+		var c pipeline.ObjectCount
 		for _, b := range objs {
-			c.add(source.Object{Size: int64(len(b))})
+			c.Add(source.Object{Size: int64(len(b))})
 		}
 		return c
 	}
@@ -726,7 +727,7 @@ func TestTestCommandFirstRun(t *testing.T) {
 	if _, err := generate.Generate(generate.Config{Records: 2000, Seed: 63, Start: time.Date(2026, 5, 1, 23, 0, 0, 0, time.UTC), Duration: 2 * time.Hour}, generate.Dir(dir)); err != nil {
 		t.Fatal(err)
 	}
-	var dirOld, dirFresh objectCount
+	var dirOld, dirFresh pipeline.ObjectCount
 	for key := range present(t, dir) {
 		path := filepath.Join(dir, filepath.FromSlash(key))
 		info, err := os.Stat(path)
@@ -738,13 +739,13 @@ func TestTestCommandFirstRun(t *testing.T) {
 			if err := os.Chtimes(path, at, at); err != nil {
 				t.Fatal(err)
 			}
-			dirOld.add(source.Object{Size: info.Size()})
+			dirOld.Add(source.Object{Size: info.Size()})
 		} else {
-			dirFresh.add(source.Object{Size: info.Size()})
+			dirFresh.Add(source.Object{Size: info.Size()})
 		}
 	}
-	if dirOld.n == 0 || dirFresh.n == 0 {
-		t.Fatalf("folder: %d old and %d fresh files, want some of each", dirOld.n, dirFresh.n)
+	if dirOld.N == 0 || dirFresh.N == 0 {
+		t.Fatalf("folder: %d old and %d fresh files, want some of each", dirOld.N, dirFresh.N)
 	}
 	state := t.TempDir()
 	config := s3Config(t, vm.URL, state,
@@ -771,10 +772,10 @@ func TestTestCommandFirstRun(t *testing.T) {
 	}
 	old, fresh := count(oldObjs), count(freshObjs)
 	out := test()
-	has(out, "WARN", "prod", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", old.objects(""), fresh.objects("newer ")))
-	has(out, "PASS", "backlog", fmt.Sprintf("first run will collect the %s there, oldest first\n", count(backlog).objects("")))
+	has(out, "WARN", "prod", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", old.Objects(""), fresh.Objects("newer ")))
+	has(out, "PASS", "backlog", fmt.Sprintf("first run will collect the %s there, oldest first\n", count(backlog).Objects("")))
 	has(out, "PASS", "shared", "first run will leave the flow logs there now alone for good, and collect those that arrive later\n")
-	has(out, "WARN", "local", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", dirOld.objects(""), dirFresh.objects("newer ")))
+	has(out, "WARN", "local", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", dirOld.Objects(""), dirFresh.Objects("newer ")))
 	if _, err := os.Stat(filepath.Join(state, "ledger.db")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("test created the ledger: %v", err)
 	}
@@ -787,7 +788,7 @@ func TestTestCommandFirstRun(t *testing.T) {
 	out = test()
 	led.Close()
 	has(out, "WARN", "prod", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s if it is not done yet (its state is unknown: ledger %s is in use by another collector",
-		old.objects(""), fresh.objects("newer "), filepath.Join(state, "ledger.db")))
+		old.Objects(""), fresh.Objects("newer "), filepath.Join(state, "ledger.db")))
 
 	// The run purges what test counted.
 	log, err := runOnce(t, bin, config, s3)
@@ -796,11 +797,11 @@ func TestTestCommandFirstRun(t *testing.T) {
 	}
 	for _, want := range []struct {
 		src string
-		c   objectCount
+		c   pipeline.ObjectCount
 	}{{"prod", old}, {"local", dirOld}} {
-		re := regexp.MustCompile(fmt.Sprintf(`"msg":"purged flow logs older than the first run","source":"%s","objects":%d,"bytes":%d,`, want.src, want.c.n, want.c.bytes))
+		re := regexp.MustCompile(fmt.Sprintf(`"msg":"purged flow logs older than the first run","source":"%s","objects":%d,"bytes":%d,`, want.src, want.c.N, want.c.Bytes))
 		if !re.MatchString(log) {
-			t.Errorf("%s: no purge of %d objects (%d bytes) in the log:\n%s", want.src, want.c.n, want.c.bytes, log)
+			t.Errorf("%s: no purge of %d objects (%d bytes) in the log:\n%s", want.src, want.c.N, want.c.Bytes, log)
 		}
 	}
 
@@ -812,20 +813,4 @@ func TestTestCommandFirstRun(t *testing.T) {
 	if strings.Contains(out, "will purge") {
 		t.Errorf("purge announced after the first run:\n%s", out)
 	}
-}
-
-// TestCountFormat: the first-run check's counts read "1,234 objects (56 MB)".
-func TestCountFormat(t *testing.T) {
-	f := func(c objectCount, adj, want string) {
-		t.Helper()
-		if got := c.objects(adj); got != want {
-			t.Errorf("%+v: %q, want %q", c, got, want)
-		}
-	}
-	f(objectCount{}, "", "0 objects (0 B)")
-	f(objectCount{n: 1, bytes: 999}, "newer ", "1 newer object (999 B)")
-	f(objectCount{n: 12, bytes: 3_140_000}, "", "12 objects (3.1 MB)")
-	f(objectCount{n: 1234, bytes: 56_000_000}, "", "1,234 objects (56 MB)")
-	f(objectCount{n: 1_234_567, bytes: 999_960}, "", "1,234,567 objects (1.0 MB)")
-	f(objectCount{n: 100, bytes: 2_500_000_000_000}, "", "100 objects (2.5 TB)")
 }
