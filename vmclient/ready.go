@@ -86,3 +86,38 @@ func (c *Client) logger() *slog.Logger {
 	}
 	return c.log
 }
+
+// Check tells whether the storage suits the collector (its test
+// command): it answers and deduplicates at 1 ms (CheckDedup), and its
+// nodes' /metrics say when they save acknowledged samples to disk
+// (CheckDurability); timeout bounds each step. It returns what it found;
+// warn is a dedup setting that could not be read (a *DedupUnknownError,
+// the rest checked all the same), err what fails.
+func (c *Client) Check(ctx context.Context, timeout time.Duration) (found string, warn, err error) {
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	err = c.Ping(sctx)
+	if err == nil {
+		err = c.CheckDedup(sctx)
+	}
+	cancel()
+	var unknown *DedupUnknownError
+	switch {
+	case errors.As(err, &unknown):
+		found, warn = err.Error(), err
+	case err != nil:
+		return "", nil, err
+	default:
+		found = "VictoriaMetrics answers and deduplicates at 1 ms"
+	}
+	// Objects are deleted only once the storage nodes say their samples
+	// are saved: without their /metrics, nothing would ever be deleted.
+	sctx, cancel = context.WithTimeout(ctx, timeout)
+	defer cancel()
+	dur, err := c.CheckDurability(sctx)
+	if err != nil {
+		return found, warn, err
+	}
+	found += fmt.Sprintf("; it saves acknowledged samples to disk within %s (storage nodes %s), after which objects are deleted",
+		dur.After, strings.Join(c.StorageNodes(), " "))
+	return found, warn, nil
+}

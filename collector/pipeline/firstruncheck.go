@@ -148,6 +148,23 @@ func (f FirstRunStates) Check(ctx context.Context, name string, fr FirstRun, src
 	return c
 }
 
+// TestSource runs the test command's checks of a configured source: it
+// sets the source up (a failure fails the credentials check), runs the
+// source's own checks (source.Checker) within timeout, then says what its
+// first run will do (Check) as of now(), once they ran.
+func (f FirstRunStates) TestSource(ctx context.Context, cfg source.Config, timeout time.Duration, now func() time.Time) []source.Check {
+	src, err := source.New(ctx, cfg)
+	if err != nil {
+		return []source.Check{{Name: source.CheckCredentials, Result: source.CheckFail, Detail: err.Error()},
+			{Name: CheckFirstRun, Result: source.CheckSkip, Detail: "not run: the credentials check failed"}}
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	checks := src.(source.Checker).Check(cctx, source.CheckOptions{KeepObjects: !cfg.Deletes()})
+	cancel()
+	fr := FirstRun{Mode: cfg.OnFirstRun, OlderThan: cfg.PurgeOlderThan}
+	return append(checks, f.Check(ctx, cfg.Name, fr, src, checks, now()))
+}
+
 // ObjectCount counts objects and their bytes.
 type ObjectCount struct{ N, Bytes int64 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,27 @@ func TestShortDuration(t *testing.T) {
 		if got := pipeline.ShortDuration(d); got != want {
 			t.Errorf("ShortDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestTestSource: a folder gets its access check, then its first-run
+// check; a source whose keys do not resolve fails the credentials check
+// and skips the first-run one.
+func TestTestSource(t *testing.T) {
+	ctx := context.Background()
+	now := func() time.Time { return time.Date(2026, 5, 3, 12, 0, 0, 0, time.UTC) }
+	states := pipeline.ReadFirstRuns([]string{"local", "prod"})
+	dir := t.TempDir()
+	got := states.TestSource(ctx, source.Config{Name: "local", Type: source.TypeDir, Path: dir, OnFirstRun: pipeline.FirstRunBackfill}, time.Minute, now)
+	want := []source.Check{{Name: source.CheckFolder, Result: source.CheckPass, Detail: dir + " can be read and written"},
+		{Name: pipeline.CheckFirstRun, Result: source.CheckPass, Detail: "first run will collect the 0 objects (0 B) there, oldest first"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("folder: %+v, want %+v", got, want)
+	}
+	got = states.TestSource(ctx, source.Config{Name: "prod", Type: source.TypeS3, Bucket: "b", Region: "us-east-1",
+		Credentials: source.Credentials{AccessKeyIDEnv: "VPCFLOW_SURELY_UNSET", SecretAccessKey: "x"}}, time.Minute, now)
+	if len(got) != 2 || got[0].Name != source.CheckCredentials || got[0].Result != source.CheckFail || !strings.Contains(got[0].Detail, "credentials.access_key_id") ||
+		got[1] != (source.Check{Name: pipeline.CheckFirstRun, Result: source.CheckSkip, Detail: "not run: the credentials check failed"}) {
+		t.Errorf("keys that do not resolve: %+v", got)
 	}
 }

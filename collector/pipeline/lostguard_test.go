@@ -4,20 +4,28 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // traces is a LostStateStore holding given traces of earlier batches.
 type traces []vmclient.ExportedSeries
 
-func (tr traces) Export(context.Context, string, time.Time, time.Time) ([]vmclient.ExportedSeries, error) {
-	return tr, nil
+func (tr traces) Export(_ context.Context, match string, _, _ time.Time) ([]vmclient.ExportedSeries, error) {
+	var out []vmclient.ExportedSeries
+	for _, s := range tr {
+		if strings.Contains(match, "source="+strconv.Quote(s.Labels["source"])) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 func (traces) WriteURL() string { return "http://vm:8428/api/v1/write" }
@@ -74,5 +82,32 @@ func TestGuardLostState(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "the ledger and the storage agree: nothing to do") {
 		t.Errorf("log: %s", log.String())
+	}
+}
+
+// TestGuardSources: the guard looks at the enabled sources only, and
+// their first runs take what --lost-state says.
+func TestGuardSources(t *testing.T) {
+	l, err := ledger.Open(filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	trace := func(src string) vmclient.ExportedSeries {
+		return vmclient.ExportedSeries{Labels: map[string]string{"__name__": pipeline.MarkerName, "source": src, "instance": l.Instance(), "ledger": "lost-one"},
+			Values: []float64{1.7e9}, Timestamps: []int64{1.7e12}}
+	}
+	purge := pipeline.FirstRun{Mode: pipeline.FirstRunPurge}
+	sources := []*pipeline.Source{{Source: source.NewDir("prod", t.TempDir()), FirstRun: purge},
+		{Source: source.NewDir("off", t.TempDir()), FirstRun: purge, Disabled: true}}
+	log := slog.New(slog.DiscardHandler)
+	if err := pipeline.GuardSources(context.Background(), log, l, traces{trace("off")}, sources, 0, ""); err != nil {
+		t.Errorf("a disabled source's traces stopped the start: %v", err)
+	}
+	if err := pipeline.GuardSources(context.Background(), log, l, traces{trace("prod")}, sources, 0, pipeline.LostBackfill); err != nil {
+		t.Fatal(err)
+	}
+	if sources[0].FirstRun.Mode != pipeline.FirstRunBackfill || sources[1].FirstRun != purge {
+		t.Errorf("first runs %+v and %+v, want backfill for prod only", sources[0].FirstRun, sources[1].FirstRun)
 	}
 }

@@ -188,20 +188,8 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	logs := pipeline.NewSourceLogs(cfg.Log.SourceDir, cfg.Log.SourceMaxMB, cfg.Log.SourceFiles)
 	defer logs.Close()
 	sources := buildSources(ctx, log, cfg, logs, fl.role)
-	var names []string
-	for _, s := range sources {
-		if !s.Disabled {
-			names = append(names, s.Name())
-		}
-	}
-	override, err := pipeline.GuardLostState(ctx, log, led, store, led.Instance(), names, dur.Retention, fl.lostState)
-	if err != nil {
+	if err := pipeline.GuardSources(ctx, log, led, store, sources, dur.Retention, fl.lostState); err != nil {
 		return err
-	}
-	for _, s := range sources {
-		if fr, ok := override[s.Name()]; ok {
-			s.FirstRun = fr
-		}
 	}
 	// The rank index: every committed batch marks its hours, which the
 	// ranker ranks in the background (and all at once before exiting).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -83,20 +82,9 @@ func testSources(ctx context.Context, w io.Writer, cfg *config.Config, only stri
 			continue
 		}
 		found = true
-		src, err := source.New(ctx, s)
-		if err != nil {
-			line(s.Name, source.Check{Name: source.CheckCredentials, Result: source.CheckFail, Detail: err.Error()})
-			line(s.Name, source.Check{Name: pipeline.CheckFirstRun, Result: source.CheckSkip, Detail: "not run: the credentials check failed"})
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		checks := src.(source.Checker).Check(cctx, source.CheckOptions{KeepObjects: !s.Deletes()})
-		cancel()
-		for _, c := range checks {
+		for _, c := range firstRuns.TestSource(ctx, s, 2*time.Minute, time.Now) {
 			line(s.Name, c)
 		}
-		fr := pipeline.FirstRun{Mode: s.OnFirstRun, OlderThan: s.PurgeOlderThan}
-		line(s.Name, firstRuns.Check(ctx, s.Name, fr, src, checks, time.Now()))
 	}
 	if only != "" && !found {
 		return fmt.Errorf("--source %q: no such source in the configuration", only)
@@ -118,35 +106,15 @@ func testSources(ctx context.Context, w io.Writer, cfg *config.Config, only stri
 func checkStorage(ctx context.Context, cfg *config.Config) source.Check {
 	c := source.Check{Name: "reachable-dedup", Result: source.CheckPass}
 	store, err := vmclient.New(cfg.Storage)
+	var warn error
 	if err == nil {
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err = store.Ping(sctx); err == nil {
-			err = store.CheckDedup(sctx)
-		}
+		c.Detail, warn, err = store.Check(ctx, 30*time.Second)
 	}
-	var unknown *vmclient.DedupUnknownError
 	switch {
-	case errors.As(err, &unknown):
-		c.Result, c.Detail = source.CheckWarn, err.Error()
 	case err != nil:
 		c.Result, c.Detail = source.CheckFail, err.Error()
-	default:
-		c.Detail = "VictoriaMetrics answers and deduplicates at 1 ms"
+	case warn != nil:
+		c.Result = source.CheckWarn
 	}
-	if store == nil || c.Result == source.CheckFail {
-		return c
-	}
-	// Objects are deleted only once the storage nodes say their samples are
-	// saved: without their /metrics, nothing would ever be deleted.
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	dur, derr := store.CheckDurability(sctx)
-	if derr != nil {
-		c.Result, c.Detail = source.CheckFail, derr.Error()
-		return c
-	}
-	c.Detail += fmt.Sprintf("; it saves acknowledged samples to disk within %s (storage nodes %s), after which objects are deleted",
-		dur.After, strings.Join(store.StorageNodes(), " "))
 	return c
 }
