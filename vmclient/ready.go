@@ -90,11 +90,11 @@ func (c *Client) logger() *slog.Logger {
 // Check tells whether the storage suits the collector (its test
 // command): it answers and deduplicates at 1 ms (CheckDedup), and its
 // nodes' /metrics say when they save acknowledged samples to disk
-// (CheckDurability); timeout bounds each step. It returns what it found;
-// warn is a dedup setting that could not be read (a *DedupUnknownError,
-// the rest checked all the same), err what fails.
-func (c *Client) Check(ctx context.Context, timeout time.Duration) (found string, warn, err error) {
-	sctx, cancel := context.WithTimeout(ctx, timeout)
+// (CheckDurability); Config.Timeout bounds each step. It returns what it
+// found; warn is a dedup setting that could not be read (a
+// *DedupUnknownError, the rest checked all the same), err what fails.
+func (c *Client) Check(ctx context.Context) (found string, warn, err error) {
+	sctx, cancel := context.WithTimeout(ctx, c.timeout)
 	err = c.Ping(sctx)
 	if err == nil {
 		err = c.CheckDedup(sctx)
@@ -111,7 +111,7 @@ func (c *Client) Check(ctx context.Context, timeout time.Duration) (found string
 	}
 	// Objects are deleted only once the storage nodes say their samples
 	// are saved: without their /metrics, nothing would ever be deleted.
-	sctx, cancel = context.WithTimeout(ctx, timeout)
+	sctx, cancel = context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	dur, err := c.CheckDurability(sctx)
 	if err != nil {

@@ -77,16 +77,16 @@ func TestWaitReady(t *testing.T) {
 func TestCheck(t *testing.T) {
 	ctx := context.Background()
 	vm := testserver.VictoriaMetrics(t)
-	found, warn, err := newClient(t, vmclient.Config{URL: vm.URL}).Check(ctx, 30*time.Second)
+	found, warn, err := newClient(t, vmclient.Config{URL: vm.URL}).Check(ctx)
 	if err != nil || warn != nil || !strings.HasPrefix(found, "VictoriaMetrics answers and deduplicates at 1 ms; it saves acknowledged samples to disk within ") ||
 		!strings.Contains(found, "(storage nodes "+vm.URL+")") {
 		t.Errorf("ready storage: %q, %v, %v", found, warn, err)
 	}
 	noDedup := testserver.VictoriaMetricsNoDedup(t)
-	if _, _, err := newClient(t, vmclient.Config{URL: noDedup.URL}).Check(ctx, 30*time.Second); err == nil || !strings.Contains(err.Error(), "dedup") {
+	if _, _, err := newClient(t, vmclient.Config{URL: noDedup.URL}).Check(ctx); err == nil || !strings.Contains(err.Error(), "dedup") {
 		t.Errorf("storage without dedup: %v", err)
 	}
-	if _, _, err := newClient(t, vmclient.Config{URL: "http://127.0.0.1:1"}).Check(ctx, 30*time.Second); !vmclient.Unreachable(err) {
+	if _, _, err := newClient(t, vmclient.Config{URL: "http://127.0.0.1:1"}).Check(ctx); !vmclient.Unreachable(err) {
 		t.Errorf("unreachable storage: %v", err)
 	}
 }

@@ -75,8 +75,8 @@ type Options struct {
 	// Config is the spool folder and its bound; MaxBytes 0 takes the
 	// default.
 	Config
-	// Interval is the pause between listings when nothing is new; default
-	// 5s.
+	// Interval is the pause between listings when nothing is new (the
+	// configuration's batch.max_wait); default pipeline.DefaultMaxWait.
 	Interval time.Duration
 	Logger   *slog.Logger
 }
@@ -97,7 +97,7 @@ type Downloader struct {
 // NewDownloader returns a downloader of origins into opts.Dir.
 func NewDownloader(origins []*Origin, l *ledger.Ledger, opts Options) *Downloader {
 	if opts.Interval <= 0 {
-		opts.Interval = 5 * time.Second
+		opts.Interval = pipeline.DefaultMaxWait
 	}
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = DefaultMaxBytes

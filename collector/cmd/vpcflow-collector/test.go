@@ -108,7 +108,7 @@ func checkStorage(ctx context.Context, cfg *config.Config) source.Check {
 	store, err := vmclient.New(cfg.Storage)
 	var warn error
 	if err == nil {
-		c.Detail, warn, err = store.Check(ctx, 30*time.Second)
+		c.Detail, warn, err = store.Check(ctx)
 	}
 	switch {
 	case err != nil:
