@@ -14,7 +14,13 @@
 //     millisecond times, at most Config.Concurrency at once.
 //   - Checks: the deduplication setting (dedup.go), when acknowledged
 //     samples are saved to disk and which restarts lost some (durable.go),
-//     and the storage's health as the writes see it (health.go).
+//     the storage's health as the writes see it (health.go), and all of
+//     them before the collector starts (WaitReady) or for its test command
+//     (Check), in ready.go.
+//   - Configuration: Config is the collector configuration's storage
+//     section too (yaml tags, DefaultConfig); New resolves its secrets
+//     (package secret) and turns a cluster's base URLs and tenant into the
+//     vminsert and vmselect paths.
 //
 // Writes, the dedup check (vmselect's /flags and every vmstorage's
 // /metrics) and CheckDurability are tested against real cluster binaries

@@ -1,6 +1,10 @@
-// Package config reads and checks the collector's YAML configuration. Every
-// error names the field it is about, such as "sources[1].path", and where
-// the file has it (FieldError).
+// Package config reads and checks the collector's YAML configuration. Its
+// sections are the components' own configurations, with their defaults
+// (vmclient, pipeline, status, spool, rank, one source.Config per
+// source); this package composes them, fills in what a file leaves out
+// from their DefaultConfig, and checks the whole. Every error names the
+// field it is about, such as "sources[1].path", and where the file has it
+// (FieldError).
 package config
 
 import (
@@ -26,11 +30,7 @@ import (
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
-// Config is the collector's configuration. Its sections are the
-// components' own configurations (vmclient.Config, pipeline.Config's
-// sections, status.Config, spool.Config, rank.Config), with their
-// defaults; this package reads them from YAML, fills in what the file
-// leaves out and checks the whole.
+// Config is the collector's configuration.
 type Config struct {
 	// StateDir holds the ledger and other state; relative paths are taken
 	// from the configuration file's folder.
