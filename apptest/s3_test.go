@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +18,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +32,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
@@ -716,10 +715,10 @@ func TestTestCommandFirstRun(t *testing.T) {
 	s3 := testserver.S3(t)
 	vm := testserver.VictoriaMetrics(t)
 	s3.CreateBucket(t, "logs", "backlog")
-	count := func(objs map[string][]byte) objectCount {
-		var c objectCount
+	count := func(objs map[string][]byte) pipeline.ObjectCount {
+		var c pipeline.ObjectCount
 		for _, b := range objs {
-			c.add(source.Object{Size: int64(len(b))})
+			c.Add(source.Object{Size: int64(len(b))})
 		}
 		return c
 	}
@@ -739,7 +738,7 @@ func TestTestCommandFirstRun(t *testing.T) {
 	if _, err := generate.Generate(generate.Config{Records: 2000, Seed: 63, Start: time.Date(2026, 5, 1, 23, 0, 0, 0, time.UTC), Duration: 2 * time.Hour}, generate.Dir(dir)); err != nil {
 		t.Fatal(err)
 	}
-	var dirOld, dirFresh objectCount
+	var dirOld, dirFresh pipeline.ObjectCount
 	for key := range present(t, dir) {
 		path := filepath.Join(dir, filepath.FromSlash(key))
 		info, err := os.Stat(path)
@@ -751,13 +750,13 @@ func TestTestCommandFirstRun(t *testing.T) {
 			if err := os.Chtimes(path, at, at); err != nil {
 				t.Fatal(err)
 			}
-			dirOld.add(source.Object{Size: info.Size()})
+			dirOld.Add(source.Object{Size: info.Size()})
 		} else {
-			dirFresh.add(source.Object{Size: info.Size()})
+			dirFresh.Add(source.Object{Size: info.Size()})
 		}
 	}
-	if dirOld.n == 0 || dirFresh.n == 0 {
-		t.Fatalf("folder: %d old and %d fresh files, want some of each", dirOld.n, dirFresh.n)
+	if dirOld.N == 0 || dirFresh.N == 0 {
+		t.Fatalf("folder: %d old and %d fresh files, want some of each", dirOld.N, dirFresh.N)
 	}
 	state := t.TempDir()
 	config := s3Config(t, vm.URL, state,
@@ -784,10 +783,10 @@ func TestTestCommandFirstRun(t *testing.T) {
 	}
 	old, fresh := count(oldObjs), count(freshObjs)
 	out := test()
-	has(out, "WARN", "prod", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", old.objects(""), fresh.objects("newer ")))
-	has(out, "PASS", "backlog", fmt.Sprintf("first run will collect the %s there, oldest first\n", count(backlog).objects("")))
+	has(out, "WARN", "prod", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", old.Objects(""), fresh.Objects("newer ")))
+	has(out, "PASS", "backlog", fmt.Sprintf("first run will collect the %s there, oldest first\n", count(backlog).Objects("")))
 	has(out, "PASS", "shared", "first run will leave the flow logs there now alone for good, and collect those that arrive later\n")
-	has(out, "WARN", "local", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", dirOld.objects(""), dirFresh.objects("newer ")))
+	has(out, "WARN", "local", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s\n", dirOld.Objects(""), dirFresh.Objects("newer ")))
 	if _, err := os.Stat(filepath.Join(state, "ledger.db")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("test created the ledger: %v", err)
 	}
@@ -800,7 +799,7 @@ func TestTestCommandFirstRun(t *testing.T) {
 	out = test()
 	led.Close()
 	has(out, "WARN", "prod", fmt.Sprintf("first run will purge %s older than 1h, unread, and collect the %s if it is not done yet (its state is unknown: ledger %s is in use by another collector",
-		old.objects(""), fresh.objects("newer "), filepath.Join(state, "ledger.db")))
+		old.Objects(""), fresh.Objects("newer "), filepath.Join(state, "ledger.db")))
 
 	// The run purges what test counted.
 	log, err := runOnce(t, bin, config, s3)
@@ -809,11 +808,11 @@ func TestTestCommandFirstRun(t *testing.T) {
 	}
 	for _, want := range []struct {
 		src string
-		c   objectCount
+		c   pipeline.ObjectCount
 	}{{"prod", old}, {"local", dirOld}} {
-		re := regexp.MustCompile(fmt.Sprintf(`"msg":"purged flow logs older than the first run","source":"%s","objects":%d,"bytes":%d,`, want.src, want.c.n, want.c.bytes))
+		re := regexp.MustCompile(fmt.Sprintf(`"msg":"purged flow logs older than the first run","source":"%s","objects":%d,"bytes":%d,`, want.src, want.c.N, want.c.Bytes))
 		if !re.MatchString(log) {
-			t.Errorf("%s: no purge of %d objects (%d bytes) in the log:\n%s", want.src, want.c.n, want.c.bytes, log)
+			t.Errorf("%s: no purge of %d objects (%d bytes) in the log:\n%s", want.src, want.c.N, want.c.Bytes, log)
 		}
 	}
 
@@ -825,45 +824,4 @@ func TestTestCommandFirstRun(t *testing.T) {
 	if strings.Contains(out, "will purge") {
 		t.Errorf("purge announced after the first run:\n%s", out)
 	}
-}
-
-// objectCount counts objects and their bytes, and prints them as the test
-// command's first-run check does (see objects): the oracle of
-// TestTestCommandFirstRun.
-type objectCount struct{ n, bytes int64 }
-
-func (c *objectCount) add(o source.Object) { c.n, c.bytes = c.n+1, c.bytes+o.Size }
-
-// objects prints the count with thousands separators, the adjective (ending
-// in a space, or none) and the noun in the singular for one, then the bytes
-// in decimal units, with one decimal while the figure shown is under 10:
-// "1,234 objects (56 MB)", "1 newer object (2.1 kB)".
-func (c objectCount) objects(adj string) string {
-	digits := strconv.FormatInt(c.n, 10)
-	count := ""
-	for len(digits) > 3 {
-		count = "," + digits[len(digits)-3:] + count
-		digits = digits[:len(digits)-3]
-	}
-	count = digits + count
-	noun := "objects"
-	if c.n == 1 {
-		noun = "object"
-	}
-	size := fmt.Sprintf("%d B", c.bytes)
-	for i, unit := range []string{"kB", "MB", "GB", "TB", "PB", "EB"} {
-		if c.bytes < 1000 {
-			break
-		}
-		v := float64(c.bytes) / math.Pow(1000, float64(i+1))
-		shown := strconv.FormatFloat(v, 'f', 1, 64)
-		if f, _ := strconv.ParseFloat(shown, 64); f >= 10 {
-			shown = strconv.FormatFloat(v, 'f', 0, 64)
-		}
-		size = shown + " " + unit
-		if f, _ := strconv.ParseFloat(shown, 64); f < 1000 {
-			break
-		}
-	}
-	return fmt.Sprintf("%s %s%s (%s)", count, adj, noun, size)
 }

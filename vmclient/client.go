@@ -14,7 +14,13 @@
 //     millisecond times, at most Config.Concurrency at once.
 //   - Checks: the deduplication setting (dedup.go), when acknowledged
 //     samples are saved to disk and which restarts lost some (durable.go),
-//     and the storage's health as the writes see it (health.go).
+//     the storage's health as the writes see it (health.go), and all of
+//     them before the collector starts (WaitReady) or for its test command
+//     (Check), in ready.go.
+//   - Configuration: Config is the collector configuration's storage
+//     section too (yaml tags, DefaultConfig); New resolves its secrets
+//     (package secret) and turns a cluster's base URLs and tenant into the
+//     vminsert and vmselect paths.
 //
 // Writes, the dedup check (vmselect's /flags and every vmstorage's
 // /metrics) and CheckDurability are tested against real cluster binaries
@@ -25,6 +31,7 @@
 package vmclient
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -43,21 +50,24 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vpcflow/vpcflow/secret"
 )
 
-// TLS configures HTTPS to the storage. Empty fields keep Go's defaults
-// (system roots, no client certificate).
+// TLS configures HTTPS to the storage (the configuration's storage.tls).
+// Empty fields keep Go's defaults (system roots, no client certificate).
 type TLS struct {
 	// CAFile is a PEM file of CA certificates to trust instead of the
 	// system's.
-	CAFile string
+	CAFile string `yaml:"ca_file"`
 	// CertFile and KeyFile are a PEM client certificate and its key (both or
 	// neither).
-	CertFile, KeyFile string
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 	// ServerName overrides the name checked in the server's certificate.
-	ServerName string
+	ServerName string `yaml:"server_name"`
 	// InsecureSkipVerify turns certificate checks off (tests only).
-	InsecureSkipVerify bool
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // Backoff is the wait between write attempts: a random duration between 0
@@ -72,6 +82,7 @@ type Backoff struct {
 // Defaults of Config.
 const (
 	DefaultTimeout             = 30 * time.Second
+	DefaultTenant              = "0"
 	DefaultMaxSeriesPerRequest = 10_000
 	DefaultBackoffInitial      = 250 * time.Millisecond
 	DefaultBackoffMax          = 30 * time.Second
@@ -80,70 +91,97 @@ const (
 
 // Config configures a Client. Set URL for a single node (or, for queries
 // only, a cluster's vmselect), or WriteURL and QueryURL for a cluster.
+// With its yaml tags it is the collector configuration's storage section;
+// the fields without one are set by the program (the Grafana plugin, the
+// report command, tests).
 type Config struct {
 	// URL is a single node's base URL, e.g. http://victoria:8428: writes go
 	// to URL/api/v1/write, queries to URL/api/v1/..., the flags check to
 	// URL/flags. It may instead be a cluster's vmselect Prometheus API base,
 	// http://vmselect:8481/select/0/prometheus: the client then queries
 	// only (the flags are read at vmselect's root).
-	URL string
-	// WriteURL is a cluster's full vminsert write URL, e.g.
-	// http://vminsert:8480/insert/0/prometheus/api/v1/write. It may carry a
-	// query string (extra_label=...).
-	WriteURL string
-	// QueryURL is a cluster's vmselect Prometheus API base, e.g.
-	// http://vmselect:8481/select/0/prometheus.
-	QueryURL string
+	URL string `yaml:"url"`
+	// WriteURL is a cluster's vminsert: its base URL, e.g.
+	// http://vminsert:8480, to which New adds
+	// /insert/<Tenant>/prometheus/api/v1/write, or the full write URL. The
+	// full URL may carry a query string (extra_label=...).
+	WriteURL string `yaml:"write_url"`
+	// QueryURL is a cluster's vmselect: its base URL, e.g.
+	// http://vmselect:8481, to which New adds /select/<Tenant>/prometheus,
+	// or that Prometheus API base itself.
+	QueryURL string `yaml:"query_url"`
+	// Tenant is the cluster tenant, "accountID" or "accountID:projectID",
+	// of WriteURL and QueryURL given as base URLs; default "0".
+	Tenant string `yaml:"tenant"`
 
 	// Username and Password are sent as HTTP basic auth when Username is
-	// set. They are resolved by the caller; they never appear in errors.
-	Username, Password string
+	// set. They never appear in errors.
+	Username string `yaml:"username"`
+	Password string `yaml:"-"`
+	// PasswordSecret is where a configuration file finds the password
+	// (its key password: inline, {file: PATH} or {env: NAME}); New
+	// resolves it into Password. Set one of the two.
+	PasswordSecret secret.Secret `yaml:"password"`
+	// BearerTokenSecret is where a configuration file finds the bearer
+	// token (its key bearer_token); New resolves it into BearerToken. Set
+	// one of the two.
+	BearerTokenSecret secret.Secret `yaml:"bearer_token"`
 	// BearerToken is sent as "Authorization: Bearer ..." when set.
-	BearerToken string
+	BearerToken string `yaml:"-"`
 	// TLS configures https URLs (unless HTTPClient is set).
-	TLS TLS
+	TLS TLS `yaml:"tls"`
 	// Header holds more headers for every request (a proxy's tenant
 	// header, for example). Their values never appear in errors.
-	Header http.Header
+	Header http.Header `yaml:"-"`
 	// HTTPClient sends the requests; nil means a client of its own with
 	// TLS (the Grafana plugin passes the SDK's, with its TLS and proxy
 	// settings).
-	HTTPClient *http.Client
+	HTTPClient *http.Client `yaml:"-"`
 	// Concurrency bounds the queries (Instant, Range) run at the same
 	// time; default 4.
-	Concurrency int
+	Concurrency int `yaml:"-"`
 
 	// Timeout bounds each HTTP request; default 30s.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout"`
+	// SkipDedupCheck lets WaitReady go on when the storage's dedup setting
+	// cannot be read (it still fails when the setting is read and wrong).
+	SkipDedupCheck bool `yaml:"skip_dedup_check"`
 	// MaxSeriesPerRequest splits a larger Write into several requests;
 	// default 10000.
-	MaxSeriesPerRequest int
+	MaxSeriesPerRequest int `yaml:"-"`
 	// Retry is the wait between write attempts; zero fields take defaults.
-	Retry Backoff
+	Retry Backoff `yaml:"-"`
 	// OnRetry, when set, is called before each wait after a failed attempt
 	// (attempt counts from 1), e.g. to log it. err carries no secret.
-	OnRetry func(attempt int, err error, wait time.Duration)
+	OnRetry func(attempt int, err error, wait time.Duration) `yaml:"-"`
 
 	// StorageNodes are the base URLs of the processes that keep the
 	// samples, whose /metrics CheckDurability reads (start time, flush
 	// interval, dedup setting). A single node is its URL, the default; a
 	// cluster needs each vmstorage's HTTP address, e.g.
 	// http://vmstorage-1:8482.
-	StorageNodes []string
+	StorageNodes []string `yaml:"storage_nodes"`
 	// InsertNodes are the base URLs of a cluster's vminsert processes
 	// whose restarts are watched too (vminsert acknowledges a write before
 	// it forwarded the rows, within 200 ms): optional; for a vminsert
 	// behind a load balancer, list each one's own address.
-	InsertNodes []string
+	InsertNodes []string `yaml:"insert_nodes"`
 	// DurableAfter, when set, replaces how long after an acknowledgement
 	// samples are taken as saved to disk; by default it is derived from the
 	// nodes' -inmemoryDataFlushInterval (18s at its default of 5s). A
 	// shorter value than the storage needs loses data when a node crashes.
-	DurableAfter time.Duration
+	DurableAfter time.Duration `yaml:"durable_after"`
 	// Logger receives a warning when writes or checks start failing, one
-	// every 30 s while they go on, and a line when they work again; nil
-	// logs nothing.
-	Logger *slog.Logger
+	// every 30 s while they go on, and a line when they work again, and
+	// WaitReady's progress; nil logs nothing.
+	Logger *slog.Logger `yaml:"-"`
+}
+
+// DefaultConfig returns the defaults of Config, which New also takes for
+// the fields left zero.
+func DefaultConfig() Config {
+	return Config{Tenant: DefaultTenant, Timeout: DefaultTimeout, Concurrency: DefaultConcurrency,
+		MaxSeriesPerRequest: DefaultMaxSeriesPerRequest, Retry: Backoff{Initial: DefaultBackoffInitial, Max: DefaultBackoffMax}}
 }
 
 // Client writes to and checks one VictoriaMetrics. It is safe for
@@ -170,6 +208,7 @@ type Client struct {
 	nodes           []string // storage nodes' base URLs
 	insertNodes     []string // vminserts' base URLs
 	durableAfterCfg time.Duration
+	skipDedupCheck  bool
 	durMu           sync.Mutex // guards seen, gen
 	seen            []nodeState
 	gen             uint64
@@ -194,6 +233,7 @@ func New(cfg Config) (*Client, error) {
 		onRetry:   cfg.OnRetry,
 
 		durableAfterCfg: cfg.DurableAfter,
+		skipDedupCheck:  cfg.SkipDedupCheck,
 		log:             cfg.Logger,
 		health:          Health{Up: true, Since: time.Now()},
 	}
@@ -236,16 +276,23 @@ func New(cfg Config) (*Client, error) {
 	case cfg.WriteURL == "" || cfg.QueryURL == "":
 		return nil, errors.New("VictoriaMetrics: set URL (single node), or both WriteURL and QueryURL (cluster)")
 	default:
+		tenant := cmp.Or(cfg.Tenant, DefaultTenant)
 		w, err := parseURL("WriteURL", cfg.WriteURL, true)
 		if err != nil {
 			return nil, err
 		}
+		if w.Path == "" || w.Path == "/" {
+			w.Path, w.RawPath = "/insert/"+tenant+"/prometheus/api/v1/write", ""
+		}
 		if !strings.HasSuffix(w.Path, "/api/v1/write") {
-			return nil, fmt.Errorf("VictoriaMetrics: WriteURL %s: want the full write URL, e.g. http://vminsert:8480/insert/0/prometheus/api/v1/write", w)
+			return nil, fmt.Errorf("VictoriaMetrics: WriteURL %s: want vminsert's base URL or the full write URL, e.g. http://vminsert:8480 or http://vminsert:8480/insert/0/prometheus/api/v1/write", w.Redacted())
 		}
 		q, err := parseURL("QueryURL", cfg.QueryURL, false)
 		if err != nil {
 			return nil, err
+		}
+		if q.Path == "" || q.Path == "/" {
+			q.Path, q.RawPath = "/select/"+tenant+"/prometheus", ""
 		}
 		if strings.Contains(q.Path, "/api/v1") {
 			return nil, fmt.Errorf("VictoriaMetrics: QueryURL %s: want the Prometheus API base, e.g. http://vmselect:8481/select/0/prometheus", q)
@@ -284,21 +331,39 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 
+	password, bearer := cfg.Password, cfg.BearerToken
+	for _, s := range []struct {
+		key  string
+		from secret.Secret
+		dst  *string
+	}{{"password", cfg.PasswordSecret, &password}, {"bearer_token", cfg.BearerTokenSecret, &bearer}} {
+		if !s.from.IsSet() {
+			continue
+		}
+		if *s.dst != "" {
+			return nil, fmt.Errorf("VictoriaMetrics: %s: given twice, as a value and as a secret", s.key)
+		}
+		v, err := s.from.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("VictoriaMetrics: %s: %w", s.key, err) // names the file or variable, not the value
+		}
+		*s.dst = v
+	}
 	switch {
-	case cfg.BearerToken != "" && (cfg.Username != "" || cfg.Password != ""):
+	case bearer != "" && (cfg.Username != "" || password != ""):
 		return nil, errors.New("VictoriaMetrics: set a username and password or a bearer token, not both")
-	case cfg.Password != "" && cfg.Username == "":
+	case password != "" && cfg.Username == "":
 		return nil, errors.New("VictoriaMetrics: a password needs a username")
 	case cfg.Username != "":
-		cred := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + cfg.Password))
+		cred := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + password))
 		c.auth = "Basic " + cred
 		c.secrets = append(c.secrets, cred)
-		if cfg.Password != "" {
-			c.secrets = append(c.secrets, cfg.Password)
+		if password != "" {
+			c.secrets = append(c.secrets, password)
 		}
-	case cfg.BearerToken != "":
-		c.auth = "Bearer " + cfg.BearerToken
-		c.secrets = append(c.secrets, cfg.BearerToken)
+	case bearer != "":
+		c.auth = "Bearer " + bearer
+		c.secrets = append(c.secrets, bearer)
 	}
 
 	c.header = cfg.Header.Clone()

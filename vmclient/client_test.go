@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vpcflow/vpcflow/secret"
 )
 
 func TestNew(t *testing.T) {
@@ -64,7 +66,7 @@ func TestNew(t *testing.T) {
 	f(Config{URL: "http://admin:hunter2@vm:8428"}, "credentials in the URL")
 	f(Config{URL: "http://admin:hunter2@vm:8428/%zz"}, "not a URL")
 	f(Config{WriteURL: "http://admin:hunter2@vminsert:8480/insert/0/prometheus/api/v1/write", QueryURL: "http://vmselect:8481/select/0/prometheus"}, "credentials in the URL")
-	f(Config{WriteURL: "http://vminsert:8480", QueryURL: "http://vmselect:8481/select/0/prometheus"}, "full write URL")
+	f(Config{WriteURL: "http://vminsert:8480/insert/0", QueryURL: "http://vmselect:8481/select/0/prometheus"}, "full write URL")
 	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write", QueryURL: "http://vmselect:8481/select/0/prometheus/api/v1/query"}, "Prometheus API base")
 	f(Config{URL: "http://vm:8428", Username: "u", Password: "hunter2", BearerToken: "t"}, "not both")
 	f(Config{URL: "http://vm:8428", Password: "hunter2"}, "needs a username")
@@ -91,6 +93,49 @@ func TestEndpoints(t *testing.T) {
 	f(Config{WriteURL: "http://vminsert:8480/insert/0/prometheus/api/v1/write?extra_label=a=b", QueryURL: "https://vmselect:8481/select/0:1/prometheus/",
 		StorageNodes: []string{"http://vmstorage-1:8482"}},
 		"http://vminsert:8480/insert/0/prometheus/api/v1/write?extra_label=a=b", "https://vmselect:8481/select/0:1/prometheus", "https://vmselect:8481")
+	// A cluster's base URLs take their tenant's paths; full paths stay.
+	nodes := []string{"http://vmstorage-1:8482"}
+	f(Config{WriteURL: "http://ins:8480", QueryURL: "http://sel:8481/", Tenant: "7:1", StorageNodes: nodes},
+		"http://ins:8480/insert/7:1/prometheus/api/v1/write", "http://sel:8481/select/7:1/prometheus", "http://sel:8481")
+	f(Config{WriteURL: "http://ins:8480/", QueryURL: "http://sel:8481", StorageNodes: nodes},
+		"http://ins:8480/insert/0/prometheus/api/v1/write", "http://sel:8481/select/0/prometheus", "http://sel:8481")
+	f(Config{WriteURL: "http://ins:8480?extra_label=env=prod", QueryURL: "http://sel:8481", Tenant: "3", StorageNodes: nodes},
+		"http://ins:8480/insert/3/prometheus/api/v1/write?extra_label=env=prod", "http://sel:8481/select/3/prometheus", "http://sel:8481")
+	f(Config{WriteURL: "http://ins:8480/insert/3/prometheus/api/v1/write", QueryURL: "http://sel:8481/select/3/prometheus", Tenant: "9", StorageNodes: nodes},
+		"http://ins:8480/insert/3/prometheus/api/v1/write", "http://sel:8481/select/3/prometheus", "http://sel:8481")
+}
+
+// TestSecrets: the configuration's password and bearer token are
+// resolved by New from where they are given, and a secret that does not
+// resolve fails New with the field, never the value.
+func TestSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(path, []byte("hunter2-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VPCFLOW_TEST_TOKEN", "hunter2-env")
+	f := func(cfg Config, wantAuth, wantErr string) {
+		t.Helper()
+		cfg.URL = "http://vm:8428"
+		c, err := New(cfg)
+		switch {
+		case wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), wantErr) || strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("%+v: error %v, want %q without the secret", cfg, err, wantErr)
+			}
+		case err != nil:
+			t.Errorf("%+v: %v", cfg, err)
+		case c.auth != wantAuth:
+			t.Errorf("%+v: authorization %q, want %q", cfg, c.auth, wantAuth)
+		}
+	}
+	f(Config{Username: "u", PasswordSecret: secret.Secret{File: path}}, "Basic dTpodW50ZXIyLWZpbGU=", "")
+	f(Config{BearerTokenSecret: secret.Secret{Env: "VPCFLOW_TEST_TOKEN"}}, "Bearer hunter2-env", "")
+	f(Config{Username: "u", PasswordSecret: secret.Secret{Value: "hunter2"}}, "Basic dTpodW50ZXIy", "")
+	f(Config{Username: "u", PasswordSecret: secret.Secret{Env: "VPCFLOW_SURELY_UNSET"}}, "", "password: environment variable VPCFLOW_SURELY_UNSET is not set")
+	f(Config{BearerTokenSecret: secret.Secret{File: path + ".missing"}}, "", "bearer_token: read secret file")
+	f(Config{Username: "u", Password: "hunter2", PasswordSecret: secret.Secret{Value: "hunter2"}}, "", "password: given twice")
+	f(Config{Username: "u", PasswordSecret: secret.Secret{Value: "x"}, BearerTokenSecret: secret.Secret{Value: "y"}}, "", "not both")
 }
 
 func TestBackoff(t *testing.T) {

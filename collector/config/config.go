@@ -1,6 +1,10 @@
-// Package config reads and checks the collector's YAML configuration. Every
-// error names the field it is about, such as "sources[1].path", and where
-// the file has it (FieldError).
+// Package config reads and checks the collector's YAML configuration. Its
+// sections are the components' own configurations, with their defaults
+// (vmclient, pipeline, status, spool, rank, one source.Config per
+// source); this package composes them, fills in what a file leaves out
+// from their DefaultConfig, and checks the whole. Every error names the
+// field it is about, such as "sources[1].path", and where the file has it
+// (FieldError).
 package config
 
 import (
@@ -9,15 +13,21 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
+	"reflect"
 	"strings"
-	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/vpcflow/vpcflow/collector/decode"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/spool"
+	"github.com/vpcflow/vpcflow/collector/status"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // Config is the collector's configuration.
@@ -26,81 +36,36 @@ type Config struct {
 	// from the configuration file's folder.
 	StateDir string `yaml:"state_dir"`
 	// Instance places this collector among several writing to the same
-	// storage: each owns its own slots (see DESIGN.md, delivery).
-	Instance    Instance    `yaml:"instance"`
-	Storage     Storage     `yaml:"storage"`
-	Aggregation Aggregation `yaml:"aggregation"`
-	Decode      Decode      `yaml:"decode"`
-	Batch       Batch       `yaml:"batch"`
-	Server      Server      `yaml:"server"`
-	Log         Log         `yaml:"log"`
-	Spool       Spool       `yaml:"spool"`
-	Rank        Rank        `yaml:"rank"`
-	Sources     []Source    `yaml:"sources"`
+	// storage: each owns its own slots (docs/guarantees.md).
+	Instance    Instance             `yaml:"instance"`
+	Storage     vmclient.Config      `yaml:"storage"`
+	Aggregation pipeline.Aggregation `yaml:"aggregation"`
+	Decode      decode.Options       `yaml:"decode"`
+	Batch       pipeline.Batch       `yaml:"batch"`
+	Server      status.Config        `yaml:"server"`
+	Log         Log                  `yaml:"log"`
+	Spool       spool.Config         `yaml:"spool"`
+	Rank        rank.Config          `yaml:"rank"`
+	Sources     []source.Config      `yaml:"sources"`
 }
 
-// Rank configures the rank index (package rank): per hour, VPC and action,
-// the largest label sets of the src, dst, app and pair families, from which
-// reports pick their top rows without reading those families whole. The
-// collector role maintains it.
-type Rank struct {
-	// TopK is how many label sets per view, hour, VPC and action the index
-	// keeps; default 30. 0 turns the index off (reports then read the
-	// families whole).
-	TopK int `yaml:"top_k"`
-	// Interval is how often the hours written to are ranked again: the
-	// index trails the data by up to this much; default 1m.
-	Interval time.Duration `yaml:"interval"`
-	// Lookback is how far back the hours are ranked again when the
-	// collector starts, for what an earlier run wrote but had not ranked;
-	// default 2h.
-	Lookback time.Duration `yaml:"lookback"`
+// Pipeline returns the pipeline's sections.
+func (c *Config) Pipeline() pipeline.Config {
+	return pipeline.Config{Aggregation: c.Aggregation, Decode: c.Decode, Batch: c.Batch}
 }
 
-// UnmarshalYAML reads the section's values, with errors that name the
-// field ("rank.interval: \"soon\": want a duration such as 1m"); fields
-// left out keep their value.
-func (r *Rank) UnmarshalYAML(unmarshal func(any) error) error {
-	var raw struct {
-		TopK     *string `yaml:"top_k"`
-		Interval *string `yaml:"interval"`
-		Lookback *string `yaml:"lookback"`
-	}
-	if err := unmarshal(&raw); err != nil {
-		return err
-	}
-	var errs []error
-	if raw.TopK != nil {
-		n, err := strconv.Atoi(*raw.TopK)
-		if err != nil {
-			errs = append(errs, fieldError("rank.top_k", "%q: want a whole number", *raw.TopK))
-		}
-		r.TopK = n
-	}
-	for _, d := range []struct {
-		field string
-		raw   *string
-		dst   *time.Duration
-	}{{"rank.interval", raw.Interval, &r.Interval}, {"rank.lookback", raw.Lookback, &r.Lookback}} {
-		if d.raw == nil {
-			continue
-		}
-		v, err := time.ParseDuration(*d.raw)
-		if err != nil {
-			errs = append(errs, fieldError(d.field, "%q: want a duration such as 1m or 2h", *d.raw))
-		}
-		*d.dst = v
-	}
-	return errors.Join(errs...)
+// LedgerPath returns the collector's ledger, <state_dir>/ledger.db.
+func (c *Config) LedgerPath() string { return filepath.Join(c.StateDir, "ledger.db") }
+
+// LedgerOptions returns the options of the collector's ledger: the slots
+// of this instance.
+func (c *Config) LedgerOptions() ledger.Options {
+	return ledger.Options{Instance: c.Instance.Index, Instances: c.Instance.Count}
 }
 
-// Server is the collector's status server: /metrics, /healthz and
-// /api/v1/sources.
-type Server struct {
-	// Listen is the address to serve on; default 127.0.0.1:9477 (loopback
-	// only). "off" turns the server off.
-	Listen string `yaml:"listen"`
-}
+// DownloaderLedgerPath returns the downloader role's ledger of what it
+// handed over, <state_dir>/downloader.db.
+func (c *Config) DownloaderLedgerPath() string { return filepath.Join(c.StateDir, "downloader.db") }
 
 // Log configures the collector's logs.
 type Log struct {
@@ -117,297 +82,16 @@ type Log struct {
 	SourceFiles int `yaml:"source_files"`
 }
 
-// Spool is the folder the downloader role hands objects to the collector
-// role through, when they run as separate processes.
-type Spool struct {
-	// Dir is the spool folder; default <state_dir>/spool. Both processes
-	// must see the same folder.
-	Dir string `yaml:"dir"`
-	// MaxBytes bounds the spool's size; the downloader waits while it is
-	// full. Default 1 GiB.
-	MaxBytes int64 `yaml:"max_bytes"`
-}
-
 // Instance is this collector's place among Count collectors.
 type Instance struct {
 	Index int `yaml:"index"`
 	Count int `yaml:"count"`
 }
 
-// Storage says where and how to write.
-type Storage struct {
-	// URL is a single-node VictoriaMetrics, e.g. http://127.0.0.1:8428.
-	URL string `yaml:"url"`
-	// WriteURL and QueryURL are a cluster's vminsert and vmselect, either as
-	// base URLs (http://vminsert:8480, to which /insert/<tenant>/prometheus/
-	// api/v1/write is added) or as full paths.
-	WriteURL string `yaml:"write_url"`
-	QueryURL string `yaml:"query_url"`
-	// Tenant is the cluster tenant, "accountID" or "accountID:projectID";
-	// default "0".
-	Tenant string `yaml:"tenant"`
-
-	Username string `yaml:"username"`
-	Password Secret `yaml:"password"`
-	Bearer   Secret `yaml:"bearer_token"`
-	TLS      TLS    `yaml:"tls"`
-
-	Timeout time.Duration `yaml:"timeout"`
-	// SkipDedupCheck starts even when the storage's dedup setting cannot be
-	// read (it is still refused when it can be read and is wrong).
-	SkipDedupCheck bool `yaml:"skip_dedup_check"`
-	// StorageNodes are the HTTP addresses of a cluster's vmstorage nodes
-	// (required with write_url), e.g. http://vmstorage-1:8482: their
-	// /metrics say when acknowledged samples are saved to disk and which
-	// restarts lost some. A single node is read at url.
-	StorageNodes []string `yaml:"storage_nodes"`
-	// InsertNodes are the HTTP addresses of a cluster's vminserts whose
-	// restarts are watched too (vminsert answers before it forwarded the
-	// rows): optional, each vminsert's own address, not a load balancer's.
-	InsertNodes []string `yaml:"insert_nodes"`
-	// DurableAfter replaces how long after an acknowledgement samples are
-	// taken as saved to disk (default: derived from the storage's
-	// -inmemoryDataFlushInterval, 18s at its default). Objects are deleted
-	// only then.
-	DurableAfter time.Duration `yaml:"durable_after"`
-}
-
-// Secret is a value given inline, in a file or in an environment variable:
-// `password: {file: /run/secrets/vm}` or `{env: VM_PASSWORD}` or a string.
-type Secret struct {
-	Value string `yaml:"value"`
-	File  string `yaml:"file"`
-	Env   string `yaml:"env"`
-}
-
-// UnmarshalYAML accepts a plain string as the value.
-func (s *Secret) UnmarshalYAML(unmarshal func(any) error) error {
-	var v string
-	if err := unmarshal(&v); err == nil {
-		s.Value = v
-		return nil
-	}
-	type plain Secret
-	return unmarshal((*plain)(s))
-}
-
-// Resolve returns the secret's value: inline, read from the file (trailing
-// newline dropped) or from the environment.
-func (s Secret) Resolve() (string, error) {
-	switch {
-	case s.File != "":
-		b, err := os.ReadFile(s.File)
-		if err != nil {
-			return "", fmt.Errorf("read secret file: %w", err)
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	case s.Env != "":
-		v, ok := os.LookupEnv(s.Env)
-		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set", s.Env)
-		}
-		return v, nil
-	}
-	return s.Value, nil
-}
-
-func (s Secret) set() bool { return s.Value != "" || s.File != "" || s.Env != "" }
-
-// TLS configures the storage connection's TLS.
-type TLS struct {
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-}
-
-// Aggregation tunes the metric families.
-type Aggregation struct {
-	// TopK bounds the src, dst and app families per interface, action and
-	// minute, and the pair family per VPC, action and minute; the rest
-	// folds into "other". Default 1000.
-	TopK int `yaml:"top_k"`
-	// MaxObjectCells bounds one object's aggregate, in cells (a label set
-	// of a family in a minute, about 270 bytes at peak): an object over it
-	// is quarantined, decoding stopped there. 0: the default, 4,000,000.
-	MaxObjectCells int `yaml:"max_object_cells"`
-	// MaxLearnedInterfaces and MaxLearnedAddresses bound what the
-	// collector remembers of interfaces (VPC, subnet, AZ, instance) and of
-	// the addresses they own (pair owners), forgetting the least recently
-	// seen beyond. 0: the defaults, 100,000 and 200,000.
-	MaxLearnedInterfaces int `yaml:"max_learned_interfaces"`
-	MaxLearnedAddresses  int `yaml:"max_learned_addresses"`
-}
-
-// Decode bounds what one object may decode to.
-type Decode struct {
-	// MaxObjectBytes bounds an object's decoded text (or Parquet pages);
-	// over it the object is quarantined. 0: the default, 16 GiB.
-	MaxObjectBytes int64 `yaml:"max_object_bytes"`
-	// MaxExpansion bounds how many times its stored size an object may
-	// decode to, past 64 MiB (a compression bomb). 0: the default, 200.
-	MaxExpansion int64 `yaml:"max_expansion"`
-}
-
-// Batch says how many objects are merged into one write.
-type Batch struct {
-	// MaxObjects per batch; default 16.
-	MaxObjects int `yaml:"max_objects"`
-	// MaxBytes bounds the stored size of a batch's objects (a larger object
-	// makes a batch of its own); default 4 MiB. A batch's memory grows with
-	// its records.
-	MaxBytes int64 `yaml:"max_bytes"`
-	// MaxWait is how long a batch waits for more objects once it has one;
-	// default 5s.
-	MaxWait time.Duration `yaml:"max_wait"`
-	// MaxCells bounds a batch's aggregate, in cells: the batch closes
-	// before the object that would take it over. 0: the default,
-	// 2,000,000.
-	MaxCells int `yaml:"max_cells"`
-}
-
-// Source is one place flow logs arrive.
-type Source struct {
-	Name string `yaml:"name"`
-	// Type is "s3" (a bucket AWS delivers flow logs to) or "dir" (a local
-	// folder).
-	Type string `yaml:"type"`
-	// Enabled: false keeps the source configured (and shown in the status)
-	// without collecting it; default true.
-	Enabled *bool `yaml:"enabled"`
-
-	// Bucket and Prefix say where an s3 source's logs are: the bucket and
-	// the key prefix the flow logs were configured with (before AWSLogs/).
-	Bucket string `yaml:"bucket"`
-	Prefix string `yaml:"prefix"`
-	// Endpoint and PathStyle address an S3-compatible server instead of
-	// AWS.
-	Endpoint  string `yaml:"endpoint"`
-	PathStyle bool   `yaml:"path_style"`
-	// Credentials of an s3 source; none means the AWS default chain.
-	Credentials Credentials `yaml:"credentials"`
-	// Downloaders is how many objects an s3 source fetches at once;
-	// default 8.
-	Downloaders int `yaml:"downloaders"`
-	// OnFirstRun is what the source's first run does with the flow logs
-	// already there: "purge" (delete those older than PurgeOlderThan,
-	// unread), "backfill" (collect them all, oldest first) or "skip"
-	// (leave them alone). Default: skip for an s3 source that does not
-	// delete, backfill for a dir source. An s3 source that deletes has no
-	// default: its first run purges (as Scrutinizer does), which deletes
-	// logs unread, so the check refuses the field left out and wants
-	// "purge" written to confirm it.
-	OnFirstRun string `yaml:"on_first_run"`
-	// PurgeOlderThan is the age beyond which the first run's purge
-	// deletes; default 15m.
-	PurgeOlderThan time.Duration `yaml:"purge_older_than"`
-
-	// Path is the folder of a dir source; relative paths are taken from
-	// the configuration file's folder.
-	Path string `yaml:"path"`
-	// DeleteAfterIngest removes an object once its data is stored; default
-	// true. False leaves the objects (for shared sources): the ledger
-	// remembers what was ingested.
-	DeleteAfterIngest *bool `yaml:"delete_after_ingest"`
-	// Format decodes objects without a header line: v2 … v8 or field
-	// names; default the AWS default format.
-	Format string `yaml:"format"`
-	// Account and Region label records whose object key does not follow
-	// the AWS layout and which lack the fields. For an s3 source, Region is
-	// also the bucket's region (required).
-	Account string `yaml:"account"`
-	Region  string `yaml:"region"`
-}
-
-// Credentials are an s3 source's AWS credentials. Static keys are given
-// each as a value, an environment variable (*_env) or a file (*_file);
-// without them the AWS default chain applies (environment, shared profile
-// as AWS_PROFILE names it, web identity, ECS or EC2 instance role). RoleARN, with an optional
-// ExternalID, assumes a role with those credentials (cross-account).
-type Credentials struct {
-	AccessKeyID         string `yaml:"access_key_id"`
-	AccessKeyIDEnv      string `yaml:"access_key_id_env"`
-	AccessKeyIDFile     string `yaml:"access_key_id_file"`
-	SecretAccessKey     string `yaml:"secret_access_key"`
-	SecretAccessKeyEnv  string `yaml:"secret_access_key_env"`
-	SecretAccessKeyFile string `yaml:"secret_access_key_file"`
-	SessionToken        string `yaml:"session_token"`
-	SessionTokenEnv     string `yaml:"session_token_env"`
-	SessionTokenFile    string `yaml:"session_token_file"`
-	RoleARN             string `yaml:"role_arn"`
-	ExternalID          string `yaml:"external_id"`
-}
-
-func (c Credentials) accessKey() Secret {
-	return Secret{Value: c.AccessKeyID, Env: c.AccessKeyIDEnv, File: c.AccessKeyIDFile}
-}
-func (c Credentials) secretKey() Secret {
-	return Secret{Value: c.SecretAccessKey, Env: c.SecretAccessKeyEnv, File: c.SecretAccessKeyFile}
-}
-func (c Credentials) sessionToken() Secret {
-	return Secret{Value: c.SessionToken, Env: c.SessionTokenEnv, File: c.SessionTokenFile}
-}
-
-// Static reports whether static keys are configured.
-func (c Credentials) Static() bool { return c.accessKey().set() }
-
-// Resolve returns the static keys (empty without them). Errors name the
-// field, never the value.
-func (c Credentials) Resolve() (accessKeyID, secretAccessKey, sessionToken string, err error) {
-	if !c.Static() {
-		return "", "", "", nil
-	}
-	if accessKeyID, err = c.accessKey().Resolve(); err != nil {
-		return "", "", "", fmt.Errorf("credentials.access_key_id: %w", err)
-	}
-	if secretAccessKey, err = c.secretKey().Resolve(); err != nil {
-		return "", "", "", fmt.Errorf("credentials.secret_access_key: %w", err)
-	}
-	if sessionToken, err = c.sessionToken().Resolve(); err != nil {
-		return "", "", "", fmt.Errorf("credentials.session_token: %w", err)
-	}
-	return accessKeyID, secretAccessKey, sessionToken, nil
-}
-
-// IsEnabled reports whether the source is collected.
-func (s Source) IsEnabled() bool { return s.Enabled == nil || *s.Enabled }
-
-// Deletes reports whether the source's objects are removed after ingest.
-func (s Source) Deletes() bool { return s.DeleteAfterIngest == nil || *s.DeleteAfterIngest }
-
-// Defaults.
-const (
-	DefaultTopK       = 1000
-	DefaultMaxObjects = 16
-	DefaultMaxBytes   = 4 << 20
-	DefaultMaxWait    = 5 * time.Second
-	DefaultTimeout    = 30 * time.Second
-	DefaultTenant     = "0"
-
-	DefaultListen         = "127.0.0.1:9477"
-	DefaultSourceMaxMB    = 10
-	DefaultSourceFiles    = 3
-	DefaultSpoolMaxBytes  = 1 << 30
-	DefaultDownloaders    = 8
-	DefaultPurgeOlderThan = 15 * time.Minute
-
-	// MaxSourceName bounds a source's name in bytes: it names the source's
-	// spool folder and log file (with a rotation time stamp when rotated),
-	// which file systems allow 255 bytes.
-	MaxSourceName = 200
-
-	DefaultRankTopK     = rank.DefaultTopK
-	DefaultRankInterval = rank.DefaultInterval
-	DefaultRankLookback = rank.DefaultLookback
-)
-
-// First-run modes (Source.OnFirstRun).
-const (
-	FirstRunPurge    = "purge"
-	FirstRunBackfill = "backfill"
-	FirstRunSkip     = "skip"
-)
+// MaxSourceName bounds a source's name in bytes: it names the source's
+// spool folder and log file (with a rotation time stamp when rotated),
+// which file systems allow 255 bytes.
+const MaxSourceName = 200
 
 // Load reads and checks the configuration file at path. Its errors are
 // *FieldError values (joined), each naming the file, line and field.
@@ -443,7 +127,7 @@ func parse(data []byte, dir, file string) (*Config, error) {
 		return nil, joinProblems(s.problems)
 	}
 	// rank.top_k is preset: its zero value means off, not the default.
-	c := Config{Rank: Rank{TopK: DefaultRankTopK}}
+	c := Config{Rank: rank.Config{TopK: rank.DefaultTopK}}
 	if err := yaml.UnmarshalWithOptions(data, &c, yaml.DisallowUnknownField()); err != nil {
 		return nil, joinProblems(s.collect(err, file))
 	}
@@ -468,68 +152,39 @@ func (c *Config) setDefaults(dir string) {
 	if c.Instance.Count == 0 {
 		c.Instance.Count = 1
 	}
-	if c.Storage.Tenant == "" {
-		c.Storage.Tenant = DefaultTenant
-	}
-	if c.Storage.Timeout == 0 {
-		c.Storage.Timeout = DefaultTimeout
-	}
-	if c.Aggregation.TopK == 0 {
-		c.Aggregation.TopK = DefaultTopK
-	}
-	if c.Batch.MaxObjects == 0 {
-		c.Batch.MaxObjects = DefaultMaxObjects
-	}
-	if c.Batch.MaxBytes == 0 {
-		c.Batch.MaxBytes = DefaultMaxBytes
-	}
-	if c.Batch.MaxWait == 0 {
-		c.Batch.MaxWait = DefaultMaxWait
-	}
-	if c.Server.Listen == "" {
-		c.Server.Listen = DefaultListen
-	}
+	fillZeros(&c.Storage, vmclient.DefaultConfig())
+	p := pipeline.DefaultConfig()
+	fillZeros(&c.Aggregation, p.Aggregation)
+	fillZeros(&c.Decode, p.Decode)
+	fillZeros(&c.Batch, p.Batch)
+	fillZeros(&c.Server, status.DefaultConfig())
 	c.Log.File = abs(c.Log.File)
 	if c.Log.SourceDir == "" {
 		c.Log.SourceDir = filepath.Join(c.StateDir, "source-logs")
 	}
 	c.Log.SourceDir = abs(c.Log.SourceDir)
-	if c.Log.SourceMaxMB == 0 {
-		c.Log.SourceMaxMB = DefaultSourceMaxMB
-	}
-	if c.Log.SourceFiles == 0 {
-		c.Log.SourceFiles = DefaultSourceFiles
-	}
+	orDefault(&c.Log.SourceMaxMB, pipeline.DefaultSourceLogMaxMB)
+	orDefault(&c.Log.SourceFiles, pipeline.DefaultSourceLogFiles)
 	if c.Spool.Dir == "" {
 		c.Spool.Dir = filepath.Join(c.StateDir, "spool")
 	}
 	c.Spool.Dir = abs(c.Spool.Dir)
-	if c.Spool.MaxBytes == 0 {
-		c.Spool.MaxBytes = DefaultSpoolMaxBytes
-	}
-	if c.Rank.Interval == 0 {
-		c.Rank.Interval = DefaultRankInterval
-	}
-	if c.Rank.Lookback == 0 {
-		c.Rank.Lookback = DefaultRankLookback
-	}
+	fillZeros(&c.Spool, spool.DefaultConfig())
+	r := rank.DefaultConfig()
+	orDefault(&c.Rank.Interval, r.Interval)
+	orDefault(&c.Rank.Lookback, r.Lookback)
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		s.Path = abs(s.Path)
-		if s.Downloaders == 0 {
-			s.Downloaders = DefaultDownloaders
-		}
-		if s.PurgeOlderThan == 0 {
-			s.PurgeOlderThan = DefaultPurgeOlderThan
-		}
+		fillZeros(s, source.DefaultConfig())
 		if s.OnFirstRun == "" {
 			// An s3 source that deletes is left without: its first run
 			// purges, which the configuration must say (check).
 			switch {
-			case s.Type == "dir":
-				s.OnFirstRun = FirstRunBackfill
+			case s.Type == source.TypeDir:
+				s.OnFirstRun = pipeline.FirstRunBackfill
 			case !s.Deletes():
-				s.OnFirstRun = FirstRunSkip
+				s.OnFirstRun = pipeline.FirstRunSkip
 			}
 		}
 	}
@@ -545,7 +200,7 @@ func (c *Config) check() error {
 	if c.Instance.Count < 1 || c.Instance.Index < 0 || c.Instance.Index >= c.Instance.Count {
 		add(fieldError("instance", "index %d of count %d: want 0 ≤ index < count", c.Instance.Index, c.Instance.Count))
 	}
-	add(c.Storage.check())
+	add(checkStorage(&c.Storage))
 	if c.Aggregation.TopK < 1 {
 		add(fieldError("aggregation.top_k", "%d: want at least 1", c.Aggregation.TopK))
 	}
@@ -586,29 +241,29 @@ func (c *Config) check() error {
 		}
 		names[s.Name] = true
 		switch s.Type {
-		case "dir":
+		case source.TypeDir:
 			if s.Path == "" {
 				add(fieldError(f+".path", "required for a dir source"))
 			}
-		case "s3":
-			add(s.checkS3(f))
+		case source.TypeS3:
+			add(checkS3(&s, f))
 		case "":
 			add(fieldError(f+".type", "required: s3 or dir"))
 		default:
 			add(fieldError(f+".type", "%q: want s3 or dir", s.Type))
 		}
 		switch s.OnFirstRun {
-		case FirstRunPurge:
+		case pipeline.FirstRunPurge:
 			if !s.Deletes() {
 				add(fieldError(f+".on_first_run", "purge deletes flow logs, which a source with delete_after_ingest: false must not do: use skip or backfill"))
 			}
-		case FirstRunBackfill, FirstRunSkip:
+		case pipeline.FirstRunBackfill, pipeline.FirstRunSkip:
 		case "":
-			if s.Type == "s3" {
+			if s.Type == source.TypeS3 {
 				add(fieldError(f+".on_first_run", "required for an s3 source that deletes (delete_after_ingest, default true): "+
 					"its first run purges, unread, the flow logs older than purge_older_than (%s); write on_first_run: purge to confirm, "+
 					"or backfill to collect them, or skip to leave them (once the source's first run is done, the ledger remembers it "+
-					"and this setting changes nothing)", ShortDuration(s.PurgeOlderThan)))
+					"and this setting changes nothing)", pipeline.ShortDuration(s.PurgeOlderThan)))
 			}
 		default:
 			add(fieldError(f+".on_first_run", "%q: want purge, backfill or skip", s.OnFirstRun))
@@ -646,21 +301,8 @@ func (c *Config) check() error {
 	return errors.Join(errs...)
 }
 
-// ShortDuration prints a duration as a configuration writes it, without
-// its zero parts: 15m, not 15m0s.
-func ShortDuration(d time.Duration) string {
-	out := d.String()
-	if strings.HasSuffix(out, "m0s") {
-		out = strings.TrimSuffix(out, "0s")
-	}
-	if strings.HasSuffix(out, "h0m") {
-		out = strings.TrimSuffix(out, "0m")
-	}
-	return out
-}
-
 // checkS3 checks the fields of an s3 source; f is its field path.
-func (s *Source) checkS3(f string) error {
+func checkS3(s *source.Config, f string) error {
 	var errs []error
 	if s.Bucket == "" {
 		errs = append(errs, fieldError(f+".bucket", "required for an s3 source"))
@@ -715,7 +357,7 @@ func (s *Source) checkS3(f string) error {
 	return errors.Join(errs...)
 }
 
-func (s *Storage) check() error {
+func checkStorage(s *vmclient.Config) error {
 	var errs []error
 	switch {
 	case s.URL != "" && (s.WriteURL != "" || s.QueryURL != ""):
@@ -739,10 +381,10 @@ func (s *Storage) check() error {
 			errs = append(errs, fieldError(f.field, "%q: want an http or https URL", p.Redacted()))
 		}
 	}
-	if s.Password.set() && s.Username == "" {
+	if s.PasswordSecret.IsSet() && s.Username == "" {
 		errs = append(errs, fieldError("storage.username", "required with storage.password"))
 	}
-	if s.Password.set() && s.Bearer.set() {
+	if s.PasswordSecret.IsSet() && s.BearerTokenSecret.IsSet() {
 		errs = append(errs, fieldError("storage.bearer_token", "set a password or a bearer token, not both"))
 	}
 	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
@@ -782,25 +424,23 @@ func (s *Storage) check() error {
 	return errors.Join(errs...)
 }
 
-// ClusterWriteURL returns the vminsert URL remote writes go to: WriteURL
-// itself when it has a path, else its /insert/<tenant>/prometheus/api/v1/write.
-func (s *Storage) ClusterWriteURL() string {
-	return withPath(s.WriteURL, "/insert/"+s.Tenant+"/prometheus/api/v1/write")
+// orDefault sets *v to def when it is the zero value: left out, or 0,
+// which means the default.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
-// ClusterQueryURL returns the vmselect Prometheus API base: QueryURL itself
-// when it has a path, else its /select/<tenant>/prometheus.
-func (s *Storage) ClusterQueryURL() string {
-	return withPath(s.QueryURL, "/select/"+s.Tenant+"/prometheus")
-}
-
-func withPath(base, path string) string {
-	if base == "" {
-		return ""
+// fillZeros sets each field of the struct *v that is zero (left out, or
+// 0, which means the default) to def's: the defaults are the components'
+// (their DefaultConfig), declared once.
+func fillZeros[T any](v *T, def T) {
+	dst, src := reflect.ValueOf(v).Elem(), reflect.ValueOf(def)
+	for i := range dst.NumField() {
+		if f := dst.Field(i); f.CanSet() && f.IsZero() {
+			f.Set(src.Field(i))
+		}
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Path != "" && u.Path != "/") {
-		return base
-	}
-	return strings.TrimSuffix(base, "/") + path
 }

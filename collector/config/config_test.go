@@ -11,6 +11,13 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/spool"
+	"github.com/vpcflow/vpcflow/secret"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 func TestParse(t *testing.T) {
@@ -49,7 +56,7 @@ sources:
 		t.Errorf("delete_after_ingest: %v %v, want false (set) and true (default)", c.Sources[0].Deletes(), c.Sources[1].Deletes())
 	}
 	t.Setenv("VPCFLOW_TEST_PASSWORD", "s3cret")
-	if p, err := c.Storage.Password.Resolve(); err != nil || p != "s3cret" {
+	if p, err := c.Storage.PasswordSecret.Resolve(); err != nil || p != "s3cret" {
 		t.Errorf("password from env: %q, %v", p, err)
 	}
 }
@@ -59,8 +66,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.StateDir != "/d/state" || c.Aggregation.TopK != DefaultTopK || c.Batch.MaxObjects != DefaultMaxObjects ||
-		c.Batch.MaxWait != DefaultMaxWait || c.Storage.Timeout != DefaultTimeout || c.Instance.Count != 1 || c.Storage.Tenant != "0" {
+	if c.StateDir != "/d/state" || c.Aggregation.TopK != pipeline.DefaultTopK || c.Batch.MaxObjects != pipeline.DefaultMaxObjects ||
+		c.Batch.MaxWait != pipeline.DefaultMaxWait || c.Storage.Timeout != vmclient.DefaultTimeout || c.Instance.Count != 1 || c.Storage.Tenant != "0" {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -127,7 +134,7 @@ func TestErrorsNameTheField(t *testing.T) {
 // TestRank reads the rank section: defaults for what is left out, and
 // top_k 0 (off) kept apart from top_k left out (the default).
 func TestRank(t *testing.T) {
-	f := func(section string, want Rank) {
+	f := func(section string, want rank.Config) {
 		t.Helper()
 		c, err := Parse([]byte("storage: {url: http://vm:8428}\nsources: [{name: a, type: dir, path: /x}]\n"+section), "/d")
 		if err != nil {
@@ -137,13 +144,13 @@ func TestRank(t *testing.T) {
 			t.Errorf("%q: %+v, want %+v", section, c.Rank, want)
 		}
 	}
-	def := Rank{TopK: 30, Interval: 5 * time.Minute, Lookback: 2 * time.Hour}
+	def := rank.Config{TopK: 30, Interval: 5 * time.Minute, Lookback: 2 * time.Hour}
 	f("", def)
 	f("rank:\n", def)
 	f("rank: {}\n", def)
-	f("rank: {top_k: 0}\n", Rank{TopK: 0, Interval: 5 * time.Minute, Lookback: 2 * time.Hour})
-	f("rank: {top_k: 50, interval: 5m, lookback: 6h}\n", Rank{TopK: 50, Interval: 5 * time.Minute, Lookback: 6 * time.Hour})
-	f("rank:\n  interval: 30s\n", Rank{TopK: 30, Interval: 30 * time.Second, Lookback: 2 * time.Hour})
+	f("rank: {top_k: 0}\n", rank.Config{TopK: 0, Interval: 5 * time.Minute, Lookback: 2 * time.Hour})
+	f("rank: {top_k: 50, interval: 5m, lookback: 6h}\n", rank.Config{TopK: 50, Interval: 5 * time.Minute, Lookback: 6 * time.Hour})
+	f("rank:\n  interval: 30s\n", rank.Config{TopK: 30, Interval: 30 * time.Second, Lookback: 2 * time.Hour})
 }
 
 func TestS3Source(t *testing.T) {
@@ -184,17 +191,17 @@ sources:
 		t.Fatal(err)
 	}
 	prod, shared, minio, local := c.Sources[0], c.Sources[1], c.Sources[2], c.Sources[3]
-	if prod.OnFirstRun != FirstRunPurge || shared.OnFirstRun != FirstRunSkip || minio.OnFirstRun != FirstRunBackfill || local.OnFirstRun != FirstRunBackfill {
+	if prod.OnFirstRun != pipeline.FirstRunPurge || shared.OnFirstRun != pipeline.FirstRunSkip || minio.OnFirstRun != pipeline.FirstRunBackfill || local.OnFirstRun != pipeline.FirstRunBackfill {
 		t.Errorf("first-run modes: %s %s %s %s", prod.OnFirstRun, shared.OnFirstRun, minio.OnFirstRun, local.OnFirstRun)
 	}
-	if prod.PurgeOlderThan != DefaultPurgeOlderThan || prod.Downloaders != DefaultDownloaders || !prod.IsEnabled() || minio.IsEnabled() {
+	if prod.PurgeOlderThan != source.DefaultPurgeOlderThan || prod.Downloaders != source.DefaultDownloaders || !prod.IsEnabled() || minio.IsEnabled() {
 		t.Errorf("defaults: %+v", prod)
 	}
 	if !prod.Credentials.Static() || shared.Credentials.Static() || !minio.PathStyle || minio.Endpoint != "http://127.0.0.1:9000" {
 		t.Errorf("credentials and endpoint: %+v %+v", prod.Credentials, minio)
 	}
 	if c.Server.Listen != "0.0.0.0:9000" || c.Log.File != "/etc/vpcflow/collector.log" || c.Log.SourceDir != "/etc/vpcflow/state/source-logs" ||
-		c.Spool.Dir != "/etc/vpcflow/state/spool" || c.Spool.MaxBytes != DefaultSpoolMaxBytes || c.Log.SourceMaxMB != DefaultSourceMaxMB {
+		c.Spool.Dir != "/etc/vpcflow/state/spool" || c.Spool.MaxBytes != spool.DefaultMaxBytes || c.Log.SourceMaxMB != pipeline.DefaultSourceLogMaxMB {
 		t.Errorf("server, log, spool: %+v %+v %+v", c.Server, c.Log, c.Spool)
 	}
 	t.Setenv("KEY_ID", "AKIAEXAMPLE")
@@ -211,37 +218,6 @@ sources:
 	cr.AccessKeyIDEnv = "VPCFLOW_UNSET_VARIABLE"
 	if _, _, _, err := cr.Resolve(); err == nil || !strings.Contains(err.Error(), "credentials.access_key_id") || strings.Contains(err.Error(), "wJalr") {
 		t.Errorf("unresolvable key: %v", err)
-	}
-}
-
-func TestClusterURLs(t *testing.T) {
-	s := Storage{WriteURL: "http://ins:8480", QueryURL: "http://sel:8481/", Tenant: "7:1"}
-	if got := s.ClusterWriteURL(); got != "http://ins:8480/insert/7:1/prometheus/api/v1/write" {
-		t.Errorf("write URL %q", got)
-	}
-	if got := s.ClusterQueryURL(); got != "http://sel:8481/select/7:1/prometheus" {
-		t.Errorf("query URL %q", got)
-	}
-	s = Storage{WriteURL: "http://ins:8480/insert/3/prometheus/api/v1/write", QueryURL: "http://sel:8481/select/3/prometheus"}
-	if s.ClusterWriteURL() != s.WriteURL || s.ClusterQueryURL() != s.QueryURL {
-		t.Errorf("full URLs changed: %q %q", s.ClusterWriteURL(), s.ClusterQueryURL())
-	}
-}
-
-func TestSecretFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "pw")
-	if err := os.WriteFile(path, []byte("from-file\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if v, err := (Secret{File: path}).Resolve(); err != nil || v != "from-file" {
-		t.Errorf("file secret %q, %v", v, err)
-	}
-	if _, err := (Secret{Env: "VPCFLOW_SURELY_UNSET"}).Resolve(); err == nil {
-		t.Error("unset env secret resolved")
-	}
-	if v, _ := (Secret{Value: "inline"}).Resolve(); v != "inline" {
-		t.Errorf("inline %q", v)
 	}
 }
 
@@ -293,13 +269,13 @@ func TestFirstRunPurgeMustBeWritten(t *testing.T) {
 	f(s3+"    delete_after_ingest: true\n", "", "purge_older_than (15m)")
 	f(s3+"    purge_older_than: 2h\n", "", "purge_older_than (2h)")
 	f(s3+"    enabled: false\n", "", "purge_older_than (15m)") // enabling it later would purge
-	f(s3+"    on_first_run: purge\n", FirstRunPurge, "")
-	f(s3+"    on_first_run: purge\n    purge_older_than: 1h\n", FirstRunPurge, "")
-	f(s3+"    on_first_run: backfill\n", FirstRunBackfill, "")
-	f(s3+"    on_first_run: skip\n", FirstRunSkip, "")
-	f(s3+"    delete_after_ingest: false\n", FirstRunSkip, "")
-	f("    type: dir\n    path: /x\n", FirstRunBackfill, "")
-	f("    type: dir\n    path: /x\n    on_first_run: purge\n", FirstRunPurge, "")
+	f(s3+"    on_first_run: purge\n", pipeline.FirstRunPurge, "")
+	f(s3+"    on_first_run: purge\n    purge_older_than: 1h\n", pipeline.FirstRunPurge, "")
+	f(s3+"    on_first_run: backfill\n", pipeline.FirstRunBackfill, "")
+	f(s3+"    on_first_run: skip\n", pipeline.FirstRunSkip, "")
+	f(s3+"    delete_after_ingest: false\n", pipeline.FirstRunSkip, "")
+	f("    type: dir\n    path: /x\n", pipeline.FirstRunBackfill, "")
+	f("    type: dir\n    path: /x\n    on_first_run: purge\n", pipeline.FirstRunPurge, "")
 }
 
 // TestErrorsNameFieldAndLine: every kind of broken value (wrong type, bad
@@ -402,18 +378,9 @@ func TestYAMLMessage(t *testing.T) {
 	f(&yaml.TypeError{DstType: reflect.TypeFor[int64](), SrcType: reflect.TypeFor[string]()}, "want a whole number")
 	f(&yaml.TypeError{DstType: reflect.TypeFor[*bool](), SrcType: reflect.TypeFor[string]()}, "want true or false")
 	f(&yaml.TypeError{DstType: reflect.TypeFor[time.Duration](), SrcType: reflect.TypeFor[uint64]()}, "want a duration such as 30s, 5m or 1h")
-	f(&yaml.TypeError{DstType: reflect.TypeFor[Secret](), SrcType: reflect.TypeFor[[]any]()}, "want the secret as a string, {env: NAME} or {file: PATH}")
+	f(&yaml.TypeError{DstType: reflect.TypeFor[secret.Secret](), SrcType: reflect.TypeFor[[]any]()}, "want the secret as a string, {env: NAME} or {file: PATH}")
 	f(&yaml.OverflowError{DstType: reflect.TypeFor[int](), SrcNum: "1e30"}, "want a whole number in range")
 	f(&yaml.UnknownFieldError{Message: `unknown field "x"`}, `unknown field "x"`)
-}
-
-func TestShortDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{15 * time.Minute: "15m", time.Hour: "1h", 48 * time.Hour: "48h",
-		90 * time.Minute: "1h30m", 90 * time.Second: "1m30s", 500 * time.Millisecond: "500ms", 0: "0s"} {
-		if got := ShortDuration(d); got != want {
-			t.Errorf("ShortDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
 }
 
 // TestBoundsAndDurability reads the memory, decode and durability bounds,

@@ -14,6 +14,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/vpcflow/vpcflow/secret"
 )
 
 // FieldError is one problem of a configuration: the field it is about,
@@ -62,7 +64,7 @@ func fieldError(field, format string, args ...any) error {
 
 var (
 	durationType = reflect.TypeFor[time.Duration]()
-	secretType   = reflect.TypeFor[Secret]()
+	secretType   = reflect.TypeFor[secret.Secret]()
 )
 
 // shape checks a parsed configuration against the Config type before it is

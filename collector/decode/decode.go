@@ -20,31 +20,33 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 )
 
-// Options tune decoding. The zero value is ready to use.
+// Options tune decoding. The zero value is ready to use. With its yaml
+// tags it is the collector configuration's decode section (the bounds of
+// what one object may decode to); the format is each source's.
 type Options struct {
 	// Format decodes text objects that have no header line; nil means the
 	// AWS default format (version 2).
-	Format *flowlog.Format
+	Format *flowlog.Format `yaml:"-"`
 	// MaxLineBytes is the longest text line accepted; longer lines are
 	// skipped as bad. Zero means DefaultMaxLineBytes.
-	MaxLineBytes int
+	MaxLineBytes int `yaml:"-"`
 	// MaxSamples is how many bad lines per object are kept as samples.
 	// Zero means DefaultMaxSamples; negative keeps none.
-	MaxSamples int
+	MaxSamples int `yaml:"-"`
 	// TempDir is where a Parquet object read from a stream that cannot seek
 	// is spooled; empty means os.TempDir().
-	TempDir string
+	TempDir string `yaml:"-"`
 	// MaxObjectBytes bounds what one object may decode to: its text after
 	// decompression, or what a Parquet object's pages declare (their
 	// uncompressed sizes, and at least 16 bytes a value). An object beyond it
 	// fails as a whole (TooLarge). Zero means DefaultMaxObjectBytes;
 	// negative means no bound.
-	MaxObjectBytes int64
+	MaxObjectBytes int64 `yaml:"max_object_bytes"`
 	// MaxExpansion bounds how many times its stored size an object may
 	// decode to, once it decodes to more than ExpansionFloor bytes: a gzip
 	// object that inflates a thousandfold is a decompression bomb, not a
 	// flow log. Zero means DefaultMaxExpansion; negative means no bound.
-	MaxExpansion int64
+	MaxExpansion int64 `yaml:"max_expansion"`
 }
 
 // Defaults for Options.

@@ -25,9 +25,6 @@ const (
 	FirstRunSkip = "skip"
 )
 
-// Defaults of FirstRun.
-const DefaultPurgeOlderThan = 15 * time.Minute
-
 // FirstRun says what a source's first run does with the objects already
 // there. The ledger remembers the first run, so a restart does not purge
 // again.
@@ -36,7 +33,7 @@ type FirstRun struct {
 	// lost unless asked) or FirstRunSkip.
 	Mode string
 	// OlderThan is the age beyond which the purge deletes; default
-	// DefaultPurgeOlderThan.
+	// source.DefaultPurgeOlderThan.
 	OlderThan time.Duration
 }
 
@@ -86,7 +83,7 @@ func EnsureFirstRun(ctx context.Context, l *ledger.Ledger, src source.Source, fr
 		case FirstRunPurge:
 			older := fr.OlderThan
 			if older <= 0 {
-				older = DefaultPurgeOlderThan
+				older = source.DefaultPurgeOlderThan
 			}
 			st.Cutoff = now.Add(-older)
 		case FirstRunSkip:

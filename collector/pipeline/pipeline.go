@@ -85,17 +85,18 @@ func (s *Source) log() *slog.Logger {
 
 // Options tune the pipeline.
 type Options struct {
-	// TopK bounds the top-K families (default 1000).
+	// TopK bounds the top-K families (default DefaultTopK).
 	TopK int
-	// MaxObjects is the most objects merged into one batch (default 16).
+	// MaxObjects is the most objects merged into one batch (default
+	// DefaultMaxObjects).
 	MaxObjects int
-	// MaxBytes bounds a batch's objects' stored size (default 4 MiB; a
-	// larger object makes a batch of its own). The memory a batch takes
-	// grows with its records.
+	// MaxBytes bounds a batch's objects' stored size (default
+	// DefaultMaxBytes, 4 MiB; a larger object makes a batch of its own).
+	// The memory a batch takes grows with its records.
 	MaxBytes int64
 	// MaxWait is how long to wait for more objects when fewer than
-	// MaxObjects are there (default 5s), and the pause between listings
-	// when there is nothing to do.
+	// MaxObjects are there (default DefaultMaxWait), and the pause between
+	// listings when there is nothing to do.
 	MaxWait time.Duration
 	// Workers decode objects at once (default GOMAXPROCS).
 	Workers int
@@ -138,16 +139,16 @@ type Options struct {
 
 func (o *Options) setDefaults() {
 	if o.TopK <= 0 {
-		o.TopK = 1000
+		o.TopK = DefaultTopK
 	}
 	if o.MaxObjects <= 0 {
-		o.MaxObjects = 16
+		o.MaxObjects = DefaultMaxObjects
 	}
 	if o.MaxBytes <= 0 {
-		o.MaxBytes = 4 << 20
+		o.MaxBytes = DefaultMaxBytes
 	}
 	if o.MaxWait <= 0 {
-		o.MaxWait = 5 * time.Second
+		o.MaxWait = DefaultMaxWait
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)

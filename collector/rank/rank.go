@@ -82,27 +82,28 @@ const (
 // dirty and is tried again.
 const hourTimeout = 5 * time.Minute
 
-// Config configures a Ranker.
+// Config configures a Ranker. With its yaml tags it is the collector
+// configuration's rank section.
 type Config struct {
 	// TopK is how many label sets per view, hour and group (VPC and
 	// action) the index keeps, for each of bytes, packets and flows.
 	// Default 30 (DefaultConfig); 0 turns the index off.
-	TopK int
+	TopK int `yaml:"top_k"`
 	// Interval is how often Run ranks the hours written to since its last
 	// round: the index trails the data by up to Interval (plus Settle).
 	// Zero or less takes the default, 5m.
-	Interval time.Duration
+	Interval time.Duration `yaml:"interval"`
 	// Lookback is how far back Run, when it starts, marks hours to rank
 	// again (every hour overlapping the last Lookback), covering what a
 	// previous run wrote but had not ranked when it stopped. Zero takes
 	// the default, 2h; it must not be negative.
-	Lookback time.Duration
+	Lookback time.Duration `yaml:"lookback"`
 	// Settle is the least time between a batch's commit (Touch) and the
 	// ranking of its hours: VictoriaMetrics makes new samples searchable
 	// only after it flushes its buffers (every 2 s on a single node, so up
 	// to about 4 s after the write), and an hour ranked before would miss
 	// them until it is touched again. Zero takes the default, 5s.
-	Settle time.Duration
+	Settle time.Duration `yaml:"-"`
 }
 
 // DefaultConfig returns the default configuration: top 30, ranked every five
@@ -339,6 +340,27 @@ func (r *Ranker) Flush(ctx context.Context) error {
 		}
 	}
 	return r.rankDirty(ctx, r.cfg.Settle)
+}
+
+// FlushAndLog is Flush at the end of a run, bounded by timeout: it ranks
+// the hours written to and not yet ranked, unless ctx is done (the
+// collector was stopped at once), and logs what it did. A failure is
+// logged, not returned: the data is stored, and the index only guides
+// which rows reports show.
+func (r *Ranker) FlushAndLog(ctx context.Context, timeout time.Duration) {
+	hours := len(r.Dirty())
+	if !r.Enabled() || hours == 0 || ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	began := time.Now()
+	if err := r.Flush(ctx); err != nil {
+		r.log.Error("rank index not brought up to date: reports may choose their top rows less well over these hours",
+			"hours_left", len(r.Dirty()), "err", err)
+		return
+	}
+	r.log.Info("rank index up to date", "hours", hours, "took", time.Since(began).Round(time.Millisecond).String())
 }
 
 // Hours ranks the hours holding the given times now, whether dirty or not

@@ -349,3 +349,34 @@ func TestRun(t *testing.T) {
 		t.Errorf("a ranker that is off: %v, dirty %v", err, off.Dirty())
 	}
 }
+
+// TestFlushAndLog: at the end of a run the dirty hours are ranked and
+// logged; a failure is logged with the hours left; a collector stopped at
+// once (its context done) ranks nothing.
+func TestFlushAndLog(t *testing.T) {
+	f := func(err error, cancelled bool, wantLog string, wantDirty int) {
+		t.Helper()
+		var log strings.Builder
+		s := &fake{err: err}
+		r, nerr := New(s, Config{TopK: 3, Settle: time.Nanosecond}, slog.New(slog.NewTextHandler(&log, nil)))
+		if nerr != nil {
+			t.Fatal(nerr)
+		}
+		r.Touch(minutes(at(9, 0), at(10, 0)))
+		ctx, cancel := context.WithCancel(context.Background())
+		if cancelled {
+			cancel()
+		}
+		defer cancel()
+		r.FlushAndLog(ctx, time.Minute)
+		if got := log.String(); !strings.Contains(got, wantLog) || (wantLog == "" && got != "") {
+			t.Errorf("log %q, want %q", got, wantLog)
+		}
+		if d := len(r.Dirty()); d != wantDirty {
+			t.Errorf("%d hours dirty, want %d", d, wantDirty)
+		}
+	}
+	f(nil, false, `msg="rank index up to date" hours=2`, 0)
+	f(errors.New("connect: connection refused"), false, `msg="rank index not brought up to date: reports may choose their top rows less well over these hours" hours_left=2`, 2)
+	f(nil, true, "", 2)
+}

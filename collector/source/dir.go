@@ -136,3 +136,30 @@ func (d *Dir) path(key string) (string, error) {
 	}
 	return filepath.Join(d.root, rel), nil
 }
+
+// CheckFolder names the check of a dir source (Dir.Check).
+const CheckFolder = "folder"
+
+// Checker is a source that tests its own access (the test command): S3
+// and Dir.
+type Checker interface {
+	Check(ctx context.Context, opts CheckOptions) []Check
+}
+
+// Check tests that the folder can be read and written (objects are
+// deleted after ingest): one check, CheckFolder.
+func (d *Dir) Check(context.Context, CheckOptions) []Check {
+	c := Check{Name: CheckFolder, Result: CheckPass, Detail: d.root + " can be read and written"}
+	if _, err := os.ReadDir(d.root); err != nil {
+		c.Result, c.Detail = CheckFail, fmt.Sprintf("read %s: %v", d.root, err)
+		return []Check{c}
+	}
+	f, err := os.CreateTemp(d.root, ".vpcflow-access-check-*")
+	if err != nil {
+		c.Result, c.Detail = CheckFail, fmt.Sprintf("write %s: %v (objects cannot be deleted after ingest)", d.root, err)
+		return []Check{c}
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return []Check{c}
+}

@@ -1,5 +1,6 @@
 // Package source lists, opens and deletes flow log objects where they
-// arrive: a local folder (Dir) or an S3 bucket (S3).
+// arrive: a local folder (Dir) or an S3 bucket (S3), each built from its
+// configuration by New.
 package source
 
 import (

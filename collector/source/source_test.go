@@ -157,3 +157,23 @@ func TestDirKeysStayInside(t *testing.T) {
 		t.Errorf("delete of a key inside: %v", err)
 	}
 }
+
+// TestDirCheck: a folder that can be read and written passes; one that
+// does not exist fails, naming it; nothing is left behind.
+func TestDirCheck(t *testing.T) {
+	root := t.TempDir()
+	var _ Checker = (*Dir)(nil)
+	var _ Checker = (*S3)(nil)
+	got := NewDir("local", root).Check(context.Background(), CheckOptions{})
+	if len(got) != 1 || got[0] != (Check{Name: CheckFolder, Result: CheckPass, Detail: root + " can be read and written"}) {
+		t.Errorf("writable folder: %+v", got)
+	}
+	if left, _ := os.ReadDir(root); len(left) != 0 {
+		t.Errorf("the check left %v behind", left)
+	}
+	missing := filepath.Join(root, "missing")
+	got = NewDir("local", missing).Check(context.Background(), CheckOptions{})
+	if want := "read " + missing + ": "; len(got) != 1 || got[0].Result != CheckFail || len(got[0].Detail) < len(want) || got[0].Detail[:len(want)] != want {
+		t.Errorf("missing folder: %+v, want a failure starting %q", got, want)
+	}
+}

@@ -21,7 +21,8 @@ import (
 // Origin is a source the downloader copies from.
 type Origin struct {
 	Source source.Source
-	// Workers is how many objects are fetched at once; default 8.
+	// Workers is how many objects are fetched at once; default
+	// source.DefaultDownloaders.
 	Workers int
 	// Shared sources keep their objects (delete_after_ingest: false):
 	// past the first run, they are listed by recent date prefixes when
@@ -36,14 +37,46 @@ type Origin struct {
 	state ledger.SourceState
 }
 
+// Origins returns the downloader's origins: the configuration's enabled
+// sources, each set up by pipeline.Open, fetched by its downloaders, with
+// its first-run behaviour.
+func Origins(ctx context.Context, cfgs []source.Config, log *slog.Logger) []*Origin {
+	var out []*Origin
+	for i, c := range cfgs {
+		if !c.IsEnabled() {
+			continue
+		}
+		out = append(out, &Origin{Source: pipeline.Open(ctx, i, c, log), Workers: c.Downloaders, Shared: !c.Deletes(),
+			FirstRun: pipeline.FirstRun{Mode: c.OnFirstRun, OlderThan: c.PurgeOlderThan}})
+	}
+	return out
+}
+
+// Config is the collector configuration's spool section: the folder the
+// downloader role hands objects to the collector role through, when they
+// run as separate processes.
+type Config struct {
+	// Dir is the spool folder (the configuration's default is
+	// <state_dir>/spool). Both processes must see the same folder.
+	Dir string `yaml:"dir"`
+	// MaxBytes bounds the spool's size: the downloader waits while it is
+	// full. Default DefaultMaxBytes.
+	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+// DefaultMaxBytes is the default bound of the spool's size, 1 GiB.
+const DefaultMaxBytes = 1 << 30
+
+// DefaultConfig returns the defaults of Config.
+func DefaultConfig() Config { return Config{MaxBytes: DefaultMaxBytes} }
+
 // Options tune a Downloader.
 type Options struct {
-	// Dir is the spool folder; MaxBytes bounds its size (the downloader
-	// waits while it is full).
-	Dir      string
-	MaxBytes int64
-	// Interval is the pause between listings when nothing is new; default
-	// 5s.
+	// Config is the spool folder and its bound; MaxBytes 0 takes the
+	// default.
+	Config
+	// Interval is the pause between listings when nothing is new (the
+	// configuration's batch.max_wait); default pipeline.DefaultMaxWait.
 	Interval time.Duration
 	Logger   *slog.Logger
 }
@@ -64,7 +97,10 @@ type Downloader struct {
 // NewDownloader returns a downloader of origins into opts.Dir.
 func NewDownloader(origins []*Origin, l *ledger.Ledger, opts Options) *Downloader {
 	if opts.Interval <= 0 {
-		opts.Interval = 5 * time.Second
+		opts.Interval = pipeline.DefaultMaxWait
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -72,7 +108,7 @@ func NewDownloader(origins []*Origin, l *ledger.Ledger, opts Options) *Downloade
 	for _, o := range origins {
 		o.stats = pipeline.NewSourceStats()
 		if o.Workers <= 0 {
-			o.Workers = 8
+			o.Workers = source.DefaultDownloaders
 		}
 	}
 	return &Downloader{origins: origins, ledger: l, opts: opts, log: opts.Logger}

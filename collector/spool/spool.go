@@ -38,6 +38,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
 )
 
@@ -149,6 +150,18 @@ type Source struct {
 // where Delete removes the originals.
 func NewSource(origin source.Source, dir string) *Source {
 	return &Source{origin: origin, dir: dir}
+}
+
+// Take makes the collector role's sources read what the downloader role
+// spools for them under dir: the downloader fetches their objects and
+// carries out their first runs, so the collector takes whatever is
+// spooled.
+func Take(srcs []*pipeline.Source, dir string) {
+	for _, s := range srcs {
+		s.Source = NewSource(s.Source, dir)
+		s.FirstRun = pipeline.FirstRun{Mode: pipeline.FirstRunBackfill}
+		s.Fetchers = 0
+	}
 }
 
 // Name returns the original source's name.

@@ -31,6 +31,19 @@ import (
 // loopback interface only.
 const DefaultListen = "127.0.0.1:9477"
 
+// Off, as Config.Listen, turns the status server off.
+const Off = "off"
+
+// Config is the collector configuration's server section.
+type Config struct {
+	// Listen is the address to serve on; default DefaultListen (loopback
+	// only). Off turns the server off.
+	Listen string `yaml:"listen"`
+}
+
+// DefaultConfig returns the defaults of Config.
+func DefaultConfig() Config { return Config{Listen: DefaultListen} }
+
 // Provider is what the server reports on (a *pipeline.Pipeline).
 type Provider interface {
 	Sources() []pipeline.SourceReport
@@ -121,6 +134,21 @@ func (s *Server) Handler() http.Handler {
 		fmt.Fprintln(w, "vpcflow collector: /metrics /healthz /api/v1/sources")
 	})
 	return mux
+}
+
+// Start serves the status endpoints as cfg says until ctx is done, and
+// logs where; with Listen Off it does nothing. It returns once the
+// listener is bound (or failed to bind).
+func (s *Server) Start(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.Listen == Off {
+		return nil
+	}
+	addr, err := s.ListenAndServe(ctx, cfg.Listen, log)
+	if err != nil {
+		return err
+	}
+	log.Info("status server listening", "address", addr, "endpoints", "/metrics /healthz /api/v1/sources")
+	return nil
 }
 
 // ListenAndServe serves the handler on addr until ctx is done. It returns

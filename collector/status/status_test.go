@@ -1,10 +1,13 @@
 package status_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +216,39 @@ func TestStorageFailing(t *testing.T) {
 	if _, page := get(t, h, "/metrics"); !strings.Contains(page, "vpcflow_collector_storage_up 1\n") ||
 		!strings.Contains(page, `vpcflow_source_status{source="prod",status="enabled"} 1`) {
 		t.Errorf("/metrics once the storage works:\n%s", page)
+	}
+}
+
+// TestStart: the server listens where the configuration says and logs
+// the address it bound; "off" starts nothing; an address in use fails.
+func TestStart(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var log strings.Builder
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	srv := status.New(provider(), "all", "test")
+	if err := srv.Start(ctx, status.Config{Listen: status.Off}, logger); err != nil || log.Len() != 0 {
+		t.Fatalf("off: %v, log %q", err, log.String())
+	}
+	if err := srv.Start(ctx, status.Config{Listen: "127.0.0.1:0"}, logger); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`msg="status server listening" address=(127\.0\.0\.1:\d+)`).FindStringSubmatch(log.String())
+	if m == nil {
+		t.Fatalf("no address in the log %q", log.String())
+	}
+	resp, err := http.Get("http://" + m[1] + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %s", resp.Status)
+	}
+	if err := srv.Start(ctx, status.Config{Listen: m[1]}, logger); err == nil {
+		t.Errorf("%s is in use, yet Start did not fail", m[1])
+	}
+	if status.DefaultConfig().Listen != "127.0.0.1:9477" {
+		t.Errorf("default %+v, want the loopback interface only", status.DefaultConfig())
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -101,7 +99,7 @@ func printRecords(stdout, stderr io.Writer, files []string, opts decode.Options)
 			_, err := w.Write(buf)
 			return err
 		})
-		reportBadLines(stderr, st)
+		st.WriteBadLines(stderr)
 		if err != nil {
 			failed++
 			fmt.Fprintf(stderr, "vpcflow-collector: %v\n", err)
@@ -120,160 +118,34 @@ func failedFiles(failed, total int) error {
 	return &exitError{1, fmt.Errorf("%d of %d files failed", failed, total)}
 }
 
-func reportBadLines(stderr io.Writer, st *decode.Stats) {
-	if st.BadLines == 0 {
-		return
-	}
-	fmt.Fprintf(stderr, "%s: %d bad lines skipped\n", st.Object, st.BadLines)
-	for _, s := range st.Samples {
-		fmt.Fprintf(stderr, "  %s\n", s)
-	}
-	if more := st.BadLines - int64(len(st.Samples)); more > 0 {
-		fmt.Fprintf(stderr, "  … and %d more\n", more)
-	}
-}
-
-// fileSummary is the JSON shape of one --summary --json line.
-type fileSummary struct {
-	File        string   `json:"file"`
-	Error       string   `json:"error,omitempty"`
-	Compression string   `json:"compression,omitempty"`
-	Header      bool     `json:"header"`
-	Fields      int      `json:"fields,omitempty"`
-	Records     int64    `json:"records"`
-	OK          int64    `json:"ok"`
-	NoData      int64    `json:"nodata"`
-	SkipData    int64    `json:"skipdata"`
-	BadLines    int64    `json:"bad_lines"`
-	Bytes       uint64   `json:"bytes"`
-	Packets     uint64   `json:"packets"`
-	FirstStart  string   `json:"first_start,omitempty"`
-	LastEnd     string   `json:"last_end,omitempty"`
-	StoredBytes int64    `json:"stored_bytes"`
-	TextBytes   int64    `json:"decoded_bytes"`
-	Samples     []string `json:"bad_line_samples,omitempty"`
-	// Totals only.
-	Files         int     `json:"files,omitempty"`
-	Failed        int     `json:"failed,omitempty"`
-	Seconds       float64 `json:"seconds,omitempty"`
-	PeakRSS       int64   `json:"peak_rss_bytes,omitempty"`
-	RecordsPerSec float64 `json:"records_per_second,omitempty"`
-	MBPerSec      float64 `json:"decoded_mb_per_second,omitempty"`
-}
-
-func newFileSummary(file string, st *decode.Stats, err error) fileSummary {
-	s := fileSummary{
-		File: file, Compression: st.Compression, Header: st.Header,
-		Records: st.Records, OK: st.OK, NoData: st.NoData, SkipData: st.SkipData,
-		BadLines: st.BadLines, Bytes: st.Bytes, Packets: st.Packets,
-		StoredBytes: st.StoredBytes, TextBytes: st.DecodedBytes,
-	}
-	if err != nil {
-		s.Error = err.Error()
-	}
-	if st.Format != nil {
-		s.Fields = st.Format.Len()
-	}
-	if st.Records > 0 {
-		s.FirstStart = unixTime(st.FirstStart)
-		s.LastEnd = unixTime(st.LastEnd)
-	}
-	for _, b := range st.Samples {
-		s.Samples = append(s.Samples, b.String())
-	}
-	return s
-}
-
-func unixTime(sec int64) string { return time.Unix(sec, 0).UTC().Format(time.RFC3339) }
-
 // summarize decodes the files with fl.jobs workers and prints one summary
 // per file, in the order given, then the totals.
 func summarize(stdout, stderr io.Writer, files []string, opts decode.Options, fl decodeFlags) error {
-	type result struct {
-		st  *decode.Stats
-		err error
-	}
-	results := make([]chan result, len(files))
-	for i := range results {
-		results[i] = make(chan result, 1)
-	}
-	jobs := max(fl.jobs, 1)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	began := time.Now()
-	for range min(jobs, len(files)) {
-		wg.Go(func() {
-			for i := range next {
-				st, err := decode.File(files[i], opts, func(*flowlog.Record) error { return nil })
-				results[i] <- result{st, err}
-			}
-		})
-	}
-	go func() {
-		for i := range files {
-			next <- i
-		}
-		close(next)
-	}()
-
 	w := bufio.NewWriter(stdout)
 	enc := json.NewEncoder(w)
-	var total decode.Stats
-	failed := 0
-	for i, file := range files {
-		r := <-results[i]
-		if r.err != nil {
-			failed++
-			fmt.Fprintf(stderr, "vpcflow-collector: %v\n", r.err)
+	t := decode.Summarize(files, opts, fl.jobs, func(s decode.Summary, err error) {
+		if err != nil {
+			fmt.Fprintf(stderr, "vpcflow-collector: %v\n", err)
 		}
-		if r.err == nil { // a failed file's records must not count
-			total.Merge(r.st)
-		}
-		if fl.totals {
-			continue
-		}
-		s := newFileSummary(file, r.st, r.err)
-		if fl.json {
+		switch {
+		case fl.totals:
+		case fl.json:
 			_ = enc.Encode(s)
-			continue
+		default:
+			s.WriteText(w)
 		}
-		writeSummary(w, s)
-	}
-	wg.Wait()
-	elapsed := time.Since(began).Seconds()
-	t := newFileSummary("total", &total, nil)
-	t.Files, t.Failed, t.Seconds, t.PeakRSS = len(files), failed, elapsed, peakRSS()
-	if elapsed > 0 {
-		t.RecordsPerSec = float64(total.Records+total.BadLines) / elapsed
-		t.MBPerSec = float64(total.DecodedBytes) / 1e6 / elapsed
-	}
+	})
+	t.PeakRSS = peakRSS()
 	if fl.json {
 		_ = enc.Encode(t)
 	} else {
-		writeSummary(w, t)
-		fmt.Fprintf(w, "decoded %d files in %.3fs: %.0f records/s, %.1f MB/s of text\n",
-			len(files), elapsed, t.RecordsPerSec, t.MBPerSec)
+		t.WriteText(w)
+		fmt.Fprintf(w, "decoded %d files in %.3fs: %.0f records/s, %.1f MB/s of text\n", len(files), t.Seconds, t.RecordsPerSec, t.MBPerSec)
 	}
 	if err := w.Flush(); err != nil {
 		return &exitError{1, fmt.Errorf("write summary: %w", err)}
 	}
-	return failedFiles(failed, len(files))
-}
-
-func writeSummary(w io.Writer, s fileSummary) {
-	status := ""
-	if s.Error != "" {
-		status = " FAILED"
-	}
-	fmt.Fprintf(w, "%s%s: records=%d ok=%d nodata=%d skipdata=%d bad=%d bytes=%d packets=%d",
-		s.File, status, s.Records, s.OK, s.NoData, s.SkipData, s.BadLines, s.Bytes, s.Packets)
-	if s.FirstStart != "" {
-		fmt.Fprintf(w, " first_start=%s last_end=%s", s.FirstStart, s.LastEnd)
-	}
-	fmt.Fprintln(w)
-	for _, b := range s.Samples {
-		fmt.Fprintf(w, "  bad %s\n", b)
-	}
+	return failedFiles(t.Failed, len(files))
 }
 
 // peakRSS returns the process's peak resident memory in bytes (VmHWM of

@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/ledger"
@@ -24,35 +21,19 @@ import (
 // carries out their first runs. It keeps its own ledger
 // (<state_dir>/downloader.db) of what it handed over.
 func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl runFlags) error {
-	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
-		return &exitError{1, fmt.Errorf("state_dir: %w", err)}
-	}
-	led, err := ledger.Open(filepath.Join(cfg.StateDir, "downloader.db"), ledger.Options{})
+	led, err := openLedger(cfg, cfg.DownloaderLedgerPath(), ledger.Options{})
 	if err != nil {
 		return &exitError{1, err}
 	}
 	defer led.Close()
-	var origins []*spool.Origin
-	for i, s := range cfg.Sources {
-		if !s.IsEnabled() {
-			continue
-		}
-		src, err := newSource(ctx, cfg, s, roleDownloader)
-		if err != nil {
-			err = fmt.Errorf("sources[%d] (%s): %w", i, s.Name, err)
-			log.Error("source not set up", "source", s.Name, "err", err)
-			src = pipeline.Unresourced(s.Name, err)
-		}
-		origins = append(origins, &spool.Origin{Source: src, Workers: s.Downloaders, Shared: !s.Deletes(),
-			FirstRun: pipeline.FirstRun{Mode: s.OnFirstRun, OlderThan: s.PurgeOlderThan}})
-	}
+	origins := spool.Origins(ctx, cfg.Sources, log)
 	if err := guardDownloaderFirstRuns(ctx, log, led, cfg, fl, origins); err != nil {
 		return &exitError{1, err}
 	}
-	d := spool.NewDownloader(origins, led, spool.Options{Dir: cfg.Spool.Dir, MaxBytes: cfg.Spool.MaxBytes, Interval: cfg.Batch.MaxWait, Logger: log})
+	d := spool.NewDownloader(origins, led, spool.Options{Config: cfg.Spool, Interval: cfg.Batch.MaxWait, Logger: log})
 	srv := status.New(d, roleDownloader, version)
-	if err := startStatus(ctx, log, srv, cfg); err != nil {
-		return &exitError{1, err}
+	if err := srv.Start(ctx, cfg.Server, log); err != nil {
+		return &exitError{1, fmt.Errorf("server.listen: %w", err)}
 	}
 	defer srv.SetStopped()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
@@ -71,7 +52,7 @@ func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl
 // downloader's ledger (a purge deletes unread logs), that the collector
 // has no traces of it in the storage: if it has, downloader.db was lost or
 // is new beside a collector that ran before (a switch from --role all),
-// and a first run would purge or download again. See guardLostState.
+// and a first run would purge or download again (pipeline.GuardLostState).
 func guardDownloaderFirstRuns(ctx context.Context, log *slog.Logger, led *ledger.Ledger, cfg *config.Config, fl runFlags, origins []*spool.Origin) error {
 	var fresh []string
 	for _, o := range origins {
@@ -88,16 +69,12 @@ func guardDownloaderFirstRuns(ctx context.Context, log *slog.Logger, led *ledger
 	if err != nil {
 		return err
 	}
-	var bound time.Duration
-	if fl.once {
-		bound = fl.storageTimeout
-	}
-	dur, err := waitForStorage(ctx, log, store, cfg.Storage.SkipDedupCheck, bound)
+	dur, err := waitForStorage(ctx, store, fl)
 	if err != nil {
 		return fmt.Errorf("check the storage before the first run of %s: %w", strings.Join(fresh, ", "), err)
 	}
 	instance := fmt.Sprintf("%d/%d", cfg.Instance.Index, cfg.Instance.Count)
-	override, err := guardLostState(ctx, log, led, store, instance, fresh, dur.Retention, fl.lostState)
+	override, err := pipeline.GuardLostState(ctx, log, led, store, instance, fresh, dur.Retention, fl.lostState)
 	if err != nil {
 		return err
 	}

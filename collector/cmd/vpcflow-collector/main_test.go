@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vpcflow/vpcflow/collector/decode"
 )
 
 const conformance = "../../decode/testdata/conformance"
@@ -60,7 +62,7 @@ func TestDecodeSummary(t *testing.T) {
 	if len(lines) != len(files)+1 {
 		t.Fatalf("%d summary lines for %d files", len(lines), len(files))
 	}
-	var total fileSummary
+	var total decode.Summary
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &total); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +139,7 @@ func TestGenerateThenDecode(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("decode: exit %d: %s", code, stderr)
 	}
-	var total fileSummary
+	var total decode.Summary
 	if err := json.Unmarshal([]byte(stdout), &total); err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func quarantined(fl quarantineFlags) (*ledger.Ledger, []ledger.Record, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	led, err := openLedger(cfg)
+	led, err := openLedger(cfg, cfg.LedgerPath(), cfg.LedgerOptions())
 	if err != nil {
 		return nil, nil, &exitError{1, err}
 	}

@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -100,45 +95,10 @@ JSON output: {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,
 
 // reportList prints the registry.
 func reportList(w io.Writer, output string) error {
-	reps := report.Reports()
-	switch output {
-	case "json":
-		type entry struct {
-			ID          string   `json:"id"`
-			Title       string   `json:"title"`
-			Description string   `json:"description"`
-			Family      string   `json:"family"`
-			GroupBy     []string `json:"group_by"`
-			Metrics     []string `json:"metrics"`
-		}
-		out := make([]entry, len(reps))
-		for i, r := range reps {
-			ms := make([]string, len(r.Metrics))
-			for j, m := range r.Metrics {
-				ms[j] = string(m)
-			}
-			out[i] = entry{r.ID, r.Title, r.Description, r.FamilyDef().Name, r.Columns(), ms}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	case "csv":
-		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"id", "title", "description"})
-		for _, r := range reps {
-			_ = cw.Write([]string{r.ID, r.Title, r.Description})
-		}
-		cw.Flush()
-		return cw.Error()
-	case "table":
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTITLE\tDESCRIPTION")
-		for _, r := range reps {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, r.Title, r.Description)
-		}
-		return tw.Flush()
+	if err := report.CheckOutput(output); err != nil {
+		return fmt.Errorf("--%w", err)
 	}
-	return fmt.Errorf("--output %q: want table, json or csv", output)
+	return report.WriteList(w, output)
 }
 
 // runReport runs one report and prints it. Bad arguments are usage errors
@@ -147,10 +107,8 @@ func runReport(ctx context.Context, w io.Writer, id string, fl reportFlags) erro
 	if _, err := report.Lookup(id); err != nil {
 		return err
 	}
-	switch fl.output {
-	case "table", "json", "csv":
-	default:
-		return fmt.Errorf("--output %q: want table, json or csv", fl.output)
+	if err := report.CheckOutput(fl.output); err != nil {
+		return fmt.Errorf("--%w", err)
 	}
 	if fl.vmURL == "" {
 		return errors.New("--vm-url is required, e.g. --vm-url http://localhost:8428")
@@ -197,79 +155,8 @@ func runReport(ctx context.Context, w io.Writer, id string, fl reportFlags) erro
 	if err != nil {
 		return &exitError{1, err}
 	}
-	if err := printReport(w, fl.output, res); err != nil {
+	if err := report.WriteResult(w, fl.output, res); err != nil {
 		return &exitError{1, fmt.Errorf("write the report: %w", err)}
 	}
 	return nil
-}
-
-// formatValue prints a value: whole numbers without a fraction or
-// exponent.
-func formatValue(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
-// printReport prints a table result as table, json or csv.
-func printReport(w io.Writer, output string, res *report.Result) error {
-	switch output {
-	case "json":
-		type row struct {
-			Labels map[string]string `json:"labels"`
-			Value  json.Number       `json:"value"`
-		}
-		out := struct {
-			Report string `json:"report"`
-			Metric string `json:"metric"`
-			From   string `json:"from"`
-			To     string `json:"to"`
-			Rows   []row  `json:"rows"`
-		}{res.Report.ID, string(res.Metric), res.From.Format(time.RFC3339), res.To.Format(time.RFC3339), make([]row, 0, len(res.Rows))}
-		for _, r := range res.Rows {
-			out.Rows = append(out.Rows, row{r.Labels, json.Number(formatValue(r.Value))})
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	case "csv":
-		unit := string(res.Metric)
-		if res.Mode == report.ModeRate {
-			unit += "/s"
-		}
-		cw := csv.NewWriter(w)
-		_ = cw.Write(append(slices.Clone(res.Columns), unit))
-		for _, r := range res.Rows {
-			rec := make([]string, 0, len(res.Columns)+1)
-			for _, c := range res.Columns {
-				rec = append(rec, r.Labels[c])
-			}
-			_ = cw.Write(append(rec, formatValue(r.Value)))
-		}
-		cw.Flush()
-		return cw.Error()
-	default:
-		unit := string(res.Metric)
-		if res.Mode == report.ModeRate {
-			unit += "/s"
-		}
-		fmt.Fprintf(w, "%s (%s) — %s, %s to %s\n", res.Report.Title, res.Report.ID, unit,
-			res.From.Format(time.RFC3339), res.To.Format(time.RFC3339))
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, c := range res.Columns {
-			fmt.Fprintf(tw, "%s\t", strings.ToUpper(c))
-		}
-		fmt.Fprintf(tw, "%s\t\n", strings.ToUpper(unit))
-		for _, r := range res.Rows {
-			for _, c := range res.Columns {
-				fmt.Fprintf(tw, "%s\t", r.Labels[c])
-			}
-			fmt.Fprintf(tw, "%s\t\n", formatValue(r.Value))
-		}
-		if len(res.Rows) == 0 {
-			fmt.Fprintln(tw, "(no data in the range)\t")
-		}
-		fmt.Fprintf(tw, "%s\t", "TOTAL")
-		for range len(res.Columns) - 1 {
-			fmt.Fprint(tw, "\t")
-		}
-		fmt.Fprintf(tw, "%s\t\n", formatValue(res.Total))
-		return tw.Flush()
-	}
 }

@@ -8,24 +8,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"reflect"
-	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/vpcflow/vpcflow/collector/config"
-	"github.com/vpcflow/vpcflow/collector/decode"
-	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
-	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -167,100 +159,66 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	}
 	ctx, cancelCause := context.WithCancelCause(parent)
 	defer cancelCause(nil)
-	cancel := func() { cancelCause(nil) }
-
 	if fl.role == roleDownloader {
 		return runDownloader(ctx, log, cfg, fl)
 	}
+	if err := collect(ctx, cancelCause, log, cfg, fl); err != nil {
+		return &exitError{1, err}
+	}
+	return nil
+}
 
+// collect runs the collector role, or both roles (all): it checks the
+// storage and the ledger, then runs the pipeline, the rank index and the
+// status server until the pipeline ends or a signal stops it.
+func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog.Logger, cfg *config.Config, fl runFlags) error {
 	store, err := newStorage(cfg, log)
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
-	var bound time.Duration
-	if fl.once {
-		bound = fl.storageTimeout
-	}
-	dur, err := waitForStorage(ctx, log, store, cfg.Storage.SkipDedupCheck, bound)
+	dur, err := waitForStorage(ctx, store, fl)
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
-	led, err := openLedger(cfg)
+	led, err := openLedger(cfg, cfg.LedgerPath(), cfg.LedgerOptions())
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
 	defer led.Close()
-	logs := newSourceLogs(cfg)
+	logs := pipeline.NewSourceLogs(cfg.Log.SourceDir, cfg.Log.SourceMaxMB, cfg.Log.SourceFiles)
 	defer logs.Close()
 	sources := buildSources(ctx, log, cfg, logs, fl.role)
-	var names []string
-	for _, s := range sources {
-		if !s.Disabled {
-			names = append(names, s.Name())
-		}
-	}
-	override, err := guardLostState(ctx, log, led, store, led.Instance(), names, dur.Retention, fl.lostState)
-	if err != nil {
-		return &exitError{1, err}
-	}
-	for _, s := range sources {
-		if fr, ok := override[s.Name()]; ok {
-			s.FirstRun = fr
-		}
+	if err := pipeline.GuardSources(ctx, log, led, store, sources, dur.Retention, fl.lostState); err != nil {
+		return err
 	}
 	// The rank index: every committed batch marks its hours, which the
 	// ranker ranks in the background (and all at once before exiting).
-	ranker, err := rank.New(store, rank.Config{TopK: cfg.Rank.TopK, Interval: cfg.Rank.Interval, Lookback: cfg.Rank.Lookback}, log)
+	ranker, err := rank.New(store, cfg.Rank, log)
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
-	opts := pipeline.Options{
-		TopK: cfg.Aggregation.TopK, MaxObjects: cfg.Batch.MaxObjects, MaxBytes: cfg.Batch.MaxBytes, MaxWait: cfg.Batch.MaxWait, Logger: log,
-		MaxObjectCells: cfg.Aggregation.MaxObjectCells, MaxBatchCells: cfg.Batch.MaxCells,
-		MaxInterfaces: cfg.Aggregation.MaxLearnedInterfaces, MaxAddresses: cfg.Aggregation.MaxLearnedAddresses,
-	}
+	opts := cfg.Pipeline().Options()
+	opts.Logger = log
 	if ranker.Enabled() {
 		opts.OnCommit = ranker.Touch
 	}
 	p, err := pipeline.New(sources, led, store, opts)
 	if err != nil {
-		return &exitError{1, err}
+		return err
 	}
 	srv := status.New(p, fl.role, version)
 	srv.SetStorage(store)
 	if ranker.Enabled() {
 		srv.SetRanker(ranker)
 	}
-	if err := startStatus(ctx, log, srv, cfg); err != nil {
-		return &exitError{1, err}
+	if err := srv.Start(ctx, cfg.Server, log); err != nil {
+		return fmt.Errorf("server.listen: %w", err)
 	}
 	defer srv.SetStopped()
-
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(signals)
-	go func() {
-		select {
-		case <-ctx.Done():
-			return
-		case sig := <-signals:
-			log.Info("stopping after the batch in flight", "signal", sig.String())
-			p.Stop()
-		}
-		select {
-		case <-ctx.Done():
-		case <-signals:
-			log.Warn("stopping now; the batch in flight will be replayed by the next run")
-			cancel()
-		case <-time.After(drainTimeout):
-			log.Warn("the batch in flight did not finish in time; it will be replayed by the next run")
-			cancel()
-		}
-	}()
-	stopReload := onReload(ctx, log, fl.config, cfg, func(next *config.Config) {
+	defer stopOnSignals(ctx, log, p.Stop, func() { cancelCause(nil) })()
+	defer onReload(ctx, log, fl.config, cfg, func(next *config.Config) {
 		p.SetSources(buildSources(ctx, log, next, logs, fl.role))
-	})
-	defer stopReload()
+	})()
 
 	log.Info("collector started", "sources", len(sources), "state_dir", cfg.StateDir, "once", fl.once, "role", fl.role)
 	rankCtx, stopRank := context.WithCancel(ctx)
@@ -278,11 +236,11 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	stopRank()
 	<-rankDone
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return &exitError{1, cause}
+		return cause
 	}
-	flushRank(ctx, log, ranker)
+	ranker.FlushAndLog(ctx, drainTimeout)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return &exitError{1, runErr}
+		return runErr
 	}
 	st := p.Stats()
 	log.Info("collector stopped", "objects", st.Objects.Load(), "records", st.Records.Load(), "batches", st.Batches.Load(),
@@ -291,37 +249,30 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	return nil
 }
 
-// flushRank ranks the hours written to and not yet ranked, unless the
-// collector was stopped at once (ctx done). A failure is logged, not
-// fatal: the data is stored, and the index only guides which rows reports
-// show.
-func flushRank(ctx context.Context, log *slog.Logger, ranker *rank.Ranker) {
-	hours := len(ranker.Dirty())
-	if !ranker.Enabled() || hours == 0 || ctx.Err() != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
-	defer cancel()
-	began := time.Now()
-	if err := ranker.Flush(ctx); err != nil {
-		log.Error("rank index not brought up to date: reports may choose their top rows less well over these hours",
-			"hours_left", len(ranker.Dirty()), "err", err)
-		return
-	}
-	log.Info("rank index up to date", "hours", hours, "took", time.Since(began).Round(time.Millisecond).String())
-}
-
-// startStatus starts the status server unless server.listen is "off".
-func startStatus(ctx context.Context, log *slog.Logger, srv *status.Server, cfg *config.Config) error {
-	if cfg.Server.Listen == "off" {
-		return nil
-	}
-	addr, err := srv.ListenAndServe(ctx, cfg.Server.Listen, log)
-	if err != nil {
-		return fmt.Errorf("server.listen: %w", err)
-	}
-	log.Info("status server listening", "address", addr, "endpoints", "/metrics /healthz /api/v1/sources")
-	return nil
+// stopOnSignals makes SIGINT or SIGTERM call drain (stop after the batch
+// in flight), and a second signal, or drainTimeout later, stopNow.
+func stopOnSignals(ctx context.Context, log *slog.Logger, drain, stopNow func()) (stop func()) {
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-ctx.Done():
+			return
+		case sig := <-signals:
+			log.Info("stopping after the batch in flight", "signal", sig.String())
+			drain()
+		}
+		select {
+		case <-ctx.Done():
+		case <-signals:
+			log.Warn("stopping now; the batch in flight will be replayed by the next run")
+			stopNow()
+		case <-time.After(drainTimeout):
+			log.Warn("the batch in flight did not finish in time; it will be replayed by the next run")
+			stopNow()
+		}
+	}()
+	return func() { signal.Stop(signals) }
 }
 
 // onReload calls apply with the new configuration on every SIGHUP, once it
@@ -345,12 +296,12 @@ func onReload(ctx context.Context, log *slog.Logger, path string, cur *config.Co
 				log.Error("configuration not reloaded: the running one is kept", "err", err)
 				continue
 			}
-			if fields := restartFields(cur, next); len(fields) > 0 {
-				log.Warn("configuration changes that take effect only after a restart", "fields", strings.Join(fields, ", "))
+			d := config.Compare(cur, next)
+			if len(d.Restart) > 0 {
+				log.Warn("configuration changes that take effect only after a restart", "fields", strings.Join(d.Restart, ", "))
 			}
-			added, removed, changed := diffSources(cur.Sources, next.Sources)
 			apply(next)
-			log.Info("configuration reloaded", "sources", len(next.Sources), "added", added, "removed", removed, "changed", changed)
+			log.Info("configuration reloaded", "sources", len(next.Sources), "added", d.Added, "removed", d.Removed, "changed", d.Changed)
 			cur = next
 		}
 	}()
@@ -360,165 +311,26 @@ func onReload(ctx context.Context, log *slog.Logger, path string, cur *config.Co
 	}
 }
 
-// restartFields names the top-level settings that differ between two
-// configurations, other than sources and logs: those need a restart.
-func restartFields(a, b *config.Config) []string {
-	var out []string
-	check := func(name string, x, y any) {
-		if !reflect.DeepEqual(x, y) {
-			out = append(out, name)
-		}
-	}
-	check("state_dir", a.StateDir, b.StateDir)
-	check("instance", a.Instance, b.Instance)
-	check("storage", a.Storage, b.Storage)
-	check("aggregation", a.Aggregation, b.Aggregation)
-	check("decode", a.Decode, b.Decode)
-	check("batch", a.Batch, b.Batch)
-	check("server", a.Server, b.Server)
-	check("spool", a.Spool, b.Spool)
-	check("rank", a.Rank, b.Rank)
-	check("log", a.Log, b.Log)
-	return out
-}
-
-// diffSources names the sources added, removed and changed.
-func diffSources(old, next []config.Source) (added, removed, changed []string) {
-	byName := map[string]config.Source{}
-	for _, s := range old {
-		byName[s.Name] = s
-	}
-	for _, s := range next {
-		o, ok := byName[s.Name]
-		switch {
-		case !ok:
-			added = append(added, s.Name)
-		case !reflect.DeepEqual(o, s):
-			changed = append(changed, s.Name)
-		}
-		delete(byName, s.Name)
-	}
-	for name := range byName {
-		removed = append(removed, name)
-	}
-	slices.Sort(removed)
-	return added, removed, changed
-}
-
-// newStorage builds the storage client, resolving the secrets.
+// newStorage returns the storage client, which logs to log.
 func newStorage(cfg *config.Config, log *slog.Logger) (*vmclient.Client, error) {
-	s := cfg.Storage
-	password, err := s.Password.Resolve()
-	if err != nil {
-		return nil, fmt.Errorf("storage.password: %w", err)
-	}
-	bearer, err := s.Bearer.Resolve()
-	if err != nil {
-		return nil, fmt.Errorf("storage.bearer_token: %w", err)
-	}
-	sc := vmclient.Config{
-		URL:      s.URL,
-		Username: s.Username, Password: password, BearerToken: bearer,
-		TLS: vmclient.TLS{CAFile: s.TLS.CAFile, CertFile: s.TLS.CertFile, KeyFile: s.TLS.KeyFile,
-			ServerName: s.TLS.ServerName, InsecureSkipVerify: s.TLS.InsecureSkipVerify},
-		Timeout:      s.Timeout,
-		StorageNodes: s.StorageNodes,
-		InsertNodes:  s.InsertNodes,
-		DurableAfter: s.DurableAfter,
-		Logger:       log,
-	}
-	if s.WriteURL != "" {
-		sc.WriteURL, sc.QueryURL = s.ClusterWriteURL(), s.ClusterQueryURL()
-	}
+	sc := cfg.Storage
+	sc.Logger = log
 	return vmclient.New(sc)
 }
 
-// waitForStorage checks the storage: it answers, deduplicates at 1 ms,
-// and its nodes' /metrics say when samples are saved to disk. It waits
-// while the storage cannot be reached, at most bound (0: as long as ctx
-// allows).
-func waitForStorage(ctx context.Context, log *slog.Logger, store *vmclient.Client, skipCheck bool, bound time.Duration) (vmclient.Durability, error) {
-	began := time.Now()
-	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-		err := store.Ping(ctx)
-		if err == nil {
-			var dur vmclient.Durability
-			if dur, err = checkStorageSettings(ctx, log, store, skipCheck); err == nil {
-				return dur, nil
-			}
-			if !vmclient.Unreachable(err) {
-				return dur, err
-			}
-		}
-		if bound > 0 && time.Since(began)+wait > bound {
-			return vmclient.Durability{}, fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w",
-				store.WriteURL(), time.Since(began).Round(time.Second), bound, err)
-		}
-		log.Warn("storage not reachable, waiting", "storage", store.WriteURL(), "err", err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-			return vmclient.Durability{}, ctx.Err()
-		case <-time.After(wait):
-		}
+// waitForStorage waits until the storage is ready (vmclient.WaitReady):
+// with --once, at most --storage-timeout.
+func waitForStorage(ctx context.Context, store *vmclient.Client, fl runFlags) (vmclient.Durability, error) {
+	var bound time.Duration
+	if fl.once {
+		bound = fl.storageTimeout
 	}
-}
-
-// checkStorageSettings checks the dedup setting and reads the storage
-// nodes' save delay.
-func checkStorageSettings(ctx context.Context, log *slog.Logger, store *vmclient.Client, skipCheck bool) (vmclient.Durability, error) {
-	if err := store.CheckDedup(ctx); err != nil {
-		var unknown *vmclient.DedupUnknownError
-		if !errors.As(err, &unknown) || !skipCheck || vmclient.Unreachable(err) {
-			return vmclient.Durability{}, err
-		}
-		log.Warn("storage dedup setting not checked (skip_dedup_check)", "err", err)
+	dur, err := store.WaitReady(ctx, bound)
+	var ue *vmclient.UnreachableError
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w", ue.URL, ue.Waited, bound, ue.Err)
 	}
-	dur, err := store.CheckDurability(ctx)
-	if err != nil {
-		return dur, err
-	}
-	log.Info("storage ready: objects are deleted once their samples are saved to disk",
-		"storage", store.WriteURL(), "storage_nodes", strings.Join(store.StorageNodes(), " "), "saved_after", dur.After.String())
-	return dur, nil
-}
-
-// guardLostState checks that the ledger and the storage agree on what was
-// collected from the named sources (pipeline.CheckLostState). When they do
-// not, it refuses to go on, saying why and how to proceed, unless mode
-// (--lost-state) says how; it then returns the first-run behaviours that
-// replace the configured ones.
-func guardLostState(ctx context.Context, log *slog.Logger, led *ledger.Ledger, store *vmclient.Client, instance string,
-	names []string, retention time.Duration, mode string) (map[string]pipeline.FirstRun, error) {
-	lost, err := pipeline.CheckLostState(ctx, led, store, instance, names, retention, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	if len(lost) == 0 {
-		if mode != "" {
-			log.Info("--lost-state given, but the ledger and the storage agree: nothing to do", "ledger", led.Path())
-		}
-		return nil, nil
-	}
-	if mode == "" {
-		var b strings.Builder
-		fmt.Fprintf(&b, "the ledger %s and the storage %s disagree:", led.Path(), store.WriteURL())
-		for _, l := range lost {
-			b.WriteString("\n  " + l.String())
-		}
-		b.WriteString("\nRestore the state folder, or point storage at the VictoriaMetrics that holds the data; or, to go on deliberately, " +
-			"start once with --lost-state=backfill (ingest what the sources hold now: right for a source that deletes what it ingests, " +
-			"and, after a lost storage, for a shared one) or --lost-state=skip (after a lost ledger, leave alone the objects older than " +
-			"its latest batch: right for a shared source; after a lost storage, accept the loss)")
-		return nil, errors.New(b.String())
-	}
-	override, err := pipeline.ResolveLostState(led, lost, mode, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range lost {
-		log.Warn("going on after a lost state, as --lost-state says", "lost_state", mode, "problem", l.String())
-	}
-	return override, nil
+	return dur, err
 }
 
 // watchStorage ends a --once run (cancel, with the reason as cause) when
@@ -541,99 +353,20 @@ func watchStorage(ctx context.Context, cancel context.CancelCauseFunc, store *vm
 	}
 }
 
-func openLedger(cfg *config.Config) (*ledger.Ledger, error) {
+// openLedger opens a ledger of state_dir, creating the folder.
+func openLedger(cfg *config.Config, path string, opts ledger.Options) (*ledger.Ledger, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
-	return ledger.Open(ledgerPath(cfg), ledger.Options{Instance: cfg.Instance.Index, Instances: cfg.Instance.Count})
+	return ledger.Open(path, opts)
 }
 
-func ledgerPath(cfg *config.Config) string { return filepath.Join(cfg.StateDir, "ledger.db") }
-
-// buildSources builds the pipeline's sources. A source that cannot be set
-// up (credentials that do not resolve, say) stands in as unresourced, so
-// that the others go on; its status and source log say why.
-func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, logs *sourceLogs, role string) []*pipeline.Source {
-	var out []*pipeline.Source
-	for i, s := range cfg.Sources {
-		opts := decode.Options{MaxObjectBytes: cfg.Decode.MaxObjectBytes, MaxExpansion: cfg.Decode.MaxExpansion}
-		if s.Format != "" {
-			f, err := flowlog.ParseFormat(s.Format)
-			if err == nil {
-				opts.Format = f
-			}
-		}
-		src, err := newSource(ctx, cfg, s, role)
-		if err != nil {
-			err = fmt.Errorf("sources[%d] (%s): %w", i, s.Name, err)
-			log.Error("source not set up", "source", s.Name, "err", err)
-			src = pipeline.Unresourced(s.Name, err)
-		}
-		firstRun := pipeline.FirstRun{Mode: s.OnFirstRun, OlderThan: s.PurgeOlderThan}
-		if role == roleCollector {
-			// The downloader carried out the first run: take what it spools.
-			src = spool.NewSource(src, cfg.Spool.Dir)
-			firstRun = pipeline.FirstRun{Mode: pipeline.FirstRunBackfill}
-		}
-		out = append(out, &pipeline.Source{Source: src, Delete: s.Deletes(), Decode: opts, Account: s.Account, Region: s.Region,
-			Disabled: !s.IsEnabled(), FirstRun: firstRun, Log: logs.get(s.Name)})
-		if s.Type == "s3" && role == roleAll {
-			out[len(out)-1].Fetchers = s.Downloaders
-		}
+// buildSources builds the pipeline's sources for the role: the collector
+// role takes what the downloader role spools.
+func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, logs *pipeline.SourceLogs, role string) []*pipeline.Source {
+	srcs := pipeline.NewSources(ctx, cfg.Sources, cfg.Decode, logs, log)
+	if role == roleCollector {
+		spool.Take(srcs, cfg.Spool.Dir)
 	}
-	return out
-}
-
-// newSource builds the source a configuration entry describes.
-func newSource(ctx context.Context, cfg *config.Config, s config.Source, role string) (source.Source, error) {
-	switch s.Type {
-	case "dir":
-		return source.NewDir(s.Name, s.Path), nil
-	case "s3":
-		id, secret, token, err := s.Credentials.Resolve()
-		if err != nil {
-			return nil, err
-		}
-		return source.NewS3(ctx, source.S3Config{
-			Name: s.Name, Bucket: s.Bucket, Prefix: s.Prefix, Region: s.Region, Endpoint: s.Endpoint, PathStyle: s.PathStyle,
-			Credentials: source.S3Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token,
-				RoleARN: s.Credentials.RoleARN, ExternalID: s.Credentials.ExternalID},
-		})
-	}
-	return nil, fmt.Errorf("type %q is not supported", s.Type)
-}
-
-// sourceLogs are the sources' own logs: JSON lines of the problems on a
-// source's side, rotated by size, one file per source.
-type sourceLogs struct {
-	mu    sync.Mutex
-	dir   string
-	maxMB int
-	keep  int
-	files map[string]*lumberjack.Logger
-}
-
-func newSourceLogs(cfg *config.Config) *sourceLogs {
-	return &sourceLogs{dir: cfg.Log.SourceDir, maxMB: cfg.Log.SourceMaxMB, keep: cfg.Log.SourceFiles, files: map[string]*lumberjack.Logger{}}
-}
-
-// get returns the source log of the named source.
-func (l *sourceLogs) get(name string) *slog.Logger {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f, ok := l.files[name]
-	if !ok {
-		f = &lumberjack.Logger{Filename: filepath.Join(l.dir, name+".jsonl"), MaxSize: l.maxMB, MaxBackups: l.keep}
-		l.files[name] = f
-	}
-	return slog.New(slog.NewJSONHandler(f, nil))
-}
-
-// Close closes every source log.
-func (l *sourceLogs) Close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, f := range l.files {
-		_ = f.Close()
-	}
+	return srcs
 }

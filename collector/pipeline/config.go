@@ -1,0 +1,80 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/decode"
+)
+
+// Config is the pipeline's part of the collector's configuration: its
+// sections aggregation, decode and batch. Options turns it into the
+// pipeline's Options; decode bounds every source's objects (NewSources).
+type Config struct {
+	Aggregation Aggregation    `yaml:"aggregation"`
+	Decode      decode.Options `yaml:"decode"`
+	Batch       Batch          `yaml:"batch"`
+}
+
+// Aggregation tunes the metric families.
+type Aggregation struct {
+	// TopK bounds the src, dst and app families per interface, action and
+	// minute, and the pair family per VPC, action and minute; the rest
+	// folds into "other". Default DefaultTopK.
+	TopK int `yaml:"top_k"`
+	// MaxObjectCells bounds one object's aggregate, in cells (a label set
+	// of a family in a minute, about 270 bytes at peak): an object over it
+	// is quarantined, decoding stopped there. Default
+	// DefaultMaxObjectCells.
+	MaxObjectCells int `yaml:"max_object_cells"`
+	// MaxLearnedInterfaces and MaxLearnedAddresses bound what the
+	// collector remembers of interfaces (VPC, subnet, AZ, instance) and of
+	// the addresses they own (pair owners), forgetting the least recently
+	// seen beyond. Defaults DefaultMaxInterfaces and DefaultMaxAddresses.
+	MaxLearnedInterfaces int `yaml:"max_learned_interfaces"`
+	MaxLearnedAddresses  int `yaml:"max_learned_addresses"`
+}
+
+// Batch says how many objects are merged into one write.
+type Batch struct {
+	// MaxObjects per batch; default DefaultMaxObjects.
+	MaxObjects int `yaml:"max_objects"`
+	// MaxBytes bounds the stored size of a batch's objects (a larger object
+	// makes a batch of its own); default DefaultMaxBytes. A batch's memory
+	// grows with its records.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxWait is how long a batch waits for more objects once it has one,
+	// and the pause between listings when there is nothing to do; default
+	// DefaultMaxWait.
+	MaxWait time.Duration `yaml:"max_wait"`
+	// MaxCells bounds a batch's aggregate, in cells: the batch closes
+	// before the object that would take it over. Default
+	// DefaultMaxBatchCells.
+	MaxCells int `yaml:"max_cells"`
+}
+
+// Defaults of Config and Options (the memory bounds are in limits.go).
+const (
+	DefaultTopK       = 1000
+	DefaultMaxObjects = 16
+	DefaultMaxBytes   = 4 << 20
+	DefaultMaxWait    = 5 * time.Second
+)
+
+// DefaultConfig returns the defaults of Config, which New also takes for
+// the options left zero.
+func DefaultConfig() Config {
+	return Config{
+		Aggregation: Aggregation{TopK: DefaultTopK, MaxObjectCells: DefaultMaxObjectCells,
+			MaxLearnedInterfaces: DefaultMaxInterfaces, MaxLearnedAddresses: DefaultMaxAddresses},
+		Decode: decode.Options{MaxObjectBytes: decode.DefaultMaxObjectBytes, MaxExpansion: decode.DefaultMaxExpansion},
+		Batch:  Batch{MaxObjects: DefaultMaxObjects, MaxBytes: DefaultMaxBytes, MaxWait: DefaultMaxWait, MaxCells: DefaultMaxBatchCells},
+	}
+}
+
+// Options returns the pipeline options the configuration sets; the
+// others (workers, logger, clock, OnCommit) are the caller's.
+func (c Config) Options() Options {
+	return Options{TopK: c.Aggregation.TopK, MaxObjects: c.Batch.MaxObjects, MaxBytes: c.Batch.MaxBytes, MaxWait: c.Batch.MaxWait,
+		MaxObjectCells: c.Aggregation.MaxObjectCells, MaxBatchCells: c.Batch.MaxCells,
+		MaxInterfaces: c.Aggregation.MaxLearnedInterfaces, MaxAddresses: c.Aggregation.MaxLearnedAddresses}
+}

@@ -1,0 +1,113 @@
+package pipeline_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/vmclient"
+)
+
+// traces is a LostStateStore holding given traces of earlier batches.
+type traces []vmclient.ExportedSeries
+
+func (tr traces) Export(_ context.Context, match string, _, _ time.Time) ([]vmclient.ExportedSeries, error) {
+	var out []vmclient.ExportedSeries
+	for _, s := range tr {
+		if strings.Contains(match, "source="+strconv.Quote(s.Labels["source"])) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (traces) WriteURL() string { return "http://vm:8428/api/v1/write" }
+
+// TestGuardLostState: a ledger that does not know a source the storage
+// has traces of stops the start, saying what was found and how to go on;
+// --lost-state says how (here: skip, recorded in the ledger); a ledger
+// and a storage that agree let it start, whatever the mode.
+func TestGuardLostState(t *testing.T) {
+	ctx := context.Background()
+	open := func() *ledger.Ledger {
+		t.Helper()
+		l, err := ledger.Open(filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return l
+	}
+	var log strings.Builder
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	began := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	other := traces{{Labels: map[string]string{"__name__": pipeline.MarkerName, "source": "prod", "instance": "0/1", "ledger": "lost-one"},
+		Values: []float64{float64(began.Unix())}, Timestamps: []int64{began.UnixMilli()}}}
+
+	l := open()
+	_, err := pipeline.GuardLostState(ctx, logger, l, other, "0/1", []string{"prod"}, 0, "")
+	for _, want := range []string{"the ledger " + l.Path() + " and the storage http://vm:8428/api/v1/write disagree:",
+		"source prod: the ledger has no record of it, but the storage holds traces of ledger lost-one", "--lost-state=backfill", "--lost-state=skip"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want %q", err, want)
+		}
+	}
+
+	override, err := pipeline.GuardLostState(ctx, logger, l, other, "0/1", []string{"prod"}, 0, pipeline.LostSkip)
+	if err != nil || len(override) != 0 {
+		t.Fatalf("--lost-state=skip: %v, %v", override, err)
+	}
+	if st, found, err := l.SourceState("prod"); err != nil || !found || st.Mode != pipeline.FirstRunSkip || !st.Cutoff.Equal(began) || !st.Done {
+		t.Errorf("state after skip: %+v %v %v", st, found, err)
+	}
+	if !strings.Contains(log.String(), `msg="going on after a lost state, as --lost-state says" lost_state=skip`) {
+		t.Errorf("log: %s", log.String())
+	}
+
+	override, err = pipeline.GuardLostState(ctx, logger, open(), other, "0/1", []string{"prod"}, 0, pipeline.LostBackfill)
+	if err != nil || override["prod"] != (pipeline.FirstRun{Mode: pipeline.FirstRunBackfill}) {
+		t.Errorf("--lost-state=backfill: %v, %v", override, err)
+	}
+
+	log.Reset()
+	if override, err := pipeline.GuardLostState(ctx, logger, open(), traces{}, "0/1", []string{"prod"}, 0, pipeline.LostBackfill); err != nil || override != nil {
+		t.Errorf("agreeing: %v, %v", override, err)
+	}
+	if !strings.Contains(log.String(), "the ledger and the storage agree: nothing to do") {
+		t.Errorf("log: %s", log.String())
+	}
+}
+
+// TestGuardSources: the guard looks at the enabled sources only, and
+// their first runs take what --lost-state says.
+func TestGuardSources(t *testing.T) {
+	l, err := ledger.Open(filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	trace := func(src string) vmclient.ExportedSeries {
+		return vmclient.ExportedSeries{Labels: map[string]string{"__name__": pipeline.MarkerName, "source": src, "instance": l.Instance(), "ledger": "lost-one"},
+			Values: []float64{1.7e9}, Timestamps: []int64{1.7e12}}
+	}
+	purge := pipeline.FirstRun{Mode: pipeline.FirstRunPurge}
+	sources := []*pipeline.Source{{Source: source.NewDir("prod", t.TempDir()), FirstRun: purge},
+		{Source: source.NewDir("off", t.TempDir()), FirstRun: purge, Disabled: true}}
+	log := slog.New(slog.DiscardHandler)
+	if err := pipeline.GuardSources(context.Background(), log, l, traces{trace("off")}, sources, 0, ""); err != nil {
+		t.Errorf("a disabled source's traces stopped the start: %v", err)
+	}
+	if err := pipeline.GuardSources(context.Background(), log, l, traces{trace("prod")}, sources, 0, pipeline.LostBackfill); err != nil {
+		t.Fatal(err)
+	}
+	if sources[0].FirstRun.Mode != pipeline.FirstRunBackfill || sources[1].FirstRun != purge {
+		t.Errorf("first runs %+v and %+v, want backfill for prod only", sources[0].FirstRun, sources[1].FirstRun)
+	}
+}
