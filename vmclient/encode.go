@@ -2,8 +2,10 @@ package vmclient
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/klauspost/compress/s2"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -23,6 +25,18 @@ const (
 	fieldLabelValue      = 2
 	fieldSampleValue     = 1
 	fieldSampleTimestamp = 2
+)
+
+// The fields' tags (field number << 3 | wire type), one byte each: every
+// field number here is below 16.
+const (
+	tagTimeseries      = fieldTimeseries<<3 | byte(protowire.BytesType)
+	tagLabels          = fieldLabels<<3 | byte(protowire.BytesType)
+	tagSamples         = fieldSamples<<3 | byte(protowire.BytesType)
+	tagLabelName       = fieldLabelName<<3 | byte(protowire.BytesType)
+	tagLabelValue      = fieldLabelValue<<3 | byte(protowire.BytesType)
+	tagSampleValue     = fieldSampleValue<<3 | byte(protowire.Fixed64Type)
+	tagSampleTimestamp = fieldSampleTimestamp<<3 | byte(protowire.VarintType)
 )
 
 // encoder turns series into a snappy-compressed WriteRequest (snappy block
@@ -56,13 +70,14 @@ func (e *encoder) encode(series []Series) ([]byte, error) {
 	return e.compressed, nil
 }
 
-// One-byte tags: every field number here is below 16.
+// tagSize is the size of every tag.
 const tagSize = 1
 
 func labelSize(l Label) int {
 	return tagSize + protowire.SizeBytes(len(l.Name)) + tagSize + protowire.SizeBytes(len(l.Value))
 }
 
+// sampleSize is at most 1+8+1+10 bytes: its length always takes one byte.
 func sampleSize(s Sample) int {
 	return tagSize + 8 + tagSize + protowire.SizeVarint(uint64(s.Timestamp))
 }
@@ -72,8 +87,9 @@ func seriesSize(s *Series) int {
 	for _, l := range s.Labels {
 		n += tagSize + protowire.SizeBytes(labelSize(l))
 	}
+	n += len(s.Samples) * (tagSize + 1) // tags and one-byte lengths
 	for _, smp := range s.Samples {
-		n += tagSize + protowire.SizeBytes(sampleSize(smp))
+		n += sampleSize(smp)
 	}
 	return n
 }
@@ -143,25 +159,38 @@ func (b *Batch) Requests() [][]byte {
 	return b.requests
 }
 
-// appendSeries appends one TimeSeries field of a WriteRequest.
+// appendSeries appends one TimeSeries field of a WriteRequest. Lengths
+// below 128, a single byte, are appended inline: that is most of them
+// (BenchmarkRemoteWrite and docs/BENCHMARKS.md compare this encoder with
+// the prompb libraries).
 func appendSeries(b []byte, s *Series) []byte {
-	b = protowire.AppendTag(b, fieldTimeseries, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(seriesSize(s)))
+	size := seriesSize(s)
+	b = slices.Grow(b, tagSize+protowire.SizeVarint(uint64(size))+size)
+	b = append(b, tagTimeseries)
+	b = appendLength(b, size)
 	for _, l := range s.Labels {
-		b = protowire.AppendTag(b, fieldLabels, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(labelSize(l)))
-		b = protowire.AppendTag(b, fieldLabelName, protowire.BytesType)
-		b = protowire.AppendString(b, l.Name)
-		b = protowire.AppendTag(b, fieldLabelValue, protowire.BytesType)
-		b = protowire.AppendString(b, l.Value)
+		b = append(b, tagLabels)
+		b = appendLength(b, labelSize(l))
+		b = append(b, tagLabelName)
+		b = appendLength(b, len(l.Name))
+		b = append(b, l.Name...)
+		b = append(b, tagLabelValue)
+		b = appendLength(b, len(l.Value))
+		b = append(b, l.Value...)
 	}
 	for _, smp := range s.Samples {
-		b = protowire.AppendTag(b, fieldSamples, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(sampleSize(smp)))
-		b = protowire.AppendTag(b, fieldSampleValue, protowire.Fixed64Type)
-		b = protowire.AppendFixed64(b, math.Float64bits(smp.Value))
-		b = protowire.AppendTag(b, fieldSampleTimestamp, protowire.VarintType)
+		b = append(b, tagSamples, byte(sampleSize(smp)), tagSampleValue)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(smp.Value))
+		b = append(b, tagSampleTimestamp)
 		b = protowire.AppendVarint(b, uint64(smp.Timestamp))
 	}
 	return b
+}
+
+// appendLength appends a length as a varint.
+func appendLength(b []byte, n int) []byte {
+	if n < 0x80 {
+		return append(b, byte(n))
+	}
+	return protowire.AppendVarint(b, uint64(n))
 }
