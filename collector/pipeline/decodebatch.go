@@ -25,7 +25,7 @@ type result struct {
 
 // decodeAll decodes and aggregates objects on the workers, each object on
 // its own, and hands the results to take in the objects' order.
-func (p *Pipeline) decodeAll(ctx context.Context, src *Source, set settings, objs []source.Object, take func(result)) {
+func (p *Pipeline) decodeAll(ctx context.Context, src *sourceRun, set settings, objs []source.Object, take func(result)) {
 	p.decodeUntil(ctx, src, set, objs, 0, func(r result) int {
 		take(r)
 		return 0
@@ -41,7 +41,7 @@ func (p *Pipeline) decodeAll(ctx context.Context, src *Source, set settings, obj
 // as many objects as there are workers, and at most Options.MaxBatchCells
 // cells of them, are decoded ahead of take (lookahead), so memory stays
 // bounded however large the batch.
-func (p *Pipeline) decodeUntil(ctx context.Context, src *Source, set settings, objs []source.Object, split int, take func(result) int) int {
+func (p *Pipeline) decodeUntil(ctx context.Context, src *sourceRun, set settings, objs []source.Object, split int, take func(result) int) int {
 	ctx, cancel := context.WithCancel(ctx) // cancelled when the batch closes early
 	defer cancel()
 	ahead, stopAhead := newLookahead(ctx, len(objs), p.opts.MaxBatchCells, split)
@@ -121,7 +121,7 @@ const maxPooledCells = 1 << 16
 // checkEvery records it looks at ctx and tells grew the aggregate's cells,
 // and stops with errBatchFull when grew says the object cannot go into the
 // batch.
-func (p *Pipeline) decodeOne(ctx context.Context, src *Source, set settings, o source.Object, grew func(cells int) bool) result {
+func (p *Pipeline) decodeOne(ctx context.Context, src *sourceRun, set settings, o source.Object, grew func(cells int) bool) result {
 	agg := p.aggPool.Get().(*aggregate.Aggregate)
 	agg.Reset()
 	actx := aggregate.Context{Account: set.Account, Region: set.Region}
@@ -193,7 +193,7 @@ type snapshot struct {
 }
 
 // settingsOf returns the current settings of a source.
-func (p *Pipeline) settingsOf(src *Source) settings {
+func (p *Pipeline) settingsOf(src *sourceRun) settings {
 	set := settings{TopK: p.opts.TopK, Account: src.Account, Region: src.Region, decode: src.Decode, maxCells: p.opts.MaxObjectCells}
 	if src.Decode.Format != nil {
 		set.Format = src.Decode.Format.String()
@@ -215,7 +215,7 @@ func (set settings) restore() (settings, error) {
 
 // prepared is a batch recorded in the ledger and encoded, ready to write.
 type prepared struct {
-	src   *Source
+	src   *sourceRun
 	rec   ledger.Batch
 	objs  []source.Object // to delete once stored: those read, as read
 	batch *vmclient.Batch // nil once written
@@ -232,7 +232,7 @@ type prepared struct {
 // Options.MaxBatchCells, and that object and the next are left for the next
 // batch. The ledger records the objects of the batch, so a replay decodes
 // the same ones whatever the bound is then.
-func (p *Pipeline) prepare(ctx context.Context, src *Source, objs []source.Object) (pb *prepared, n, unread int, err error) {
+func (p *Pipeline) prepare(ctx context.Context, src *sourceRun, objs []source.Object) (pb *prepared, n, unread int, err error) {
 	set := p.settingsOf(src)
 	agg := aggregate.New()
 	var stored []ledger.Object

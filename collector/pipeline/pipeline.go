@@ -24,9 +24,8 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/aggregate"
-	"github.com/vpcflow/vpcflow/collector/decode"
 	"github.com/vpcflow/vpcflow/collector/ledger"
-	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
@@ -42,30 +41,12 @@ type Writer interface {
 	Durability
 }
 
-// Source is a source with its settings.
-type Source struct {
-	source.Source
-	// Delete removes objects once their data is stored.
-	Delete bool
-	// Decode holds the format of headerless objects.
-	Decode decode.Options
-	// Account and Region label records whose key and fields do not say.
-	Account, Region string
-	// Disabled sources are listed in the status but not collected.
-	Disabled bool
-	// Fetchers is how many of the source's objects are read at once, when
-	// more than Options.Workers: reading a remote object waits on the
-	// network, so more run than there are cores (the decoding itself still
-	// shares the cores).
-	Fetchers int
-	// FirstRun says what the first run does with the objects already there.
-	FirstRun FirstRun
-	// Log is the source log: problems on the source's side (access errors,
-	// quarantined objects), for its owners; nil drops them (the main log
-	// has them too).
-	Log *slog.Logger
+// sourceRun is a configured source as the pipeline runs it: its settings
+// and what the rounds keep of it.
+type sourceRun struct {
+	*sourcestate.Source
 
-	stats     *SourceStats
+	stats     *sourcestate.Stats
 	state     *ledger.SourceState // first-run state, once known
 	lastPrune time.Time
 	seen      map[string]string // key → version of the objects waiting at the last listing
@@ -73,7 +54,7 @@ type Source struct {
 }
 
 // log returns the source log.
-func (s *Source) log() *slog.Logger {
+func (s *sourceRun) log() *slog.Logger {
 	if s.Log == nil {
 		return discard
 	}
@@ -170,45 +151,20 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// Stats counts the pipeline's work since it started.
-type Stats struct {
-	Batches     atomic.Int64
-	Objects     atomic.Int64 // objects stored
-	Records     atomic.Int64 // records of stored objects
-	BadLines    atomic.Int64
-	Quarantined atomic.Int64
-	Deleted     atomic.Int64
-	Series      atomic.Int64 // series written (each batch counts its own)
-	Samples     atomic.Int64
-	ReadBytes   atomic.Int64 // bytes of stored objects, as stored
-	Backlog     atomic.Int64 // objects listed and waiting
-	// NewestEnd is the latest record end (Unix seconds) stored so far.
-	NewestEnd atomic.Int64
-	// Written counts the batches the storage acknowledged (replays
-	// included); Batches those committed once saved.
-	Written atomic.Int64
-	// Unsettled counts the batches acknowledged by the storage and waiting
-	// to be saved to disk before their objects are deleted.
-	Unsettled atomic.Int64
-	// Restarts counts the storage restarts that sent batches back for
-	// replay.
-	Restarts atomic.Int64
-}
-
 // Pipeline is the collector's main job over a set of sources.
 type Pipeline struct {
-	sources []*Source
+	sources []*sourceRun
 	ledger  *ledger.Ledger
 	writer  Writer
 	opts    Options
 	log     *slog.Logger
-	stats   Stats
+	stats   sourcestate.Totals
 
 	// What earlier batches taught: interface metadata and address owners.
 	known *knowledge
 
 	mu        sync.Mutex // guards sources, srcStats, exporters
-	srcStats  map[string]*SourceStats
+	srcStats  map[string]*sourcestate.Stats
 	exporters map[exporterKey]int64
 
 	// Batches acknowledged and waiting to be saved (settle.go).
@@ -239,11 +195,11 @@ func (p *Pipeline) Stop() {
 
 // New returns a pipeline; it loads what earlier runs learned from the
 // ledger.
-func New(sources []*Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline, error) {
+func New(sources []*sourcestate.Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline, error) {
 	opts.setDefaults()
-	p := &Pipeline{sources: sources, ledger: l, writer: w, opts: opts, log: opts.Logger,
+	p := &Pipeline{ledger: l, writer: w, opts: opts, log: opts.Logger,
 		known: newKnowledge(opts.MaxInterfaces, opts.MaxAddresses), stopped: make(chan struct{}),
-		srcStats: map[string]*SourceStats{}, exporters: map[exporterKey]int64{},
+		srcStats: map[string]*sourcestate.Stats{}, exporters: map[exporterKey]int64{},
 		durability: w, unsettledIDs: map[uint64]bool{}}
 	p.SetSources(sources)
 	p.aggPool.New = func() any { return aggregate.New() }
@@ -268,4 +224,4 @@ func New(sources []*Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline
 }
 
 // Stats returns the pipeline's counters.
-func (p *Pipeline) Stats() *Stats { return &p.stats }
+func (p *Pipeline) Stats() *sourcestate.Totals { return &p.stats }

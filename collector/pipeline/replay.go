@@ -93,7 +93,7 @@ func (p *Pipeline) nextToReplay() (ledger.Batch, bool, error) {
 // stillThere returns the objects of a pending batch that are still there
 // as they were; it logs those that changed or went away (their data cannot
 // be written again exactly).
-func (p *Pipeline) stillThere(ctx context.Context, src *Source, b ledger.Batch) ([]source.Object, error) {
+func (p *Pipeline) stillThere(ctx context.Context, src *sourceRun, b ledger.Batch) ([]source.Object, error) {
 	listed, err := src.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pending batch %d: %w", b.ID, err)
@@ -114,7 +114,7 @@ func (p *Pipeline) stillThere(ctx context.Context, src *Source, b ledger.Batch) 
 	return objs, nil
 }
 
-func (p *Pipeline) source(name string) *Source {
+func (p *Pipeline) source(name string) *sourceRun {
 	for _, s := range p.currentSources() {
 		if s.Name() == name {
 			return s

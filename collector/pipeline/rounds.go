@@ -10,6 +10,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 )
 
 // Run replays pending batches, then ingests what the sources hold, batch by
@@ -105,7 +106,7 @@ func (p *Pipeline) baseline(ctx context.Context) error {
 
 // round lists a source and processes what is new, batch by batch. It
 // returns how many objects it took on.
-func (p *Pipeline) round(ctx context.Context, src *Source, once bool) (int, error) {
+func (p *Pipeline) round(ctx context.Context, src *sourceRun, once bool) (int, error) {
 	if _, err := p.firstRun(ctx, src); err != nil {
 		p.sourceFailed(src, err)
 		return 0, err
@@ -194,13 +195,13 @@ func (p *Pipeline) batchSize(objs []source.Object) int {
 // ingested but which are still there (the collector stopped between
 // storing and deleting them) are deleted now. Objects older than the
 // first run's cutoff are left alone.
-func (p *Pipeline) listNew(ctx context.Context, src *Source) ([]source.Object, error) {
+func (p *Pipeline) listNew(ctx context.Context, src *sourceRun) ([]source.Object, error) {
 	objs, err := p.list(ctx, src)
 	if err != nil {
 		p.sourceFailed(src, err)
 		return nil, err
 	}
-	src.stats.SetStatus(StatusEnabled, nil)
+	src.stats.SetStatus(sourcestate.StatusEnabled, nil)
 	var cutoff time.Time
 	if src.state != nil {
 		cutoff = src.state.Cutoff
@@ -238,19 +239,19 @@ func (p *Pipeline) listNew(ctx context.Context, src *Source) ([]source.Object, e
 // deleted) past its first run, only its recent date prefixes when it can.
 // The ledger's records of objects older than that window are pruned now and
 // then: they will not be listed again.
-func (p *Pipeline) list(ctx context.Context, src *Source) ([]source.Object, error) {
-	sl, ok := src.Source.(SinceLister)
+func (p *Pipeline) list(ctx context.Context, src *sourceRun) ([]source.Object, error) {
+	sl, ok := src.Source.Source.(sourcestate.SinceLister)
 	if src.Delete || !ok || src.state == nil || !src.state.Done {
 		return src.List(ctx)
 	}
 	now := p.now()
-	since := now.Add(-sharedWindow)
+	since := now.Add(-sourcestate.SharedWindow)
 	if c := src.state.Cutoff; c.After(since) {
 		since = c
 	}
 	if now.Sub(src.lastPrune) > time.Hour {
 		src.lastPrune = now
-		n, err := p.ledger.PruneIngested(src.Name(), now.Add(-3*sharedWindow))
+		n, err := p.ledger.PruneIngested(src.Name(), now.Add(-3*sourcestate.SharedWindow))
 		if err != nil {
 			return nil, err
 		}
@@ -263,10 +264,10 @@ func (p *Pipeline) list(ctx context.Context, src *Source) ([]source.Object, erro
 
 // sourceFailed records a failure on the source's side in its status and its
 // source log.
-func (p *Pipeline) sourceFailed(src *Source, err error) {
-	st := StatusError
-	if errors.Is(err, ErrUnresourced) {
-		st = StatusUnresourced
+func (p *Pipeline) sourceFailed(src *sourceRun, err error) {
+	st := sourcestate.StatusError
+	if errors.Is(err, sourcestate.ErrUnresourced) {
+		st = sourcestate.StatusUnresourced
 	}
 	src.stats.SetStatus(st, err)
 	src.log().Error("source failed", "source", src.Name(), "status", string(st), "err", err.Error())

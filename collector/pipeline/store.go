@@ -46,22 +46,22 @@ func (p *Pipeline) store(ctx context.Context, pb *prepared) error {
 // finishObject deletes (or releases) an object whose data is stored. A
 // failure is tried again when the object is listed next: the ledger knows
 // it as ingested.
-func (p *Pipeline) finishObject(ctx context.Context, src *Source, o source.Object) {
+func (p *Pipeline) finishObject(ctx context.Context, src *sourceRun, o source.Object) {
 	if src.Delete {
 		if err := p.deleteObject(ctx, src, o); err != nil {
 			p.log.Warn("stored object not deleted, will try again", "source", src.Name(), "key", o.Key, "err", err)
 		}
 		return
 	}
-	if r, ok := src.Source.(Releaser); ok {
+	if r, ok := src.Source.Source.(Releaser); ok {
 		if err := r.Release(ctx, o); err != nil {
 			p.log.Warn("stored object not released, will try again", "source", src.Name(), "key", o.Key, "err", err)
 		}
 	}
 }
 
-func (p *Pipeline) deleteObject(ctx context.Context, src *Source, o source.Object) error {
-	if err := src.Source.Delete(ctx, o); err != nil {
+func (p *Pipeline) deleteObject(ctx context.Context, src *sourceRun, o source.Object) error {
+	if err := src.Source.Source.Delete(ctx, o); err != nil {
 		return err
 	}
 	if err := p.ledger.Forget(src.Name(), o.Key); err != nil {
@@ -72,6 +72,6 @@ func (p *Pipeline) deleteObject(ctx context.Context, src *Source, o source.Objec
 	return nil
 }
 
-func ledgerObject(src *Source, o source.Object) ledger.Object {
+func ledgerObject(src *sourceRun, o source.Object) ledger.Object {
 	return ledger.Object{Source: src.Name(), Key: o.Key, Version: o.Version, Size: o.Size}
 }
