@@ -32,8 +32,8 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/ledger"
-	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 )
@@ -715,8 +715,8 @@ func TestTestCommandFirstRun(t *testing.T) {
 	s3 := testserver.S3(t)
 	vm := testserver.VictoriaMetrics(t)
 	s3.CreateBucket(t, "logs", "backlog")
-	count := func(objs map[string][]byte) pipeline.ObjectCount {
-		var c pipeline.ObjectCount
+	count := func(objs map[string][]byte) sourcestate.ObjectCount {
+		var c sourcestate.ObjectCount
 		for _, b := range objs {
 			c.Add(source.Object{Size: int64(len(b))})
 		}
@@ -738,7 +738,7 @@ func TestTestCommandFirstRun(t *testing.T) {
 	if _, err := generate.Generate(generate.Config{Records: 2000, Seed: 63, Start: time.Date(2026, 5, 1, 23, 0, 0, 0, time.UTC), Duration: 2 * time.Hour}, generate.Dir(dir)); err != nil {
 		t.Fatal(err)
 	}
-	var dirOld, dirFresh pipeline.ObjectCount
+	var dirOld, dirFresh sourcestate.ObjectCount
 	for key := range present(t, dir) {
 		path := filepath.Join(dir, filepath.FromSlash(key))
 		info, err := os.Stat(path)
@@ -808,7 +808,7 @@ func TestTestCommandFirstRun(t *testing.T) {
 	}
 	for _, want := range []struct {
 		src string
-		c   pipeline.ObjectCount
+		c   sourcestate.ObjectCount
 	}{{"prod", old}, {"local", dirOld}} {
 		re := regexp.MustCompile(fmt.Sprintf(`"msg":"purged flow logs older than the first run","source":"%s","objects":%d,"bytes":%d,`, want.src, want.c.N, want.c.Bytes))
 		if !re.MatchString(log) {

@@ -25,6 +25,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -182,9 +183,9 @@ func (c *Config) setDefaults(dir string) {
 			// purges, which the configuration must say (check).
 			switch {
 			case s.Type == source.TypeDir:
-				s.OnFirstRun = pipeline.FirstRunBackfill
+				s.OnFirstRun = sourcestate.FirstRunBackfill
 			case !s.Deletes():
-				s.OnFirstRun = pipeline.FirstRunSkip
+				s.OnFirstRun = sourcestate.FirstRunSkip
 			}
 		}
 	}
@@ -253,17 +254,17 @@ func (c *Config) check() error {
 			add(fieldError(f+".type", "%q: want s3 or dir", s.Type))
 		}
 		switch s.OnFirstRun {
-		case pipeline.FirstRunPurge:
+		case sourcestate.FirstRunPurge:
 			if !s.Deletes() {
 				add(fieldError(f+".on_first_run", "purge deletes flow logs, which a source with delete_after_ingest: false must not do: use skip or backfill"))
 			}
-		case pipeline.FirstRunBackfill, pipeline.FirstRunSkip:
+		case sourcestate.FirstRunBackfill, sourcestate.FirstRunSkip:
 		case "":
 			if s.Type == source.TypeS3 {
 				add(fieldError(f+".on_first_run", "required for an s3 source that deletes (delete_after_ingest, default true): "+
 					"its first run purges, unread, the flow logs older than purge_older_than (%s); write on_first_run: purge to confirm, "+
 					"or backfill to collect them, or skip to leave them (once the source's first run is done, the ledger remembers it "+
-					"and this setting changes nothing)", pipeline.ShortDuration(s.PurgeOlderThan)))
+					"and this setting changes nothing)", sourcestate.ShortDuration(s.PurgeOlderThan)))
 			}
 		default:
 			add(fieldError(f+".on_first_run", "%q: want purge, backfill or skip", s.OnFirstRun))

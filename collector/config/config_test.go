@@ -15,6 +15,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/secret"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -191,7 +192,7 @@ sources:
 		t.Fatal(err)
 	}
 	prod, shared, minio, local := c.Sources[0], c.Sources[1], c.Sources[2], c.Sources[3]
-	if prod.OnFirstRun != pipeline.FirstRunPurge || shared.OnFirstRun != pipeline.FirstRunSkip || minio.OnFirstRun != pipeline.FirstRunBackfill || local.OnFirstRun != pipeline.FirstRunBackfill {
+	if prod.OnFirstRun != sourcestate.FirstRunPurge || shared.OnFirstRun != sourcestate.FirstRunSkip || minio.OnFirstRun != sourcestate.FirstRunBackfill || local.OnFirstRun != sourcestate.FirstRunBackfill {
 		t.Errorf("first-run modes: %s %s %s %s", prod.OnFirstRun, shared.OnFirstRun, minio.OnFirstRun, local.OnFirstRun)
 	}
 	if prod.PurgeOlderThan != source.DefaultPurgeOlderThan || prod.Downloaders != source.DefaultDownloaders || !prod.IsEnabled() || minio.IsEnabled() {
@@ -269,13 +270,13 @@ func TestFirstRunPurgeMustBeWritten(t *testing.T) {
 	f(s3+"    delete_after_ingest: true\n", "", "purge_older_than (15m)")
 	f(s3+"    purge_older_than: 2h\n", "", "purge_older_than (2h)")
 	f(s3+"    enabled: false\n", "", "purge_older_than (15m)") // enabling it later would purge
-	f(s3+"    on_first_run: purge\n", pipeline.FirstRunPurge, "")
-	f(s3+"    on_first_run: purge\n    purge_older_than: 1h\n", pipeline.FirstRunPurge, "")
-	f(s3+"    on_first_run: backfill\n", pipeline.FirstRunBackfill, "")
-	f(s3+"    on_first_run: skip\n", pipeline.FirstRunSkip, "")
-	f(s3+"    delete_after_ingest: false\n", pipeline.FirstRunSkip, "")
-	f("    type: dir\n    path: /x\n", pipeline.FirstRunBackfill, "")
-	f("    type: dir\n    path: /x\n    on_first_run: purge\n", pipeline.FirstRunPurge, "")
+	f(s3+"    on_first_run: purge\n", sourcestate.FirstRunPurge, "")
+	f(s3+"    on_first_run: purge\n    purge_older_than: 1h\n", sourcestate.FirstRunPurge, "")
+	f(s3+"    on_first_run: backfill\n", sourcestate.FirstRunBackfill, "")
+	f(s3+"    on_first_run: skip\n", sourcestate.FirstRunSkip, "")
+	f(s3+"    delete_after_ingest: false\n", sourcestate.FirstRunSkip, "")
+	f("    type: dir\n    path: /x\n", sourcestate.FirstRunBackfill, "")
+	f("    type: dir\n    path: /x\n    on_first_run: purge\n", sourcestate.FirstRunPurge, "")
 }
 
 // TestErrorsNameFieldAndLine: every kind of broken value (wrong type, bad

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/decode"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 )
 
 // Config is the pipeline's part of the collector's configuration: its
@@ -57,7 +58,7 @@ const (
 	DefaultTopK       = 1000
 	DefaultMaxObjects = 16
 	DefaultMaxBytes   = 4 << 20
-	DefaultMaxWait    = 5 * time.Second
+	DefaultMaxWait    = sourcestate.DefaultMaxWait
 )
 
 // DefaultConfig returns the defaults of Config, which New also takes for

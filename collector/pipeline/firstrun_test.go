@@ -12,6 +12,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 )
 
@@ -55,11 +56,11 @@ func agedData(t *testing.T, dir string) (all, fresh *groundtruth.Truth, oldKeys 
 	return all, fresh, oldKeys
 }
 
-func firstRunPipeline(t *testing.T, e *env, fr pipeline.FirstRun) *pipeline.Pipeline {
+func firstRunPipeline(t *testing.T, e *env, fr sourcestate.FirstRun) *pipeline.Pipeline {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	src := &pipeline.Source{Source: source.NewDir("local", e.dir), Delete: true, FirstRun: fr}
-	p, err := pipeline.New([]*pipeline.Source{src}, e.ledger, e.store, pipeline.Options{TopK: 1 << 30, MaxObjects: 1000, Logger: log})
+	src := &sourcestate.Source{Source: source.NewDir("local", e.dir), Delete: true, FirstRun: fr}
+	p, err := pipeline.New([]*sourcestate.Source{src}, e.ledger, e.store, pipeline.Options{TopK: 1 << 30, MaxObjects: 1000, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,31 +73,31 @@ func firstRunPipeline(t *testing.T, e *env, fr pipeline.FirstRun) *pipeline.Pipe
 // that arrive after, backfill collects everything; a restart does not do
 // its first run again.
 func TestFirstRun(t *testing.T) {
-	for _, mode := range []string{pipeline.FirstRunPurge, pipeline.FirstRunSkip, pipeline.FirstRunBackfill} {
+	for _, mode := range []string{sourcestate.FirstRunPurge, sourcestate.FirstRunSkip, sourcestate.FirstRunBackfill} {
 		t.Run(mode, func(t *testing.T) {
 			e := newEnv(t)
 			all, fresh, oldKeys := agedData(t, e.dir)
 			total := countFiles(t, e.dir)
-			p := firstRunPipeline(t, e, pipeline.FirstRun{Mode: mode, OlderThan: 15 * time.Minute})
+			p := firstRunPipeline(t, e, sourcestate.FirstRun{Mode: mode, OlderThan: 15 * time.Minute})
 			if err := p.Run(context.Background(), true); err != nil {
 				t.Fatal(err)
 			}
 			rep := p.Sources()[0]
 			var wantLeft, wantPurged, wantIngested int
 			switch mode {
-			case pipeline.FirstRunBackfill:
+			case sourcestate.FirstRunBackfill:
 				all.Check(t, e.vm)
 				wantIngested = total
-			case pipeline.FirstRunPurge:
+			case sourcestate.FirstRunPurge:
 				fresh.Check(t, e.vm)
 				wantPurged, wantIngested = len(oldKeys), total-len(oldKeys)
-			case pipeline.FirstRunSkip:
+			case sourcestate.FirstRunSkip:
 				wantLeft = total
 			}
 			if n := countFiles(t, e.dir); n != wantLeft || rep.Purged != int64(wantPurged) || rep.Ingested != int64(wantIngested) {
 				t.Errorf("%d objects left, %d purged, %d ingested; want %d, %d, %d", n, rep.Purged, rep.Ingested, wantLeft, wantPurged, wantIngested)
 			}
-			if rep.Status != pipeline.StatusEnabled || rep.Ingested != rep.Deleted || rep.Backlog != 0 || rep.FirstRun != mode {
+			if rep.Status != sourcestate.StatusEnabled || rep.Ingested != rep.Deleted || rep.Backlog != 0 || rep.FirstRun != mode {
 				t.Errorf("status %+v", rep)
 			}
 
@@ -107,7 +108,7 @@ func TestFirstRun(t *testing.T) {
 			later := generated(t, e.dir, generate.Config{Records: 2000, Seed: 22, Format: v5,
 				Start: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Duration: 20 * time.Minute, ENIs: 12, VPCs: 2})
 			before := countFiles(t, e.dir)
-			p = firstRunPipeline(t, e, pipeline.FirstRun{Mode: mode, OlderThan: 15 * time.Minute})
+			p = firstRunPipeline(t, e, sourcestate.FirstRun{Mode: mode, OlderThan: 15 * time.Minute})
 			if err := p.Run(context.Background(), true); err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +116,7 @@ func TestFirstRun(t *testing.T) {
 			if n := countFiles(t, e.dir); r.Purged != 0 || r.Ingested != int64(before-wantLeft) || n != wantLeft {
 				t.Errorf("second run: %d purged, %d ingested, %d left; want 0, %d, %d", r.Purged, r.Ingested, n, before-wantLeft, wantLeft)
 			}
-			if mode == pipeline.FirstRunSkip {
+			if mode == sourcestate.FirstRunSkip {
 				later.Check(t, e.vm)
 			}
 		})

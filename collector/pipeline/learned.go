@@ -10,6 +10,12 @@ import (
 	"github.com/vpcflow/vpcflow/collector/ledger"
 )
 
+// Fact kinds in the ledger.
+const (
+	factMeta  = "meta"
+	factOwner = "owner"
+)
+
 // knowledge is what earlier batches taught the pipeline: the metadata of
 // interfaces and the interface each address of a VPC belongs to, loaded
 // from the ledger's facts at start and kept there as the batches teach
@@ -169,4 +175,11 @@ func evict[E interface{ lastSeen() uint64 }](m map[string]E, bound int, gen uint
 		facts = append(facts, ledger.Fact{Kind: kind, Key: e.key}) // no value: deleted
 	}
 	return facts
+}
+
+// learn takes in what a batch's records say of interfaces and addresses,
+// and returns it as facts for the ledger. What the batch saw is kept over
+// what it did not when the bounds make the pipeline forget (knowledge.forget).
+func (p *Pipeline) learn(agg *aggregate.Aggregate) []ledger.Fact {
+	return p.known.learn(agg)
 }

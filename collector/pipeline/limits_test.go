@@ -24,6 +24,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/schema"
 )
 
@@ -228,7 +229,7 @@ func TestStopInterruptsDecoding(t *testing.T) {
 			e := newEnv(t)
 			src := &endless{gzipped: gzipped, reading: make(chan struct{})}
 			log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			p, err := pipeline.New([]*pipeline.Source{{Source: src}}, e.ledger, e.store, pipeline.Options{Logger: log})
+			p, err := pipeline.New([]*sourcestate.Source{{Source: src}}, e.ledger, e.store, pipeline.Options{Logger: log})
 			if err != nil {
 				t.Fatal(err)
 			}

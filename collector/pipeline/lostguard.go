@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 )
 
 // LostStateStore is the storage GuardLostState checks (vmclient.Client
@@ -27,7 +28,7 @@ type LostStateStore interface {
 // how: it then records that (ResolveLostState) and returns the first-run
 // behaviours that replace the configured ones, by source name.
 func GuardLostState(ctx context.Context, log *slog.Logger, l *ledger.Ledger, store LostStateStore, instance string,
-	sources []string, retention time.Duration, mode string) (map[string]FirstRun, error) {
+	sources []string, retention time.Duration, mode string) (map[string]sourcestate.FirstRun, error) {
 	lost, err := CheckLostState(ctx, l, store, instance, sources, retention, time.Now())
 	if err != nil {
 		return nil, err
@@ -62,7 +63,7 @@ func GuardLostState(ctx context.Context, log *slog.Logger, l *ledger.Ledger, sto
 
 // GuardSources is GuardLostState over the enabled sources: the first-run
 // behaviours it returns replace theirs.
-func GuardSources(ctx context.Context, log *slog.Logger, l *ledger.Ledger, store LostStateStore, sources []*Source,
+func GuardSources(ctx context.Context, log *slog.Logger, l *ledger.Ledger, store LostStateStore, sources []*sourcestate.Source,
 	retention time.Duration, mode string) error {
 	var names []string
 	for _, s := range sources {

@@ -12,6 +12,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
@@ -64,7 +65,7 @@ func TestGuardLostState(t *testing.T) {
 	if err != nil || len(override) != 0 {
 		t.Fatalf("--lost-state=skip: %v, %v", override, err)
 	}
-	if st, found, err := l.SourceState("prod"); err != nil || !found || st.Mode != pipeline.FirstRunSkip || !st.Cutoff.Equal(began) || !st.Done {
+	if st, found, err := l.SourceState("prod"); err != nil || !found || st.Mode != sourcestate.FirstRunSkip || !st.Cutoff.Equal(began) || !st.Done {
 		t.Errorf("state after skip: %+v %v %v", st, found, err)
 	}
 	if !strings.Contains(log.String(), `msg="going on after a lost state, as --lost-state says" lost_state=skip`) {
@@ -72,7 +73,7 @@ func TestGuardLostState(t *testing.T) {
 	}
 
 	override, err = pipeline.GuardLostState(ctx, logger, open(), other, "0/1", []string{"prod"}, 0, pipeline.LostBackfill)
-	if err != nil || override["prod"] != (pipeline.FirstRun{Mode: pipeline.FirstRunBackfill}) {
+	if err != nil || override["prod"] != (sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}) {
 		t.Errorf("--lost-state=backfill: %v, %v", override, err)
 	}
 
@@ -97,8 +98,8 @@ func TestGuardSources(t *testing.T) {
 		return vmclient.ExportedSeries{Labels: map[string]string{"__name__": pipeline.MarkerName, "source": src, "instance": l.Instance(), "ledger": "lost-one"},
 			Values: []float64{1.7e9}, Timestamps: []int64{1.7e12}}
 	}
-	purge := pipeline.FirstRun{Mode: pipeline.FirstRunPurge}
-	sources := []*pipeline.Source{{Source: source.NewDir("prod", t.TempDir()), FirstRun: purge},
+	purge := sourcestate.FirstRun{Mode: sourcestate.FirstRunPurge}
+	sources := []*sourcestate.Source{{Source: source.NewDir("prod", t.TempDir()), FirstRun: purge},
 		{Source: source.NewDir("off", t.TempDir()), FirstRun: purge, Disabled: true}}
 	log := slog.New(slog.DiscardHandler)
 	if err := pipeline.GuardSources(context.Background(), log, l, traces{trace("off")}, sources, 0, ""); err != nil {
@@ -107,7 +108,7 @@ func TestGuardSources(t *testing.T) {
 	if err := pipeline.GuardSources(context.Background(), log, l, traces{trace("prod")}, sources, 0, pipeline.LostBackfill); err != nil {
 		t.Fatal(err)
 	}
-	if sources[0].FirstRun.Mode != pipeline.FirstRunBackfill || sources[1].FirstRun != purge {
+	if sources[0].FirstRun.Mode != sourcestate.FirstRunBackfill || sources[1].FirstRun != purge {
 		t.Errorf("first runs %+v and %+v, want backfill for prod only", sources[0].FirstRun, sources[1].FirstRun)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
@@ -36,14 +37,14 @@ const day = 24 * time.Hour
 func unixDay(t time.Time) int64 { return t.Unix() / int64(day/time.Second) }
 
 // addMarker adds the batch's trace to its samples.
-func (p *Pipeline) addMarker(b *vmclient.Batch, src *Source, rec ledger.Batch) {
+func (p *Pipeline) addMarker(b *vmclient.Batch, src *sourceRun, rec ledger.Batch) {
 	b.Add([]vmclient.Label{{Name: "__name__", Value: MarkerName}, {Name: "source", Value: src.Name()},
 		{Name: "instance", Value: p.ledger.Instance()}, {Name: "ledger", Value: p.ledger.ID()}},
 		[]vmclient.Sample{{Timestamp: unixDay(rec.Created) * int64(day/time.Millisecond), Value: float64(rec.Created.Unix())}})
 }
 
 // marked records that the trace of a committed batch is saved.
-func (p *Pipeline) marked(src *Source, rec ledger.Batch) error {
+func (p *Pipeline) marked(src *sourceRun, rec ledger.Batch) error {
 	d := unixDay(rec.Created)
 	if src.state == nil {
 		st, found, err := p.ledger.SourceState(src.Name())
@@ -178,15 +179,15 @@ const (
 // ResolveLostState records in the ledger the way to go on (LostBackfill or
 // LostSkip) for each lost state, and returns the first-run behaviours the
 // sources must take instead of their configured ones (by source name).
-func ResolveLostState(l *ledger.Ledger, lost []LostState, mode string, now time.Time) (map[string]FirstRun, error) {
+func ResolveLostState(l *ledger.Ledger, lost []LostState, mode string, now time.Time) (map[string]sourcestate.FirstRun, error) {
 	if mode != LostBackfill && mode != LostSkip {
 		return nil, fmt.Errorf("--lost-state %q: want %s or %s", mode, LostBackfill, LostSkip)
 	}
-	override := map[string]FirstRun{}
+	override := map[string]sourcestate.FirstRun{}
 	for _, s := range lost {
 		switch {
 		case mode == LostBackfill && s.Kind == LostLedger:
-			override[s.Source] = FirstRun{Mode: FirstRunBackfill}
+			override[s.Source] = sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}
 		case mode == LostBackfill && s.Kind == LostStorage:
 			if _, err := l.PruneIngested(s.Source, now.Add(100*365*day)); err != nil {
 				return nil, err
@@ -194,9 +195,9 @@ func ResolveLostState(l *ledger.Ledger, lost []LostState, mode string, now time.
 			if err := l.DeleteSourceState(s.Source); err != nil {
 				return nil, err
 			}
-			override[s.Source] = FirstRun{Mode: FirstRunBackfill}
+			override[s.Source] = sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}
 		case mode == LostSkip && s.Kind == LostLedger:
-			st := ledger.SourceState{FirstRun: now, Mode: FirstRunSkip, Cutoff: s.Last, Done: true}
+			st := ledger.SourceState{FirstRun: now, Mode: sourcestate.FirstRunSkip, Cutoff: s.Last, Done: true}
 			if err := l.SetSourceState(s.Source, st); err != nil {
 				return nil, err
 			}

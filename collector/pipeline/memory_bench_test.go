@@ -18,6 +18,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
@@ -181,8 +182,8 @@ func benchRun(b *testing.B, dir string, w pipeline.Writer, opts pipeline.Options
 		if err != nil {
 			b.Fatal(err)
 		}
-		src := &pipeline.Source{Source: source.NewDir("local", dir), Fetchers: 8}
-		p, err := pipeline.New([]*pipeline.Source{src}, l, w, opts)
+		src := &sourcestate.Source{Source: source.NewDir("local", dir), Fetchers: 8}
+		p, err := pipeline.New([]*sourcestate.Source{src}, l, w, opts)
 		if err != nil {
 			b.Fatal(err)
 		}

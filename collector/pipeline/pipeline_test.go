@@ -18,6 +18,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/schema"
@@ -81,8 +82,8 @@ func (e *env) pipeline(t *testing.T, del bool, opts pipeline.Options) *pipeline.
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	src := &pipeline.Source{Source: source.NewDir("local", e.dir), Delete: del}
-	p, err := pipeline.New([]*pipeline.Source{src}, e.ledger, e.store, opts)
+	src := &sourcestate.Source{Source: source.NewDir("local", e.dir), Delete: del}
+	p, err := pipeline.New([]*sourcestate.Source{src}, e.ledger, e.store, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

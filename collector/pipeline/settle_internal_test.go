@@ -13,6 +13,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
@@ -68,11 +69,12 @@ func TestReplaySkipsSettled(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &acker{encoder: enc}
-	src := &Source{Source: source.NewDir("local", dir), Delete: true, FirstRun: FirstRun{Mode: FirstRunBackfill}}
-	p, err := New([]*Source{src}, l, w, Options{TopK: 1 << 30, Logger: slog.New(slog.DiscardHandler)})
+	p, err := New([]*sourcestate.Source{{Source: source.NewDir("local", dir), Delete: true, FirstRun: sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}}},
+		l, w, Options{TopK: 1 << 30, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	src := p.currentSources()[0]
 	ctx := context.Background()
 	if _, err := p.firstRun(ctx, src); err != nil {
 		t.Fatal(err)

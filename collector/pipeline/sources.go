@@ -3,7 +3,6 @@ package pipeline
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -13,14 +12,15 @@ import (
 	"github.com/vpcflow/vpcflow/collector/decode"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 )
 
 // NewSources returns the pipeline's sources for the configuration's: each
-// set up by Open, decoding with dec's bounds and its own format, with its
-// source log (logs may be nil), its first-run behaviour and, for an s3
-// source, as many fetchers as it has downloaders.
-func NewSources(ctx context.Context, cfgs []source.Config, dec decode.Options, logs *SourceLogs, log *slog.Logger) []*Source {
-	out := make([]*Source, 0, len(cfgs))
+// set up by sourcestate.Open, decoding with dec's bounds and its own
+// format, with its source log (logs may be nil), its first-run behaviour
+// and, for an s3 source, as many fetchers as it has downloaders.
+func NewSources(ctx context.Context, cfgs []source.Config, dec decode.Options, logs *SourceLogs, log *slog.Logger) []*sourcestate.Source {
+	out := make([]*sourcestate.Source, 0, len(cfgs))
 	for i, c := range cfgs {
 		opts := dec
 		if c.Format != "" {
@@ -28,28 +28,14 @@ func NewSources(ctx context.Context, cfgs []source.Config, dec decode.Options, l
 				opts.Format = f
 			}
 		}
-		src := &Source{Source: Open(ctx, i, c, log), Delete: c.Deletes(), Decode: opts, Account: c.Account, Region: c.Region,
-			Disabled: !c.IsEnabled(), FirstRun: FirstRun{Mode: c.OnFirstRun, OlderThan: c.PurgeOlderThan}, Log: logs.Get(c.Name)}
+		src := &sourcestate.Source{Source: sourcestate.Open(ctx, i, c, log), Delete: c.Deletes(), Decode: opts, Account: c.Account, Region: c.Region,
+			Disabled: !c.IsEnabled(), FirstRun: sourcestate.FirstRun{Mode: c.OnFirstRun, OlderThan: c.PurgeOlderThan}, Log: logs.Get(c.Name)}
 		if c.Type == source.TypeS3 {
 			src.Fetchers = c.Downloaders
 		}
 		out = append(out, src)
 	}
 	return out
-}
-
-// Open returns the source of the configuration's sources[i] (source.New).
-// A source that cannot be set up (credentials that do not resolve, say)
-// stands in as Unresourced, so that the others go on: its status and
-// source log say why, and log has it too.
-func Open(ctx context.Context, i int, cfg source.Config, log *slog.Logger) source.Source {
-	src, err := source.New(ctx, cfg)
-	if err != nil {
-		err = fmt.Errorf("sources[%d] (%s): %w", i, cfg.Name, err)
-		log.Error("source not set up", "source", cfg.Name, "err", err)
-		return Unresourced(cfg.Name, err)
-	}
-	return src
 }
 
 // Defaults of the source logs (the configuration's log section).
@@ -76,7 +62,7 @@ func NewSourceLogs(dir string, maxMB, keep int) *SourceLogs {
 }
 
 // Get returns the source log of the named source, <dir>/<name>.jsonl; nil
-// SourceLogs give nil (Source.Log: nothing logged).
+// SourceLogs give nil (sourcestate.Source.Log: nothing logged).
 func (l *SourceLogs) Get(name string) *slog.Logger {
 	if l == nil {
 		return nil

@@ -47,7 +47,7 @@ type Config struct {
 	// default DefaultDownloaders.
 	Downloaders int `yaml:"downloaders"`
 	// OnFirstRun is what the source's first run does with the flow logs
-	// already there (pipeline.FirstRun): "purge" (delete those older than
+	// already there (sourcestate.FirstRun): "purge" (delete those older than
 	// PurgeOlderThan, unread), "backfill" (collect them all, oldest first)
 	// or "skip" (leave them alone). The configuration's default: skip for
 	// an s3 source that does not delete, backfill for a dir source. An s3

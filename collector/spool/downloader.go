@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
-	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 )
 
 // Origin is a source the downloader copies from.
@@ -31,14 +31,14 @@ type Origin struct {
 	// FirstRun is the source's first-run behaviour: the downloader carries
 	// it out (purge deletes, skip leaves objects alone), and the collector
 	// takes whatever is spooled.
-	FirstRun pipeline.FirstRun
+	FirstRun sourcestate.FirstRun
 
-	stats *pipeline.SourceStats
+	stats *sourcestate.Stats
 	state ledger.SourceState
 }
 
 // Origins returns the downloader's origins: the configuration's enabled
-// sources, each set up by pipeline.Open, fetched by its downloaders, with
+// sources, each set up by sourcestate.Open, fetched by its downloaders, with
 // its first-run behaviour.
 func Origins(ctx context.Context, cfgs []source.Config, log *slog.Logger) []*Origin {
 	var out []*Origin
@@ -46,8 +46,8 @@ func Origins(ctx context.Context, cfgs []source.Config, log *slog.Logger) []*Ori
 		if !c.IsEnabled() {
 			continue
 		}
-		out = append(out, &Origin{Source: pipeline.Open(ctx, i, c, log), Workers: c.Downloaders, Shared: !c.Deletes(),
-			FirstRun: pipeline.FirstRun{Mode: c.OnFirstRun, OlderThan: c.PurgeOlderThan}})
+		out = append(out, &Origin{Source: sourcestate.Open(ctx, i, c, log), Workers: c.Downloaders, Shared: !c.Deletes(),
+			FirstRun: sourcestate.FirstRun{Mode: c.OnFirstRun, OlderThan: c.PurgeOlderThan}})
 	}
 	return out
 }
@@ -76,7 +76,7 @@ type Options struct {
 	// default.
 	Config
 	// Interval is the pause between listings when nothing is new (the
-	// configuration's batch.max_wait); default pipeline.DefaultMaxWait.
+	// configuration's batch.max_wait); default sourcestate.DefaultMaxWait.
 	Interval time.Duration
 	Logger   *slog.Logger
 }
@@ -88,7 +88,7 @@ type Downloader struct {
 	ledger  *ledger.Ledger
 	opts    Options
 	log     *slog.Logger
-	stats   pipeline.Stats
+	stats   sourcestate.Totals
 
 	mu       sync.Mutex // guards reserved
 	reserved int64      // bytes of downloads in flight
@@ -97,7 +97,7 @@ type Downloader struct {
 // NewDownloader returns a downloader of origins into opts.Dir.
 func NewDownloader(origins []*Origin, l *ledger.Ledger, opts Options) *Downloader {
 	if opts.Interval <= 0 {
-		opts.Interval = pipeline.DefaultMaxWait
+		opts.Interval = sourcestate.DefaultMaxWait
 	}
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = DefaultMaxBytes
@@ -106,7 +106,7 @@ func NewDownloader(origins []*Origin, l *ledger.Ledger, opts Options) *Downloade
 		opts.Logger = slog.Default()
 	}
 	for _, o := range origins {
-		o.stats = pipeline.NewSourceStats()
+		o.stats = sourcestate.NewStats()
 		if o.Workers <= 0 {
 			o.Workers = source.DefaultDownloaders
 		}
@@ -115,8 +115,8 @@ func NewDownloader(origins []*Origin, l *ledger.Ledger, opts Options) *Downloade
 }
 
 // Sources reports each origin's counters (for the status server).
-func (d *Downloader) Sources() []pipeline.SourceReport {
-	out := make([]pipeline.SourceReport, 0, len(d.origins))
+func (d *Downloader) Sources() []sourcestate.Report {
+	out := make([]sourcestate.Report, 0, len(d.origins))
 	for _, o := range d.origins {
 		r := o.stats.Report(o.Source.Name())
 		r.Deletes, r.FirstRun = !o.Shared, o.FirstRun.Mode
@@ -126,10 +126,10 @@ func (d *Downloader) Sources() []pipeline.SourceReport {
 }
 
 // Exporters returns nothing: the downloader does not read records.
-func (d *Downloader) Exporters() []pipeline.ExporterReport { return nil }
+func (d *Downloader) Exporters() []sourcestate.ExporterReport { return nil }
 
 // Stats returns the downloader's totals.
-func (d *Downloader) Stats() *pipeline.Stats { return &d.stats }
+func (d *Downloader) Stats() *sourcestate.Totals { return &d.stats }
 
 // Run downloads until ctx is done; with once, it returns when a round
 // found nothing new to download.
@@ -146,7 +146,7 @@ func (d *Downloader) Run(ctx context.Context, once bool) error {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				o.stats.SetStatus(pipeline.StatusError, err)
+				o.stats.SetStatus(sourcestate.StatusError, err)
 				d.log.Error("download round failed", "source", o.Source.Name(), "err", err)
 				if once {
 					return fmt.Errorf("source %s: %w", o.Source.Name(), err)
@@ -169,7 +169,7 @@ func (d *Downloader) Run(ctx context.Context, once bool) error {
 // round lists an origin and downloads what is new; it returns how many
 // objects it spooled.
 func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
-	st, err := pipeline.EnsureFirstRun(ctx, d.ledger, o.Source, o.FirstRun, time.Now(), d.log, func() { o.stats.Purged.Add(1) })
+	st, err := sourcestate.EnsureFirstRun(ctx, d.ledger, o.Source, o.FirstRun, time.Now(), d.log, func() { o.stats.Purged.Add(1) })
 	if err != nil {
 		return 0, err
 	}
@@ -178,7 +178,7 @@ func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	o.stats.SetStatus(pipeline.StatusEnabled, nil)
+	o.stats.SetStatus(sourcestate.StatusEnabled, nil)
 	var todo []source.Object
 	for _, obj := range objs {
 		if !st.Cutoff.IsZero() && obj.ModTime.Before(st.Cutoff) {
@@ -230,7 +230,7 @@ func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
 	}
 	close(work)
 	wg.Wait()
-	if failed == nil && o.state.Mode == pipeline.FirstRunBackfill && !o.state.Done && ctx.Err() == nil {
+	if failed == nil && o.state.Mode == sourcestate.FirstRunBackfill && !o.state.Done && ctx.Err() == nil {
 		o.state.Done = true
 		failed = d.ledger.SetSourceState(o.Source.Name(), o.state)
 	}
@@ -240,11 +240,11 @@ func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
 // list lists an origin: in full, or only its recent date prefixes for a
 // shared one past its first run.
 func (d *Downloader) list(ctx context.Context, o *Origin) ([]source.Object, error) {
-	sl, ok := o.Source.(pipeline.SinceLister)
+	sl, ok := o.Source.(sourcestate.SinceLister)
 	if !o.Shared || !ok || !o.state.Done {
 		return o.Source.List(ctx)
 	}
-	since := time.Now().Add(-48 * time.Hour)
+	since := time.Now().Add(-sourcestate.SharedWindow)
 	if o.state.Cutoff.After(since) {
 		since = o.state.Cutoff
 	}

@@ -38,8 +38,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 )
 
 // sidecarSuffix names the file beside a spooled object that holds its
@@ -156,10 +156,10 @@ func NewSource(origin source.Source, dir string) *Source {
 // spools for them under dir: the downloader fetches their objects and
 // carries out their first runs, so the collector takes whatever is
 // spooled.
-func Take(srcs []*pipeline.Source, dir string) {
+func Take(srcs []*sourcestate.Source, dir string) {
 	for _, s := range srcs {
 		s.Source = NewSource(s.Source, dir)
-		s.FirstRun = pipeline.FirstRun{Mode: pipeline.FirstRunBackfill}
+		s.FirstRun = sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}
 		s.Fetchers = 0
 	}
 }

@@ -22,8 +22,8 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
@@ -44,11 +44,12 @@ type Config struct {
 // DefaultConfig returns the defaults of Config.
 func DefaultConfig() Config { return Config{Listen: DefaultListen} }
 
-// Provider is what the server reports on (a *pipeline.Pipeline).
+// Provider is what the server reports on (a *pipeline.Pipeline, or the
+// downloader role's *spool.Downloader).
 type Provider interface {
-	Sources() []pipeline.SourceReport
-	Exporters() []pipeline.ExporterReport
-	Stats() *pipeline.Stats
+	Sources() []sourcestate.Report
+	Exporters() []sourcestate.ExporterReport
+	Stats() *sourcestate.Totals
 }
 
 // Ranker is the rank index's maintainer the server reports on (a
@@ -189,23 +190,23 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 
 // sourcesBody is the JSON of /api/v1/sources.
 type sourcesBody struct {
-	Storage   *StorageReport            `json:"storage,omitempty"`
-	Sources   []pipeline.SourceReport   `json:"sources"`
-	Exporters []pipeline.ExporterReport `json:"exporters"`
+	Storage   *StorageReport               `json:"storage,omitempty"`
+	Sources   []sourcestate.Report         `json:"sources"`
+	Exporters []sourcestate.ExporterReport `json:"exporters"`
 }
 
 // sourceReports returns the sources' reports; while the storage fails, a
 // source that works on its side is shown in error, with the storage's
 // error: its data cannot be stored.
-func (s *Server) sourceReports(st *StorageReport) []pipeline.SourceReport {
+func (s *Server) sourceReports(st *StorageReport) []sourcestate.Report {
 	out := s.p.Sources()
 	if st == nil || st.Status == "ok" {
 		return out
 	}
 	out = slices.Clone(out)
 	for i := range out {
-		if out[i].Status == pipeline.StatusEnabled {
-			out[i].Status = pipeline.StatusError
+		if out[i].Status == sourcestate.StatusEnabled {
+			out[i].Status = sourcestate.StatusError
 			out[i].Error = fmt.Sprintf("storage %s failing: %s", st.URL, st.Error)
 			out[i].ErrorAt = st.Since
 		}
@@ -217,10 +218,10 @@ func (s *Server) sources(w http.ResponseWriter, _ *http.Request) {
 	st := s.storageReport()
 	body := sourcesBody{Storage: st, Sources: s.sourceReports(st), Exporters: s.p.Exporters()}
 	if body.Sources == nil {
-		body.Sources = []pipeline.SourceReport{}
+		body.Sources = []sourcestate.Report{}
 	}
 	if body.Exporters == nil {
-		body.Exporters = []pipeline.ExporterReport{}
+		body.Exporters = []sourcestate.ExporterReport{}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
@@ -285,7 +286,7 @@ func (s *Server) WriteMetrics(w io.Writer) {
 			metrics.WriteGaugeFloat64(w, `vpcflow_source_lag_seconds{`+l+`}`, src.Lag)
 			metrics.WriteGaugeFloat64(w, `vpcflow_source_newest_record_timestamp_seconds{`+l+`}`, float64(src.NewestEnd.Unix()))
 		}
-		for _, status := range pipeline.Statuses {
+		for _, status := range sourcestate.Statuses {
 			v := uint64(0)
 			if status == src.Status {
 				v = 1

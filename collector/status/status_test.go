@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -21,14 +21,14 @@ import (
 
 // fixed is a Provider with given reports.
 type fixed struct {
-	sources   []pipeline.SourceReport
-	exporters []pipeline.ExporterReport
-	stats     pipeline.Stats
+	sources   []sourcestate.Report
+	exporters []sourcestate.ExporterReport
+	stats     sourcestate.Totals
 }
 
-func (f *fixed) Sources() []pipeline.SourceReport     { return f.sources }
-func (f *fixed) Exporters() []pipeline.ExporterReport { return f.exporters }
-func (f *fixed) Stats() *pipeline.Stats               { return &f.stats }
+func (f *fixed) Sources() []sourcestate.Report           { return f.sources }
+func (f *fixed) Exporters() []sourcestate.ExporterReport { return f.exporters }
+func (f *fixed) Stats() *sourcestate.Totals              { return &f.stats }
 
 // fixedRank is a status.Ranker with given counters.
 type fixedRank struct{ st rank.Stats }
@@ -46,12 +46,12 @@ func get(t *testing.T, h http.Handler, path string) (int, string) {
 func provider() *fixed {
 	seen := time.Date(2026, 3, 1, 10, 5, 0, 0, time.UTC)
 	p := &fixed{
-		sources: []pipeline.SourceReport{
-			{Name: "prod", Status: pipeline.StatusEnabled, Listed: 10, Downloaded: 9, Ingested: 8, Deleted: 7, Quarantined: 1, Purged: 3,
+		sources: []sourcestate.Report{
+			{Name: "prod", Status: sourcestate.StatusEnabled, Listed: 10, Downloaded: 9, Ingested: 8, Deleted: 7, Quarantined: 1, Purged: 3,
 				Bytes: 1000, Records: 500, BadLines: 2, Backlog: 1, NewestEnd: seen, Lag: 42},
-			{Name: `odd "name" \ here`, Status: pipeline.StatusError, Error: "access denied"},
+			{Name: `odd "name" \ here`, Status: sourcestate.StatusError, Error: "access denied"},
 		},
-		exporters: []pipeline.ExporterReport{
+		exporters: []sourcestate.ExporterReport{
 			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-1", LastSeen: seen},
 			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-2", LastSeen: seen.Add(-time.Hour)},
 		},

@@ -22,7 +22,7 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 	"github.com/goccy/go-yaml"
 
-	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/report"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -197,8 +197,8 @@ func StatusMetrics(t testing.TB) map[string][]string {
 	t.Helper()
 	seen := time.Date(2026, 3, 1, 10, 5, 0, 0, time.UTC)
 	p := &fixedProvider{
-		sources: []pipeline.SourceReport{{Name: "prod", Status: pipeline.StatusEnabled, Listed: 1, NewestEnd: seen, Lag: 60}},
-		exporters: []pipeline.ExporterReport{
+		sources: []sourcestate.Report{{Name: "prod", Status: sourcestate.StatusEnabled, Listed: 1, NewestEnd: seen, Lag: 60}},
+		exporters: []sourcestate.ExporterReport{
 			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-1", LastSeen: seen},
 		},
 	}
@@ -235,14 +235,14 @@ func StatusMetrics(t testing.TB) map[string][]string {
 }
 
 type fixedProvider struct {
-	sources   []pipeline.SourceReport
-	exporters []pipeline.ExporterReport
-	stats     pipeline.Stats
+	sources   []sourcestate.Report
+	exporters []sourcestate.ExporterReport
+	stats     sourcestate.Totals
 }
 
-func (f *fixedProvider) Sources() []pipeline.SourceReport     { return f.sources }
-func (f *fixedProvider) Exporters() []pipeline.ExporterReport { return f.exporters }
-func (f *fixedProvider) Stats() *pipeline.Stats               { return &f.stats }
+func (f *fixedProvider) Sources() []sourcestate.Report           { return f.sources }
+func (f *fixedProvider) Exporters() []sourcestate.ExporterReport { return f.exporters }
+func (f *fixedProvider) Stats() *sourcestate.Totals              { return &f.stats }
 
 // scrapeGenerated are the series VictoriaMetrics adds to each scrape
 // target itself.

@@ -18,6 +18,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -363,7 +364,7 @@ func openLedger(cfg *config.Config, path string, opts ledger.Options) (*ledger.L
 
 // buildSources builds the pipeline's sources for the role: the collector
 // role takes what the downloader role spools.
-func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, logs *pipeline.SourceLogs, role string) []*pipeline.Source {
+func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, logs *pipeline.SourceLogs, role string) []*sourcestate.Source {
 	srcs := pipeline.NewSources(ctx, cfg.Sources, cfg.Decode, logs, log)
 	if role == roleCollector {
 		spool.Take(srcs, cfg.Spool.Dir)

@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vpcflow/vpcflow/collector/config"
-	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
@@ -74,8 +74,8 @@ func testSources(ctx context.Context, w io.Writer, cfg *config.Config, only stri
 	for _, s := range cfg.Sources {
 		names = append(names, s.Name)
 	}
-	firstRuns := pipeline.ReadFirstRuns(names, pipeline.LedgerFile{Path: cfg.DownloaderLedgerPath()},
-		pipeline.LedgerFile{Path: cfg.LedgerPath(), Options: cfg.LedgerOptions()})
+	firstRuns := sourcestate.ReadFirstRuns(names, sourcestate.LedgerFile{Path: cfg.DownloaderLedgerPath()},
+		sourcestate.LedgerFile{Path: cfg.LedgerPath(), Options: cfg.LedgerOptions()})
 	found := false
 	for _, s := range cfg.Sources {
 		if only != "" && s.Name != only {

@@ -1,4 +1,4 @@
-package pipeline_test
+package sourcestate_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
-	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/source"
+	"github.com/vpcflow/vpcflow/collector/sourcestate"
 )
 
 // TestFirstRunCheck says what a folder's first run will do with the
@@ -32,23 +32,23 @@ func TestFirstRunCheck(t *testing.T) {
 		}
 	}
 	src := source.NewDir("local", dir)
-	purge := pipeline.FirstRun{Mode: pipeline.FirstRunPurge, OlderThan: time.Hour}
-	f := func(states pipeline.FirstRunStates, name string, fr pipeline.FirstRun, earlier []source.Check, want source.Check) {
+	purge := sourcestate.FirstRun{Mode: sourcestate.FirstRunPurge, OlderThan: time.Hour}
+	f := func(states sourcestate.FirstRunStates, name string, fr sourcestate.FirstRun, earlier []source.Check, want source.Check) {
 		t.Helper()
 		if got := states.Check(ctx, name, fr, src, earlier, now); got != want {
 			t.Errorf("%s %+v:\n%+v, want\n%+v", name, fr, got, want)
 		}
 	}
-	none := pipeline.ReadFirstRuns([]string{"local"}, pipeline.LedgerFile{Path: filepath.Join(t.TempDir(), "ledger.db")})
-	f(none, "local", purge, nil, source.Check{Name: pipeline.CheckFirstRun, Result: source.CheckWarn,
+	none := sourcestate.ReadFirstRuns([]string{"local"}, sourcestate.LedgerFile{Path: filepath.Join(t.TempDir(), "ledger.db")})
+	f(none, "local", purge, nil, source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckWarn,
 		Detail: "first run will purge 2 objects (3.0 kB) older than 1h, unread, and collect the 1 newer object (1.5 kB)"})
-	f(none, "local", pipeline.FirstRun{Mode: pipeline.FirstRunPurge, OlderThan: 5 * time.Hour}, nil, source.Check{Name: pipeline.CheckFirstRun, Result: source.CheckPass,
+	f(none, "local", sourcestate.FirstRun{Mode: sourcestate.FirstRunPurge, OlderThan: 5 * time.Hour}, nil, source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckPass,
 		Detail: "first run will purge nothing (no flow log older than 5h) and collect the 3 objects (4.5 kB) there"})
-	f(none, "local", pipeline.FirstRun{Mode: pipeline.FirstRunBackfill}, nil, source.Check{Name: pipeline.CheckFirstRun, Result: source.CheckPass,
+	f(none, "local", sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}, nil, source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckPass,
 		Detail: "first run will collect the 3 objects (4.5 kB) there, oldest first"})
-	f(none, "local", pipeline.FirstRun{Mode: pipeline.FirstRunSkip}, nil, source.Check{Name: pipeline.CheckFirstRun, Result: source.CheckPass,
+	f(none, "local", sourcestate.FirstRun{Mode: sourcestate.FirstRunSkip}, nil, source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckPass,
 		Detail: "first run will leave the flow logs there now alone for good, and collect those that arrive later"})
-	f(none, "local", purge, []source.Check{{Name: source.CheckFolder, Result: source.CheckFail}}, source.Check{Name: pipeline.CheckFirstRun, Result: source.CheckSkip,
+	f(none, "local", purge, []source.Check{{Name: source.CheckFolder, Result: source.CheckFail}}, source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckSkip,
 		Detail: "not run: the folder check failed"})
 
 	path := filepath.Join(t.TempDir(), "ledger.db")
@@ -57,40 +57,40 @@ func TestFirstRunCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	began := now.Add(-24 * time.Hour)
-	if err := led.SetSourceState("local", ledger.SourceState{FirstRun: began, Mode: pipeline.FirstRunPurge, Cutoff: began, Done: true}); err != nil {
+	if err := led.SetSourceState("local", ledger.SourceState{FirstRun: began, Mode: sourcestate.FirstRunPurge, Cutoff: began, Done: true}); err != nil {
 		t.Fatal(err)
 	}
 	// In use by a running collector: the counts come with a caveat.
-	busy := pipeline.ReadFirstRuns([]string{"local"}, pipeline.LedgerFile{Path: path, Options: ledger.Options{Timeout: 10 * time.Millisecond}})
+	busy := sourcestate.ReadFirstRuns([]string{"local"}, sourcestate.LedgerFile{Path: path, Options: ledger.Options{Timeout: 10 * time.Millisecond}})
 	if got := busy.Check(ctx, "local", purge, src, nil, now).Detail; !strings.Contains(got, " if it is not done yet (its state is unknown: ") || !strings.Contains(got, path) {
 		t.Errorf("ledger in use: %q", got)
 	}
 	led.Close()
-	done := pipeline.ReadFirstRuns([]string{"local"}, pipeline.LedgerFile{Path: path})
-	f(done, "local", purge, nil, source.Check{Name: pipeline.CheckFirstRun, Result: source.CheckPass,
+	done := sourcestate.ReadFirstRuns([]string{"local"}, sourcestate.LedgerFile{Path: path})
+	f(done, "local", purge, nil, source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckPass,
 		Detail: "first run done (purge, begun 2026-05-02T12:00:00Z; " + path + " remembers it): on_first_run no longer matters"})
 }
 
 // TestCountFormat: the first-run check's counts read "1,234 objects (56 MB)".
 func TestCountFormat(t *testing.T) {
-	f := func(c pipeline.ObjectCount, adj, want string) {
+	f := func(c sourcestate.ObjectCount, adj, want string) {
 		t.Helper()
 		if got := c.Objects(adj); got != want {
 			t.Errorf("%+v: %q, want %q", c, got, want)
 		}
 	}
-	f(pipeline.ObjectCount{}, "", "0 objects (0 B)")
-	f(pipeline.ObjectCount{N: 1, Bytes: 999}, "newer ", "1 newer object (999 B)")
-	f(pipeline.ObjectCount{N: 12, Bytes: 3_140_000}, "", "12 objects (3.1 MB)")
-	f(pipeline.ObjectCount{N: 1234, Bytes: 56_000_000}, "", "1,234 objects (56 MB)")
-	f(pipeline.ObjectCount{N: 1_234_567, Bytes: 999_960}, "", "1,234,567 objects (1.0 MB)")
-	f(pipeline.ObjectCount{N: 100, Bytes: 2_500_000_000_000}, "", "100 objects (2.5 TB)")
+	f(sourcestate.ObjectCount{}, "", "0 objects (0 B)")
+	f(sourcestate.ObjectCount{N: 1, Bytes: 999}, "newer ", "1 newer object (999 B)")
+	f(sourcestate.ObjectCount{N: 12, Bytes: 3_140_000}, "", "12 objects (3.1 MB)")
+	f(sourcestate.ObjectCount{N: 1234, Bytes: 56_000_000}, "", "1,234 objects (56 MB)")
+	f(sourcestate.ObjectCount{N: 1_234_567, Bytes: 999_960}, "", "1,234,567 objects (1.0 MB)")
+	f(sourcestate.ObjectCount{N: 100, Bytes: 2_500_000_000_000}, "", "100 objects (2.5 TB)")
 }
 
 func TestShortDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{15 * time.Minute: "15m", time.Hour: "1h", 48 * time.Hour: "48h",
 		90 * time.Minute: "1h30m", 90 * time.Second: "1m30s", 500 * time.Millisecond: "500ms", 0: "0s"} {
-		if got := pipeline.ShortDuration(d); got != want {
+		if got := sourcestate.ShortDuration(d); got != want {
 			t.Errorf("ShortDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
@@ -102,18 +102,18 @@ func TestShortDuration(t *testing.T) {
 func TestTestSource(t *testing.T) {
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 5, 3, 12, 0, 0, 0, time.UTC) }
-	states := pipeline.ReadFirstRuns([]string{"local", "prod"})
+	states := sourcestate.ReadFirstRuns([]string{"local", "prod"})
 	dir := t.TempDir()
-	got := states.TestSource(ctx, source.Config{Name: "local", Type: source.TypeDir, Path: dir, OnFirstRun: pipeline.FirstRunBackfill}, time.Minute, now)
+	got := states.TestSource(ctx, source.Config{Name: "local", Type: source.TypeDir, Path: dir, OnFirstRun: sourcestate.FirstRunBackfill}, time.Minute, now)
 	want := []source.Check{{Name: source.CheckFolder, Result: source.CheckPass, Detail: dir + " can be read and written"},
-		{Name: pipeline.CheckFirstRun, Result: source.CheckPass, Detail: "first run will collect the 0 objects (0 B) there, oldest first"}}
+		{Name: sourcestate.CheckFirstRun, Result: source.CheckPass, Detail: "first run will collect the 0 objects (0 B) there, oldest first"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("folder: %+v, want %+v", got, want)
 	}
 	got = states.TestSource(ctx, source.Config{Name: "prod", Type: source.TypeS3, Bucket: "b", Region: "us-east-1",
 		Credentials: source.Credentials{AccessKeyIDEnv: "VPCFLOW_SURELY_UNSET", SecretAccessKey: "x"}}, time.Minute, now)
 	if len(got) != 2 || got[0].Name != source.CheckCredentials || got[0].Result != source.CheckFail || !strings.Contains(got[0].Detail, "credentials.access_key_id") ||
-		got[1] != (source.Check{Name: pipeline.CheckFirstRun, Result: source.CheckSkip, Detail: "not run: the credentials check failed"}) {
+		got[1] != (source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckSkip, Detail: "not run: the credentials check failed"}) {
 		t.Errorf("keys that do not resolve: %+v", got)
 	}
 }

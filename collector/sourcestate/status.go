@@ -1,0 +1,144 @@
+package sourcestate
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Status is the state of a source, as /metrics and /api/v1/sources show it.
+type Status string
+
+// Source states.
+const (
+	// StatusEnabled: the source is collected; its latest listing worked.
+	StatusEnabled Status = "enabled"
+	// StatusUnresourced: the source could not be set up (its credentials
+	// or its client could not be resolved), so there is nothing to collect
+	// with; it is retried at every round.
+	StatusUnresourced Status = "unresourced"
+	// StatusDisabled: the configuration turns the source off.
+	StatusDisabled Status = "disabled"
+	// StatusError: the latest listing failed (access denied, no such
+	// bucket, storage unreachable…); the error says which.
+	StatusError Status = "error"
+)
+
+// Statuses lists every Status, in the order above.
+var Statuses = []Status{StatusEnabled, StatusUnresourced, StatusDisabled, StatusError}
+
+// Stats counts one source's work since the collector started.
+type Stats struct {
+	Listed      atomic.Int64 // objects seen by listings that were new
+	Downloaded  atomic.Int64 // objects read to their end
+	Ingested    atomic.Int64 // objects whose data is stored
+	Deleted     atomic.Int64 // objects deleted after ingest
+	Quarantined atomic.Int64
+	Purged      atomic.Int64 // objects deleted unread by the first run's purge
+	Bytes       atomic.Int64 // stored size of the ingested objects
+	Records     atomic.Int64 // records of the ingested objects
+	BadLines    atomic.Int64
+	Backlog     atomic.Int64 // objects listed and not yet ingested
+	NewestEnd   atomic.Int64 // latest record end stored (Unix seconds)
+
+	mu         sync.Mutex
+	status     Status
+	err        string
+	errAt      time.Time
+	lastListed time.Time
+}
+
+// NewStats returns counters in the enabled state.
+func NewStats() *Stats { return &Stats{status: StatusEnabled} }
+
+// SetStatus records the source's state, and the error that caused it
+// (nil when it works).
+func (s *Stats) SetStatus(st Status, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status = st
+	if err != nil {
+		s.err, s.errAt = err.Error(), time.Now()
+	} else if st == StatusEnabled {
+		s.err = ""
+		s.lastListed = time.Now()
+	}
+}
+
+// Report returns the counters as the Report of the named source.
+func (s *Stats) Report(name string) Report {
+	s.mu.Lock()
+	r := Report{Name: name, Status: s.status, Error: s.err, ErrorAt: s.errAt, LastListed: s.lastListed}
+	s.mu.Unlock()
+	r.Listed, r.Downloaded, r.Ingested = s.Listed.Load(), s.Downloaded.Load(), s.Ingested.Load()
+	r.Deleted, r.Quarantined, r.Purged = s.Deleted.Load(), s.Quarantined.Load(), s.Purged.Load()
+	r.Bytes, r.Records, r.BadLines, r.Backlog = s.Bytes.Load(), s.Records.Load(), s.BadLines.Load(), s.Backlog.Load()
+	if end := s.NewestEnd.Load(); end > 0 {
+		r.NewestEnd = time.Unix(end, 0).UTC()
+		r.Lag = max(0, time.Since(r.NewestEnd).Seconds())
+	}
+	return r
+}
+
+// Report is a source's state at one moment (the JSON of
+// /api/v1/sources).
+type Report struct {
+	Name        string    `json:"name"`
+	Status      Status    `json:"status"`
+	Error       string    `json:"error,omitempty"`
+	ErrorAt     time.Time `json:"error_at,omitzero"`
+	LastListed  time.Time `json:"last_listed,omitzero"`
+	Deletes     bool      `json:"delete_after_ingest"`
+	FirstRun    string    `json:"on_first_run,omitempty"`
+	Listed      int64     `json:"objects_listed"`
+	Downloaded  int64     `json:"objects_downloaded"`
+	Ingested    int64     `json:"objects_ingested"`
+	Deleted     int64     `json:"objects_deleted"`
+	Quarantined int64     `json:"objects_quarantined"`
+	Purged      int64     `json:"objects_purged"`
+	Bytes       int64     `json:"bytes"`
+	Records     int64     `json:"records"`
+	BadLines    int64     `json:"bad_lines"`
+	Backlog     int64     `json:"backlog"`
+	// NewestEnd is the latest record end stored; Lag is now minus it, in
+	// seconds (0 before anything was stored).
+	NewestEnd time.Time `json:"newest_record_end,omitzero"`
+	Lag       float64   `json:"lag_seconds"`
+}
+
+// ExporterReport is a VPC seen in the flow logs of a source, with the
+// latest end of its stored records.
+type ExporterReport struct {
+	Source   string    `json:"source"`
+	Account  string    `json:"account_id"`
+	Region   string    `json:"region"`
+	VPC      string    `json:"vpc_id"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// Totals counts a role's work over all its sources since it started: the
+// pipeline's, or the downloader's (which counts only Objects and
+// ReadBytes).
+type Totals struct {
+	Batches     atomic.Int64
+	Objects     atomic.Int64 // objects stored
+	Records     atomic.Int64 // records of stored objects
+	BadLines    atomic.Int64
+	Quarantined atomic.Int64
+	Deleted     atomic.Int64
+	Series      atomic.Int64 // series written (each batch counts its own)
+	Samples     atomic.Int64
+	ReadBytes   atomic.Int64 // bytes of stored objects, as stored
+	Backlog     atomic.Int64 // objects listed and waiting
+	// NewestEnd is the latest record end (Unix seconds) stored so far.
+	NewestEnd atomic.Int64
+	// Written counts the batches the storage acknowledged (replays
+	// included); Batches those committed once saved.
+	Written atomic.Int64
+	// Unsettled counts the batches acknowledged by the storage and waiting
+	// to be saved to disk before their objects are deleted.
+	Unsettled atomic.Int64
+	// Restarts counts the storage restarts that sent batches back for
+	// replay.
+	Restarts atomic.Int64
+}
