@@ -18,9 +18,9 @@ import (
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
-// TestRegistry checks the registry against the design's contract and the
-// schema: every report ID with its title, labels of the report's family,
-// known metrics.
+// TestRegistry checks the registry against its table in docs/reports.md
+// (Registry) and the schema: every report ID with its title, labels of the
+// report's family, known metrics.
 func TestRegistry(t *testing.T) {
 	want := map[string]string{
 		"action": "Action", "action-interface": "Action with Interface", "action-interface-dst": "Action with Interface and Dst",

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/vpcflow/vpcflow/internal/launch"
 	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
@@ -45,7 +46,8 @@ type DemoOptions struct {
 // for the first run's purge), runs the collector on an ordinary
 // configuration file, shows its progress, prints every report once the
 // backlog is in, says where to look next, and keeps new logs arriving until
-// ctx is done (unless opts.Once).
+// ctx is done (unless opts.Once). It runs as a list of named steps (see
+// runSteps), so that a failure names the step it ended.
 func Demo(ctx context.Context, w io.Writer, opts DemoOptions) error {
 	w = &lockedWriter{w: w} // the collector's log and the demo's lines share it
 	if opts.Records == 0 {
@@ -58,78 +60,142 @@ func Demo(ctx context.Context, w io.Writer, opts DemoOptions) error {
 	if opts.TrickleEvery == 0 {
 		opts.TrickleEvery = 20 * time.Second
 	}
-	bin, err := cachedCollector(ctx)
-	if err != nil {
-		return err
+	d := &demo{w: w, opts: opts}
+	defer d.close()
+	steps := []step{
+		{"build the collector", d.build},
+		{"empty the demo folder", d.emptyDir},
+		{"start VictoriaMetrics", d.startVM},
+		{"start S3 (versitygw)", d.startS3},
+		{"generate flow logs", d.generate},
+		{"deliver them into s3://" + demoBucket, d.deliver},
+		{"write the collector's configuration", d.writeConfig},
+		{"start the collector", d.startCollector},
+		{"collect the backlog", d.collect},
+		{"print every report", d.reports},
+		{"say where to look next", d.whereNext},
 	}
-	demoDir := opts.Dir
-	if demoDir == "" {
-		if demoDir, err = tools.CacheDir("demo"); err != nil {
+	if opts.Once {
+		steps = append(steps, step{"stop the collector", d.stopCollector})
+	} else {
+		steps = append(steps, step{"deliver new flow logs until Ctrl-C", d.trickle})
+	}
+	return runSteps(ctx, w, steps)
+}
+
+// demo is the state the demo's steps hand on to each other.
+type demo struct {
+	w    io.Writer
+	opts DemoOptions
+
+	bin        string // the collector
+	dir        string // the demo's working folder
+	vm         *launch.Process
+	s3         *s3Server
+	start, end time.Time // the day of flow logs
+	day, old   string    // the generated day, and the old objects for the purge
+	statusPort int       // the collector's status server
+	config     string    // the collector's configuration file
+	collector  *runningCollector
+}
+
+// close stops what the steps started: the collector, then the servers.
+func (d *demo) close() {
+	if d.collector != nil {
+		_ = d.collector.stop()
+	}
+	if d.s3 != nil {
+		d.s3.stop()
+	}
+	if d.vm != nil {
+		d.vm.Stop()
+	}
+}
+
+func (d *demo) build(ctx context.Context) (err error) {
+	d.bin, err = cachedCollector(ctx)
+	return err
+}
+
+func (d *demo) emptyDir(context.Context) error {
+	d.dir = d.opts.Dir
+	if d.dir == "" {
+		var err error
+		if d.dir, err = tools.CacheDir("demo"); err != nil {
 			return err
 		}
 	}
-	if err := os.RemoveAll(demoDir); err != nil {
-		return err
-	}
-	vm, err := startVM(ctx, filepath.Join(demoDir, "vm"))
-	if err != nil {
-		return err
-	}
-	defer vm.Stop()
-	vmURL := vm.URL()
-	s3srv, err := startS3(ctx, filepath.Join(demoDir, "s3"))
-	if err != nil {
-		return err
-	}
-	defer s3srv.stop()
-	fmt.Fprintf(w, "VictoriaMetrics at %s, an S3 server (versitygw) at %s, data under %s\n", vmURL, s3srv.url, demoDir)
+	return os.RemoveAll(d.dir)
+}
 
+func (d *demo) startVM(ctx context.Context) (err error) {
+	d.vm, err = startVM(ctx, filepath.Join(d.dir, "vm"))
+	return err
+}
+
+func (d *demo) startS3(ctx context.Context) (err error) {
+	if d.s3, err = startS3(ctx, filepath.Join(d.dir, "s3")); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.w, "VictoriaMetrics at %s, an S3 server (versitygw) at %s, data under %s\n", d.vm.URL(), d.s3.url, d.dir)
+	return nil
+}
+
+// generate writes the day of flow logs, and a few objects three days
+// older for the first run's purge.
+func (d *demo) generate(ctx context.Context) error {
 	// The day ends an hour ago, so that every record is in the past when
 	// the reports are asked.
-	end := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	start := end.Add(-24 * time.Hour)
-	fmt.Fprintf(w, "\n== Delivering a day of VPC flow logs (%d records, v5 fields, 3 VPCs) into s3://%s\n\n", opts.Records, demoBucket)
-	day := filepath.Join(demoDir, "generated", "day")
-	if err := runTo(ctx, w, bin, "generate", "--out", day, "--records", strconv.Itoa(opts.Records), "--seed", "1",
-		"--format", "v5", "--start", start.Format(time.RFC3339), "--duration", "24h", "--vpcs", "3", "--enis", "60"); err != nil {
+	d.end = time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	d.start = d.end.Add(-24 * time.Hour)
+	fmt.Fprintf(d.w, "\n== Delivering a day of VPC flow logs (%d records, v5 fields, 3 VPCs) into s3://%s\n\n", d.opts.Records, demoBucket)
+	d.day = filepath.Join(d.dir, "generated", "day")
+	if err := runTo(ctx, d.w, d.bin, "generate", "--out", d.day, "--records", strconv.Itoa(d.opts.Records), "--seed", "1",
+		"--format", "v5", "--start", d.start.Format(time.RFC3339), "--duration", "24h", "--vpcs", "3", "--enis", "60"); err != nil {
 		return err
 	}
-	old := filepath.Join(demoDir, "generated", "old")
-	if _, err := output(ctx, nil, bin, "generate", "--out", old, "--records", "20000", "--seed", "2", "--format", "v5",
-		"--start", start.Add(-72*time.Hour).Format(time.RFC3339), "--duration", "1h", "--vpcs", "3", "--enis", "60"); err != nil {
+	d.old = filepath.Join(d.dir, "generated", "old")
+	_, err := output(ctx, nil, d.bin, "generate", "--out", d.old, "--records", "20000", "--seed", "2", "--format", "v5",
+		"--start", d.start.Add(-72*time.Hour).Format(time.RFC3339), "--duration", "1h", "--vpcs", "3", "--enis", "60")
+	return err
+}
+
+// deliver uploads the generated objects, the old ones dated three days
+// back.
+func (d *demo) deliver(ctx context.Context) error {
+	if err := d.s3.upload(ctx, demoBucket, d.day); err != nil {
 		return err
 	}
-	if err := s3srv.upload(ctx, demoBucket, day); err != nil {
-		return err
-	}
-	oldFiles, err := listFiles(old)
+	oldFiles, err := listFiles(d.old)
 	if err != nil {
 		return err
 	}
-	if err := s3srv.put(ctx, demoBucket, old, oldFiles); err != nil {
+	if err := d.s3.put(ctx, demoBucket, d.old, oldFiles); err != nil {
 		return err
 	}
 	// The old objects look delivered three days ago (versitygw's
 	// LastModified is its file's modification time).
 	threeDays := time.Now().Add(-72 * time.Hour)
 	for _, f := range oldFiles {
-		rel, _ := filepath.Rel(old, f)
-		if err := os.Chtimes(filepath.Join(s3srv.dir, demoBucket, rel), threeDays, threeDays); err != nil {
+		rel, _ := filepath.Rel(d.old, f)
+		if err := os.Chtimes(filepath.Join(d.s3.dir, demoBucket, rel), threeDays, threeDays); err != nil {
 			return err
 		}
 	}
-	keys, err := s3srv.flowLogKeys(ctx, demoBucket)
+	keys, err := d.s3.flowLogKeys(ctx, demoBucket)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%d objects in the bucket (%d of them three days old, for the first run's purge), for example:\n  s3://%s/%s\n",
+	fmt.Fprintf(d.w, "%d objects in the bucket (%d of them three days old, for the first run's purge), for example:\n  s3://%s/%s\n",
 		len(keys), len(oldFiles), demoBucket, keys[len(keys)/2])
+	return nil
+}
 
-	statusPort, err := tools.FreePort()
-	if err != nil {
+func (d *demo) writeConfig(context.Context) (err error) {
+	if d.statusPort, err = tools.FreePort(); err != nil {
 		return err
 	}
-	config := filepath.Join(demoDir, "collector.yaml")
+	d.config = filepath.Join(d.dir, "collector.yaml")
 	cfg := fmt.Sprintf(`# Written by go tool mage demo: an ordinary collector configuration.
 state_dir: %s
 storage:
@@ -148,56 +214,49 @@ sources:
       secret_access_key_env: VPCFLOW_DEMO_S3_SECRET
     on_first_run: purge
     purge_older_than: 48h   # the day is collected; older logs are deleted unread
-`, filepath.Join(demoDir, "state"), vmURL, statusPort, demoBucket, s3srv.url, s3srv.access)
-	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n== Collecting: %s run --config %s\n\n", bin, config)
-	collector := exec.CommandContext(ctx, bin, "run", "--config", config)
-	collector.Env = append(os.Environ(), "VPCFLOW_DEMO_S3_SECRET="+s3srv.secret)
-	collector.Stdout, collector.Stderr = w, w
-	collector.Cancel = func() error { return collector.Process.Signal(syscall.SIGTERM) }
-	collector.WaitDelay = time.Minute
-	if err := collector.Start(); err != nil {
-		return fmt.Errorf("start the collector: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- collector.Wait() }()
-	stopCollector := func() error {
-		_ = collector.Process.Signal(syscall.SIGTERM)
-		return <-exited
-	}
+`, filepath.Join(d.dir, "state"), d.vm.URL(), d.statusPort, demoBucket, d.s3.url, d.s3.access)
+	return os.WriteFile(d.config, []byte(cfg), 0o644)
+}
 
-	// The backlog is in when the bucket holds no flow log any more.
+func (d *demo) startCollector(ctx context.Context) (err error) {
+	fmt.Fprintf(d.w, "\n== Collecting: %s run --config %s\n\n", d.bin, d.config)
+	d.collector, err = startCollector(ctx, d.w, []string{"VPCFLOW_DEMO_S3_SECRET=" + d.s3.secret}, d.bin, "run", "--config", d.config)
+	return err
+}
+
+// collect waits until the backlog is in: the bucket holds no flow log any
+// more. Then it has VictoriaMetrics flush, for the reports to see it all.
+func (d *demo) collect(ctx context.Context) error {
 	for {
-		keys, err := s3srv.flowLogKeys(ctx, demoBucket)
+		keys, err := d.s3.flowLogKeys(ctx, demoBucket)
 		if err != nil {
-			_ = stopCollector()
 			return err
 		}
 		if len(keys) == 0 {
 			break
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("the collector stopped: %v", err)
+		case <-d.collector.exited:
+			return fmt.Errorf("the collector stopped: %v", d.collector.err)
 		case <-ctx.Done():
-			_ = stopCollector()
 			return ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	if _, err := http.Get(vmURL + "/internal/force_flush"); err != nil {
-		_ = stopCollector()
+	resp, err := http.Get(d.vm.URL() + "/internal/force_flush")
+	if err != nil {
 		return err
 	}
+	return resp.Body.Close()
+}
 
-	fmt.Fprintf(w, "\n== Every report over the day (%s to %s), top 10 by bytes\n", start.Format(time.RFC3339), end.Format(time.RFC3339))
-	if err := demoReports(ctx, w, bin, vmURL, start, end); err != nil {
-		_ = stopCollector()
-		return err
-	}
-	fmt.Fprintf(w, `
+func (d *demo) reports(ctx context.Context) error {
+	fmt.Fprintf(d.w, "\n== Every report over the day (%s to %s), top 10 by bytes\n", d.start.Format(time.RFC3339), d.end.Format(time.RFC3339))
+	return demoReports(ctx, d.w, d.bin, d.vm.URL(), d.start, d.end)
+}
+
+func (d *demo) whereNext(context.Context) error {
+	fmt.Fprintf(d.w, `
 == Where to look next
 
   VictoriaMetrics UI:      %s/vmui  (try sum by (action) (rate(vpcflow_interface_bytes[5m])))
@@ -205,34 +264,72 @@ sources:
   a report from the CLI:   %s report vpcs --vm-url %s --from now-26h --to now
   Grafana with dashboards: where Docker runs, from the repository (see docs/grafana.md):
 %s                           then http://127.0.0.1:3000, user admin with that password
-`, vmURL, statusPort, bin, vmURL, composeHint("                             "))
+`, d.vm.URL(), d.statusPort, d.bin, d.vm.URL(), composeHint("                             "))
+	return nil
+}
 
-	if opts.Once {
-		return stopCollector()
-	}
-	fmt.Fprintf(w, "\n== New flow logs arrive every %s, as AWS delivers them; Ctrl-C ends the demo\n\n", opts.TrickleEvery)
+func (d *demo) stopCollector(context.Context) error { return d.collector.stop() }
+
+// trickle delivers a few minutes of new flow logs every
+// opts.TrickleEvery until ctx is done, then stops the collector.
+func (d *demo) trickle(ctx context.Context) error {
+	fmt.Fprintf(d.w, "\n== New flow logs arrive every %s, as AWS delivers them; Ctrl-C ends the demo\n\n", d.opts.TrickleEvery)
 	for i := 0; ; i++ {
 		select {
 		case <-ctx.Done():
-			if err := stopCollector(); err != nil && !errors.Is(err, context.Canceled) {
-				fmt.Fprintf(w, "collector: %v\n", err)
+			if err := d.collector.stop(); err != nil && !errors.Is(err, context.Canceled) {
+				fmt.Fprintf(d.w, "collector: %v\n", err)
 			}
 			return nil
-		case err := <-exited:
-			return fmt.Errorf("the collector stopped: %v", err)
-		case <-time.After(opts.TrickleEvery):
+		case <-d.collector.exited:
+			return fmt.Errorf("the collector stopped: %v", d.collector.err)
+		case <-time.After(d.opts.TrickleEvery):
 		}
-		dir := filepath.Join(demoDir, "generated", "trickle-"+strconv.Itoa(i))
+		dir := filepath.Join(d.dir, "generated", "trickle-"+strconv.Itoa(i))
 		at := time.Now().UTC().Truncate(5 * time.Minute).Add(-5 * time.Minute)
-		if _, err := output(ctx, nil, bin, "generate", "--out", dir, "--records", "3000", "--seed", strconv.Itoa(100+i), "--format", "v5",
+		if _, err := output(ctx, nil, d.bin, "generate", "--out", dir, "--records", "3000", "--seed", strconv.Itoa(100+i), "--format", "v5",
 			"--start", at.Format(time.RFC3339), "--duration", "5m", "--vpcs", "3", "--enis", "60"); err != nil {
 			return err
 		}
-		if err := s3srv.upload(ctx, demoBucket, dir); err != nil {
+		if err := d.s3.upload(ctx, demoBucket, dir); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "delivered 3,000 records for %s\n", at.Format("15:04"))
+		fmt.Fprintf(d.w, "delivered 3,000 records for %s\n", at.Format("15:04"))
 	}
+}
+
+// runningCollector is a collector process the demo started.
+type runningCollector struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has ended
+	err    error         // its exit; read once exited is closed
+}
+
+// startCollector starts the collector with its output going to w and env
+// added to ours; ctx's end sends it SIGTERM.
+func startCollector(ctx context.Context, w io.Writer, env []string, bin string, args ...string) (*runningCollector, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = time.Minute
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the collector: %w", err)
+	}
+	c := &runningCollector{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+	return c, nil
+}
+
+// stop sends the collector SIGTERM (if it still runs) and returns its
+// exit.
+func (c *runningCollector) stop() error {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	<-c.exited
+	return c.err
 }
 
 // composeHint returns the commands that bring up the docker compose stack

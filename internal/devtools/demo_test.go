@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,17 @@ func TestDemoOnce(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in the demo's output:\n%s", want, out.String())
 		}
+	}
+	// Every step ran, in order, and ended.
+	var done []string
+	for _, m := range regexp.MustCompile(`(?m)^\[\S+\] step \d+/\d+ (.+): done in \S+$`).FindAllStringSubmatch(out.String(), -1) {
+		done = append(done, m[1])
+	}
+	want := []string{"build the collector", "empty the demo folder", "start VictoriaMetrics", "start S3 (versitygw)",
+		"generate flow logs", "deliver them into s3://vpc-flow-logs", "write the collector's configuration", "start the collector",
+		"collect the backlog", "print every report", "say where to look next", "stop the collector"}
+	if !slices.Equal(done, want) {
+		t.Errorf("steps done %q, want %q:\n%s", done, want, out.String())
 	}
 }
 

@@ -17,7 +17,8 @@ import (
 )
 
 // Truth holds the families' totals over the whole time range, computed
-// directly from records the way the design defines them.
+// directly from records the way docs/pipeline.md (Metric families) and
+// schema.Families define them.
 type Truth struct {
 	// Sums[metric name][label values joined by "|", in the family's label
 	// order] = total, for every family: the derived ones (such as
