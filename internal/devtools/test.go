@@ -36,7 +36,9 @@ func Lint(ctx context.Context) error {
 // then runs every Go test: once as it is (allocation counts are only stable
 // without the race detector) and once with the race detector. The tests run
 // with VPCFLOW_REQUIRE_SERVERS=1, so a missing server fails them instead of
-// skipping them.
+// skipping them. A package's tests may take up to testTimeout (go test's
+// default, 10m, is too short for apptest's binary-level tests under the
+// race detector on a busy two-core machine).
 func Test(ctx context.Context) error {
 	if err := Lint(ctx); err != nil {
 		return err
@@ -45,11 +47,14 @@ func Test(ctx context.Context) error {
 		return err
 	}
 	env := []string{"VPCFLOW_REQUIRE_SERVERS=1"}
-	if err := runV(ctx, env, "go", "test", "./..."); err != nil {
+	if err := runV(ctx, env, "go", "test", "-timeout", testTimeout, "./..."); err != nil {
 		return err
 	}
-	return runV(ctx, env, "go", "test", "-race", "./...")
+	return runV(ctx, env, "go", "test", "-race", "-timeout", testTimeout, "./...")
 }
+
+// testTimeout bounds the tests of one package.
+const testTimeout = "30m"
 
 // Fuzz runs every fuzz target of the module (every `func FuzzXxx(*testing.F)`
 // in its test files) for $VPCFLOW_FUZZTIME each (default 30s), and prints
