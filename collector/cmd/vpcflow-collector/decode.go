@@ -9,13 +9,12 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vpcflow/vpcflow/collector/decode"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/collector/procstat"
 )
 
 type decodeFlags struct {
@@ -135,7 +134,7 @@ func summarize(stdout, stderr io.Writer, files []string, opts decode.Options, fl
 			s.WriteText(w)
 		}
 	})
-	t.PeakRSS = peakRSS()
+	t.PeakRSS = procstat.PeakRSS()
 	if fl.json {
 		_ = enc.Encode(t)
 	} else {
@@ -146,24 +145,4 @@ func summarize(stdout, stderr io.Writer, files []string, opts decode.Options, fl
 		return &exitError{1, fmt.Errorf("write summary: %w", err)}
 	}
 	return failedFiles(t.Failed, len(files))
-}
-
-// peakRSS returns the process's peak resident memory in bytes (VmHWM of
-// /proc/self/status), or 0 where that is not available. Unlike getrusage,
-// it does not count what the parent held before exec.
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/procstat"
 	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
@@ -245,7 +246,7 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	st := p.Stats()
 	log.Info("collector stopped", "objects", st.Objects.Load(), "records", st.Records.Load(), "batches", st.Batches.Load(),
 		"series_written", st.Series.Load(), "samples_written", st.Samples.Load(), "quarantined", st.Quarantined.Load(),
-		"peak_rss_bytes", peakRSS())
+		"peak_rss_bytes", procstat.PeakRSS())
 	return nil
 }
 
