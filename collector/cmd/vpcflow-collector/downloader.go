@@ -21,7 +21,7 @@ import (
 // carries out their first runs. It keeps its own ledger
 // (<state_dir>/downloader.db) of what it handed over.
 func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl runFlags) error {
-	led, err := openLedger(cfg, cfg.DownloaderLedgerPath(), ledger.Options{})
+	led, err := cfg.OpenDownloaderLedger()
 	if err != nil {
 		return &exitError{1, err}
 	}

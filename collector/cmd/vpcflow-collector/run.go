@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vpcflow/vpcflow/collector/config"
-	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/procstat"
 	"github.com/vpcflow/vpcflow/collector/rank"
@@ -181,7 +180,7 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	if err != nil {
 		return err
 	}
-	led, err := openLedger(cfg, cfg.LedgerPath(), cfg.LedgerOptions())
+	led, err := cfg.OpenLedger()
 	if err != nil {
 		return err
 	}
@@ -352,14 +351,6 @@ func watchStorage(ctx context.Context, cancel context.CancelCauseFunc, store *vm
 			return
 		}
 	}
-}
-
-// openLedger opens a ledger of state_dir, creating the folder.
-func openLedger(cfg *config.Config, path string, opts ledger.Options) (*ledger.Ledger, error) {
-	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("state_dir: %w", err)
-	}
-	return ledger.Open(path, opts)
 }
 
 // buildSources builds the pipeline's sources for the role: the collector
