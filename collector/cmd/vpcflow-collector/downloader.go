@@ -69,7 +69,7 @@ func guardDownloaderFirstRuns(ctx context.Context, log *slog.Logger, led *ledger
 	if err != nil {
 		return err
 	}
-	dur, err := waitForStorage(ctx, store, fl)
+	dur, err := store.WaitReadyTimeout(ctx, fl.storageBound())
 	if err != nil {
 		return fmt.Errorf("check the storage before the first run of %s: %w", strings.Join(fresh, ", "), err)
 	}

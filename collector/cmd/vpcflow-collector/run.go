@@ -176,7 +176,7 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	if err != nil {
 		return err
 	}
-	dur, err := waitForStorage(ctx, store, fl)
+	dur, err := store.WaitReadyTimeout(ctx, fl.storageBound())
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 		}
 	}()
 	if fl.once && fl.storageTimeout > 0 {
-		go watchStorage(ctx, cancelCause, store, fl.storageTimeout)
+		go store.WatchFailures(ctx, fl.storageTimeout, cancelCause)
 	}
 	runErr := p.Run(ctx, fl.once)
 	stopRank()
@@ -318,39 +318,13 @@ func newStorage(cfg *config.Config, log *slog.Logger) (*vmclient.Client, error) 
 	return vmclient.New(sc)
 }
 
-// waitForStorage waits until the storage is ready (vmclient.WaitReady):
-// with --once, at most --storage-timeout.
-func waitForStorage(ctx context.Context, store *vmclient.Client, fl runFlags) (vmclient.Durability, error) {
-	var bound time.Duration
+// storageBound bounds how long the storage may stay unreachable: with
+// --once, --storage-timeout; else nothing.
+func (fl runFlags) storageBound() time.Duration {
 	if fl.once {
-		bound = fl.storageTimeout
+		return fl.storageTimeout
 	}
-	dur, err := store.WaitReady(ctx, bound)
-	var ue *vmclient.UnreachableError
-	if errors.As(err, &ue) {
-		err = fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w", ue.URL, ue.Waited, bound, ue.Err)
-	}
-	return dur, err
-}
-
-// watchStorage ends a --once run (cancel, with the reason as cause) when
-// the storage has been failing for longer than bound.
-func watchStorage(ctx context.Context, cancel context.CancelCauseFunc, store *vmclient.Client, bound time.Duration) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if h := store.Health(); !h.Up && time.Since(h.Since) > bound {
-			cancel(fmt.Errorf("storage %s failing for %s (--storage-timeout %s; %d failed attempts, last: %s): "+
-				"its objects stay in the source, and what was written is written again by the next run",
-				store.WriteURL(), time.Since(h.Since).Round(time.Second), bound, h.FailedAttempts, h.LastError))
-			return
-		}
-	}
+	return 0
 }
 
 // buildSources builds the pipeline's sources for the role: the collector
