@@ -7,14 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vpcflow/vpcflow/collector/config"
+	"github.com/vpcflow/vpcflow/collector/lifecycle"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/procstat"
 	"github.com/vpcflow/vpcflow/collector/rank"
@@ -215,8 +213,8 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 		return fmt.Errorf("server.listen: %w", err)
 	}
 	defer srv.SetStopped()
-	defer stopOnSignals(ctx, log, p.Stop, func() { cancelCause(nil) })()
-	defer onReload(ctx, log, fl.config, cfg, func(next *config.Config) {
+	defer lifecycle.StopOnSignals(ctx, log, drainTimeout, p.Stop, func() { cancelCause(nil) })()
+	defer lifecycle.OnReload(ctx, log, fl.config, cfg, func(next *config.Config) {
 		p.SetSources(buildSources(ctx, log, next, logs, fl.role))
 	})()
 
@@ -247,68 +245,6 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 		"series_written", st.Series.Load(), "samples_written", st.Samples.Load(), "quarantined", st.Quarantined.Load(),
 		"peak_rss_bytes", procstat.PeakRSS())
 	return nil
-}
-
-// stopOnSignals makes SIGINT or SIGTERM call drain (stop after the batch
-// in flight), and a second signal, or drainTimeout later, stopNow.
-func stopOnSignals(ctx context.Context, log *slog.Logger, drain, stopNow func()) (stop func()) {
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		select {
-		case <-ctx.Done():
-			return
-		case sig := <-signals:
-			log.Info("stopping after the batch in flight", "signal", sig.String())
-			drain()
-		}
-		select {
-		case <-ctx.Done():
-		case <-signals:
-			log.Warn("stopping now; the batch in flight will be replayed by the next run")
-			stopNow()
-		case <-time.After(drainTimeout):
-			log.Warn("the batch in flight did not finish in time; it will be replayed by the next run")
-			stopNow()
-		}
-	}()
-	return func() { signal.Stop(signals) }
-}
-
-// onReload calls apply with the new configuration on every SIGHUP, once it
-// loaded and checked; a bad file is logged and the running configuration
-// kept. Changes outside sources are logged as needing a restart.
-func onReload(ctx context.Context, log *slog.Logger, path string, cur *config.Config, apply func(*config.Config)) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-done:
-				return
-			case <-hup:
-			}
-			next, err := config.Load(path)
-			if err != nil {
-				log.Error("configuration not reloaded: the running one is kept", "err", err)
-				continue
-			}
-			d := config.Compare(cur, next)
-			if len(d.Restart) > 0 {
-				log.Warn("configuration changes that take effect only after a restart", "fields", strings.Join(d.Restart, ", "))
-			}
-			apply(next)
-			log.Info("configuration reloaded", "sources", len(next.Sources), "added", d.Added, "removed", d.Removed, "changed", d.Changed)
-			cur = next
-		}
-	}()
-	return func() {
-		signal.Stop(hup)
-		close(done)
-	}
 }
 
 // newStorage returns the storage client, which logs to log.
