@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/lifecycle"
+	"github.com/vpcflow/vpcflow/collector/logging"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/procstat"
 	"github.com/vpcflow/vpcflow/collector/rank"
@@ -114,21 +114,6 @@ unreachable or failing for --storage-timeout.`,
 	return cmd
 }
 
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
-}
-
 func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	switch fl.role {
 	case roleAll, roleDownloader, roleCollector:
@@ -139,19 +124,11 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	if err != nil {
 		return err
 	}
-	logOut := stderr
-	if cfg.Log.File != "" {
-		f, err := os.OpenFile(cfg.Log.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return fmt.Errorf("log.file: %w", err)
-		}
-		defer f.Close()
-		logOut = f
-	}
-	log, err := newLogger(logOut, fl.logFormat, fl.logLevel)
+	log, closeLog, err := logging.Open(cfg.Log.File, stderr, fl.logFormat, fl.logLevel)
 	if err != nil {
 		return err
 	}
+	defer closeLog()
 	if parent == nil {
 		parent = context.Background()
 	}
