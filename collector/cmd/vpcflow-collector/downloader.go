@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/vpcflow/vpcflow/collector/config"
-	"github.com/vpcflow/vpcflow/collector/ledger"
-	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
 )
@@ -27,7 +24,8 @@ func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl
 	}
 	defer led.Close()
 	origins := spool.Origins(ctx, cfg.Sources, log)
-	if err := guardDownloaderFirstRuns(ctx, log, led, cfg, fl, origins); err != nil {
+	instance := fmt.Sprintf("%d/%d", cfg.Instance.Index, cfg.Instance.Count)
+	if err := spool.GuardFirstRuns(ctx, log, led, origins, cfg.Storage, fl.storageBound(), instance, fl.lostState); err != nil {
 		return &exitError{1, err}
 	}
 	d := spool.NewDownloader(origins, led, spool.Options{Config: cfg.Spool, Interval: cfg.Batch.MaxWait, Logger: log})
@@ -44,44 +42,6 @@ func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl
 	log.Info("downloader stopped", "objects", st.Objects.Load(), "bytes", st.ReadBytes.Load())
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return &exitError{1, err}
-	}
-	return nil
-}
-
-// guardDownloaderFirstRuns checks, before a source's first run in the
-// downloader's ledger (a purge deletes unread logs), that the collector
-// has no traces of it in the storage: if it has, downloader.db was lost or
-// is new beside a collector that ran before (a switch from --role all),
-// and a first run would purge or download again (pipeline.GuardLostState).
-func guardDownloaderFirstRuns(ctx context.Context, log *slog.Logger, led *ledger.Ledger, cfg *config.Config, fl runFlags, origins []*spool.Origin) error {
-	var fresh []string
-	for _, o := range origins {
-		if _, known, err := led.SourceState(o.Source.Name()); err != nil {
-			return err
-		} else if !known {
-			fresh = append(fresh, o.Source.Name())
-		}
-	}
-	if len(fresh) == 0 {
-		return nil
-	}
-	store, err := newStorage(cfg, log)
-	if err != nil {
-		return err
-	}
-	dur, err := store.WaitReadyTimeout(ctx, fl.storageBound())
-	if err != nil {
-		return fmt.Errorf("check the storage before the first run of %s: %w", strings.Join(fresh, ", "), err)
-	}
-	instance := fmt.Sprintf("%d/%d", cfg.Instance.Index, cfg.Instance.Count)
-	override, err := pipeline.GuardLostState(ctx, log, led, store, instance, fresh, dur.Retention, fl.lostState)
-	if err != nil {
-		return err
-	}
-	for _, o := range origins {
-		if fr, ok := override[o.Source.Name()]; ok {
-			o.FirstRun = fr
-		}
 	}
 	return nil
 }

@@ -147,7 +147,9 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 // storage and the ledger, then runs the pipeline, the rank index and the
 // status server until the pipeline ends or a signal stops it.
 func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog.Logger, cfg *config.Config, fl runFlags) error {
-	store, err := newStorage(cfg, log)
+	sc := cfg.Storage
+	sc.Logger = log
+	store, err := vmclient.New(sc)
 	if err != nil {
 		return err
 	}
@@ -222,13 +224,6 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 		"series_written", st.Series.Load(), "samples_written", st.Samples.Load(), "quarantined", st.Quarantined.Load(),
 		"peak_rss_bytes", procstat.PeakRSS())
 	return nil
-}
-
-// newStorage returns the storage client, which logs to log.
-func newStorage(cfg *config.Config, log *slog.Logger) (*vmclient.Client, error) {
-	sc := cfg.Storage
-	sc.Logger = log
-	return vmclient.New(sc)
 }
 
 // storageBound bounds how long the storage may stay unreachable: with
