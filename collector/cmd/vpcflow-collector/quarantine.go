@@ -40,17 +40,14 @@ The ledger is held by a running collector: stop it first.`,
 		Short: "List quarantined objects",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			led, err := openLedger(fl.config)
-			if err != nil {
-				return err
-			}
-			defer led.Close()
-			recs, err := led.Quarantined(fl.source)
-			if err != nil {
-				return &exitError{1, err}
-			}
-			ledger.WriteQuarantined(cmd.OutOrStdout(), recs, fl.json)
-			return nil
+			return withLedger(fl.config, func(led *ledger.Ledger) error {
+				recs, err := led.Quarantined(fl.source)
+				if err != nil {
+					return &exitError{1, err}
+				}
+				ledger.WriteQuarantined(cmd.OutOrStdout(), recs, fl.json)
+				return nil
+			})
 		},
 	}
 	retry := &cobra.Command{
@@ -60,20 +57,17 @@ The ledger is held by a running collector: stop it first.`,
 			if fl.all == (len(keys) > 0) {
 				return errors.New("give the keys to retry, or --all")
 			}
-			led, err := openLedger(fl.config)
-			if err != nil {
-				return err
-			}
-			defer led.Close()
-			released, missing, err := led.ReleaseQuarantined(fl.source, keys, fl.all)
-			if err != nil {
-				return &exitError{1, err}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d released: the next run ingests them again\n", released)
-			if len(missing) > 0 {
-				return &exitError{1, fmt.Errorf("not quarantined: %s", strings.Join(missing, ", "))}
-			}
-			return nil
+			return withLedger(fl.config, func(led *ledger.Ledger) error {
+				released, missing, err := led.ReleaseQuarantined(fl.source, keys, fl.all)
+				if err != nil {
+					return &exitError{1, err}
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d released: the next run ingests them again\n", released)
+				if len(missing) > 0 {
+					return &exitError{1, fmt.Errorf("not quarantined: %s", strings.Join(missing, ", "))}
+				}
+				return nil
+			})
 		},
 	}
 	for _, c := range []*cobra.Command{list, retry} {
@@ -87,15 +81,16 @@ The ledger is held by a running collector: stop it first.`,
 	return cmd
 }
 
-// openLedger opens the ledger of the configuration at path.
-func openLedger(path string) (*ledger.Ledger, error) {
+// withLedger calls fn with the ledger of the configuration at path.
+func withLedger(path string, fn func(*ledger.Ledger) error) error {
 	cfg, err := config.Load(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	led, err := cfg.OpenLedger()
 	if err != nil {
-		return nil, &exitError{1, err}
+		return &exitError{1, err}
 	}
-	return led, nil
+	defer led.Close()
+	return fn(led)
 }

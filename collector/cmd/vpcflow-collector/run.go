@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -129,9 +131,6 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 		return err
 	}
 	defer closeLog()
-	if parent == nil {
-		parent = context.Background()
-	}
 	ctx, cancelCause := context.WithCancelCause(parent)
 	defer cancelCause(nil)
 	if fl.role == roleDownloader {
@@ -198,20 +197,12 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	})()
 
 	log.Info("collector started", "sources", len(sources), "state_dir", cfg.StateDir, "once", fl.once, "role", fl.role)
-	rankCtx, stopRank := context.WithCancel(ctx)
-	rankDone := make(chan struct{})
-	go func() {
-		defer close(rankDone)
-		if !fl.once { // --once ranks everything at the end instead
-			ranker.Run(rankCtx)
-		}
-	}()
+	stopRank := ranker.Start(ctx, fl.once) // --once ranks everything at the end instead
 	if fl.once && fl.storageTimeout > 0 {
 		go store.WatchFailures(ctx, fl.storageTimeout, cancelCause)
 	}
 	runErr := p.Run(ctx, fl.once)
 	stopRank()
-	<-rankDone
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
@@ -243,4 +234,37 @@ func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, log
 		spool.Take(srcs, cfg.Spool.Dir)
 	}
 	return srcs
+}
+
+// runDownloader runs the downloader role: it copies new objects of the
+// enabled sources into the spool folder for a collector-role process, and
+// carries out their first runs. It keeps its own ledger
+// (<state_dir>/downloader.db) of what it handed over.
+func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl runFlags) error {
+	led, err := cfg.OpenDownloaderLedger()
+	if err != nil {
+		return &exitError{1, err}
+	}
+	defer led.Close()
+	origins := spool.Origins(ctx, cfg.Sources, log)
+	instance := fmt.Sprintf("%d/%d", cfg.Instance.Index, cfg.Instance.Count)
+	if err := spool.GuardFirstRuns(ctx, log, led, origins, cfg.Storage, fl.storageBound(), instance, fl.lostState); err != nil {
+		return &exitError{1, err}
+	}
+	d := spool.NewDownloader(origins, led, spool.Options{Config: cfg.Spool, Interval: cfg.Batch.MaxWait, Logger: log})
+	srv := status.New(d, roleDownloader, version)
+	if err := srv.Start(ctx, cfg.Server, log); err != nil {
+		return &exitError{1, fmt.Errorf("server.listen: %w", err)}
+	}
+	defer srv.SetStopped()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info("downloader started", "sources", len(origins), "spool", cfg.Spool.Dir, "max_bytes", cfg.Spool.MaxBytes, "once", fl.once)
+	err = d.Run(ctx, fl.once)
+	st := d.Stats()
+	log.Info("downloader stopped", "objects", st.Objects.Load(), "bytes", st.ReadBytes.Load())
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return &exitError{1, err}
+	}
+	return nil
 }
