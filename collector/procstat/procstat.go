@@ -39,33 +39,45 @@ func peakRSS(status string) int64 {
 	return 0
 }
 
-// StartProfiles starts a CPU profile written to the file cpu (none when
-// cpu is "") and returns what finishes it and writes a heap profile (of
-// allocations) to the file mem (none when mem is ""). An error is the CPU
-// profile's; a heap profile that cannot be written is dropped.
-func StartProfiles(cpu, mem string) (stop func(), err error) {
-	var cpuFile *os.File
-	if cpu != "" {
-		f, err := os.Create(cpu)
-		if err != nil {
-			return nil, err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return nil, err
-		}
-		cpuFile = f
+// Profiles are the developer's profiles of the process: a CPU profile
+// from Start to Stop, and a heap profile (of allocations) at Stop.
+type Profiles struct {
+	// CPU and Mem are the files the CPU and heap profiles are written
+	// to; "" writes none.
+	CPU, Mem string
+
+	cpu *os.File
+}
+
+// Start starts the CPU profile; an error is the CPU profile file's.
+func (p *Profiles) Start() error {
+	if p.CPU == "" {
+		return nil
 	}
-	return func() {
-		if cpuFile != nil {
-			pprof.StopCPUProfile()
-			cpuFile.Close()
+	f, err := os.Create(p.CPU)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	p.cpu = f
+	return nil
+}
+
+// Stop finishes the CPU profile, if one was started, and writes the heap
+// profile; a heap profile that cannot be written is dropped.
+func (p *Profiles) Stop() {
+	if p.cpu != nil {
+		pprof.StopCPUProfile()
+		p.cpu.Close()
+		p.cpu = nil
+	}
+	if p.Mem != "" {
+		if f, err := os.Create(p.Mem); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
 		}
-		if mem != "" {
-			if f, err := os.Create(mem); err == nil {
-				_ = pprof.Lookup("allocs").WriteTo(f, 0)
-				f.Close()
-			}
-		}
-	}, nil
+	}
 }

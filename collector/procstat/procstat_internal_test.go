@@ -44,7 +44,7 @@ func TestPeakRSS(t *testing.T) {
 	}
 }
 
-func TestStartProfiles(t *testing.T) {
+func TestProfiles(t *testing.T) {
 	dir := t.TempDir()
 	for _, tt := range []struct {
 		name     string
@@ -57,14 +57,15 @@ func TestStartProfiles(t *testing.T) {
 		{"cpu in a missing folder", filepath.Join(dir, "no", "cpu.prof"), "", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			stop, err := StartProfiles(tt.cpu, tt.mem)
+			p := Profiles{CPU: tt.cpu, Mem: tt.mem}
+			err := p.Start()
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("StartProfiles: %v, want error %v", err, tt.wantErr)
+				t.Fatalf("Start: %v, want error %v", err, tt.wantErr)
 			}
 			if err != nil {
 				return
 			}
-			stop()
+			p.Stop()
 			for _, f := range []string{tt.cpu, tt.mem} {
 				if f == "" {
 					continue

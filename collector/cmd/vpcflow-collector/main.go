@@ -42,24 +42,18 @@ pre-aggregated, labelled time series in VictoriaMetrics.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	var cpuProfile, memProfile string
-	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
-	root.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile to this file at exit")
+	var prof procstat.Profiles
+	root.PersistentFlags().StringVar(&prof.CPU, "cpuprofile", "", "write a CPU profile to this file")
+	root.PersistentFlags().StringVar(&prof.Mem, "memprofile", "", "write a heap profile to this file at exit")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	_ = root.PersistentFlags().MarkHidden("memprofile")
-	var stopProfile func()
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
-		var err error
-		if stopProfile, err = procstat.StartProfiles(cpuProfile, memProfile); err != nil {
+		if err := prof.Start(); err != nil {
 			return fmt.Errorf("--cpuprofile: %w", err)
 		}
 		return nil
 	}
-	root.PersistentPostRun = func(*cobra.Command, []string) {
-		if stopProfile != nil {
-			stopProfile()
-		}
-	}
+	root.PersistentPostRun = func(*cobra.Command, []string) { prof.Stop() }
 	root.AddCommand(newRunCmd(), newTestCmd(), newDecodeCmd(), newGenerateCmd(), newQuarantineCmd(), newReportCmd())
 	return root
 }

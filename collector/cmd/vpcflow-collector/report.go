@@ -24,12 +24,10 @@ const (
 
 type reportFlags struct {
 	report.Request
-	vmURL      string
-	username   string
-	output     string
-	list       bool
-	timeout    time.Duration
-	concurrent int
+	vm      vmclient.Config // but its secrets, from the environment
+	output  string
+	list    bool
+	timeout time.Duration
 }
 
 func newReportCmd() *cobra.Command {
@@ -74,8 +72,8 @@ JSON output: {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.vmURL, "vm-url", "", "VictoriaMetrics URL: http://victoria:8428, or http://vmselect:8481/select/TENANT/prometheus")
-	f.StringVar(&fl.username, "vm-username", "", "basic auth username (the password comes from $"+envVMPassword+")")
+	f.StringVar(&fl.vm.URL, "vm-url", "", "VictoriaMetrics URL: http://victoria:8428, or http://vmselect:8481/select/TENANT/prometheus")
+	f.StringVar(&fl.vm.Username, "vm-username", "", "basic auth username (the password comes from $"+envVMPassword+")")
 	f.StringVar(&fl.From, "from", "now-1h", "start of the range: RFC 3339, Unix seconds, now or now-DURATION; rounded down to the minute")
 	f.StringVar(&fl.To, "to", "now", "end of the range (excluded): RFC 3339, Unix seconds, now or now-DURATION; rounded down to the minute")
 	f.StringVar(&fl.Metric, "metric", "", "bytes, packets or flows (records for log-status); default: the report's, bytes for most")
@@ -85,7 +83,7 @@ JSON output: {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,
 	f.StringVarP(&fl.output, "output", "o", "table", "table, json or csv")
 	f.BoolVar(&fl.list, "list", false, "list the reports")
 	f.DurationVar(&fl.timeout, "timeout", 2*time.Minute, "give up after this long")
-	f.IntVar(&fl.concurrent, "concurrency", vmclient.DefaultConcurrency, "queries sent to VictoriaMetrics at once")
+	f.IntVar(&fl.vm.Concurrency, "concurrency", vmclient.DefaultConcurrency, "queries sent to VictoriaMetrics at once")
 	return cmd
 }
 
@@ -106,7 +104,7 @@ func runReport(ctx context.Context, w io.Writer, id string, fl reportFlags) erro
 	if err := report.CheckOutput(fl.output); err != nil {
 		return fmt.Errorf("--%w", err)
 	}
-	if fl.vmURL == "" {
+	if fl.vm.URL == "" {
 		return errors.New("--vm-url is required, e.g. --vm-url http://localhost:8428")
 	}
 	fl.Report = id
@@ -114,13 +112,8 @@ func runReport(ctx context.Context, w io.Writer, id string, fl reportFlags) erro
 	if err != nil {
 		return err
 	}
-	e, err := report.New(vmclient.Config{
-		URL:         fl.vmURL,
-		Username:    fl.username,
-		Password:    os.Getenv(envVMPassword),
-		BearerToken: os.Getenv(envVMBearerToken),
-		Concurrency: fl.concurrent,
-	})
+	fl.vm.Password, fl.vm.BearerToken = os.Getenv(envVMPassword), os.Getenv(envVMBearerToken)
+	e, err := report.New(fl.vm)
 	if err != nil {
 		return err
 	}
