@@ -3,6 +3,7 @@ package vmclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
@@ -41,6 +42,28 @@ func (c *Client) Health() Health {
 	h := c.health
 	h.Restarts = c.restarts.Load()
 	return h
+}
+
+// WatchFailures ends a run bounded by the run command's --storage-timeout:
+// once the storage has been failing (Health) for longer than timeout, it
+// calls stop with the reason, then returns; it checks every second, and
+// returns when ctx is done.
+func (c *Client) WatchFailures(ctx context.Context, timeout time.Duration, stop context.CancelCauseFunc) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if h := c.Health(); !h.Up && time.Since(h.Since) > timeout {
+			stop(fmt.Errorf("storage %s failing for %s (--storage-timeout %s; %d failed attempts, last: %s): "+
+				"its objects stay in the source, and what was written is written again by the next run",
+				c.WriteURL(), time.Since(h.Since).Round(time.Second), timeout, h.FailedAttempts, h.LastError))
+			return
+		}
+	}
 }
 
 // noteFailure records a failed write attempt or check and logs it, at

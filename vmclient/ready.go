@@ -60,6 +60,18 @@ func (c *Client) WaitReady(ctx context.Context, bound time.Duration) (Durability
 	}
 }
 
+// WaitReadyTimeout is WaitReady bounded by the run command's
+// --storage-timeout (0: as long as ctx allows): when the storage stays out
+// of reach, its error names the storage, how long it waited and the flag.
+func (c *Client) WaitReadyTimeout(ctx context.Context, timeout time.Duration) (Durability, error) {
+	dur, err := c.WaitReady(ctx, timeout)
+	var ue *UnreachableError
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w", ue.URL, ue.Waited, timeout, ue.Err)
+	}
+	return dur, err
+}
+
 // checkReady checks the dedup setting and reads the storage nodes' save
 // delay.
 func (c *Client) checkReady(ctx context.Context) (Durability, error) {

@@ -68,6 +68,25 @@ func (c *Config) LedgerOptions() ledger.Options {
 // handed over, <state_dir>/downloader.db.
 func (c *Config) DownloaderLedgerPath() string { return filepath.Join(c.StateDir, "downloader.db") }
 
+// OpenLedger opens the collector's ledger (LedgerPath, with
+// LedgerOptions), creating state_dir.
+func (c *Config) OpenLedger() (*ledger.Ledger, error) {
+	return c.openLedger(c.LedgerPath(), c.LedgerOptions())
+}
+
+// OpenDownloaderLedger opens the downloader role's ledger
+// (DownloaderLedgerPath), creating state_dir.
+func (c *Config) OpenDownloaderLedger() (*ledger.Ledger, error) {
+	return c.openLedger(c.DownloaderLedgerPath(), ledger.Options{})
+}
+
+func (c *Config) openLedger(path string, opts ledger.Options) (*ledger.Ledger, error) {
+	if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("state_dir: %w", err)
+	}
+	return ledger.Open(path, opts)
+}
+
 // Log configures the collector's logs.
 type Log struct {
 	// File receives the main log (JSON lines unless --log-format says

@@ -12,6 +12,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/source"
@@ -421,4 +422,48 @@ func TestBoundsAndDurability(t *testing.T) {
 	f("storage: {write_url: http://ins:8480, query_url: http://sel:8481, storage_nodes: ['st1:8482']}\n", "storage.storage_nodes[0]")
 	f("storage: {url: http://vm:8428, insert_nodes: ['http://ins:8480']}\n", "storage.insert_nodes: only for a cluster")
 	f("storage: {write_url: http://ins:8480, query_url: http://sel:8481, storage_nodes: ['http://st1:8482'], insert_nodes: ['ins']}\n", "storage.insert_nodes[0]")
+}
+
+// TestOpenLedger: both ledgers are opened where their paths say, with
+// state_dir created; the collector's with this instance's slots; a
+// state_dir that cannot be made is named.
+func TestOpenLedger(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		stateDir string
+		open     func(*Config) (*ledger.Ledger, error)
+		path     string // the ledger's file, within state_dir
+		instance string
+		wantErr  string
+	}{
+		{"collector", filepath.Join(dir, "new", "state"), (*Config).OpenLedger, "ledger.db", "1/3", ""},
+		{"downloader", filepath.Join(dir, "other"), (*Config).OpenDownloaderLedger, "downloader.db", "0/1", ""},
+		{"state_dir under a file", filepath.Join(file, "state"), (*Config).OpenLedger, "", "", "state_dir: mkdir " + file + ": not a directory"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Config{StateDir: tt.stateDir, Instance: Instance{Index: 1, Count: 3}}
+			led, err := tt.open(c)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer led.Close()
+			if led.Path() != filepath.Join(tt.stateDir, tt.path) || led.Instance() != tt.instance {
+				t.Errorf("ledger %s of instance %s, want %s of %s", led.Path(), led.Instance(), filepath.Join(tt.stateDir, tt.path), tt.instance)
+			}
+			if _, err := os.Stat(led.Path()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 }

@@ -103,7 +103,8 @@ func (s *Stats) WriteBadLines(w io.Writer) {
 // records, and calls each with every file's summary and error, in the
 // order given. It returns the totals of the files that did not fail (a
 // failed file's records must not count), with the files, the failures,
-// the time taken and the speeds; PeakRSS is the caller's to fill.
+// the time taken and the speeds; PeakRSS is the caller's to fill
+// (WriteSummaries fills it).
 func Summarize(files []string, opts Options, jobs int, each func(s Summary, err error)) Summary {
 	type result struct {
 		st  *Stats

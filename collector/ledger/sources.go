@@ -23,7 +23,7 @@ type SourceState struct {
 	Done bool `json:"done"`
 	// MarkedDay is the latest day (Unix days, UTC) for which the storage
 	// saved a trace of this ledger's batches of the source (see
-	// pipeline.CheckLostState); 0 when none yet.
+	// sourcestate.CheckLostState); 0 when none yet.
 	MarkedDay int64 `json:"marked_day,omitempty"`
 }
 

@@ -49,11 +49,11 @@ func TestGuardLostState(t *testing.T) {
 	var log strings.Builder
 	logger := slog.New(slog.NewTextHandler(&log, nil))
 	began := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	other := traces{{Labels: map[string]string{"__name__": pipeline.MarkerName, "source": "prod", "instance": "0/1", "ledger": "lost-one"},
+	other := traces{{Labels: map[string]string{"__name__": sourcestate.MarkerName, "source": "prod", "instance": "0/1", "ledger": "lost-one"},
 		Values: []float64{float64(began.Unix())}, Timestamps: []int64{began.UnixMilli()}}}
 
 	l := open()
-	_, err := pipeline.GuardLostState(ctx, logger, l, other, "0/1", []string{"prod"}, 0, "")
+	_, err := sourcestate.GuardLostState(ctx, logger, l, other, "0/1", []string{"prod"}, 0, "")
 	for _, want := range []string{"the ledger " + l.Path() + " and the storage http://vm:8428/api/v1/write disagree:",
 		"source prod: the ledger has no record of it, but the storage holds traces of ledger lost-one", "--lost-state=backfill", "--lost-state=skip"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -61,7 +61,7 @@ func TestGuardLostState(t *testing.T) {
 		}
 	}
 
-	override, err := pipeline.GuardLostState(ctx, logger, l, other, "0/1", []string{"prod"}, 0, pipeline.LostSkip)
+	override, err := sourcestate.GuardLostState(ctx, logger, l, other, "0/1", []string{"prod"}, 0, sourcestate.LostSkip)
 	if err != nil || len(override) != 0 {
 		t.Fatalf("--lost-state=skip: %v, %v", override, err)
 	}
@@ -72,13 +72,13 @@ func TestGuardLostState(t *testing.T) {
 		t.Errorf("log: %s", log.String())
 	}
 
-	override, err = pipeline.GuardLostState(ctx, logger, open(), other, "0/1", []string{"prod"}, 0, pipeline.LostBackfill)
+	override, err = sourcestate.GuardLostState(ctx, logger, open(), other, "0/1", []string{"prod"}, 0, sourcestate.LostBackfill)
 	if err != nil || override["prod"] != (sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}) {
 		t.Errorf("--lost-state=backfill: %v, %v", override, err)
 	}
 
 	log.Reset()
-	if override, err := pipeline.GuardLostState(ctx, logger, open(), traces{}, "0/1", []string{"prod"}, 0, pipeline.LostBackfill); err != nil || override != nil {
+	if override, err := sourcestate.GuardLostState(ctx, logger, open(), traces{}, "0/1", []string{"prod"}, 0, sourcestate.LostBackfill); err != nil || override != nil {
 		t.Errorf("agreeing: %v, %v", override, err)
 	}
 	if !strings.Contains(log.String(), "the ledger and the storage agree: nothing to do") {
@@ -95,7 +95,7 @@ func TestGuardSources(t *testing.T) {
 	}
 	defer l.Close()
 	trace := func(src string) vmclient.ExportedSeries {
-		return vmclient.ExportedSeries{Labels: map[string]string{"__name__": pipeline.MarkerName, "source": src, "instance": l.Instance(), "ledger": "lost-one"},
+		return vmclient.ExportedSeries{Labels: map[string]string{"__name__": sourcestate.MarkerName, "source": src, "instance": l.Instance(), "ledger": "lost-one"},
 			Values: []float64{1.7e9}, Timestamps: []int64{1.7e12}}
 	}
 	purge := sourcestate.FirstRun{Mode: sourcestate.FirstRunPurge}
@@ -105,7 +105,7 @@ func TestGuardSources(t *testing.T) {
 	if err := pipeline.GuardSources(context.Background(), log, l, traces{trace("off")}, sources, 0, ""); err != nil {
 		t.Errorf("a disabled source's traces stopped the start: %v", err)
 	}
-	if err := pipeline.GuardSources(context.Background(), log, l, traces{trace("prod")}, sources, 0, pipeline.LostBackfill); err != nil {
+	if err := pipeline.GuardSources(context.Background(), log, l, traces{trace("prod")}, sources, 0, sourcestate.LostBackfill); err != nil {
 		t.Fatal(err)
 	}
 	if sources[0].FirstRun.Mode != sourcestate.FirstRunBackfill || sources[1].FirstRun != purge {

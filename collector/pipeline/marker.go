@@ -1,11 +1,6 @@
 package pipeline
 
 import (
-	"context"
-	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
@@ -13,39 +8,16 @@ import (
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
-// A lost state folder must not count data twice, nor a lost storage drop it
-// silently. Every batch therefore leaves a trace in the storage, written
-// and saved with its samples: the series
-//
-//	vpcflow_collector_ledger{source, instance, ledger} = batch begun (Unix seconds)
-//
-// at the start of the UTC day the batch was begun (one sample a day per
-// source; deduplication keeps the largest value, the latest batch). The
-// ledger remembers the latest day whose trace was saved (MarkedDay). At
-// start CheckLostState compares the two: a ledger that does not know a
-// source the storage has traces of from another ledger was lost or
-// replaced (its objects would be ingested, or purged, again); a ledger
-// that saved traces the storage no longer has, within its retention, talks
-// to a storage that lost its data or is another one.
-
-// MarkerName is the series of the batches' traces.
-const MarkerName = "vpcflow_collector_ledger"
-
-const day = 24 * time.Hour
-
-// unixDay returns the Unix day (UTC) of t.
-func unixDay(t time.Time) int64 { return t.Unix() / int64(day/time.Second) }
-
 // addMarker adds the batch's trace to its samples.
 func (p *Pipeline) addMarker(b *vmclient.Batch, src *sourceRun, rec ledger.Batch) {
-	b.Add([]vmclient.Label{{Name: "__name__", Value: MarkerName}, {Name: "source", Value: src.Name()},
+	b.Add([]vmclient.Label{{Name: "__name__", Value: sourcestate.MarkerName}, {Name: "source", Value: src.Name()},
 		{Name: "instance", Value: p.ledger.Instance()}, {Name: "ledger", Value: p.ledger.ID()}},
-		[]vmclient.Sample{{Timestamp: unixDay(rec.Created) * int64(day/time.Millisecond), Value: float64(rec.Created.Unix())}})
+		[]vmclient.Sample{{Timestamp: sourcestate.UnixDay(rec.Created) * int64(sourcestate.Day/time.Millisecond), Value: float64(rec.Created.Unix())}})
 }
 
 // marked records that the trace of a committed batch is saved.
 func (p *Pipeline) marked(src *sourceRun, rec ledger.Batch) error {
-	d := unixDay(rec.Created)
+	d := sourcestate.UnixDay(rec.Created)
 	if src.state == nil {
 		st, found, err := p.ledger.SourceState(src.Name())
 		if err != nil || !found {
@@ -63,154 +35,4 @@ func (p *Pipeline) marked(src *sourceRun, rec ledger.Batch) error {
 	}
 	src.state = &st
 	return nil
-}
-
-// Lost-state kinds.
-const (
-	// LostLedger: the ledger does not know a source that another ledger
-	// of this collector instance wrote traces for.
-	LostLedger = "ledger"
-	// LostStorage: the storage holds none of the traces this ledger saved
-	// of a source, though they are within its retention.
-	LostStorage = "storage"
-)
-
-// LostState is a source whose ledger and storage disagree.
-type LostState struct {
-	Source string
-	// Kind is LostLedger or LostStorage.
-	Kind string
-	// Last is when the latest batch of another ledger (LostLedger) was
-	// begun; for LostStorage, the day of the latest trace the ledger
-	// saved.
-	Last time.Time
-	// Ledgers are the other ledgers' ids (LostLedger).
-	Ledgers []string
-}
-
-// String says what was found and what it means.
-func (s LostState) String() string {
-	if s.Kind == LostLedger {
-		return fmt.Sprintf("source %s: the ledger has no record of it, but the storage holds traces of ledger %s of this collector instance, "+
-			"the latest of a batch begun %s: the state folder was lost, emptied or replaced; starting as if new would ingest its objects "+
-			"again (counted twice) or purge them again", s.Source, strings.Join(s.Ledgers, ", "), s.Last.UTC().Format(time.RFC3339))
-	}
-	return fmt.Sprintf("source %s: the ledger saved traces of its batches in the storage up to %s, and the storage has none of them: "+
-		"its data was lost, or it is another storage; what the collector stored of this source before is gone",
-		s.Source, s.Last.UTC().Format(time.DateOnly))
-}
-
-// MarkerReader reads the traces (vmclient.Client is one).
-type MarkerReader interface {
-	Export(ctx context.Context, match string, start, end time.Time) ([]vmclient.ExportedSeries, error)
-}
-
-// CheckLostState compares, for each named source, what the ledger knows
-// with the traces the storage holds for the collector instance ("i/n",
-// see MarkerName). retention is the storage's (0: unknown, taken as
-// unlimited): traces older than it are gone by design, and a ledger whose
-// latest saved trace is that old is not taken as talking to a lost
-// storage. The downloader role checks its own ledger the same way: it
-// never writes traces, so only a lost ledger can be found for it.
-func CheckLostState(ctx context.Context, l *ledger.Ledger, r MarkerReader, instance string, sources []string, retention time.Duration, now time.Time) ([]LostState, error) {
-	var lost []LostState
-	for _, name := range sources {
-		st, known, err := l.SourceState(name)
-		if err != nil {
-			return nil, err
-		}
-		// VictoriaMetrics caches which series a filter selects, and may
-		// keep an answer up to 10 s after new series appeared: a filter
-		// on a value no series has makes this lookup one of its own.
-		match := fmt.Sprintf(`%s{source=%s,instance=%s,ledger!="check-%d"}`, MarkerName, strconv.Quote(name), strconv.Quote(instance), now.UnixNano())
-		start := time.Unix(0, 0)
-		if retention > 0 && now.Add(-retention).After(start) {
-			start = now.Add(-retention)
-		}
-		series, err := r.Export(ctx, match, start, now.Add(day))
-		if err != nil {
-			return nil, fmt.Errorf("source %s: read the traces of earlier batches: %w", name, err)
-		}
-		ours := false
-		var others []string
-		var last float64
-		for _, s := range series {
-			id := s.Labels["ledger"]
-			if id == l.ID() {
-				ours = true
-				continue
-			}
-			others = append(others, id)
-			for _, v := range s.Values {
-				last = max(last, v)
-			}
-		}
-		slices.Sort(others)
-		switch {
-		case !known && len(others) > 0:
-			lost = append(lost, LostState{Source: name, Kind: LostLedger, Last: time.Unix(int64(last), 0).UTC(), Ledgers: others})
-		case known && st.MarkedDay > 0 && !ours:
-			markedAt := time.Unix(st.MarkedDay*int64(day/time.Second), 0).UTC()
-			if retention > 0 && now.Sub(markedAt) > retention-day {
-				continue // gone by design, or soon
-			}
-			lost = append(lost, LostState{Source: name, Kind: LostStorage, Last: markedAt})
-		}
-	}
-	return lost, nil
-}
-
-// Ways to go on after CheckLostState found something (run --lost-state).
-const (
-	// LostBackfill ingests what the source holds now: after a lost ledger,
-	// the source's first run is a backfill (right for a source that
-	// deletes what it ingests: what is still there was not ingested); after
-	// a lost storage, the ledger forgets what it ingested of the source and
-	// runs its first run again as a backfill (right for a shared source:
-	// its history is still there).
-	LostBackfill = "backfill"
-	// LostSkip goes on from where the traces end: after a lost ledger, the
-	// source's first run skips the objects older than the latest batch of
-	// the lost ledger (right for a shared source: they were ingested);
-	// after a lost storage, it goes on, the loss accepted.
-	LostSkip = "skip"
-)
-
-// ResolveLostState records in the ledger the way to go on (LostBackfill or
-// LostSkip) for each lost state, and returns the first-run behaviours the
-// sources must take instead of their configured ones (by source name).
-func ResolveLostState(l *ledger.Ledger, lost []LostState, mode string, now time.Time) (map[string]sourcestate.FirstRun, error) {
-	if mode != LostBackfill && mode != LostSkip {
-		return nil, fmt.Errorf("--lost-state %q: want %s or %s", mode, LostBackfill, LostSkip)
-	}
-	override := map[string]sourcestate.FirstRun{}
-	for _, s := range lost {
-		switch {
-		case mode == LostBackfill && s.Kind == LostLedger:
-			override[s.Source] = sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}
-		case mode == LostBackfill && s.Kind == LostStorage:
-			if _, err := l.PruneIngested(s.Source, now.Add(100*365*day)); err != nil {
-				return nil, err
-			}
-			if err := l.DeleteSourceState(s.Source); err != nil {
-				return nil, err
-			}
-			override[s.Source] = sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}
-		case mode == LostSkip && s.Kind == LostLedger:
-			st := ledger.SourceState{FirstRun: now, Mode: sourcestate.FirstRunSkip, Cutoff: s.Last, Done: true}
-			if err := l.SetSourceState(s.Source, st); err != nil {
-				return nil, err
-			}
-		case mode == LostSkip && s.Kind == LostStorage:
-			st, _, err := l.SourceState(s.Source)
-			if err != nil {
-				return nil, err
-			}
-			st.MarkedDay = 0 // traces start again with the next batch
-			if err := l.SetSourceState(s.Source, st); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return override, nil
 }

@@ -359,7 +359,7 @@ func TestOnCommit(t *testing.T) {
 	}
 	e.vm.Flush()
 	want := map[int64]bool{}
-	for _, s := range e.vm.Export(t, `{__name__=~"vpcflow_.*",__name__!="`+pipeline.MarkerName+`"}`) { // the families' minutes
+	for _, s := range e.vm.Export(t, `{__name__=~"vpcflow_.*",__name__!="`+sourcestate.MarkerName+`"}`) { // the families' minutes
 		for _, ts := range s.Timestamps {
 			want[ts/60000] = true
 		}

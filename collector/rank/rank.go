@@ -299,6 +299,25 @@ func (r *Ranker) Run(ctx context.Context) {
 	}
 }
 
+// Start runs Run in the background, unless once: a run that processes
+// what is there and exits ranks what it wrote at its end instead
+// (FlushAndLog). stop ends Run and returns once it has returned.
+func (r *Ranker) Start(ctx context.Context, once bool) (stop func()) {
+	if once {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // markLookback marks the hours overlapping the last Config.Lookback dirty.
 func (r *Ranker) markLookback() {
 	now := r.now()

@@ -350,6 +350,39 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestStart: Run in the background until stopped, or not at all for a
+// run that ranks at its end.
+func TestStart(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		once bool
+	}{{"run", false}, {"once", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &fake{}
+			r := newRanker(t, s, Config{TopK: 3, Interval: 5 * time.Millisecond, Settle: time.Nanosecond, Lookback: time.Nanosecond})
+			stop := r.Start(context.Background(), tt.once)
+			r.Touch(minutes(at(10, 0)))
+			deadline := time.Now().Add(10 * time.Second)
+			for !tt.once && r.Stats().HoursRanked < 2 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if tt.once {
+				time.Sleep(50 * time.Millisecond) // several intervals
+			}
+			stop()
+			asked := len(s.times())
+			if ranked := r.Stats().HoursRanked; tt.once && (ranked != 0 || asked != 0) || !tt.once && ranked < 2 {
+				t.Fatalf("%d hours ranked, %d queries", ranked, asked)
+			}
+			r.Touch(minutes(at(11, 0)))
+			time.Sleep(50 * time.Millisecond)
+			if n := len(s.times()); n != asked {
+				t.Errorf("%d queries after stop, want none", n-asked)
+			}
+		})
+	}
+}
+
 // TestFlushAndLog: at the end of a run the dirty hours are ranked and
 // logged; a failure is logged with the hours left; a collector stopped at
 // once (its context done) ranks nothing.

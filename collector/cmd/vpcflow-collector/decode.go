@@ -1,16 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -51,14 +44,7 @@ total line only. --jobs decodes that
 many files at once.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			// Decoding keeps a small live heap (buffers are pooled, records
-			// reused), so garbage may grow to 4x of it before a collection:
-			// the Parquet library allocates per page, and at Go's default
-			// of 100 collecting takes a large share of a second core. GOGC
-			// wins.
-			if os.Getenv("GOGC") == "" {
-				debug.SetGCPercent(400)
-			}
+			decode.TuneGC()
 			opts := decode.Options{}
 			if fl.format != "" {
 				f, err := flowlog.ParseFormat(fl.format)
@@ -73,10 +59,14 @@ many files at once.`,
 			if fl.json && !fl.summary {
 				return errors.New("--json applies to --summary")
 			}
+			stderr := cmd.ErrOrStderr()
+			failed := func(err error) { fmt.Fprintf(stderr, "vpcflow-collector: %v\n", err) }
 			if fl.summary {
-				return summarize(cmd.OutOrStdout(), cmd.ErrOrStderr(), files, opts, fl)
+				t, err := decode.WriteSummaries(cmd.OutOrStdout(), files, opts, fl.jobs, decode.SummaryFormat{TotalsOnly: fl.totals, JSON: fl.json}, failed)
+				return failedFiles(t.Failed, len(files), err)
 			}
-			return printRecords(cmd.OutOrStdout(), cmd.ErrOrStderr(), files, opts)
+			n, err := decode.WriteRecords(cmd.OutOrStdout(), stderr, files, opts, failed)
+			return failedFiles(n, len(files), err)
 		},
 	}
 	cmd.Flags().StringVar(&fl.format, "format", "", `columns of headerless objects: v2 … v8 or field names separated by spaces or commas (default: the AWS default format, v2)`)
@@ -87,83 +77,13 @@ many files at once.`,
 	return cmd
 }
 
-// printRecords writes every record of every file as JSON lines.
-func printRecords(stdout, stderr io.Writer, files []string, opts decode.Options) error {
-	w := bufio.NewWriterSize(stdout, 256<<10)
-	var buf []byte
-	failed := 0
-	for _, file := range files {
-		st, err := decode.File(file, opts, func(r *flowlog.Record) error {
-			buf = flowlog.AppendJSON(buf[:0], r)
-			buf = append(buf, '\n')
-			_, err := w.Write(buf)
-			return err
-		})
-		st.WriteBadLines(stderr)
-		if err != nil {
-			failed++
-			fmt.Fprintf(stderr, "vpcflow-collector: %v\n", err)
-		}
+// failedFiles is the command's error: writing failed, or some files did.
+func failedFiles(failed, total int, err error) error {
+	if err != nil {
+		return &exitError{1, err}
 	}
-	if err := w.Flush(); err != nil {
-		return &exitError{1, fmt.Errorf("write records: %w", err)}
-	}
-	return failedFiles(failed, len(files))
-}
-
-func failedFiles(failed, total int) error {
 	if failed == 0 {
 		return nil
 	}
 	return &exitError{1, fmt.Errorf("%d of %d files failed", failed, total)}
-}
-
-// summarize decodes the files with fl.jobs workers and prints one summary
-// per file, in the order given, then the totals.
-func summarize(stdout, stderr io.Writer, files []string, opts decode.Options, fl decodeFlags) error {
-	w := bufio.NewWriter(stdout)
-	enc := json.NewEncoder(w)
-	t := decode.Summarize(files, opts, fl.jobs, func(s decode.Summary, err error) {
-		if err != nil {
-			fmt.Fprintf(stderr, "vpcflow-collector: %v\n", err)
-		}
-		switch {
-		case fl.totals:
-		case fl.json:
-			_ = enc.Encode(s)
-		default:
-			s.WriteText(w)
-		}
-	})
-	t.PeakRSS = peakRSS()
-	if fl.json {
-		_ = enc.Encode(t)
-	} else {
-		t.WriteText(w)
-		fmt.Fprintf(w, "decoded %d files in %.3fs: %.0f records/s, %.1f MB/s of text\n", len(files), t.Seconds, t.RecordsPerSec, t.MBPerSec)
-	}
-	if err := w.Flush(); err != nil {
-		return &exitError{1, fmt.Errorf("write summary: %w", err)}
-	}
-	return failedFiles(t.Failed, len(files))
-}
-
-// peakRSS returns the process's peak resident memory in bytes (VmHWM of
-// /proc/self/status), or 0 where that is not available. Unlike getrusage,
-// it does not count what the parent held before exec.
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,24 +11,15 @@ import (
 	"github.com/vpcflow/vpcflow/collector/generate"
 )
 
+// generateFlags are the generate command's flags that are not
+// generate.Config's own.
 type generateFlags struct {
-	out      string
-	records  int
-	seed     int64
-	format   string
-	parquet  bool
-	plain    bool
-	hive     bool
-	start    string
-	duration time.Duration
-	enis     int
-	vpcs     int
-	accounts int
-	region   string
+	out, format, start string
 }
 
 func newGenerateCmd() *cobra.Command {
 	var fl generateFlags
+	var cfg generate.Config
 	cmd := &cobra.Command{
 		Use:   "generate --out DIR --records N [flags]",
 		Short: "Write realistic synthetic flow log objects under the AWS key layout",
@@ -47,8 +36,7 @@ SKIPDATA lines, 60 s and 600 s aggregation windows. The output is the same for
 the same flags (--seed and --start included).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := fl.config()
-			if err != nil {
+			if err := fl.complete(&cfg); err != nil {
 				return err
 			}
 			began := time.Now()
@@ -56,70 +44,50 @@ the same flags (--seed and --start included).`,
 			if err != nil {
 				return &exitError{1, err}
 			}
-			elapsed := time.Since(began)
-			fmt.Fprintf(cmd.OutOrStdout(),
-				"wrote %d objects under %s: %d records (ok=%d nodata=%d skipdata=%d) describing %.1f GiB in %d packets, %s to %s; %.1f MB stored, in %.1fs\n",
-				sum.Objects, fl.out, sum.Records, sum.OK, sum.NoData, sum.SkipData, float64(sum.Bytes)/(1<<30), sum.Packets,
-				cfg.Start.Format(time.RFC3339), cfg.Start.Add(cfg.Duration).Format(time.RFC3339),
-				float64(sum.StoredBytes)/1e6, elapsed.Seconds())
+			sum.WriteText(cmd.OutOrStdout(), fl.out, cfg, time.Since(began))
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.out, "out", "", "folder to write the objects under (required)")
-	f.IntVar(&fl.records, "records", 0, "number of records to write (required)")
-	f.Int64Var(&fl.seed, "seed", 1, "seed of the random data")
+	f.IntVar(&cfg.Records, "records", 0, "number of records to write (required)")
+	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the random data")
 	f.StringVar(&fl.format, "format", "v2", "fields to write: v2 … v8 (every field up to that version) or field names separated by spaces or commas")
-	f.BoolVar(&fl.parquet, "parquet", false, "write Parquet objects (.log.parquet)")
-	f.BoolVar(&fl.plain, "plain", false, "write text without gzip (.log)")
-	f.BoolVar(&fl.hive, "hive", false, "use the Hive-compatible key layout")
+	f.BoolVar(&cfg.Parquet, "parquet", false, "write Parquet objects (.log.parquet)")
+	f.BoolVar(&cfg.Plain, "plain", false, "write text without gzip (.log)")
+	f.BoolVar(&cfg.Hive, "hive", false, "use the Hive-compatible key layout")
 	f.StringVar(&fl.start, "start", "", "start of the data: RFC 3339 or Unix seconds (default: the start of the current hour minus --duration)")
-	f.DurationVar(&fl.duration, "duration", generate.DefaultDuration, "time span of the data")
-	f.IntVar(&fl.enis, "enis", generate.DefaultENIs, "number of network interfaces")
-	f.IntVar(&fl.vpcs, "vpcs", generate.DefaultVPCs, "number of VPCs (one flow log each)")
-	f.IntVar(&fl.accounts, "accounts", generate.DefaultAccounts, "number of AWS accounts the VPCs belong to")
-	f.StringVar(&fl.region, "region", generate.DefaultRegion, "AWS region")
+	f.DurationVar(&cfg.Duration, "duration", generate.DefaultDuration, "time span of the data")
+	f.IntVar(&cfg.ENIs, "enis", generate.DefaultENIs, "number of network interfaces")
+	f.IntVar(&cfg.VPCs, "vpcs", generate.DefaultVPCs, "number of VPCs (one flow log each)")
+	f.IntVar(&cfg.Accounts, "accounts", generate.DefaultAccounts, "number of AWS accounts the VPCs belong to")
+	f.StringVar(&cfg.Region, "region", generate.DefaultRegion, "AWS region")
 	_ = cmd.MarkFlagRequired("out")
 	_ = cmd.MarkFlagRequired("records")
 	return cmd
 }
 
-func (fl *generateFlags) config() (generate.Config, error) {
-	if fl.records <= 0 {
-		return generate.Config{}, errors.New("--records must be positive")
+// complete checks cfg and completes it from the flags that are not its
+// own.
+func (fl *generateFlags) complete(cfg *generate.Config) error {
+	if cfg.Records <= 0 {
+		return errors.New("--records must be positive")
 	}
-	if fl.parquet && fl.plain {
-		return generate.Config{}, errors.New("--parquet and --plain exclude each other")
+	if cfg.Parquet && cfg.Plain {
+		return errors.New("--parquet and --plain exclude each other")
 	}
-	format, err := flowlog.ParseFormat(fl.format)
-	if err != nil {
-		return generate.Config{}, fmt.Errorf("--format: %w", err)
+	var err error
+	if cfg.Format, err = flowlog.ParseFormat(fl.format); err != nil {
+		return fmt.Errorf("--format: %w", err)
 	}
-	if fl.duration <= 0 {
-		return generate.Config{}, errors.New("--duration must be positive")
+	if cfg.Duration <= 0 {
+		return errors.New("--duration must be positive")
 	}
-	start := time.Now().UTC().Truncate(time.Hour).Add(-fl.duration)
+	cfg.Start = time.Now().UTC().Truncate(time.Hour).Add(-cfg.Duration)
 	if fl.start != "" {
-		if start, err = parseTime(fl.start); err != nil {
-			return generate.Config{}, fmt.Errorf("--start: %w", err)
+		if cfg.Start, err = generate.ParseStart(fl.start); err != nil {
+			return fmt.Errorf("--start: %w", err)
 		}
 	}
-	return generate.Config{
-		Records: fl.records, Seed: fl.seed, Format: format,
-		Parquet: fl.parquet, Plain: fl.plain, Hive: fl.hive,
-		Start: start, Duration: fl.duration,
-		ENIs: fl.enis, VPCs: fl.vpcs, Accounts: fl.accounts, Region: fl.region,
-	}, nil
-}
-
-// parseTime reads an RFC 3339 time or Unix seconds.
-func parseTime(s string) (time.Time, error) {
-	if sec, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(sec, 0).UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-01-02T15:04:05Z) nor Unix seconds", s)
-	}
-	return t.UTC(), nil
+	return nil
 }

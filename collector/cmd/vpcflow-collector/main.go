@@ -9,9 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vpcflow/vpcflow/collector/procstat"
 )
 
 // version is the collector's version, set at build time with
@@ -41,22 +42,18 @@ pre-aggregated, labelled time series in VictoriaMetrics.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	var cpuProfile, memProfile string
-	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
-	root.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile to this file at exit")
+	var prof procstat.Profiles
+	root.PersistentFlags().StringVar(&prof.CPU, "cpuprofile", "", "write a CPU profile to this file")
+	root.PersistentFlags().StringVar(&prof.Mem, "memprofile", "", "write a heap profile to this file at exit")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	_ = root.PersistentFlags().MarkHidden("memprofile")
-	var stopProfile func()
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
-		var err error
-		stopProfile, err = startProfiles(cpuProfile, memProfile)
-		return err
-	}
-	root.PersistentPostRun = func(*cobra.Command, []string) {
-		if stopProfile != nil {
-			stopProfile()
+		if err := prof.Start(); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
 		}
+		return nil
 	}
+	root.PersistentPostRun = func(*cobra.Command, []string) { prof.Stop() }
 	root.AddCommand(newRunCmd(), newTestCmd(), newDecodeCmd(), newGenerateCmd(), newQuarantineCmd(), newReportCmd())
 	return root
 }
@@ -84,33 +81,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "vpcflow-collector: %v\n", err)
 	fmt.Fprintf(stderr, "Run 'vpcflow-collector --help' for usage.\n")
 	return 2
-}
-
-// startProfiles starts the CPU profile and returns what finishes both
-// profiles (a developer's aid: hidden flags).
-func startProfiles(cpu, mem string) (func(), error) {
-	var cpuFile *os.File
-	if cpu != "" {
-		f, err := os.Create(cpu)
-		if err != nil {
-			return nil, fmt.Errorf("--cpuprofile: %w", err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("--cpuprofile: %w", err)
-		}
-		cpuFile = f
-	}
-	return func() {
-		if cpuFile != nil {
-			pprof.StopCPUProfile()
-			cpuFile.Close()
-		}
-		if mem != "" {
-			if f, err := os.Create(mem); err == nil {
-				_ = pprof.Lookup("allocs").WriteTo(f, 0)
-				f.Close()
-			}
-		}
-	}, nil
 }

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -44,7 +40,14 @@ The ledger is held by a running collector: stop it first.`,
 		Short: "List quarantined objects",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return quarantineList(cmd.OutOrStdout(), fl)
+			return withLedger(fl.config, func(led *ledger.Ledger) error {
+				recs, err := led.Quarantined(fl.source)
+				if err != nil {
+					return &exitError{1, err}
+				}
+				ledger.WriteQuarantined(cmd.OutOrStdout(), recs, fl.json)
+				return nil
+			})
 		},
 	}
 	retry := &cobra.Command{
@@ -54,7 +57,17 @@ The ledger is held by a running collector: stop it first.`,
 			if fl.all == (len(keys) > 0) {
 				return errors.New("give the keys to retry, or --all")
 			}
-			return quarantineRetry(cmd.OutOrStdout(), fl, keys)
+			return withLedger(fl.config, func(led *ledger.Ledger) error {
+				released, missing, err := led.ReleaseQuarantined(fl.source, keys, fl.all)
+				if err != nil {
+					return &exitError{1, err}
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d released: the next run ingests them again\n", released)
+				if len(missing) > 0 {
+					return &exitError{1, fmt.Errorf("not quarantined: %s", strings.Join(missing, ", "))}
+				}
+				return nil
+			})
 		},
 	}
 	for _, c := range []*cobra.Command{list, retry} {
@@ -68,76 +81,16 @@ The ledger is held by a running collector: stop it first.`,
 	return cmd
 }
 
-// quarantined opens the ledger of the configuration and reads its
-// quarantined objects (of --source, or all).
-func quarantined(fl quarantineFlags) (*ledger.Ledger, []ledger.Record, error) {
-	cfg, err := config.Load(fl.config)
-	if err != nil {
-		return nil, nil, err
-	}
-	led, err := openLedger(cfg, cfg.LedgerPath(), cfg.LedgerOptions())
-	if err != nil {
-		return nil, nil, &exitError{1, err}
-	}
-	recs, err := led.Quarantined(fl.source)
-	if err != nil {
-		led.Close()
-		return nil, nil, &exitError{1, err}
-	}
-	return led, recs, nil
-}
-
-func quarantineList(w io.Writer, fl quarantineFlags) error {
-	led, recs, err := quarantined(fl)
+// withLedger calls fn with the ledger of the configuration at path.
+func withLedger(path string, fn func(*ledger.Ledger) error) error {
+	cfg, err := config.Load(path)
 	if err != nil {
 		return err
 	}
-	defer led.Close()
-	enc := json.NewEncoder(w)
-	for _, r := range recs {
-		if fl.json {
-			_ = enc.Encode(map[string]any{"source": r.Source, "key": r.Key, "version": r.Version, "at": r.At.UTC().Format(time.RFC3339), "reason": r.Reason})
-			continue
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Source, r.Key, r.At.UTC().Format(time.RFC3339), r.Reason)
-	}
-	if !fl.json {
-		fmt.Fprintf(w, "%d quarantined\n", len(recs))
-	}
-	return nil
-}
-
-func quarantineRetry(w io.Writer, fl quarantineFlags, keys []string) error {
-	led, recs, err := quarantined(fl)
+	led, err := cfg.OpenLedger()
 	if err != nil {
-		return err
+		return &exitError{1, err}
 	}
 	defer led.Close()
-	want := map[string]bool{} // key → found
-	for _, k := range keys {
-		want[k] = false
-	}
-	released := 0
-	for _, r := range recs {
-		if _, asked := want[r.Key]; !fl.all && !asked {
-			continue
-		}
-		if err := led.Release(r.Source, r.Key); err != nil {
-			return &exitError{1, err}
-		}
-		want[r.Key] = true // every source's object of that key is released
-		released++
-	}
-	fmt.Fprintf(w, "%d released: the next run ingests them again\n", released)
-	var missing []string
-	for k, found := range want {
-		if !found {
-			missing = append(missing, k)
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return &exitError{1, fmt.Errorf("not quarantined: %s", strings.Join(missing, ", "))}
-	}
-	return nil
+	return fn(led)
 }

@@ -23,17 +23,11 @@ const (
 )
 
 type reportFlags struct {
-	vmURL      string
-	username   string
-	from, to   string
-	metric     string
-	mode       string
-	top        int
-	filters    []string
-	output     string
-	list       bool
-	timeout    time.Duration
-	concurrent int
+	report.Request
+	vm      vmclient.Config // but its secrets, from the environment
+	output  string
+	list    bool
+	timeout time.Duration
 }
 
 func newReportCmd() *cobra.Command {
@@ -78,18 +72,18 @@ JSON output: {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.vmURL, "vm-url", "", "VictoriaMetrics URL: http://victoria:8428, or http://vmselect:8481/select/TENANT/prometheus")
-	f.StringVar(&fl.username, "vm-username", "", "basic auth username (the password comes from $"+envVMPassword+")")
-	f.StringVar(&fl.from, "from", "now-1h", "start of the range: RFC 3339, Unix seconds, now or now-DURATION; rounded down to the minute")
-	f.StringVar(&fl.to, "to", "now", "end of the range (excluded): RFC 3339, Unix seconds, now or now-DURATION; rounded down to the minute")
-	f.StringVar(&fl.metric, "metric", "", "bytes, packets or flows (records for log-status); default: the report's, bytes for most")
-	f.StringVar(&fl.mode, "mode", "total", "total (sum over the range) or rate (per second)")
-	f.IntVar(&fl.top, "top", 0, "keep the N largest rows and sum the rest into Other; 0 keeps all")
-	f.StringArrayVar(&fl.filters, "filter", nil, "label=value, label!=value, label=~regexp or label!~regexp (repeatable)")
+	f.StringVar(&fl.vm.URL, "vm-url", "", "VictoriaMetrics URL: http://victoria:8428, or http://vmselect:8481/select/TENANT/prometheus")
+	f.StringVar(&fl.vm.Username, "vm-username", "", "basic auth username (the password comes from $"+envVMPassword+")")
+	f.StringVar(&fl.From, "from", "now-1h", "start of the range: RFC 3339, Unix seconds, now or now-DURATION; rounded down to the minute")
+	f.StringVar(&fl.To, "to", "now", "end of the range (excluded): RFC 3339, Unix seconds, now or now-DURATION; rounded down to the minute")
+	f.StringVar(&fl.Metric, "metric", "", "bytes, packets or flows (records for log-status); default: the report's, bytes for most")
+	f.StringVar(&fl.Mode, "mode", "total", "total (sum over the range) or rate (per second)")
+	f.IntVar(&fl.Top, "top", 0, "keep the N largest rows and sum the rest into Other; 0 keeps all")
+	f.StringArrayVar(&fl.Filters, "filter", nil, "label=value, label!=value, label=~regexp or label!~regexp (repeatable)")
 	f.StringVarP(&fl.output, "output", "o", "table", "table, json or csv")
 	f.BoolVar(&fl.list, "list", false, "list the reports")
 	f.DurationVar(&fl.timeout, "timeout", 2*time.Minute, "give up after this long")
-	f.IntVar(&fl.concurrent, "concurrency", vmclient.DefaultConcurrency, "queries sent to VictoriaMetrics at once")
+	f.IntVar(&fl.vm.Concurrency, "concurrency", vmclient.DefaultConcurrency, "queries sent to VictoriaMetrics at once")
 	return cmd
 }
 
@@ -110,44 +104,18 @@ func runReport(ctx context.Context, w io.Writer, id string, fl reportFlags) erro
 	if err := report.CheckOutput(fl.output); err != nil {
 		return fmt.Errorf("--%w", err)
 	}
-	if fl.vmURL == "" {
+	if fl.vm.URL == "" {
 		return errors.New("--vm-url is required, e.g. --vm-url http://localhost:8428")
 	}
-	now := time.Now()
-	from, err := report.ParseTime(fl.from, now)
-	if err != nil {
-		return fmt.Errorf("--from: %w", err)
-	}
-	to, err := report.ParseTime(fl.to, now)
-	if err != nil {
-		return fmt.Errorf("--to: %w", err)
-	}
-	if _, _, err := report.Align(from, to); err != nil {
-		return err
-	}
-	q := report.Query{Report: id, Metric: report.Metric(fl.metric), Mode: report.Mode(fl.mode), Top: fl.top, Format: report.FormatTable}
-	for _, s := range fl.filters {
-		f, err := report.ParseFilter(s)
-		if err != nil {
-			return fmt.Errorf("--filter: %w", err)
-		}
-		q.Filters = append(q.Filters, f)
-	}
-	if err := q.Validate(); err != nil {
-		return err
-	}
-	e, err := report.New(vmclient.Config{
-		URL:         fl.vmURL,
-		Username:    fl.username,
-		Password:    os.Getenv(envVMPassword),
-		BearerToken: os.Getenv(envVMBearerToken),
-		Concurrency: fl.concurrent,
-	})
+	fl.Report = id
+	q, from, to, err := fl.Parse(time.Now())
 	if err != nil {
 		return err
 	}
-	if ctx == nil {
-		ctx = context.Background()
+	fl.vm.Password, fl.vm.BearerToken = os.Getenv(envVMPassword), os.Getenv(envVMBearerToken)
+	e, err := report.New(fl.vm)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, fl.timeout)
 	defer cancel()

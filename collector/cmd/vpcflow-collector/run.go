@@ -6,17 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vpcflow/vpcflow/collector/config"
-	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/lifecycle"
+	"github.com/vpcflow/vpcflow/collector/logging"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/collector/procstat"
 	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/spool"
@@ -117,21 +117,6 @@ unreachable or failing for --storage-timeout.`,
 	return cmd
 }
 
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
-}
-
 func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	switch fl.role {
 	case roleAll, roleDownloader, roleCollector:
@@ -142,22 +127,11 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 	if err != nil {
 		return err
 	}
-	logOut := stderr
-	if cfg.Log.File != "" {
-		f, err := os.OpenFile(cfg.Log.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return fmt.Errorf("log.file: %w", err)
-		}
-		defer f.Close()
-		logOut = f
-	}
-	log, err := newLogger(logOut, fl.logFormat, fl.logLevel)
+	log, closeLog, err := logging.Open(cfg.Log.File, stderr, fl.logFormat, fl.logLevel)
 	if err != nil {
 		return err
 	}
-	if parent == nil {
-		parent = context.Background()
-	}
+	defer closeLog()
 	ctx, cancelCause := context.WithCancelCause(parent)
 	defer cancelCause(nil)
 	if fl.role == roleDownloader {
@@ -173,15 +147,17 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 // storage and the ledger, then runs the pipeline, the rank index and the
 // status server until the pipeline ends or a signal stops it.
 func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog.Logger, cfg *config.Config, fl runFlags) error {
-	store, err := newStorage(cfg, log)
+	sc := cfg.Storage
+	sc.Logger = log
+	store, err := vmclient.New(sc)
 	if err != nil {
 		return err
 	}
-	dur, err := waitForStorage(ctx, store, fl)
+	dur, err := store.WaitReadyTimeout(ctx, fl.storageBound())
 	if err != nil {
 		return err
 	}
-	led, err := openLedger(cfg, cfg.LedgerPath(), cfg.LedgerOptions())
+	led, err := cfg.OpenLedger()
 	if err != nil {
 		return err
 	}
@@ -216,26 +192,18 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 		return fmt.Errorf("server.listen: %w", err)
 	}
 	defer srv.SetStopped()
-	defer stopOnSignals(ctx, log, p.Stop, func() { cancelCause(nil) })()
-	defer onReload(ctx, log, fl.config, cfg, func(next *config.Config) {
+	defer lifecycle.StopOnSignals(ctx, log, drainTimeout, p.Stop, func() { cancelCause(nil) })()
+	defer lifecycle.OnReload(ctx, log, fl.config, cfg, func(next *config.Config) {
 		p.SetSources(buildSources(ctx, log, next, logs, fl.role))
 	})()
 
 	log.Info("collector started", "sources", len(sources), "state_dir", cfg.StateDir, "once", fl.once, "role", fl.role)
-	rankCtx, stopRank := context.WithCancel(ctx)
-	rankDone := make(chan struct{})
-	go func() {
-		defer close(rankDone)
-		if !fl.once { // --once ranks everything at the end instead
-			ranker.Run(rankCtx)
-		}
-	}()
+	stopRank := ranker.Start(ctx, fl.once) // --once ranks everything at the end instead
 	if fl.once && fl.storageTimeout > 0 {
-		go watchStorage(ctx, cancelCause, store, fl.storageTimeout)
+		go store.WatchFailures(ctx, fl.storageTimeout, cancelCause)
 	}
 	runErr := p.Run(ctx, fl.once)
 	stopRank()
-	<-rankDone
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
@@ -246,120 +214,17 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	st := p.Stats()
 	log.Info("collector stopped", "objects", st.Objects.Load(), "records", st.Records.Load(), "batches", st.Batches.Load(),
 		"series_written", st.Series.Load(), "samples_written", st.Samples.Load(), "quarantined", st.Quarantined.Load(),
-		"peak_rss_bytes", peakRSS())
+		"peak_rss_bytes", procstat.PeakRSS())
 	return nil
 }
 
-// stopOnSignals makes SIGINT or SIGTERM call drain (stop after the batch
-// in flight), and a second signal, or drainTimeout later, stopNow.
-func stopOnSignals(ctx context.Context, log *slog.Logger, drain, stopNow func()) (stop func()) {
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		select {
-		case <-ctx.Done():
-			return
-		case sig := <-signals:
-			log.Info("stopping after the batch in flight", "signal", sig.String())
-			drain()
-		}
-		select {
-		case <-ctx.Done():
-		case <-signals:
-			log.Warn("stopping now; the batch in flight will be replayed by the next run")
-			stopNow()
-		case <-time.After(drainTimeout):
-			log.Warn("the batch in flight did not finish in time; it will be replayed by the next run")
-			stopNow()
-		}
-	}()
-	return func() { signal.Stop(signals) }
-}
-
-// onReload calls apply with the new configuration on every SIGHUP, once it
-// loaded and checked; a bad file is logged and the running configuration
-// kept. Changes outside sources are logged as needing a restart.
-func onReload(ctx context.Context, log *slog.Logger, path string, cur *config.Config, apply func(*config.Config)) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-done:
-				return
-			case <-hup:
-			}
-			next, err := config.Load(path)
-			if err != nil {
-				log.Error("configuration not reloaded: the running one is kept", "err", err)
-				continue
-			}
-			d := config.Compare(cur, next)
-			if len(d.Restart) > 0 {
-				log.Warn("configuration changes that take effect only after a restart", "fields", strings.Join(d.Restart, ", "))
-			}
-			apply(next)
-			log.Info("configuration reloaded", "sources", len(next.Sources), "added", d.Added, "removed", d.Removed, "changed", d.Changed)
-			cur = next
-		}
-	}()
-	return func() {
-		signal.Stop(hup)
-		close(done)
-	}
-}
-
-// newStorage returns the storage client, which logs to log.
-func newStorage(cfg *config.Config, log *slog.Logger) (*vmclient.Client, error) {
-	sc := cfg.Storage
-	sc.Logger = log
-	return vmclient.New(sc)
-}
-
-// waitForStorage waits until the storage is ready (vmclient.WaitReady):
-// with --once, at most --storage-timeout.
-func waitForStorage(ctx context.Context, store *vmclient.Client, fl runFlags) (vmclient.Durability, error) {
-	var bound time.Duration
+// storageBound bounds how long the storage may stay unreachable: with
+// --once, --storage-timeout; else nothing.
+func (fl runFlags) storageBound() time.Duration {
 	if fl.once {
-		bound = fl.storageTimeout
+		return fl.storageTimeout
 	}
-	dur, err := store.WaitReady(ctx, bound)
-	var ue *vmclient.UnreachableError
-	if errors.As(err, &ue) {
-		err = fmt.Errorf("storage %s not reachable for %s (--storage-timeout %s): %w", ue.URL, ue.Waited, bound, ue.Err)
-	}
-	return dur, err
-}
-
-// watchStorage ends a --once run (cancel, with the reason as cause) when
-// the storage has been failing for longer than bound.
-func watchStorage(ctx context.Context, cancel context.CancelCauseFunc, store *vmclient.Client, bound time.Duration) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if h := store.Health(); !h.Up && time.Since(h.Since) > bound {
-			cancel(fmt.Errorf("storage %s failing for %s (--storage-timeout %s; %d failed attempts, last: %s): "+
-				"its objects stay in the source, and what was written is written again by the next run",
-				store.WriteURL(), time.Since(h.Since).Round(time.Second), bound, h.FailedAttempts, h.LastError))
-			return
-		}
-	}
-}
-
-// openLedger opens a ledger of state_dir, creating the folder.
-func openLedger(cfg *config.Config, path string, opts ledger.Options) (*ledger.Ledger, error) {
-	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("state_dir: %w", err)
-	}
-	return ledger.Open(path, opts)
+	return 0
 }
 
 // buildSources builds the pipeline's sources for the role: the collector
@@ -370,4 +235,37 @@ func buildSources(ctx context.Context, log *slog.Logger, cfg *config.Config, log
 		spool.Take(srcs, cfg.Spool.Dir)
 	}
 	return srcs
+}
+
+// runDownloader runs the downloader role: it copies new objects of the
+// enabled sources into the spool folder for a collector-role process, and
+// carries out their first runs. It keeps its own ledger
+// (<state_dir>/downloader.db) of what it handed over.
+func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl runFlags) error {
+	led, err := cfg.OpenDownloaderLedger()
+	if err != nil {
+		return &exitError{1, err}
+	}
+	defer led.Close()
+	origins := spool.Origins(ctx, cfg.Sources, log)
+	instance := fmt.Sprintf("%d/%d", cfg.Instance.Index, cfg.Instance.Count)
+	if err := spool.GuardFirstRuns(ctx, log, led, origins, cfg.Storage, fl.storageBound(), instance, fl.lostState); err != nil {
+		return &exitError{1, err}
+	}
+	d := spool.NewDownloader(origins, led, spool.Options{Config: cfg.Spool, Interval: cfg.Batch.MaxWait, Logger: log})
+	srv := status.New(d, roleDownloader, version)
+	if err := srv.Start(ctx, cfg.Server, log); err != nil {
+		return &exitError{1, fmt.Errorf("server.listen: %w", err)}
+	}
+	defer srv.SetStopped()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info("downloader started", "sources", len(origins), "spool", cfg.Spool.Dir, "max_bytes", cfg.Spool.MaxBytes, "once", fl.once)
+	err = d.Run(ctx, fl.once)
+	st := d.Stats()
+	log.Info("downloader stopped", "objects", st.Objects.Load(), "bytes", st.ReadBytes.Load())
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return &exitError{1, err}
+	}
+	return nil
 }

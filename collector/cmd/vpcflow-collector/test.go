@@ -1,19 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"text/tabwriter"
-	"time"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vpcflow/vpcflow/collector/config"
+	"github.com/vpcflow/vpcflow/collector/preflight"
 	"github.com/vpcflow/vpcflow/collector/source"
-	"github.com/vpcflow/vpcflow/collector/sourcestate"
-	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 func newTestCmd() *cobra.Command {
@@ -49,7 +45,17 @@ The exit status is 1 when any check FAILs.`,
 			if err != nil {
 				return err
 			}
-			return testSources(cmd.Context(), cmd.OutOrStdout(), cfg, only, !skipStorage)
+			if only != "" && !slices.ContainsFunc(cfg.Sources, func(s source.Config) bool { return s.Name == only }) {
+				return fmt.Errorf("--source %q: no such source in the configuration", only)
+			}
+			worst, err := preflight.Run(cmd.Context(), cmd.OutOrStdout(), cfg, only, !skipStorage)
+			if err != nil {
+				return err
+			}
+			if worst == source.CheckFail {
+				return &exitError{1, errors.New("some checks failed")}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "configuration file (YAML; required)")
@@ -57,64 +63,4 @@ The exit status is 1 when any check FAILs.`,
 	cmd.Flags().BoolVar(&skipStorage, "skip-storage", false, "do not test the storage")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
-}
-
-// testSources runs the checks and prints one line per check.
-func testSources(ctx context.Context, w io.Writer, cfg *config.Config, only string, withStorage bool) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	var all []source.Check
-	line := func(src string, c source.Check) {
-		all = append(all, c)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Result, src, c.Name, c.Detail)
-	}
-	var names []string
-	for _, s := range cfg.Sources {
-		names = append(names, s.Name)
-	}
-	firstRuns := sourcestate.ReadFirstRuns(names, sourcestate.LedgerFile{Path: cfg.DownloaderLedgerPath()},
-		sourcestate.LedgerFile{Path: cfg.LedgerPath(), Options: cfg.LedgerOptions()})
-	found := false
-	for _, s := range cfg.Sources {
-		if only != "" && s.Name != only {
-			continue
-		}
-		found = true
-		for _, c := range firstRuns.TestSource(ctx, s, 2*time.Minute, time.Now) {
-			line(s.Name, c)
-		}
-	}
-	if only != "" && !found {
-		return fmt.Errorf("--source %q: no such source in the configuration", only)
-	}
-	if withStorage && only == "" {
-		line("storage", checkStorage(ctx, cfg))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if source.WorstResult(all) == source.CheckFail {
-		return &exitError{1, errors.New("some checks failed")}
-	}
-	return nil
-}
-
-// checkStorage checks that the storage answers and deduplicates at 1 ms,
-// and that its nodes say when they save samples to disk.
-func checkStorage(ctx context.Context, cfg *config.Config) source.Check {
-	c := source.Check{Name: "reachable-dedup", Result: source.CheckPass}
-	store, err := vmclient.New(cfg.Storage)
-	var warn error
-	if err == nil {
-		c.Detail, warn, err = store.Check(ctx)
-	}
-	switch {
-	case err != nil:
-		c.Result, c.Detail = source.CheckFail, err.Error()
-	case warn != nil:
-		c.Result = source.CheckWarn
-	}
-	return c
 }
