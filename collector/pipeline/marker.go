@@ -12,7 +12,7 @@ import (
 func (p *Pipeline) addMarker(b *vmclient.Batch, src *sourceRun, rec ledger.Batch) {
 	b.Add([]vmclient.Label{{Name: "__name__", Value: sourcestate.MarkerName}, {Name: "source", Value: src.Name()},
 		{Name: "instance", Value: p.ledger.Instance()}, {Name: "ledger", Value: p.ledger.ID()}},
-		[]vmclient.Sample{{Timestamp: sourcestate.UnixDay(rec.Created) * int64(sourcestate.Day/time.Millisecond), Value: float64(rec.Created.Unix())}})
+		[]vmclient.Sample{{Timestamp: sourcestate.UnixDay(rec.Created) * int64(sourcestate.Day/time.Millisecond), Value: float64(rec.Created.UnixMilli())}})
 }
 
 // marked records that the trace of a committed batch is saved.

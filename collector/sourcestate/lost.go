@@ -18,7 +18,7 @@ import (
 // silently. Every batch therefore leaves a trace in the storage, written
 // and saved with its samples: the series
 //
-//	vpcflow_collector_ledger{source, instance, ledger} = batch begun (Unix seconds)
+//	vpcflow_collector_ledger{source, instance, ledger} = batch begun (Unix milliseconds)
 //
 // at the start of the UTC day the batch was begun (one sample a day per
 // source; deduplication keeps the largest value, the latest batch). The
@@ -121,7 +121,7 @@ func CheckLostState(ctx context.Context, l *ledger.Ledger, r MarkerReader, insta
 		slices.Sort(others)
 		switch {
 		case !known && len(others) > 0:
-			lost = append(lost, LostState{Source: name, Kind: LostLedger, Last: time.Unix(int64(last), 0).UTC(), Ledgers: others})
+			lost = append(lost, LostState{Source: name, Kind: LostLedger, Last: traceTime(last), Ledgers: others})
 		case known && st.MarkedDay > 0 && !ours:
 			markedAt := time.Unix(st.MarkedDay*int64(Day/time.Second), 0).UTC()
 			if retention > 0 && now.Sub(markedAt) > retention-Day {
@@ -148,6 +148,18 @@ const (
 	// after a lost storage, it goes on, the loss accepted.
 	LostSkip = "skip"
 )
+
+// traceTime reads a trace's value: Unix milliseconds, or Unix seconds as
+// collectors before 2026-12 wrote them (below 1e11: before 1973 in
+// milliseconds). A second cut the time short: objects modified within
+// the second the latest batch began were taken for newer (TestLostLedgerRefused
+// under the race detector).
+func traceTime(v float64) time.Time {
+	if v < 1e11 {
+		return time.Unix(int64(v), 0).UTC()
+	}
+	return time.UnixMilli(int64(v)).UTC()
+}
 
 // ResolveLostState records in the ledger the way to go on (LostBackfill or
 // LostSkip) for each lost state, and returns the first-run behaviours the
