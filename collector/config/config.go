@@ -202,8 +202,8 @@ func (c *Config) check() error {
 		add(fieldError("instance", "index %d of count %d: want 0 ≤ index < count", c.Instance.Index, c.Instance.Count))
 	}
 	add(checkStorage(&c.Storage))
-	if c.Aggregation.TopK < 1 {
-		add(fieldError("aggregation.top_k", "%d: want at least 1", c.Aggregation.TopK))
+	if c.Aggregation.TopK < 0 {
+		add(fieldError("aggregation.top_k", "%d: want 0 (keep every label set) or more", c.Aggregation.TopK))
 	}
 	if c.Batch.MaxObjects < 1 {
 		add(fieldError("batch.max_objects", "%d: want at least 1", c.Batch.MaxObjects))
