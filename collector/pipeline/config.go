@@ -58,7 +58,7 @@ type Batch struct {
 
 // Defaults of Config and Options (the memory bounds are in limits.go).
 const (
-	DefaultTopK       = 50
+	DefaultTopK       = 20
 	DefaultMaxObjects = 16
 	DefaultMaxBytes   = 4 << 20
 	DefaultMaxWait    = sourcestate.DefaultMaxWait
