@@ -127,8 +127,9 @@ func parse(data []byte, dir, file string) (*Config, error) {
 		}
 		return nil, joinProblems(s.problems)
 	}
-	// rank.top_k is preset: its zero value means off, not the default.
-	c := Config{Rank: rank.Config{TopK: rank.DefaultTopK}}
+	// rank.top_k and aggregation.top_k are preset: their zero values mean
+	// off (keep every label set), not the default.
+	c := Config{Rank: rank.Config{TopK: rank.DefaultTopK}, Aggregation: pipeline.Aggregation{TopK: pipeline.DefaultTopK}}
 	if err := yaml.UnmarshalWithOptions(data, &c, yaml.DisallowUnknownField()); err != nil {
 		return nil, joinProblems(s.collect(err, file))
 	}

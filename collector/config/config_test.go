@@ -422,3 +422,22 @@ func TestBoundsAndDurability(t *testing.T) {
 	f("storage: {url: http://vm:8428, insert_nodes: ['http://ins:8480']}\n", "storage.insert_nodes: only for a cluster")
 	f("storage: {write_url: http://ins:8480, query_url: http://sel:8481, storage_nodes: ['http://st1:8482'], insert_nodes: ['ins']}\n", "storage.insert_nodes[0]")
 }
+
+// TestTopK: aggregation.top_k 0 keeps every label set (pipeline.TopKAll),
+// left out it takes the default, and any other value is the K.
+func TestTopK(t *testing.T) {
+	for section, want := range map[string]int{
+		"":                                     pipeline.DefaultTopK,
+		"aggregation: {top_k: 0}\n":            pipeline.TopKAll,
+		"aggregation: {top_k: 7}\n":            7,
+		"aggregation: {max_object_cells: 9}\n": pipeline.DefaultTopK,
+	} {
+		c, err := Parse([]byte("storage: {url: http://vm:8428}\nsources: [{name: a, type: dir, path: /x}]\n"+section), "/d")
+		if err != nil {
+			t.Fatalf("%q: %v", section, err)
+		}
+		if got := c.Pipeline().Options().TopK; got != want {
+			t.Errorf("%q: top K %d, want %d", section, got, want)
+		}
+	}
+}
