@@ -156,7 +156,9 @@ func (c *Config) setDefaults(dir string) {
 	}
 	fillZeros(&c.Storage, vmclient.DefaultConfig())
 	p := pipeline.DefaultConfig()
+	topK := c.Aggregation.TopK // preset (parse): 0 is a choice, not a gap
 	fillZeros(&c.Aggregation, p.Aggregation)
+	c.Aggregation.TopK = topK
 	fillZeros(&c.Decode, p.Decode)
 	fillZeros(&c.Batch, p.Batch)
 	fillZeros(&c.Server, status.DefaultConfig())
