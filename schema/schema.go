@@ -1,7 +1,10 @@
 // Package schema is the single source of truth for the metric families the
 // collector writes and the report engine, the plugin and the dashboards
-// read: their names, their labels and the conventions of their values.
+// read: their names, their labels, their steps and the conventions of their
+// values.
 package schema
+
+import "time"
 
 // Label names shared by every family.
 const (
@@ -34,20 +37,39 @@ type Family struct {
 	// Traffic families have _bytes, _packets and _flows series; the status
 	// family has one series, Name itself, counting records.
 	Traffic bool
-	// TopK families keep the K largest label sets per group and minute and
-	// fold the rest into Other; Group names the labels of the group.
+	// TopK families keep, per group and hour, the label sets the collector
+	// chose when the hour began (the K largest of the hour before and of
+	// the first batch with data for the hour: docs/pipeline.md, Bounded
+	// families) and fold the rest into label sets whose labels outside the
+	// group are Other, so that totals stay exact. Group names the labels
+	// of the group.
 	TopK  bool
 	Group []string
+	// Step is the time between the family's samples: each sample holds
+	// the amounts of the Step-long interval it is stamped at the start of
+	// (plus the batch's slot, in milliseconds). Queries over the family
+	// align their ranges and steps to it.
+	Step time.Duration
 	// Derived families are not counted from records: each of their label
 	// sets holds the sum of family Of's label sets that share its labels
 	// (every Labels entry is also a label of Of). They are written with the
-	// same batch and slot as Of, so they are as exact, and they let reports
-	// read totals from a few series instead of many.
+	// same batch and slot as Of, summed before Of is folded, so they are as
+	// exact (a derived family may be bounded itself: TopK), and they let
+	// reports read totals from a few series instead of many.
 	Derived bool
 	Of      int
 	// Help describes the family.
 	Help string
 }
+
+// Steps of the families (Family.Step): the per-interface and address
+// families hold five-minute intervals (a quiet fleet has about one record per
+// interface and minute: a minute step wrote a sample per record and
+// metric), the VPC-wide families minutes.
+const (
+	StepInterface = 5 * time.Minute
+	StepVPC       = time.Minute
+)
 
 // Family IDs, in the order Families returns them.
 const (
@@ -74,12 +96,14 @@ func Families() []Family {
 			Name:    "vpcflow_interface",
 			Labels:  common("subnet_id", "az_id", "interface_id", "instance_id", "action", "flow_direction", "traffic_path", "reject_reason"),
 			Traffic: true,
+			Step:    StepInterface,
 			Help:    "Traffic per network interface, action, direction, traffic path and reject reason.",
 		},
 		Service: {
 			Name:    "vpcflow_service",
 			Labels:  common("src_service", "dst_service", "action", "flow_direction"),
 			Traffic: true,
+			Step:    StepVPC,
 			Help:    "Traffic per AWS service at either end (pkt-src-aws-service, pkt-dst-aws-service).",
 		},
 		Pair: {
@@ -88,35 +112,40 @@ func Families() []Family {
 			Traffic: true,
 			TopK:    true,
 			Group:   common("action"),
-			Help:    "Traffic between network interfaces; intra-VPC traffic logged at both ends counts once.",
+			Step:    StepInterface,
+			Help:    "Traffic between network interfaces; intra-VPC traffic logged at both ends counts once (top K per VPC, action and hour).",
 		},
 		Src: {
 			Name:    "vpcflow_src",
 			Labels:  common("interface_id", "action", "src_addr"),
 			Traffic: true,
 			TopK:    true,
-			Group:   common("interface_id", "action"),
-			Help:    "Traffic per source address seen at a network interface (top K per interface, action and minute).",
+			Group:   common("action"),
+			Step:    StepInterface,
+			Help:    "Traffic per source address seen at a network interface (top K per VPC, action and hour).",
 		},
 		Dst: {
 			Name:    "vpcflow_dst",
 			Labels:  common("interface_id", "action", "dst_addr"),
 			Traffic: true,
 			TopK:    true,
-			Group:   common("interface_id", "action"),
-			Help:    "Traffic per destination address seen at a network interface (top K per interface, action and minute).",
+			Group:   common("action"),
+			Step:    StepInterface,
+			Help:    "Traffic per destination address seen at a network interface (top K per VPC, action and hour).",
 		},
 		App: {
 			Name:    "vpcflow_app",
 			Labels:  common("interface_id", "protocol", "port", "action", "flow_direction"),
 			Traffic: true,
 			TopK:    true,
-			Group:   common("interface_id", "action"),
-			Help:    "Traffic per protocol and application port (the lower of the two ports) at a network interface.",
+			Group:   common("action"),
+			Step:    StepInterface,
+			Help:    "Traffic per protocol and application port (the lower of the two ports) at a network interface (top K per VPC, action and hour).",
 		},
 		Status: {
 			Name:   "vpcflow_status_records",
 			Labels: common("interface_id", "log_status"),
+			Step:   StepInterface,
 			Help:   "Records per log status (OK, NODATA, SKIPDATA): SKIPDATA means AWS lost records.",
 		},
 		Total: {
@@ -125,6 +154,7 @@ func Families() []Family {
 			Traffic: true,
 			Derived: true,
 			Of:      Interface,
+			Step:    StepVPC,
 			Help:    "Traffic per VPC, action and direction: the totals of every traffic record (and of the interface, service, src, dst and app families).",
 		},
 		PairTotal: {
@@ -133,6 +163,7 @@ func Families() []Family {
 			Traffic: true,
 			Derived: true,
 			Of:      Pair,
+			Step:    StepVPC,
 			Help:    "The pair family's totals per VPC and action.",
 		},
 		AppTotal: {
@@ -141,7 +172,10 @@ func Families() []Family {
 			Traffic: true,
 			Derived: true,
 			Of:      App,
-			Help:    "Traffic per VPC, protocol and application port: the app family without interfaces, summed before its top-K folding, so exact.",
+			TopK:    true,
+			Group:   common("action"),
+			Step:    StepInterface,
+			Help:    "Traffic per VPC, protocol and application port: the app family without interfaces, summed before the app family's folding, then bounded itself (top K per VPC, action and hour).",
 		},
 	}
 }

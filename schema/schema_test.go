@@ -3,6 +3,7 @@ package schema
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestDerivedFamilies checks what the derived families promise: each sums
@@ -26,8 +27,8 @@ func TestDerivedFamilies(t *testing.T) {
 			continue
 		}
 		of := defs[f.Of]
-		if f.Traffic != of.Traffic || f.TopK {
-			t.Errorf("%s: Traffic %v TopK %v, want Traffic as %s and no top K", f.Name, f.Traffic, f.TopK, of.Name)
+		if f.Traffic != of.Traffic {
+			t.Errorf("%s: Traffic %v, want Traffic as %s", f.Name, f.Traffic, of.Name)
 		}
 		if !slices.Equal(f.Labels[:3], []string{LabelAccount, LabelRegion, LabelVPC}) {
 			t.Errorf("%s: labels %v do not start with the common ones", f.Name, f.Labels)
@@ -46,5 +47,25 @@ func TestDerivedFamilies(t *testing.T) {
 	}
 	if got := DerivedFrom(Interface); !slices.Equal(got, []int{Total}) {
 		t.Errorf("DerivedFrom(Interface) = %v", got)
+	}
+}
+
+// TestSteps: every family has a step, a whole number of minutes that
+// divides an hour (the top-K families' keep sets are per hour, and their
+// samples must not straddle two), and the VPC-wide totals keep the minute.
+func TestSteps(t *testing.T) {
+	for _, f := range Families() {
+		if f.Step <= 0 || f.Step%time.Minute != 0 || time.Hour%f.Step != 0 {
+			t.Errorf("%s: step %v: want whole minutes dividing an hour", f.Name, f.Step)
+		}
+		if f.TopK && !slices.Equal(f.Group[:3], []string{LabelAccount, LabelRegion, LabelVPC}) {
+			t.Errorf("%s: group %v does not start with the VPC's labels", f.Name, f.Group)
+		}
+	}
+	defs := Families()
+	for _, id := range []int{Total, PairTotal, Service} {
+		if defs[id].Step != time.Minute {
+			t.Errorf("%s: step %v, want a minute", defs[id].Name, defs[id].Step)
+		}
 	}
 }

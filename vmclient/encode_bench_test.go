@@ -117,7 +117,7 @@ func emitted(tb testing.TB, name string, cfg generate.Config) *dataset {
 		}
 		res := a.Resolve(func(iface string) (aggregate.Meta, bool) { m, ok := meta[iface]; return m, ok },
 			func(vpc, addr string) (string, bool) { o, ok := owners[aggregate.OwnerKey(vpc, addr)]; return o, ok })
-		series := a.Series(&res, i, topK)
+		series := a.Series(&res, i, aggregate.Fold{TopK: topK})
 		for _, s := range series {
 			ds.samples += len(s.Samples)
 		}

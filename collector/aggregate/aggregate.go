@@ -12,10 +12,13 @@
 package aggregate
 
 import (
+	"maps"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // Context carries what an object's key says of its records: the account
@@ -549,7 +552,12 @@ func (a *Aggregate) Exporters() []Exporter {
 	return out
 }
 
-// Minutes returns the minutes the aggregate has samples for, ascending.
+// Minutes returns the minutes the aggregate writes samples at, ascending:
+// the minutes of its records and the first minute of every longer step
+// interval (schema.Family.Step) they fall in. The ledger gives a batch a
+// slot free in each (ledger.BeginBatch): two batches writing to one
+// five-minute interval share its first minute, so their samples never
+// share a timestamp.
 func (a *Aggregate) Minutes() []int64 {
 	seen := map[int64]bool{}
 	collect := func(cells [][]cell) {
@@ -561,6 +569,17 @@ func (a *Aggregate) Minutes() []int64 {
 	}
 	collect(a.iface.cells)
 	collect(a.status.cells)
+	steps := map[int64]bool{}
+	for _, f := range schema.Families() {
+		if per := int64(f.Step / time.Minute); per > 1 {
+			steps[per] = true
+		}
+	}
+	for m := range maps.Clone(seen) {
+		for per := range steps {
+			seen[floorDiv(m, per)*per] = true
+		}
+	}
 	out := make([]int64, 0, len(seen))
 	for m := range seen {
 		out = append(out, m)

@@ -133,13 +133,13 @@ func TestPairsCountIntraVPCOnce(t *testing.T) {
 
 	meta, owners := a.Learned()
 	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(vpc, addr string) (string, bool) { o, ok := owners[OwnerKey(vpc, addr)]; return o, ok })
-	got := totals(a.Series(&res, 0, 1000), "vpcflow_pair_bytes", "src_interface", "dst_interface")
+	got := totals(a.Series(&res, 0, Fold{TopK: 1000}), "vpcflow_pair_bytes", "src_interface", "dst_interface")
 	want := map[string]float64{"eni-a|eni-b": 100, "eni-b|eni-a": 40, "-|eni-a": 7, "eni-a|-": 5}
 	if !maps.Equal(got, want) {
 		t.Errorf("pairs %v, want %v", got, want)
 	}
 	// The interface family counts every record.
-	if got := totals(a.Series(&res, 0, 1000), "vpcflow_interface_bytes", "interface_id"); got["eni-a"] != 100+40+7+5 || got["eni-b"] != 140 {
+	if got := totals(a.Series(&res, 0, Fold{TopK: 1000}), "vpcflow_interface_bytes", "interface_id"); got["eni-a"] != 100+40+7+5 || got["eni-b"] != 140 {
 		t.Errorf("interface bytes %v", got)
 	}
 }
@@ -159,7 +159,7 @@ func TestFillInFromOtherRecords(t *testing.T) {
 	a.Add(rec(t, bare...), ctx)
 	meta, _ := a.Learned()
 	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(string, string) (string, bool) { return "", false })
-	got := totals(a.Series(&res, 0, 1000), "vpcflow_interface_bytes", "vpc_id", "subnet_id", "az_id")
+	got := totals(a.Series(&res, 0, Fold{TopK: 1000}), "vpcflow_interface_bytes", "vpc_id", "subnet_id", "az_id")
 	if want := map[string]float64{"vpc-1|subnet-1|use1-az1": 20}; !maps.Equal(got, want) {
 		t.Errorf("filled in %v, want %v", got, want)
 	}
@@ -179,7 +179,7 @@ func TestContextFromKey(t *testing.T) {
 		r.SetText(f, []byte(v))
 	}
 	a.Add(r, &Context{Account: "999", Region: "eu-west-1"})
-	got := totals(a.Series(&Resolution{}, 0, 1000), "vpcflow_interface_bytes", "account_id", "region", "vpc_id", "action")
+	got := totals(a.Series(&Resolution{}, 0, Fold{TopK: 1000}), "vpcflow_interface_bytes", "account_id", "region", "vpc_id", "action")
 	if want := map[string]float64{"999|eu-west-1|-|REJECT": 9}; !maps.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
@@ -194,7 +194,7 @@ func TestTopKFoldsExactly(t *testing.T) {
 		total += float64(b)
 		a.Add(rec(t, base("eni-a", "ingress", fmt.Sprintf("203.0.113.%d", i), "10.0.0.1", b)...), ctx)
 	}
-	series := a.Series(&Resolution{}, 7, 5)
+	series := a.Series(&Resolution{}, 7, Fold{TopK: 5})
 	got := totals(series, "vpcflow_src_bytes", "src_addr")
 	if len(got) != 6 {
 		t.Fatalf("%d source addresses, want 5 and other: %v", len(got), got)
@@ -251,7 +251,7 @@ func TestMergeIsAddition(t *testing.T) {
 		return a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(vpc, addr string) (string, bool) { o, ok := owners[OwnerKey(vpc, addr)]; return o, ok })
 	}
 	r1, r2 := resolve(whole), resolve(merged)
-	a, b := render(whole.Series(&r1, 3, 4)), render(merged.Series(&r2, 3, 4))
+	a, b := render(whole.Series(&r1, 3, Fold{TopK: 4})), render(merged.Series(&r2, 3, Fold{TopK: 4}))
 	if a != b {
 		t.Errorf("merged series differ from the whole:\n%s\n---\n%s", a, b)
 	}
@@ -372,7 +372,7 @@ func TestOwnersArePerVPC(t *testing.T) {
 	meta, owners := a.Learned()
 	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok },
 		func(vpc, addr string) (string, bool) { o, ok := owners[OwnerKey(vpc, addr)]; return o, ok })
-	got := totals(a.Series(&res, 0, 1000), "vpcflow_pair_bytes", "vpc_id", "src_interface", "dst_interface")
+	got := totals(a.Series(&res, 0, Fold{TopK: 1000}), "vpcflow_pair_bytes", "vpc_id", "src_interface", "dst_interface")
 	want := map[string]float64{"vpc-1|eni-a|-": 10, "vpc-2|-|eni-b": 7}
 	if !maps.Equal(got, want) {
 		t.Errorf("pairs %v, want %v", got, want)

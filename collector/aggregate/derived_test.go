@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vpcflow/vpcflow/schema"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -76,6 +77,13 @@ func aggregated(t *testing.T, recs [][]string) (*Aggregate, Resolution) {
 // samples sums series samples of a metric per timestamp and label values
 // given: "value|value|…@timestamp".
 func samples(series []vmclient.Series, name string, labels ...string) map[string]float64 {
+	return samplesPer(series, time.Millisecond, name, labels...)
+}
+
+// samplesPer is samples summed per step interval: "value|…@interval
+// start" (the slot dropped, unless step is a millisecond).
+func samplesPer(series []vmclient.Series, step time.Duration, name string, labels ...string) map[string]float64 {
+	per := step.Milliseconds()
 	out := map[string]float64{}
 	for _, s := range series {
 		values := map[string]string{}
@@ -90,16 +98,17 @@ func samples(series []vmclient.Series, name string, labels ...string) map[string
 			key[i] = values[l]
 		}
 		for _, smp := range s.Samples {
-			out[fmt.Sprintf("%s@%d", strings.Join(key, "|"), smp.Timestamp)] += smp.Value
+			out[fmt.Sprintf("%s@%d", strings.Join(key, "|"), smp.Timestamp/per*per)] += smp.Value
 		}
 	}
 	return out
 }
 
-// TestDerivedFamiliesAreProjections checks, sample by sample, that each
-// derived family holds the sums of its family's label sets projected onto
-// its labels, exact whether or not top K folds that family, and that it
-// keeps absent directions and actions apart.
+// TestDerivedFamiliesAreProjections checks, interval by interval (at the
+// coarser step of the two families), that each derived family holds the
+// sums of its family's label sets projected onto its labels, exact whether
+// or not top K folds that family (onto its group's labels when it is
+// bounded itself), and that it keeps absent directions and actions apart.
 func TestDerivedFamiliesAreProjections(t *testing.T) {
 	defs := schema.Families()
 	for _, tc := range []struct {
@@ -119,30 +128,35 @@ func TestDerivedFamiliesAreProjections(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, res := aggregated(t, tc.recs)
-			series := a.Series(&res, 123, tc.topK)
-			exact := a.Series(&res, 123, 0) // nothing folded
+			series := a.Series(&res, 123, Fold{TopK: tc.topK})
+			exact := a.Series(&res, 123, Fold{TopK: 0}) // nothing folded
 			derivedSeen := 0
 			for id, d := range defs {
 				if !d.Derived {
 					continue
 				}
 				of := defs[d.Of]
+				step := max(d.Step, of.Step)
+				labels := d.Labels
+				if d.TopK && tc.topK > 0 {
+					labels = d.Group // bounded itself: exact per group
+				}
 				for m, name := range d.MetricNames() {
-					got := samples(series, name, d.Labels...)
+					got := samplesPer(series, step, name, labels...)
 					// Folding keeps the totals of the family's groups: a derived
 					// family within the group projects the folded series too.
 					withinGroup := !of.TopK
 					if of.TopK {
 						withinGroup = true
-						for _, l := range d.Labels {
+						for _, l := range labels {
 							withinGroup = withinGroup && slices.Contains(of.Group, l)
 						}
 					}
-					want := samples(series, of.MetricNames()[m], d.Labels...)
+					want := samplesPer(series, step, of.MetricNames()[m], labels...)
 					if diff := diffSums(got, want); withinGroup && diff != "" {
 						t.Errorf("%s is not the projection of %s (top K %d):\n%s", name, of.MetricNames()[m], tc.topK, diff)
 					}
-					if diff := diffSums(got, samples(exact, of.MetricNames()[m], d.Labels...)); diff != "" {
+					if diff := diffSums(got, samplesPer(exact, step, of.MetricNames()[m], labels...)); diff != "" {
 						t.Errorf("%s is not the projection of unfolded %s:\n%s", name, of.MetricNames()[m], diff)
 					}
 					derivedSeen += len(got)
@@ -196,7 +210,7 @@ func diffSums(got, want map[string]float64) string {
 func TestEveryFamilyIsEmitted(t *testing.T) {
 	a, res := aggregated(t, derivedRecords())
 	names := map[string]bool{}
-	for _, s := range a.Series(&res, 0, 2) {
+	for _, s := range a.Series(&res, 0, Fold{TopK: 2}) {
 		names[s.Labels[0].Value] = true
 	}
 	for _, f := range schema.Families() {
@@ -229,13 +243,13 @@ func TestEmitIsDeterministic(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, res := aggregated(t, derivedRecords())
-			first := inOrder(a.Series(&res, 5, tc.topK))
-			if again := inOrder(a.Series(&res, 5, tc.topK)); again != first {
+			first := inOrder(a.Series(&res, 5, Fold{TopK: tc.topK}))
+			if again := inOrder(a.Series(&res, 5, Fold{TopK: tc.topK})); again != first {
 				t.Errorf("emitting again differs:\n%s\n---\n%s", first, again)
 			}
 			for range 5 {
 				b, res := aggregated(t, derivedRecords())
-				if other := inOrder(b.Series(&res, 5, tc.topK)); other != first {
+				if other := inOrder(b.Series(&res, 5, Fold{TopK: tc.topK})); other != first {
 					t.Fatalf("the same records aggregated again emit differently:\n%s\n---\n%s", first, other)
 				}
 			}
@@ -244,7 +258,7 @@ func TestEmitIsDeterministic(t *testing.T) {
 			b, res := aggregated(t, derivedRecords())
 			merged := New()
 			merged.Merge(b)
-			if other := inOrder(merged.Series(&res, 5, tc.topK)); other != first {
+			if other := inOrder(merged.Series(&res, 5, Fold{TopK: tc.topK})); other != first {
 				t.Errorf("merged into an empty aggregate, it emits differently:\n%s\n---\n%s", first, other)
 			}
 		})

@@ -118,7 +118,7 @@ func BenchmarkEmit(b *testing.B) {
 			for b.Loop() {
 				all, fromDerived = 0, 0
 				for i, bt := range batches {
-					bt.agg.Emit(&bt.res, i, 1000, count)
+					bt.agg.Emit(&bt.res, i, aggregate.Fold{TopK: 1000}, count)
 				}
 			}
 			b.ReportMetric(float64(all)/float64(records), "samples/record")

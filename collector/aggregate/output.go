@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/schema"
@@ -168,30 +169,38 @@ type Emitter func(labels []vmclient.Label, samples []vmclient.Sample)
 
 // Series returns the aggregate's series (see Emit), each with its own
 // slices.
-func (a *Aggregate) Series(res *Resolution, slot int, topK int) []vmclient.Series {
+func (a *Aggregate) Series(res *Resolution, slot int, fold Fold) []vmclient.Series {
 	var out []vmclient.Series
-	a.Emit(res, slot, topK, func(labels []vmclient.Label, samples []vmclient.Sample) {
+	a.Emit(res, slot, fold, func(labels []vmclient.Label, samples []vmclient.Sample) {
 		out = append(out, vmclient.Series{Labels: slices.Clone(labels), Samples: slices.Clone(samples)})
 	})
 	return out
 }
 
-// Emit hands the aggregate to emit as samples: per metric and label set,
-// one sample per minute at minute_start + slot milliseconds, valued the
-// minute's total. Families with a top-K bound keep, per group and minute,
-// the topK largest label sets (by bytes, then packets, flows and labels)
-// and fold the rest into label sets whose non-group labels are "other".
-// Derived families (schema.Family.Derived) follow the family they sum,
-// projected from its label sets before top-K folding, so they hold exact
-// totals. Zero values are not written.
-func (a *Aggregate) Emit(res *Resolution, slot int, topK int, emit Emitter) {
+// Emit hands the aggregate to emit as samples (Output, then Output.Emit).
+func (a *Aggregate) Emit(res *Resolution, slot int, fold Fold, emit Emitter) {
+	a.Output(res).Emit(slot, fold, emit)
+}
+
+// Output is an aggregate's label sets per family, with a Resolution
+// applied, before folding: what Candidates ranks and Emit writes.
+type Output struct {
+	a    *Aggregate
+	rows [schema.NumFamilies]*rows
+}
+
+// Output resolves the aggregate's label sets (tuples filled in, peers
+// replaced by the interfaces owning them) and projects the derived
+// families, before any folding.
+func (a *Aggregate) Output(res *Resolution) *Output {
 	o := newOutput(a, res)
+	out := &Output{a: a}
 	defs := schema.Families()
 	dir := func(d flowlog.Direction) uint32 { return o.id(d.String()) }
 	act := func(v flowlog.ActionValue) uint32 { return o.id(v.String()) }
 	for fam := range schema.NumFamilies {
 		if defs[fam].Derived {
-			continue // emitted with the family they sum
+			continue // projected from the family they sum
 		}
 		var r *rows
 		switch fam {
@@ -253,18 +262,51 @@ func (a *Aggregate) Emit(res *Resolution, slot int, topK int, emit Emitter) {
 		default:
 			panic("aggregate: no output for family " + defs[fam].Name)
 		}
+		out.rows[fam] = r
 		// Project before folding: a derived family's labels need not be
 		// the group's, and folding moves amounts to other label sets.
-		var derived []*rows
 		for _, d := range schema.DerivedFrom(fam) {
-			derived = append(derived, r.project(defs[d]))
+			out.rows[d] = r.project(defs[d])
 		}
-		if r.def.TopK && topK > 0 {
-			r.foldTopK(topK, o.id(schema.Other), a)
+	}
+	o.id(schema.Other) // interned now: Emit may fold
+	return out
+}
+
+// Emit hands the output to emit as samples: per metric and label set, one
+// sample per interval of the family's step (schema.Family.Step) that has
+// amounts, at the interval's start + slot milliseconds, valued the
+// interval's total. fold bounds the top-K families (see Fold); derived
+// families were summed before folding, so the totals are exact. Families
+// are emitted in schema order, each counted family followed by the
+// families derived from it. Zero values are not written.
+func (out *Output) Emit(slot int, fold Fold, emit Emitter) {
+	a := out.a
+	defs := schema.Families()
+	other := a.strs.ids[schema.Other]
+	var keep map[GroupHour]map[string]bool
+	if fold.LegacyTopK == 0 && (fold.Keep != nil || fold.TopK > 0) {
+		if keep = fold.Keep.sets(); fold.Keep == nil {
+			keep = out.KeepTop(fold.TopK).sets()
 		}
-		r.emit(a, slot, emit)
-		for _, d := range derived {
-			d.emit(a, slot, emit)
+	}
+	for fam := range schema.NumFamilies {
+		if defs[fam].Derived {
+			continue // emitted with the family they sum
+		}
+		for _, id := range append([]int{fam}, schema.DerivedFrom(fam)...) {
+			r := out.rows[id]
+			step := r.def.Step
+			switch {
+			case fold.LegacyTopK > 0:
+				step = time.Minute
+				if group, ok := legacyGroups[id]; ok {
+					r.foldTopK(fold.LegacyTopK, group, other, a)
+				}
+			case keep != nil && r.def.TopK:
+				r.foldKept(id, keep, other, a)
+			}
+			r.emit(a, slot, step, emit)
 		}
 	}
 }
@@ -298,12 +340,23 @@ type groupMinute struct {
 	minute int64
 }
 
-// foldTopK keeps, per group and minute, the k largest label sets and folds
-// the others into one whose non-group labels are other.
-func (r *rows) foldTopK(k int, other uint32, a *Aggregate) {
+// legacyGroups are the groups of the top-K families before they were
+// bounded per VPC and hour, by family: what foldTopK folds per minute when
+// a batch recorded then is replayed.
+var legacyGroups = map[int][]string{
+	schema.Pair: {schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, "action"},
+	schema.Src:  {schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, "interface_id", "action"},
+	schema.Dst:  {schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, "interface_id", "action"},
+	schema.App:  {schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, "interface_id", "action"},
+}
+
+// foldTopK keeps, per group (the labels of group) and minute, the k largest
+// label sets and folds the others into one whose non-group labels are
+// other: the folding of batches recorded before the bounded families.
+func (r *rows) foldTopK(k int, groupLabels []string, other uint32, a *Aggregate) {
 	var mask rowKey // 1 for a group label
 	for i, l := range r.def.Labels {
-		if slices.Contains(r.def.Group, l) {
+		if slices.Contains(groupLabels, l) {
 			mask[i] = 1
 		}
 	}
@@ -392,9 +445,10 @@ func (r *rows) foldTopK(k int, other uint32, a *Aggregate) {
 	}
 }
 
-// emit hands over the family's series: one per metric and label set,
-// samples ordered by time, zero values left out.
-func (r *rows) emit(a *Aggregate, slot int, emit Emitter) {
+// emit hands over the family's series: one per metric and label set, one
+// sample per step interval, ordered by time, zero values left out.
+func (r *rows) emit(a *Aggregate, slot int, step time.Duration, emit Emitter) {
+	per := int64(step / time.Minute)
 	names := r.def.MetricNames()
 	labels := make([]vmclient.Label, len(r.def.Labels)+1)
 	labels[0].Name = "__name__"
@@ -408,19 +462,33 @@ func (r *rows) emit(a *Aggregate, slot int, emit Emitter) {
 		}
 		for m, name := range names {
 			samples = samples[:0]
-			for _, c := range r.cells[i] {
-				v := c.flows // the status family counts records in flows
-				if r.def.Traffic {
-					v = [3]uint64{c.bytes, c.packets, c.flows}[m]
+			var v uint64
+			var at int64 // the interval's first minute
+			for j, c := range r.cells[i] {
+				if b := floorDiv(c.minute, per) * per; j == 0 || b != at {
+					samples = appendSample(samples, at, slot, v)
+					at, v = b, 0
 				}
-				if v != 0 {
-					samples = append(samples, vmclient.Sample{Timestamp: c.minute*60_000 + int64(slot), Value: float64(v)})
+				if r.def.Traffic {
+					v += [3]uint64{c.bytes, c.packets, c.flows}[m]
+				} else {
+					v += c.flows // the status family counts records in flows
 				}
 			}
+			samples = appendSample(samples, at, slot, v)
 			if len(samples) > 0 {
 				labels[0].Value = name
 				emit(labels, samples)
 			}
 		}
 	}
+}
+
+// appendSample appends the sample of the interval starting at minute, unless
+// its value is zero.
+func appendSample(samples []vmclient.Sample, minute int64, slot int, v uint64) []vmclient.Sample {
+	if v == 0 {
+		return samples
+	}
+	return append(samples, vmclient.Sample{Timestamp: minute*60_000 + int64(slot), Value: float64(v)})
 }

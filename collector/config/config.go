@@ -146,8 +146,9 @@ func parse(data []byte, dir, file string) (*Config, error) {
 		}
 		return nil, joinProblems(s.problems)
 	}
-	// rank.top_k is preset: its zero value means off, not the default.
-	c := Config{Rank: rank.Config{TopK: rank.DefaultTopK}}
+	// rank.top_k and aggregation.top_k are preset: their zero values mean
+	// off (keep every label set), not the default.
+	c := Config{Rank: rank.Config{TopK: rank.DefaultTopK}, Aggregation: pipeline.Aggregation{TopK: pipeline.DefaultTopK}}
 	if err := yaml.UnmarshalWithOptions(data, &c, yaml.DisallowUnknownField()); err != nil {
 		return nil, joinProblems(s.collect(err, file))
 	}
@@ -174,7 +175,9 @@ func (c *Config) setDefaults(dir string) {
 	}
 	fillZeros(&c.Storage, vmclient.DefaultConfig())
 	p := pipeline.DefaultConfig()
+	topK := c.Aggregation.TopK // preset (parse): 0 is a choice, not a gap
 	fillZeros(&c.Aggregation, p.Aggregation)
+	c.Aggregation.TopK = topK
 	fillZeros(&c.Decode, p.Decode)
 	fillZeros(&c.Batch, p.Batch)
 	fillZeros(&c.Server, status.DefaultConfig())
@@ -221,8 +224,8 @@ func (c *Config) check() error {
 		add(fieldError("instance", "index %d of count %d: want 0 ≤ index < count", c.Instance.Index, c.Instance.Count))
 	}
 	add(checkStorage(&c.Storage))
-	if c.Aggregation.TopK < 1 {
-		add(fieldError("aggregation.top_k", "%d: want at least 1", c.Aggregation.TopK))
+	if c.Aggregation.TopK < 0 {
+		add(fieldError("aggregation.top_k", "%d: want 0 (keep every label set) or more", c.Aggregation.TopK))
 	}
 	if c.Batch.MaxObjects < 1 {
 		add(fieldError("batch.max_objects", "%d: want at least 1", c.Batch.MaxObjects))

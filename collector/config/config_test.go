@@ -467,3 +467,22 @@ func TestOpenLedger(t *testing.T) {
 		})
 	}
 }
+
+// TestTopK: aggregation.top_k 0 keeps every label set (pipeline.TopKAll),
+// left out it takes the default, and any other value is the K.
+func TestTopK(t *testing.T) {
+	for section, want := range map[string]int{
+		"":                                     pipeline.DefaultTopK,
+		"aggregation: {top_k: 0}\n":            pipeline.TopKAll,
+		"aggregation: {top_k: 7}\n":            7,
+		"aggregation: {max_object_cells: 9}\n": pipeline.DefaultTopK,
+	} {
+		c, err := Parse([]byte("storage: {url: http://vm:8428}\nsources: [{name: a, type: dir, path: /x}]\n"+section), "/d")
+		if err != nil {
+			t.Fatalf("%q: %v", section, err)
+		}
+		if got := c.Pipeline().Options().TopK; got != want {
+			t.Errorf("%q: top K %d, want %d", section, got, want)
+		}
+	}
+}

@@ -18,9 +18,12 @@ type Config struct {
 
 // Aggregation tunes the metric families.
 type Aggregation struct {
-	// TopK bounds the src, dst and app families per interface, action and
-	// minute, and the pair family per VPC, action and minute; the rest
-	// folds into "other". Default DefaultTopK.
+	// TopK bounds the src, dst, app, pair and app_total families: per VPC,
+	// action and hour, the label sets kept are the TopK largest of the hour
+	// before and the TopK largest of the first batch with data for the hour
+	// (docs/pipeline.md, Bounded families); the rest folds into "other",
+	// so that totals stay exact. 0 keeps every label set (no folding: the
+	// series then grow with every peer address). Default DefaultTopK.
 	TopK int `yaml:"top_k"`
 	// MaxObjectCells bounds one object's aggregate, in cells (a label set
 	// of a family in a minute, about 270 bytes at peak): an object over it
@@ -55,7 +58,7 @@ type Batch struct {
 
 // Defaults of Config and Options (the memory bounds are in limits.go).
 const (
-	DefaultTopK       = 1000
+	DefaultTopK       = 20
 	DefaultMaxObjects = 16
 	DefaultMaxBytes   = 4 << 20
 	DefaultMaxWait    = sourcestate.DefaultMaxWait
@@ -75,7 +78,11 @@ func DefaultConfig() Config {
 // Options returns the pipeline options the configuration sets; the
 // others (workers, logger, clock, OnCommit) are the caller's.
 func (c Config) Options() Options {
-	return Options{TopK: c.Aggregation.TopK, MaxObjects: c.Batch.MaxObjects, MaxBytes: c.Batch.MaxBytes, MaxWait: c.Batch.MaxWait,
+	topK := c.Aggregation.TopK
+	if topK == 0 {
+		topK = TopKAll
+	}
+	return Options{TopK: topK, MaxObjects: c.Batch.MaxObjects, MaxBytes: c.Batch.MaxBytes, MaxWait: c.Batch.MaxWait,
 		MaxObjectCells: c.Aggregation.MaxObjectCells, MaxBatchCells: c.Batch.MaxCells,
 		MaxInterfaces: c.Aggregation.MaxLearnedInterfaces, MaxAddresses: c.Aggregation.MaxLearnedAddresses}
 }

@@ -188,13 +188,35 @@ type settings struct {
 
 // snapshot is what the ledger keeps with a batch for its replay.
 type snapshot struct {
+	// Version is snapshotVersion; 0 for batches recorded before the
+	// bounded families, which replay as they were written then.
+	Version    int                  `json:"version,omitempty"`
 	Settings   settings             `json:"settings"`
 	Resolution aggregate.Resolution `json:"resolution"`
+	// Keep is the batch's keep sets (with Settings.TopK above 0).
+	Keep aggregate.Keep `json:"keep,omitempty"`
+}
+
+// snapshotVersion is the version of the snapshots recorded now: the
+// families at their steps, bounded by keep sets.
+const snapshotVersion = 1
+
+// fold returns how the batch folds its top-K families.
+func (s *snapshot) fold() aggregate.Fold {
+	switch {
+	case s.Version == 0:
+		return aggregate.Fold{LegacyTopK: s.Settings.TopK}
+	case s.Settings.TopK <= 0:
+		return aggregate.Fold{} // every label set kept
+	case s.Keep == nil:
+		return aggregate.Fold{Keep: aggregate.Keep{}} // nothing to keep
+	}
+	return aggregate.Fold{Keep: s.Keep}
 }
 
 // settingsOf returns the current settings of a source.
 func (p *Pipeline) settingsOf(src *sourceRun) settings {
-	set := settings{TopK: p.opts.TopK, Account: src.Account, Region: src.Region, decode: src.Decode, maxCells: p.opts.MaxObjectCells}
+	set := settings{TopK: max(p.opts.TopK, 0), Account: src.Account, Region: src.Region, decode: src.Decode, maxCells: p.opts.MaxObjectCells}
 	if src.Decode.Format != nil {
 		set.Format = src.Decode.Format.String()
 	}
@@ -282,8 +304,14 @@ func (p *Pipeline) prepare(ctx context.Context, src *sourceRun, objs []source.Ob
 	}
 
 	facts := p.learn(agg)
-	snap := snapshot{Settings: set, Resolution: agg.Resolve(p.known.lookupMeta, p.known.lookupOwner)}
+	snap := snapshot{Version: snapshotVersion, Settings: set, Resolution: agg.Resolve(p.known.lookupMeta, p.known.lookupOwner)}
 	facts = append(facts, p.known.forget()...) // what this batch did not see, over the bounds
+	out := agg.Output(&snap.Resolution)
+	if set.TopK > 0 {
+		var ch aggregate.Changes
+		snap.Keep, ch = p.keeper.Decide(out.Candidates())
+		facts = append(facts, keepFacts(p.keeper, ch)...)
+	}
 	encoded, err := json.Marshal(snap)
 	if err != nil {
 		return nil, n, unread, fmt.Errorf("encode batch snapshot: %w", err)
@@ -293,7 +321,7 @@ func (p *Pipeline) prepare(ctx context.Context, src *sourceRun, objs []source.Ob
 		return nil, n, unread, fmt.Errorf("begin batch: %w", err)
 	}
 	batch := p.writer.NewBatch()
-	agg.Emit(&snap.Resolution, rec.Slot, set.TopK, batch.Add)
+	out.Emit(rec.Slot, snap.fold(), batch.Add)
 	p.addMarker(batch, src, rec)
 	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats, exps: agg.Exporters()}, n, unread, nil
 }

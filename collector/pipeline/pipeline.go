@@ -61,9 +61,14 @@ func (s *sourceRun) log() *slog.Logger {
 	return s.Log
 }
 
+// TopKAll as Options.TopK keeps every label set of the top-K families
+// (aggregation.top_k 0).
+const TopKAll = -1
+
 // Options tune the pipeline.
 type Options struct {
-	// TopK bounds the top-K families (default DefaultTopK).
+	// TopK bounds the top-K families (0: DefaultTopK; TopKAll keeps
+	// every label set).
 	TopK int
 	// MaxObjects is the most objects merged into one batch (default
 	// DefaultMaxObjects).
@@ -116,7 +121,7 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	if o.TopK <= 0 {
+	if o.TopK == 0 {
 		o.TopK = DefaultTopK
 	}
 	if o.MaxObjects <= 0 {
@@ -162,6 +167,8 @@ type Pipeline struct {
 
 	// What earlier batches taught: interface metadata and address owners.
 	known *knowledge
+	// keeper decides the keep sets of the top-K families.
+	keeper *aggregate.Keeper
 
 	mu        sync.Mutex // guards sources, srcStats, exporters
 	srcStats  map[string]*sourcestate.Stats
@@ -198,7 +205,7 @@ func (p *Pipeline) Stop() {
 func New(sources []*sourcestate.Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline, error) {
 	opts.setDefaults()
 	p := &Pipeline{ledger: l, writer: w, opts: opts, log: opts.Logger,
-		known: newKnowledge(opts.MaxInterfaces, opts.MaxAddresses), stopped: make(chan struct{}),
+		known: newKnowledge(opts.MaxInterfaces, opts.MaxAddresses), keeper: aggregate.NewKeeper(max(opts.TopK, 1)), stopped: make(chan struct{}),
 		srcStats: map[string]*sourcestate.Stats{}, exporters: map[exporterKey]int64{},
 		durability: w, unsettledIDs: map[uint64]bool{}}
 	p.SetSources(sources)
@@ -216,6 +223,11 @@ func New(sources []*sourcestate.Source, l *ledger.Ledger, w Writer, opts Options
 			p.known.loadOwner(key, string(value))
 			return nil
 		})
+	}
+	for _, kind := range []string{factKeep, factTally} {
+		if err == nil {
+			err = l.Facts(kind, func(key string, value []byte) error { return loadKeep(p.keeper, kind, key, value) })
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load learned facts: %w", err)

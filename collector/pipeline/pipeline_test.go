@@ -23,6 +23,7 @@ import (
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/schema"
 	"github.com/vpcflow/vpcflow/vmclient"
+	"maps"
 )
 
 // generated writes flow logs under dir and returns the ground truth of
@@ -372,4 +373,86 @@ func TestOnCommit(t *testing.T) {
 			t.Errorf("minute %s stored but not given to OnCommit", time.Unix(m*60, 0).UTC())
 		}
 	}
+}
+
+// TestLegacyBatchReplays: a batch recorded before the bounded families (its
+// snapshot without a version) replays as it was written then, every family
+// at the minute and folded per interface, action and minute, so that
+// samples it stored before the upgrade are written again identically (and
+// deduplicated), never beside a five-minute copy.
+func TestLegacyBatchReplays(t *testing.T) {
+	e := newEnv(t)
+	f, _ := flowlog.ParseFormat("v5")
+	generated(t, e.dir, generate.Config{Records: 2000, Seed: 13, Format: f, Duration: 10 * time.Minute, ENIs: 10, VPCs: 1})
+	ctx := context.Background()
+	objs, err := source.NewDir("local", e.dir).List(ctx)
+	if err != nil || len(objs) < 2 {
+		t.Fatalf("listed %d objects: %v", len(objs), err)
+	}
+	first := objs[0]
+	agg := aggregate.New()
+	file, err := os.Open(filepath.Join(e.dir, first.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = decode.Stream(first.Key, file, decode.Options{}, func(r *flowlog.Record) error {
+		agg.Add(r, &aggregate.Context{})
+		return nil
+	})
+	file.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot := []byte(`{"settings":{"top_k":2},"resolution":{}}`)
+	rec, err := e.ledger.BeginBatch([]ledger.Object{{Source: "local", Key: first.Key, Version: first.Version, Size: first.Size}}, agg.Minutes(), snapshot, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := e.pipeline(t, true, pipeline.Options{MaxObjects: 1})
+	if err := p.Run(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	e.vm.Flush()
+	want := agg.Series(&aggregate.Resolution{}, rec.Slot, aggregate.Fold{LegacyTopK: 2})
+	for _, name := range []string{"vpcflow_interface_bytes", "vpcflow_src_bytes", "vpcflow_app_total_flows"} {
+		expect := map[string]float64{}
+		for _, s := range want {
+			if s.Labels[0].Value != name {
+				continue
+			}
+			for _, smp := range s.Samples {
+				expect[fmt.Sprint(s.Labels[1:], smp.Timestamp)] += smp.Value
+			}
+		}
+		got := map[string]float64{}
+		minutes := map[int64]bool{}
+		for _, s := range e.vm.Export(t, name) {
+			var labels []vmclient.Label
+			for _, l := range schema.Families()[familyOf(name)].Labels {
+				labels = append(labels, vmclient.Label{Name: l, Value: s.Metric[l]})
+			}
+			for i, ts := range s.Timestamps {
+				if int(ts%60000) == rec.Slot {
+					got[fmt.Sprint(labels, ts)] += s.Values[i]
+					minutes[ts/60000%5] = true
+				}
+			}
+		}
+		if !maps.Equal(got, expect) || len(expect) == 0 {
+			t.Errorf("%s at the replayed batch's slot: %d samples, want the %d the old format wrote", name, len(got), len(expect))
+		}
+		if len(minutes) < 2 {
+			t.Errorf("%s: the replayed batch's samples are not at every minute (minutes mod 5: %v)", name, minutes)
+		}
+	}
+}
+
+// familyOf returns the schema family of a metric name.
+func familyOf(name string) int {
+	for id, f := range schema.Families() {
+		if slices.Contains(f.MetricNames(), name) {
+			return id
+		}
+	}
+	panic(name)
 }

@@ -65,7 +65,7 @@ func (p *Pipeline) replay(ctx context.Context) error {
 			return failed
 		}
 		batch := p.writer.NewBatch()
-		agg.Emit(&snap.Resolution, b.Slot, set.TopK, batch.Add)
+		agg.Emit(&snap.Resolution, b.Slot, snap.fold(), batch.Add)
 		p.addMarker(batch, src, b)
 		// Only the objects read again are deleted: one that changed holds
 		// data still to be read, under its new version.

@@ -73,7 +73,7 @@ func load(t *testing.T, vm *testserver.VM, store *vmclient.Client, cfg generate.
 		meta, owners := a.Learned()
 		res := a.Resolve(func(iface string) (aggregate.Meta, bool) { m, ok := meta[iface]; return m, ok },
 			func(vpc, addr string) (string, bool) { o, ok := owners[aggregate.OwnerKey(vpc, addr)]; return o, ok })
-		if err := store.Write(context.Background(), a.Series(&res, i*997%60000, topK)); err != nil {
+		if err := store.Write(context.Background(), a.Series(&res, i*997%60000, aggregate.Fold{TopK: topK})); err != nil {
 			t.Fatal(err)
 		}
 	}

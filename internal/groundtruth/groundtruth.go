@@ -6,6 +6,8 @@ package groundtruth
 
 import (
 	"fmt"
+	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +27,13 @@ type Truth struct {
 	// vpcflow_total) hold the projections of the family they sum, the pair
 	// family and its derived one once Finish has run.
 	Sums map[string]map[string]float64
+	// Hourly[metric name]["label values@Unix hour"] = total, for the
+	// metrics of the top-K families: their keep sets are per group and
+	// hour, so a label set kept in an hour holds exactly these amounts.
+	// Amounts are spread over the hours a record covers as the collector
+	// spreads them over minutes (in proportion, cumulative shares rounded
+	// down; the flow to the hour of the start).
+	Hourly map[string]map[string]float64
 	// records kept for the pair family, which needs every address's owner
 	// first.
 	peers []peerRecord
@@ -37,11 +46,96 @@ type peerRecord struct {
 	account, region, vpc, iface, action string
 	dir                                 flowlog.Direction
 	src, dst                            string
-	bytes, packets                      float64
+	bytes, packets                      uint64
+	start, end                          int64
 }
 
 // New returns an empty Truth.
-func New() *Truth { return &Truth{Sums: map[string]map[string]float64{}} }
+func New() *Truth {
+	return &Truth{Sums: map[string]map[string]float64{}, Hourly: map[string]map[string]float64{}}
+}
+
+// hourly names the metrics of the top-K families.
+var hourly = func() map[string]bool {
+	out := map[string]bool{}
+	for _, f := range schema.Families() {
+		if f.TopK {
+			for _, name := range f.MetricNames() {
+				out[name] = true
+			}
+		}
+	}
+	return out
+}()
+
+// hourShares spreads v over the hours [start, end) covers, in proportion:
+// the share up to each hour's end is floor(v × covered / (end − start)),
+// as the collector's minute shares add up to at that minute. A record
+// with end ≤ start, or within one hour, goes whole to the hour of start.
+func hourShares(start, end int64, v uint64) map[int64]uint64 {
+	first := floorHour(start)
+	if end <= start || floorHour(end-1) == first {
+		return map[int64]uint64{first: v}
+	}
+	out := map[int64]uint64{}
+	d := new(big.Int).SetInt64(end - start)
+	var prev uint64
+	for h := first; h <= floorHour(end-1); h++ {
+		covered := min(end, (h+1)*3600) - start
+		share := new(big.Int).Mul(new(big.Int).SetUint64(v), big.NewInt(covered))
+		cum := share.Div(share, d).Uint64()
+		out[h] = cum - prev
+		prev = cum
+	}
+	return out
+}
+
+func floorHour(sec int64) int64 {
+	h := sec / 3600
+	if sec%3600 != 0 && sec < 0 {
+		h--
+	}
+	return h
+}
+
+// addHourly adds a record's amounts, spread over its hours, to a label set
+// of a top-K family's metrics (and to the derived metrics summing them).
+func (t *Truth) addHourly(family string, labels []string, start, end int64, bytes, packets uint64) {
+	key := func(ls []string, h int64) string { return strings.Join(ls, "|") + "@" + strconv.FormatInt(h, 10) }
+	put := func(metric string, h int64, v float64) {
+		if !hourly[metric] {
+			return
+		}
+		m := t.Hourly[metric]
+		if m == nil {
+			m = map[string]float64{}
+			t.Hourly[metric] = m
+		}
+		m[key(labels, h)] += v
+		for _, d := range derivations[metric] {
+			if !hourly[d.metric] {
+				continue
+			}
+			sel := make([]string, len(d.index))
+			for i, j := range d.index {
+				sel[i] = labels[j]
+			}
+			dm := t.Hourly[d.metric]
+			if dm == nil {
+				dm = map[string]float64{}
+				t.Hourly[d.metric] = dm
+			}
+			dm[key(sel, h)] += v
+		}
+	}
+	for h, v := range hourShares(start, end, bytes) {
+		put(family+schema.SuffixBytes, h, float64(v))
+	}
+	for h, v := range hourShares(start, end, packets) {
+		put(family+schema.SuffixPackets, h, float64(v))
+	}
+	put(family+schema.SuffixFlows, floorHour(start), 1)
+}
 
 // derivation is a derived family's metric that sums another metric: the
 // positions of its labels among that metric's.
@@ -102,6 +196,22 @@ func (t *Truth) traffic(family string, labels []string, r *flowlog.Record) {
 	t.add(family+schema.SuffixBytes, labels, float64(r.Bytes))
 	t.add(family+schema.SuffixPackets, labels, float64(r.Packets))
 	t.add(family+schema.SuffixFlows, labels, 1)
+	if hourly[family+schema.SuffixBytes] {
+		start, end := span(r)
+		t.addHourly(family, labels, start, end, r.Bytes, r.Packets)
+	}
+}
+
+// span returns a record's start and end (0 when absent, as the collector
+// takes them).
+func span(r *flowlog.Record) (start, end int64) {
+	if r.Present.Has(flowlog.Start) {
+		start = r.Start
+	}
+	if r.Present.Has(flowlog.End) {
+		end = r.End
+	}
+	return start, end
 }
 
 // Observe takes in one record. Records must carry account-id and region
@@ -125,8 +235,9 @@ func (t *Truth) Observe(r *flowlog.Record) {
 		port = strconv.Itoa(int(min(r.SrcPort, r.DstPort)))
 	}
 	t.traffic("vpcflow_app", with(iface, text(r, flowlog.Protocol), port, action, dir), r)
+	start, end := span(r)
 	t.peers = append(t.peers, peerRecord{acct, region, vpc, iface, action, r.FlowDirection,
-		text(r, flowlog.SrcAddr), text(r, flowlog.DstAddr), float64(r.Bytes), float64(r.Packets)})
+		text(r, flowlog.SrcAddr), text(r, flowlog.DstAddr), r.Bytes, r.Packets, start, end})
 }
 
 // Finish computes the pair family once every record is observed: an egress record at X counts X → the
@@ -184,9 +295,10 @@ func (t *Truth) Finish() {
 			src, dst = schema.Absent, p.iface
 		}
 		labels := []string{p.account, p.region, p.vpc, src, dst, p.action}
-		t.add("vpcflow_pair_bytes", labels, p.bytes)
-		t.add("vpcflow_pair_packets", labels, p.packets)
+		t.add("vpcflow_pair_bytes", labels, float64(p.bytes))
+		t.add("vpcflow_pair_packets", labels, float64(p.packets))
 		t.add("vpcflow_pair_flows", labels, 1)
+		t.addHourly("vpcflow_pair", labels, p.start, p.end, p.bytes, p.packets)
 	}
 }
 
@@ -199,6 +311,8 @@ type Store interface {
 	// Totals sums the sample values of the series matching match, keyed by
 	// the values of the groupBy labels joined with "|".
 	Totals(tb testing.TB, match string, groupBy ...string) map[string]float64
+	// Export returns the series matching match with their samples.
+	Export(tb testing.TB, match string) []testserver.ExportedSeries
 }
 
 var (
@@ -207,7 +321,13 @@ var (
 )
 
 // Check compares the stored totals of the given families (all when none is
-// given) with the truth, reporting differences as test errors.
+// given) with the truth, reporting differences as test errors. A family
+// without top K must hold every label set's totals. A top-K family
+// (schema.Family.TopK) folds, per group and hour, the label sets outside
+// its keep set into the group's other label set: it must hold every
+// group's totals in every hour, and each label set it keeps in an hour
+// exactly that hour's amounts (Hourly); which label sets it keeps is the
+// collector's decision (docs/pipeline.md, Bounded families).
 func (t *Truth) Check(tb testing.TB, vm Store, families ...int) {
 	tb.Helper()
 	vm.Flush()
@@ -220,13 +340,88 @@ func (t *Truth) Check(tb testing.TB, vm Store, families ...int) {
 	for _, i := range families {
 		f := defs[i]
 		for _, name := range f.MetricNames() {
-			got := vm.Totals(tb, name, f.Labels...)
-			want := t.Sums[name]
-			if diff := Compare(got, want); diff != "" {
-				tb.Errorf("%s differs from the ground truth (%d label sets stored, %d expected):\n%s", name, len(got), len(want), diff)
+			if !f.TopK {
+				got := vm.Totals(tb, name, f.Labels...)
+				want := t.Sums[name]
+				if diff := Compare(got, want); diff != "" {
+					tb.Errorf("%s differs from the ground truth (%d label sets stored, %d expected):\n%s", name, len(got), len(want), diff)
+				}
+				continue
 			}
+			t.checkFolded(tb, vm, f, name)
 		}
 	}
+}
+
+// checkFolded checks a top-K family's metric: per group and hour the
+// totals, per kept label set and hour its amounts.
+func (t *Truth) checkFolded(tb testing.TB, vm Store, f schema.Family, name string) {
+	tb.Helper()
+	stored := map[string]float64{} // "labels@hour"
+	key := make([]string, len(f.Labels))
+	for _, s := range vm.Export(tb, name) {
+		for i, l := range f.Labels {
+			key[i] = s.Metric[l]
+		}
+		k := strings.Join(key, "|")
+		for j, v := range s.Values {
+			stored[k+"@"+strconv.FormatInt(floorHour(s.Timestamps[j]/1000), 10)] += v
+		}
+	}
+	want := t.Hourly[name]
+	// Per group and hour: exact.
+	group := append(slices.Clone(f.Group), "@")
+	labels := append(slices.Clone(f.Labels), "@")
+	if diff := Compare(Project(atSplit(stored), labels, group), Project(atSplit(want), labels, group)); diff != "" {
+		tb.Errorf("%s per %v and hour differs from the ground truth:\n%s", name, f.Group, diff)
+	}
+	// Every label set kept in an hour: exact.
+	own := positions(f.Labels, ownLabels(f))
+	var diffs []string
+	kept := 0
+	for k, v := range stored {
+		labels, _, _ := strings.Cut(k, "@")
+		parts := strings.Split(labels, "|")
+		other := true
+		for _, j := range own {
+			other = other && parts[j] == schema.Other
+		}
+		if other {
+			continue
+		}
+		kept++
+		if w := want[k]; v != w {
+			diffs = append(diffs, fmt.Sprintf("  %s: got %v, want %v", k, v, w))
+		}
+	}
+	if len(diffs) > 0 {
+		sort.Strings(diffs)
+		if len(diffs) > 10 {
+			diffs = append(diffs[:10], fmt.Sprintf("  … %d more", len(diffs)-10))
+		}
+		tb.Errorf("%s: %d of %d label sets kept in an hour differ from their truth in that hour:\n%s", name, len(diffs), kept, strings.Join(diffs, "\n"))
+	}
+}
+
+// atSplit turns "labels@hour" keys into "labels|hour" ones, the hour a
+// label of its own ("@"), for Project.
+func atSplit(m map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		out[strings.Replace(k, "@", "|", 1)] += v
+	}
+	return out
+}
+
+// ownLabels returns the labels of a top-K family outside its group.
+func ownLabels(f schema.Family) []string {
+	var out []string
+	for _, l := range f.Labels {
+		if !slices.Contains(f.Group, l) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Compare lists up to ten differences between two totals maps; "" when

@@ -2,6 +2,7 @@ package groundtruth
 
 import (
 	"io"
+	"maps"
 	"testing"
 	"time"
 
@@ -64,5 +65,27 @@ func TestDerivedSums(t *testing.T) {
 			tr.Finish()
 			check("after Finish", true)
 		})
+	}
+}
+
+// TestHourShares: amounts spread over hours in proportion, cumulative
+// shares rounded down, the whole of a record within one hour in it.
+func TestHourShares(t *testing.T) {
+	for _, tc := range []struct {
+		start, end int64
+		v          uint64
+		want       map[int64]uint64
+	}{
+		{600, 660, 100, map[int64]uint64{0: 100}},
+		{3590, 3610, 20, map[int64]uint64{0: 10, 1: 10}},
+		{3500, 3800, 7, map[int64]uint64{0: 2, 1: 5}},
+		{3500, 7300, 3, map[int64]uint64{0: 0, 1: 2, 2: 1}},
+		{7200, 7200, 9, map[int64]uint64{2: 9}},
+		{7300, 7200, 9, map[int64]uint64{2: 9}},
+		{-10, 10, 4, map[int64]uint64{-1: 2, 0: 2}},
+	} {
+		if got := hourShares(tc.start, tc.end, tc.v); !maps.Equal(got, tc.want) {
+			t.Errorf("hourShares(%d, %d, %d) = %v, want %v", tc.start, tc.end, tc.v, got, tc.want)
+		}
 	}
 }

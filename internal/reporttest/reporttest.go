@@ -138,10 +138,10 @@ func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
 		ds.Truth.Check(tb, vm)
 	} else {
 		// Folded families keep the totals of their groups only; the
-		// others, derived ones included (they are summed before folding),
-		// keep every label set's.
+		// others, derived ones summed before folding included, keep every
+		// label set's.
 		for i, f := range schema.Families() {
-			if !f.TopK || f.Derived {
+			if !f.TopK {
 				ds.Truth.Check(tb, vm, i)
 				continue
 			}
@@ -256,10 +256,19 @@ func load(url string, opts Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	var keeper *aggregate.Keeper // decides the keep sets as the collector does
+	if opts.TopK > 0 {
+		keeper = aggregate.NewKeeper(opts.TopK)
+	}
 	write := func(i int, a *aggregate.Aggregate) error {
 		res := a.Resolve(lookupMeta, lookupOwner)
 		b := store.NewBatch()
-		a.Emit(&res, slot(i), opts.TopK, b.Add)
+		out := a.Output(&res)
+		fold := aggregate.Fold{}
+		if keeper != nil {
+			fold.Keep, _ = keeper.Decide(out.Candidates())
+		}
+		out.Emit(slot(i), fold, b.Add)
 		if err := store.WriteBatch(context.Background(), b); err != nil {
 			return fmt.Errorf("write batch %d: %w", i, err)
 		}
