@@ -34,38 +34,6 @@ func BenchmarkReports(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	// The rank index picks the rows of the large families' reports: count
-	// the rows of their top 10 that are not the exact top 10 (the family
-	// read whole, as for N over MaxIndexedTop).
-	missed := 0
-	for _, r := range report.Reports() {
-		if r.Rank == "" {
-			continue
-		}
-		for _, m := range r.Metrics {
-			idx, err := e.Table(ctx, report.Query{Report: r.ID, Metric: m, Top: 10}, from, to)
-			if err != nil {
-				b.Fatal(err)
-			}
-			all, err := e.Table(ctx, report.Query{Report: r.ID, Metric: m, Top: report.MaxIndexedTop + 1}, from, to)
-			if err != nil {
-				b.Fatal(err)
-			}
-			exact := map[string]float64{}
-			for _, row := range all.Rows {
-				if !row.Other && len(exact) < 10 {
-					exact[reporttest.Key(row.Labels, r.GroupBy)] = row.Value
-				}
-			}
-			for _, row := range idx.Rows {
-				if k := reporttest.Key(row.Labels, r.GroupBy); !row.Other && exact[k] != row.Value {
-					missed++
-					b.Logf("%s %s: row %s (%v) is not in the exact top 10", r.ID, m, k, row.Value)
-				}
-			}
-		}
-	}
-	b.Logf("rank index: %d rows of the large families' top 10s differ from the exact top 10s", missed)
 	reporttest.EachReport(b, []report.Format{report.FormatTable, report.FormatTimeSeries}, func(b *testing.B, r report.Report, format report.Format) {
 		res, err := e.Run(ctx, report.Query{Report: r.ID, Top: 10, Format: format}, report.TimeRange{From: from, To: to, Step: time.Minute})
 		if err != nil {

@@ -69,13 +69,6 @@ func BenchDataset(b *testing.B) (vm *testserver.VM, from, to time.Time) {
 	}
 	vm.Flush()
 	b.Logf("loaded %d records in %d batches in %s into %s", ds.Records, ds.Batches, time.Since(began).Round(time.Second), dir)
-	began = time.Now()
-	st, err := Rank(vm.URL, from, to, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	vm.Flush()
-	b.Logf("rank index: %d hours ranked in %s (the last in %s), %d rows written", st.HoursRanked, time.Since(began).Round(time.Second), st.LastHourDuration.Round(time.Millisecond), st.RowsWritten)
 	if err := os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}

@@ -48,9 +48,13 @@ by value descending; values are exact sums over the range.
 
 Times (--from, --to) are RFC 3339 (2026-03-01T10:00:00Z), Unix seconds, now,
 or now minus a duration (now-6h, now-30m, now-2d). Both ends are rounded down
-to the start of their minute (UTC): the range counts the minute --from falls
-in, up to but not including the minute --to falls in, so --to now leaves out
-the current, incomplete minute.
+to the step of the data the report reads (UTC): five minutes for the
+per-interface and address families (interface, src, dst, app, pair, log
+status), a minute for the service reports and for action and vpcs unless
+filtered on a label vpcflow_total lacks. The range counts the step --from
+falls in, up to but not including the step --to falls in, so --to now leaves
+out the current, incomplete step (10:02 to 11:02 reads 10:00 to 11:00 of
+five-minute data).
 
 Filters (--filter, repeatable) are label=value, label!=value, label=~regexp
 or label!~regexp on any label of the report's metric family; the value is
@@ -80,8 +84,8 @@ JSON output: {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,
 	f := cmd.Flags()
 	f.StringVar(&fl.vmURL, "vm-url", "", "VictoriaMetrics URL: http://victoria:8428, or http://vmselect:8481/select/TENANT/prometheus")
 	f.StringVar(&fl.username, "vm-username", "", "basic auth username (the password comes from $"+envVMPassword+")")
-	f.StringVar(&fl.from, "from", "now-1h", "start of the range: RFC 3339, Unix seconds, now or now-DURATION; rounded down to the minute")
-	f.StringVar(&fl.to, "to", "now", "end of the range (excluded): RFC 3339, Unix seconds, now or now-DURATION; rounded down to the minute")
+	f.StringVar(&fl.from, "from", "now-1h", "start of the range: RFC 3339, Unix seconds, now or now-DURATION; rounded down to the data's step (1 or 5 minutes)")
+	f.StringVar(&fl.to, "to", "now", "end of the range (excluded): RFC 3339, Unix seconds, now or now-DURATION; rounded down to the data's step (1 or 5 minutes)")
 	f.StringVar(&fl.metric, "metric", "", "bytes, packets or flows (records for log-status); default: the report's, bytes for most")
 	f.StringVar(&fl.mode, "mode", "total", "total (sum over the range) or rate (per second)")
 	f.IntVar(&fl.top, "top", 0, "keep the N largest rows and sum the rest into Other; 0 keeps all")
@@ -122,9 +126,6 @@ func runReport(ctx context.Context, w io.Writer, id string, fl reportFlags) erro
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
-	if _, _, err := report.Align(from, to); err != nil {
-		return err
-	}
 	q := report.Query{Report: id, Metric: report.Metric(fl.metric), Mode: report.Mode(fl.mode), Top: fl.top, Format: report.FormatTable}
 	for _, s := range fl.filters {
 		f, err := report.ParseFilter(s)
@@ -133,7 +134,11 @@ func runReport(ctx context.Context, w io.Writer, id string, fl reportFlags) erro
 		}
 		q.Filters = append(q.Filters, f)
 	}
-	if err := q.Validate(); err != nil {
+	step, err := q.Step()
+	if err != nil {
+		return err
+	}
+	if _, _, err := report.Align(from, to, step); err != nil {
 		return err
 	}
 	e, err := report.New(vmclient.Config{
