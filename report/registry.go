@@ -159,7 +159,7 @@ var registry = []Report{
 	{ID: ReportExporters, Title: "Exporters", Family: schema.Interface, GroupBy: []string{"account_id", "region", "vpc_id"}, Metrics: []Metric{MetricFlows, MetricBytes, MetricPackets},
 		FilterLabels: []string{schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, labelInterface},
 		Extra:        []string{ColumnFirstSeen, ColumnLastSeen, ColumnStatus},
-		Description: "Each VPC whose flow log sent records (an exporter, as a router is for NetFlow): first and last minute seen in the range, " +
+		Description: "Each VPC whose flow log sent records (an exporter, as a router is for NetFlow): first and last five-minute interval seen in the range, " +
 			"its traffic, and its status: ok, nodata (only NODATA records: no traffic) or skipdata (AWS skipped records)."},
 }
 
