@@ -412,3 +412,43 @@ func TestEngineUnreachable(t *testing.T) {
 		t.Errorf("health when unreachable: %+v", h)
 	}
 }
+
+// TestQueryStep: a query's step is the longest step of the families its
+// rows and totals come from.
+func TestQueryStep(t *testing.T) {
+	const m, five = time.Minute, 5 * time.Minute
+	iface := []Filter{{"interface_id", OpEqual, "eni-1"}}
+	vpc := []Filter{{schema.LabelVPC, OpEqual, "vpc-1"}}
+	for _, c := range []struct {
+		report  string
+		filters []Filter
+		want    time.Duration
+	}{
+		{ReportAction, nil, m}, // vpcflow_total
+		{ReportAction, vpc, m}, // vpcflow_total
+		{ReportAction, []Filter{{"flow_direction", OpEqual, "egress"}}, m}, // vpcflow_total
+		{ReportAction, iface, five},                                        // vpcflow_interface
+		{ReportAction, []Filter{{"subnet_id", OpEqual, "s"}}, five},        // vpcflow_interface
+		{ReportVPCs, []Filter{{"action", OpEqual, "REJECT"}}, m},           // the alert rules' query
+		{ReportInterface, nil, five},                                       // rows from the interface family, totals from vpcflow_total
+		{ReportTrafficPath, nil, five},                                     // traffic_path: not in vpcflow_total
+		{ReportSrcService, nil, m},
+		{ReportSrcServiceDstService, vpc, m},
+		{ReportTopSources, nil, five}, // vpcflow_src and vpcflow_total: the coarser
+		{ReportTopSources, iface, five},
+		{ReportPairInterface, nil, five}, // vpcflow_pair and vpcflow_pair_total
+		{ReportApplications, nil, five},  // vpcflow_app_total
+		{ReportApplications, iface, five},
+		{ReportLogStatus, nil, five},
+		{ReportExporters, nil, five}, // vpcflow_total and the status family
+		{ReportExporters, iface, five},
+	} {
+		got, err := Query{Report: c.report, Filters: c.filters}.Step()
+		if err != nil || got != c.want {
+			t.Errorf("%s %v: step %s, %v; want %s", c.report, c.filters, got, err, c.want)
+		}
+	}
+	if _, err := (Query{Report: "nope"}).Step(); err == nil {
+		t.Error("Step of an unknown report: no error")
+	}
+}
