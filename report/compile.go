@@ -87,25 +87,9 @@ func (p *plan) total(d time.Duration) string {
 	return by("sum", nil, rollup("sum_over_time", p.selector(), d))
 }
 
-// sharedLabels are the labels on which the src, dst and app families hold
-// the same totals as the interface family: every traffic record counts in
-// each of them with the same account, region, VPC, interface and action,
-// and their top-K folding keeps the totals of exactly these groups.
-var sharedLabels = []string{schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, labelInterface, labelAction}
-
 // vpcAction are the labels per which the src, dst and app families hold
 // the total family's totals.
 var vpcAction = []string{schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, labelAction}
-
-// filtersOn reports whether every filter of the plan is on one of labels.
-func (p *plan) filtersOn(labels []string) bool {
-	for _, f := range p.filters {
-		if !slices.Contains(labels, f.Label) {
-			return false
-		}
-	}
-	return true
-}
 
 // totalOf returns the derived family (schema.Total, PairTotal or
 // AppTotal) holding the totals of the plan's family for labels (the plan's
@@ -115,7 +99,10 @@ func (p *plan) filtersOn(labels []string) bool {
 // turns the direction of folded label sets to other, so not per
 // direction); the pair total family holds the pair family's per VPC and
 // action; the app total family the app family's per VPC, protocol, port,
-// action and direction (summed before folding).
+// action and direction, summed before the app family's folding and then
+// folded itself per VPC and action (so it holds its groups' totals exactly,
+// and its kept label sets; a report reading rows and totals from it agrees
+// with itself).
 func (p *plan) totalOf(labels []string) int {
 	defs := schema.Families()
 	within := func(keep []string) bool {
@@ -159,34 +146,62 @@ func (p *plan) filterLabels() []string {
 	return out
 }
 
-// metricName returns the series the plan reads for its rows: the report's
-// family, or its derived total family when the group-by labels and the
-// filters are all labels of that (the action and VPCs reports, unless
-// filtered by interface: a hundred series instead of thousands; the
+// rowsFamily returns the family the plan reads its rows from: the
+// report's family, or its derived total family when the group-by labels
+// and the filters are all labels of that (the action and VPCs reports,
+// unless filtered by interface: a hundred series instead of thousands; the
 // applications report, unless filtered by interface: a few series per
 // port instead of one per interface).
-func (p *plan) metricName() string {
+func (p *plan) rowsFamily() int {
 	if fam := p.totalOf(append(slices.Clone(p.rep.GroupBy), p.filterLabels()...)); fam >= 0 {
+		return fam
+	}
+	return p.rep.Family
+}
+
+// totalFamily returns the family the plan reads its totals from (the
+// Other of a top N, the per-step total of time series): the fewest series
+// that hold them exactly for the plan's filters, a derived total family,
+// else the report's own. (The src, dst and app families hold the totals
+// of their groups only, VPC and action: their folding turns the
+// interface of folded label sets to other, so the interface family's
+// totals per interface are not theirs.)
+func (p *plan) totalFamily() int {
+	if fam := p.totalOf(p.filterLabels()); fam >= 0 {
+		return fam
+	}
+	return p.rep.Family
+}
+
+// step returns the step of the data the plan reads: the longest
+// schema.Family.Step of its rows' family and its totals' family (and, for
+// the exporters report, of the status family). Ranges are aligned to it
+// and time series steps are multiples of it, so that every window holds
+// whole intervals of every family read and a report's rows and totals
+// agree.
+func (p *plan) step() time.Duration {
+	defs := schema.Families()
+	s := max(defs[p.rowsFamily()].Step, defs[p.totalFamily()].Step)
+	if p.rep.exporters() {
+		s = max(s, defs[schema.Status].Step)
+	}
+	return s
+}
+
+// metricName returns the series the plan reads for its rows (rowsFamily).
+func (p *plan) metricName() string {
+	if fam := p.rowsFamily(); fam != p.rep.Family {
 		return schema.Families()[fam].Name + "_" + string(p.metric)
 	}
 	return p.rep.MetricName(p.metric)
 }
 
 // stepTotal is the sum of the plan's metric over each window of length d,
-// read from the fewest series that hold it exactly for the plan's filters:
-// a derived total family, else the interface family for the src, dst and
-// app families (an order of magnitude fewer series), else the plan's own.
+// read from the plan's totals family (totalFamily).
 func (p *plan) stepTotal(d time.Duration) string {
-	if fam := p.totalOf(p.filterLabels()); fam >= 0 {
+	if fam := p.totalFamily(); fam != p.rep.Family {
 		name := schema.Families()[fam].Name + "_" + string(p.metric)
 		return by("sum", nil, rollup("sum_over_time", selector(name, p.filters), d))
-	}
-	switch p.rep.Family {
-	case schema.Src, schema.Dst, schema.App:
-		if p.filtersOn(sharedLabels) {
-			name := schema.Families()[schema.Interface].Name + "_" + string(p.metric)
-			return by("sum", nil, rollup("sum_over_time", selector(name, p.filters), d))
-		}
 	}
 	return p.total(d)
 }

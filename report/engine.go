@@ -21,7 +21,8 @@ import (
 const OtherValue = "Other"
 
 // MaxPoints bounds the steps of a time series: a smaller step is raised to
-// the smallest multiple of a minute that gives at most MaxPoints steps.
+// the smallest multiple of the data's step (Query.Step) that gives at most
+// MaxPoints steps.
 const MaxPoints = 10_000
 
 // Row is one row of a table: a label set and its value over the range.
@@ -58,7 +59,8 @@ type Result struct {
 	Metric Metric
 	Mode   Mode
 	Format Format
-	// From and To are the range, rounded to whole minutes (see Align).
+	// From and To are the range, rounded down to whole steps of the data
+	// (see Align and Query.Step).
 	From, To time.Time
 	// Step is the time series' step (0 for a table).
 	Step time.Duration
@@ -80,8 +82,9 @@ type Result struct {
 // TimeRange is a query's time range and, for time series, its step.
 type TimeRange struct {
 	From, To time.Time
-	// Step is rounded up to a multiple of a minute; 0 picks one minute, or
-	// more when the range would have more than MaxPoints steps.
+	// Step is rounded up to a multiple of the data's step (Query.Step: a
+	// minute or five); 0 picks that step, or more when the range would
+	// have more than MaxPoints steps (see StepFor).
 	Step time.Duration
 }
 
@@ -106,27 +109,73 @@ func NewEngine(c *vmclient.Client) *Engine { return &Engine{client: c, now: time
 // Client returns the engine's client.
 func (e *Engine) Client() *vmclient.Client { return e.client }
 
-// Align rounds a range to whole minutes: both ends down to the start of
-// their minute, in UTC. The range [from, to) then counts the minutes from
-// the one from falls in up to, not including, the one to falls in (a range
-// ending now leaves out the current, incomplete minute). It fails when no
-// whole minute is left.
-func Align(from, to time.Time) (time.Time, time.Time, error) {
-	f, t := from.UTC().Truncate(time.Minute), to.UTC().Truncate(time.Minute)
+// Align rounds a range to whole steps of step, the step of the data a
+// query reads (Query.Step: a minute or five): both ends down to a multiple
+// of step since the Unix epoch, in UTC. The range [from, to) then counts the
+// steps from the one from falls in up to, not including, the one to falls
+// in (a range ending now leaves out the current, incomplete step): with a
+// five-minute step, 10:02–11:02 reads the intervals 10:00–11:00. It fails
+// when no whole step is left. A step of 0 is a minute.
+func Align(from, to time.Time, step time.Duration) (time.Time, time.Time, error) {
+	if step <= 0 {
+		step = time.Minute
+	}
+	f, t := floorTime(from, step), floorTime(to, step)
 	if !t.After(f) {
-		return f, t, fmt.Errorf("time range %s to %s holds no whole minute (both ends are rounded down to the minute)",
-			from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+		return f, t, fmt.Errorf("time range %s to %s holds no whole %s (both ends are rounded down to %s, the step of the data it reads)",
+			from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), stepName(step), stepMultiple(step))
 	}
 	return f, t, nil
 }
 
+// floorTime rounds t down to a multiple of step since the Unix epoch, in
+// UTC.
+func floorTime(t time.Time, step time.Duration) time.Time {
+	ms, s := t.UnixMilli(), step.Milliseconds()
+	q := ms / s
+	if ms%s < 0 {
+		q--
+	}
+	return time.UnixMilli(q * s).UTC()
+}
+
+// stepName names a step in errors: "minute", "5-minute step".
+func stepName(step time.Duration) string {
+	if step == time.Minute {
+		return "minute"
+	}
+	return stepShort(step) + " step"
+}
+
+// stepMultiple says what ends are rounded to: "the minute", "a multiple of
+// 5 minutes".
+func stepMultiple(step time.Duration) string {
+	if step == time.Minute {
+		return "the minute"
+	}
+	return "a multiple of " + strings.TrimSuffix(stepShort(step), "-minute") + " minutes"
+}
+
+// stepShort writes a step of whole minutes as "5-minute", others as Go
+// does.
+func stepShort(step time.Duration) string {
+	if step%time.Minute == 0 {
+		return strconv.FormatInt(int64(step/time.Minute), 10) + "-minute"
+	}
+	return step.String()
+}
+
 // StepFor returns the step a time series of [from, to) uses when asked for
-// step: rounded up to a whole number of minutes, at least one, and large
-// enough that the range has at most MaxPoints steps.
-func StepFor(from, to time.Time, step time.Duration) time.Duration {
+// step, over data of step base (Query.Step; 0 is a minute): rounded up to a
+// whole multiple of base, at least base, and large enough that the range
+// has at most MaxPoints steps.
+func StepFor(from, to time.Time, step, base time.Duration) time.Duration {
+	if base <= 0 {
+		base = time.Minute
+	}
 	minStep := (to.Sub(from) + MaxPoints - 1) / MaxPoints
-	step = max(step, minStep, time.Minute)
-	return (step + time.Minute - 1) / time.Minute * time.Minute
+	step = max(step, minStep, base)
+	return (step + base - 1) / base * base
 }
 
 // Run answers q over tr: a table or time series as q.Format says.
@@ -135,14 +184,15 @@ func (e *Engine) Run(ctx context.Context, q Query, tr TimeRange) (*Result, error
 	if err != nil {
 		return nil, err
 	}
-	from, to, err := Align(tr.From, tr.To)
+	base := p.step()
+	from, to, err := Align(tr.From, tr.To, base)
 	if err != nil {
 		return nil, fmt.Errorf("report %s: %w", p.rep.ID, err)
 	}
 	x := &exec{e: e}
 	var res *Result
 	if p.format == FormatTimeSeries {
-		res, err = x.series(ctx, p, from, to, StepFor(from, to, tr.Step))
+		res, err = x.series(ctx, p, from, to, StepFor(from, to, tr.Step, base))
 	} else {
 		res, err = x.table(ctx, p, from, to)
 	}
@@ -292,23 +342,12 @@ type ranked struct {
 const restLabel = "vpcflow_rest"
 
 // rank returns the plan's label sets over [from, to), the top N (all when
-// p.top is 0) sorted by value, and the rest summed. A report with a rank
-// index view picks its top N there first (see rankByIndex). Otherwise, or
-// when the index cannot answer, with top N it asks
+// p.top is 0) sorted by value, and the rest summed. With top N it asks
 // VictoriaMetrics for the N+1 largest and the sum of the others in one
 // query (MetricsQL's topk_max with its remaining-sum series), which reads
 // the series once; only when the Nth and N+1th tie does it fetch every
 // label set, so that ties are broken by labels, the same way every time.
 func (x *exec) rank(ctx context.Context, p *plan, from, to time.Time) (*ranked, error) {
-	if v, ok := p.rankView(); ok {
-		r, ok, err := x.rankByIndex(ctx, p, v, from, to)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return r, nil
-		}
-	}
 	d := to.Sub(from)
 	group := p.rep.GroupBy
 	all := func(ctx context.Context) (*ranked, error) {

@@ -12,8 +12,8 @@ import (
 
 // exporters answers the exporters report's table: per VPC its traffic
 // (the plan's metric, from the interface family) and, from the status
-// family, the first and last minute with records in the range and its
-// status. A VPC that sent only NODATA records has a row with value 0.
+// family, the start of the first and last interval (of the status
+// family's step) with records in the range and its status. A VPC that sent only NODATA records has a row with value 0.
 func (x *exec) exporters(ctx context.Context, p *plan, from, to time.Time) (*Result, error) {
 	d := to.Sub(from)
 	vpc := p.rep.GroupBy
@@ -75,11 +75,14 @@ func (x *exec) exporters(ctx context.Context, p *plan, from, to time.Time) (*Res
 		e := get(s.Labels)
 		e.row.Value += s.Value
 	}
+	// Samples sit at their interval's start plus a slot: the interval's
+	// start, at the status family's step (old data's minutes included).
+	step := schema.Families()[schema.Status].Step
 	minute := func(ms int64, ok bool) string {
 		if !ok {
 			return schema.Absent
 		}
-		return time.UnixMilli(ms).UTC().Truncate(time.Minute).Format(time.RFC3339)
+		return floorTime(time.UnixMilli(ms), step).Format(time.RFC3339)
 	}
 	res := p.result(from, to)
 	rows := make([]Row, 0, len(byKey))

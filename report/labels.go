@@ -10,7 +10,8 @@ import (
 )
 
 // LabelValues returns the values label takes in the series the report
-// reads over [from, to) (rounded as Align does), with the report's fixed
+// reads over [from, to) (rounded down to the report's step, Report.Step,
+// as Align does), with the report's fixed
 // filters and the given ones applied: the choices of a dashboard variable.
 // A value counts when any of the report family's metrics has a sample of it
 // in the range. label must be one the report can filter on.
@@ -22,7 +23,7 @@ func (e *Engine) LabelValues(ctx context.Context, report, label string, filters 
 	if valid := p.rep.Filterable(); !slices.Contains(valid, label) {
 		return nil, fmt.Errorf("report %s: no label %q; valid labels: %v", p.rep.ID, label, valid)
 	}
-	from, to, err = Align(from, to)
+	from, to, err = Align(from, to, p.rep.Step())
 	if err != nil {
 		return nil, fmt.Errorf("report %s: label values: %w", p.rep.ID, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Metric is what a report counts.
@@ -145,6 +146,21 @@ func (q Query) check() (*plan, error) {
 func (q Query) Validate() error {
 	_, err := q.check()
 	return err
+}
+
+// Step returns the step of the data q reads: the longest
+// schema.Family.Step of the families its rows and totals come from (a
+// minute for the action and VPCs reports, which read vpcflow_total unless
+// filtered on a label it lacks, and for the service reports; five minutes
+// for the reports of the per-interface and address families). q's ranges
+// are aligned to it (Align) and its time series have steps that are
+// multiples of it (StepFor), for tables and time series alike.
+func (q Query) Step() (time.Duration, error) {
+	p, err := q.check()
+	if err != nil {
+		return 0, err
+	}
+	return p.step(), nil
 }
 
 func joinMetrics(ms []Metric) string {

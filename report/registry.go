@@ -9,20 +9,27 @@
 //
 // # Time
 //
-// Samples are written at minute_start + slot milliseconds (0 ≤ slot <
-// 60000). A range [From, To) of whole minutes counts exactly the minutes
-// From … To-1m: every query is evaluated at the end of its window minus one
-// millisecond with a lookbehind window of the window's length, so that
-// VictoriaMetrics' window (t-d, t] is [start, end) in milliseconds. Queries
-// are sent with nocache=1, which keeps VictoriaMetrics from moving the
-// evaluation time (-search.latencyOffset, step alignment) and from serving
-// cached partial results.
+// Every family has a step (schema.Family.Step: a minute, or five minutes
+// for the per-interface and address families); a sample holds the amounts
+// of the interval of that step it is stamped in, at interval_start + slot
+// milliseconds. A query reads whole intervals of every family it reads: its
+// range [From, To) is rounded down to its step (Query.Step, the longest
+// step of the families its rows and totals come from; Align), time series
+// steps are multiples of it (StepFor), and every query is evaluated at the
+// end of its window minus one millisecond with a lookbehind window of the
+// window's length, so that VictoriaMetrics' window (t-d, t] is [start, end)
+// in milliseconds. Data written before the families had steps (a sample per
+// minute in every family) is read by the same windows: each minute lies in
+// exactly one interval. Queries are sent with nocache=1, which keeps
+// VictoriaMetrics from moving the evaluation time (-search.latencyOffset,
+// step alignment) and from serving cached partial results.
 package report
 
 import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vpcflow/vpcflow/schema"
 )
@@ -52,10 +59,6 @@ type Report struct {
 	// Extra names the columns a table row has besides GroupBy (the
 	// exporters report's first_seen, last_seen and status).
 	Extra []string
-	// Rank names the view of the rank index (schema.RankViews) from which
-	// a top N query picks its candidate rows, for reports of families too
-	// large to read whole at every query; "" reads the family whole.
-	Rank string
 }
 
 // Report IDs.
@@ -115,19 +118,19 @@ var registry = []Report{
 		Description: "Traffic per action: ACCEPT or REJECT by security groups and network ACLs."},
 	{ID: ReportActionInterface, Title: "Action with Interface", Family: schema.Interface, GroupBy: []string{"interface_id", "action"}, Metrics: traffic,
 		Description: "Traffic per network interface and action."},
-	{ID: ReportActionInterfaceDst, Title: "Action with Interface and Dst", Family: schema.Dst, GroupBy: []string{"interface_id", "action", "dst_addr"}, Metrics: traffic, Rank: "interface-dst",
-		Description: "Traffic per network interface, action and destination address (the collector keeps the top K addresses per interface, action and minute; the rest is dst_addr=\"other\")."},
-	{ID: ReportActionInterfaceSrc, Title: "Action with Interface and Src", Family: schema.Src, GroupBy: []string{"interface_id", "action", "src_addr"}, Metrics: traffic, Rank: "interface-src",
-		Description: "Traffic per network interface, action and source address (the collector keeps the top K addresses per interface, action and minute; the rest is src_addr=\"other\")."},
+	{ID: ReportActionInterfaceDst, Title: "Action with Interface and Dst", Family: schema.Dst, GroupBy: []string{"interface_id", "action", "dst_addr"}, Metrics: traffic,
+		Description: "Traffic per network interface, action and destination address (the collector keeps the largest label sets per VPC, action and hour; the rest is interface_id and dst_addr \"other\")."},
+	{ID: ReportActionInterfaceSrc, Title: "Action with Interface and Src", Family: schema.Src, GroupBy: []string{"interface_id", "action", "src_addr"}, Metrics: traffic,
+		Description: "Traffic per network interface, action and source address (the collector keeps the largest label sets per VPC, action and hour; the rest is interface_id and src_addr \"other\")."},
 	{ID: ReportAvailabilityZones, Title: "Availability Zones", Family: schema.Interface, GroupBy: []string{"az_id"}, Metrics: traffic,
 		Description: "Traffic per availability zone ID (az-id, such as use1-az1), as logged at the interface."},
 	{ID: ReportDstService, Title: "Dst Service", Family: schema.Service, GroupBy: []string{"dst_service"}, Metrics: traffic,
 		Description: "Traffic per AWS service at the destination (pkt-dst-aws-service; - when none)."},
 	{ID: ReportInterface, Title: "Interface", Family: schema.Interface, GroupBy: []string{"interface_id"}, Metrics: traffic,
 		Description: "Traffic per network interface."},
-	{ID: ReportPairInterface, Title: "Pair Interface", Family: schema.Pair, GroupBy: []string{"src_interface", "dst_interface"}, Metrics: traffic, Rank: "pair",
+	{ID: ReportPairInterface, Title: "Pair Interface", Family: schema.Pair, GroupBy: []string{"src_interface", "dst_interface"}, Metrics: traffic,
 		Description: "Traffic between network interfaces (- for an end outside the known interfaces); intra-VPC traffic logged at both ends counts once."},
-	{ID: ReportPairInterfaceAction, Title: "Pair Interface Action", Family: schema.Pair, GroupBy: []string{"src_interface", "dst_interface", "action"}, Metrics: traffic, Rank: "pair",
+	{ID: ReportPairInterfaceAction, Title: "Pair Interface Action", Family: schema.Pair, GroupBy: []string{"src_interface", "dst_interface", "action"}, Metrics: traffic,
 		Description: "Traffic between network interfaces, per action."},
 	{ID: ReportSrcService, Title: "Src Service", Family: schema.Service, GroupBy: []string{"src_service"}, Metrics: traffic,
 		Description: "Traffic per AWS service at the source (pkt-src-aws-service; - when none)."},
@@ -138,12 +141,12 @@ var registry = []Report{
 		Description: "Egress traffic per traffic path (1 same VPC, 2 internet or gateway endpoint, 3 virtual private gateway, 4 intra-region peering, 5 inter-region peering, 6 local gateway, 7 gateway VPC endpoint (Nitro), 8 internet gateway)."},
 	{ID: ReportVPCs, Title: "VPCs", Family: schema.Interface, GroupBy: []string{"account_id", "region", "vpc_id"}, Metrics: traffic,
 		Description: "Traffic per VPC (account, region and VPC ID)."},
-	{ID: ReportApplications, Title: "Applications", Family: schema.App, GroupBy: []string{"protocol", "port"}, Metrics: traffic, Rank: "app",
+	{ID: ReportApplications, Title: "Applications", Family: schema.App, GroupBy: []string{"protocol", "port"}, Metrics: traffic,
 		Description: "Traffic per IP protocol number and application port (the lower of the two ports)."},
-	{ID: ReportTopSources, Title: "Top Sources", Family: schema.Src, GroupBy: []string{"src_addr"}, Metrics: traffic, Rank: "src",
-		Description: "Traffic per source address (per interface, action and minute the collector keeps the top K; the rest is src_addr=\"other\")."},
-	{ID: ReportTopDestinations, Title: "Top Destinations", Family: schema.Dst, GroupBy: []string{"dst_addr"}, Metrics: traffic, Rank: "dst",
-		Description: "Traffic per destination address (per interface, action and minute the collector keeps the top K; the rest is dst_addr=\"other\")."},
+	{ID: ReportTopSources, Title: "Top Sources", Family: schema.Src, GroupBy: []string{"src_addr"}, Metrics: traffic,
+		Description: "Traffic per source address (per VPC, action and hour the collector keeps the largest label sets; the rest is src_addr=\"other\")."},
+	{ID: ReportTopDestinations, Title: "Top Destinations", Family: schema.Dst, GroupBy: []string{"dst_addr"}, Metrics: traffic,
+		Description: "Traffic per destination address (per VPC, action and hour the collector keeps the largest label sets; the rest is dst_addr=\"other\")."},
 	{ID: ReportRejectReasons, Title: "Reject Reasons", Family: schema.Interface, GroupBy: []string{"reject_reason"}, Metrics: traffic,
 		Filters:     []Filter{{Label: labelAction, Op: OpEqual, Value: actionReject}},
 		Description: "Rejected traffic per reject reason (reject-reason, v8: BPA for VPC Block Public Access; - when not given)."},
@@ -156,7 +159,7 @@ var registry = []Report{
 	{ID: ReportExporters, Title: "Exporters", Family: schema.Interface, GroupBy: []string{"account_id", "region", "vpc_id"}, Metrics: []Metric{MetricFlows, MetricBytes, MetricPackets},
 		FilterLabels: []string{schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, labelInterface},
 		Extra:        []string{ColumnFirstSeen, ColumnLastSeen, ColumnStatus},
-		Description: "Each VPC whose flow log sent records (an exporter, as a router is for NetFlow): first and last minute seen in the range, " +
+		Description: "Each VPC whose flow log sent records (an exporter, as a router is for NetFlow): first and last five-minute interval seen in the range, " +
 			"its traffic, and its status: ok, nodata (only NODATA records: no traffic) or skipdata (AWS skipped records)."},
 }
 
@@ -199,6 +202,18 @@ func Lookup(id string) (Report, error) {
 
 // FamilyDef returns the schema family the report reads.
 func (r Report) FamilyDef() schema.Family { return schema.Families()[r.Family] }
+
+// Step returns the step of the report's family (for the exporters report,
+// the longer of its family's and the status family's): LabelValues aligns
+// its ranges to it. A query may read a family of a shorter step instead
+// (Query.Step).
+func (r Report) Step() time.Duration {
+	s := r.FamilyDef().Step
+	if r.exporters() {
+		s = max(s, schema.Families()[schema.Status].Step)
+	}
+	return s
+}
 
 // DefaultMetric returns the metric a query counts when it names none.
 func (r Report) DefaultMetric() Metric { return r.Metrics[0] }

@@ -58,26 +58,6 @@ func TestRegistry(t *testing.T) {
 				t.Errorf("report %s: metric %s does not fit family %s", r.ID, m, fam.Name)
 			}
 		}
-		if r.Rank != "" {
-			var view *schema.RankView
-			for _, v := range schema.RankViews() {
-				if v.ID == r.Rank {
-					view = &v
-				}
-			}
-			switch {
-			case view == nil:
-				t.Errorf("report %s: rank view %q does not exist", r.ID, r.Rank)
-			case view.Family != r.Family:
-				t.Errorf("report %s: rank view %s ranks another family", r.ID, r.Rank)
-			default:
-				for _, l := range r.GroupBy {
-					if !slices.Contains(view.Labels, l) {
-						t.Errorf("report %s: rank view %s lacks group-by label %s", r.ID, r.Rank, l)
-					}
-				}
-			}
-		}
 		got, err := Lookup(r.ID)
 		if err != nil || got.ID != r.ID {
 			t.Errorf("Lookup(%s) = %v, %v", r.ID, got.ID, err)
@@ -211,6 +191,8 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
+// TestAlign rounds ranges down to whole steps of the data: minutes, and
+// five minutes (10:02–11:02 reads 10:00–11:00).
 func TestAlign(t *testing.T) {
 	m := func(s string) time.Time {
 		v, err := time.Parse(time.RFC3339Nano, s)
@@ -219,39 +201,61 @@ func TestAlign(t *testing.T) {
 		}
 		return v
 	}
-	f := func(from, to, wantFrom, wantTo string) {
+	f := func(from, to string, step time.Duration, wantFrom, wantTo string) {
 		t.Helper()
-		gf, gt, err := Align(m(from), m(to))
+		gf, gt, err := Align(m(from), m(to), step)
 		if err != nil || !gf.Equal(m(wantFrom)) || !gt.Equal(m(wantTo)) {
-			t.Errorf("Align(%s, %s) = %v, %v, %v; want %s, %s", from, to, gf, gt, err, wantFrom, wantTo)
+			t.Errorf("Align(%s, %s, %s) = %v, %v, %v; want %s, %s", from, to, step, gf, gt, err, wantFrom, wantTo)
 		}
 	}
-	f("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z", "2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z")
-	f("2026-03-01T10:00:59.999Z", "2026-03-01T10:05:30Z", "2026-03-01T10:00:00Z", "2026-03-01T10:05:00Z")
-	f("2026-03-01T11:00:30+01:00", "2026-03-01T10:02:00Z", "2026-03-01T10:00:00Z", "2026-03-01T10:02:00Z")
-	if _, _, err := Align(m("2026-03-01T10:00:10Z"), m("2026-03-01T10:00:50Z")); err == nil || !strings.Contains(err.Error(), "no whole minute") {
-		t.Errorf("Align within a minute: %v", err)
-	}
-	if _, _, err := Align(m("2026-03-01T11:00:00Z"), m("2026-03-01T10:00:00Z")); err == nil {
-		t.Error("Align backwards: no error")
+	f("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z", time.Minute, "2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z")
+	f("2026-03-01T10:00:59.999Z", "2026-03-01T10:05:30Z", time.Minute, "2026-03-01T10:00:00Z", "2026-03-01T10:05:00Z")
+	f("2026-03-01T11:00:30+01:00", "2026-03-01T10:02:00Z", time.Minute, "2026-03-01T10:00:00Z", "2026-03-01T10:02:00Z")
+	f("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z", 0, "2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z") // 0: a minute
+	f("2026-03-01T10:02:00Z", "2026-03-01T11:02:00Z", 5*time.Minute, "2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z")
+	f("2026-03-01T10:04:59.999Z", "2026-03-01T10:09:59.999Z", 5*time.Minute, "2026-03-01T10:00:00Z", "2026-03-01T10:05:00Z")
+	f("2026-03-01T10:05:00Z", "2026-03-01T10:10:00Z", 5*time.Minute, "2026-03-01T10:05:00Z", "2026-03-01T10:10:00Z")
+	f("2026-03-01T11:03:00+01:00", "2026-03-01T10:07:00+00:00", 5*time.Minute, "2026-03-01T10:00:00Z", "2026-03-01T10:05:00Z")
+	for _, c := range []struct {
+		from, to string
+		step     time.Duration
+		want     string
+	}{
+		{"2026-03-01T10:00:10Z", "2026-03-01T10:00:50Z", time.Minute, "holds no whole minute (both ends are rounded down to the minute"},
+		{"2026-03-01T11:00:00Z", "2026-03-01T10:00:00Z", time.Minute, "holds no whole minute"},
+		{"2026-03-01T10:01:00Z", "2026-03-01T10:04:00Z", 5 * time.Minute, "holds no whole 5-minute step (both ends are rounded down to a multiple of 5 minutes"},
+		{"2026-03-01T10:04:00Z", "2026-03-01T10:06:00Z", 5 * time.Minute, ""},
+	} {
+		_, _, err := Align(m(c.from), m(c.to), c.step)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("Align(%s, %s, %s): %v, want %q", c.from, c.to, c.step, err, c.want)
+		}
 	}
 }
 
 func TestStepFor(t *testing.T) {
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	f := func(span, step, want time.Duration) {
+	f := func(span, step, base, want time.Duration) {
 		t.Helper()
-		if got := StepFor(from, from.Add(span), step); got != want {
-			t.Errorf("StepFor(%s, %s) = %s, want %s", span, step, got, want)
+		if got := StepFor(from, from.Add(span), step, base); got != want {
+			t.Errorf("StepFor(%s, %s, %s) = %s, want %s", span, step, base, got, want)
 		}
 	}
-	f(time.Hour, 0, time.Minute)
-	f(time.Hour, 15*time.Second, time.Minute)
-	f(time.Hour, 90*time.Second, 2*time.Minute)
-	f(time.Hour, 5*time.Minute, 5*time.Minute)
-	f(24*time.Hour, time.Minute, time.Minute)
-	f(30*24*time.Hour, time.Minute, 5*time.Minute) // 43200 minutes > MaxPoints
-	f(365*24*time.Hour, 0, 53*time.Minute)
+	f(time.Hour, 0, time.Minute, time.Minute)
+	f(time.Hour, 0, 0, time.Minute)
+	f(time.Hour, 15*time.Second, time.Minute, time.Minute)
+	f(time.Hour, 90*time.Second, time.Minute, 2*time.Minute)
+	f(time.Hour, 5*time.Minute, time.Minute, 5*time.Minute)
+	f(24*time.Hour, time.Minute, time.Minute, time.Minute)
+	f(30*24*time.Hour, time.Minute, time.Minute, 5*time.Minute) // 43200 minutes > MaxPoints
+	f(365*24*time.Hour, 0, time.Minute, 53*time.Minute)
+	// Five-minute data: multiples of five minutes, never less.
+	f(time.Hour, 0, 5*time.Minute, 5*time.Minute)
+	f(time.Hour, time.Minute, 5*time.Minute, 5*time.Minute)
+	f(time.Hour, 7*time.Minute, 5*time.Minute, 10*time.Minute)
+	f(time.Hour, 10*time.Minute, 5*time.Minute, 10*time.Minute)
+	f(time.Hour, time.Hour, 5*time.Minute, time.Hour)
+	f(365*24*time.Hour, 0, 5*time.Minute, 55*time.Minute)
 }
 
 func TestBuckets(t *testing.T) {
@@ -406,5 +410,45 @@ func TestEngineUnreachable(t *testing.T) {
 	}
 	if h := e.Health(context.Background()); h.OK || h.Reachable || !strings.Contains(h.Message(), "cannot reach VictoriaMetrics at "+u) {
 		t.Errorf("health when unreachable: %+v", h)
+	}
+}
+
+// TestQueryStep: a query's step is the longest step of the families its
+// rows and totals come from.
+func TestQueryStep(t *testing.T) {
+	const m, five = time.Minute, 5 * time.Minute
+	iface := []Filter{{"interface_id", OpEqual, "eni-1"}}
+	vpc := []Filter{{schema.LabelVPC, OpEqual, "vpc-1"}}
+	for _, c := range []struct {
+		report  string
+		filters []Filter
+		want    time.Duration
+	}{
+		{ReportAction, nil, m}, // vpcflow_total
+		{ReportAction, vpc, m}, // vpcflow_total
+		{ReportAction, []Filter{{"flow_direction", OpEqual, "egress"}}, m}, // vpcflow_total
+		{ReportAction, iface, five},                                        // vpcflow_interface
+		{ReportAction, []Filter{{"subnet_id", OpEqual, "s"}}, five},        // vpcflow_interface
+		{ReportVPCs, []Filter{{"action", OpEqual, "REJECT"}}, m},           // the alert rules' query
+		{ReportInterface, nil, five},                                       // rows from the interface family, totals from vpcflow_total
+		{ReportTrafficPath, nil, five},                                     // traffic_path: not in vpcflow_total
+		{ReportSrcService, nil, m},
+		{ReportSrcServiceDstService, vpc, m},
+		{ReportTopSources, nil, five}, // vpcflow_src and vpcflow_total: the coarser
+		{ReportTopSources, iface, five},
+		{ReportPairInterface, nil, five}, // vpcflow_pair and vpcflow_pair_total
+		{ReportApplications, nil, five},  // vpcflow_app_total
+		{ReportApplications, iface, five},
+		{ReportLogStatus, nil, five},
+		{ReportExporters, nil, five}, // vpcflow_total and the status family
+		{ReportExporters, iface, five},
+	} {
+		got, err := Query{Report: c.report, Filters: c.filters}.Step()
+		if err != nil || got != c.want {
+			t.Errorf("%s %v: step %s, %v; want %s", c.report, c.filters, got, err, c.want)
+		}
+	}
+	if _, err := (Query{Report: "nope"}).Step(); err == nil {
+		t.Error("Step of an unknown report: no error")
 	}
 }

@@ -21,8 +21,8 @@ type Request struct {
 }
 
 // Parse checks the request and returns its table query and its range, with
-// now the time "now" stands for; the range holds at least a whole minute
-// (Align). Its errors name the fields as the report command's flags do
+// now the time "now" stands for; the range holds at least a whole step of
+// the data the report reads (Query.Step, Align). Its errors name the fields as the report command's flags do
 // (--from, --to, --filter).
 func (r Request) Parse(now time.Time) (q Query, from, to time.Time, err error) {
 	if from, err = ParseTime(r.From, now); err != nil {
@@ -30,9 +30,6 @@ func (r Request) Parse(now time.Time) (q Query, from, to time.Time, err error) {
 	}
 	if to, err = ParseTime(r.To, now); err != nil {
 		return q, from, to, fmt.Errorf("--to: %w", err)
-	}
-	if _, _, err := Align(from, to); err != nil {
-		return q, from, to, err
 	}
 	q = Query{Report: r.Report, Metric: Metric(r.Metric), Mode: Mode(r.Mode), Top: r.Top, Format: FormatTable}
 	for _, s := range r.Filters {
@@ -42,5 +39,13 @@ func (r Request) Parse(now time.Time) (q Query, from, to time.Time, err error) {
 		}
 		q.Filters = append(q.Filters, f)
 	}
-	return q, from, to, q.Validate()
+	if err := q.Validate(); err != nil {
+		return q, from, to, err
+	}
+	step, err := q.Step()
+	if err != nil {
+		return q, from, to, err
+	}
+	_, _, err = Align(from, to, step)
+	return q, from, to, err
 }

@@ -180,53 +180,6 @@ func Families() []Family {
 	}
 }
 
-// RankName prefixes the series of the rank index (RankName plus a traffic
-// suffix, such as vpcflow_rank_bytes): per hour, the largest label sets of
-// the high-cardinality families, which reports use to pick their top rows
-// without reading every series. It is an index, never a value: reports
-// read the values of the rows it names from their own family.
-const RankName = "vpcflow_rank"
-
-// LabelView is the label that names a rank index row's view.
-const LabelView = "view"
-
-// RankView is one view of the rank index: family Family summed by Labels
-// over each hour, of which the TopK largest label sets per Group are kept
-// (by the metric of the series: bytes, packets and flows rank apart). A
-// sample is written at the hour's start, valued the hour's sum so far;
-// ranking again later writes a larger or equal value at the same
-// timestamp, which the storage's deduplication keeps.
-type RankView struct {
-	// ID is the view label's value.
-	ID     string
-	Family int
-	// Labels are the view's label names, the common ones first.
-	Labels []string
-	// Group are the labels per which the top K are kept.
-	Group []string
-}
-
-// RankViews returns the views of the rank index (a fresh copy each time).
-func RankViews() []RankView {
-	common := func(more ...string) []string {
-		return append([]string{LabelAccount, LabelRegion, LabelVPC}, more...)
-	}
-	group := common("action")
-	return []RankView{
-		{ID: "interface-src", Family: Src, Labels: common("action", "interface_id", "src_addr"), Group: group},
-		{ID: "src", Family: Src, Labels: common("action", "src_addr"), Group: group},
-		{ID: "interface-dst", Family: Dst, Labels: common("action", "interface_id", "dst_addr"), Group: group},
-		{ID: "dst", Family: Dst, Labels: common("action", "dst_addr"), Group: group},
-		{ID: "app", Family: App, Labels: common("action", "protocol", "port"), Group: group},
-		{ID: "pair", Family: Pair, Labels: common("action", "src_interface", "dst_interface"), Group: group},
-	}
-}
-
-// RankMetricNames returns the rank index's series names.
-func RankMetricNames() []string {
-	return []string{RankName + SuffixBytes, RankName + SuffixPackets, RankName + SuffixFlows}
-}
-
 // DerivedFrom returns the IDs of the derived families whose Of is family
 // of, in ID order (none for most families).
 func DerivedFrom(of int) []int {

@@ -1,7 +1,6 @@
 // Package config reads and checks the collector's YAML configuration. Its
 // sections are the components' own configurations, with their defaults
-// (vmclient, pipeline, status, spool, rank, one source.Config per
-// source); this package composes them, fills in what a file leaves out
+// (vmclient, pipeline, status, spool, one source.Config per source); this package composes them, fills in what a file leaves out
 // from their DefaultConfig, and checks the whole. Every error names the
 // field it is about, such as "sources[1].path", and where the file has it
 // (FieldError).
@@ -23,7 +22,6 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
-	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/spool"
@@ -46,8 +44,35 @@ type Config struct {
 	Server      status.Config        `yaml:"server"`
 	Log         Log                  `yaml:"log"`
 	Spool       spool.Config         `yaml:"spool"`
-	Rank        rank.Config          `yaml:"rank"`
-	Sources     []source.Config      `yaml:"sources"`
+	// Rank was the rank index's section; the index is gone (issue 13: the
+	// address families are bounded and reports read them directly). A file
+	// that still has the section loads, whatever it holds, and Warnings
+	// says that it is ignored.
+	Rank    Ignored         `yaml:"rank"`
+	Sources []source.Config `yaml:"sources"`
+}
+
+// Ignored is a section the collector no longer has: it accepts any
+// content and keeps only whether the file gave it.
+type Ignored struct {
+	// Given is true when the file has the section.
+	Given bool
+}
+
+// UnmarshalYAML accepts any content.
+func (i *Ignored) UnmarshalYAML([]byte) error {
+	i.Given = true
+	return nil
+}
+
+// Warnings returns, one message each, what the configuration has that the
+// collector ignores (an obsolete section): run logs them once at start.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.Rank.Given {
+		w = append(w, "the configuration's rank section is ignored: the rank index was removed (reports read the bounded src, dst, app and pair families directly); remove the section")
+	}
+	return w
 }
 
 // Pipeline returns the pipeline's sections.
@@ -146,11 +171,14 @@ func parse(data []byte, dir, file string) (*Config, error) {
 		}
 		return nil, joinProblems(s.problems)
 	}
-	// rank.top_k and aggregation.top_k are preset: their zero values mean
-	// off (keep every label set), not the default.
-	c := Config{Rank: rank.Config{TopK: rank.DefaultTopK}, Aggregation: pipeline.Aggregation{TopK: pipeline.DefaultTopK}}
+	// aggregation.top_k is preset: its zero value means keep every label
+	// set, not the default.
+	c := Config{Aggregation: pipeline.Aggregation{TopK: pipeline.DefaultTopK}}
 	if err := yaml.UnmarshalWithOptions(data, &c, yaml.DisallowUnknownField()); err != nil {
 		return nil, joinProblems(s.collect(err, file))
+	}
+	if _, ok := s.keys["rank"]; ok {
+		c.Rank.Given = true // also when empty, which the decoder skips
 	}
 	c.setDefaults(dir)
 	if err := c.check(); err != nil {
@@ -193,9 +221,6 @@ func (c *Config) setDefaults(dir string) {
 	}
 	c.Spool.Dir = abs(c.Spool.Dir)
 	fillZeros(&c.Spool, spool.DefaultConfig())
-	r := rank.DefaultConfig()
-	orDefault(&c.Rank.Interval, r.Interval)
-	orDefault(&c.Rank.Lookback, r.Lookback)
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		s.Path = abs(s.Path)
@@ -311,15 +336,6 @@ func (c *Config) check() error {
 	}
 	if c.Spool.MaxBytes < 1 {
 		add(fieldError("spool.max_bytes", "%d: want at least 1", c.Spool.MaxBytes))
-	}
-	if c.Rank.TopK < 0 {
-		add(fieldError("rank.top_k", "%d: want 0 (off) or more", c.Rank.TopK))
-	}
-	if c.Rank.Interval < 0 {
-		add(fieldError("rank.interval", "%v: want a positive duration", c.Rank.Interval))
-	}
-	if c.Rank.Lookback < 0 {
-		add(fieldError("rank.lookback", "%v: want a positive duration", c.Rank.Lookback))
 	}
 	return errors.Join(errs...)
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
-	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/spool"
@@ -125,34 +124,32 @@ func TestErrorsNameTheField(t *testing.T) {
 	f(s3("bucket: b, region: r, downloaders: -1"), "sources[0].downloaders")
 	f(ok+src+"log: {source_max_mb: -1}\n", "log.source_max_mb")
 	f(ok+src+"spool: {max_bytes: -5}\n", "spool.max_bytes")
-	f(ok+src+"rank: {top_k: -1}\n", "rank.top_k: -1")
-	f(ok+src+"rank: {interval: -1m}\n", "rank.interval: -1m0s")
-	f(ok+src+"rank: {lookback: -2h}\n", "rank.lookback: -2h0m0s")
-	f(ok+src+"rank: {top_k: many}\n", "top_k") // not a number: the YAML library says where
-	f(ok+src+"rank: {interval: soon}\n", "interval")
-	f(ok+src+"rank: {topk: 3}\n", "topk")
 }
 
-// TestRank reads the rank section: defaults for what is left out, and
-// top_k 0 (off) kept apart from top_k left out (the default).
-func TestRank(t *testing.T) {
-	f := func(section string, want rank.Config) {
+// TestRankIgnored: the rank section of the removed rank index still
+// loads, whatever it holds (files written for earlier versions), with one
+// warning; a file without it has none.
+func TestRankIgnored(t *testing.T) {
+	f := func(section string, warned bool) {
 		t.Helper()
 		c, err := Parse([]byte("storage: {url: http://vm:8428}\nsources: [{name: a, type: dir, path: /x}]\n"+section), "/d")
 		if err != nil {
 			t.Fatalf("%q: %v", section, err)
 		}
-		if c.Rank != want {
-			t.Errorf("%q: %+v, want %+v", section, c.Rank, want)
+		w := c.Warnings()
+		if warned && (len(w) != 1 || !strings.Contains(w[0], "rank section is ignored")) || !warned && len(w) != 0 {
+			t.Errorf("%q: warnings %q, want one about rank: %v", section, w, warned)
 		}
 	}
-	def := rank.Config{TopK: 30, Interval: 5 * time.Minute, Lookback: 2 * time.Hour}
-	f("", def)
-	f("rank:\n", def)
-	f("rank: {}\n", def)
-	f("rank: {top_k: 0}\n", rank.Config{TopK: 0, Interval: 5 * time.Minute, Lookback: 2 * time.Hour})
-	f("rank: {top_k: 50, interval: 5m, lookback: 6h}\n", rank.Config{TopK: 50, Interval: 5 * time.Minute, Lookback: 6 * time.Hour})
-	f("rank:\n  interval: 30s\n", rank.Config{TopK: 30, Interval: 30 * time.Second, Lookback: 2 * time.Hour})
+	f("", false)
+	f("rank:\n", true)
+	f("rank: {}\n", true)
+	f("rank: {top_k: 0}\n", true)
+	f("rank: {top_k: 50, interval: 5m, lookback: 6h}\n", true)
+	f("rank:\n  interval: 30s\n", true)
+	f("rank: {top_k: many, interval: soon, lookback: [2h]}\n", true) // not checked: ignored
+	f("rank: {topk: 3}\n", true)
+	f("rank: off\n", true)
 }
 
 func TestS3Source(t *testing.T) {
@@ -311,7 +308,6 @@ func TestErrorsNameFieldAndLine(t *testing.T) {
 	f(head+"spool:\n  max_bytes: 1GB\n", 8, 14, "spool.max_bytes", `"1GB": want a whole number`)
 	f(head+"aggregation:\n  top_k: 1.5\n", 8, 10, "aggregation.top_k", "1.5: want a whole number")
 	f(head+"instance:\n  count: 99999999999999999999\n", 8, 10, "instance.count", "want a whole number")
-	f(head+"rank:\n  top_k: many\n", 8, 10, "rank.top_k", `"many": want a whole number`)
 	f(head+"storage:\n  tls: {insecure_skip_verify: yes}\n", 7, 1, "storage", "given twice (first at line 1, column 1)")
 	f("storage:\n  url: http://vm:8428\n  tls: {insecure_skip_verify: yes}\nsources: [{name: a, type: dir, path: /x}]\n", 3, 31, "storage.tls.insecure_skip_verify", `"yes": want true or false`)
 	f(head+"    enabled: maybe\n", 7, 14, "sources[0].enabled", `"maybe": want true or false`)
@@ -322,8 +318,6 @@ func TestErrorsNameFieldAndLine(t *testing.T) {
 	f("storage:\n  url: http://vm:8428\n  timeout: 30\nsources: [{name: a, type: dir, path: /x}]\n", 3, 12, "storage.timeout", "30: want a duration with its unit")
 	f(head+"batch:\n  max_wait: 5 parsecs\n", 8, 13, "batch.max_wait", `"5 parsecs": want a duration`)
 	f(head+"    purge_older_than: 1 day\n", 7, 23, "sources[0].purge_older_than", `"1 day": want a duration`)
-	f(head+"rank:\n  interval: soon\n", 8, 13, "rank.interval", `"soon": want a duration`)
-	f(head+"rank:\n  lookback: [2h]\n", 8, 13, "rank.lookback", "a list: want a duration")
 	// Unknown fields and the wrong kind of value.
 	f(head+"batch:\n  max_object: 5\n", 8, 3, "batch.max_object", "unknown field: batch has max_objects, max_bytes, max_wait and max_cells")
 	f(head+"    bukket: b\n", 7, 5, "sources[0].bukket", "unknown field: sources[0] has name, type, enabled, bucket")

@@ -24,6 +24,9 @@ func Compare(old, next *Config) Diff {
 	a, b := reflect.ValueOf(*old), reflect.ValueOf(*next)
 	for i := range a.NumField() {
 		name, _, _ := strings.Cut(a.Type().Field(i).Tag.Get("yaml"), ",")
+		if a.Field(i).Type() == reflect.TypeFor[Ignored]() {
+			continue // an ignored section changes nothing
+		}
 		if name != "sources" && !reflect.DeepEqual(a.Field(i).Interface(), b.Field(i).Interface()) {
 			d.Restart = append(d.Restart, name)
 		}

@@ -65,6 +65,7 @@ func fieldError(field, format string, args ...any) error {
 var (
 	durationType = reflect.TypeFor[time.Duration]()
 	secretType   = reflect.TypeFor[secret.Secret]()
+	ignoredType  = reflect.TypeFor[Ignored]()
 )
 
 // shape checks a parsed configuration against the Config type before it is
@@ -125,6 +126,8 @@ func (s *shape) value(node ast.Node, t reflect.Type, path string, secret bool) {
 		t = t.Elem()
 	}
 	switch {
+	case t == ignoredType:
+		return // anything goes: the section is ignored
 	case t == secretType:
 		if isMapping(node) {
 			s.mapping(node, t, path, true)

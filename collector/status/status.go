@@ -1,8 +1,7 @@
 // Package status serves the collector's own health over HTTP: Prometheus
 // metrics at /metrics (per source counters, status and lag, one last-seen
-// series per VPC, each VPC being an exporter of flow records, and the rank
-// index's counters),
-// liveness at /healthz and the sources' state as JSON at /api/v1/sources.
+// series per VPC, each VPC being an exporter of flow records), liveness
+// at /healthz and the sources' state as JSON at /api/v1/sources.
 package status
 
 import (
@@ -22,7 +21,6 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
@@ -52,12 +50,6 @@ type Provider interface {
 	Stats() *sourcestate.Totals
 }
 
-// Ranker is the rank index's maintainer the server reports on (a
-// *rank.Ranker).
-type Ranker interface {
-	Stats() rank.Stats
-}
-
 // Storage is the storage client the server reports on (a
 // *vmclient.Client).
 type Storage interface {
@@ -85,7 +77,6 @@ type StorageReport struct {
 // Server serves the collector's status.
 type Server struct {
 	p       Provider
-	rank    Ranker
 	store   Storage
 	role    string
 	version string
@@ -98,10 +89,6 @@ type Server struct {
 func New(p Provider, role, version string) *Server {
 	return &Server{p: p, role: role, version: version, began: time.Now()}
 }
-
-// SetRanker adds the rank index's counters (vpcflow_collector_rank_*) to
-// /metrics. Call it before serving.
-func (s *Server) SetRanker(r Ranker) { s.rank = r }
 
 // SetStorage adds the storage's state to /metrics, /healthz (which fails
 // while the storage fails) and /api/v1/sources. Call it before serving.
@@ -260,14 +247,6 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	}
 	metrics.WriteCounterUint64(w, "vpcflow_collector_series_written_total", uint64(st.Series.Load()))
 	metrics.WriteCounterUint64(w, "vpcflow_collector_samples_written_total", uint64(st.Samples.Load()))
-	if s.rank != nil {
-		rs := s.rank.Stats()
-		metrics.WriteCounterUint64(w, "vpcflow_collector_rank_hours_total", rs.HoursRanked)
-		metrics.WriteCounterUint64(w, "vpcflow_collector_rank_errors_total", rs.Errors)
-		metrics.WriteCounterUint64(w, "vpcflow_collector_rank_rows_written_total", rs.RowsWritten)
-		metrics.WriteGaugeUint64(w, "vpcflow_collector_rank_dirty_hours", uint64(rs.DirtyHours))
-		metrics.WriteGaugeFloat64(w, "vpcflow_collector_rank_last_hour_duration_seconds", rs.LastHourDuration.Seconds())
-	}
 
 	for _, src := range s.sourceReports(storageSt) {
 		l := "source=" + quote(src.Name)

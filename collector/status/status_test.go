@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/internal/testserver"
@@ -29,11 +28,6 @@ type fixed struct {
 func (f *fixed) Sources() []sourcestate.Report           { return f.sources }
 func (f *fixed) Exporters() []sourcestate.ExporterReport { return f.exporters }
 func (f *fixed) Stats() *sourcestate.Totals              { return &f.stats }
-
-// fixedRank is a status.Ranker with given counters.
-type fixedRank struct{ st rank.Stats }
-
-func (f fixedRank) Stats() rank.Stats { return f.st }
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
@@ -67,7 +61,6 @@ func provider() *fixed {
 func TestMetricsIntoVictoriaMetrics(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	srv := status.New(provider(), "all", "test")
-	srv.SetRanker(fixedRank{rank.Stats{HoursRanked: 12, Errors: 2, RowsWritten: 345, DirtyHours: 3, LastHourDuration: 1500 * time.Millisecond}})
 	h := srv.Handler()
 	code, page := get(t, h, "/metrics")
 	if code != http.StatusOK {
@@ -99,11 +92,6 @@ func TestMetricsIntoVictoriaMetrics(t *testing.T) {
 		{`vpcflow_exporter_last_seen_timestamp_seconds`, "vpc_id", map[string]float64{"vpc-1": 1772359500, "vpc-2": 1772355900}},
 		{`vpcflow_collector_batches_total`, "", map[string]float64{"": 4}},
 		{`vpcflow_collector_info`, "role", map[string]float64{"all": 1}},
-		{`vpcflow_collector_rank_hours_total`, "", map[string]float64{"": 12}},
-		{`vpcflow_collector_rank_errors_total`, "", map[string]float64{"": 2}},
-		{`vpcflow_collector_rank_rows_written_total`, "", map[string]float64{"": 345}},
-		{`vpcflow_collector_rank_dirty_hours`, "", map[string]float64{"": 3}},
-		{`vpcflow_collector_rank_last_hour_duration_seconds`, "", map[string]float64{"": 1.5}},
 	}
 	for _, tt := range tests {
 		got := vm.Totals(t, tt.match, tt.group)
@@ -149,7 +137,7 @@ func TestSourcesJSONAndHealth(t *testing.T) {
 		t.Errorf("/healthz after stop: %d, want 503", code)
 	}
 	if _, page := get(t, h, "/metrics"); strings.Contains(page, "vpcflow_collector_rank_") {
-		t.Error("rank metrics without a ranker (the index is off)")
+		t.Error("rank index metrics: the index is gone (issue 13)")
 	}
 	if code, _ := get(t, h, "/nothing"); code != http.StatusNotFound {
 		t.Errorf("/nothing: %d, want 404", code)

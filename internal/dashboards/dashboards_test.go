@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vpcflow/vpcflow/internal/deploycheck"
 	"github.com/vpcflow/vpcflow/plugin/pkg/models"
@@ -268,6 +270,12 @@ func checkFlowPanel(t *testing.T, where string, p deploycheck.Panel, q deployche
 			t.Errorf("%s: bits transformation %v, want %v", where, bits, wantBits)
 		}
 		checkUnit(t, where, p, units(q.Metric, q.Mode))
+		// The minimum interval is the data's step: five minutes for the
+		// five-minute families, whose points the plugin gives every five
+		// minutes (or a multiple) anyway.
+		if step, err := (Query{Query: q.Query}).Step(); err != nil || p.Interval != strconv.Itoa(int(step/time.Minute))+"m" {
+			t.Errorf("%s: interval %q, want the data's step %s (%v)", where, p.Interval, step, err)
+		}
 		// Legends are the plugin's display names, built from the labels.
 		if dn := p.FieldConfig.Defaults.DisplayName; dn != "" {
 			t.Errorf("%s: display name %q hides the plugin's names from labels", where, dn)

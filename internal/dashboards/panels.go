@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
@@ -242,9 +243,17 @@ func describe(rep report.Report, f flow, q Query, notApplied []string) string {
 }
 
 // series adds a time series panel of f's report: rates per step, top N
-// label sets and Other, stacked, bytes as bits per second.
+// label sets and Other, stacked, bytes as bits per second. Its minimum
+// interval is the step of the data the query reads (Query.Step: 1m, or 5m
+// for the five-minute families), the step the plugin answers at anyway:
+// Grafana then asks for what it gets ($__interval, the query inspector).
 func (b *board) series(f flow) {
 	rep, q, notApplied, err := b.lookup(f, modeOr(f.mode, report.ModeRate), report.FormatTimeSeries)
+	if err != nil {
+		b.d.RecordError("panel "+f.report, err)
+		return
+	}
+	step, err := q.Step()
 	if err != nil {
 		b.d.RecordError("panel "+f.report, err)
 		return
@@ -259,7 +268,7 @@ func (b *board) series(f flow) {
 		Description(describe(rep, f, q, notApplied)).
 		Datasource(PluginRef()).
 		WithTarget(queryBuilder{q}).
-		Interval("1m").
+		Interval(strconv.FormatInt(int64(step/time.Minute), 10) + "m").
 		Unit(units(q.Metric, q.Mode)).
 		OverrideByFieldType(unitOverride(units(q.Metric, q.Mode))).
 		Min(0).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
@@ -81,6 +82,18 @@ func (q Query) Validate() error {
 		return errTop
 	}
 	return rq.Validate()
+}
+
+// Step returns the step of the data the query reads once the variables
+// are replaced (report.Query.Step: a minute, or five for the five-minute
+// families): the plugin answers time series at a multiple of it.
+func (q Query) Step() (time.Duration, error) {
+	rq := q.Query
+	rq.Filters = slices.Clone(q.Filters)
+	for i := range rq.Filters {
+		rq.Filters[i].Value = variableName.ReplaceAllString(rq.Filters[i].Value, "x")
+	}
+	return rq.Step()
 }
 
 // errTop is what Validate says about a top the plugin's frontend would

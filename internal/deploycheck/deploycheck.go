@@ -92,6 +92,7 @@ type Panel struct {
 	Collapsed       bool        `json:"collapsed"`
 	Panels          []Panel     `json:"panels"`
 	Datasource      *DSRef      `json:"datasource"`
+	Interval        string      `json:"interval"`
 	Targets         []Target    `json:"targets"`
 	Transformations []Transform `json:"transformations"`
 	FieldConfig     struct {

@@ -309,7 +309,7 @@ func checkRule(t *testing.T, r alertRule, dsTypes map[string]string, boards map[
 		case exprUID:
 			checkExpression(t, qwhere, q, refs)
 		case dashboards.PluginType:
-			checkAlertFlowQuery(t, qwhere, q.Model)
+			checkAlertFlowQuery(t, qwhere, q.Model, time.Duration(q.RelativeTimeRange.From-q.RelativeTimeRange.To)*time.Second)
 		case dashboards.PrometheusType:
 			expr, _ := q.Model["expr"].(string)
 			CheckPromQL(t, qwhere, expr, metrics, jobs)
@@ -369,8 +369,11 @@ func checkExpression(t *testing.T, where string, q alertQuery, refs map[string]a
 }
 
 // checkAlertFlowQuery checks an alert rule's query of the plugin: a valid
-// report query that gives one number per label set (a table).
-func checkAlertFlowQuery(t *testing.T, where string, model map[string]any) {
+// report query that gives one number per label set (a table), over a range
+// of whole steps of the data it reads (report.Query.Step: the range is
+// rounded down to it, so a shorter one holds no step, or one that is not a
+// multiple holds a varying number of them).
+func checkAlertFlowQuery(t *testing.T, where string, model map[string]any, span time.Duration) {
 	t.Helper()
 	b, err := json.Marshal(model)
 	if err != nil {
@@ -389,6 +392,9 @@ func checkAlertFlowQuery(t *testing.T, where string, model map[string]any) {
 	}
 	if q.Format != report.FormatTable {
 		t.Errorf("%s: format %q, want table (one number per label set)", where, q.Format)
+	}
+	if step, err := q.Query.Step(); err != nil || span < step || span%step != 0 {
+		t.Errorf("%s: a range of %s over data of step %s (%v): want whole steps, at least one", where, span, step, err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/collector/generate"
+	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/internal/tools"
 	"github.com/vpcflow/vpcflow/report"
@@ -19,22 +20,27 @@ import (
 
 // benchVersion names what a cached benchmark dataset holds; it changes
 // when the collector writes something new (v3: the derived total families
-// and the rank index).
-const benchVersion = "v3"
+// and the rank index; v4: the families' steps and the hourly bound, no rank
+// index).
+const benchVersion = "v4"
 
 // BenchDataset returns the VictoriaMetrics of the report benchmarks
 // (report's BenchmarkReports, the plugin's BenchmarkQueryData)
-// and the range of its data. The dataset is generated v5 flow logs
-// collected with top-K 1000, with the rank index of every hour, into a
-// VictoriaMetrics whose data folder is kept in the cache (VPCFLOW_CACHE,
-// default ~/.cache/vpcflow) for the next run with the same settings:
+// and the range of its data. The dataset is generated v5 flow logs,
+// written as the collector writes them since issue 13 (samples on their
+// family's step, Restep; the top-K families bounded to the collector's
+// default top K, pipeline.DefaultTopK, label sets per VPC, action and hour,
+// the rest folded: foldingSink), into a VictoriaMetrics whose data folder
+// is kept in the cache (VPCFLOW_CACHE, default ~/.cache/vpcflow) for the
+// next run with the same settings:
 //
 //	VPCFLOW_BENCH_REPORT_HOURS    span of the data; default 24
 //	VPCFLOW_BENCH_REPORT_ENIS     network interfaces; default 2000
 //	VPCFLOW_BENCH_REPORT_RECORDS  flow log records; default 3000000
+//	VPCFLOW_BENCH_REPORT_TOPK     label sets kept per VPC, action and hour;
+//	                              default the collector's, pipeline.DefaultTopK
 //
-// Loading logs (go test -v) how long the load and the ranking of every
-// hour took and how many index rows were written. Without the
+// Loading logs (go test -v) how long the load took. Without the
 // VictoriaMetrics binary the benchmark is skipped; while another
 // benchmark holds the dataset's VictoriaMetrics, too.
 func BenchDataset(b *testing.B) (vm *testserver.VM, from, to time.Time) {
@@ -42,7 +48,8 @@ func BenchDataset(b *testing.B) (vm *testserver.VM, from, to time.Time) {
 	hours := benchEnv(b, "VPCFLOW_BENCH_REPORT_HOURS", 24)
 	enis := benchEnv(b, "VPCFLOW_BENCH_REPORT_ENIS", 2000)
 	records := benchEnv(b, "VPCFLOW_BENCH_REPORT_RECORDS", 3_000_000)
-	name := fmt.Sprintf("reports-%dh-%denis-%drecords-%s", hours, enis, records, benchVersion)
+	topK := benchEnv(b, "VPCFLOW_BENCH_REPORT_TOPK", pipeline.DefaultTopK)
+	name := fmt.Sprintf("reports-%dh-%denis-%drecords-top%d-%s", hours, enis, records, topK, benchVersion)
 	dir, err := tools.CacheDir("bench", name)
 	if err != nil {
 		b.Fatal(err)
@@ -61,7 +68,7 @@ func BenchDataset(b *testing.B) (vm *testserver.VM, from, to time.Time) {
 	ds, err := LoadURL(vm.URL, Options{
 		Generate:        generate.Config{Records: records, Seed: 42, Start: start, Duration: time.Duration(hours) * time.Hour, ENIs: enis, VPCs: max(3, enis/100), Accounts: 3},
 		ObjectsPerBatch: 64,
-		TopK:            1000,
+		TopK:            topK,
 		NoTruth:         true,
 	})
 	if err != nil {
@@ -69,13 +76,6 @@ func BenchDataset(b *testing.B) (vm *testserver.VM, from, to time.Time) {
 	}
 	vm.Flush()
 	b.Logf("loaded %d records in %d batches in %s into %s", ds.Records, ds.Batches, time.Since(began).Round(time.Second), dir)
-	began = time.Now()
-	st, err := Rank(vm.URL, from, to, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	vm.Flush()
-	b.Logf("rank index: %d hours ranked in %s (the last in %s), %d rows written", st.HoursRanked, time.Since(began).Round(time.Second), st.LastHourDuration.Round(time.Millisecond), st.RowsWritten)
 	if err := os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}

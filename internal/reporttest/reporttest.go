@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"math"
 	"regexp"
@@ -21,7 +20,6 @@ import (
 	"github.com/vpcflow/vpcflow/collector/aggregate"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
-	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/report"
@@ -51,8 +49,10 @@ type Options struct {
 	// ObjectsPerBatch is how many objects go into one write batch (each
 	// batch its own slot); default 4.
 	ObjectsPerBatch int
-	// TopK is the collector's top-K bound of the src, dst, app and pair
-	// families; 0 folds nothing, as the ground truth does not.
+	// TopK is the collector's top-K bound (aggregation.top_k): the top-K
+	// families are folded per VPC, action and hour by an aggregate.Keeper,
+	// batch after batch, as the collector does; 0 folds nothing, as the
+	// ground truth does not.
 	TopK int
 	// NoTruth skips the ground truth (Dataset.Truth stays empty), which
 	// keeps every record in memory: for large benchmark datasets.
@@ -61,10 +61,6 @@ type Options struct {
 	// they count in the minute of a record's start), for checks of
 	// sub-ranges. It costs memory: tests only.
 	PerMinute bool
-	// RankTopK is the rank index's top K per VPC, action and hour, ranked
-	// after loading: 0 takes the collector's default, -1 leaves the index
-	// out (reports then read their families whole).
-	RankTopK int
 }
 
 // Hour returns the options of the ground-truth tests of the report engine
@@ -89,12 +85,14 @@ type Dataset struct {
 	URL string
 	// Truth is the totals over all time.
 	Truth *groundtruth.Truth
-	// From and To are whole minutes covering every sample.
+	// From and To cover every sample, on multiples of the families'
+	// longest step (MaxStep), so that a report over [From, To) reads every
+	// sample whatever its family's step.
 	From, To time.Time
 	// Records is the number of records generated.
 	Records int64
-	// Seen is per VPC (account|region|vpc) the first and last minute
-	// (Unix seconds) with records.
+	// Seen is per VPC (account|region|vpc) the start of the first and last
+	// interval of the status family's step (Unix seconds) with records.
 	Seen map[string][2]int64
 	// Minutes is the ground truth per minute (Unix seconds), when
 	// Options.PerMinute is set.
@@ -117,8 +115,9 @@ func (nopCloser) Close() error { return nil }
 
 // Load generates flow logs as opts says, aggregates them per batch of
 // objects exactly as the collector does (aggregate.Emit, top-K folding as
-// Options.TopK says, address owners learned from all records), writes
-// each batch at its own slot, flushes, and checks every family against the
+// Options.TopK says, address owners learned from all records; samples on
+// their family's step, Restep), writes each batch at its own slot,
+// flushes, and checks every family against the
 // ground truth: every label set's totals, but only the groups' totals of a
 // family that top K folds (the derived families stay exact).
 func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
@@ -128,71 +127,50 @@ func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
 		tb.Fatalf("load generated flow logs: %v", err)
 	}
 	vm.Flush()
-	if opts.RankTopK >= 0 {
-		if _, err := Rank(vm.URL, ds.From, ds.To, opts.RankTopK); err != nil {
-			tb.Fatal(err)
-		}
-		vm.Flush()
-	}
-	if opts.TopK == 0 {
-		ds.Truth.Check(tb, vm)
-	} else {
-		// Folded families keep the totals of their groups only; the
-		// others, derived ones summed before folding included, keep every
-		// label set's.
-		for i, f := range schema.Families() {
-			if !f.TopK {
-				ds.Truth.Check(tb, vm, i)
-				continue
-			}
-			for _, name := range f.MetricNames() {
-				got := vm.Totals(tb, name, f.Group...)
-				want := groundtruth.Project(ds.Truth.Sums[name], f.Labels, f.Group)
-				if d := groundtruth.Compare(got, want); d != "" {
-					tb.Errorf("%s per %v differs from the ground truth:\n%s", name, f.Group, d)
-				}
-			}
-		}
-	}
+	// Every family; the folded ones per group and hour, and in every
+	// label set kept (groundtruth.Truth.Check).
+	ds.Truth.Check(tb, vm)
 	if tb.Failed() {
 		tb.FailNow()
 	}
 	return ds
 }
 
-// Rank writes the rank index of every hour of [from, to) into the
-// VictoriaMetrics at url, as the collector's ranker does, with topK rows per
-// VPC, action and hour (0: the collector's default), and returns the
-// ranker's counters. The data must be searchable (flushed).
-func Rank(url string, from, to time.Time, topK int) (rank.Stats, error) {
-	store, err := vmclient.New(vmclient.Config{URL: url})
-	if err != nil {
-		return rank.Stats{}, err
-	}
-	cfg := rank.DefaultConfig()
-	if topK > 0 {
-		cfg.TopK = topK
-	}
-	cfg.Settle = 0
-	r, err := rank.New(store, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return rank.Stats{}, err
-	}
-	var hours []time.Time
-	for h := from.UTC().Truncate(time.Hour); h.Before(to); h = h.Add(time.Hour) {
-		hours = append(hours, h)
-	}
-	if err := r.Hours(context.Background(), hours); err != nil {
-		return r.Stats(), fmt.Errorf("rank index: %w", err)
-	}
-	return r.Stats(), nil
-}
-
 // LoadURL is Load without the ground truth check, into any
 // VictoriaMetrics (the benchmark's); the caller flushes.
 func LoadURL(url string, opts Options) (*Dataset, error) { return load(url, opts) }
 
+// sink stores batch i, its aggregate resolved as res.
+type sink func(i int, a *aggregate.Aggregate, res *aggregate.Resolution) error
+
 func load(url string, opts Options) (*Dataset, error) {
+	store, err := vmclient.New(vmclient.Config{URL: url})
+	if err != nil {
+		return nil, err
+	}
+	var keeper *aggregate.Keeper // decides the keep sets as the collector does
+	if opts.TopK > 0 {
+		keeper = aggregate.NewKeeper(opts.TopK)
+	}
+	direct := func(i int, a *aggregate.Aggregate, res *aggregate.Resolution) error {
+		b := store.NewBatch()
+		out := a.Output(res)
+		fold := aggregate.Fold{}
+		if keeper != nil {
+			fold.Keep, _ = keeper.Decide(out.Candidates())
+		}
+		out.Emit(slot(i), fold, b.Add)
+		if err := store.WriteBatch(context.Background(), b); err != nil {
+			return fmt.Errorf("write batch %d: %w", i, err)
+		}
+		return nil
+	}
+	return generateBatches(url, opts, direct)
+}
+
+// generateBatches generates the flow logs, aggregates them per batch of
+// objects and hands each batch to store.
+func generateBatches(url string, opts Options, store sink) (*Dataset, error) {
 	cfg := opts.Generate
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -252,27 +230,10 @@ func load(url string, opts Options) (*Dataset, error) {
 		}
 		return "", false
 	}
-	store, err := vmclient.New(vmclient.Config{URL: url})
-	if err != nil {
-		return nil, err
-	}
-	var keeper *aggregate.Keeper // decides the keep sets as the collector does
-	if opts.TopK > 0 {
-		keeper = aggregate.NewKeeper(opts.TopK)
-	}
+	statusStep := int64(schema.Families()[schema.Status].Step / time.Second)
 	write := func(i int, a *aggregate.Aggregate) error {
 		res := a.Resolve(lookupMeta, lookupOwner)
-		b := store.NewBatch()
-		out := a.Output(&res)
-		fold := aggregate.Fold{}
-		if keeper != nil {
-			fold.Keep, _ = keeper.Decide(out.Candidates())
-		}
-		out.Emit(slot(i), fold, b.Add)
-		if err := store.WriteBatch(context.Background(), b); err != nil {
-			return fmt.Errorf("write batch %d: %w", i, err)
-		}
-		return nil
+		return store(i, a, &res)
 	}
 
 	var batches []*aggregate.Aggregate
@@ -311,11 +272,12 @@ func load(url string, opts Options) (*Dataset, error) {
 			t.Observe(r)
 		}
 		vpc := strings.Join([]string{text(r, flowlog.AccountID), text(r, flowlog.Region), text(r, flowlog.VPCID)}, "|")
+		interval := minute - minute%statusStep
 		seen, ok := ds.Seen[vpc]
 		if !ok {
-			seen = [2]int64{minute, minute}
+			seen = [2]int64{interval, interval}
 		}
-		ds.Seen[vpc] = [2]int64{min(seen[0], minute), max(seen[1], minute)}
+		ds.Seen[vpc] = [2]int64{min(seen[0], interval), max(seen[1], interval)}
 		minMinute = min(minMinute, minute)
 		maxMinute = max(maxMinute, (max(r.End, r.Start)+59)/60*60)
 	}
@@ -329,7 +291,7 @@ func load(url string, opts Options) (*Dataset, error) {
 	if len(ds.Truth.Conflicts) > 0 {
 		return nil, fmt.Errorf("generated data has addresses owned by two interfaces: %v", ds.Truth.Conflicts[:min(5, len(ds.Truth.Conflicts))])
 	}
-	ds.From, ds.To = time.Unix(minMinute, 0).UTC(), time.Unix(maxMinute+60, 0).UTC()
+	ds.From, ds.To = time.Unix(minMinute, 0).UTC().Truncate(MaxStep()), time.Unix(maxMinute+60, 0).UTC().Add(MaxStep()-1).Truncate(MaxStep())
 	if opts.NoTruth {
 		if n := len(batches); n > 0 {
 			learn(batches[n-1])
@@ -377,8 +339,10 @@ func (ds *Dataset) Expected(rep report.Report, m report.Metric, filters []report
 }
 
 // ExpectedMinutes is Expected over the minutes [from, to) only, for the
-// flows and records metrics (counted in the minute of a record's start);
-// the pair-interface reports are not covered. It needs Options.PerMinute.
+// flows and records metrics (counted in the minute of a record's start,
+// so also in the interval of a longer step that holds that minute: over a
+// range of whole steps of a family it is what the family holds); the
+// pair-interface reports are not covered. It needs Options.PerMinute.
 func (ds *Dataset) ExpectedMinutes(rep report.Report, m report.Metric, filters []report.Filter, from, to time.Time) (map[string]float64, error) {
 	if ds.Minutes == nil {
 		return nil, fmt.Errorf("no per-minute truth: load with PerMinute")

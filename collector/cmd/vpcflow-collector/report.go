@@ -42,9 +42,13 @@ by value descending; values are exact sums over the range.
 
 Times (--from, --to) are RFC 3339 (2026-03-01T10:00:00Z), Unix seconds, now,
 or now minus a duration (now-6h, now-30m, now-2d). Both ends are rounded down
-to the start of their minute (UTC): the range counts the minute --from falls
-in, up to but not including the minute --to falls in, so --to now leaves out
-the current, incomplete minute.
+to the step of the data the report reads (UTC): five minutes for the
+per-interface and address families (interface, src, dst, app, pair, log
+status), a minute for the service reports and for action and vpcs unless
+filtered on a label vpcflow_total lacks. The range counts the step --from
+falls in, up to but not including the step --to falls in, so --to now leaves
+out the current, incomplete step (10:02 to 11:02 reads 10:00 to 11:00 of
+five-minute data).
 
 Filters (--filter, repeatable) are label=value, label!=value, label=~regexp
 or label!~regexp on any label of the report's metric family; the value is
@@ -74,8 +78,8 @@ JSON output: {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,
 	f := cmd.Flags()
 	f.StringVar(&fl.vm.URL, "vm-url", "", "VictoriaMetrics URL: http://victoria:8428, or http://vmselect:8481/select/TENANT/prometheus")
 	f.StringVar(&fl.vm.Username, "vm-username", "", "basic auth username (the password comes from $"+envVMPassword+")")
-	f.StringVar(&fl.From, "from", "now-1h", "start of the range: RFC 3339, Unix seconds, now or now-DURATION; rounded down to the minute")
-	f.StringVar(&fl.To, "to", "now", "end of the range (excluded): RFC 3339, Unix seconds, now or now-DURATION; rounded down to the minute")
+	f.StringVar(&fl.From, "from", "now-1h", "start of the range: RFC 3339, Unix seconds, now or now-DURATION; rounded down to the data's step (1 or 5 minutes)")
+	f.StringVar(&fl.To, "to", "now", "end of the range (excluded): RFC 3339, Unix seconds, now or now-DURATION; rounded down to the data's step (1 or 5 minutes)")
 	f.StringVar(&fl.Metric, "metric", "", "bytes, packets or flows (records for log-status); default: the report's, bytes for most")
 	f.StringVar(&fl.Mode, "mode", "total", "total (sum over the range) or rate (per second)")
 	f.IntVar(&fl.Top, "top", 0, "keep the N largest rows and sum the rest into Other; 0 keeps all")

@@ -50,6 +50,8 @@ func TestReportUsageErrors(t *testing.T) {
 	f("--vm-url is required", "action")
 	f(`--from: time "yesterday"`, "action", "--vm-url", "http://x", "--from", "yesterday")
 	f("holds no whole minute", "action", "--vm-url", "http://x", "--from", "2026-03-01T10:00:10Z", "--to", "2026-03-01T10:00:50Z")
+	f("holds no whole 5-minute step", "interface", "--vm-url", "http://x", "--from", "2026-03-01T10:01:00Z", "--to", "2026-03-01T10:04:00Z")
+	f("holds no whole 5-minute step", "action", "--vm-url", "http://x", "--from", "2026-03-01T10:01:00Z", "--to", "2026-03-01T10:04:00Z", "--filter", "subnet_id=subnet-1")
 	f(`unknown metric "bits"`, "action", "--vm-url", "http://x", "--metric", "bits")
 	f(`cannot filter on label "src_addr"; valid labels: account_id, region, vpc_id,`, "action", "--vm-url", "http://x", "--filter", "src_addr=1.2.3.4")
 	f(`--filter: filter "vpc"`, "action", "--vm-url", "http://x", "--filter", "vpc")

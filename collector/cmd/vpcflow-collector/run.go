@@ -17,7 +17,6 @@ import (
 	"github.com/vpcflow/vpcflow/collector/logging"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
 	"github.com/vpcflow/vpcflow/collector/procstat"
-	"github.com/vpcflow/vpcflow/collector/rank"
 	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/spool"
 	"github.com/vpcflow/vpcflow/collector/status"
@@ -82,12 +81,6 @@ lists the s3 sources and copies new objects into the spool folder
 "collector" decodes the spooled objects, writes them and deletes them from
 the spool and from S3 once stored. Run one of each, sharing spool.dir.
 
-The collector role also keeps the rank index up to date (rank.top_k, default
-30; 0 turns it off): per hour, the largest label sets of the src, dst, app and
-pair families, from which reports pick their top rows. Hours written to are
-ranked again every rank.interval (default 5m); --once ranks them before it
-exits.
-
 The status server (server.listen, default 127.0.0.1:9477) serves /metrics,
 /healthz and /api/v1/sources; /healthz fails while the storage fails. Problems
 on a source's side go to its source log too (log.source_dir).
@@ -132,6 +125,9 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 		return err
 	}
 	defer closeLog()
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	ctx, cancelCause := context.WithCancelCause(parent)
 	defer cancelCause(nil)
 	if fl.role == roleDownloader {
@@ -144,8 +140,7 @@ func runCollector(parent context.Context, stderr io.Writer, fl runFlags) error {
 }
 
 // collect runs the collector role, or both roles (all): it checks the
-// storage and the ledger, then runs the pipeline, the rank index and the
-// status server until the pipeline ends or a signal stops it.
+// storage and the ledger, then runs the pipeline and the status server until the pipeline ends or a signal stops it.
 func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog.Logger, cfg *config.Config, fl runFlags) error {
 	sc := cfg.Storage
 	sc.Logger = log
@@ -168,26 +163,14 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	if err := pipeline.GuardSources(ctx, log, led, store, sources, dur.Retention, fl.lostState); err != nil {
 		return err
 	}
-	// The rank index: every committed batch marks its hours, which the
-	// ranker ranks in the background (and all at once before exiting).
-	ranker, err := rank.New(store, cfg.Rank, log)
-	if err != nil {
-		return err
-	}
 	opts := cfg.Pipeline().Options()
 	opts.Logger = log
-	if ranker.Enabled() {
-		opts.OnCommit = ranker.Touch
-	}
 	p, err := pipeline.New(sources, led, store, opts)
 	if err != nil {
 		return err
 	}
 	srv := status.New(p, fl.role, version)
 	srv.SetStorage(store)
-	if ranker.Enabled() {
-		srv.SetRanker(ranker)
-	}
 	if err := srv.Start(ctx, cfg.Server, log); err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}
@@ -198,16 +181,13 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	})()
 
 	log.Info("collector started", "sources", len(sources), "state_dir", cfg.StateDir, "once", fl.once, "role", fl.role)
-	stopRank := ranker.Start(ctx, fl.once) // --once ranks everything at the end instead
 	if fl.once && fl.storageTimeout > 0 {
 		go store.WatchFailures(ctx, fl.storageTimeout, cancelCause)
 	}
 	runErr := p.Run(ctx, fl.once)
-	stopRank()
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
-	ranker.FlushAndLog(ctx, drainTimeout)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}

@@ -15,7 +15,8 @@ import (
 // BenchmarkQueryData measures QueryData as a dashboard panel calls it, for
 // every report as a time series and as a table (the frontend's defaults:
 // rate, top 10 and Other; a 24-hour panel's interval of a minute and 1000
-// points at most, so two-minute steps), over the whole dataset, and reports
+// points at most, so two-minute steps over one-minute data and five-minute
+// steps over five-minute data), over the whole dataset, and reports
 // the median and 95th percentile of the iterations as p50-ms and p95-ms.
 // The target is a p95 under 300 ms per report on 24 hours of 2,000
 // interfaces.

@@ -18,35 +18,53 @@ import (
 // get: go test ./plugin/pkg/plugin -update
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
+// TestStep: the step of a panel's time series, for one-minute and
+// five-minute data (never below the data's step, always a multiple of it).
 func TestStep(t *testing.T) {
 	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	f := func(fromMin, toMin int, interval time.Duration, maxPoints int64, want time.Duration) {
+	f := func(fromMin, toMin int, interval time.Duration, maxPoints int64, data, want time.Duration) {
 		t.Helper()
 		from, to := base.Add(time.Duration(fromMin)*time.Minute), base.Add(time.Duration(toMin)*time.Minute)
-		got := plugin.Step(from, to, interval, maxPoints)
+		got := plugin.Step(from, to, interval, maxPoints, data)
 		if got != want {
-			t.Errorf("Step(%d–%d min, %s, %d) = %s, want %s", fromMin, toMin, interval, maxPoints, got, want)
+			t.Errorf("Step(%d–%d min, %s, %d, data %s) = %s, want %s", fromMin, toMin, interval, maxPoints, data, got, want)
 		}
 		limit := int64(report.MaxPoints)
 		if maxPoints > 0 {
 			limit = max(maxPoints, 2)
 		}
 		if n := plugin.Steps(from, to, got); n > limit {
-			t.Errorf("Step(%d–%d min, %s, %d) = %s gives %d steps, more than %d", fromMin, toMin, interval, maxPoints, got, n, limit)
+			t.Errorf("Step(%d–%d min, %s, %d, data %s) = %s gives %d steps, more than %d", fromMin, toMin, interval, maxPoints, data, got, n, limit)
+		}
+		if data > 0 && got%data != 0 {
+			t.Errorf("Step(%d–%d min, %s, %d, data %s) = %s: not a multiple of the data's step", fromMin, toMin, interval, maxPoints, data, got)
 		}
 	}
-	f(0, 60, 0, 0, time.Minute)                   // no interval: a minute
-	f(0, 60, 15*time.Second, 1000, time.Minute)   // rounded up to a minute
-	f(0, 60, 61*time.Second, 1000, 2*time.Minute) // to whole minutes
-	f(0, 60, 5*time.Minute, 1000, 5*time.Minute)
-	f(0, 24*60, time.Minute, 1000, 2*time.Minute) // 1440 minutes in at most 1000 points
-	f(0, 24*60, time.Minute, 100, 15*time.Minute) // 96 steps
-	f(0, 60, time.Minute, 60, time.Minute)        // exactly 60
-	f(0, 60, time.Minute, 59, 2*time.Minute)      // one fewer point: two minutes
-	f(1, 61, 5*time.Minute, 12, 6*time.Minute)    // 5m steps from :01 touch 13 multiples of 5m: 6m touch 11
-	f(7, 8, 0, 1, time.Minute)                    // a limit below 2 counts as 2
-	f(0, 30*24*60, 0, 0, 5*time.Minute)           // 30 days in at most report.MaxPoints
-	f(0, 7*24*60, 30*time.Second, 1500, 7*time.Minute)
+	m, five := time.Minute, 5*time.Minute
+	f(0, 60, 0, 0, m, time.Minute)                   // no interval: a minute
+	f(0, 60, 0, 0, 0, time.Minute)                   // no data step: a minute
+	f(0, 60, 15*time.Second, 1000, m, time.Minute)   // rounded up to a minute
+	f(0, 60, 61*time.Second, 1000, m, 2*time.Minute) // to whole minutes
+	f(0, 60, 5*time.Minute, 1000, m, 5*time.Minute)
+	f(0, 24*60, time.Minute, 1000, m, 2*time.Minute) // 1440 minutes in at most 1000 points
+	f(0, 24*60, time.Minute, 100, m, 15*time.Minute) // 96 steps
+	f(0, 60, time.Minute, 60, m, time.Minute)        // exactly 60
+	f(0, 60, time.Minute, 59, m, 2*time.Minute)      // one fewer point: two minutes
+	f(1, 61, 5*time.Minute, 12, m, 6*time.Minute)    // 5m steps from :01 touch 13 multiples of 5m: 6m touch 11
+	f(7, 8, 0, 1, m, time.Minute)                    // a limit below 2 counts as 2
+	f(0, 30*24*60, 0, 0, m, 5*time.Minute)           // 30 days in at most report.MaxPoints
+	f(0, 7*24*60, 30*time.Second, 1500, m, 7*time.Minute)
+	// Five-minute data: multiples of five minutes.
+	f(0, 60, 0, 0, five, five)
+	f(0, 60, 15*time.Second, 1000, five, five) // Grafana's interval is below the data's
+	f(0, 60, time.Minute, 1000, five, five)
+	f(0, 60, 6*time.Minute, 1000, five, 10*time.Minute)
+	f(0, 24*60, time.Minute, 1000, five, five)          // 288 points
+	f(0, 24*60, time.Minute, 100, five, 15*time.Minute) // 96 steps
+	f(0, 60, time.Minute, 11, five, 10*time.Minute)     // 12 steps of 5m is one too many
+	f(0, 7*24*60, 30*time.Second, 1500, five, 10*time.Minute)
+	f(0, 30*24*60, 0, 0, five, five)            // 8640 steps
+	f(0, 365*24*60, 0, 0, five, 55*time.Minute) // at most report.MaxPoints
 	// Steps against a count of the multiples of the step each minute of
 	// the range falls in.
 	for from := 0; from < 20; from += 3 {

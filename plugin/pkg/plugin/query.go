@@ -39,8 +39,8 @@ func FromAlert(req *backend.QueryDataRequest) bool {
 //     FrameTypeNumericWide frame, one number per label set over the range.
 //
 // A query the user must change (unknown report, label or metric, a bad
-// regular expression, a time range without a whole minute, invalid
-// settings) fails with a plugin error and status 400; a failure of
+// regular expression, a time range without a whole step of the data it
+// reads, invalid settings) fails with a plugin error and status 400; a failure of
 // VictoriaMetrics with a downstream error and status 502 (504 on a
 // timeout).
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
@@ -71,17 +71,23 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, alert bool
 	if err != nil {
 		return badRequest(err)
 	}
-	from, to, err := report.Align(dq.TimeRange.From, dq.TimeRange.To)
+	rq := q.ReportQuery()
+	// The data's step: the range is rounded down to it, and time series
+	// come at a multiple of it whatever interval Grafana asks for.
+	base, err := rq.Step()
+	if err != nil {
+		return badRequest(err)
+	}
+	from, to, err := report.Align(dq.TimeRange.From, dq.TimeRange.To, base)
 	if err != nil {
 		return badRequest(fmt.Errorf("report %s: %w", q.Report, err))
 	}
-	rq := q.ReportQuery()
 	tr := report.TimeRange{From: from, To: to}
 	switch {
 	case alert:
 		rq.Format = report.FormatTable
 	case rq.Format == report.FormatTimeSeries:
-		tr.Step = Step(from, to, dq.Interval, dq.MaxDataPoints)
+		tr.Step = Step(from, to, dq.Interval, dq.MaxDataPoints, base)
 	}
 	began := time.Now()
 	res, err := d.engine.Run(ctx, rq, tr)
@@ -119,25 +125,32 @@ func storageError(err error) backend.DataResponse {
 	return r
 }
 
-// Step returns the step of a time series over [from, to) (whole minutes,
-// as report.Align gives them) for a query's interval and MaxDataPoints: the
-// interval rounded up to whole minutes (one minute at least), raised until
-// the steps the report engine cuts [from, to) into (at the multiples of the
-// step since the Unix epoch) are at most maxPoints, and at most
-// report.MaxPoints. maxPoints 0 means no limit but report.MaxPoints; a
-// limit below 2 counts as 2, since a range that does not start on a step
-// boundary spans two steps however long they are.
-func Step(from, to time.Time, interval time.Duration, maxPoints int64) time.Duration {
+// Step returns the step of a time series over [from, to) (whole steps of
+// base, as report.Align gives them) for a query's interval and
+// MaxDataPoints, over data of step base (report.Query.Step: one minute, or
+// five for the five-minute families; 0 is a minute): the interval rounded
+// up to a multiple of base (base at least), raised until the steps the
+// report engine cuts [from, to) into (at the multiples of the step since
+// the Unix epoch) are at most maxPoints, and at most report.MaxPoints.
+// maxPoints 0 means no limit but report.MaxPoints; a limit below 2 counts
+// as 2, since a range that does not start on a step boundary spans two
+// steps however long they are. So a panel of five-minute data gets points
+// every five minutes (or a multiple) whatever its interval: a shorter step
+// would cut the data's intervals.
+func Step(from, to time.Time, interval time.Duration, maxPoints int64, base time.Duration) time.Duration {
+	if base <= 0 {
+		base = time.Minute
+	}
 	limit := int64(report.MaxPoints)
 	if maxPoints > 0 && maxPoints < limit {
 		limit = max(maxPoints, 2)
 	}
-	step := report.StepFor(from, to, interval)
+	step := report.StepFor(from, to, interval, base)
 	if need := (to.Sub(from) + time.Duration(limit) - 1) / time.Duration(limit); need > step {
-		step = (need + time.Minute - 1) / time.Minute * time.Minute
+		step = (need + base - 1) / base * base
 	}
 	for Steps(from, to, step) > limit {
-		step += time.Minute
+		step += base
 	}
 	return step
 }

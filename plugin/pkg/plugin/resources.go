@@ -162,7 +162,7 @@ func (d *Datasource) labelValues(w http.ResponseWriter, r *http.Request) {
 	}
 	from, to, err := labelRange(p.Get("from"), p.Get("to"), time.Now())
 	if err == nil {
-		from, to, err = report.Align(from, to)
+		from, to, err = report.Align(from, to, rep.Step())
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "label-values: "+err.Error())

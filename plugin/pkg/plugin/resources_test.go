@@ -193,7 +193,7 @@ func TestLabelValuesResource(t *testing.T) {
 		{"label-values?report=interface&label=vpc_id" + filter(report.Filter{Label: "dst_addr", Op: "=", Value: "x"}), 400, `cannot filter on label \"dst_addr\"`},
 		{"label-values?report=interface&label=vpc_id&from=1", 400, "give both from and to"},
 		{"label-values?report=interface&label=vpc_id&from=x&to=1", 400, `from \"x\": want epoch milliseconds`},
-		{"label-values?report=interface&label=vpc_id&from=" + itoa(to) + "&to=" + itoa(from), 400, "holds no whole minute"},
+		{"label-values?report=interface&label=vpc_id&from=" + itoa(to) + "&to=" + itoa(from), 400, "holds no whole 5-minute step"},
 		{"nope", 404, `no resource \"nope\": the data source has reports, display-names and label-values`},
 		{"reports/x", 404, "no resource"},
 	} {

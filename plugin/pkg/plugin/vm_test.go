@@ -432,6 +432,8 @@ func TestQueryErrors(t *testing.T) {
 		backend.StatusBadRequest, bad, "not the JSON the query editor saves")
 	check("range under a minute", good, dq("A", from.Add(10*time.Second), from.Add(50*time.Second), time.Minute, 100, map[string]any{}),
 		backend.StatusBadRequest, bad, "holds no whole minute")
+	check("range under the data's five minutes", good, dq("A", from.Add(time.Minute), from.Add(4*time.Minute), time.Minute, 100, map[string]any{"report": "interface"}),
+		backend.StatusBadRequest, bad, "holds no whole 5-minute step")
 	check("bad settings", h.dataSource(map[string]any{"url": "victoria:8428"}, nil), q(map[string]any{}),
 		backend.StatusBadRequest, bad, "want an http:// or https:// URL")
 
