@@ -155,8 +155,8 @@ func TestLegacyFold(t *testing.T) {
 // TestKeepJSON: a Keep goes into a batch's snapshot and comes back.
 func TestKeepJSON(t *testing.T) {
 	keep := Keep{
-		{schema.Src, "1|r|vpc-1|ACCEPT", 493000}:  {"eni-a|10.0.0.1"},
-		{schema.Pair, "1|r|vpc-1|REJECT", -1}:     {"-|eni-b", "eni-b|-"},
+		{schema.Src, "1|r|vpc-1|ACCEPT", 493000}: {"eni-a|10.0.0.1"},
+		{schema.Pair, "1|r|vpc-1|REJECT", -1}:    {"-|eni-b", "eni-b|-"},
 		{schema.AppTotal, "1|r|vpc|2|-", 493001}: nil,
 	}
 	b, err := json.Marshal(keep)

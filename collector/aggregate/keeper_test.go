@@ -45,8 +45,8 @@ func TestKeeperDecides(t *testing.T) {
 			tallies: map[GroupHour][]Tally{gh(0): tallies("b=9", "a=5", "d=3", "c=1")},
 		},
 		{ // hour 0 again: the keep set stands, even against a larger newcomer
-			cands: map[GroupHour][]Tally{gh(0): tallies("e=100", "a=1", "c=4", "f=2")},
-			keep:  Keep{gh(0): {"b", "a"}},
+			cands:   map[GroupHour][]Tally{gh(0): tallies("e=100", "a=1", "c=4", "f=2")},
+			keep:    Keep{gh(0): {"b", "a"}},
 			tallies: map[GroupHour][]Tally{gh(0): tallies("e=100", "b=9", "a=6", "c=5")},
 		},
 		{ // hour 1: the two largest of hour 0's tally, and of its own
