@@ -112,3 +112,53 @@ func TestGuardSources(t *testing.T) {
 		t.Errorf("first runs %+v and %+v, want backfill for prod only", sources[0].FirstRun, sources[1].FirstRun)
 	}
 }
+
+// lagging is a LostStateStore whose traces become searchable only from its
+// nth export on, as VictoriaMetrics makes new samples searchable a second
+// or two after they were written.
+type lagging struct {
+	traces
+	n, calls int
+}
+
+func (l *lagging) Export(ctx context.Context, match string, start, end time.Time) ([]vmclient.ExportedSeries, error) {
+	l.calls++
+	if l.calls < l.n {
+		return nil, nil
+	}
+	return l.traces.Export(ctx, match, start, end)
+}
+
+// TestGuardWaitsForSearchableTraces: a run that starts right after another
+// ended may not see the latest traces yet; the guard looks again after
+// sourcestate.SearchLatency before it calls the storage lost, and does
+// when they stay missing.
+func TestGuardWaitsForSearchableTraces(t *testing.T) {
+	ctx := context.Background()
+	l, err := ledger.Open(filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	today := time.Now().UTC()
+	if err := l.SetSourceState("prod", ledger.SourceState{FirstRun: today, Mode: sourcestate.FirstRunBackfill, Done: true,
+		MarkedDay: sourcestate.UnixDay(today)}); err != nil {
+		t.Fatal(err)
+	}
+	ours := traces{{Labels: map[string]string{"__name__": sourcestate.MarkerName, "source": "prod", "instance": l.Instance(), "ledger": l.ID()},
+		Values: []float64{float64(today.UnixMilli())}, Timestamps: []int64{sourcestate.UnixDay(today) * 86_400_000}}}
+	log := slog.New(slog.DiscardHandler)
+	late := &lagging{traces: ours, n: 2}
+	began := time.Now()
+	if _, err := sourcestate.GuardLostState(ctx, log, l, late, "0/1", []string{"prod"}, 0, ""); err != nil {
+		t.Fatalf("traces searchable at the second look: %v", err)
+	}
+	if waited := time.Since(began); late.calls != 2 || waited < sourcestate.SearchLatency {
+		t.Errorf("%d looks in %v, want 2 at least %v apart", late.calls, waited, sourcestate.SearchLatency)
+	}
+	gone := &lagging{traces: ours, n: 3}
+	if _, err := sourcestate.GuardLostState(ctx, log, l, gone, "0/1", []string{"prod"}, 0, ""); err == nil ||
+		!strings.Contains(err.Error(), "the storage has none of them") {
+		t.Errorf("traces missing twice: %v, want the storage called lost", err)
+	}
+}

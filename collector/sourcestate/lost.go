@@ -208,6 +208,11 @@ type LostStateStore interface {
 	WriteURL() string
 }
 
+// SearchLatency is how long after a write the storage's traces are surely
+// searchable: GuardLostState looks again after it before it calls a
+// storage lost.
+const SearchLatency = 3 * time.Second
+
 // GuardLostState checks, before the named sources are collected, that the
 // ledger and the storage agree on what was collected from them
 // (CheckLostState, with the storage's retention). When they do not, it
@@ -218,6 +223,18 @@ type LostStateStore interface {
 func GuardLostState(ctx context.Context, log *slog.Logger, l *ledger.Ledger, store LostStateStore, instance string,
 	sources []string, retention time.Duration, mode string) (map[string]FirstRun, error) {
 	lost, err := CheckLostState(ctx, l, store, instance, sources, retention, time.Now())
+	if err == nil && slices.ContainsFunc(lost, func(s LostState) bool { return s.Kind == LostStorage }) {
+		// The latest traces may not be searchable yet (VictoriaMetrics
+		// makes new samples searchable within a second or two, and a run
+		// with a short storage.durable_after may have ended sooner): look
+		// again once that has passed before calling the storage lost.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(SearchLatency):
+		}
+		lost, err = CheckLostState(ctx, l, store, instance, sources, retention, time.Now())
+	}
 	if err != nil {
 		return nil, err
 	}
