@@ -20,7 +20,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vpcflow/vpcflow/internal/launch"
 	"github.com/vpcflow/vpcflow/internal/tools"
@@ -219,13 +221,33 @@ func (vm *VM) Export(t testing.TB, match string) []ExportedSeries {
 }
 
 // exportBody GETs an /api/v1/export URL for the series matching match,
-// over all time.
+// over all time. VictoriaMetrics caches which series a selector selects
+// and may give the same answer for up to 10 s after new series appeared:
+// each export adds a matcher of its own (uncached) so that a test sees the
+// series written just before.
 func exportBody(exportURL, match string) ([]byte, error) {
-	body, err := httpGet(exportURL, url.Values{"match[]": {match}, "start": {"0"}})
+	body, err := httpGet(exportURL, url.Values{"match[]": {uncached(match)}, "start": {"0"}})
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", match, err)
 	}
 	return body, nil
+}
+
+// exports numbers the exports, for uncached.
+var exports atomic.Int64
+
+// uncached adds to a series selector a matcher no series fails and no
+// earlier selector had: `m` becomes `m{vpcflow_testserver_export!="N"}`,
+// `{a="b"}` becomes `{a="b",vpcflow_testserver_export!="N"}`.
+func uncached(match string) string {
+	m := fmt.Sprintf(`vpcflow_testserver_export!="%d-%d"`, time.Now().UnixNano(), exports.Add(1))
+	if i := strings.LastIndexByte(match, '}'); i >= 0 {
+		if strings.TrimSpace(match[strings.LastIndexByte(match[:i], '{')+1:i]) == "" {
+			return match[:i] + m + match[i:]
+		}
+		return match[:i] + "," + m + match[i:]
+	}
+	return match + "{" + m + "}"
 }
 
 // parseExport decodes the JSON lines of /api/v1/export.

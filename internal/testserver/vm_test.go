@@ -92,3 +92,13 @@ func TestVictoriaMetricsExtraFlags(t *testing.T) {
 		t.Errorf("export with 1h dedup = %+v, want one sample", got)
 	}
 }
+
+// TestUncached: every selector gets a matcher of its own.
+func TestUncached(t *testing.T) {
+	for _, m := range []string{`vpcflow_total_bytes`, `{__name__="x"}`, `x{a="b"}`, `{__name__=~"vpcflow_.*",__name__!="y"}`, `x{}`} {
+		a, b := uncached(m), uncached(m)
+		if a == b || !strings.Contains(a, `vpcflow_testserver_export!="`) || !strings.HasSuffix(a, "}") || strings.Contains(a, ",,") || strings.Contains(a, "{,") {
+			t.Errorf("uncached(%q) = %q, %q", m, a, b)
+		}
+	}
+}
