@@ -67,8 +67,13 @@ func DemoOnce(ctx context.Context) error {
 }
 
 // Bench measures decoding speed against `gzip -dc` on the same generated
-// files, on 1 and 2 cores, and peak memory on a 1 GiB object. Set
-// VPCFLOW_BENCH_RECORDS to change the data set size (default 2000000).
+// files, on 1 and 2 cores, and peak memory on a 1 GiB object; then the
+// collector end to end and what its output costs VictoriaMetrics (series,
+// samples, size on disk, memory), on a realistic day among others. Set
+// VPCFLOW_BENCH_RECORDS to change the data sets' size (default 2000000),
+// VPCFLOW_BENCH_DAY_RECORDS the realistic day's (default 4000000),
+// VPCFLOW_BENCH_ONLY=e2e or families for the end to end part alone (the
+// latter without S3), VPCFLOW_BENCH_SHORT=1 for a quick run.
 func Bench(ctx context.Context) error {
 	return devtools.Bench(ctx, os.Stdout)
 }

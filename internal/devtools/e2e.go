@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,73 +21,97 @@ import (
 type e2eResult struct {
 	seconds      float64
 	records      int64
-	series       int64 // series created in VictoriaMetrics by the run
-	samples      int64 // samples the collector wrote
+	batches      int64 // each writes one sample of the collector's marker series
+	series       int64 // series created in VictoriaMetrics by the run (vm_new_timeseries_created_total)
+	vmSamples    int64 // samples VictoriaMetrics received by remote write during the run
 	vmCPU        float64
 	collectorCPU float64 // user + system seconds of the collector process
 	peakRSS      int64
-	dataSize     int64 // VictoriaMetrics' data size after the run
 }
 
-// benchEndToEnd ingests the files under dataDir with `vpcflow-collector run
+// samples returns the samples the run wrote, less the batches' markers:
+// the families' samples (the rank index's included).
+func (r e2eResult) samples() int64 { return r.vmSamples - r.batches }
+
+// e2eRuns are the runs of one data set, and what its first run cost.
+type e2eRuns struct {
+	cold, warm, fromS3 e2eResult
+	cost               vmCost
+}
+
+// benchEndToEnd ingests the set's files with `vpcflow-collector run
 // --once` into a local VictoriaMetrics: first into an empty one (every
-// series new), then the same files again with a fresh ledger (the series
-// exist: the steady state of a running collector), then the same files
-// once more from an S3 bucket of a local versitygw (series existing too).
-// It returns the three runs.
-func benchEndToEnd(ctx context.Context, bin, dataDir string) (cold, warm, fromS3 e2eResult, err error) {
-	work, err := tools.CacheDir("bench", "e2e")
-	if err != nil {
-		return cold, warm, fromS3, err
-	}
+// series new), after which it measures what the data costs the storage
+// (measureCost); then the same files again with a fresh ledger (the series
+// exist: the steady state of a running collector); then, when the set
+// says so, the same files once more from an S3 bucket of a local versitygw
+// (series existing too). The servers' data and the runs' state are kept in
+// the folder work, emptied first and removed after.
+func benchEndToEnd(ctx context.Context, bin, work string, set e2eSet) (runs e2eRuns, err error) {
 	if err := os.RemoveAll(work); err != nil {
-		return cold, warm, fromS3, err
+		return runs, err
 	}
+	defer os.RemoveAll(work)
 	vm, err := startVM(ctx, filepath.Join(work, "vm"))
 	if err != nil {
-		return cold, warm, fromS3, err
+		return runs, err
 	}
 	defer vm.Stop()
 	vmURL, vmPID := vm.URL(), vm.PID()
-	for i, res := range []*e2eResult{&cold, &warm} {
+	for i, res := range []*e2eResult{&runs.cold, &runs.warm} {
 		logs := filepath.Join(work, fmt.Sprintf("logs-%d", i))
-		if err := copyDir(dataDir, logs); err != nil {
-			return cold, warm, fromS3, err
+		if err := copyDir(set.dir, logs); err != nil {
+			return runs, err
 		}
 		src := fmt.Sprintf("{name: bench, type: dir, path: %s}", logs)
-		if err := ingest(ctx, bin, filepath.Join(work, fmt.Sprintf("run-%d", i)), vmURL, vmPID, src, nil, res); err != nil {
-			return cold, warm, fromS3, err
+		if err := ingest(ctx, bin, filepath.Join(work, fmt.Sprintf("run-%d", i)), vmURL, vmPID, set.config, src, nil, res); err != nil {
+			return runs, err
 		}
+		if i == 0 {
+			if runs.cost, err = measureCost(ctx, vmURL, filepath.Join(work, "vm", "data"), set.spec.days()); err != nil {
+				return runs, err
+			}
+			runs.cost.samples = runs.cold.samples()
+		}
+	}
+	if !set.s3 {
+		return runs, nil
 	}
 	s3, err := startS3(ctx, filepath.Join(work, "s3"))
 	if err != nil {
-		return cold, warm, fromS3, err
+		return runs, err
 	}
 	defer s3.stop()
-	if err := s3.upload(ctx, "bench", dataDir); err != nil {
-		return cold, warm, fromS3, err
+	if err := s3.upload(ctx, "bench", set.dir); err != nil {
+		return runs, err
 	}
 	src := fmt.Sprintf("{name: bench, type: s3, bucket: bench, region: us-east-1, endpoint: %s, path_style: true, on_first_run: backfill, "+
 		"credentials: {access_key_id: %s, secret_access_key_env: VPCFLOW_BENCH_S3_SECRET}}", s3.url, s3.access)
-	err = ingest(ctx, bin, filepath.Join(work, "run-s3"), vmURL, vmPID, src, []string{"VPCFLOW_BENCH_S3_SECRET=" + s3.secret}, &fromS3)
-	return cold, warm, fromS3, err
+	err = ingest(ctx, bin, filepath.Join(work, "run-s3"), vmURL, vmPID, set.config, src, []string{"VPCFLOW_BENCH_S3_SECRET=" + s3.secret}, &runs.fromS3)
+	return runs, err
 }
 
-// ingest runs the collector once over one source (a YAML flow mapping) and
-// measures it.
-func ingest(ctx context.Context, bin, dir, vmURL string, vmPID int, src string, env []string, res *e2eResult) error {
+// ingest runs the collector once over one source (a YAML flow mapping),
+// with extra configuration lines, and measures it.
+func ingest(ctx context.Context, bin, dir, vmURL string, vmPID int, extra, src string, env []string, res *e2eResult) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	config := filepath.Join(dir, "collector.yaml")
-	cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s}\nserver: {listen: off}\nsources: [%s]\n", filepath.Join(dir, "state"), vmURL, src)
+	cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s}\nserver: {listen: off}\n%ssources: [%s]\n", filepath.Join(dir, "state"), vmURL, extra, src)
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	seriesBefore, _ := vmMetric(vmURL, "vm_new_timeseries_created_total")
+	before, err := vmMetrics(ctx, vmURL)
+	if err != nil {
+		return err
+	}
 	cpuBefore := processCPU(vmPID)
 	began := time.Now()
-	cmd := exec.CommandContext(ctx, bin, "run", "--config", config, "--once", "--log-format", "json", "--log-level", "info")
+	// Runs after the first start with a fresh ledger over a storage that
+	// holds the first one's traces: --lost-state=backfill says to go on
+	// (it changes nothing for the first, into an empty storage).
+	cmd := exec.CommandContext(ctx, bin, "run", "--config", config, "--once", "--lost-state=backfill", "--log-format", "json", "--log-level", "info")
 	cmd.Env = append(os.Environ(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -101,11 +124,16 @@ func ingest(ctx context.Context, bin, dir, vmURL string, vmPID int, src string, 
 	if err := readStopLine(stderr.Bytes(), res); err != nil {
 		return err
 	}
-	_, _ = http.Get(vmURL + "/internal/force_flush")
-	seriesAfter, _ := vmMetric(vmURL, "vm_new_timeseries_created_total")
-	res.series = int64(seriesAfter - seriesBefore)
-	size, _ := vmMetric(vmURL, "vm_data_size_bytes")
-	res.dataSize = int64(size)
+	if _, err := vmGet(ctx, vmURL+"/internal/force_flush"); err != nil {
+		return err
+	}
+	after, err := vmMetrics(ctx, vmURL)
+	if err != nil {
+		return err
+	}
+	res.series = int64(after.sum("vm_new_timeseries_created_total") - before.sum("vm_new_timeseries_created_total"))
+	received := `vm_rows_inserted_total{type="promremotewrite"}`
+	res.vmSamples = int64(after[received] - before[received])
 	return nil
 }
 
@@ -118,11 +146,11 @@ func readStopLine(log []byte, res *e2eResult) error {
 		var line struct {
 			Msg     string `json:"msg"`
 			Records int64  `json:"records"`
-			Samples int64  `json:"samples_written"`
+			Batches int64  `json:"batches"`
 			PeakRSS int64  `json:"peak_rss_bytes"`
 		}
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "collector stopped" {
-			res.records, res.samples, res.peakRSS = line.Records, line.Samples, line.PeakRSS
+			res.records, res.batches, res.peakRSS = line.Records, line.Batches, line.PeakRSS
 			return nil
 		}
 	}
@@ -151,33 +179,6 @@ func startVM(ctx context.Context, dir string) (*launch.Process, error) {
 		return nil, fmt.Errorf("start VictoriaMetrics: %w\n%s", err, launch.LogNote(vm))
 	}
 	return vm, nil
-}
-
-// vmMetric sums the values of a metric on VictoriaMetrics' /metrics page.
-func vmMetric(url, name string) (float64, error) {
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	sum := 0.0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name) {
-			continue
-		}
-		rest := line[len(name):]
-		if rest != "" && rest[0] != ' ' && rest[0] != '{' {
-			continue
-		}
-		fields := strings.Fields(line)
-		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err == nil {
-			sum += v
-		}
-	}
-	return sum, sc.Err()
 }
 
 // processCPU returns the CPU seconds (user + system) a process used so far.
