@@ -91,9 +91,10 @@ type Options struct {
 	Now func() time.Time
 	// OnCommit, when set, is called with the minutes (Unix minutes: Unix
 	// seconds / 60, sorted) a batch wrote samples to, once the batch is
-	// committed, replayed batches included (the rank index marks their
-	// hours to rank again: rank.Ranker.Touch). The batch's writer waits
-	// for it: it must be quick, and not keep the slice.
+	// committed, replayed batches included: a hook for what follows the
+	// data written (the rank index of earlier versions used it). The
+	// batch's writer waits for it: it must be quick, and not keep the
+	// slice.
 	OnCommit func(minutes []int64)
 
 	// The memory bounds (docs/pipeline.md, Memory) count cells: one label
