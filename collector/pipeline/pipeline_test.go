@@ -316,25 +316,8 @@ func TestOnCommit(t *testing.T) {
 	}
 	// A batch a previous run recorded but did not store: the first object,
 	// with the minutes its records write to.
-	first := objs[0]
-	agg := aggregate.New()
-	file, err := os.Open(filepath.Join(e.dir, first.Key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = decode.Stream(first.Key, file, decode.Options{}, func(r *flowlog.Record) error {
-		agg.Add(r, &aggregate.Context{})
-		return nil
-	})
-	file.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	agg, _ := e.pending(t, objs[0], `{"settings":{"top_k":1073741824},"resolution":{}}`)
 	pendingMinutes := agg.Minutes()
-	snapshot := []byte(`{"settings":{"top_k":1073741824},"resolution":{}}`)
-	if _, err := e.ledger.BeginBatch([]ledger.Object{{Source: "local", Key: first.Key, Version: first.Version, Size: first.Size}}, pendingMinutes, snapshot, nil); err != nil {
-		t.Fatal(err)
-	}
 
 	var calls [][]int64
 	p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 2, OnCommit: func(m []int64) {
@@ -389,25 +372,7 @@ func TestLegacyBatchReplays(t *testing.T) {
 	if err != nil || len(objs) < 2 {
 		t.Fatalf("listed %d objects: %v", len(objs), err)
 	}
-	first := objs[0]
-	agg := aggregate.New()
-	file, err := os.Open(filepath.Join(e.dir, first.Key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = decode.Stream(first.Key, file, decode.Options{}, func(r *flowlog.Record) error {
-		agg.Add(r, &aggregate.Context{})
-		return nil
-	})
-	file.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	snapshot := []byte(`{"settings":{"top_k":2},"resolution":{}}`)
-	rec, err := e.ledger.BeginBatch([]ledger.Object{{Source: "local", Key: first.Key, Version: first.Version, Size: first.Size}}, agg.Minutes(), snapshot, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	agg, rec := e.pending(t, objs[0], `{"settings":{"top_k":2},"resolution":{}}`)
 	p := e.pipeline(t, true, pipeline.Options{MaxObjects: 1})
 	if err := p.Run(ctx, true); err != nil {
 		t.Fatal(err)
@@ -455,4 +420,29 @@ func familyOf(name string) int {
 		}
 	}
 	panic(name)
+}
+
+// pending records in the ledger a batch of one object as a run that did
+// not store it leaves it, with the snapshot given, and returns the
+// object's aggregate and the batch.
+func (e *env) pending(t *testing.T, o source.Object, snapshot string) (*aggregate.Aggregate, ledger.Batch) {
+	t.Helper()
+	agg := aggregate.New()
+	file, err := os.Open(filepath.Join(e.dir, o.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = decode.Stream(o.Key, file, decode.Options{}, func(r *flowlog.Record) error {
+		agg.Add(r, &aggregate.Context{})
+		return nil
+	})
+	file.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.ledger.BeginBatch([]ledger.Object{{Source: "local", Key: o.Key, Version: o.Version, Size: o.Size}}, agg.Minutes(), []byte(snapshot), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return agg, rec
 }
