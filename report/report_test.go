@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -327,11 +328,19 @@ var hostile = []string{
 }
 
 // queryRecorder is a fake Prometheus query API: it parses every query with
-// metricsql and answers with an empty result.
+// metricsql, checks that it bypasses the cache, records it with its times
+// and answers with an empty result.
 type queryRecorder struct {
-	t       *testing.T
-	mu      sync.Mutex
-	queries []string
+	t    *testing.T
+	mu   sync.Mutex
+	sent []sentQuery
+}
+
+// sentQuery is a query as VictoriaMetrics received it.
+type sentQuery struct {
+	expr                   string
+	ranged                 bool
+	time, start, end, step int64 // ms; step of a range query
 }
 
 func (r *queryRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -342,20 +351,39 @@ func (r *queryRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if err := req.ParseForm(); err != nil {
 		r.t.Errorf("parse form: %v", err)
 	}
-	q := req.Form.Get("query")
-	r.mu.Lock()
-	r.queries = append(r.queries, q)
-	r.mu.Unlock()
-	if _, err := metricsql.Parse(q); err != nil {
-		r.t.Errorf("query %s does not parse: %v", q, err)
+	ms := func(name string) int64 {
+		v := req.Form.Get(name)
+		if v == "" {
+			return 0
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			r.t.Errorf("%s=%q: %v", name, v, err)
+		}
+		return int64(f*1000 + 0.5)
 	}
-	typ := "vector"
-	if strings.HasSuffix(req.URL.Path, "/query_range") {
-		typ = "matrix"
+	q := sentQuery{expr: req.Form.Get("query"), ranged: strings.HasSuffix(req.URL.Path, "/query_range")}
+	if _, err := metricsql.Parse(q.expr); err != nil {
+		r.t.Errorf("query %s does not parse: %v", q.expr, err)
 	}
 	if req.Form.Get("nocache") != "1" {
-		r.t.Errorf("query %s without nocache=1", q)
+		r.t.Errorf("query %s without nocache=1", q.expr)
 	}
+	typ := "vector"
+	if q.ranged {
+		typ = "matrix"
+		q.start, q.end = ms("start"), ms("end")
+		s, err := time.ParseDuration(req.Form.Get("step"))
+		if err != nil {
+			r.t.Errorf("step %q: %v", req.Form.Get("step"), err)
+		}
+		q.step = s.Milliseconds()
+	} else {
+		q.time = ms("time")
+	}
+	r.mu.Lock()
+	r.sent = append(r.sent, q)
+	r.mu.Unlock()
 	io.WriteString(w, `{"status":"success","data":{"resultType":"`+typ+`","result":[]}}`)
 }
 
@@ -391,8 +419,8 @@ func TestEveryQueryParses(t *testing.T) {
 	if h := e.Health(ctx); !h.Reachable {
 		t.Errorf("health: %+v", h)
 	}
-	if len(rec.queries) < 100 {
-		t.Errorf("only %d queries", len(rec.queries))
+	if len(rec.sent) < 100 {
+		t.Errorf("only %d queries", len(rec.sent))
 	}
 }
 

@@ -3,13 +3,9 @@ package report
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,59 +14,6 @@ import (
 	"github.com/vpcflow/vpcflow/schema"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
-
-// sentQuery is a query as VictoriaMetrics received it.
-type sentQuery struct {
-	expr                   string
-	ranged                 bool
-	time, start, end, step int64 // ms; step of a range query
-}
-
-// stepRecorder is a fake Prometheus query API that records every query
-// with its times and answers with an empty result.
-type stepRecorder struct {
-	t    *testing.T
-	mu   sync.Mutex
-	sent []sentQuery
-}
-
-func (r *stepRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if req.URL.Path == "/flags" {
-		io.WriteString(w, "-dedup.minScrapeInterval=\"1ms\"\n")
-		return
-	}
-	if err := req.ParseForm(); err != nil {
-		r.t.Errorf("parse form: %v", err)
-	}
-	ms := func(name string) int64 {
-		v := req.Form.Get(name)
-		if v == "" {
-			return 0
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			r.t.Errorf("%s=%q: %v", name, v, err)
-		}
-		return int64(f*1000 + 0.5)
-	}
-	q := sentQuery{expr: req.Form.Get("query"), ranged: strings.HasSuffix(req.URL.Path, "/query_range")}
-	typ := "vector"
-	if q.ranged {
-		typ = "matrix"
-		q.start, q.end = ms("start"), ms("end")
-		s, err := time.ParseDuration(req.Form.Get("step"))
-		if err != nil {
-			r.t.Errorf("step %q: %v", req.Form.Get("step"), err)
-		}
-		q.step = s.Milliseconds()
-	} else {
-		q.time = ms("time")
-	}
-	r.mu.Lock()
-	r.sent = append(r.sent, q)
-	r.mu.Unlock()
-	io.WriteString(w, `{"status":"success","data":{"resultType":"`+typ+`","result":[]}}`)
-}
 
 // familyOf returns the family of a series name, or -1.
 func familyOf(name string) int {
@@ -137,7 +80,7 @@ func windowsOf(t *testing.T, expr string) (fams []int, windows []int64) {
 // minutes, nor one that cuts an interval, and a report reading a family
 // and its totals uses the coarser step of the two. LabelValues likewise.
 func TestEveryQueryAlignsToItsFamilies(t *testing.T) {
-	rec := &stepRecorder{t: t}
+	rec := &queryRecorder{t: t}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 	e, err := New(vmclient.Config{URL: srv.URL})
