@@ -2,10 +2,7 @@ package reporttest
 
 import (
 	"maps"
-	"slices"
 	"testing"
-
-	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // TestTopOf: the largest values first, ties broken label by label as the
@@ -41,32 +38,4 @@ func TestDiff(t *testing.T) {
 	f(map[string]float64{"a": 1, "b": 0}, map[string]float64{"a": 1, "b": 0}, "")
 	f(map[string]float64{"a": 1}, map[string]float64{"a": 1, "b": 0}, "  b: got NaN, want 0")
 	f(map[string]float64{"a": 2, "c": 1}, map[string]float64{"a": 1}, "  a: got 2, want 1\n  c: got 1, want nothing")
-}
-
-// TestRestep: a five-minute family's minute samples are summed per
-// interval at its start plus the slot; samples already on their step,
-// one-minute families and other series pass as they are.
-func TestRestep(t *testing.T) {
-	const m = 60_000
-	f := func(name string, in, want []vmclient.Sample) {
-		t.Helper()
-		var got []vmclient.Sample
-		Restep(func(labels []vmclient.Label, samples []vmclient.Sample) {
-			got = append(got, samples...)
-		})([]vmclient.Label{{Name: "__name__", Value: name}}, in)
-		if !slices.Equal(got, want) {
-			t.Errorf("%s %v: %v, want %v", name, in, got, want)
-		}
-	}
-	s := func(ts int64, v float64) vmclient.Sample { return vmclient.Sample{Timestamp: ts, Value: v} }
-	slot := int64(59999)
-	// Minutes 0–6 of a batch at slot 59999: 0–4 into the interval at 0, 5–6 at 5.
-	in := []vmclient.Sample{s(0*m+slot, 1), s(1*m+slot, 2), s(4*m+slot, 4), s(5*m+slot, 8), s(6*m+slot, 16)}
-	f("vpcflow_src_bytes", in, []vmclient.Sample{s(slot, 7), s(5*m+slot, 24)})
-	f("vpcflow_status_records", in, []vmclient.Sample{s(slot, 7), s(5*m+slot, 24)})
-	f("vpcflow_src_bytes", []vmclient.Sample{s(5*m+slot, 24), s(slot, 7)}, []vmclient.Sample{s(slot, 7), s(5*m+slot, 24)}) // out of order
-	f("vpcflow_src_bytes", []vmclient.Sample{s(slot, 7), s(5*m+slot, 24)}, []vmclient.Sample{s(slot, 7), s(5*m+slot, 24)}) // on its step
-	f("vpcflow_total_bytes", in, in)                                                                                       // a one-minute family
-	f("vpcflow_service_flows", in, in)
-	f("vpcflow_collector_ledger", in, in) // no family
 }
