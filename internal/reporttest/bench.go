@@ -28,7 +28,7 @@ const benchVersion = "v4"
 // (report's BenchmarkReports, the plugin's BenchmarkQueryData)
 // and the range of its data. The dataset is generated v5 flow logs,
 // written as the collector writes them since issue 13 (samples on their
-// family's step, Restep; the top-K families bounded to the collector's
+// family's step (as the aggregator writes them); the top-K families bounded to the collector's
 // default top K, pipeline.DefaultTopK, label sets per VPC, action and hour,
 // the rest folded: foldingSink), into a VictoriaMetrics whose data folder
 // is kept in the cache (VPCFLOW_CACHE, default ~/.cache/vpcflow) for the

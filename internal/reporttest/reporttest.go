@@ -116,7 +116,7 @@ func (nopCloser) Close() error { return nil }
 // Load generates flow logs as opts says, aggregates them per batch of
 // objects exactly as the collector does (aggregate.Emit, top-K folding as
 // Options.TopK says, address owners learned from all records; samples on
-// their family's step, Restep), writes each batch at its own slot,
+// their family's step, as the aggregator writes them), writes each batch at its own slot,
 // flushes, and checks every family against the
 // ground truth: every label set's totals, but only the groups' totals of a
 // family that top K folds (the derived families stay exact).
