@@ -13,13 +13,32 @@ import (
 )
 
 // Test runs every check: the plugin frontend's (type check, lint, jest,
-// build, bundle test), then gofmt, go vet, staticcheck, and the Go tests,
-// plain and with the race detector (fuzz targets run their seed corpora).
+// build, bundle test), the plugin backend's build and Grafana's plugin
+// validator on the built plugin (see Validate), then gofmt, go vet,
+// staticcheck, and the Go tests of the root module and the plugin's, plain
+// and with the race detector (fuzz targets run their seed corpora).
 func Test(ctx context.Context) error {
 	if err := devtools.PluginFrontend(ctx); err != nil {
 		return err
 	}
+	if err := devtools.PluginBackend(ctx); err != nil {
+		return err
+	}
+	if err := devtools.CheckPlugin(ctx); err != nil {
+		return err
+	}
 	return devtools.Test(ctx)
+}
+
+// Validate builds the plugin and runs Grafana's plugin validator on it
+// (../shared/plugin-validator/validate beside the repository when it
+// exists, else npx @grafana/plugin-validator): it fails on any error-level
+// finding, as the Grafana plugin catalog would reject the plugin.
+func Validate(ctx context.Context) error {
+	if err := devtools.Plugin(ctx); err != nil {
+		return err
+	}
+	return devtools.ValidatePlugin(ctx)
 }
 
 // Tools installs the pinned servers the tests use (VictoriaMetrics,

@@ -2,4 +2,4 @@
 const base = require('./jest.config.js');
 
 /** @type {import('jest').Config} */
-module.exports = { ...base, roots: ['<rootDir>/test'] };
+module.exports = { ...base, testMatch: ['<rootDir>/test/**/*.test.{ts,tsx}'] };

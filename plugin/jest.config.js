@@ -1,44 +1,21 @@
-// Unit tests: real components rendered in jsdom with @testing-library/react, compiled by SWC.
+// Extends the create-plugin Jest configuration in .config/ (do not edit that folder):
+// https://grafana.com/developers/plugin-tools/how-to-guides/extend-configurations#extend-the-jest-config
+// Unit tests render real components in jsdom with @testing-library/react, compiled by SWC.
 
-// Packages @grafana/* pull in that ship only ES modules: SWC compiles them to CommonJS for Jest.
-const esModules = [
-  '@wojtekmaj/date-utils',
-  'd3',
-  'd3-[a-z-]+',
-  'get-user-locale',
-  'marked',
-  'memoize',
-  'mimic-function',
-  'ol',
-  'react-calendar',
-  'react-colorful',
-  'uuid',
-];
+// Dates in tests are UTC whatever the machine's zone.
+process.env.TZ = 'UTC';
+
+const base = require('./.config/jest.config');
 
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'jsdom',
-  roots: ['<rootDir>/src'],
-  testMatch: ['**/*.test.ts', '**/*.test.tsx'],
+  ...base,
+  // Globals @grafana/* need while their modules load, before jest-setup.js runs.
   setupFiles: ['<rootDir>/jest.polyfills.ts'],
-  setupFilesAfterEnv: ['<rootDir>/jest.setup.ts'],
   transform: {
-    '^.+\\.(m?js|jsx|tsx?)$': [
-      '@swc/jest',
-      {
-        jsc: {
-          parser: { syntax: 'typescript', tsx: true },
-          transform: { react: { runtime: 'classic' } },
-          target: 'es2020',
-        },
-        module: { type: 'commonjs' },
-      },
-    ],
-  },
-  transformIgnorePatterns: [`/node_modules/(?!(${esModules.join('|')})/)`],
-  moduleNameMapper: {
-    '\\.(css|scss|sass)$': '<rootDir>/src/__mocks__/style.ts',
-    '^react-inlinesvg$': '<rootDir>/src/__mocks__/react-inlinesvg.tsx',
+    ...base.transform,
+    // Jest 30 loads the .mjs builds of some ES-module-only packages (d3-*): compile them too.
+    '^.+\\.mjs$': base.transform['^.+\\.(t|j)sx?$'],
   },
   clearMocks: true,
 };

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/internal/deploycheck"
-	"github.com/vpcflow/vpcflow/plugin/pkg/models"
 	"github.com/vpcflow/vpcflow/report"
 )
 
@@ -410,29 +408,6 @@ func TestQueryValidate(t *testing.T) {
 	f(Query{Query: report.Query{Report: "vpcs", Top: 0}}, false)
 	f(Query{Query: report.Query{Report: "dst-service", Top: 10, Filters: []report.Filter{{Label: "interface_id", Op: "=~", Value: "$interface"}}}}, false)
 	f(Query{Query: report.Query{Report: "vpcs", Top: 10, Filters: []report.Filter{{Label: "vpc_id", Op: "~", Value: "x"}}}}, false)
-}
-
-// TestQueryIsThePluginModel: a panel's query is written as the plugin's
-// query model, which the plugin reads back into the same report query.
-func TestQueryIsThePluginModel(t *testing.T) {
-	q := Query{RefID: "A", Datasource: ptr(PluginRef()), Query: report.Query{Report: "vpcs", Metric: "flows", Mode: "total", Top: 3,
-		Filters: []report.Filter{{Label: "vpc_id", Op: report.OpMatch, Value: "vpc-1|vpc-2"}}, Format: "table"}}
-	js, err := json.Marshal(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"refId":"A","datasource":{"type":"vpcflow-flowlogs-datasource","uid":"vpcflow"},"report":"vpcs","metric":"flows","mode":"total","top":3,` +
-		`"filters":[{"label":"vpc_id","op":"=~","value":"vpc-1|vpc-2"}],"format":"table"}`
-	if string(js) != want {
-		t.Errorf("query JSON %s\nwant       %s", js, want)
-	}
-	got, err := models.ParseQuery(js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got.ReportQuery(), q.Query) {
-		t.Errorf("the plugin reads %+v, want %+v", got.ReportQuery(), q.Query)
-	}
 }
 
 // TestGenerateFailsOnBadQuery: a query the report engine would refuse

@@ -13,21 +13,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/grafana/grafana-plugin-sdk-go/build"
 
 	"github.com/vpcflow/vpcflow/internal/tools"
 )
-
-// PluginTarget is an operating system and architecture the plugin backend
-// is built for.
-type PluginTarget struct{ OS, Arch string }
-
-// PluginTargets are the platforms PluginBackend builds: Grafana's Linux
-// servers and images (amd64, arm64) and Apple silicon for local Grafana.
-var PluginTargets = []PluginTarget{{"linux", "amd64"}, {"linux", "arm64"}, {"darwin", "arm64"}}
 
 // Frontend requirements: plugin/package.json's engines.node.
 const (
@@ -43,57 +32,27 @@ const lockHashFile = ".vpcflow-lock-hash"
 // ./... of the vpcflow module: out of go vet, staticcheck and go test.
 const nodeModulesGoMod = "// Written by the vpcflow build: keeps npm packages' Go files out of ./... of the vpcflow module.\nmodule vpcflow.invalid/node_modules\n"
 
-// chdirMu serializes PluginBackend's change of working folder.
-var chdirMu sync.Mutex
-
-// PluginBackend builds the plugin backend, plugin/dist/gpx_vpcflow_<os>_<arch>
-// for each of PluginTargets, with the Grafana plugin SDK's build package:
-// statically linked, without debug information, with the SDK's build info
-// (plugin id, version from plugin/package.json, build time) and the
-// arrow_json_stdlib tag, plus plugin/dist/go_plugin_build_manifest (the
+// PluginBackend builds the plugin backend with the plugin's own build,
+// plugin/Magefile.go (`go tool mage -v backend` in plugin/, the plugin
+// module's mage): plugin/dist/gpx_vpcflow_<os>_<arch> for linux/amd64,
+// linux/arm64 and darwin/arm64, built by the Grafana plugin SDK's build
+// package (statically linked, without debug information, with the SDK's
+// build info: plugin id, version from plugin/package.json, build time, and
+// the arrow_json_stdlib tag), plus plugin/dist/go_plugin_build_manifest (the
 // SHA-256 of each Go file of plugin/, which the plugin validator checks).
-//
-// The SDK's build package takes its paths relative to the working folder
-// (./pkg, src, dist, package.json, and "." for the manifest) and reads the
-// executable's name from src/plugin.json: its before-build callback points
-// RootPackagePath, PluginJSONPath and OutputBinaryPath at plugin/pkg,
-// plugin/src and plugin/dist, and the build runs from plugin/ (restored
-// afterwards) so that the version and the manifest are the plugin's.
 func PluginBackend(ctx context.Context) error {
 	root, err := tools.RepoRoot(ctx)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(root, "plugin")
-	if err := build.SetBeforeBuildCallback(func(cfg build.Config) (build.Config, error) {
-		cfg.RootPackagePath = "./pkg"
-		cfg.PluginJSONPath = filepath.Join(dir, "src")
-		cfg.OutputBinaryPath = filepath.Join(dir, "dist")
-		return cfg, nil
-	}); err != nil {
-		return err
+	began := time.Now()
+	cmd := exec.CommandContext(ctx, "go", "tool", "mage", "-v", "backend")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = filepath.Join(root, "plugin"), os.Stdout, os.Stderr
+	fmt.Fprintf(os.Stderr, "+ (cd plugin && go tool mage -v backend)\n")
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("plugin backend (go tool mage -v backend in plugin/): %w", err)
 	}
-	chdirMu.Lock()
-	defer chdirMu.Unlock()
-	wd, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	if err := os.Chdir(dir); err != nil {
-		return fmt.Errorf("plugin backend: %w", err)
-	}
-	defer func() { _ = os.Chdir(wd) }()
-	for _, t := range PluginTargets {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		began := time.Now()
-		fmt.Fprintf(os.Stderr, "+ build plugin backend %s/%s\n", t.OS, t.Arch)
-		if err := (build.Build{}).Custom(t.OS, t.Arch); err != nil {
-			return fmt.Errorf("build plugin backend for %s/%s: %w", t.OS, t.Arch, err)
-		}
-		fmt.Fprintf(os.Stderr, "  %s in %s\n", filepath.Join("plugin", "dist", "gpx_vpcflow_"+t.OS+"_"+t.Arch), time.Since(began).Round(100*time.Millisecond))
-	}
+	fmt.Fprintf(os.Stderr, "  plugin backend: %s\n", time.Since(began).Round(100*time.Millisecond))
 	return nil
 }
 

@@ -14,15 +14,30 @@ import (
 
 // runV runs a command with its output going to ours.
 func runV(ctx context.Context, env []string, name string, args ...string) error {
+	return runVIn(ctx, "", env, name, args...)
+}
+
+// runVIn runs a command in dir (the working folder when empty) with its
+// output going to ours.
+func runVIn(ctx context.Context, dir string, env []string, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), env...)
-	fmt.Fprintf(os.Stderr, "+ %s %s\n", name, strings.Join(shorten(args), " "))
+	in := ""
+	if dir != "" && dir != "." {
+		in = " (in " + dir + "/)"
+	}
+	fmt.Fprintf(os.Stderr, "+ %s %s%s\n", name, strings.Join(shorten(args), " "), in)
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", name, firstArg(args), err)
+		return fmt.Errorf("%s %s%s: %w", name, firstArg(args), in, err)
 	}
 	return nil
 }
+
+// goModules are the folders of the repository's Go modules: the root, and
+// the Grafana plugin's own (plugin/go.mod, which reaches the root module's
+// packages through a replace directive).
+var goModules = []string{".", "plugin"}
 
 // output runs a command and returns its standard output.
 func output(ctx context.Context, env []string, name string, args ...string) (string, error) {

@@ -17,7 +17,7 @@ import (
 )
 
 // Lint fails when gofmt would change a file, or go vet or staticcheck
-// report anything.
+// report anything in one of the Go modules (goModules).
 func Lint(ctx context.Context) error {
 	out, err := output(ctx, nil, "gofmt", "-l", ".")
 	if err != nil {
@@ -26,14 +26,19 @@ func Lint(ctx context.Context) error {
 	if files := strings.TrimSpace(out); files != "" {
 		return fmt.Errorf("gofmt would change these files (run gofmt -w):\n%s", files)
 	}
-	if err := runV(ctx, nil, "go", "vet", "./..."); err != nil {
-		return err
+	for _, dir := range goModules {
+		if err := runVIn(ctx, dir, nil, "go", "vet", "./..."); err != nil {
+			return err
+		}
+		if err := runVIn(ctx, dir, nil, "go", "tool", "staticcheck", "./..."); err != nil {
+			return err
+		}
 	}
-	return runV(ctx, nil, "go", "tool", "staticcheck", "./...")
+	return nil
 }
 
 // Test runs Lint, installs the servers the tests start (see EnsureTools),
-// then runs every Go test: once as it is (allocation counts are only stable
+// then runs every Go test of each Go module (goModules): once as it is (allocation counts are only stable
 // without the race detector) and once with the race detector. The tests run
 // with VPCFLOW_REQUIRE_SERVERS=1, so a missing server fails them instead of
 // skipping them. A package's tests may take up to testTimeout (go test's
@@ -47,10 +52,18 @@ func Test(ctx context.Context) error {
 		return err
 	}
 	env := []string{"VPCFLOW_REQUIRE_SERVERS=1"}
-	if err := runV(ctx, env, "go", "test", "-timeout", testTimeout, "./..."); err != nil {
-		return err
+	for _, race := range []bool{false, true} {
+		for _, dir := range goModules {
+			args := []string{"test", "-timeout", testTimeout, "./..."}
+			if race {
+				args = append(args[:1], append([]string{"-race"}, args[1:]...)...)
+			}
+			if err := runVIn(ctx, dir, env, "go", args...); err != nil {
+				return err
+			}
+		}
 	}
-	return runV(ctx, env, "go", "test", "-race", "-timeout", testTimeout, "./...")
+	return nil
 }
 
 // testTimeout bounds the tests of one package.

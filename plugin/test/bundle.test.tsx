@@ -17,13 +17,16 @@ import { installFakeBackend, instanceSettings } from '../src/test/fixtures';
 
 const dist = path.join(__dirname, '..', 'dist');
 
-/** Modules Grafana 11 and later share with plugins (sharedDependenciesMap), those we supply here. */
+/** Modules Grafana 11 and later share with plugins (sharedDependenciesMap), those we supply here,
+ * and the AMD loader's own `module`. */
 const SHARED: Record<string, unknown> = {
   '@grafana/data': grafanaData,
   '@grafana/runtime': grafanaRuntime,
   '@grafana/ui': grafanaUI,
   react: React,
   rxjs,
+  // SystemJS's meta module: the create-plugin build reads its uri to find the plugin's public path.
+  module: { uri: 'public/plugins/vpcflow-flowlogs-datasource/module.js' },
 };
 
 interface Loaded {
@@ -83,7 +86,10 @@ describe('dist/module.js', () => {
       alerting: true,
       metrics: true,
       executable: 'gpx_vpcflow',
-      info: { version: pkg.version, logos: { small: 'img/logo.svg', large: 'img/logo.svg' } },
+      info: {
+        version: pkg.version,
+        logos: { small: 'img/logo.svg', large: 'img/logo.svg' },
+      },
       dependencies: { grafanaDependency: '>=11.0.0' },
     });
     expect(JSON.stringify(meta)).not.toMatch(/%VERSION%|%TODAY%/);

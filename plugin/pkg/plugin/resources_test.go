@@ -72,7 +72,7 @@ func TestReportsResource(t *testing.T) {
 
 // displayNamesFixture is the frontend tests' copy of the display-names
 // resource's answer (rewrite it with -update).
-var displayNamesFixture = filepath.Join("..", "..", "src", "test", "displayNames.json")
+var displayNamesFixture = filepath.Join("..", "..", "testdata", "displayNames.json")
 
 // TestDisplayNamesResource checks GET display-names: the names of the
 // schema's table for every label that has any, and the names of the

@@ -7,7 +7,7 @@ import { Observable, of, throwError } from 'rxjs';
 
 import { DataSource } from '../datasource';
 import { DisplayNames, FlowOptions, ReportInfo } from '../types';
-import DISPLAY_NAMES_JSON from './displayNames.json';
+import DISPLAY_NAMES_JSON from '../../testdata/displayNames.json';
 
 const COMMON = ['account_id', 'region', 'vpc_id'];
 
