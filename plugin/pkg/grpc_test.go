@@ -52,7 +52,7 @@ import (
 // taken from the SDK's grpcplugin constants, so that a change of the
 // handshake in the SDK fails TestGrafanaProtocol instead of being followed
 // by it: a Grafana built with the old values would no longer start the
-// plugin.
+// plugin (see TestGrafanaHandshake).
 const (
 	grafanaProtocolVersion = 2
 	grafanaCookieKey       = "grafana_plugin_type"
@@ -88,13 +88,6 @@ var permittedHostEnv = []string{"PLUGIN_UNIX_SOCKET_DIR", "HTTP_PROXY", "http_pr
 // queries with a good one. The process must live through it all and exit
 // cleanly when Grafana's client stops it.
 func TestGrafanaProtocol(t *testing.T) {
-	if grpcplugin.ProtocolVersion != grafanaProtocolVersion || grpcplugin.MagicCookieKey != grafanaCookieKey || grpcplugin.MagicCookieValue != grafanaCookieValue {
-		t.Errorf("the SDK's handshake is %d %s=%s; Grafana starts plugins with %d %s=%s", grpcplugin.ProtocolVersion, grpcplugin.MagicCookieKey,
-			grpcplugin.MagicCookieValue, grafanaProtocolVersion, grafanaCookieKey, grafanaCookieValue)
-	}
-	if backend.FromAlertHeaderName != fromAlertHeader {
-		t.Errorf("the SDK's alert header is %q; Grafana's alerting sends %q", backend.FromAlertHeaderName, fromAlertHeader)
-	}
 	// The logs of the data source made in this process are noise.
 	backend.Logger, log.DefaultLogger = log.NewNullLogger(), log.NewNullLogger()
 
@@ -161,6 +154,20 @@ func TestGrafanaProtocol(t *testing.T) {
 	})
 
 	g.stop(t)
+}
+
+// TestGrafanaHandshake checks that the SDK the plugin is built with still
+// speaks the handshake and the alert header Grafana uses (TestGrafanaProtocol
+// starts the plugin with Grafana's values, which fails too when they
+// differ).
+func TestGrafanaHandshake(t *testing.T) {
+	if grpcplugin.ProtocolVersion != grafanaProtocolVersion || grpcplugin.MagicCookieKey != grafanaCookieKey || grpcplugin.MagicCookieValue != grafanaCookieValue {
+		t.Errorf("the SDK's handshake is %d %s=%s; Grafana starts plugins with %d %s=%s", grpcplugin.ProtocolVersion, grpcplugin.MagicCookieKey,
+			grpcplugin.MagicCookieValue, grafanaProtocolVersion, grafanaCookieKey, grafanaCookieValue)
+	}
+	if backend.FromAlertHeaderName != fromAlertHeader {
+		t.Errorf("the SDK's alert header is %q; Grafana's alerting sends %q", backend.FromAlertHeaderName, fromAlertHeader)
+	}
 }
 
 // writeRecent writes one status sample three minutes ago, so that the
