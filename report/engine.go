@@ -337,6 +337,12 @@ type ranked struct {
 	total    float64
 }
 
+// maxTopK is the largest top N asked of topk_max. A larger one (tables
+// take any) keeps more label sets than VictoriaMetrics aggregates in one
+// query (-search.maxSeriesPerAggrFunc, a million by default), so it is the
+// same as every label set, and N+1 cannot overflow.
+const maxTopK = 1 << 30
+
 // restLabel names the series topk_max adds for the sum of the label sets
 // beyond the top (no report label has this name).
 const restLabel = "vpcflow_rest"
@@ -369,7 +375,7 @@ func (x *exec) rank(ctx context.Context, p *plan, from, to time.Time) (*ranked, 
 		}
 		return r, nil
 	}
-	if p.top == 0 {
+	if p.top == 0 || p.top > maxTopK {
 		return all(ctx)
 	}
 	samples, err := x.instant(ctx, topkRest(p.top+1, p.grouped(d)), to)

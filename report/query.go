@@ -80,6 +80,8 @@ type Query struct {
 	Mode Mode `json:"mode,omitempty"`
 	// Top keeps the Top label sets with the largest values over the whole
 	// range and sums the others into one Other row or series; 0 keeps all.
+	// Tables take any Top; time series at most MaxSeries, and with Top 0
+	// fail when the range has more label sets than that.
 	Top int `json:"top,omitempty"`
 	// Filters restrict the label sets counted; any label of the report's
 	// family (see Report.Filterable).
@@ -98,8 +100,14 @@ type plan struct {
 	filters []Filter // the report's fixed filters, then the query's
 }
 
-// MaxTop bounds Query.Top.
-const MaxTop = 10_000
+// MaxSeries bounds the series of a time series: its Top is at most
+// MaxSeries, and with Top 0 (every label set) a range with more label sets
+// than MaxSeries is an error. Each series is a frame of up to MaxPoints
+// values that Grafana holds and draws, so a thousand series of a thousand
+// points are already 16 MB; beyond that a panel's answer outgrows what a
+// browser draws, and a legend of thousands of entries is unreadable. Tables
+// have no such bound: one row per label set, all of them with Top 0.
+const MaxSeries = 1_000
 
 // check validates q and fills in its defaults.
 func (q Query) check() (*plan, error) {
@@ -128,8 +136,12 @@ func (q Query) check() (*plan, error) {
 	default:
 		return nil, fmt.Errorf("report %s: unknown format %q; valid formats: table, time_series", rep.ID, q.Format)
 	}
-	if p.top < 0 || p.top > MaxTop {
-		return nil, fmt.Errorf("report %s: top %d: want 0 (all rows) to %d", rep.ID, q.Top, MaxTop)
+	switch {
+	case p.top < 0:
+		return nil, fmt.Errorf("report %s: top %d: want 0 (all rows) or more", rep.ID, q.Top)
+	case p.format == FormatTimeSeries && p.top > MaxSeries:
+		return nil, fmt.Errorf("report %s: top %d: a time series shows at most %d series (top 1 to %d, or 0 for all of them); the table format takes any top",
+			rep.ID, q.Top, MaxSeries, MaxSeries)
 	}
 	p.filters = slices.Clone(rep.Filters)
 	for _, f := range q.Filters {

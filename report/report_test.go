@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -124,6 +125,31 @@ func TestQueryCheck(t *testing.T) {
 	if err := (Query{Report: "top-sources", Filters: []Filter{{"src_addr", OpMatch, `10\..*`}, {"vpc_id", OpNotEqual, "-"}}}).Validate(); err != nil {
 		t.Errorf("good filters: %v", err)
 	}
+}
+
+// TestQueryTop shows the bounds of top by format: a table takes any top (0
+// for every row), a time series at most MaxSeries.
+func TestQueryTop(t *testing.T) {
+	f := func(format Format, top int, want string) {
+		t.Helper()
+		err := Query{Report: ReportActionInterfaceDst, Top: top, Format: format}.Validate()
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s top %d: %v, want no error", format, top, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s top %d: error %v, want one saying %q", format, top, err, want)
+		}
+	}
+	for _, top := range []int{0, 1, 1000, 10_000, 10_001, 250_000, math.MaxInt} {
+		f(FormatTable, top, "")
+	}
+	for _, top := range []int{0, 1, 999, 1000} {
+		f(FormatTimeSeries, top, "")
+	}
+	f(FormatTimeSeries, 1001, "top 1001: a time series shows at most 1000 series (top 1 to 1000, or 0 for all of them); the table format takes any top")
+	f(FormatTimeSeries, 10_000, "top 10000: a time series shows at most 1000 series")
+	f(FormatTable, -1, "top -1: want 0 (all rows) or more")
+	f(FormatTimeSeries, -1, "top -1: want 0 (all rows) or more")
 }
 
 // TestQueryJSON shows the query model's JSON, shared with the plugin's

@@ -3,36 +3,58 @@ package report
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
 )
 
 // series answers a time series query in four steps: rank the top N label
-// sets over the whole range (or take all), restrict the queries to them,
-// run each step's sums (and, with a top N, each step's total, for Other)
-// concurrently, then order the series and derive Other.
+// sets over the whole range (for every label set, top 0, the MaxSeries
+// largest: a range with more fails), restrict the queries to them, run
+// each step's sums (and, with a top N that leaves label sets out, each
+// step's total, for Other) concurrently, then order the series and derive
+// Other.
 func (x *exec) series(ctx context.Context, p *plan, from, to time.Time, step time.Duration) (*Result, error) {
-	var r *ranked
-	if p.top > 0 {
-		var err error
-		if r, err = x.rank(ctx, p, from, to); err != nil {
-			return nil, err
-		}
+	ranking := *p
+	if ranking.top == 0 {
+		ranking.top = MaxSeries
+	}
+	r, err := x.rank(ctx, &ranking, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if p.top == 0 && r.hasOther {
+		return nil, fmt.Errorf("%w: a time series shows at most %d series; choose a top N of at most %d, or the table format for every row",
+			ErrTooManySeries, MaxSeries, MaxSeries)
 	}
 	bs := buckets(from, to, step)
-	acc := newSeriesAcc(p.rep.GroupBy, r, bs)
+	acc := newSeriesAcc(p, r, bs, step)
 	if err := parallel(ctx, x.seriesQueries(p, acc, bs, step)...); err != nil {
 		return nil, err
 	}
 	return acc.result(p, r, bs, from, to, step), nil
 }
 
+// ErrTooManySeries is the error of a time series of every label set (top
+// 0) over a range with more than MaxSeries of them: the query must change,
+// to a top N or the table format.
+var ErrTooManySeries = fmt.Errorf("more than %d label sets over the range", MaxSeries)
+
+// maxRestricted bounds the length of a series query restricted to the top
+// label sets. VictoriaMetrics refuses a query longer than
+// -search.maxQueryLen (16 KiB by default), which a restriction to hundreds
+// of addresses or interface IDs reaches; a longer one is not restricted:
+// it asks for every label set, and the ones outside the top are dropped
+// as they arrive.
+const maxRestricted = 8 << 10
+
 // seriesAcc gathers the samples of a time series query: per label set and
 // step, and per step the total of every label set (for Other).
 type seriesAcc struct {
 	group    []string
-	restrict []Filter        // keeps the top label sets (and maybe a few more); nil: all
+	top      bool            // only the ranked label sets are kept; the steps' totals are asked for Other
+	restrict []Filter        // keeps the top label sets (and maybe a few more) in the queries; nil: all
 	topKeys  map[string]bool // the top label sets, by key
 	index    map[int64]int   // bucket end (ms) → step
 
@@ -42,10 +64,11 @@ type seriesAcc struct {
 }
 
 // newSeriesAcc returns the accumulator of the steps bs; with a ranking
-// that leaves label sets out (hasOther), the queries are restricted to the
-// ranked label sets' values, and what they return beyond those label sets
-// is dropped.
-func newSeriesAcc(group []string, r *ranked, bs []bucket) *seriesAcc {
+// that leaves label sets out (hasOther), only the ranked label sets are
+// kept, and the queries are restricted to their values unless that makes
+// a query of step longer than maxRestricted.
+func newSeriesAcc(p *plan, r *ranked, bs []bucket, step time.Duration) *seriesAcc {
+	group := p.rep.GroupBy
 	a := &seriesAcc{group: group, topKeys: map[string]bool{}, index: map[int64]int{}, values: map[string]*Series{}, other: make([]float64, len(bs))}
 	for i, b := range bs {
 		a.index[b.end.UnixMilli()] = i
@@ -53,6 +76,11 @@ func newSeriesAcc(group []string, r *ranked, bs []bucket) *seriesAcc {
 	if r == nil || !r.hasOther {
 		return a
 	}
+	a.top = true
+	for _, row := range r.rows {
+		a.topKeys[key(row.Labels, group)] = true
+	}
+	var restrict []Filter
 	for _, l := range group {
 		var values []string
 		seen := map[string]bool{}
@@ -63,10 +91,10 @@ func newSeriesAcc(group []string, r *ranked, bs []bucket) *seriesAcc {
 			}
 		}
 		slices.Sort(values)
-		a.restrict = append(a.restrict, oneOf(l, values))
+		restrict = append(restrict, oneOf(l, values))
 	}
-	for _, row := range r.rows {
-		a.topKeys[key(row.Labels, group)] = true
+	if len(p.grouped(step, restrict...)) <= maxRestricted {
+		a.restrict = restrict
 	}
 	return a
 }
@@ -78,8 +106,8 @@ func (a *seriesAcc) add(labels map[string]string, end int64, v float64) {
 		return
 	}
 	k := key(labels, a.group)
-	if a.restrict != nil && !a.topKeys[k] {
-		return // a combination of top values that is not a top label set
+	if a.top && !a.topKeys[k] {
+		return // outside the top, or a combination of top values that is not a top label set
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -102,7 +130,7 @@ func (a *seriesAcc) addTotal(end int64, v float64) {
 
 // seriesQueries returns the queries of the steps: one range query for the
 // whole steps, one instant query for each clipped first or last step; and,
-// when the queries are restricted, the same for the steps' totals.
+// when a top N leaves label sets out, the same for the steps' totals.
 func (x *exec) seriesQueries(p *plan, a *seriesAcc, bs []bucket, step time.Duration) []func(context.Context) error {
 	var fns []func(context.Context) error
 	var full []bucket
@@ -119,7 +147,7 @@ func (x *exec) seriesQueries(p *plan, a *seriesAcc, bs []bucket, step time.Durat
 			}
 			return err
 		})
-		if a.restrict != nil {
+		if a.top {
 			fns = append(fns, func(ctx context.Context) error {
 				s, err := x.instant(ctx, p.stepTotal(d), b.end)
 				for _, s := range s {
@@ -140,7 +168,7 @@ func (x *exec) seriesQueries(p *plan, a *seriesAcc, bs []bucket, step time.Durat
 			}
 			return err
 		})
-		if a.restrict != nil {
+		if a.top {
 			fns = append(fns, func(ctx context.Context) error {
 				rs, err := x.rangeQuery(ctx, p.stepTotal(step), start, end, step)
 				for _, s := range rs {

@@ -3,6 +3,7 @@ package report_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -394,7 +395,9 @@ func TestReports(t *testing.T) {
 // adds up (over the series) to the table of that step's range, which for
 // flows and records also matches the per-minute ground truth; the series
 // add up over the steps to the table of the whole range; with top N the
-// series are the table's top rows and Other.
+// series are the table's top rows and Other. Top 0 of a report with more
+// label sets than MaxSeries is an error; its top MaxSeries are checked
+// instead.
 func checkSeries(t *testing.T, e *report.Engine, ds *reporttest.Dataset, rep report.Report, top int, filters []report.Filter, from, to time.Time, step time.Duration) {
 	t.Helper()
 	ctx := context.Background()
@@ -403,6 +406,20 @@ func checkSeries(t *testing.T, e *report.Engine, ds *reporttest.Dataset, rep rep
 		m = report.MetricFlows
 	}
 	q := report.Query{Report: rep.ID, Metric: m, Top: top, Filters: filters}
+	if top == 0 {
+		// More label sets than a time series shows: an error, and the
+		// top MaxSeries instead.
+		all, err := e.Table(ctx, q, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all.Rows) > report.MaxSeries {
+			if _, err := e.TimeSeries(ctx, q, from, to, step); err == nil || !strings.Contains(err.Error(), "more than 1000 label sets over the range") {
+				t.Errorf("%s series of %d label sets, top 0: error %v", rep.ID, len(all.Rows), err)
+			}
+			q.Top = report.MaxSeries
+		}
+	}
 	res, err := e.TimeSeries(ctx, q, from, to, step)
 	if err != nil {
 		t.Fatalf("%s series: %v", rep.ID, err)
@@ -411,7 +428,7 @@ func checkSeries(t *testing.T, e *report.Engine, ds *reporttest.Dataset, rep rep
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := fmt.Sprintf("%s top %d %v step %s", rep.ID, top, filters, step)
+	name := fmt.Sprintf("%s top %d %v step %s", rep.ID, q.Top, filters, step)
 	// The range rounded down to the data's step, the step a multiple of it.
 	base, err := q.Step()
 	if err != nil {
@@ -476,7 +493,7 @@ func checkSeries(t *testing.T, e *report.Engine, ds *reporttest.Dataset, rep rep
 		got := 0.0
 		for _, s := range res.Series {
 			got += s.Values[j]
-			if !s.Other && top == 0 {
+			if !s.Other {
 				if w := truth[reporttest.Key(s.Labels, rep.GroupBy)]; s.Values[j] != w {
 					t.Errorf("%s: %v at %v: %v, want %v", name, s.Labels, start, s.Values[j], w)
 				}
@@ -755,6 +772,118 @@ func TestTies(t *testing.T) {
 			t.Fatalf("top 3 series = %q, want %q", got, want)
 		}
 	}
+}
+
+// TestManyRows loads 10,050 label sets of the pair family, each of its own
+// value, and shows that a table keeps any number of rows (every one with
+// top 0; top 10,001 and Other), and that a time series keeps up to
+// MaxSeries: the top 1,000 and Other, exact per step, although their
+// interface IDs make a query restricted to them longer than
+// VictoriaMetrics takes (-search.maxQueryLen, 16 KiB); every label set
+// with top 0 when a filter leaves at most MaxSeries; and an error saying
+// what to do when top 0 would give more.
+func TestManyRows(t *testing.T) {
+	const n = 10_050
+	vm := testserver.VictoriaMetrics(t)
+	from := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	to := from.Add(2 * reporttest.PairStep)
+	reporttest.Write(t, vm.URL, reporttest.Pairs(n, from)...)
+	vm.Flush()
+	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
+	ctx := context.Background()
+	rep, err := report.Lookup(report.ReportPairInterface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{}
+	for i := range n {
+		want[reporttest.PairSrc(i)+"|"+reporttest.PairDst(i)] = float64(300 * (i + 1))
+	}
+	q := func(top int, filters ...report.Filter) report.Query {
+		return report.Query{Report: rep.ID, Top: top, Filters: filters}
+	}
+
+	t.Run("table", func(t *testing.T) {
+		for _, top := range []int{0, n, 10_001, 1_000_000} {
+			res, err := e.Table(ctx, q(top), from, to)
+			if err != nil {
+				t.Fatalf("top %d: %v", top, err)
+			}
+			wantRows, rest := want, 0.0
+			if top > 0 && top < n {
+				wantRows, rest = reporttest.TopOf(want, top)
+			}
+			got, other := map[string]float64{}, 0.0
+			for _, r := range res.Rows {
+				if r.Other {
+					other = r.Value
+					continue
+				}
+				got[reporttest.Key(r.Labels, rep.GroupBy)] = r.Value
+			}
+			if d := reporttest.Diff(got, wantRows); d != "" || other != rest {
+				t.Errorf("top %d: %d rows, Other %v (want %d rows, Other %v):\n%s", top, len(res.Rows), other, len(wantRows), rest, d)
+			}
+			checkSorted(t, res)
+		}
+	})
+
+	// values sums each series over the steps, and checks that the first
+	// step holds a third of it (the samples hold v and 2v).
+	values := func(t *testing.T, res *report.Result) (map[string]float64, float64) {
+		t.Helper()
+		got, other := map[string]float64{}, 0.0
+		for _, s := range res.Series {
+			if len(s.Values) != 2 || 3*s.Values[0] != s.Values[0]+s.Values[1] {
+				t.Errorf("series %v: values %v, want two steps, the second twice the first", s.Labels, s.Values)
+			}
+			if s.Other {
+				other = s.Values[0] + s.Values[1]
+				continue
+			}
+			got[reporttest.Key(s.Labels, rep.GroupBy)] = s.Values[0] + s.Values[1]
+		}
+		return got, other
+	}
+
+	t.Run("series top 1000", func(t *testing.T) {
+		res, err := e.TimeSeries(ctx, q(report.MaxSeries), from, to, reporttest.PairStep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, rest := reporttest.TopOf(want, report.MaxSeries)
+		got, other := values(t, res)
+		if d := reporttest.Diff(got, top); d != "" || other != rest || len(res.Series) != report.MaxSeries+1 || !res.Series[report.MaxSeries].Other {
+			t.Errorf("%d series, Other %v (want %d and Other %v last):\n%s", len(res.Series), other, report.MaxSeries+1, rest, d)
+		}
+		for _, expr := range res.Queries {
+			if len(expr) > 16<<10 {
+				t.Errorf("a query of %d bytes, more than VictoriaMetrics takes", len(expr))
+			}
+		}
+	})
+
+	t.Run("series top 0", func(t *testing.T) {
+		// A hundred label sets: every one.
+		few := report.Filter{Label: "src_interface", Op: report.OpMatch, Value: "eni-0{15}[0-9]{2}"}
+		res, err := e.TimeSeries(ctx, q(0, few), from, to, reporttest.PairStep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFew := map[string]float64{}
+		for i := range 100 {
+			wantFew[reporttest.PairSrc(i)+"|"+reporttest.PairDst(i)] = float64(300 * (i + 1))
+		}
+		got, other := values(t, res)
+		if d := reporttest.Diff(got, wantFew); d != "" || other != 0 {
+			t.Errorf("filtered to 100 label sets: %d series, Other %v:\n%s", len(res.Series), other, d)
+		}
+		// More than MaxSeries: an error.
+		_, err = e.TimeSeries(ctx, q(0), from, to, reporttest.PairStep)
+		if !errors.Is(err, report.ErrTooManySeries) || !strings.Contains(err.Error(), "report pair-interface: more than 1000 label sets over the range: a time series shows at most 1000 series; choose a top N of at most 1000, or the table format for every row") {
+			t.Errorf("top 0 of %d label sets: error %v", n, err)
+		}
+	})
 }
 
 // TestHealth checks the health of a good VictoriaMetrics with recent data,

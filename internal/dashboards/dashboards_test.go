@@ -171,8 +171,8 @@ func sortedCopy(s []string) []string {
 // ones the alert rules and links use, panel ids unique, data sources
 // provisioned, plugin queries valid for their report (metric, filter
 // labels of the report's family, variables defined), byte rates turned
-// into bits/s, legends from the group-by labels, Prometheus queries on
-// metrics the collector writes.
+// into bits/s, legends from the group-by labels, tables paged, Prometheus
+// queries on metrics the collector writes.
 func TestDashboards(t *testing.T) {
 	boards := deploycheck.CommittedBoards(t)
 	metrics := deploycheck.StatusMetrics(t)
@@ -283,6 +283,17 @@ func checkFlowPanel(t *testing.T, where string, p deploycheck.Panel, q deployche
 			t.Errorf("%s: table of a %s %s query", where, q.Mode, q.Format)
 		}
 		checkUnit(t, where, p, units(q.Metric, q.Mode))
+		// Paged, so that the table stays usable when edited to show every
+		// row: Grafana 12's switch and Grafana 11's.
+		var opts struct {
+			EnablePagination bool `json:"enablePagination"`
+			Footer           struct {
+				EnablePagination bool `json:"enablePagination"`
+			} `json:"footer"`
+		}
+		if err := json.Unmarshal(p.Options, &opts); err != nil || !opts.EnablePagination || !opts.Footer.EnablePagination {
+			t.Errorf("%s: options %s (%v), want enablePagination and footer.enablePagination true", where, p.Options, err)
+		}
 		for _, o := range p.FieldConfig.Overrides {
 			if name, _ := o.Matcher.Options.(string); o.Matcher.ID == "byName" && !slices.Contains(rep.Columns(), name) {
 				t.Errorf("%s: override for column %q, which report %s does not have", where, name, rep.ID)

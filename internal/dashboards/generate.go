@@ -100,6 +100,16 @@ func Generate() ([]File, error) {
 		for i := range d.Links {
 			d.Links[i].Placement = nil
 		}
+		for _, p := range d.Panels {
+			if p.Panel != nil {
+				paginate(p.Panel)
+			}
+			if p.RowPanel != nil {
+				for i := range p.RowPanel.Panels {
+					paginate(&p.RowPanel.Panels[i])
+				}
+			}
+		}
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)

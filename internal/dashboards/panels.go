@@ -292,7 +292,9 @@ func (b *board) series(f flow) {
 }
 
 // table adds a table panel of f's report: the top N rows and Other over
-// the time range, totals.
+// the time range, totals, paged (see tableOptions) so that a panel
+// edited to show every row (top 0, "All rows") stays usable with
+// thousands of them.
 func (b *board) table(f flow) {
 	rep, q, notApplied, err := b.lookup(f, modeOr(f.mode, report.ModeTotal), report.FormatTable)
 	if err != nil {
@@ -311,7 +313,7 @@ func (b *board) table(f flow) {
 		WithTarget(queryBuilder{q}).
 		Unit(units(q.Metric, q.Mode)).
 		OverrideByFieldType(unitOverride(units(q.Metric, q.Mode))).
-		Footer(common.NewTableFooterOptionsBuilder().Show(false)).
+		Footer(common.NewTableFooterOptionsBuilder().Show(false).EnablePagination(true)).
 		Span(orDefault(f.w, 8)).
 		Height(orDefault(f.h, 9))
 	for _, c := range rep.Columns() {
@@ -320,6 +322,25 @@ func (b *board) table(f flow) {
 		}
 	}
 	b.d.WithPanel(p)
+}
+
+// tableOptions are a table panel's options with the pagination switch of
+// Grafana 12's table panel, options.enablePagination (TableOptions of
+// @grafana/schema 12.4, the version docker-compose.yml runs), which the
+// SDK's table.Options lacks: it has the older footer.enablePagination,
+// which Grafana 11 reads. Paged tables set both (paginate).
+type tableOptions struct {
+	*table.Options
+	EnablePagination bool `json:"enablePagination"`
+}
+
+// paginate gives a table panel built with footer.enablePagination the
+// options.enablePagination of Grafana 12 too.
+func paginate(p *dashboard.Panel) {
+	o, ok := p.Options.(*table.Options)
+	if ok && o.Footer != nil && o.Footer.EnablePagination != nil && *o.Footer.EnablePagination {
+		p.Options = tableOptions{Options: o, EnablePagination: true}
+	}
 }
 
 // detailLinks link a table cell holding a VPC or an interface to its

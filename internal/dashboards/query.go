@@ -69,7 +69,7 @@ func (q Query) Equals(other variants.Dataquery) bool {
 
 // Validate checks the query as the report engine will see it once the
 // frontend has replaced the variables: a known report, a metric it
-// counts, labels it can filter on, a top the frontend sends (1 or more).
+// counts, labels it can filter on, a top of 1 or more (see errTop).
 // Each variable stands for a plain value (every variable of these
 // dashboards is a label value or the regular expression .* for All).
 func (q Query) Validate() error {
@@ -96,9 +96,10 @@ func (q Query) Step() (time.Duration, error) {
 	return rq.Step()
 }
 
-// errTop is what Validate says about a top the plugin's frontend would
-// not send (its filterQuery drops queries without a top of 1 or more).
-var errTop = errors.New("top must be 1 or more: the plugin does not run a query without one")
+// errTop is what Validate says about a top of 0 (every row): Query's JSON
+// leaves a top of 0 out (report.Query's omitempty), and the plugin reads a
+// query without a top as top 10, its default (models.DefaultTop).
+var errTop = errors.New("top must be 1 or more: a top of 0 is left out of the stored query, which the plugin then reads as top 10")
 
 // queryBuilder hands a Query to the SDK's panel builders.
 type queryBuilder struct{ q Query }

@@ -95,7 +95,9 @@ type Panel struct {
 	Interval        string      `json:"interval"`
 	Targets         []Target    `json:"targets"`
 	Transformations []Transform `json:"transformations"`
-	FieldConfig     struct {
+	// Options are the panel's options, as they are: each type has its own.
+	Options     json.RawMessage `json:"options"`
+	FieldConfig struct {
 		Defaults struct {
 			Unit        string `json:"unit"`
 			DisplayName string `json:"displayName"`

@@ -1,5 +1,6 @@
 import { CoreApp, dateTime, DataQueryRequest, ScopedVars } from '@grafana/data';
-import { lastValueFrom } from 'rxjs';
+import { BackendSrv, BackendSrvRequest, setBackendSrv } from '@grafana/runtime';
+import { lastValueFrom, of } from 'rxjs';
 
 import { DataSource } from './datasource';
 import { escapeRegex } from './interpolate';
@@ -37,8 +38,13 @@ describe('DataSource defaults and filterQuery', () => {
     ['a complete query', { refId: 'A', report: 'vpcs', top: 5 }, true],
     ['a hidden query', { refId: 'A', hide: true }, false],
     ['no report', { refId: 'A', report: '' }, false],
-    ['top 0', { refId: 'A', top: 0 }, false],
+    ['top 0: every row', { refId: 'A', top: 0 }, true],
+    ['top 0 as a time series (the backend answers whether it fits)', { refId: 'A', top: 0, format: 'time_series' }, true],
+    ['a table of more than 10,000 rows', { refId: 'A', top: 25_000, format: 'table' }, true],
+    ['a time series over MAX_SERIES (the backend says what to change)', { refId: 'A', top: 5000 }, true],
+    ['a negative top', { refId: 'A', top: -1 }, false],
     ['a fractional top', { refId: 'A', top: 2.5 }, false],
+    ['a top that is not a number', { refId: 'A', top: NaN }, false],
     ['a blank filter row', { refId: 'A', filters: [{ label: '', op: '=', value: '' }] }, true],
     ['a filter without a value', { refId: 'A', filters: [{ label: 'vpc_id', op: '=', value: '' }] }, false],
     ['a filter without a label', { refId: 'A', filters: [{ label: '', op: '=', value: 'vpc-1' }] }, false],
@@ -259,6 +265,35 @@ describe('DataSource resources', () => {
     ]);
   });
 
+  it('sends top 0 (every row) to the backend as it is, the way Grafana runs queries', async () => {
+    const posted: unknown[] = [];
+    setBackendSrv({
+      fetch: jest.fn((req: BackendSrvRequest) => {
+        posted.push(req.data);
+        return of({ data: { results: { A: { frames: [] } } }, status: 200, ok: true });
+      }),
+    } as unknown as BackendSrv);
+    const ds = newDataSource();
+    // Grafana's query runners leave out the queries filterQuery refuses, then call query.
+    const query: FlowQuery = { refId: 'A', report: 'action-interface-dst', top: 0, format: 'table' };
+    const request = {
+      targets: [query].filter((q) => ds.filterQuery(q)),
+      range,
+      scopedVars: {},
+      requestId: 'r',
+      interval: '1m',
+      intervalMs: 60_000,
+      timezone: 'utc',
+      app: CoreApp.Explore,
+      startTime: 0,
+    } as unknown as DataQueryRequest<FlowQuery>;
+    await lastValueFrom(ds.query(request));
+    expect(posted).toHaveLength(1);
+    const queries = (posted[0] as { queries: FlowQuery[] }).queries;
+    expect(queries).toHaveLength(1);
+    expect(queries[0]).toMatchObject({ refId: 'A', report: 'action-interface-dst', top: 0, format: 'table' });
+  });
+
   it('shows a one-line summary of a query', () => {
     expect(
       newDataSource().getQueryDisplayText({
@@ -267,5 +302,8 @@ describe('DataSource resources', () => {
         filters: [{ label: 'action', op: '=', value: 'REJECT' }],
       })
     ).toBe('interface · bytes rate · top 10 · action="REJECT"');
+    expect(newDataSource().getQueryDisplayText({ refId: 'A', report: 'pair-interface', top: 0 })).toBe(
+      'pair-interface · bytes rate · all rows'
+    );
   });
 });

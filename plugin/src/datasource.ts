@@ -50,9 +50,10 @@ export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
   }
 
   /**
-   * Hidden queries and incomplete ones (no report, a top that is not a positive integer, a
-   * filter row with a label but no value or the reverse) are not sent. Rows left blank do not
-   * make a query incomplete: they are dropped.
+   * Hidden queries and incomplete ones (no report, a top that is not a whole number of 0 or more,
+   * a filter row with a label but no value or the reverse) are not sent. Top 0 is every row. Rows
+   * left blank do not make a query incomplete: they are dropped. A time series with a top over
+   * MAX_SERIES is sent: the backend's error says what to change.
    */
   override filterQuery(query: FlowQuery): boolean {
     if (query.hide) {
@@ -62,7 +63,7 @@ export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
     if (!q.report) {
       return false;
     }
-    if (!Number.isInteger(q.top) || q.top < 1) {
+    if (!Number.isInteger(q.top) || q.top < 0) {
       return false;
     }
     return q.filters.every((f) => isBlankFilter(f) || isCompleteFilter(f));
@@ -82,7 +83,8 @@ export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
   override getQueryDisplayText(query: FlowQuery): string {
     const q = withDefaults(query);
     const filters = q.filters.filter(isCompleteFilter).map((f) => `${f.label}${f.op}"${f.value}"`);
-    return `${q.report} · ${q.metric} ${q.mode} · top ${q.top}` + (filters.length ? ` · ${filters.join(', ')}` : '');
+    const top = q.top === 0 ? 'all rows' : `top ${q.top}`;
+    return `${q.report} · ${q.metric} ${q.mode} · ${top}` + (filters.length ? ` · ${filters.join(', ')}` : '');
   }
 
   /** The report registry, fetched once per data source instance (again after a failure). */

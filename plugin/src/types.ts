@@ -16,7 +16,10 @@ export interface FlowQuery extends DataQuery {
   report?: string;
   metric?: Metric;
   mode?: Mode;
-  /** Keep the top N groups by value over the range; the backend caps it. */
+  /**
+   * Keep the top N groups by value over the range and sum the rest into Other; 0 keeps every
+   * group. Tables take any N; time series at most {@link MAX_SERIES}.
+   */
   top?: number;
   filters?: Filter[];
   format?: Format;
@@ -46,6 +49,13 @@ export const DEFAULT_QUERY = {
   filters: [],
   format: 'time_series',
 } as const satisfies Partial<FlowQuery>;
+
+/**
+ * The most series a time series query keeps (report.MaxSeries, which TestFrontendQueryModel
+ * checks): its top N is at most this, and with top 0 (every group) a range holding more groups
+ * fails. Each series is a frame Grafana holds and draws. Tables have no bound.
+ */
+export const MAX_SERIES = 1000;
 
 export const METRICS: readonly Metric[] = ['bytes', 'packets', 'flows', 'records'];
 export const MODES: readonly Mode[] = ['total', 'rate'];

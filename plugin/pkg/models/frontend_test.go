@@ -18,8 +18,8 @@ import (
 // model (plugin/src/types.ts, which TypeScript needs) matches the Go one:
 // FlowQuery's fields are report.Query's JSON fields, Filter's are
 // report.Filter's, the Metric, Mode, Format and FilterOp types list the
-// values the report engine takes, and DEFAULT_QUERY holds the defaults
-// ParseQuery fills in.
+// values the report engine takes, DEFAULT_QUERY holds the defaults
+// ParseQuery fills in, and MAX_SERIES is report.MaxSeries.
 func TestFrontendQueryModel(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join("..", "..", "src", "types.ts"))
 	if err != nil {
@@ -104,5 +104,14 @@ func TestFrontendQueryModel(t *testing.T) {
 	}
 	if !reflect.DeepEqual(defaults, want) {
 		t.Errorf("DEFAULT_QUERY = %v, want %v", defaults, want)
+	}
+
+	// The editor's bound of a time series' top is the engine's.
+	m = regexp.MustCompile(`export const MAX_SERIES = ([0-9_]+);`).FindStringSubmatch(ts)
+	if m == nil {
+		t.Fatal("types.ts has no MAX_SERIES")
+	}
+	if n, err := strconv.Atoi(strings.ReplaceAll(m[1], "_", "")); err != nil || n != report.MaxSeries {
+		t.Errorf("MAX_SERIES = %s, want report.MaxSeries, %d", m[1], report.MaxSeries)
 	}
 }

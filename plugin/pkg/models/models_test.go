@@ -128,6 +128,12 @@ func TestParseQuery(t *testing.T) {
 		models.Query{Report: "pair-interface", Metric: report.MetricPackets, Mode: report.ModeTotal, Top: 3, Format: report.FormatTable,
 			Filters: []report.Filter{{Label: "vpc_id", Op: "=", Value: "vpc-0a1"}, {Label: "action", Op: "=", Value: "REJECT"}}})
 	f(`{"report":"log-status","top":0,"filters":null}`, models.Query{Report: "log-status", Mode: report.ModeRate, Top: 0, Format: report.FormatTimeSeries})
+	// Every row (top 0), or any top N, of a table; a time series up to
+	// report.MaxSeries.
+	f(`{"report":"action-interface-dst","top":0,"format":"table"}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 0, Format: report.FormatTable})
+	f(`{"report":"action-interface-dst","top":10001,"format":"table"}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 10001, Format: report.FormatTable})
+	f(`{"report":"action-interface-dst","top":250000,"format":"table"}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 250000, Format: report.FormatTable})
+	f(`{"report":"action-interface-dst","top":1000}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 1000, Format: report.FormatTimeSeries})
 	f(`{"report":"interface","filters":[{"label":"interface_id","op":"=~","value":"(eni-a|eni-b)"}]}`,
 		models.Query{Report: "interface", Mode: report.ModeRate, Top: 10, Format: report.FormatTimeSeries,
 			Filters: []report.Filter{{Label: "interface_id", Op: "=~", Value: "(eni-a|eni-b)"}}})
@@ -150,9 +156,11 @@ func TestParseQueryErrors(t *testing.T) {
 	f(`{"report":"log-status","metric":"bytes"}`, `unknown metric "bytes"; valid metrics: records`)
 	f(`{"mode":"avg"}`, `unknown mode "avg"`)
 	f(`{"format":"heatmap"}`, `unknown format "heatmap"`)
-	f(`{"top":-1}`, "top -1: want a whole number from 1 to 10000")
+	f(`{"top":-1}`, "top -1: want a whole number, 0 (every row) or more")
 	f(`{"top":2.5}`, "top 2.5")
-	f(`{"top":10001}`, "top 10001")
+	// A time series (the default format) keeps at most report.MaxSeries.
+	f(`{"top":1001}`, "top 1001: a time series shows at most 1000 series")
+	f(`{"top":10001,"format":"time_series"}`, "top 10001: a time series shows at most 1000 series")
 	f(`{"report":"interface","filters":[{"label":"src_addr","op":"=","value":"x"}]}`, `cannot filter on label "src_addr"; valid labels:`)
 	f(`{"filters":[{"label":"action","op":"=~","value":"(ACCEPT"}]}`, "bad regular expression")
 	f(`{"filters":[{"label":"action","op":"<","value":"A"}]}`, `unknown operator "<"`)

@@ -60,8 +60,8 @@ func ParseQuery(raw []byte) (Query, error) {
 	}
 	if r.Top != nil {
 		n, err := r.Top.Int64()
-		if err != nil || n < 0 || n > report.MaxTop {
-			return Query{}, fmt.Errorf("query: top %s: want a whole number from 1 to %d (0 keeps every row)", r.Top, report.MaxTop)
+		if err != nil || n < 0 {
+			return Query{}, fmt.Errorf("query: top %s: want a whole number, 0 (every row) or more", r.Top)
 		}
 		q.Top = int(n)
 	}

@@ -39,8 +39,10 @@ func FromAlert(req *backend.QueryDataRequest) bool {
 //     FrameTypeNumericWide frame, one number per label set over the range.
 //
 // A query the user must change (unknown report, label or metric, a bad
-// regular expression, a time range without a whole step of the data it
-// reads, invalid settings) fails with a plugin error and status 400; a failure of
+// regular expression, a top over report.MaxSeries for a time series, or
+// top 0 over a range with more label sets than that, a time range without
+// a whole step of the data it reads, invalid settings) fails with a plugin
+// error and status 400; a failure of
 // VictoriaMetrics with a downstream error and status 502 (504 on a
 // timeout).
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
@@ -91,6 +93,9 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, alert bool
 	}
 	began := time.Now()
 	res, err := d.engine.Run(ctx, rq, tr)
+	if errors.Is(err, report.ErrTooManySeries) {
+		return badRequest(err) // a time series of every label set, where there are too many
+	}
 	if err != nil {
 		err = d.redact(err)
 		d.logger(ctx).Warn("Query failed", "refId", dq.RefID, "report", q.Report, "error", err.Error())

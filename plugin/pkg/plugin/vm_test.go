@@ -1,6 +1,7 @@
 package plugin_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -79,9 +80,10 @@ func seriesOf(t *testing.T, name string, frames data.Frames, keys []string, from
 // TestQueryDataGroundTruth loads an hour of generated flow logs and checks
 // the QueryData frames of every report, as Grafana gets them over gRPC,
 // against totals computed from the generated records themselves: tables
-// of every metric, top 3 with Other adding up, time series summed over
-// their steps (with the step raised to respect MaxDataPoints), alert
-// queries, a filter, and rate mode. Each report's queries go in one
+// of every metric (top 0: every row), top 3 with Other adding up, time
+// series (top report.MaxSeries) summed over their steps (with the step
+// raised to respect MaxDataPoints), alert queries, a filter, and rate
+// mode. Each report's queries go in one
 // request, which runs them concurrently.
 func TestQueryDataGroundTruth(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
@@ -107,22 +109,22 @@ func TestQueryDataGroundTruth(t *testing.T) {
 			}
 			var queries []backend.DataQuery
 			for _, metric := range rep.Metrics {
-				queries = append(queries, dq("table-"+string(metric), from, to, time.Minute, 1000, model(metric, report.ModeTotal, report.MaxTop, report.FormatTable)))
+				queries = append(queries, dq("table-"+string(metric), from, to, time.Minute, 1000, model(metric, report.ModeTotal, 0, report.FormatTable)))
 			}
 			queries = append(queries,
 				dq("table-top3", from, to, time.Minute, 1000, model(m, report.ModeTotal, 3, report.FormatTable)),
-				dq("series", from, to, 7*time.Minute, 1000, model(m, report.ModeTotal, report.MaxTop, report.FormatTimeSeries)),
+				dq("series", from, to, 7*time.Minute, 1000, model(m, report.ModeTotal, report.MaxSeries, report.FormatTimeSeries)),
 				dq("series-top3", from, to, time.Minute, 25, model(m, report.ModeTotal, 3, report.FormatTimeSeries)),
-				dq("rate", from, to, time.Minute, 1000, model(m, report.ModeRate, report.MaxTop, report.FormatTable)),
+				dq("rate", from, to, time.Minute, 1000, model(m, report.ModeRate, 0, report.FormatTable)),
 			)
-			filtered := model(m, report.ModeTotal, report.MaxTop, report.FormatTable)
+			filtered := model(m, report.ModeTotal, 0, report.FormatTable)
 			filtered["filters"] = vpcFilter
 			if !exporters { // first and last seen are not filtered in the truth
 				queries = append(queries, dq("filtered", from, to, time.Minute, 1000, filtered))
 			}
 			resp := h.query(pc, nil, queries...)
 			alerts := h.query(pc, map[string]string{backend.FromAlertHeaderName: "true"},
-				dq("alert", from, to, time.Minute, 43200, model(m, report.ModeTotal, report.MaxTop, report.FormatTimeSeries)),
+				dq("alert", from, to, time.Minute, 43200, model(m, report.ModeTotal, 0, report.FormatTimeSeries)),
 				dq("alert-top3", from, to, time.Minute, 43200, model(m, report.ModeTotal, 3, report.FormatTable)),
 			)
 			frames := func(r *backend.QueryDataResponse, ref string) data.Frames {
@@ -176,9 +178,16 @@ func TestQueryDataGroundTruth(t *testing.T) {
 				t.Errorf("top 3 and Other add up to %v, want %v", s, reporttest.Sum(w))
 			}
 
-			// Time series: summed over the steps, the table.
+			// Time series: summed over the steps, the table (its top
+			// MaxSeries and Other when it has more rows).
 			wg := groundtruth.Project(w, rep.Columns(), rep.GroupBy)
-			if d := reporttest.Diff(seriesOf(t, "series", frames(resp, "series"), rep.GroupBy, from, 1000), wg); d != "" {
+			wantSeries := wg
+			if len(wg) > report.MaxSeries {
+				var rest float64
+				wantSeries, rest = reporttest.TopOf(wg, report.MaxSeries)
+				wantSeries[plugin.OtherName] = rest
+			}
+			if d := reporttest.Diff(seriesOf(t, "series", frames(resp, "series"), rep.GroupBy, from, 1000), wantSeries); d != "" {
 				t.Errorf("series summed over the steps differ from the ground truth:\n%s", d)
 			}
 			topG, restG := reporttest.TopOf(wg, 3)
@@ -239,6 +248,79 @@ func TestQueryDataGroundTruth(t *testing.T) {
 				t.Errorf("alert top 3 differs:\n%s", d)
 			}
 		})
+	}
+}
+
+// TestQueryDataManyRows loads 10,050 label sets of the pair family
+// (reporttest.Pairs) and checks what a panel or Explore gets of a report
+// with more rows than a time series may show: a table with top 0 has
+// every row, as many as the engine's full table; top 10,001 its rows and
+// Other; a time series its top report.MaxSeries and Other, and a top 0 or
+// a top over report.MaxSeries fails with status 400 saying what to do.
+func TestQueryDataManyRows(t *testing.T) {
+	const n = 10_050
+	vm := testserver.VictoriaMetrics(t)
+	from := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	to := from.Add(2 * reporttest.PairStep)
+	reporttest.Write(t, vm.URL, reporttest.Pairs(n, from)...)
+	vm.Flush()
+	e, err := report.New(vmclient.Config{URL: vm.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := e.Table(context.Background(), report.Query{Report: report.ReportPairInterface}, from, to)
+	if err != nil || len(full.Rows) != n {
+		t.Fatalf("the engine's full table: %v, %d rows, want %d", err, len(full.Rows), n)
+	}
+	want := map[string]float64{}
+	for _, r := range full.Rows {
+		want[reporttest.Key(r.Labels, full.Columns)] = r.Value
+	}
+
+	h := serve(t)
+	pc := h.dataSource(map[string]any{"url": vm.URL}, nil)
+	model := func(top int, format report.Format) map[string]any {
+		return map[string]any{"report": report.ReportPairInterface, "metric": "bytes", "mode": "total", "top": top, "format": format}
+	}
+	resp := h.query(pc, nil,
+		dq("all", from, to, time.Minute, 1000, model(0, report.FormatTable)),
+		dq("top", from, to, time.Minute, 1000, model(10_001, report.FormatTable)),
+		dq("series", from, to, time.Minute, 1000, model(report.MaxSeries, report.FormatTimeSeries)),
+		dq("series-all", from, to, time.Minute, 1000, model(0, report.FormatTimeSeries)),
+		dq("series-over", from, to, time.Minute, 1000, model(report.MaxSeries+1, report.FormatTimeSeries)))
+	table := func(ref string) map[string]float64 {
+		t.Helper()
+		r := resp.Responses[ref]
+		if r.Error != nil || len(r.Frames) != 1 {
+			t.Fatalf("%s: %v, %d frames", ref, r.Error, len(r.Frames))
+		}
+		return tableOf(t, r.Frames[0])
+	}
+	if d := reporttest.Diff(table("all"), want); d != "" {
+		t.Errorf("top 0 table differs from the engine's full table of %d rows:\n%s", n, d)
+	}
+	top, rest := reporttest.TopOf(want, 10_001)
+	top[plugin.OtherName+"|"+plugin.OtherName] = rest
+	if d := reporttest.Diff(table("top"), top); d != "" {
+		t.Errorf("top 10001 table differs:\n%s", d)
+	}
+	if r := resp.Responses["series"]; r.Error != nil {
+		t.Errorf("series top %d: %v", report.MaxSeries, r.Error)
+	} else {
+		top, rest := reporttest.TopOf(want, report.MaxSeries)
+		top[plugin.OtherName] = rest
+		if d := reporttest.Diff(seriesOf(t, "series", r.Frames, []string{"src_interface", "dst_interface"}, from, 1000), top); d != "" {
+			t.Errorf("series top %d differ:\n%s", report.MaxSeries, d)
+		}
+	}
+	for ref, msg := range map[string]string{
+		"series-all":  "more than 1000 label sets over the range: a time series shows at most 1000 series; choose a top N of at most 1000, or the table format for every row",
+		"series-over": "top 1001: a time series shows at most 1000 series (top 1 to 1000, or 0 for all of them); the table format takes any top",
+	} {
+		r := resp.Responses[ref]
+		if r.Error == nil || r.Status != backend.StatusBadRequest || !strings.Contains(r.Error.Error(), msg) {
+			t.Errorf("%s: status %d, error %v; want %d saying %q", ref, r.Status, r.Error, backend.StatusBadRequest, msg)
+		}
 	}
 }
 

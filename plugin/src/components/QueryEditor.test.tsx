@@ -105,6 +105,70 @@ describe('QueryEditor', () => {
     expect(last()).toEqual({ refId: 'A', ...DEFAULTS, top: 25 });
   });
 
+  it('shows a query of every row (top 0) with All rows on and no top N to edit', async () => {
+    setup({ refId: 'A', report: 'action', top: 0, format: 'table' });
+    await screen.findByText('Action');
+    expect(screen.getByRole('switch', { name: 'All rows' })).toBeChecked();
+    expect(screen.getByLabelText('Top')).toBeDisabled();
+    expect(screen.getByLabelText('Top')).toHaveValue(null);
+    expect(screen.queryByText('A whole number, 1 or more')).not.toBeInTheDocument();
+  });
+
+  it('turns All rows on (top 0) and off again, giving back the top N it replaced', async () => {
+    const { user, last, onRunQuery } = setup({ refId: 'A', format: 'table' });
+    await screen.findByText('Action');
+    const all = screen.getByRole('switch', { name: 'All rows' });
+    expect(all).not.toBeChecked();
+    const top = screen.getByLabelText('Top');
+    await user.clear(top);
+    await user.type(top, '25');
+    await user.click(all);
+    // The typed N was applied on blur, then replaced by every row.
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, format: 'table', top: 0 });
+    expect(screen.getByRole('switch', { name: 'All rows' })).toBeChecked();
+    expect(onRunQuery).toHaveBeenCalledTimes(2);
+    await user.click(screen.getByRole('switch', { name: 'All rows' }));
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, format: 'table', top: 25 });
+    expect(screen.getByLabelText('Top')).toHaveValue(25);
+    await user.click(screen.getByRole('switch', { name: 'All rows' }));
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, format: 'table', top: 0 });
+  });
+
+  it('gives back the default top N when a query saved with every row turns All rows off', async () => {
+    const { user, last } = setup({ refId: 'A', top: 0 });
+    await screen.findByText('Action');
+    await user.click(screen.getByRole('switch', { name: 'All rows' }));
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, top: 10 });
+  });
+
+  it('takes any top N for a table, at most MAX_SERIES for a time series', async () => {
+    const { user, last, onChange } = setup();
+    await screen.findByText('Action');
+    const top = screen.getByLabelText('Top');
+    await user.clear(top);
+    await user.type(top, '1001');
+    await user.tab();
+    expect(onChange).not.toHaveBeenCalled();
+    expect(
+      screen.getByText('At most 1000 for a time series (a table takes any number, or All rows)')
+    ).toBeInTheDocument();
+    await user.clear(top);
+    await user.type(top, '1000');
+    await user.tab();
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, top: 1000 });
+    await user.click(screen.getByRole('radio', { name: 'Table' }));
+    await user.clear(top);
+    await user.type(top, '25000');
+    await user.tab();
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, format: 'table', top: 25000 });
+    // Back to a time series: the top N is flagged, the backend would refuse it.
+    await user.click(screen.getByRole('radio', { name: 'Time series' }));
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, top: 25000 });
+    expect(
+      screen.getByText('At most 1000 for a time series (a table takes any number, or All rows)')
+    ).toBeInTheDocument();
+  });
+
   it('adds a filter row, picks a label, an operator and a value loaded from label-values', async () => {
     const { user, last, backend } = setup();
     await screen.findByText('Action');

@@ -1,14 +1,16 @@
 import React, { useState } from 'react';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, RadioButtonGroup, Stack } from '@grafana/ui';
+import { InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, Stack } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
 import {
   CompleteFlowQuery,
+  DEFAULT_QUERY,
   Filter,
   FlowOptions,
   FlowQuery,
   Format,
+  MAX_SERIES,
   Metric,
   Mode,
   ReportInfo,
@@ -34,8 +36,8 @@ const LABEL_WIDTH = 10;
 
 /**
  * The query editor: a report from the backend's registry, the metric, rate or total, the top N
- * groups, label filters and the result format. Every change is applied to a query with its
- * defaults filled in, so the stored model is complete for the backend and alerting.
+ * groups or all of them, label filters and the result format. Every change is applied to a query
+ * with its defaults filled in, so the stored model is complete for the backend and alerting.
  */
 export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) {
   const q = withDefaults(query);
@@ -77,7 +79,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
         </InlineField>
       </InlineFieldRow>
       <InlineFieldRow>
-        <TopField id={`${id}-top`} top={q.top} onChange={(top) => change({ ...q, top })} />
+        <TopField id={`${id}-top`} top={q.top} format={q.format} onChange={(top) => change({ ...q, top })} />
         <InlineField label="Format" labelWidth={LABEL_WIDTH}>
           <RadioButtonGroup<Format>
             options={FORMAT_OPTIONS}
@@ -110,39 +112,95 @@ export function switchReport(q: CompleteFlowQuery, id: string, report?: ReportIn
   return { ...q, report: id, metric, filters };
 }
 
-function TopField({ id, top, onChange }: { id: string; top: number; onChange: (top: number) => void }) {
+/**
+ * What is wrong with a typed top N, if anything: it must be a whole number of 1 or more, and at
+ * most MAX_SERIES for a time series.
+ */
+function topProblem(text: string, format: Format): string | undefined {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 1) {
+    return 'A whole number, 1 or more';
+  }
+  if (format === 'time_series' && n > MAX_SERIES) {
+    return `At most ${MAX_SERIES} for a time series (a table takes any number, or All rows)`;
+  }
+  return undefined;
+}
+
+/**
+ * Top N, and the "All rows" switch beside it, which stores top 0 (every group, no Other); turned
+ * off again, it gives back the N it replaced.
+ */
+function TopField({
+  id,
+  top,
+  format,
+  onChange,
+}: {
+  id: string;
+  top: number;
+  format: Format;
+  onChange: (top: number) => void;
+}) {
   // What is being typed; the stored value shows when nothing is.
   const [draft, setDraft] = useState<string>();
-  const text = draft ?? String(top);
-  const n = Number(text);
-  const valid = Number.isInteger(n) && n >= 1;
+  // The N "All rows" replaced, given back when it is turned off.
+  const [lastN, setLastN] = useState(top > 0 ? top : DEFAULT_QUERY.top);
+  const all = top === 0;
+  const text = all ? '' : (draft ?? String(top));
+  const problem = all ? undefined : topProblem(text, format);
   return (
-    <InlineField
-      label="Top"
-      labelWidth={LABEL_WIDTH}
-      htmlFor={id}
-      invalid={!valid}
-      error={valid ? undefined : 'A whole number, 1 or more'}
-      tooltip="Keep the N groups with the largest values over the time range"
-    >
-      <Input
-        id={id}
-        type="number"
-        min={1}
-        step={1}
-        width={10}
-        value={text}
-        onChange={(e) => setDraft(e.currentTarget.value)}
-        onBlur={() => {
-          if (!valid) {
-            return;
-          }
-          setDraft(undefined);
-          if (n !== top) {
-            onChange(n);
-          }
-        }}
-      />
-    </InlineField>
+    <>
+      <InlineField
+        label="Top"
+        labelWidth={LABEL_WIDTH}
+        htmlFor={id}
+        invalid={!!problem}
+        error={problem}
+        disabled={all}
+        tooltip={`Keep the N groups with the largest values over the time range and sum the rest into Other. A time series shows at most ${MAX_SERIES} series; a table any number of rows.`}
+      >
+        <Input
+          id={id}
+          type="number"
+          min={1}
+          max={format === 'time_series' ? MAX_SERIES : undefined}
+          step={1}
+          width={10}
+          value={text}
+          placeholder={all ? 'all' : undefined}
+          onChange={(e) => setDraft(e.currentTarget.value)}
+          onBlur={() => {
+            if (problem) {
+              return;
+            }
+            setDraft(undefined);
+            const n = Number(text);
+            if (n !== top) {
+              setLastN(n);
+              onChange(n);
+            }
+          }}
+        />
+      </InlineField>
+      <InlineField
+        label="All rows"
+        htmlFor={`${id}-all`}
+        tooltip={`Every group, without Other (top 0): a table of thousands of rows, which the table panel pages. A time series shows at most ${MAX_SERIES} series: over a range with more groups the query fails.`}
+      >
+        <InlineSwitch
+          id={`${id}-all`}
+          value={all}
+          onChange={(e) => {
+            if (e.currentTarget.checked) {
+              setDraft(undefined);
+              onChange(0);
+            } else {
+              onChange(lastN);
+            }
+          }}
+        />
+      </InlineField>
+    </>
   );
 }
