@@ -708,7 +708,7 @@ func checkReport(t *testing.T, g *grafanaHost, local *plugin.Datasource, pc back
 	var queries []backend.DataQuery
 	for _, metric := range rep.Metrics {
 		queries = append(queries, grafanaQuery(t, "table-"+string(metric), from, to, time.Minute, 1000,
-			map[string]any{"report": rep.ID, "metric": metric, "mode": report.ModeTotal, "top": report.MaxTop, "format": report.FormatTable}))
+			map[string]any{"report": rep.ID, "metric": metric, "mode": report.ModeTotal, "top": 0, "format": report.FormatTable}))
 	}
 	queries = append(queries,
 		grafanaQuery(t, "series", from, to, 7*time.Minute, 1000,
@@ -995,7 +995,7 @@ func checkMalformed(t *testing.T, g *grafanaHost, pc backend.PluginContext, ds *
 		{raw("filters-a-string", `{"report": "vpcs", "filters": "vpc_id=vpc-1"}`), "not the JSON the query editor saves"},
 		{raw("top-a-string", `{"report": "vpcs", "top": "ten"}`), "not the JSON the query editor saves"},
 		{raw("unknown-report", `{"report": "no-such-report"}`), `unknown report "no-such-report"; valid reports: action`},
-		{raw("negative-top", `{"report": "vpcs", "top": -5}`), "top -5: want a whole number from 1 to"},
+		{raw("negative-top", `{"report": "vpcs", "top": -5}`), "top -5: want a whole number, 0 (every row) or more"},
 		{raw("fractional-top", `{"report": "vpcs", "top": 2.5}`), "top 2.5: want a whole number"},
 		{raw("unknown-metric", `{"report": "vpcs", "metric": "furlongs"}`), `unknown metric "furlongs"; valid metrics: bytes, packets, flows`},
 		{raw("unknown-mode", `{"report": "vpcs", "mode": "sideways"}`), `unknown mode "sideways"`},
