@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/internal/tools"
+	"golang.org/x/sync/errgroup"
 )
 
 // Frontend requirements: plugin/package.json's engines.node.
@@ -123,13 +124,18 @@ func PluginFrontend(ctx context.Context) error {
 	return nil
 }
 
-// Plugin builds the whole plugin into plugin/dist: the backend for every
-// target and the frontend.
+// Plugin builds the whole plugin into plugin/dist: the frontend's packages
+// first (PluginFrontendDeps), then the backend for every target and the
+// frontend at once (they write different files of dist/, and the frontend
+// build keeps the backend's).
 func Plugin(ctx context.Context) error {
-	if err := PluginBackend(ctx); err != nil {
+	if err := PluginFrontendDeps(ctx); err != nil {
 		return err
 	}
-	return PluginFrontendBuild(ctx)
+	var g errgroup.Group
+	g.Go(func() error { return PluginBackend(ctx) })
+	g.Go(func() error { return pluginNPM(ctx, "run", "build") })
+	return g.Wait()
 }
 
 // pluginNPM runs npm with args in plugin/.
