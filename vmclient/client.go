@@ -171,6 +171,11 @@ type Config struct {
 	// nodes' -inmemoryDataFlushInterval (18s at its default of 5s). A
 	// shorter value than the storage needs loses data when a node crashes.
 	DurableAfter time.Duration `yaml:"durable_after"`
+	// DisableFlush keeps the collector from asking the storage to save its
+	// data at once (Flush: /snapshot/create, then /snapshot/delete) at the
+	// end of `run --once` and at a stop: it then waits the save delay
+	// (DurableAfter) before deleting the last objects.
+	DisableFlush bool `yaml:"disable_flush"`
 	// Logger receives a warning when writes or checks start failing, one
 	// every 30 s while they go on, and a line when they work again, and
 	// WaitReady's progress; nil logs nothing.
@@ -209,6 +214,7 @@ type Client struct {
 	insertNodes     []string // vminserts' base URLs
 	durableAfterCfg time.Duration
 	skipDedupCheck  bool
+	disableFlush    bool
 	durMu           sync.Mutex // guards seen, gen
 	seen            []nodeState
 	gen             uint64
@@ -234,6 +240,7 @@ func New(cfg Config) (*Client, error) {
 
 		durableAfterCfg: cfg.DurableAfter,
 		skipDedupCheck:  cfg.SkipDedupCheck,
+		disableFlush:    cfg.DisableFlush,
 		log:             cfg.Logger,
 		health:          Health{Up: true, Since: time.Now()},
 	}

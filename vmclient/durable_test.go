@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"encoding/json"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
@@ -195,5 +196,86 @@ func TestUnreachable(t *testing.T) {
 	}
 	if h := down.Health(); h.Up || h.FailedAttempts != 1 || !strings.Contains(h.LastError, "127.0.0.1:1") {
 		t.Errorf("health after a failed check: %+v", h)
+	}
+}
+
+// TestFlushSaves checks Flush against VictoriaMetrics itself: samples
+// killed with SIGKILL right after Flush survive, where samples killed a
+// moment after their acknowledgement without it are lost (if that part
+// fails, VictoriaMetrics saves sooner than it did, and the comparison says
+// nothing).
+func TestFlushSaves(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	c := newClient(t, vmclient.Config{URL: vm.URL})
+	ctx := context.Background()
+	if _, err := c.CheckDurability(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string) {
+		t.Helper()
+		var ss []vmclient.Series
+		for i := range 2000 {
+			ss = append(ss, series(name, map[string]string{"i": fmt.Sprint(i)}, vmclient.Sample{Timestamp: minute0, Value: 1}))
+		}
+		if err := c.Write(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(name string) float64 {
+		t.Helper()
+		vm.Flush()
+		return vm.Totals(t, name)[""]
+	}
+	for round := range 3 {
+		lost, kept := fmt.Sprintf("unflushed_%d", round), fmt.Sprintf("flushed_%d", round)
+		write(lost)
+		time.Sleep(500 * time.Millisecond)
+		vm.Kill()
+		vm.Start()
+		if n := count(lost); n != 0 {
+			t.Fatalf("%v of 2000 series killed 0.5 s after their acknowledgement survived: the comparison says nothing", n)
+		}
+		write(kept)
+		if err := c.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		vm.Kill()
+		vm.Start()
+		if n := count(kept); n != 2000 {
+			t.Errorf("round %d: killed right after Flush: %v of 2000 series survived", round, n)
+		}
+	}
+	resp, err := http.Get(vm.URL + "/snapshot/list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct{ Snapshots []string }
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Snapshots) > 0 {
+		t.Errorf("Flush left snapshots behind: %q", list.Snapshots)
+	}
+}
+
+// TestFlushRefused: where the storage cannot be asked to save at once,
+// Flush says so with ErrNoFlush (the caller then waits the save delay).
+func TestFlushRefused(t *testing.T) {
+	guarded := testserver.VictoriaMetrics(t, "-snapshotAuthKey=a-key-we-do-not-have")
+	for _, tc := range []struct {
+		name string
+		cfg  vmclient.Config
+	}{
+		{"snapshots need a key", vmclient.Config{URL: guarded.URL}},
+		{"flush disabled", vmclient.Config{URL: guarded.URL, DisableFlush: true}},
+		{"a cluster", vmclient.Config{WriteURL: "http://127.0.0.1:1", QueryURL: "http://127.0.0.1:1", StorageNodes: []string{"http://127.0.0.1:1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := newClient(t, tc.cfg).Flush(context.Background())
+			if !errors.Is(err, vmclient.ErrNoFlush) {
+				t.Fatalf("Flush: %v, want ErrNoFlush", err)
+			}
+		})
 	}
 }

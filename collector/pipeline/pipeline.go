@@ -184,6 +184,7 @@ type Pipeline struct {
 	durableAfter  time.Duration // as of the latest check
 	lastCheck     time.Time
 	checkFailures int
+	noFlush       bool // the storage cannot be asked to save at once (Flusher)
 
 	aggPool  sync.Pool
 	stopping atomic.Bool

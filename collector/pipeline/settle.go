@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -42,6 +43,16 @@ type Durability interface {
 	CheckDurability(ctx context.Context) (vmclient.Durability, error)
 }
 
+// Flusher is a Durability whose storage can also be asked to save, at
+// once, every sample it acknowledged (vmclient.Client is one, for a single
+// node): the final settle asks it instead of waiting the save delay.
+type Flusher interface {
+	// Flush returns when the storage has saved what it acknowledged
+	// before the call; an error wrapping vmclient.ErrNoFlush says it never
+	// can.
+	Flush(ctx context.Context) error
+}
+
 // addUnsettled queues a batch the storage acknowledged.
 func (p *Pipeline) addUnsettled(pb *prepared, gen uint64) {
 	p.settleMu.Lock()
@@ -75,6 +86,11 @@ func (p *Pipeline) nextDue() (time.Time, bool) {
 // only when none waits any more (or ctx is done); otherwise it does what
 // is due now and returns, leaving a failed check for later.
 func (p *Pipeline) settle(ctx context.Context, wait bool) error {
+	if wait {
+		if err := p.flush(ctx); err != nil {
+			return err
+		}
+	}
 	for {
 		due, ok := p.nextDue()
 		if !ok {
@@ -109,25 +125,76 @@ func (p *Pipeline) settle(ctx context.Context, wait bool) error {
 		}
 		p.checkFailures = 0
 		p.durableAfter = dur.After
-		saved, lost := p.takeSettled(dur, began)
-		if len(lost) > 0 {
-			p.stats.Restarts.Add(1)
-			p.log.Warn("storage restarted: the batches it acknowledged but may not have saved are written again",
-				"batches", len(lost), "oldest_acknowledged", time.Since(lost[0].acked).Round(time.Second).String())
-		}
-		for _, u := range saved {
-			if err := p.commit(ctx, u.pb); err != nil {
-				return err
-			}
+		if err := p.settleChecked(ctx, dur, began.Add(-dur.After)); err != nil {
+			return err
 		}
 	}
 }
 
-// takeSettled removes from the queue the batches a check begun at began
-// proves saved (same generation, due before the check began) and those a
+// flush asks the storage to save the waiting batches at once (Flusher),
+// checks it did not restart meanwhile, and commits them; the batches it
+// cannot settle wait the save delay as before. A storage that can never
+// flush is asked once.
+func (p *Pipeline) flush(ctx context.Context) error {
+	f, ok := p.durability.(Flusher)
+	if !ok || p.noFlush {
+		return nil
+	}
+	if _, waiting := p.nextDue(); !waiting {
+		return nil
+	}
+	began := time.Now()
+	if err := f.Flush(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, vmclient.ErrNoFlush) {
+			p.noFlush = true
+			p.log.Info("waiting the storage's save delay before deleting the last objects",
+				"wait", p.durableAfter.String(), "reason", err.Error())
+		} else {
+			p.log.Warn("could not ask the storage to save at once: waiting its save delay", "err", err)
+		}
+		return nil
+	}
+	dur, err := p.durability.CheckDurability(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return nil // the batches wait; settle checks again
+	}
+	p.lastCheck, p.checkFailures, p.durableAfter = time.Now(), 0, dur.After
+	p.stats.Flushes.Add(1)
+	p.log.Info("the storage saved the last batches at once", "took", time.Since(began).Round(time.Millisecond).String(),
+		"instead_of_waiting", p.durableAfter.String())
+	return p.settleChecked(ctx, dur, began)
+}
+
+// settleChecked commits the batches acknowledged at or before saved (as of
+// a check that returned dur: the same generation) and sends back for
+// replay those a restart may have lost.
+func (p *Pipeline) settleChecked(ctx context.Context, dur vmclient.Durability, saved time.Time) error {
+	done, lost := p.takeSettled(dur, saved)
+	if len(lost) > 0 {
+		p.stats.Restarts.Add(1)
+		p.log.Warn("storage restarted: the batches it acknowledged but may not have saved are written again",
+			"batches", len(lost), "oldest_acknowledged", time.Since(lost[0].acked).Round(time.Second).String())
+	}
+	for _, u := range done {
+		if err := p.commit(ctx, u.pb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// takeSettled removes from the queue the batches a check that returned dur
+// proves saved (same generation, acknowledged at or before saved: the
+// check's start less the save delay, or the start of a flush) and those a
 // restart may have lost (an older generation: they go back to the ledger's
 // pending batches, for replay). The queue is in acknowledgement order.
-func (p *Pipeline) takeSettled(dur vmclient.Durability, began time.Time) (saved, lost []*unsettled) {
+func (p *Pipeline) takeSettled(dur vmclient.Durability, saved time.Time) (done, lost []*unsettled) {
 	p.settleMu.Lock()
 	defer p.settleMu.Unlock()
 	keep := p.unsettled[:0]
@@ -135,8 +202,8 @@ func (p *Pipeline) takeSettled(dur vmclient.Durability, began time.Time) (saved,
 		switch {
 		case u.gen != dur.Generation:
 			lost = append(lost, u)
-		case !u.acked.Add(dur.After).After(began):
-			saved = append(saved, u)
+		case !u.acked.After(saved):
+			done = append(done, u)
 		default:
 			keep = append(keep, u)
 			continue
@@ -149,7 +216,7 @@ func (p *Pipeline) takeSettled(dur vmclient.Durability, began time.Time) (saved,
 	if len(lost) > 0 {
 		p.lostBatches = true
 	}
-	return saved, lost
+	return done, lost
 }
 
 // takeLost reports whether batches went back for replay since the last

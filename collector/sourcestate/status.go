@@ -141,4 +141,7 @@ type Totals struct {
 	// Restarts counts the storage restarts that sent batches back for
 	// replay.
 	Restarts atomic.Int64
+	// Flushes counts the times the storage was asked to save the waiting
+	// batches at once (pipeline.Flusher) instead of waiting its save delay.
+	Flushes atomic.Int64
 }

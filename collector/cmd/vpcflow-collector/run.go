@@ -64,7 +64,9 @@ still in memory, so an object is deleted only once the storage's save delay
 has passed since the acknowledgement (read from the /metrics of the single
 node or of each vmstorage, storage.storage_nodes: 18s at the default
 -inmemoryDataFlushInterval=5s) and no storage restart was seen meanwhile; a
-restart sends the batches it may have lost back to be written again. A
+restart sends the batches it may have lost back to be written again. At the
+end of --once and at a stop, a single node is asked to save at once instead
+(a snapshot made and deleted; storage.disable_flush turns it off). A
 source's first run purges, backfills or skips the flow logs already there
 (on_first_run).
 
