@@ -32,7 +32,10 @@ func TestStorageCrashLosesNothing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 11))
 
 	vm := testserver.VictoriaMetrics(t)
-	store, err := vmclient.New(vmclient.Config{URL: vm.URL}) // the save delay VictoriaMetrics needs
+	// The save delay VictoriaMetrics needs, waited for every batch: the
+	// final flush (TestFlushedRunSurvivesKill) would end the run before
+	// the kills.
+	store, err := vmclient.New(vmclient.Config{URL: vm.URL, DisableFlush: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,4 +93,34 @@ func TestStorageCrashLosesNothing(t *testing.T) {
 	if r := p.Stats().Restarts.Load(); r == 0 {
 		t.Errorf("no storage restart seen in %d kills", kills)
 	}
+}
+
+// TestFlushedRunSurvivesKill: `run --once` asks the storage to save its
+// last batches at once instead of waiting its save delay (18 s here), and
+// deletes their objects; a SIGKILL of the storage right after the run must
+// lose nothing.
+func TestFlushedRunSurvivesKill(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	store, err := vmclient.New(vmclient.Config{URL: vm.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{vm: vm, store: store, dir: t.TempDir(), state: t.TempDir()}
+	e.open(t)
+	f, _ := flowlog.ParseFormat("v5")
+	tr := generated(t, e.dir, generate.Config{Records: 60000, Seed: 22, Format: f, Duration: 2 * time.Hour, ENIs: 40, VPCs: 3})
+	objects := countFiles(t, e.dir)
+	p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 4, MaxWait: 100 * time.Millisecond})
+	if err := p.Run(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	vm.Kill()
+	vm.Start()
+	if n := p.Stats().Flushes.Load(); n == 0 {
+		t.Error("the run did not flush the storage")
+	}
+	if n := countFiles(t, e.dir); n != 0 {
+		t.Errorf("%d of %d objects left", n, objects)
+	}
+	tr.Check(t, vm, exactFamilies...)
 }
