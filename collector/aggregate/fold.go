@@ -136,44 +136,90 @@ func (p keyParts) join(a *Aggregate, key rowKey, at []int) string {
 	return b.String()
 }
 
+// internedParts sets the positions at of key to the interned ids of the
+// values of joined (as keyParts.join writes them), and reports whether the
+// aggregate has every one of them (if not, no label set of it has these
+// values).
+func (a *Aggregate) internedParts(key *rowKey, joined string, at []int) bool {
+	for j, p := range at {
+		v := joined
+		if j < len(at)-1 {
+			var ok bool
+			if v, joined, ok = strings.Cut(joined, "|"); !ok {
+				return false
+			}
+		}
+		id, ok := a.strs.ids[v]
+		if !ok {
+			return false
+		}
+		key[p] = id
+	}
+	return true
+}
+
 // Candidates returns, per group and hour of every top-K family, the label
 // sets of the output with their amounts in that hour, largest first
-// (Larger): what decides which label sets keep their own series.
+// (Larger): what decides which label sets keep their own series. A label
+// set's cells are in minute order, so each of its hours is one run of
+// cells: one map lookup per label set and hour, on the interned group
+// labels, and the label strings are joined once per label set and group.
 func (out *Output) Candidates() map[GroupHour][]Tally {
 	a := out.a
 	res := map[GroupHour][]Tally{}
+	type groupHour struct {
+		group rowKey // the group's labels; the others zero
+		hour  int64
+	}
 	for fam, r := range out.rows {
 		if r == nil || !r.def.TopK {
 			continue
 		}
 		parts := partsOf(r.def)
-		at := map[GroupHour]map[string]int{} // index in res
+		at := map[groupHour]int{} // index in lists
+		var lists [][]Tally
+		var keys []groupHour
 		for i, key := range r.keys {
-			var group, own string
-			for _, c := range r.cells[i] {
-				if c.bytes == 0 && c.packets == 0 && c.flows == 0 {
+			var group rowKey
+			for _, p := range parts.group {
+				group[p] = key[p]
+			}
+			own := ""
+			cells := r.cells[i]
+			for j := 0; j < len(cells); {
+				hour := floorDiv(cells[j].minute, 60)
+				var t Tally
+				for ; j < len(cells) && floorDiv(cells[j].minute, 60) == hour; j++ {
+					t.Bytes += cells[j].bytes
+					t.Packets += cells[j].packets
+					t.Flows += cells[j].flows
+				}
+				if t.Bytes == 0 && t.Packets == 0 && t.Flows == 0 {
 					continue
 				}
-				if group == "" {
-					group, own = parts.join(a, key, parts.group), parts.join(a, key, parts.own)
+				if own == "" {
+					own = parts.join(a, key, parts.own)
 				}
-				gh := GroupHour{Family: fam, Group: group, Hour: floorDiv(c.minute, 60)}
-				idx := at[gh]
-				if idx == nil {
-					idx = map[string]int{}
-					at[gh] = idx
-				}
-				j, ok := idx[own]
+				t.Labels = own
+				gh := groupHour{group, hour}
+				n, ok := at[gh]
 				if !ok {
-					j = len(res[gh])
-					idx[own] = j
-					res[gh] = append(res[gh], Tally{Labels: own})
+					n = len(lists)
+					at[gh] = n
+					lists = append(lists, nil)
+					keys = append(keys, gh)
 				}
-				t := &res[gh][j]
-				t.Bytes += c.bytes
-				t.Packets += c.packets
-				t.Flows += c.flows
+				lists[n] = append(lists[n], t)
 			}
+		}
+		names := map[rowKey]string{}
+		for n, gh := range keys {
+			name, ok := names[gh.group]
+			if !ok {
+				name = parts.join(a, gh.group, parts.group)
+				names[gh.group] = name
+			}
+			res[GroupHour{Family: fam, Group: name, Hour: gh.hour}] = lists[n]
 		}
 	}
 	for _, ts := range res {
@@ -197,9 +243,32 @@ func (out *Output) KeepTop(k int) Keep {
 }
 
 // foldKept folds, in every group and hour, the label sets outside keep into
-// the group's label set whose labels outside the group are other.
+// the group's label set whose labels outside the group are other. The keep
+// sets of the family are first turned into the aggregate's interned label
+// sets (a keep set is K label sets; a batch has many more), so that each
+// label set and hour is looked up without building its strings.
 func (r *rows) foldKept(fam int, keep map[GroupHour]map[string]bool, other uint32, a *Aggregate) {
 	parts := partsOf(r.def)
+	type keyHour struct {
+		key  rowKey
+		hour int64
+	}
+	kept := map[keyHour]bool{}
+	for gh, set := range keep {
+		if gh.Family != fam {
+			continue
+		}
+		var key rowKey
+		if !a.internedParts(&key, gh.Group, parts.group) {
+			continue // a group this batch does not have
+		}
+		for own := range set {
+			k := key
+			if a.internedParts(&k, own, parts.own) {
+				kept[keyHour{k, gh.Hour}] = true
+			}
+		}
+	}
 	type folded struct {
 		key   rowKey
 		cells []cell
@@ -207,13 +276,16 @@ func (r *rows) foldKept(fam int, keep map[GroupHour]map[string]bool, other uint3
 	var fold []folded
 	foldAt := map[rowKey]int{}
 	for i, key := range r.keys {
-		var group, own string
-		for j := range r.cells[i] {
-			c := &r.cells[i][j]
-			if group == "" {
-				group, own = parts.join(a, key, parts.group), parts.join(a, key, parts.own)
+		cells := r.cells[i]
+		for j := 0; j < len(cells); {
+			// The cells of one hour are a run: one lookup for the run.
+			hour := floorDiv(cells[j].minute, 60)
+			end := j + 1
+			for end < len(cells) && floorDiv(cells[end].minute, 60) == hour {
+				end++
 			}
-			if keep[GroupHour{Family: fam, Group: group, Hour: floorDiv(c.minute, 60)}][own] {
+			if kept[keyHour{key, hour}] {
+				j = end
 				continue
 			}
 			ok := key
@@ -226,8 +298,11 @@ func (r *rows) foldKept(fam int, keep map[GroupHour]map[string]bool, other uint3
 				foldAt[ok] = n
 				fold = append(fold, folded{key: ok})
 			}
-			fold[n].cells = addCell(fold[n].cells, *c)
-			*c = cell{minute: c.minute} // emptied: zero values are not written
+			for ; j < end; j++ {
+				c := &cells[j]
+				fold[n].cells = addCell(fold[n].cells, *c)
+				*c = cell{minute: c.minute} // emptied: zero values are not written
+			}
 		}
 	}
 	for _, f := range fold {
