@@ -127,6 +127,12 @@ func ingest(ctx context.Context, bin, dir, vmURL string, vmPID int, extra, src s
 	if _, err := vmGet(ctx, vmURL+"/internal/force_flush"); err != nil {
 		return err
 	}
+	// VictoriaMetrics renders /metrics at most once a second: a run shorter
+	// than that (a small set, flushed at the end) would read the page of
+	// before again.
+	if d := time.Until(began.Add(1100 * time.Millisecond)); d > 0 {
+		time.Sleep(d)
+	}
 	after, err := vmMetrics(ctx, vmURL)
 	if err != nil {
 		return err
