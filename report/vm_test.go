@@ -784,11 +784,7 @@ func TestTies(t *testing.T) {
 // what to do when top 0 would give more.
 func TestManyRows(t *testing.T) {
 	const n = 10_050
-	vm := testserver.VictoriaMetrics(t)
-	from := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(2 * reporttest.PairStep)
-	reporttest.Write(t, vm.URL, reporttest.Pairs(n, from)...)
-	vm.Flush()
+	vm, from, to := reporttest.LoadPairs(t, n)
 	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 	ctx := context.Background()
 	rep, err := report.Lookup(report.ReportPairInterface)

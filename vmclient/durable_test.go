@@ -140,21 +140,8 @@ func TestSavedAfterHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	write := func(name string) {
-		t.Helper()
-		var ss []vmclient.Series
-		for i := range 500 {
-			ss = append(ss, series(name, map[string]string{"i": fmt.Sprint(i)}, vmclient.Sample{Timestamp: minute0, Value: 1}))
-		}
-		if err := c.Write(ctx, ss); err != nil {
-			t.Fatal(err)
-		}
-	}
-	count := func(name string) float64 {
-		t.Helper()
-		vm.Flush()
-		return vm.Totals(t, name)[""]
-	}
+	write := func(name string) { writeSeries(t, c, name, 500) }
+	count := func(name string) float64 { return countSeries(t, vm, name) }
 
 	write("lost")
 	vm.Kill()
@@ -211,21 +198,8 @@ func TestFlushSaves(t *testing.T) {
 	if _, err := c.CheckDurability(ctx); err != nil {
 		t.Fatal(err)
 	}
-	write := func(name string) {
-		t.Helper()
-		var ss []vmclient.Series
-		for i := range 2000 {
-			ss = append(ss, series(name, map[string]string{"i": fmt.Sprint(i)}, vmclient.Sample{Timestamp: minute0, Value: 1}))
-		}
-		if err := c.Write(ctx, ss); err != nil {
-			t.Fatal(err)
-		}
-	}
-	count := func(name string) float64 {
-		t.Helper()
-		vm.Flush()
-		return vm.Totals(t, name)[""]
-	}
+	write := func(name string) { writeSeries(t, c, name, 2000) }
+	count := func(name string) float64 { return countSeries(t, vm, name) }
 	for round := range 3 {
 		lost, kept := fmt.Sprintf("unflushed_%d", round), fmt.Sprintf("flushed_%d", round)
 		write(lost)
@@ -278,4 +252,23 @@ func TestFlushRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeSeries writes n series of metric name, one sample each.
+func writeSeries(t *testing.T, c *vmclient.Client, name string, n int) {
+	t.Helper()
+	var ss []vmclient.Series
+	for i := range n {
+		ss = append(ss, series(name, map[string]string{"i": fmt.Sprint(i)}, vmclient.Sample{Timestamp: minute0, Value: 1}))
+	}
+	if err := c.Write(context.Background(), ss); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// countSeries returns the sum of metric name's samples in vm.
+func countSeries(t *testing.T, vm *testserver.VM, name string) float64 {
+	t.Helper()
+	vm.Flush()
+	return vm.Totals(t, name)[""]
 }

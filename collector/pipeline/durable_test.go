@@ -9,6 +9,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
+	"github.com/vpcflow/vpcflow/internal/groundtruth"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/schema"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -31,19 +32,10 @@ func TestStorageCrashLosesNothing(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 11))
 
-	vm := testserver.VictoriaMetrics(t)
 	// The save delay VictoriaMetrics needs, waited for every batch: the
 	// final flush (TestFlushedRunSurvivesKill) would end the run before
 	// the kills.
-	store, err := vmclient.New(vmclient.Config{URL: vm.URL, DisableFlush: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{vm: vm, store: store, dir: t.TempDir(), state: t.TempDir()}
-	e.open(t)
-	f, _ := flowlog.ParseFormat("v5")
-	tr := generated(t, e.dir, generate.Config{Records: 60000, Seed: 21, Format: f, Duration: 2 * time.Hour, ENIs: 40, VPCs: 3})
-	objects := countFiles(t, e.dir)
+	vm, e, tr, objects := crashEnv(t, vmclient.Config{DisableFlush: true}, 21)
 	p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 2, MaxWait: 100 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { done <- p.Run(context.Background(), true) }()
@@ -100,16 +92,7 @@ func TestStorageCrashLosesNothing(t *testing.T) {
 // deletes their objects; a SIGKILL of the storage right after the run must
 // lose nothing.
 func TestFlushedRunSurvivesKill(t *testing.T) {
-	vm := testserver.VictoriaMetrics(t)
-	store, err := vmclient.New(vmclient.Config{URL: vm.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{vm: vm, store: store, dir: t.TempDir(), state: t.TempDir()}
-	e.open(t)
-	f, _ := flowlog.ParseFormat("v5")
-	tr := generated(t, e.dir, generate.Config{Records: 60000, Seed: 22, Format: f, Duration: 2 * time.Hour, ENIs: 40, VPCs: 3})
-	objects := countFiles(t, e.dir)
+	vm, e, tr, objects := crashEnv(t, vmclient.Config{}, 22)
 	p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 4, MaxWait: 100 * time.Millisecond})
 	if err := p.Run(context.Background(), true); err != nil {
 		t.Fatal(err)
@@ -123,4 +106,23 @@ func TestFlushedRunSurvivesKill(t *testing.T) {
 		t.Errorf("%d of %d objects left", n, objects)
 	}
 	tr.Check(t, vm, exactFamilies...)
+}
+
+// crashEnv starts a VictoriaMetrics, a client of it with cfg (its URL
+// filled in) and a folder of 60,000 generated records (2 hours, 40
+// interfaces, 3 VPCs) from seed; it returns them, the ground truth and the
+// number of objects.
+func crashEnv(t *testing.T, cfg vmclient.Config, seed int64) (*testserver.VM, *env, *groundtruth.Truth, int) {
+	t.Helper()
+	vm := testserver.VictoriaMetrics(t)
+	cfg.URL = vm.URL
+	store, err := vmclient.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{vm: vm, store: store, dir: t.TempDir(), state: t.TempDir()}
+	e.open(t)
+	f, _ := flowlog.ParseFormat("v5")
+	tr := generated(t, e.dir, generate.Config{Records: 60000, Seed: seed, Format: f, Duration: 2 * time.Hour, ENIs: 40, VPCs: 3})
+	return vm, e, tr, countFiles(t, e.dir)
 }

@@ -3,18 +3,12 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/vpcflow/vpcflow/collector/flowlog"
-	"github.com/vpcflow/vpcflow/collector/generate"
-	"github.com/vpcflow/vpcflow/collector/ledger"
-	"github.com/vpcflow/vpcflow/collector/source"
-	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
@@ -67,28 +61,9 @@ func TestFinalSettleFlushes(t *testing.T) {
 		{name: "restart during the flush: replayed and flushed again", store: &flushingStore{after: time.Hour, restartIn: 1}, wantFlushes: 2, replayed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			f, _ := flowlog.ParseFormat("v5")
-			if _, err := generate.Generate(generate.Config{Records: 3000, Seed: 5, Format: f, Start: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
-				Duration: 30 * time.Minute, ENIs: 10, VPCs: 1}, generate.Dir(dir)); err != nil {
-				t.Fatal(err)
-			}
-			l, err := ledger.Open(filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			enc, err := vmclient.New(vmclient.Config{URL: "http://127.0.0.1:1"}) // encodes only
-			if err != nil {
-				t.Fatal(err)
-			}
 			st := tc.store
-			st.encoder = enc
-			p, err := New([]*sourcestate.Source{{Source: source.NewDir("local", dir), Delete: true, FirstRun: sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}}},
-				l, st, Options{TopK: 1 << 30, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			st.encoder = encodeOnly(t)
+			p, l, dir := testPipeline(t, 3000, 5, 30*time.Minute, st)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			if err := p.Run(ctx, true); err != nil {

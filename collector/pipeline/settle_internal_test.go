@@ -53,27 +53,8 @@ func (a *acker) CheckDurability(context.Context) (vmclient.Durability, error) {
 // were gone, and its commit failed, "batch is not pending"). Found by the
 // race-detector run of TestStorageDownLosesNothing.
 func TestReplaySkipsSettled(t *testing.T) {
-	dir := t.TempDir()
-	f, _ := flowlog.ParseFormat("v5")
-	if _, err := generate.Generate(generate.Config{Records: 2000, Seed: 3, Format: f, Start: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
-		Duration: 20 * time.Minute, ENIs: 10, VPCs: 1}, generate.Dir(dir)); err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.Open(filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	enc, err := vmclient.New(vmclient.Config{URL: "http://127.0.0.1:1"}) // encodes only
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &acker{encoder: enc}
-	p, err := New([]*sourcestate.Source{{Source: source.NewDir("local", dir), Delete: true, FirstRun: sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}}},
-		l, w, Options{TopK: 1 << 30, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := &acker{encoder: encodeOnly(t)}
+	p, l, _ := testPipeline(t, 2000, 3, 20*time.Minute, w)
 	src := p.currentSources()[0]
 	ctx := context.Background()
 	if _, err := p.firstRun(ctx, src); err != nil {
@@ -114,4 +95,40 @@ func TestReplaySkipsSettled(t *testing.T) {
 	if left, _ := src.List(ctx); len(left) != len(objs)-2 {
 		t.Errorf("%d objects left, want %d", len(left), len(objs)-2)
 	}
+}
+
+// encodeOnly returns a client that encodes batches and is never asked to
+// send them.
+func encodeOnly(t *testing.T) *vmclient.Client {
+	t.Helper()
+	enc, err := vmclient.New(vmclient.Config{URL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
+}
+
+// testPipeline generates records v5 records (seed, over d from 2026-03-01
+// 10:00 UTC, 10 interfaces in one VPC) into a folder and returns a
+// pipeline that backfills it and deletes what it committed, writing to w;
+// its ledger (closed when the test ends) and the folder.
+func testPipeline(t *testing.T, records int, seed int64, d time.Duration, w Writer) (*Pipeline, *ledger.Ledger, string) {
+	t.Helper()
+	dir := t.TempDir()
+	f, _ := flowlog.ParseFormat("v5")
+	if _, err := generate.Generate(generate.Config{Records: records, Seed: seed, Format: f, Start: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
+		Duration: d, ENIs: 10, VPCs: 1}, generate.Dir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	p, err := New([]*sourcestate.Source{{Source: source.NewDir("local", dir), Delete: true, FirstRun: sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}}},
+		l, w, Options{TopK: 1 << 30, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, l, dir
 }

@@ -2,7 +2,10 @@ package reporttest
 
 import (
 	"fmt"
+	"testing"
 	"time"
+
+	"github.com/vpcflow/vpcflow/internal/testserver"
 
 	"github.com/vpcflow/vpcflow/schema"
 	"github.com/vpcflow/vpcflow/vmclient"
@@ -11,6 +14,19 @@ import (
 // PairStep is the step of the pair family, the step of the reports of
 // Pairs.
 const PairStep = schema.StepInterface
+
+// LoadPairs starts a VictoriaMetrics holding Pairs(n, from), from
+// 2026-06-01 00:00 UTC, and returns it with the range [from, to) that
+// holds them.
+func LoadPairs(t testing.TB, n int) (vm *testserver.VM, from, to time.Time) {
+	t.Helper()
+	vm = testserver.VictoriaMetrics(t)
+	from = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	to = from.Add(2 * PairStep)
+	Write(t, vm.URL, Pairs(n, from)...)
+	vm.Flush()
+	return vm, from, to
+}
 
 // Pairs returns n hand-made label sets of the pair family, for tests of
 // reports with many rows: label set i (0 ≤ i < n) is the traffic from

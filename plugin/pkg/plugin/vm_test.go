@@ -259,11 +259,7 @@ func TestQueryDataGroundTruth(t *testing.T) {
 // a top over report.MaxSeries fails with status 400 saying what to do.
 func TestQueryDataManyRows(t *testing.T) {
 	const n = 10_050
-	vm := testserver.VictoriaMetrics(t)
-	from := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(2 * reporttest.PairStep)
-	reporttest.Write(t, vm.URL, reporttest.Pairs(n, from)...)
-	vm.Flush()
+	vm, from, to := reporttest.LoadPairs(t, n)
 	e, err := report.New(vmclient.Config{URL: vm.URL})
 	if err != nil {
 		t.Fatal(err)
