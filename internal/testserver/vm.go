@@ -4,9 +4,14 @@
 // folders, stopped when the test ends. The processes are run by package
 // internal/launch; the binaries come from the cache filled by
 // `go tool mage tools` (see tools.EnsureTools), the cluster's from a
-// folder of built binaries (see VictoriaMetricsCluster). CredentialEcho
-// is the exception: an in-process stand-in for a server or proxy that
-// echoes a request's credentials in its error answers.
+// folder of built binaries (see VictoriaMetricsCluster). Two are
+// in-process instead: CredentialEcho, a stand-in for a server or proxy
+// that echoes a request's credentials in its error answers, and EC2, a
+// stand-in for the Amazon EC2 API (no EC2 server can be installed): an
+// httptest server on 127.0.0.1 speaking the EC2 Query protocol as
+// aws-sdk-go-v2's ec2 client does, describing the VPCs, subnets, network
+// interfaces, instances and availability zones a test loads, with
+// pagination, DryRun, throttling, denied actions and request counts.
 package testserver
 
 import (
