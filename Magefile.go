@@ -47,7 +47,8 @@ func Tools(ctx context.Context) error {
 	return tools.EnsureTools(ctx, tools.ToolNames()...)
 }
 
-// Lint runs gofmt, go vet and staticcheck only.
+// Lint runs gofmt, go mod tidy -diff, go vet and staticcheck only (both Go
+// modules).
 func Lint(ctx context.Context) error {
 	return devtools.Lint(ctx)
 }

@@ -16,8 +16,9 @@ import (
 	"github.com/vpcflow/vpcflow/internal/tools"
 )
 
-// Lint fails when gofmt would change a file, or go vet or staticcheck
-// report anything in one of the Go modules (goModules).
+// Lint fails when gofmt would change a file, or go mod tidy, go vet or
+// staticcheck would change or report anything in one of the Go modules
+// (goModules).
 func Lint(ctx context.Context) error {
 	out, err := output(ctx, nil, "gofmt", "-l", ".")
 	if err != nil {
@@ -27,6 +28,12 @@ func Lint(ctx context.Context) error {
 		return fmt.Errorf("gofmt would change these files (run gofmt -w):\n%s", files)
 	}
 	for _, dir := range goModules {
+		// go.mod and go.sum say exactly what the code needs (the plugin's
+		// go.sum follows the root module's requirements through its
+		// replace).
+		if err := runVIn(ctx, dir, nil, "go", "mod", "tidy", "-diff"); err != nil {
+			return fmt.Errorf("%w: run go mod tidy in %s", err, dir)
+		}
 		if err := runVIn(ctx, dir, nil, "go", "vet", "./..."); err != nil {
 			return err
 		}
