@@ -275,9 +275,14 @@ func (s *EC2Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeEC2Error(w, id, err)
 		return
 	}
+	writeXML(w, id, http.StatusOK, body)
+}
+
+// writeXML writes an answer: status, EC2's headers and the XML body.
+func writeXML(w http.ResponseWriter, id string, status int, body []byte) {
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.Header().Set("x-amzn-RequestId", id)
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	w.Write([]byte(xml.Header))
 	w.Write(body)
 }
@@ -298,11 +303,7 @@ func writeEC2Error(w http.ResponseWriter, id string, e *ec2Error) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.Header().Set("x-amzn-RequestId", id)
-	w.WriteHeader(e.status)
-	w.Write([]byte(xml.Header))
-	w.Write(b)
+	writeXML(w, id, e.status, b)
 }
 
 // answer returns the XML body answering r, or the error to answer.
