@@ -324,7 +324,9 @@ func TestMeasureCost(t *testing.T) {
 	if c.dataBytes != total || c.indexBytes != index || index <= 0 || index >= total {
 		t.Errorf("data %d bytes, index %d; on disk %d, %d", c.dataBytes, c.indexBytes, total, index)
 	}
-	if c.rss < 1<<20 || c.peakRSS < c.rss {
+	// VictoriaMetrics reads its resident size and its peak at two moments
+	// of one /metrics page: the peak may lag a growing RSS by a few pages.
+	if c.rss < 1<<20 || c.peakRSS < c.rss-1<<20 {
 		t.Errorf("RSS %d, peak %d", c.rss, c.peakRSS)
 	}
 	// Settled: at rest, every sample in files, each of the two partitions
