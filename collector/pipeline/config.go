@@ -76,7 +76,7 @@ func DefaultConfig() Config {
 }
 
 // Options returns the pipeline options the configuration sets; the
-// others (workers, logger, clock, OnCommit) are the caller's.
+// others (workers, logger, clock) are the caller's.
 func (c Config) Options() Options {
 	topK := c.Aggregation.TopK
 	if topK == 0 {

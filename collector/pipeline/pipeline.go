@@ -89,13 +89,6 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of first-run cutoffs; default time.Now.
 	Now func() time.Time
-	// OnCommit, when set, is called with the minutes (Unix minutes: Unix
-	// seconds / 60, sorted) a batch wrote samples to, once the batch is
-	// committed, replayed batches included: a hook for what follows the
-	// data written (the rank index of earlier versions used it). The
-	// batch's writer waits for it: it must be quick, and not keep the
-	// slice.
-	OnCommit func(minutes []int64)
 
 	// The memory bounds (docs/pipeline.md, Memory) count cells: one label
 	// set of one family in one minute (aggregate.Aggregate.Cells).

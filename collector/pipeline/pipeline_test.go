@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"maps"
+
 	"github.com/vpcflow/vpcflow/collector/aggregate"
 	"github.com/vpcflow/vpcflow/collector/decode"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
@@ -23,7 +25,6 @@ import (
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/schema"
 	"github.com/vpcflow/vpcflow/vmclient"
-	"maps"
 )
 
 // generated writes flow logs under dir and returns the ground truth of
@@ -297,63 +298,6 @@ func TestTopKKeepsGroupTotals(t *testing.T) {
 			if n > k+1 {
 				t.Fatalf("%s: %d label sets in group-minute %s, want at most %d", def.Name, n, g, k+1)
 			}
-		}
-	}
-}
-
-// TestOnCommit records the minutes Options.OnCommit is given: a pending
-// batch replayed first, with the minutes the ledger recorded for it, then
-// one call per batch; together they are exactly the minutes the families
-// have samples in.
-func TestOnCommit(t *testing.T) {
-	e := newEnv(t)
-	f, _ := flowlog.ParseFormat("v5")
-	generated(t, e.dir, generate.Config{Records: 3000, Seed: 12, Format: f, Duration: 20 * time.Minute, ENIs: 10, VPCs: 1})
-	ctx := context.Background()
-	objs, err := source.NewDir("local", e.dir).List(ctx)
-	if err != nil || len(objs) < 3 {
-		t.Fatalf("listed %d objects: %v", len(objs), err)
-	}
-	// A batch a previous run recorded but did not store: the first object,
-	// with the minutes its records write to.
-	agg, _ := e.pending(t, objs[0], `{"settings":{"top_k":1073741824},"resolution":{}}`)
-	pendingMinutes := agg.Minutes()
-
-	var calls [][]int64
-	p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 2, OnCommit: func(m []int64) {
-		calls = append(calls, slices.Clone(m)) // one writer goroutine: no lock needed
-	}})
-	if err := p.Run(ctx, true); err != nil {
-		t.Fatal(err)
-	}
-	if int64(len(calls)) != p.Stats().Batches.Load() || len(calls) < 3 {
-		t.Fatalf("%d OnCommit calls for %d batches", len(calls), p.Stats().Batches.Load())
-	}
-	if !slices.Equal(calls[0], pendingMinutes) {
-		t.Errorf("first call %v, want the replayed batch's minutes %v", calls[0], pendingMinutes)
-	}
-	got := map[int64]bool{}
-	for _, c := range calls {
-		if len(c) == 0 || !slices.IsSorted(c) {
-			t.Errorf("minutes %v: want some, sorted", c)
-		}
-		for _, m := range c {
-			got[m] = true
-		}
-	}
-	e.vm.Flush()
-	want := map[int64]bool{}
-	for _, s := range e.vm.Export(t, `{__name__=~"vpcflow_.*",__name__!="`+sourcestate.MarkerName+`"}`) { // the families' minutes
-		for _, ts := range s.Timestamps {
-			want[ts/60000] = true
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("%d minutes given, %d minutes stored", len(got), len(want))
-	}
-	for m := range want {
-		if !got[m] {
-			t.Errorf("minute %s stored but not given to OnCommit", time.Unix(m*60, 0).UTC())
 		}
 	}
 }

@@ -246,9 +246,6 @@ func (p *Pipeline) commit(ctx context.Context, pb *prepared) error {
 	if err := p.marked(pb.src, b); err != nil {
 		return fmt.Errorf("commit batch %d: %w", b.ID, err)
 	}
-	if p.opts.OnCommit != nil && len(b.Minutes) > 0 {
-		p.opts.OnCommit(b.Minutes)
-	}
 	p.stats.Batches.Add(1)
 	p.stats.Objects.Add(int64(len(b.Objects)))
 	p.stats.Series.Add(int64(pb.series))
