@@ -355,6 +355,20 @@ var hostile = []string{
 
 // queryRecorder is a fake Prometheus query API: it parses every query with
 // metricsql, checks that it bypasses the cache, records it with its times
+// recordingEngine returns an engine whose queries go to a queryRecorder,
+// closed when the test ends.
+func recordingEngine(t *testing.T) (*Engine, *queryRecorder) {
+	t.Helper()
+	rec := &queryRecorder{t: t}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	e, err := New(vmclient.Config{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, rec
+}
+
 // and answers with an empty result.
 type queryRecorder struct {
 	t    *testing.T
@@ -417,13 +431,7 @@ func (r *queryRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // filters and top N, against a fake API that parses each query with
 // metricsql.
 func TestEveryQueryParses(t *testing.T) {
-	rec := &queryRecorder{t: t}
-	srv := httptest.NewServer(rec)
-	defer srv.Close()
-	e, err := New(vmclient.Config{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, rec := recordingEngine(t)
 	from := time.Date(2026, 3, 1, 10, 7, 0, 0, time.UTC)
 	ctx := context.Background()
 	for _, r := range Reports() {

@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 
 	"github.com/vpcflow/vpcflow/schema"
-	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 // familyOf returns the family of a series name, or -1.
@@ -80,13 +78,7 @@ func windowsOf(t *testing.T, expr string) (fams []int, windows []int64) {
 // minutes, nor one that cuts an interval, and a report reading a family
 // and its totals uses the coarser step of the two. LabelValues likewise.
 func TestEveryQueryAlignsToItsFamilies(t *testing.T) {
-	rec := &queryRecorder{t: t}
-	srv := httptest.NewServer(rec)
-	defer srv.Close()
-	e, err := New(vmclient.Config{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, rec := recordingEngine(t)
 	ctx := context.Background()
 	from := time.Date(2026, 3, 1, 10, 2, 30, 0, time.UTC)
 	to := from.Add(2*time.Hour + 6*time.Minute)
