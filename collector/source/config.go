@@ -140,6 +140,16 @@ func (c Credentials) Resolve() (accessKeyID, secretAccessKey, sessionToken strin
 	return accessKeyID, secretAccessKey, sessionToken, nil
 }
 
+// AWS returns the credentials with their static keys resolved (Resolve),
+// for NewS3 or LoadAWSConfig. Errors name the field, never the value.
+func (c Credentials) AWS() (S3Credentials, error) {
+	id, key, token, err := c.Resolve()
+	if err != nil {
+		return S3Credentials{}, err
+	}
+	return S3Credentials{AccessKeyID: id, SecretAccessKey: key, SessionToken: token, RoleARN: c.RoleARN, ExternalID: c.ExternalID}, nil
+}
+
 // New returns the source cfg describes: a Dir, or an S3 source with its
 // credentials resolved (an error names the field that does not resolve,
 // never a value). It sends no request.
@@ -148,14 +158,13 @@ func New(ctx context.Context, cfg Config) (Source, error) {
 	case TypeDir:
 		return NewDir(cfg.Name, cfg.Path), nil
 	case TypeS3:
-		id, key, token, err := cfg.Credentials.Resolve()
+		creds, err := cfg.Credentials.AWS()
 		if err != nil {
 			return nil, err
 		}
 		return NewS3(ctx, S3Config{
 			Name: cfg.Name, Bucket: cfg.Bucket, Prefix: cfg.Prefix, Region: cfg.Region, Endpoint: cfg.Endpoint, PathStyle: cfg.PathStyle,
-			Credentials: S3Credentials{AccessKeyID: id, SecretAccessKey: key, SessionToken: token,
-				RoleARN: cfg.Credentials.RoleARN, ExternalID: cfg.Credentials.ExternalID},
+			Credentials: creds,
 		})
 	}
 	return nil, fmt.Errorf("type %q is not supported", cfg.Type)

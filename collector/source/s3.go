@@ -149,11 +149,11 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 		return nil, errors.New("s3 source: bucket: required")
 	case strings.ContainsAny(cfg.Bucket, "/ "):
 		return nil, fmt.Errorf("s3 source: bucket %q: a bucket name, without s3:// or a folder (use prefix)", cfg.Bucket)
-	case (cfg.Credentials.AccessKeyID == "") != (cfg.Credentials.SecretAccessKey == ""):
-		return nil, errors.New("s3 source: credentials: the access key id and the secret access key go together")
-	case cfg.Credentials.ExternalID != "" && cfg.Credentials.RoleARN == "":
-		return nil, errors.New("s3 source: credentials: external_id needs role_arn")
-	case cfg.PageSize < 0 || cfg.PageSize > 1000:
+	}
+	if err := cfg.Credentials.Check(); err != nil {
+		return nil, fmt.Errorf("s3 source: %w", err)
+	}
+	if cfg.PageSize < 0 || cfg.PageSize > 1000 {
 		return nil, fmt.Errorf("s3 source: page size %d: want 1 to 1000", cfg.PageSize)
 	}
 	if cfg.MaxAttempts <= 0 {
@@ -179,35 +179,12 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 			tr.MaxIdleConnsPerHost = 32
 		}).
 		WithReadTimeout(cfg.ReadTimeout)
-	opts := []func(*config.LoadOptions) error{
+	awsCfg, kind, err := LoadAWSConfig(ctx, cfg.Credentials, cfg.Region,
 		config.WithHTTPClient(httpClient),
 		config.WithRetryer(func() aws.Retryer { return newRetryer(cfg.MaxAttempts, cfg.MaxBackoff) }),
-	}
-	if cfg.Region != "" {
-		opts = append(opts, config.WithRegion(cfg.Region))
-	}
-	kind := "the AWS default chain"
-	if c := cfg.Credentials; c.AccessKeyID != "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)))
-		kind = "static keys"
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	)
 	if err != nil {
-		// Errors of the shared config name files and profiles, not secrets.
-		return nil, fmt.Errorf("s3 source %s: load AWS configuration: %w", cfg.Name, err)
-	}
-	if awsCfg.Region == "" {
-		awsCfg.Region = DefaultS3Region
-	}
-	if c := cfg.Credentials; c.RoleARN != "" {
-		stsClient := sts.NewFromConfig(awsCfg)
-		awsCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, c.RoleARN, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = "vpcflow-collector"
-			if c.ExternalID != "" {
-				o.ExternalID = aws.String(c.ExternalID)
-			}
-		}))
-		kind = "role " + c.RoleARN + " assumed with " + kind
+		return nil, fmt.Errorf("s3 source %s: %w", cfg.Name, err)
 	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if cfg.Endpoint != "" {
@@ -222,6 +199,64 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 	return &S3{cfg: cfg, region: awsCfg.Region, client: client, credentials: awsCfg.Credentials, credsKind: kind}, nil
+}
+
+// Check reports credentials that do not go together: an access key id
+// without a secret access key or the reverse, an external id without a
+// role. Its errors name the fields, never a value.
+func (c S3Credentials) Check() error {
+	switch {
+	case (c.AccessKeyID == "") != (c.SecretAccessKey == ""):
+		return errors.New("credentials: the access key id and the secret access key go together")
+	case c.ExternalID != "" && c.RoleARN == "":
+		return errors.New("credentials: external_id needs role_arn")
+	}
+	return nil
+}
+
+// LoadAWSConfig returns the AWS configuration that authenticates with
+// creds (checked by Check first) for region, and says where the
+// credentials come from ("static keys", "the AWS default chain", "role …
+// assumed with …"), for messages. Static keys replace the default chain;
+// a RoleARN is assumed through STS (session name vpcflow-collector, with
+// the ExternalID) with the keys or the chain, and its credentials are
+// cached. An empty region takes the default chain's (AWS_REGION, the
+// shared config), else DefaultS3Region. opts (an HTTP client, a retryer …)
+// are applied after the region and the keys. It sends no request: the
+// credentials are obtained on first use. Errors of the shared config name
+// files and profiles, never a secret. Every AWS client of the collector
+// (the S3 source, the entity sync) authenticates through it.
+func LoadAWSConfig(ctx context.Context, creds S3Credentials, region string, opts ...func(*config.LoadOptions) error) (aws.Config, string, error) {
+	if err := creds.Check(); err != nil {
+		return aws.Config{}, "", err
+	}
+	var load []func(*config.LoadOptions) error
+	if region != "" {
+		load = append(load, config.WithRegion(region))
+	}
+	kind := "the AWS default chain"
+	if creds.AccessKeyID != "" {
+		load = append(load, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)))
+		kind = "static keys"
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, append(load, opts...)...)
+	if err != nil {
+		return aws.Config{}, "", fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if awsCfg.Region == "" {
+		awsCfg.Region = DefaultS3Region
+	}
+	if creds.RoleARN != "" {
+		stsClient := sts.NewFromConfig(awsCfg)
+		awsCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, creds.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = "vpcflow-collector"
+			if creds.ExternalID != "" {
+				o.ExternalID = aws.String(creds.ExternalID)
+			}
+		}))
+		kind = "role " + creds.RoleARN + " assumed with " + kind
+	}
+	return awsCfg, kind, nil
 }
 
 // newRetryer is the SDK's standard retryer with more attempts: exponential
