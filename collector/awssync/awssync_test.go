@@ -421,16 +421,16 @@ func TestSeriesGolden(t *testing.T) {
 		return m
 	}
 	want := []map[string]string{
-		with(map[string]string{"kind": "vpc", "id": "vpc-0a1b2c3d4e5f60718", "name": "prod", "tag_Team": "platform"}),
-		with(map[string]string{"kind": "subnet", "id": "subnet-0123456789abcdef0", "name": "prod private a", "vpc_id": "vpc-0a1b2c3d4e5f60718", "az_id": "euw1-az3"}),
-		with(map[string]string{"kind": "interface", "id": "eni-0fedcba9876543210", "name": "web-1 eth0", "description": "Primary network interface",
+		with(map[string]string{"entity_type": "vpc", "entity_id": "vpc-0a1b2c3d4e5f60718", "name": "prod", "tag_Team": "platform"}),
+		with(map[string]string{"entity_type": "subnet", "entity_id": "subnet-0123456789abcdef0", "name": "prod private a", "vpc_id": "vpc-0a1b2c3d4e5f60718", "az_id": "euw1-az3"}),
+		with(map[string]string{"entity_type": "interface", "entity_id": "eni-0fedcba9876543210", "name": "web-1 eth0", "description": "Primary network interface",
 			"vpc_id": "vpc-0a1b2c3d4e5f60718", "subnet_id": "subnet-0123456789abcdef0", "az_id": "euw1-az3", "instance_id": "i-0aaaabbbbccccdddd",
 			"interface_type": "interface", "tag_aws_cloudformation_stack_name": "web"}),
-		with(map[string]string{"kind": "interface", "id": "eni-1fedcba9876543210", "description": "Interface for NAT Gateway nat-0123",
+		with(map[string]string{"entity_type": "interface", "entity_id": "eni-1fedcba9876543210", "description": "Interface for NAT Gateway nat-0123",
 			"vpc_id": "vpc-0a1b2c3d4e5f60718", "subnet_id": "subnet-0123456789abcdef0", "az_id": "euw1-az3", "interface_type": "nat_gateway"}),
-		with(map[string]string{"kind": "instance", "id": "i-0aaaabbbbccccdddd", "name": "web-1", "vpc_id": "vpc-0a1b2c3d4e5f60718",
+		with(map[string]string{"entity_type": "instance", "entity_id": "i-0aaaabbbbccccdddd", "name": "web-1", "vpc_id": "vpc-0a1b2c3d4e5f60718",
 			"subnet_id": "subnet-0123456789abcdef0", "az_id": "euw1-az3", "tag_Team": "web"}),
-		with(map[string]string{"kind": "az", "id": "euw1-az3", "name": "eu-west-1a"}),
+		with(map[string]string{"entity_type": "az", "entity_id": "euw1-az3", "name": "eu-west-1a"}),
 	}
 	if len(series) != len(want) {
 		t.Fatalf("%d series, want %d: %+v", len(series), len(want), series)
@@ -459,24 +459,24 @@ func TestSeriesHostile(t *testing.T) {
 		want    map[string]string // labels beside __name__, account_id, region; nil: no series
 	}{
 		{"10 KiB name", awssync.Entity{Kind: awssync.KindVPC, ID: vpc, Name: long},
-			"123456789012", map[string]string{"kind": "vpc", "id": vpc, "name": strings.Repeat("é", 126) + "…"}},
+			"123456789012", map[string]string{"entity_type": "vpc", "entity_id": vpc, "name": strings.Repeat("é", 126) + "…"}},
 		{"10 KiB description and tag", awssync.Entity{Kind: awssync.KindInterface, ID: "eni-0fedcba9876543210", Description: strings.Repeat("x", 10240), Tags: map[string]string{"Team": long}},
-			"123456789012", map[string]string{"kind": "interface", "id": "eni-0fedcba9876543210", "description": strings.Repeat("x", 253) + "…", "tag_Team": strings.Repeat("é", 126) + "…"}},
+			"123456789012", map[string]string{"entity_type": "interface", "entity_id": "eni-0fedcba9876543210", "description": strings.Repeat("x", 253) + "…", "tag_Team": strings.Repeat("é", 126) + "…"}},
 		{"control characters", awssync.Entity{Kind: awssync.KindVPC, ID: vpc, Name: "\tprod\nvpc\x00\x1b[31m\u0085\u2028x\x7f "},
-			"123456789012", map[string]string{"kind": "vpc", "id": vpc, "name": "prod vpc  [31m  x"}},
+			"123456789012", map[string]string{"entity_type": "vpc", "entity_id": vpc, "name": "prod vpc  [31m  x"}},
 		{"invalid UTF-8", awssync.Entity{Kind: awssync.KindVPC, ID: vpc, Name: "a\xff\xfeb"},
-			"123456789012", map[string]string{"kind": "vpc", "id": vpc, "name": "a\uFFFDb"}},
+			"123456789012", map[string]string{"entity_type": "vpc", "entity_id": vpc, "name": "a\uFFFDb"}},
 		{"only control characters", awssync.Entity{Kind: awssync.KindVPC, ID: vpc, Name: "\x00\x01\n"},
-			"123456789012", map[string]string{"kind": "vpc", "id": vpc}},
+			"123456789012", map[string]string{"entity_type": "vpc", "entity_id": vpc}},
 		{"malformed id", awssync.Entity{Kind: awssync.KindVPC, ID: "vpc-0A1B\n", Name: "x"}, "123456789012", nil},
 		{"id of another kind", awssync.Entity{Kind: awssync.KindSubnet, ID: vpc, Name: "x"}, "123456789012", nil},
 		{"overlong id", awssync.Entity{Kind: awssync.KindInstance, ID: "i-" + strings.Repeat("a", 33)}, "123456789012", nil},
 		{"unknown kind", awssync.Entity{Kind: "bucket", ID: vpc}, "123456789012", nil},
 		{"malformed relations", awssync.Entity{Kind: awssync.KindInterface, ID: "eni-0fedcba9876543210", VPCID: "vpc-xyz", SubnetID: "subnet-" + strings.Repeat("0", 40),
 			AZID: "use1 az1", InstanceID: "i-", InterfaceType: "NAT gateway\n"},
-			"123456789012", map[string]string{"kind": "interface", "id": "eni-0fedcba9876543210"}},
+			"123456789012", map[string]string{"entity_type": "interface", "entity_id": "eni-0fedcba9876543210"}},
 		{"overlong interface type", awssync.Entity{Kind: awssync.KindInterface, ID: "eni-0fedcba9876543210", InterfaceType: strings.Repeat("a", 65)},
-			"123456789012", map[string]string{"kind": "interface", "id": "eni-0fedcba9876543210"}},
+			"123456789012", map[string]string{"entity_type": "interface", "entity_id": "eni-0fedcba9876543210"}},
 		{"malformed account", awssync.Entity{Kind: awssync.KindVPC, ID: vpc}, "12345678901x", nil},
 		{"unknown account", awssync.Entity{Kind: awssync.KindVPC, ID: vpc}, "unknown", nil},
 	} {

@@ -27,8 +27,8 @@ const MaxInterfaceTypeBytes = 64
 const (
 	LabelAccountID     = "account_id"
 	LabelRegion        = "region"
-	LabelKind          = "kind"
-	LabelID            = "id"
+	LabelKind          = "entity_type" // the kind (DESIGN.md's contract names the labels entity_type and entity_id)
+	LabelID            = "entity_id"
 	LabelName          = "name"
 	LabelDescription   = "description"
 	LabelVPCID         = "vpc_id"
@@ -55,7 +55,7 @@ func validAccount(v string) bool {
 // Series returns the vpcflow_entity_info series of the result's entities,
 // value 1 at time at, for account (12 digits) and the result's region, with
 // the labels
-// account_id, region, kind, id, name, description, vpc_id, subnet_id,
+// account_id, region, entity_type (the kind), entity_id, name, description, vpc_id, subnet_id,
 // az_id, instance_id, interface_type and tag_<key> (TagLabel) for the
 // configured tags; a label whose value is empty is left out.
 //

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// Kind is the kind of an entity (the kind label).
+// Kind is the kind of an entity (the entity_type label).
 type Kind string
 
 // The kinds of entities synced.
