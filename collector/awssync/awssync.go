@@ -146,6 +146,7 @@ func New(ctx context.Context, cfg Config) (*Syncer, error) {
 		return nil, fmt.Errorf("sync %s: %w", cfg.Region, err)
 	}
 	client := ec2.NewFromConfig(awsCfg, func(o *ec2.Options) {
+		o.HTTPClient = source.BufferRequestBodies(o.HTTPClient)
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
