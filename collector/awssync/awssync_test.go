@@ -15,6 +15,7 @@ import (
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/vmclient"
+	"slices"
 )
 
 // hexID returns prefix and 17 hex digits made of n: an id shaped as AWS's.
@@ -47,6 +48,9 @@ func fixture() testserver.EC2Data {
 			eni.InterfaceType = "nat_gateway"
 		case i == 7:
 			eni.InterfaceType, eni.Tags = "lambda", nil
+		case i == 8:
+			eni.PrivateIPs = append(eni.PrivateIPs, "10.0.8.11")
+			eni.IPv6 = []string{"2600:1f18:47b:a102::8"}
 		}
 		d.NetworkInterfaces = append(d.NetworkInterfaces, eni)
 	}
@@ -107,7 +111,8 @@ func expected(d testserver.EC2Data, keys []string) awssync.Result {
 			typ = "interface"
 		}
 		r.Interfaces = append(r.Interfaces, awssync.Entity{Kind: awssync.KindInterface, ID: n.ID, Name: name, Description: n.Description,
-			VPCID: n.VPCID, SubnetID: n.SubnetID, AZID: zoneID[n.AZ], InstanceID: n.InstanceID, InterfaceType: typ, Tags: tags})
+			VPCID: n.VPCID, SubnetID: n.SubnetID, AZID: zoneID[n.AZ], InstanceID: n.InstanceID, InterfaceType: typ, Tags: tags,
+			Addresses: append(slices.Clone(n.PrivateIPs), n.IPv6...)})
 	}
 	// Instances come back by reservation, in the order each reservation
 	// first appears: the fixture's shared reservation is the last.

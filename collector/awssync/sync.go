@@ -66,6 +66,10 @@ type Entity struct {
 	VPCID, SubnetID, AZID, InstanceID, InterfaceType string
 	// Tags are the configured tags (Config.Tags) the entity has, by key.
 	Tags map[string]string
+	// Addresses are an interface's private IPv4 and IPv6 addresses, as
+	// EC2 answered them: they name the interface in the pair reports
+	// (Directory), never a label.
+	Addresses []string
 }
 
 // Result is what a sync found, by kind, each in the order EC2 answered.
@@ -293,6 +297,16 @@ func (s *Syncer) interfaces(ctx context.Context, res *Result, zoneIDs map[string
 				AZID: zoneID(n.AvailabilityZoneId, n.AvailabilityZone, zoneIDs), InterfaceType: string(n.InterfaceType), Tags: tags}
 			if n.Attachment != nil {
 				e.InstanceID = aws.ToString(n.Attachment.InstanceId)
+			}
+			for _, a := range n.PrivateIpAddresses {
+				if v := aws.ToString(a.PrivateIpAddress); v != "" {
+					e.Addresses = append(e.Addresses, v)
+				}
+			}
+			for _, a := range n.Ipv6Addresses {
+				if v := aws.ToString(a.Ipv6Address); v != "" {
+					e.Addresses = append(e.Addresses, v)
+				}
 			}
 			res.Interfaces = append(res.Interfaces, e)
 		}

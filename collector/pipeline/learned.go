@@ -34,6 +34,8 @@ type knowledge struct {
 	// byAddr is, per address alone, its owner when every VPC agrees (""
 	// when they do not).
 	byAddr map[string]string
+	// dir, if not nil, answers what the records have not taught.
+	dir Directory
 }
 
 type metaEntry struct {
@@ -49,9 +51,9 @@ type ownerEntry struct {
 func (e metaEntry) lastSeen() uint64  { return e.seen }
 func (e ownerEntry) lastSeen() uint64 { return e.seen }
 
-func newKnowledge(maxMeta, maxOwners int) *knowledge {
+func newKnowledge(maxMeta, maxOwners int, dir Directory) *knowledge {
 	return &knowledge{maxMeta: maxMeta, maxOwners: maxOwners,
-		meta: map[string]metaEntry{}, owners: map[string]ownerEntry{}, byAddr: map[string]string{}}
+		meta: map[string]metaEntry{}, owners: map[string]ownerEntry{}, byAddr: map[string]string{}, dir: dir}
 }
 
 // loadMeta and loadOwner take in a fact of the ledger.
@@ -87,13 +89,18 @@ func mergeMeta(old, m aggregate.Meta) aggregate.Meta {
 	return aggregate.Meta{VPC: keep(m.VPC, old.VPC), Subnet: keep(m.Subnet, old.Subnet), AZ: keep(m.AZ, old.AZ), Instance: keep(m.Instance, old.Instance)}
 }
 
-// lookupMeta returns what is known of an interface; the current batch saw
-// it.
+// lookupMeta returns what is known of an interface (the current batch saw
+// it): what records taught, its gaps filled in by the directory.
 func (k *knowledge) lookupMeta(iface string) (aggregate.Meta, bool) {
 	e, ok := k.meta[iface]
 	if ok && e.seen != k.gen {
 		e.seen = k.gen
 		k.meta[iface] = e
+	}
+	if k.dir != nil {
+		if d, found := k.dir.Interface(iface); found {
+			return mergeMeta(d, e.meta), true
+		}
 	}
 	return e.meta, ok
 }
@@ -110,9 +117,9 @@ func (k *knowledge) setOwner(key, iface string, seen uint64) {
 }
 
 // lookupOwner returns the interface an address of a VPC belongs to: as
-// learned in that VPC (which the current batch then saw), else the one
-// interface it belongs to in any VPC (traffic to a peered VPC), if there is
-// only one.
+// learned in that VPC (which the current batch then saw), else as the
+// directory says, else the one interface it belongs to in any VPC (traffic
+// to a peered VPC), if there is only one.
 func (k *knowledge) lookupOwner(vpc, addr string) (string, bool) {
 	key := aggregate.OwnerKey(vpc, addr)
 	if e, ok := k.owners[key]; ok {
@@ -121,6 +128,11 @@ func (k *knowledge) lookupOwner(vpc, addr string) (string, bool) {
 			k.owners[key] = e
 		}
 		return e.iface, true
+	}
+	if k.dir != nil {
+		if iface, ok := k.dir.Owner(vpc, addr); ok {
+			return iface, true
+		}
 	}
 	if o := k.byAddr[addr]; o != "" {
 		return o, true

@@ -114,7 +114,7 @@ func teach(t *testing.T, lines ...string) *aggregate.Aggregate {
 // ledger; an address owner forgotten no longer answers for the address
 // alone.
 func TestKnowledgeForgets(t *testing.T) {
-	k := newKnowledge(4, 4)
+	k := newKnowledge(4, 4, nil)
 	k.loadMeta("eni-loaded", aggregate.Meta{VPC: "vpc-1"})
 	k.loadOwner(aggregate.OwnerKey("vpc-1", "10.9.9.9"), "eni-loaded")
 	type step struct {
@@ -201,7 +201,7 @@ func BenchmarkKnowledgeMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		k := newKnowledge(DefaultMaxInterfaces, DefaultMaxAddresses)
+		k := newKnowledge(DefaultMaxInterfaces, DefaultMaxAddresses, nil)
 		for i := range DefaultMaxInterfaces {
 			k.loadMeta(fmt.Sprintf("eni-%017x", i), aggregate.Meta{VPC: fmt.Sprintf("vpc-%017x", i%1000), Subnet: fmt.Sprintf("subnet-%017x", i%5000),
 				AZ: "use1-az1", Instance: fmt.Sprintf("i-%017x", i)})

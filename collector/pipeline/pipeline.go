@@ -112,6 +112,22 @@ type Options struct {
 	// (what a batch used is in its recorded resolution).
 	MaxInterfaces int
 	MaxAddresses  int
+	// Directory, if set, is consulted after what the records taught: where
+	// an interface is, which interface holds an address (the entity sync's
+	// awssync.Directory). What it answers for a batch is recorded with the
+	// batch, as the rest of its resolution: a replay resolves the same way
+	// whatever the directory says by then.
+	Directory Directory
+}
+
+// Directory is an inventory of interfaces and their private addresses.
+// Its methods are called from the pipeline's batch goroutine while
+// something else may update it.
+type Directory interface {
+	// Interface returns where an interface is.
+	Interface(iface string) (aggregate.Meta, bool)
+	// Owner returns the interface that holds an address in a VPC.
+	Owner(vpc, addr string) (string, bool)
 }
 
 func (o *Options) setDefaults() {
@@ -200,7 +216,7 @@ func (p *Pipeline) Stop() {
 func New(sources []*sourcestate.Source, l *ledger.Ledger, w Writer, opts Options) (*Pipeline, error) {
 	opts.setDefaults()
 	p := &Pipeline{ledger: l, writer: w, opts: opts, log: opts.Logger,
-		known: newKnowledge(opts.MaxInterfaces, opts.MaxAddresses), keeper: aggregate.NewKeeper(max(opts.TopK, 1)), stopped: make(chan struct{}),
+		known: newKnowledge(opts.MaxInterfaces, opts.MaxAddresses, opts.Directory), keeper: aggregate.NewKeeper(max(opts.TopK, 1)), stopped: make(chan struct{}),
 		srcStats: map[string]*sourcestate.Stats{}, exporters: map[exporterKey]int64{},
 		durability: w, unsettledIDs: map[uint64]bool{}}
 	p.SetSources(sources)

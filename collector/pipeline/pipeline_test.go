@@ -13,7 +13,10 @@ import (
 
 	"maps"
 
+	"bytes"
+	"compress/gzip"
 	"github.com/vpcflow/vpcflow/collector/aggregate"
+	"github.com/vpcflow/vpcflow/collector/awssync"
 	"github.com/vpcflow/vpcflow/collector/decode"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
@@ -147,6 +150,102 @@ func TestManyBatches(t *testing.T) {
 		t.Fatalf("%d batches, want many", p.Stats().Batches.Load())
 	}
 	tr.Check(t, e.vm, schema.Interface, schema.Service, schema.Src, schema.Dst, schema.App, schema.Status, schema.Total)
+}
+
+// TestManyBatchesWithDirectory ingests in small batches with a directory
+// of every interface's private addresses (what the entity sync learns from
+// DescribeNetworkInterfaces): the pair family, whose owners records alone
+// teach only batch by batch, must then match exactly too.
+func TestManyBatchesWithDirectory(t *testing.T) {
+	e := newEnv(t)
+	f, _ := flowlog.ParseFormat("v5")
+	tr := generated(t, e.dir, generate.Config{Records: 20000, Seed: 6, Format: f, Duration: time.Hour, ENIs: 30, VPCs: 3})
+	byIface := map[string]*awssync.Entity{}
+	for k, iface := range tr.Owners {
+		en := byIface[iface]
+		if en == nil {
+			en = &awssync.Entity{Kind: awssync.KindInterface, ID: iface, VPCID: k[0]}
+			byIface[iface] = en
+		}
+		en.Addresses = append(en.Addresses, k[1])
+	}
+	res := awssync.Result{Region: "us-east-1"}
+	for _, en := range byIface {
+		res.Interfaces = append(res.Interfaces, *en)
+	}
+	dir := awssync.NewDirectory()
+	dir.Update("123456789012", res)
+	if n, addrs := dir.Len(); n != len(byIface) || n < 20 || addrs < len(tr.Owners) {
+		t.Fatalf("directory of %d interfaces and %d addresses, want %d (of the 30 generated) and %d", n, addrs, len(byIface), len(tr.Owners))
+	}
+	p := e.pipeline(t, true, pipeline.Options{TopK: 1 << 30, MaxObjects: 3, Directory: dir})
+	if err := p.Run(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if p.Stats().Batches.Load() < 10 {
+		t.Fatalf("%d batches, want many", p.Stats().Batches.Load())
+	}
+	tr.Check(t, e.vm)
+}
+
+// TestDirectoryNamesPairOwners ingests, one object per batch, the two
+// ends of one flow between interfaces A and B of a VPC, as each records
+// it. Records alone cannot say who holds an address when they carry no
+// flow direction (v2–v4) or when the peer has not been seen yet; the
+// directory (the entity sync's DescribeNetworkInterfaces) can: the pair
+// family must count A → B once, in A's VPC.
+func TestDirectoryNamesPairOwners(t *testing.T) {
+	const (
+		vpc      = "vpc-0a1b2c3d4e5f60718"
+		a, b     = "eni-0aaaaaaaaaaaaaaaa", "eni-0bbbbbbbbbbbbbbbb"
+		aAddr    = "10.0.1.10"
+		bAddr    = "10.0.2.20"
+		minute   = 1772359200 // 2026-03-01T10:00:00Z
+		sentence = "%s 123456789012 %s %s %s 44321 443 6 10 %d %d %d ACCEPT OK\n"
+	)
+	for _, tc := range []struct {
+		name   string
+		header string
+		format func(iface string, start int64) string
+	}{
+		{"v2: no vpc-id, no flow direction", "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+			func(iface string, start int64) string {
+				return fmt.Sprintf(sentence, "2", iface, aAddr, bAddr, 5000, start, start+50)
+			}},
+		{"v5: B not seen yet", "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id flow-direction\n",
+			func(iface string, start int64) string {
+				dir := "egress"
+				if iface == b {
+					dir = "ingress"
+				}
+				return strings.TrimSuffix(fmt.Sprintf(sentence, "5", iface, aAddr, bAddr, 5000, start, start+50), "\n") + " " + vpc + " " + dir + "\n"
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			for i, iface := range []string{a, b} {
+				key := filepath.Join(e.dir, fmt.Sprintf("%d.log.gz", i))
+				writeGzip(t, key, tc.header+tc.format(iface, minute+int64(i)))
+			}
+			dir := awssync.NewDirectory()
+			dir.Update("123456789012", awssync.Result{Region: "us-east-1", Interfaces: []awssync.Entity{
+				{Kind: awssync.KindInterface, ID: a, VPCID: vpc, Addresses: []string{aAddr}},
+				{Kind: awssync.KindInterface, ID: b, VPCID: vpc, Addresses: []string{bAddr}},
+			}})
+			p := e.pipeline(t, true, pipeline.Options{MaxObjects: 1, Directory: dir})
+			if err := p.Run(context.Background(), true); err != nil {
+				t.Fatal(err)
+			}
+			if n := p.Stats().Batches.Load(); n != 2 {
+				t.Fatalf("%d batches, want one per object", n)
+			}
+			e.vm.Flush()
+			got := e.vm.Totals(t, "vpcflow_pair_bytes", "vpc_id", "src_interface", "dst_interface")
+			if want := map[string]float64{vpc + "|" + a + "|" + b: 5000}; !maps.Equal(got, want) {
+				t.Errorf("pair bytes %v, want %v", got, want)
+			}
+		})
+	}
 }
 
 // TestRunTwiceWithoutDeletion runs over the same files twice without
@@ -389,4 +488,20 @@ func (e *env) pending(t *testing.T, o source.Object, snapshot string) (*aggregat
 		t.Fatal(err)
 	}
 	return agg, rec
+}
+
+// writeGzip writes text gzipped to path.
+func writeGzip(t *testing.T, path, text string) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write([]byte(text)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -40,6 +40,10 @@ type Truth struct {
 	// Conflicts lists addresses two interfaces claim: the pair family is
 	// then not well defined, and the data generator is at fault.
 	Conflicts []string
+	// Owners, once Finish has run, maps [VPC, address] to the interface
+	// the address belongs to, over every record: what an inventory of the
+	// interfaces' private addresses (the entity sync) would say.
+	Owners map[[2]string]string
 }
 
 type peerRecord struct {
@@ -250,6 +254,7 @@ func (t *Truth) Finish() {
 	// unknown in a VPC falls back to its one owner in any VPC, if it has
 	// exactly one.
 	owner := map[[2]string]string{}
+	t.Owners = owner
 	byAddr := map[string]map[string]bool{}
 	claim := func(vpc, addr, iface string) {
 		if o, ok := owner[[2]string{vpc, addr}]; ok && o != iface {

@@ -70,8 +70,9 @@ type NetworkInterface struct {
 	// are answered as given; an empty InterfaceType is answered as
 	// "interface".
 	Description, InterfaceType string
-	// PrivateIPs are its private IPv4 addresses, the primary first.
-	PrivateIPs []string
+	// PrivateIPs are its private IPv4 addresses, the primary first;
+	// IPv6 its IPv6 addresses.
+	PrivateIPs, IPv6 []string
 	// InstanceID is the instance it is attached to, if any; an attached
 	// interface is also answered in that instance's networkInterfaceSet.
 	InstanceID string
@@ -440,6 +441,9 @@ type (
 		PrivateIPAddress string `xml:"privateIpAddress"`
 		Primary          bool   `xml:"primary"`
 	}
+	xmlIPv6 struct {
+		Address string `xml:"ipv6Address"`
+	}
 	xmlAttachment struct {
 		AttachmentID string `xml:"attachmentId"`
 		InstanceID   string `xml:"instanceId,omitempty"`
@@ -458,6 +462,7 @@ type (
 		PrivateIPAddress   string         `xml:"privateIpAddress,omitempty"`
 		Attachment         *xmlAttachment `xml:"attachment"`
 		PrivateIPs         []xmlPrivateIP `xml:"privateIpAddressesSet>item,omitempty"`
+		IPv6               []xmlIPv6      `xml:"ipv6AddressesSet>item,omitempty"`
 		Tags               []xmlTag       `xml:"tagSet>item,omitempty"`
 	}
 	xmlInstanceState struct {
@@ -533,6 +538,9 @@ func (s *EC2Server) xmlENI(n NetworkInterface, inInstance bool) xmlNetworkInterf
 	}
 	for i, ip := range n.PrivateIPs {
 		x.PrivateIPs = append(x.PrivateIPs, xmlPrivateIP{ip, i == 0})
+	}
+	for _, ip := range n.IPv6 {
+		x.IPv6 = append(x.IPv6, xmlIPv6{ip})
 	}
 	if n.InstanceID != "" {
 		x.Status = "in-use"
