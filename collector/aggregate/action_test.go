@@ -206,3 +206,17 @@ func TestUnknownActionsAreBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestActionsDoNotAllocate checks that adding a record allocates nothing
+// once its label sets exist, whatever its action: a known one is a byte,
+// an unknown one is interned once.
+func TestActionsDoNotAllocate(t *testing.T) {
+	for _, action := range []string{"ACCEPT", "DROP", "BLACKHOLE"} {
+		a := New()
+		r := rec(t, with(base("eni-a", "egress", "10.0.0.1", "10.0.0.2", 5), "action="+action)...)
+		a.Add(r, &Context{})
+		if n := testing.AllocsPerRun(100, func() { a.Add(r, &Context{}) }); n != 0 {
+			t.Errorf("%s: %v allocations a record", action, n)
+		}
+	}
+}
