@@ -92,11 +92,24 @@ const (
 	labelInterface     = "interface_id"
 	labelFlowDirection = "flow_direction"
 	labelLogStatus     = "log_status"
-	actionReject       = "REJECT"
 	directionEgress    = "egress"
 	logStatusOK        = "OK"
 	logStatusSkipData  = "SKIPDATA"
 )
+
+// RejectedActions are the actions of rejected traffic, as an OpMatch value
+// on the action label: REJECT (refused by a security group or a network
+// ACL) and DROP (dropped: it did not get through either). Other actions
+// AWS may add count under their own label, in the reports by action, and
+// not as rejected traffic.
+const RejectedActions = "REJECT|DROP"
+
+// RejectedOnly returns the filter that narrows a report to rejected traffic
+// (RejectedActions): the reject-reasons report's, the Rejected traffic
+// dashboard's and the rejected-flow alert rules'.
+func RejectedOnly() Filter {
+	return Filter{Label: labelAction, Op: OpMatch, Value: RejectedActions}
+}
 
 // Columns of the exporters report besides its group-by labels, and the
 // values of its status column.
@@ -115,7 +128,7 @@ var traffic = []Metric{MetricBytes, MetricPackets, MetricFlows}
 // registry is the list Reports returns, in display order.
 var registry = []Report{
 	{ID: ReportAction, Title: "Action", Family: schema.Interface, GroupBy: []string{"action"}, Metrics: traffic,
-		Description: "Traffic per action: ACCEPT or REJECT by security groups and network ACLs."},
+		Description: "Traffic per action: ACCEPT, REJECT (by security groups and network ACLs), DROP, and any other action as AWS writes it."},
 	{ID: ReportActionInterface, Title: "Action with Interface", Family: schema.Interface, GroupBy: []string{"interface_id", "action"}, Metrics: traffic,
 		Description: "Traffic per network interface and action."},
 	{ID: ReportActionInterfaceDst, Title: "Action with Interface and Dst", Family: schema.Dst, GroupBy: []string{"interface_id", "action", "dst_addr"}, Metrics: traffic,
@@ -148,8 +161,8 @@ var registry = []Report{
 	{ID: ReportTopDestinations, Title: "Top Destinations", Family: schema.Dst, GroupBy: []string{"dst_addr"}, Metrics: traffic,
 		Description: "Traffic per destination address (per VPC, action and hour the collector keeps the largest label sets; the rest is dst_addr=\"other\")."},
 	{ID: ReportRejectReasons, Title: "Reject Reasons", Family: schema.Interface, GroupBy: []string{"reject_reason"}, Metrics: traffic,
-		Filters:     []Filter{{Label: labelAction, Op: OpEqual, Value: actionReject}},
-		Description: "Rejected traffic per reject reason (reject-reason, v8: BPA for VPC Block Public Access; - when not given)."},
+		Filters:     []Filter{RejectedOnly()},
+		Description: "Rejected traffic (REJECT or DROP) per reject reason (reject-reason, v8: BPA for VPC Block Public Access; - when not given)."},
 	{ID: ReportSubnets, Title: "Subnets", Family: schema.Interface, GroupBy: []string{"vpc_id", "subnet_id"}, Metrics: traffic,
 		Description: "Traffic per subnet, with its VPC."},
 	{ID: ReportInstances, Title: "Instances", Family: schema.Interface, GroupBy: []string{"instance_id"}, Metrics: traffic,

@@ -491,7 +491,8 @@ func TestQueryStep(t *testing.T) {
 		{ReportAction, []Filter{{"flow_direction", OpEqual, "egress"}}, m}, // vpcflow_total
 		{ReportAction, iface, five},                                        // vpcflow_interface
 		{ReportAction, []Filter{{"subnet_id", OpEqual, "s"}}, five},        // vpcflow_interface
-		{ReportVPCs, []Filter{{"action", OpEqual, "REJECT"}}, m},           // the alert rules' query
+		{ReportVPCs, []Filter{{"action", OpEqual, "REJECT"}}, m},           // vpcflow_total
+		{ReportVPCs, []Filter{RejectedOnly()}, m},                          // the alert rules' query
 		{ReportInterface, nil, five},                                       // rows from the interface family, totals from vpcflow_total
 		{ReportTrafficPath, nil, five},                                     // traffic_path: not in vpcflow_total
 		{ReportSrcService, nil, m},

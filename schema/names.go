@@ -43,7 +43,7 @@ var valueNames = []ValueNames{
 		"8": "Internet gateway (Nitro)",
 	}},
 	{Label: "flow_direction", Names: map[string]string{"ingress": "Ingress", "egress": "Egress"}},
-	{Label: "action", Names: map[string]string{"ACCEPT": "Accepted", "REJECT": "Rejected"}},
+	{Label: "action", Names: map[string]string{"ACCEPT": "Accepted", "REJECT": "Rejected", "DROP": "Dropped"}},
 	{Label: "reject_reason", Names: map[string]string{"BPA": "Block Public Access"}},
 }
 

@@ -19,7 +19,7 @@ func TestValueNames(t *testing.T) {
 			"7": "Gateway VPC endpoint (Nitro)", "8": "Internet gateway (Nitro)",
 		}},
 		{"flow_direction", false, map[string]string{"ingress": "Ingress", "egress": "Egress"}},
-		{"action", false, map[string]string{"ACCEPT": "Accepted", "REJECT": "Rejected"}},
+		{"action", false, map[string]string{"ACCEPT": "Accepted", "REJECT": "Rejected", "DROP": "Dropped"}},
 		{"reject_reason", false, map[string]string{"BPA": "Block Public Access"}},
 	}
 	got := AllValueNames()
@@ -64,6 +64,8 @@ func TestValueName(t *testing.T) {
 	f("protocol", "99", "", "99")
 	f("traffic_path", "8", "Internet gateway (Nitro)", "Internet gateway (Nitro)")
 	f("action", "REJECT", "Rejected", "REJECT")
+	f("action", "DROP", "Dropped", "DROP")
+	f("action", "BLACKHOLE", "", "BLACKHOLE") // an action AWS does not document: its own value
 	f("flow_direction", "egress", "Egress", "egress")
 	f("reject_reason", "BPA", "Block Public Access", "BPA")
 	f("interface_id", "eni-0a1", "", "eni-0a1")

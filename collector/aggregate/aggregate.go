@@ -64,6 +64,35 @@ func (n *interner) add(s string) uint32 {
 	return id
 }
 
+// actionID is the action of a label set: flowlog's known values (absent,
+// ACCEPT, REJECT, DROP) as their flowlog.ActionValue; foldedAction for the
+// values met past the aggregate's room for unknown ones; from firstUnknown
+// on, the aggregate's unknown values (those of the action shape that are
+// none of the known ones), in the order they were first met
+// (Aggregate.actions). It takes no more room in the keys than a byte did:
+// they pad to four bytes.
+type actionID uint16
+
+const (
+	// foldedAction is an unknown action value met once the aggregate held
+	// maxUnknownActions of them: written under action "other".
+	foldedAction = actionID(flowlog.ActionOther)
+	// firstUnknown is the id of the aggregate's first unknown action.
+	firstUnknown = foldedAction + 1
+	// maxUnknownActions is how many distinct unknown action values an
+	// aggregate tells apart. Only MaxUnknownActions of a batch keep their
+	// own label; this room only spares memory from hostile objects.
+	maxUnknownActions = 1<<16 - int(firstUnknown)
+)
+
+// MaxUnknownActions is how many distinct unknown action values (of the
+// action shape, other than ACCEPT, REJECT and DROP) keep their own label in
+// a batch: the largest by bytes (then packets, flows, and the value); the
+// traffic of the others is written under action "other" (schema.Other).
+// Series stay bounded whatever an object holds, and a replay of the batch
+// chooses the same.
+const MaxUnknownActions = 8
+
 // tuple is the interface context of a record, as string ids: the labels the
 // interface family carries before its per-record ones.
 type tuple struct {
@@ -75,7 +104,7 @@ type tuple struct {
 type (
 	ifaceKey struct {
 		tuple  uint32
-		action flowlog.ActionValue
+		action actionID
 		dir    flowlog.Direction
 		path   uint8
 		reject uint32
@@ -83,7 +112,7 @@ type (
 	serviceKey struct {
 		tuple    uint32
 		src, dst uint32
-		action   flowlog.ActionValue
+		action   actionID
 		dir      flowlog.Direction
 	}
 	// peerKey is the raw material of the pair family: the peer address of
@@ -92,20 +121,20 @@ type (
 	// the source and the destination.
 	peerKey struct {
 		tuple  uint32
-		action flowlog.ActionValue
+		action actionID
 		dir    flowlog.Direction
 		a, b   uint32
 	}
 	addrKey struct {
 		tuple  uint32
-		action flowlog.ActionValue
+		action actionID
 		addr   uint32
 	}
 	appKey struct {
 		tuple  uint32
 		proto  uint16 // protocol + 1; 0 when absent
 		port   uint32 // port + 1; 0 when absent
-		action flowlog.ActionValue
+		action actionID
 		dir    flowlog.Direction
 	}
 	statusKey struct {
@@ -231,6 +260,11 @@ type Aggregate struct {
 	meta   map[uint32]metaIDs  // by interface string id
 	owners map[ownerKey]uint32 // (VPC, address) → interface id
 
+	// The unknown action values met: their string ids by actionID −
+	// firstUnknown, and their actionIDs by string id.
+	actions   []uint32
+	actionIDs map[uint32]actionID
+
 	Records   int64 // records added (any log status)
 	OKRecords int64 // traffic records added
 
@@ -258,6 +292,7 @@ func (a *Aggregate) init() {
 	a.src, a.dst, a.app, a.status = newTable[addrKey](), newTable[addrKey](), newTable[appKey](), newTable[statusKey]()
 	a.meta = map[uint32]metaIDs{}
 	a.owners = map[ownerKey]uint32{}
+	a.actionIDs = map[uint32]actionID{}
 }
 
 // Reset empties the Aggregate, keeping its memory for reuse.
@@ -277,7 +312,32 @@ func (a *Aggregate) Reset() {
 	a.status.reset()
 	clear(a.meta)
 	clear(a.owners)
+	a.actions = a.actions[:0]
+	clear(a.actionIDs)
 	a.Records, a.OKRecords = 0, 0
+}
+
+// action returns the actionID of a traffic record's action.
+func (a *Aggregate) action(r *flowlog.Record) actionID {
+	if r.Action != flowlog.ActionOther {
+		return actionID(r.Action)
+	}
+	return a.unknownAction(a.strs.id(r.Text[flowlog.Action]))
+}
+
+// unknownAction returns the actionID of the unknown action value whose
+// string id is s, giving it one when it is new and there is room.
+func (a *Aggregate) unknownAction(s uint32) actionID {
+	if id, ok := a.actionIDs[s]; ok {
+		return id
+	}
+	if len(a.actions) >= maxUnknownActions {
+		return foldedAction
+	}
+	id := firstUnknown + actionID(len(a.actions))
+	a.actions = append(a.actions, s)
+	a.actionIDs[s] = id
+	return id
 }
 
 // text returns the id of field f's text, or absent.
@@ -360,30 +420,31 @@ func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 	if r.Present.Has(flowlog.TrafficPath) {
 		path = r.TrafficPath
 	}
-	a.iface.add(ifaceKey{tup, r.Action, r.FlowDirection, path, a.text(r, flowlog.RejectReason)}, shares)
-	a.service.add(serviceKey{tup, a.text(r, flowlog.PktSrcAWSService), a.text(r, flowlog.PktDstAWSService), r.Action, r.FlowDirection}, shares)
+	act := a.action(r)
+	a.iface.add(ifaceKey{tup, act, r.FlowDirection, path, a.text(r, flowlog.RejectReason)}, shares)
+	a.service.add(serviceKey{tup, a.text(r, flowlog.PktSrcAWSService), a.text(r, flowlog.PktDstAWSService), act, r.FlowDirection}, shares)
 
 	src, dst := a.text(r, flowlog.SrcAddr), a.text(r, flowlog.DstAddr)
-	a.src.add(addrKey{tup, r.Action, src}, shares)
-	a.dst.add(addrKey{tup, r.Action, dst}, shares)
+	a.src.add(addrKey{tup, act, src}, shares)
+	a.dst.add(addrKey{tup, act, dst}, shares)
 
 	t := a.tupleV[tup]
 	switch r.FlowDirection {
 	case flowlog.Egress:
-		a.peer.add(peerKey{tup, r.Action, flowlog.Egress, dst, absent}, shares)
+		a.peer.add(peerKey{tup, act, flowlog.Egress, dst, absent}, shares)
 		if src != absent && t.iface != absent {
 			a.owners[ownerKey{t.vpc, src}] = t.iface
 		}
 	case flowlog.Ingress:
-		a.peer.add(peerKey{tup, r.Action, flowlog.Ingress, src, absent}, shares)
+		a.peer.add(peerKey{tup, act, flowlog.Ingress, src, absent}, shares)
 		if dst != absent && t.iface != absent {
 			a.owners[ownerKey{t.vpc, dst}] = t.iface
 		}
 	default:
-		a.peer.add(peerKey{tup, r.Action, flowlog.DirectionNone, src, dst}, shares)
+		a.peer.add(peerKey{tup, act, flowlog.DirectionNone, src, dst}, shares)
 	}
 
-	k := appKey{tuple: tup, action: r.Action, dir: r.FlowDirection}
+	k := appKey{tuple: tup, action: act, dir: r.FlowDirection}
 	if r.Present.Has(flowlog.Protocol) {
 		k.proto = uint16(r.Protocol) + 1
 	}
@@ -446,20 +507,32 @@ func (a *Aggregate) Merge(o *Aggregate) {
 	for k, iface := range o.owners {
 		a.owners[ownerKey{strMap[k.vpc], strMap[k.addr]}] = strMap[iface]
 	}
+	// o's unknown actions, in the order o met them.
+	actMap := make([]actionID, len(o.actions))
+	for i, s := range o.actions {
+		actMap[i] = a.unknownAction(strMap[s])
+	}
+	act := func(x actionID) actionID {
+		if x < firstUnknown {
+			return x
+		}
+		return actMap[x-firstUnknown]
+	}
 	mergeTable(&a.iface, &o.iface, func(k ifaceKey) ifaceKey {
-		return ifaceKey{tupMap[k.tuple], k.action, k.dir, k.path, strMap[k.reject]}
+		return ifaceKey{tupMap[k.tuple], act(k.action), k.dir, k.path, strMap[k.reject]}
 	})
 	mergeTable(&a.service, &o.service, func(k serviceKey) serviceKey {
-		return serviceKey{tupMap[k.tuple], strMap[k.src], strMap[k.dst], k.action, k.dir}
+		return serviceKey{tupMap[k.tuple], strMap[k.src], strMap[k.dst], act(k.action), k.dir}
 	})
 	mergeTable(&a.peer, &o.peer, func(k peerKey) peerKey {
-		return peerKey{tupMap[k.tuple], k.action, k.dir, strMap[k.a], strMap[k.b]}
+		return peerKey{tupMap[k.tuple], act(k.action), k.dir, strMap[k.a], strMap[k.b]}
 	})
-	addr := func(k addrKey) addrKey { return addrKey{tupMap[k.tuple], k.action, strMap[k.addr]} }
+	addr := func(k addrKey) addrKey { return addrKey{tupMap[k.tuple], act(k.action), strMap[k.addr]} }
 	mergeTable(&a.src, &o.src, addr)
 	mergeTable(&a.dst, &o.dst, addr)
 	mergeTable(&a.app, &o.app, func(k appKey) appKey {
 		k.tuple = tupMap[k.tuple]
+		k.action = act(k.action)
 		return k
 	})
 	mergeTable(&a.status, &o.status, func(k statusKey) statusKey { return statusKey{tupMap[k.tuple], k.status} })

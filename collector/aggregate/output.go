@@ -122,6 +122,65 @@ type output struct {
 	consts map[string]uint32
 }
 
+// actionLabels returns the label value (as a string id) of every actionID
+// of the aggregate: the known values as AWS writes them; the unknown values
+// as written when they are among the MaxUnknownActions largest of the
+// aggregate (by bytes, then packets, flows, and the value ascending: the
+// amounts of the interface family, which counts every traffic record
+// once), and "other" (schema.Other) for the rest. The choice depends only
+// on the aggregate's records, not on the order they came in, so a replayed
+// batch chooses the same.
+func (o *output) actionLabels() []uint32 {
+	a := o.a
+	labels := make([]uint32, int(firstUnknown)+len(a.actions))
+	for v := range flowlog.ActionOther {
+		labels[v] = o.id(v.String())
+	}
+	other := o.id(schema.Other)
+	labels[foldedAction] = other
+	if len(a.actions) == 0 {
+		return labels
+	}
+	type tally struct {
+		id                    actionID
+		bytes, packets, flows uint64
+	}
+	sums := make([]tally, len(a.actions))
+	for i := range sums {
+		sums[i].id = firstUnknown + actionID(i)
+	}
+	for i, k := range a.iface.keys {
+		if k.action < firstUnknown {
+			continue
+		}
+		s := &sums[k.action-firstUnknown]
+		for _, c := range a.iface.cells[i] {
+			s.bytes += c.bytes
+			s.packets += c.packets
+			s.flows += c.flows
+		}
+	}
+	slices.SortFunc(sums, func(x, y tally) int {
+		if c := cmp.Compare(y.bytes, x.bytes); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.packets, x.packets); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.flows, x.flows); c != 0 {
+			return c
+		}
+		return strings.Compare(a.str(a.actions[x.id-firstUnknown]), a.str(a.actions[y.id-firstUnknown]))
+	})
+	for rank, s := range sums {
+		labels[s.id] = other
+		if rank < MaxUnknownActions {
+			labels[s.id] = a.actions[s.id-firstUnknown]
+		}
+	}
+	return labels
+}
+
 // id interns a label value.
 func (o *output) id(s string) uint32 {
 	if id, ok := o.consts[s]; ok {
@@ -197,7 +256,8 @@ func (a *Aggregate) Output(res *Resolution) *Output {
 	out := &Output{a: a}
 	defs := schema.Families()
 	dir := func(d flowlog.Direction) uint32 { return o.id(d.String()) }
-	act := func(v flowlog.ActionValue) uint32 { return o.id(v.String()) }
+	actions := o.actionLabels()
+	act := func(v actionID) uint32 { return actions[v] }
 	for fam := range schema.NumFamilies {
 		if defs[fam].Derived {
 			continue // projected from the family they sum

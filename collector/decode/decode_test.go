@@ -112,7 +112,12 @@ func TestBadLines(t *testing.T) {
 	f("address with a prefix", replace("srcaddr", "172.31.16.0/24"), flowlog.ProblemBadAddr, "srcaddr")
 	f("address word", replace("dstaddr", "localhost"), flowlog.ProblemBadAddr, "dstaddr")
 	f("address with zone", replace("dstaddr", "fe80::1%eth0"), flowlog.ProblemBadAddr, "dstaddr")
-	f("unknown action", replace("action", "DROP"), flowlog.ProblemBadValue, "action")
+	// An action is kept whatever its word, when it has the action shape.
+	f("action in lower case", replace("action", "drop"), flowlog.ProblemMalformed, "action")
+	f("action with a digit first", replace("action", "4CCEPT"), flowlog.ProblemMalformed, "action")
+	f("action with a dash", replace("action", "NO-ROUTE"), flowlog.ProblemMalformed, "action")
+	f("action over 16 bytes", replace("action", "ABCDEFGHIJKLMNOPQ"), flowlog.ProblemMalformed, "action")
+	f("action of 64 bytes", replace("action", strings.Repeat("A", 64)), flowlog.ProblemMalformed, "action")
 	f("unknown log-status", replace("log-status", "MAYBE"), flowlog.ProblemBadValue, "log-status")
 	f("log-status absent", replace("log-status", "-"), flowlog.ProblemMissing, "log-status")
 	f("traffic without bytes", replace("bytes", "-"), flowlog.ProblemMissing, "bytes")
@@ -159,6 +164,17 @@ func TestLinesThatAreFine(t *testing.T) {
 		[]string{`{"interface-id":"eni-1","srcaddr":"::ffff:10.0.0.1","dstaddr":"2001:db8::1","packets":1,"bytes":2,"start":1700000003,"end":1700000004,"action":"ACCEPT","log-status":"OK"}`})
 	f("UTF-8 in an unknown field", "interface-id note packets bytes start end action log-status\neni-1 café 1 2 1700000003 1700000004 ACCEPT OK\n",
 		[]string{`{"interface-id":"eni-1","note":"café","packets":1,"bytes":2,"start":1700000003,"end":1700000004,"action":"ACCEPT","log-status":"OK"}`})
+	f("every action kept as written", "interface-id packets bytes start end action log-status\n"+
+		"eni-1 1 2 1700000003 1700000004 DROP OK\n"+
+		"eni-1 1 3 1700000003 1700000004 BLACKHOLE OK\n"+
+		"eni-1 1 4 1700000003 1700000004 ABCDEFGHIJKLMNOP OK\n"+
+		"eni-1 1 5 1700000003 1700000004 X_9 OK\n",
+		[]string{
+			`{"interface-id":"eni-1","packets":1,"bytes":2,"start":1700000003,"end":1700000004,"action":"DROP","log-status":"OK"}`,
+			`{"interface-id":"eni-1","packets":1,"bytes":3,"start":1700000003,"end":1700000004,"action":"BLACKHOLE","log-status":"OK"}`,
+			`{"interface-id":"eni-1","packets":1,"bytes":4,"start":1700000003,"end":1700000004,"action":"ABCDEFGHIJKLMNOP","log-status":"OK"}`,
+			`{"interface-id":"eni-1","packets":1,"bytes":5,"start":1700000003,"end":1700000004,"action":"X_9","log-status":"OK"}`,
+		})
 }
 
 func TestHeaderlessWithFormat(t *testing.T) {
@@ -340,7 +356,11 @@ func TestTypedValuesDoNotLeak(t *testing.T) {
 		"eni-1 443 1000 10 1700000100 1700000160 REJECT OK 8 egress\n" +
 		"eni-1 5 1000 10 1700000100 1700000160 ACCEPT OK 8 bogus\n" + // bad: flow-direction; srcport set first
 		"eni-1 - - - 1700000100 1700000160 - NODATA - -\n" +
-		"eni-1 80 20 1 1700000100 1700000160 ACCEPT OK - ingress\n"
+		"eni-1 80 20 1 1700000100 1700000160 ACCEPT OK - ingress\n" +
+		"eni-1 81 30 1 1700000100 1700000160 DROP OK - ingress\n" +
+		"eni-1 82 40 1 1700000100 1700000160 BLACKHOLE OK - egress\n" +
+		"eni-1 83 50 1 1700000100 1700000160 drop OK - egress\n" + // bad: action out of shape
+		"eni-1 84 60 1 1700000100 1700000160 REJECT OK - egress\n"
 	type seen struct {
 		srcPort, path uint64
 		bytes         uint64
@@ -359,6 +379,9 @@ func TestTypedValuesDoNotLeak(t *testing.T) {
 		{443, 8, 1000, flowlog.Reject, flowlog.Egress},
 		{0, 0, 0, flowlog.ActionNone, flowlog.DirectionNone},
 		{80, 0, 20, flowlog.Accept, flowlog.Ingress},
+		{81, 0, 30, flowlog.Drop, flowlog.Ingress},
+		{82, 0, 40, flowlog.ActionOther, flowlog.Egress},
+		{84, 0, 60, flowlog.Reject, flowlog.Egress},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("typed values %+v, want %+v", got, want)

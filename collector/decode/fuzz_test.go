@@ -96,6 +96,11 @@ func FuzzText(f *testing.F) {
 	f.Add([]byte(v5Header + "\n" + v5Good + "\n" + v5With("interface-id", "eni-"+strings.Repeat("a", 40)) + "\n" +
 		v5With("account-id", "unknown") + "\n" + v5With("az-id", "use1_az1") + "\n"))
 	f.Add([]byte(header + strings.Repeat(" x", 2100) + "\n" + good + "\n"))
+	// Every action kept as written (DROP, values AWS does not document),
+	// and actions out of the action shape.
+	f.Add([]byte(v5Header + "\n" + v5With("action", "DROP") + "\n" + v5With("action", "BLACKHOLE") + "\n" +
+		v5With("action", "NO_ROUTE_16BYTES") + "\n" + v5With("action", "drop") + "\n" + v5With("action", "TOO_LONG_ACTION_X") + "\n" +
+		v5With("action", "9X") + "\n"))
 	f.Fuzz(checkObject)
 }
 
@@ -103,6 +108,11 @@ func FuzzParquet(f *testing.F) {
 	f.Add(writeParquet(f, v2Columns, [][]any{v2Row("ACCEPT", 20, 4249), v2Row("REJECT", 1, 40)}))
 	f.Add(writeParquet(f, append(v2Columns[:len(v2Columns):len(v2Columns)], column{"vpc_id", "string"}, column{"traffic_path", "int32"}),
 		[][]any{append(v2Row("ACCEPT", 3, 300), "vpc-1", int64(8))}))
+	// Every action kept as written, actions out of shape, and an extra
+	// column named as its text header would name it.
+	f.Add(writeParquet(f, append(v2Columns[:len(v2Columns):len(v2Columns)], column{"interface_type", "string"}),
+		[][]any{append(v2Row("DROP", 3, 300), "interface"), append(v2Row("BLACKHOLE", 1, 40), nil),
+			append(v2Row("drop", 1, 40), "nat_gateway"), append(v2Row("TOO_LONG_ACTION_X", 1, 40), "-")}))
 	// Damaged objects that once made parquet-go allocate gigabytes.
 	files, _ := filepath.Glob(filepath.Join("testdata", "parquet", "*.parquet"))
 	for _, path := range files {

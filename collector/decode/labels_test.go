@@ -1,6 +1,7 @@
 package decode_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -115,12 +116,46 @@ func TestMalformedFields(t *testing.T) {
 	f("sublocation-id", "op_0123")
 	f("pkt-src-aws-service", "amazon")
 	f("pkt-dst-aws-service", strings.Repeat("S", 65))
+	f("action", "drop")
+	f("action", "DROP!")
+	f("action", strings.Repeat("D", 17))
 
 	// Absent values stay valid, and so do values AWS may add.
 	data := v5Header + "\n" + v5With("account-id", "unknown") + "\n" + v5With("pkt-src-aws-service", "NEW_SERVICE_2") + "\n" +
-		"5 123456789012 eni-0e2f4e6ef4ad5fb41 - - - - - - - 1616729292 1616729349 - NODATA - - - - - - - - - - - - - - -\n"
+		"5 123456789012 eni-0e2f4e6ef4ad5fb41 - - - - - - - 1616729292 1616729349 - NODATA - - - - - - - - - - - - - - -\n" +
+		v5With("action", "DROP") + "\n" + v5With("action", "NEW_ACTION_2") + "\n"
 	got, st, err := decodeAll(t, []byte(data), decode.Options{})
-	if err != nil || len(got) != 3 || st.BadLines != 0 {
-		t.Fatalf("%d good, %v, bad lines %v; want 3 good", len(got), err, st.Samples)
+	if err != nil || len(got) != 5 || st.BadLines != 0 {
+		t.Fatalf("%d good, %v, bad lines %v; want 5 good", len(got), err, st.Samples)
 	}
+}
+
+// TestActionOutOfShape checks that an action value out of the action shape
+// is a bad line (a bad row in Parquet) whose sample names the line or row,
+// its byte offset, the field, the value and the shape wanted.
+func TestActionOutOfShape(t *testing.T) {
+	wantDetail := "5 bytes; want " + flowlog.Action.Shape()
+	t.Run("text", func(t *testing.T) {
+		data := v5Header + "\n" + v5With("action", "DROP") + "\n" + v5With("action", "Drop!") + "\n"
+		got, st, err := decodeAll(t, []byte(data), decode.Options{})
+		if err != nil || len(got) != 1 || len(st.Samples) != 1 {
+			t.Fatalf("%d good, error %v, samples %v", len(got), err, st.Samples)
+		}
+		off := len(v5Header) + 1 + len(v5With("action", "DROP")) + 1
+		want := fmt.Sprintf("line 3 (byte %d): malformed value in action %q: %s", off, "Drop!", wantDetail)
+		if s := st.Samples[0].String(); s != want {
+			t.Errorf("sample %q, want %q", s, want)
+		}
+	})
+	t.Run("parquet", func(t *testing.T) {
+		data := writeParquet(t, v2Columns, [][]any{v2Row("DROP", 1, 2), v2Row("Drop!", 1, 2)})
+		got, st, err := decodeAll(t, data, decode.Options{})
+		if err != nil || len(got) != 1 || len(st.Samples) != 1 {
+			t.Fatalf("%d good, error %v, samples %v", len(got), err, st.Samples)
+		}
+		want := fmt.Sprintf("row 2: malformed value in action %q: %s", "Drop!", wantDetail)
+		if s := st.Samples[0].String(); s != want {
+			t.Errorf("sample %q, want %q", s, want)
+		}
+	})
 }

@@ -220,7 +220,7 @@ func (d *parquetDecoder) useSchema(schema *parquet.Schema) error {
 	for i, p := range paths {
 		names[i] = strings.Join(p, ".")
 	}
-	format, err := flowlog.NewFormat(names)
+	format, err := flowlog.NewParquetFormat(names)
 	if err != nil {
 		return &ObjectError{Object: d.name, Reason: BadHeader, Err: fmt.Errorf("schema: %w", err)}
 	}

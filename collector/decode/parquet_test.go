@@ -3,10 +3,12 @@ package decode_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -178,4 +180,69 @@ func sameJSON(t *testing.T, a, b string) bool {
 	t.Helper()
 	ma, mb := decodeJSON(t, []byte(a)), decodeJSON(t, []byte(b))
 	return maps.Equal(ma, mb)
+}
+
+// TestParquetReadsAsText checks that the same records as a text object and
+// as a Parquet object print the same JSON lines (what `vpcflow-collector
+// decode` writes): extra columns are named as the text header names them
+// ("interface_type" in Parquet is "interface-type"), and every action is
+// kept as written in both.
+func TestParquetReadsAsText(t *testing.T) {
+	cols := append(slices.Clone(v2Columns), column{"interface_type", "string"}, column{"future_count", "int64"}, column{"note", "string"})
+	rows := [][]any{
+		append(v2Row("ACCEPT", 20, 4249), "interface", int64(7), "a_b"),
+		append(v2Row("DROP", 3, 180), nil, nil, nil),
+		append(v2Row("BLACKHOLE", 1, 40), "nat_gateway", int64(0), "-"),
+		append(v2Row("REJECT", 2, 80), "-", int64(12), "x"),
+	}
+	// Parquet orders a flat schema's columns by name: the text object
+	// takes that order, with the text header's names.
+	order := make([]int, len(cols))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(cols[a].name, cols[b].name) })
+	var text strings.Builder
+	for j, i := range order {
+		if j > 0 {
+			text.WriteByte(' ')
+		}
+		text.WriteString(strings.ReplaceAll(cols[i].name, "_", "-"))
+	}
+	text.WriteByte('\n')
+	for _, r := range rows {
+		for j, i := range order {
+			if j > 0 {
+				text.WriteByte(' ')
+			}
+			if r[i] == nil {
+				text.WriteByte('-')
+				continue
+			}
+			fmt.Fprint(&text, r[i])
+		}
+		text.WriteByte('\n')
+	}
+	dir := t.TempDir()
+	files := map[string][]byte{"text.log": []byte(text.String()), "text.log.parquet": writeParquet(t, cols, rows)}
+	out := map[string]string{}
+	for name, data := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var records, bad bytes.Buffer
+		n, err := decode.WriteRecords(&records, &bad, []string{path}, decode.Options{}, func(err error) { t.Errorf("%s: %v", name, err) })
+		if err != nil || n != 0 || bad.Len() != 0 {
+			t.Fatalf("%s: %d failed, error %v, bad lines %q", name, n, err, bad.String())
+		}
+		out[name] = records.String()
+	}
+	if out["text.log"] != out["text.log.parquet"] {
+		t.Errorf("text and Parquet decode differently:\ntext:\n%s\nparquet:\n%s", out["text.log"], out["text.log.parquet"])
+	}
+	want := `{"account-id":"123456789010","action":"BLACKHOLE","bytes":40,"dstaddr":"172.31.16.21","dstport":22,"end":1418530070,"future-count":"0","interface-id":"eni-1235b8ca123456789","interface-type":"nat_gateway","log-status":"OK","packets":1,"protocol":6,"srcaddr":"172.31.16.139","srcport":20641,"start":1418530010,"version":2}`
+	if lines := strings.Split(out["text.log.parquet"], "\n"); len(lines) != len(rows)+1 || lines[2] != want {
+		t.Errorf("Parquet records:\n%s\nwant the third\n%s", out["text.log.parquet"], want)
+	}
 }

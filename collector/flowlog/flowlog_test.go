@@ -3,6 +3,7 @@ package flowlog
 import (
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -209,5 +210,74 @@ func TestSetAddrTwins(t *testing.T) {
 	var r Record
 	if p := r.SetAddr(SrcAddr, []byte("999.0.0.1")); p != ProblemBadAddr {
 		t.Errorf("srcaddr 999.0.0.1: %v", p)
+	}
+}
+
+// TestSetAction checks that every action value of the action shape is kept
+// as written (known ones typed, others ActionOther with their text), and
+// that values out of shape are malformed, as the shape says.
+func TestSetAction(t *testing.T) {
+	f := func(v string, want ActionValue, wantProblem Problem) {
+		t.Helper()
+		var r Record
+		r.Reset(0)
+		p := r.SetText(Action, []byte(v))
+		if p != wantProblem {
+			t.Fatalf("SetText(action, %q) = %v, want %v", v, p, wantProblem)
+		}
+		if p != NoProblem {
+			return
+		}
+		if r.Action != want || string(r.Text[Action]) != v || !r.Present.Has(Action) {
+			t.Errorf("SetText(action, %q): action %v, text %q", v, r.Action, r.Text[Action])
+		}
+		if want != ActionOther && want.String() != v {
+			t.Errorf("%v.String() = %q, want %q", want, want.String(), v)
+		}
+	}
+	f("ACCEPT", Accept, NoProblem)
+	f("REJECT", Reject, NoProblem)
+	f("DROP", Drop, NoProblem)
+	f("BLACKHOLE", ActionOther, NoProblem)
+	f("A", ActionOther, NoProblem)
+	f("NO_ROUTE_2", ActionOther, NoProblem)
+	f("ABCDEFGHIJKLMNOP", ActionOther, NoProblem) // 16 bytes
+	f("ABCDEFGHIJKLMNOPQ", ActionOther, ProblemMalformed)
+	f("accept", ActionOther, ProblemMalformed)
+	f("Drop", ActionOther, ProblemMalformed)
+	f("_DROP", ActionOther, ProblemMalformed)
+	f("9LIVES", ActionOther, ProblemMalformed)
+	f("NO-ROUTE", ActionOther, ProblemMalformed)
+	f("NO|ROUTE", ActionOther, ProblemMalformed) // "|" joins labels in keep sets
+	f("DRÖP", ActionOther, ProblemMalformed)
+	f(strings.Repeat("A", 5000), ActionOther, ProblemMalformed)
+	if Action.Shape() == "" || !strings.Contains(Action.Shape(), "16 bytes") {
+		t.Errorf("action shape %q", Action.Shape())
+	}
+	if ValidString(Action, []byte("drop")) || !ValidString(Action, []byte("DROP")) {
+		t.Error("ValidString does not check the action shape")
+	}
+}
+
+// TestNewParquetFormat checks that a Parquet schema's extra columns are
+// named as a text header names them, unless another column has that name.
+func TestNewParquetFormat(t *testing.T) {
+	f, err := NewParquetFormat([]string{"version", "interface_type", "x-y", "x_y", "log_status", "plain", "a_b_c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.Unknown(), []string{"interface-type", "x-y", "x_y", "plain", "a-b-c"}; !slices.Equal(got, want) {
+		t.Errorf("Unknown() = %q, want %q", got, want)
+	}
+	if f.Name(1) != "interface_type" || f.Field(4) != LogStatus || f.ExtraIndex(1) != 0 {
+		t.Errorf("columns: %q %v %d", f.Name(1), f.Field(4), f.ExtraIndex(1))
+	}
+	if _, err := NewParquetFormat([]string{"log_status", "log-status"}); err == nil {
+		t.Error("a field named twice was accepted")
+	}
+	// A text header keeps its names as written.
+	text, _ := NewFormat([]string{"interface_type", "log-status"})
+	if got := text.Unknown(); !slices.Equal(got, []string{"interface_type"}) {
+		t.Errorf("text Unknown() = %q", got)
 	}
 }

@@ -56,6 +56,34 @@ func NewFormat(names []string) (*Format, error) {
 	return f, nil
 }
 
+// NewParquetFormat builds the format of a Parquet object from its column
+// names, as NewFormat does, except that the extra attributes are named as a
+// text header would name them: AWS names a Parquet column after its field
+// with each '-' replaced by '_', so an extra column "interface_type" is
+// the field "interface-type" (Unknown, and the keys AppendJSON writes), and
+// a record reads the same from either format. A column whose text name
+// another column already has (a schema holding both "a_b" and "a-b") keeps
+// its name as written.
+func NewParquetFormat(names []string) (*Format, error) {
+	f, err := NewFormat(names)
+	if err != nil {
+		return nil, err
+	}
+	taken := make(map[string]bool, len(names))
+	for _, name := range names {
+		taken[name] = true
+	}
+	for i, name := range f.unknown {
+		text := strings.ReplaceAll(name, "_", "-")
+		if text == name || taken[text] {
+			continue
+		}
+		taken[text] = true
+		f.unknown[i] = text
+	}
+	return f, nil
+}
+
 // versionFormat returns the format that holds every field up to version v,
 // in AWS order.
 func versionFormat(v int) *Format {
@@ -108,7 +136,8 @@ func (f *Format) Len() int { return len(f.fields) }
 // Field returns the known field of column i, or Unknown.
 func (f *Format) Field(i int) Field { return f.fields[i] }
 
-// Name returns the name of column i as written.
+// Name returns the name of column i as written (in a Parquet schema, with
+// '_' for '-').
 func (f *Format) Name(i int) string { return f.names[i] }
 
 // ExtraIndex returns, for a column that is not a known field, its index in
@@ -122,7 +151,8 @@ func (f *Format) Set() Set { return f.set }
 func (f *Format) Has(x Field) bool { return f.set.Has(x) }
 
 // Unknown returns the names of the columns that are not known fields, in
-// column order; Record.Extra holds their values in the same order.
+// column order, as a text header names them (see NewParquetFormat);
+// Record.Extra holds their values in the same order.
 func (f *Format) Unknown() []string { return f.unknown }
 
 // MissingRequired returns the fields traffic accounting needs (Required)

@@ -10,7 +10,8 @@ import (
 // srcport, dstport, protocol, packets, bytes, start, end, tcp-flags,
 // traffic-path) are JSON numbers, every other field is a string, and absent
 // fields are omitted. Columns that are not known fields appear under their
-// own names.
+// own names, as a text header names them (Format.Unknown): the extra column
+// "interface_type" of a Parquet object is "interface-type".
 func AppendJSON(dst []byte, r *Record) []byte {
 	format := r.Format
 	dst = append(dst, '{')
@@ -26,11 +27,12 @@ func AppendJSON(dst []byte, r *Record) []byte {
 	for i := 0; i < format.Len(); i++ {
 		f := format.Field(i)
 		if f == Unknown {
-			v := r.Extra[format.ExtraIndex(i)]
+			x := format.ExtraIndex(i)
+			v := r.Extra[x]
 			if v == nil {
 				continue
 			}
-			key(format.Name(i))
+			key(format.unknown[x])
 			dst = appendJSONString(dst, v)
 			continue
 		}

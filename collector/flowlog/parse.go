@@ -23,8 +23,9 @@ const (
 	ProblemOverflow
 	// ProblemBadAddr: an address field is not an IPv4 or IPv6 address.
 	ProblemBadAddr
-	// ProblemBadValue: action, log-status or flow-direction holds an
-	// unknown word.
+	// ProblemBadValue: log-status or flow-direction holds an unknown
+	// word. (An unknown action is kept when it has the action shape, and
+	// is ProblemMalformed when it does not.)
 	ProblemBadValue
 	// ProblemMissing: a traffic record (log-status OK) lacks a value
 	// accounting needs, or a record lacks log-status.
@@ -38,8 +39,9 @@ const (
 	ProblemGarbage
 	// ProblemLongLine: the line is longer than the decoder's limit.
 	ProblemLongLine
-	// ProblemMalformed: a text field that can become a label does not have
-	// the shape AWS documents for it (Field.Shape), or is too long.
+	// ProblemMalformed: a text field that can become a label (or the
+	// action) does not have the shape AWS documents for it (Field.Shape),
+	// or is too long.
 	ProblemMalformed
 	// NumProblems is the number of problem kinds.
 	NumProblems
@@ -150,7 +152,10 @@ func addrTwin(f Field) Field {
 	return f
 }
 
-// SetEnum sets action, log-status or flow-direction from its text.
+// SetEnum sets action, log-status or flow-direction from its text. An
+// action that is not a known value is kept as ActionOther when it has the
+// action shape (Field.Shape), and is ProblemMalformed otherwise; an unknown
+// log-status or flow-direction is ProblemBadValue.
 func (r *Record) SetEnum(f Field, v []byte) Problem {
 	r.Text[f] = v
 	r.Present |= 1 << f
@@ -161,8 +166,13 @@ func (r *Record) SetEnum(f Field, v []byte) Problem {
 			r.Action = Accept
 		case "REJECT":
 			r.Action = Reject
+		case "DROP":
+			r.Action = Drop
 		default:
-			return ProblemBadValue
+			if !validAction(v) {
+				return ProblemMalformed
+			}
+			r.Action = ActionOther
 		}
 	case LogStatus:
 		switch string(v) {

@@ -2,7 +2,10 @@ package flowlog
 
 import "net/netip"
 
-// ActionValue is the value of the record's action field.
+// ActionValue is the value of the record's action field: one of the known
+// values, or ActionOther for any other value of the action shape (see
+// Field.Shape), whose text only the record holds (Record.Text[Action]).
+// Every value is kept as written: AWS may add actions, as it added DROP.
 type ActionValue uint8
 
 // Actions.
@@ -10,15 +13,26 @@ const (
 	ActionNone ActionValue = iota // absent ("-"), as on NODATA and SKIPDATA records
 	Accept
 	Reject
+	Drop
+	// ActionOther is a value of the action shape that is none of the
+	// above; Record.Text[Action] holds it.
+	ActionOther
+	// NumActions is the number of ActionValues.
+	NumActions
 )
 
-// String returns the action as AWS writes it.
+// String returns the action as AWS writes it; "-" for ActionNone, and "?"
+// for ActionOther, whose text is the record's (Record.Text[Action]).
 func (a ActionValue) String() string {
 	switch a {
 	case Accept:
 		return "ACCEPT"
 	case Reject:
 		return "REJECT"
+	case Drop:
+		return "DROP"
+	case ActionOther:
+		return "?"
 	}
 	return "-"
 }

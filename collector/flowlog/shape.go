@@ -41,15 +41,28 @@ var shapes = [NumFields]struct {
 	PktDstAWSService: {MaxLabelBytes, "a service name like AMAZON or S3: an upper-case letter, then upper-case letters, digits and '_', at most 64 bytes"},
 	RejectReason:     {MaxLabelBytes, "a reason like BPA: an upper-case letter, then upper-case letters, digits and '_', at most 64 bytes"},
 	Type:             {16, "a letter, then letters and digits (IPv4, IPv6, EFA), at most 16 bytes"},
+	Action:           {MaxActionBytes, "an upper-case letter, then upper-case letters, digits and '_' (ACCEPT, REJECT, DROP), at most 16 bytes"},
 }
 
-// Shape describes the values a text field accepts, for messages; "" for
-// fields that are not checked.
+// MaxActionBytes bounds the length of an action value: AWS's are four to
+// six letters, and any value of the action shape becomes a label.
+const MaxActionBytes = 16
+
+// Shape describes the values a text field (or the action) accepts, for
+// messages; "" for fields that are not checked.
 func (f Field) Shape() string {
-	if f >= NumFields || fields[f].kind != KindString {
+	if f >= NumFields || fields[f].kind != KindString && f != Action {
 		return ""
 	}
 	return shapes[f].desc
+}
+
+// validAction reports whether v has the action shape: an upper-case letter,
+// then upper-case letters, digits and '_', at most MaxActionBytes. Values
+// of this shape that are not known actions are kept (ActionOther).
+func validAction(v []byte) bool {
+	n := len(v)
+	return n > 0 && n <= MaxActionBytes && v[0]-'A' < 26 && allOf(v, &upperWordClass)
 }
 
 // SetString sets the text field f (Kind KindString) from v, which must not be
@@ -139,6 +152,8 @@ func validString(f Field, v []byte) bool {
 		return n > 0 && n <= 32 && allOf(v, &lowerClass)
 	case PktSrcAWSService, PktDstAWSService, RejectReason:
 		return n > 0 && n <= MaxLabelBytes && v[0]-'A' < 26 && allOf(v, &upperWordClass)
+	case Action:
+		return validAction(v)
 	}
 	return true
 }

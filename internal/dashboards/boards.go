@@ -6,8 +6,8 @@ import (
 	"github.com/vpcflow/vpcflow/report"
 )
 
-// rejectedOnly narrows a report to rejected traffic.
-var rejectedOnly = []report.Filter{{Label: "action", Op: report.OpEqual, Value: "REJECT"}}
+// rejectedOnly narrows a report to rejected traffic (REJECT or DROP).
+var rejectedOnly = []report.Filter{report.RejectedOnly()}
 
 // overview has a row per report of the registry, in registry order (the
 // thirteen Scrutinizer reports first): its rate over time and its top 10
@@ -87,7 +87,7 @@ func interfaceDetail(b *board) {
 // VPC, interface, source, destination, application and reject reason,
 // counted in flows.
 func rejected(b *board) {
-	b.d.Description("Traffic rejected by security groups and network ACLs (action=REJECT), in flows: by VPC, interface, source, destination, application and reject reason.")
+	b.d.Description("Traffic rejected by security groups and network ACLs or dropped (action REJECT or DROP), in flows: by VPC, interface, source, destination, application and reject reason.")
 	b.useVariables(varAccount, varRegion, varVPC, varInterface)
 	flows := report.MetricFlows
 

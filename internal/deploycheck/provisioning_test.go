@@ -479,3 +479,32 @@ func TestThresholdsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestRejectedRulesReadRejectedTraffic: the rejected-flow rules count what
+// the Rejected traffic dashboard and the reject-reasons report call
+// rejected (report.RejectedOnly: REJECT or DROP), and nothing else.
+func TestRejectedRulesReadRejectedTraffic(t *testing.T) {
+	want := []report.Filter{report.RejectedOnly()}
+	n := 0
+	for _, g := range readAlertRules(t).Groups {
+		for _, r := range g.Rules {
+			if !strings.HasPrefix(r.UID, "vpcflow-rejected") {
+				continue
+			}
+			for _, q := range r.Data {
+				if q.DatasourceUID == exprUID {
+					continue
+				}
+				n++
+				js, _ := json.Marshal(q.Model["filters"])
+				var got []report.Filter
+				if err := json.Unmarshal(js, &got); err != nil || !slices.Equal(got, want) {
+					t.Errorf("rule %s query %s: filters %s, want %v", r.UID, q.RefID, js, want)
+				}
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d queries of the rejected-flow rules, want 3", n)
+	}
+}

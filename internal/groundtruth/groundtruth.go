@@ -228,7 +228,7 @@ func (t *Truth) Observe(r *flowlog.Record) {
 	if r.LogStatus != flowlog.StatusOK {
 		return
 	}
-	action, dir := r.Action.String(), r.FlowDirection.String()
+	action, dir := text(r, flowlog.Action), r.FlowDirection.String() // every action as written
 	t.traffic("vpcflow_interface", with(text(r, flowlog.SubnetID), text(r, flowlog.AZID), iface, text(r, flowlog.InstanceID),
 		action, dir, text(r, flowlog.TrafficPath), text(r, flowlog.RejectReason)), r)
 	t.traffic("vpcflow_service", with(text(r, flowlog.PktSrcAWSService), text(r, flowlog.PktDstAWSService), action, dir), r)

@@ -28,7 +28,10 @@ func newDecodeCmd() *cobra.Command {
 content) and print one JSON object per record: keys are the AWS field names,
 numeric fields (version, srcport, dstport, protocol, packets, bytes, start,
 end, tcp-flags, traffic-path) are JSON numbers, absent ("-") fields are
-omitted, fields the decoder does not know are kept as strings.
+omitted, fields the decoder does not know are kept as strings (named as a text
+header names them: a Parquet column interface_type prints as interface-type).
+Every action is kept as written (ACCEPT, REJECT, DROP, and any other value of
+upper-case letters, digits and _, at most 16 bytes).
 
 Bad lines are skipped and counted; the first few are reported on stderr with
 their line number, byte offset and reason. A file that cannot be read to its

@@ -105,7 +105,7 @@ func TestDisplayNamesResource(t *testing.T) {
 		}
 	}
 	for _, part := range []string{
-		`{"values":{"action":{"ACCEPT":"Accepted","REJECT":"Rejected"},`,
+		`{"values":{"action":{"ACCEPT":"Accepted","DROP":"Dropped","REJECT":"Rejected"},`,
 		`"protocol":{"1":"ICMP","132":"SCTP","17":"UDP","47":"GRE","50":"ESP","51":"AH","58":"ICMPv6","6":"TCP"}`,
 		`"traffic_path":{"1":"Another resource in the same VPC",`,
 		`"flow_direction":{"egress":"Egress","ingress":"Ingress"}`,
