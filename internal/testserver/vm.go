@@ -112,6 +112,9 @@ func flagName(f string) string {
 func start(t testing.TB, flags []string) *VM {
 	t.Helper()
 	bin := requireTool(t, "victoria-metrics", "VictoriaMetrics")
+	// The data folder (which holds the log) first: cleanups run last in,
+	// first out, so it is removed only after the log tail is read.
+	dir := t.TempDir()
 	vm := &VM{t: t}
 	t.Cleanup(func() {
 		if vm.p == nil {
@@ -122,7 +125,7 @@ func start(t testing.TB, flags []string) *VM {
 			t.Logf("VictoriaMetrics log tail (%s):\n%s", vm.p.LogPath(), vm.LogTail())
 		}
 	})
-	p, err := launch.StartVictoriaMetrics(context.Background(), bin, t.TempDir(), flags)
+	p, err := launch.StartVictoriaMetrics(context.Background(), bin, dir, flags)
 	vm.p = p
 	if err != nil {
 		t.Fatalf("start VictoriaMetrics: %v\n%s", err, launch.LogNote(p))
