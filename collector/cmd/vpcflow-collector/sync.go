@@ -49,7 +49,8 @@ sync.concurrency account·regions are synced at once, each bounded by
 sync.timeout.
 
 With --once it syncs every account·region once and exits, with status 1 when
-any failed or there was none to sync. Without it, it syncs every sync.interval
+any failed, when there was none to sync, or when the sync is off in the
+configuration (sync.enabled). Without it, it syncs every sync.interval
 (default 1h) until SIGINT or SIGTERM, and syncs a failed account·region again
 5 minutes after its failure. The log (stderr) has warnings and errors only,
 unless --log-level says otherwise.`,
