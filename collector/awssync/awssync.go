@@ -3,8 +3,9 @@
 // the EC2 API, for one account and region, and turns them into the
 // vpcflow_entity_info series that reports join to show names beside ids.
 //
-// It is not wired into the collector yet: New, Sync, Series and
-// CheckPermissions are its whole interface.
+// New, Sync, Series and CheckPermissions are its whole interface;
+// collector/entitysync runs it inside the collector (which accounts and
+// regions, how often, the writes and the metrics).
 package awssync
 
 import (

@@ -98,11 +98,11 @@ func expected(d testserver.EC2Data, keys []string) awssync.Result {
 	}
 	for _, v := range d.VPCs {
 		tags, name := tagsOf(v.Tags, keys)
-		r.VPCs = append(r.VPCs, awssync.Entity{Kind: awssync.KindVPC, ID: v.ID, Name: name, Tags: tags})
+		r.VPCs = append(r.VPCs, awssync.Entity{Kind: awssync.KindVPC, ID: v.ID, Name: name, Tags: tags, OwnerID: testserver.EC2Account})
 	}
 	for _, n := range d.Subnets {
 		tags, name := tagsOf(n.Tags, keys)
-		r.Subnets = append(r.Subnets, awssync.Entity{Kind: awssync.KindSubnet, ID: n.ID, Name: name, VPCID: n.VPCID, AZID: n.AZID, Tags: tags})
+		r.Subnets = append(r.Subnets, awssync.Entity{Kind: awssync.KindSubnet, ID: n.ID, Name: name, VPCID: n.VPCID, AZID: n.AZID, Tags: tags, OwnerID: testserver.EC2Account})
 	}
 	for _, n := range d.NetworkInterfaces {
 		tags, name := tagsOf(n.Tags, keys)
@@ -111,7 +111,7 @@ func expected(d testserver.EC2Data, keys []string) awssync.Result {
 			typ = "interface"
 		}
 		r.Interfaces = append(r.Interfaces, awssync.Entity{Kind: awssync.KindInterface, ID: n.ID, Name: name, Description: n.Description,
-			VPCID: n.VPCID, SubnetID: n.SubnetID, AZID: zoneID[n.AZ], InstanceID: n.InstanceID, InterfaceType: typ, Tags: tags,
+			VPCID: n.VPCID, SubnetID: n.SubnetID, AZID: zoneID[n.AZ], InstanceID: n.InstanceID, InterfaceType: typ, Tags: tags, OwnerID: testserver.EC2Account,
 			Addresses: append(slices.Clone(n.PrivateIPs), n.IPv6...)})
 	}
 	// Instances come back by reservation, in the order each reservation
@@ -119,7 +119,7 @@ func expected(d testserver.EC2Data, keys []string) awssync.Result {
 	for _, in := range d.Instances {
 		tags, name := tagsOf(in.Tags, keys)
 		r.Instances = append(r.Instances, awssync.Entity{Kind: awssync.KindInstance, ID: in.ID, Name: name,
-			VPCID: in.VPCID, SubnetID: in.SubnetID, AZID: zoneID[in.AZ], Tags: tags})
+			VPCID: in.VPCID, SubnetID: in.SubnetID, AZID: zoneID[in.AZ], Tags: tags, OwnerID: testserver.EC2Account})
 	}
 	return r
 }

@@ -70,6 +70,10 @@ type Entity struct {
 	// EC2 answered them: they name the interface in the pair reports
 	// (Directory), never a label.
 	Addresses []string
+	// OwnerID is the account that owns the entity, as EC2 says (ownerId;
+	// an instance's is its reservation's); empty for zones. A shared VPC
+	// or subnet is another account's.
+	OwnerID string
 }
 
 // Result is what a sync found, by kind, each in the order EC2 answered.
@@ -247,7 +251,7 @@ func (s *Syncer) vpcs(ctx context.Context, res *Result, _ map[string]string) err
 		}
 		for _, v := range page.Vpcs {
 			tags, name := s.tags(v.Tags)
-			res.VPCs = append(res.VPCs, Entity{Kind: KindVPC, ID: aws.ToString(v.VpcId), Name: name, Tags: tags})
+			res.VPCs = append(res.VPCs, Entity{Kind: KindVPC, ID: aws.ToString(v.VpcId), Name: name, Tags: tags, OwnerID: aws.ToString(v.OwnerId)})
 		}
 	}
 	return nil
@@ -269,7 +273,7 @@ func (s *Syncer) subnets(ctx context.Context, res *Result, zoneIDs map[string]st
 				}
 			}
 			res.Subnets = append(res.Subnets, Entity{Kind: KindSubnet, ID: aws.ToString(n.SubnetId), Name: name,
-				VPCID: aws.ToString(n.VpcId), AZID: az, Tags: tags})
+				VPCID: aws.ToString(n.VpcId), AZID: az, Tags: tags, OwnerID: aws.ToString(n.OwnerId)})
 		}
 	}
 	return nil
@@ -294,7 +298,8 @@ func (s *Syncer) interfaces(ctx context.Context, res *Result, zoneIDs map[string
 			tags, name := s.tags(n.TagSet)
 			e := Entity{Kind: KindInterface, ID: aws.ToString(n.NetworkInterfaceId), Name: name,
 				Description: aws.ToString(n.Description), VPCID: aws.ToString(n.VpcId), SubnetID: aws.ToString(n.SubnetId),
-				AZID: zoneID(n.AvailabilityZoneId, n.AvailabilityZone, zoneIDs), InterfaceType: string(n.InterfaceType), Tags: tags}
+				AZID: zoneID(n.AvailabilityZoneId, n.AvailabilityZone, zoneIDs), InterfaceType: string(n.InterfaceType), Tags: tags,
+				OwnerID: aws.ToString(n.OwnerId)}
 			if n.Attachment != nil {
 				e.InstanceID = aws.ToString(n.Attachment.InstanceId)
 			}
@@ -325,7 +330,7 @@ func (s *Syncer) instances(ctx context.Context, res *Result, zoneIDs map[string]
 			for _, in := range r.Instances {
 				tags, name := s.tags(in.Tags)
 				e := Entity{Kind: KindInstance, ID: aws.ToString(in.InstanceId), Name: name,
-					VPCID: aws.ToString(in.VpcId), SubnetID: aws.ToString(in.SubnetId), Tags: tags}
+					VPCID: aws.ToString(in.VpcId), SubnetID: aws.ToString(in.SubnetId), Tags: tags, OwnerID: aws.ToString(r.OwnerId)}
 				if in.Placement != nil {
 					e.AZID = zoneID(in.Placement.AvailabilityZoneId, in.Placement.AvailabilityZone, zoneIDs)
 				}

@@ -1,6 +1,6 @@
 // Package config reads and checks the collector's YAML configuration. Its
 // sections are the components' own configurations, with their defaults
-// (vmclient, pipeline, status, spool, one source.Config per source); this package composes them, fills in what a file leaves out
+// (vmclient, pipeline, status, spool, entitysync, one source.Config per source); this package composes them, fills in what a file leaves out
 // from their DefaultConfig, and checks the whole. Every error names the
 // field it is about, such as "sources[1].path", and where the file has it
 // (FieldError).
@@ -13,12 +13,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/vpcflow/vpcflow/collector/awssync"
 	"github.com/vpcflow/vpcflow/collector/decode"
+	"github.com/vpcflow/vpcflow/collector/entitysync"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/collector/pipeline"
@@ -44,6 +47,9 @@ type Config struct {
 	Server      status.Config        `yaml:"server"`
 	Log         Log                  `yaml:"log"`
 	Spool       spool.Config         `yaml:"spool"`
+	// Sync is the entity sync's section (names of VPCs, subnets,
+	// interfaces, instances and zones from the EC2 API).
+	Sync entitysync.Config `yaml:"sync"`
 	// Rank was the rank index's section; the index is gone (issue 13: the
 	// address families are bounded and reports read them directly). A file
 	// that still has the section loads, whatever it holds, and Warnings
@@ -221,6 +227,17 @@ func (c *Config) setDefaults(dir string) {
 	}
 	c.Spool.Dir = abs(c.Spool.Dir)
 	fillZeros(&c.Spool, spool.DefaultConfig())
+	fillZeros(&c.Sync, entitysync.DefaultConfig())
+	if c.Sync.Enabled == nil {
+		// On where there is AWS to ask (accounts listed, an EC2 endpoint
+		// given, or an s3 source reading AWS itself, not an S3-compatible
+		// server), on one instance: the others would sync the same accounts
+		// again.
+		aws := len(c.Sync.Accounts) > 0 || c.Sync.Endpoint != "" ||
+			slices.ContainsFunc(c.Sources, func(s source.Config) bool { return s.Type == source.TypeS3 && s.Endpoint == "" })
+		on := c.Instance.Index == 0 && aws
+		c.Sync.Enabled = &on
+	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		s.Path = abs(s.Path)
@@ -337,7 +354,91 @@ func (c *Config) check() error {
 	if c.Spool.MaxBytes < 1 {
 		add(fieldError("spool.max_bytes", "%d: want at least 1", c.Spool.MaxBytes))
 	}
+	add(c.checkSync())
 	return errors.Join(errs...)
+}
+
+// checkSync checks the sync section.
+func (c *Config) checkSync() error {
+	var errs []error
+	add := func(field, format string, args ...any) { errs = append(errs, fieldError(field, format, args...)) }
+	s := c.Sync
+	if s.Interval < entitysync.MinInterval {
+		add("sync.interval", "%v: want at least %v (every sync sends requests to the EC2 API, whose request rate is limited per account)", s.Interval, entitysync.MinInterval)
+	}
+	if s.Timeout < 0 {
+		add("sync.timeout", "%v: want a positive duration", s.Timeout)
+	}
+	if s.Concurrency < 0 {
+		add("sync.concurrency", "%d: want at least 1", s.Concurrency)
+	}
+	if s.MaxAttempts < 0 {
+		add("sync.max_attempts", "%d: want at least 1", s.MaxAttempts)
+	}
+	if s.MaxBackoff < 0 {
+		add("sync.max_backoff", "%v: want a positive duration", s.MaxBackoff)
+	}
+	labels := map[string]string{}
+	for i, k := range s.Tags {
+		f := fmt.Sprintf("sync.tags[%d]", i)
+		l := awssync.TagLabel(k)
+		switch prev, dup := labels[l]; {
+		case k == "":
+			add(f, "empty tag key")
+		case len(k) > awssync.MaxTagKeyBytes:
+			add(f, "a tag key of %d bytes: at most %d", len(k), awssync.MaxTagKeyBytes)
+		case dup:
+			add(f, "%q: its label %s is also tag %q's", k, l, prev)
+		}
+		labels[l] = k
+	}
+	if err := checkEndpoint(s.Endpoint, "sync.endpoint"); err != nil {
+		errs = append(errs, err)
+	}
+	accounts := map[string]bool{}
+	for i, a := range s.Accounts {
+		f := fmt.Sprintf("sync.accounts[%d]", i)
+		switch {
+		case a.AccountID == "":
+			add(f+".account_id", "required: the account's id, 12 digits")
+		case len(a.AccountID) != 12 || !flowlog.ValidString(flowlog.AccountID, []byte(a.AccountID)):
+			add(f+".account_id", "%q: want 12 digits", a.AccountID)
+		case accounts[a.AccountID]:
+			add(f+".account_id", "%s is listed twice", a.AccountID)
+		}
+		accounts[a.AccountID] = true
+		regions := map[string]bool{}
+		for j, r := range a.Regions {
+			rf := fmt.Sprintf("%s.regions[%d]", f, j)
+			switch {
+			case !flowlog.ValidString(flowlog.Region, []byte(r)):
+				add(rf, "%q: want a region name such as us-east-1", r)
+			case regions[r]:
+				add(rf, "%s is listed twice", r)
+			}
+			regions[r] = true
+		}
+		errs = append(errs, checkCredentials(a.Credentials, f+".credentials")...)
+		if err := checkEndpoint(a.Endpoint, f+".endpoint"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.IsEnabled() && len(s.Accounts) == 0 && !slices.ContainsFunc(c.Sources, func(s source.Config) bool { return s.Type == source.TypeS3 }) {
+		add("sync.enabled", "nothing to sync: no s3 source (whose flow logs and credentials give the accounts and regions) and no sync.accounts; list the accounts, or turn the sync off")
+	}
+	return errors.Join(errs...)
+}
+
+// checkEndpoint checks an endpoint URL (empty: none); field names it.
+func checkEndpoint(endpoint, field string) error {
+	if endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Host == "" {
+		return fieldError(field, "want an http or https URL without credentials")
+	}
+	return nil
 }
 
 // checkS3 checks the fields of an s3 source; f is its field path.
@@ -360,7 +461,14 @@ func checkS3(s *source.Config, f string) error {
 	if s.Path != "" {
 		errs = append(errs, fieldError(f+".path", "belongs to dir sources; an s3 source has bucket and prefix"))
 	}
-	c := s.Credentials
+	errs = append(errs, checkCredentials(s.Credentials, f+".credentials")...)
+	return errors.Join(errs...)
+}
+
+// checkCredentials checks credentials given as a source's (f is their
+// field path: sources[0].credentials, sync.accounts[0].credentials).
+func checkCredentials(c source.Credentials, f string) []error {
+	var errs []error
 	count := func(vs ...string) int {
 		n := 0
 		for _, v := range vs {
@@ -379,21 +487,21 @@ func checkS3(s *source.Config, f string) error {
 		{"session_token", count(c.SessionToken, c.SessionTokenEnv, c.SessionTokenFile)},
 	} {
 		if k.n > 1 {
-			errs = append(errs, fieldError(f+".credentials."+k.name, "give one of %[1]s, %[1]s_env and %[1]s_file", k.name))
+			errs = append(errs, fieldError(f+"."+k.name, "give one of %[1]s, %[1]s_env and %[1]s_file", k.name))
 		}
 	}
 	hasKey := count(c.AccessKeyID, c.AccessKeyIDEnv, c.AccessKeyIDFile) > 0
 	hasSecret := count(c.SecretAccessKey, c.SecretAccessKeyEnv, c.SecretAccessKeyFile) > 0
 	if hasKey != hasSecret {
-		errs = append(errs, fieldError(f+".credentials", "access_key_id and secret_access_key go together"))
+		errs = append(errs, fieldError(f, "access_key_id and secret_access_key go together"))
 	}
 	if c.ExternalID != "" && c.RoleARN == "" {
-		errs = append(errs, fieldError(f+".credentials.external_id", "only with role_arn"))
+		errs = append(errs, fieldError(f+".external_id", "only with role_arn"))
 	}
 	if c.RoleARN != "" && !strings.HasPrefix(c.RoleARN, "arn:") {
-		errs = append(errs, fieldError(f+".credentials.role_arn", "%q: want a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", c.RoleARN))
+		errs = append(errs, fieldError(f+".role_arn", "%q: want a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", c.RoleARN))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func checkStorage(s *vmclient.Config) error {

@@ -1,16 +1,18 @@
 // Package preflight runs the checks of `vpcflow-collector test` over a
 // configuration: each source's access and what its first run will do
-// (pipeline.FirstRunStates.TestSource), and the storage (vmclient's
-// Check).
+// (pipeline.FirstRunStates.TestSource), the entity sync's EC2 permissions
+// (entitysync's Check), and the storage (vmclient's Check).
 package preflight
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/vpcflow/vpcflow/collector/awssync"
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/collector/sourcestate"
@@ -21,8 +23,8 @@ import (
 const sourceTimeout = 2 * time.Minute
 
 // Run runs the checks of the sources of cfg (only the source named only,
-// when only is not ""), then, with withStorage and every source, of the
-// storage. It prints one line per check, in aligned columns: its result,
+// when only is not ""), then, with every source, of the entity sync (when
+// it is on) and, with withStorage, of the storage. It prints one line per check, in aligned columns: its result,
 // what it checked (a source's name, or "storage"), its name and what it
 // found. It returns the worst result (source.WorstResult), and an error
 // when printing fails.
@@ -45,6 +47,11 @@ func Run(ctx context.Context, w io.Writer, cfg *config.Config, only string, with
 		}
 		for _, c := range firstRuns.TestSource(ctx, s, sourceTimeout, time.Now) {
 			line(s.Name, c)
+		}
+	}
+	if only == "" && cfg.Sync.IsEnabled() {
+		for _, c := range Sync(ctx, cfg) {
+			line(c.What, c.Check)
 		}
 	}
 	if withStorage && only == "" {
@@ -73,4 +80,56 @@ func Storage(ctx context.Context, storage vmclient.Config) source.Check {
 		c.Result = source.CheckWarn
 	}
 	return c
+}
+
+// SyncCheck is a check of the entity sync: What names the account·region
+// ("sync 123456789012/us-east-1"), or "sync" for the sync as a whole.
+type SyncCheck struct {
+	What string
+	source.Check
+}
+
+// Sync checks the Describe permissions of each account·region the entity
+// sync would sync now (entitysync's Check: DryRun requests, which describe
+// nothing): PASS when all are allowed; a WARN per missing permission,
+// naming it and what reports lose without it (the sync still writes what
+// the others allow); FAIL when the credentials are not accepted
+// (AuthFailure) or the check cannot be made. Without any account·region to
+// check it WARNs.
+func Sync(ctx context.Context, cfg *config.Config) []SyncCheck {
+	const name = "describe-permissions"
+	s := cfg.Sync
+	targets, _ := s.ResolveTargets(ctx, cfg.Sources, sourceTimeout) // a source that cannot be listed has its own FAIL above
+	if len(targets) == 0 {
+		return []SyncCheck{{What: "sync", Check: source.Check{Name: "accounts", Result: source.CheckWarn,
+			Detail: "no account and region to check: sync.accounts lists none with regions, and the s3 sources' flow log folders show none yet; " +
+				"run syncs them once flow logs arrive (list them in sync.accounts to check them now)"}}}
+	}
+	var out []SyncCheck
+	for _, t := range targets {
+		what := "sync " + t.String()
+		missing, err := s.Check(ctx, t, sourceTimeout)
+		if err != nil {
+			out = append(out, SyncCheck{what, source.Check{Name: name, Result: source.CheckFail, Detail: err.Error()}})
+			continue
+		}
+		if len(missing) == 0 {
+			perms := make([]string, len(awssync.Actions))
+			for i, a := range awssync.Actions {
+				perms[i] = "ec2:" + a
+			}
+			out = append(out, SyncCheck{what, source.Check{Name: name, Result: source.CheckPass,
+				Detail: fmt.Sprintf("%s allowed (DryRun), with the credentials of %s", strings.Join(perms, ", "), t.From)}})
+			continue
+		}
+		for _, m := range missing {
+			r, hint := source.CheckWarn, fmt.Sprintf("grant it to the credentials of %s", t.From)
+			if m.Code == "AuthFailure" {
+				r, hint = source.CheckFail, fmt.Sprintf("the credentials of %s were not accepted: check the keys or role", t.From)
+			}
+			out = append(out, SyncCheck{what, source.Check{Name: name, Result: r, Detail: fmt.Sprintf("%s missing (%s): %s; without it reports lose %s",
+				m.Permission, m.Code, hint, m.Loses)}})
+		}
+	}
+	return out
 }

@@ -78,6 +78,7 @@ type StorageReport struct {
 type Server struct {
 	p       Provider
 	store   Storage
+	extra   []MetricsWriter
 	role    string
 	version string
 	began   time.Time
@@ -93,6 +94,16 @@ func New(p Provider, role, version string) *Server {
 // SetStorage adds the storage's state to /metrics, /healthz (which fails
 // while the storage fails) and /api/v1/sources. Call it before serving.
 func (s *Server) SetStorage(st Storage) { s.store = st }
+
+// MetricsWriter writes more metrics for /metrics in the Prometheus text
+// format (the entity sync's *entitysync.Status).
+type MetricsWriter interface {
+	WriteMetrics(w io.Writer)
+}
+
+// AddMetrics adds m's metrics to /metrics, after the collector's own.
+// Call it before serving.
+func (s *Server) AddMetrics(m MetricsWriter) { s.extra = append(s.extra, m) }
 
 // storageReport returns the storage's state, or nil without a storage.
 func (s *Server) storageReport() *StorageReport {
@@ -276,6 +287,9 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	for _, e := range s.p.Exporters() {
 		metrics.WriteGaugeFloat64(w, fmt.Sprintf(`vpcflow_exporter_last_seen_timestamp_seconds{vpc_id=%s,account_id=%s,region=%s,source=%s}`,
 			quote(e.VPC), quote(e.Account), quote(e.Region), quote(e.Source)), float64(e.LastSeen.Unix()))
+	}
+	for _, m := range s.extra {
+		m.WriteMetrics(w)
 	}
 	metrics.WriteProcessMetrics(w)
 }

@@ -3,6 +3,7 @@ package status_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpcflow/vpcflow/collector/entitysync"
 	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/internal/testserver"
@@ -238,5 +240,21 @@ func TestStart(t *testing.T) {
 	}
 	if status.DefaultConfig().Listen != "127.0.0.1:9477" {
 		t.Errorf("default %+v, want the loopback interface only", status.DefaultConfig())
+	}
+}
+
+// TestAddMetrics: a component's metrics added to the server (the entity
+// sync's) are on /metrics, after the collector's own.
+func TestAddMetrics(t *testing.T) {
+	srv := status.New(provider(), "all", "test")
+	st := entitysync.NewStatus()
+	st.Record(entitysync.Outcome{Target: entitysync.Target{Account: "123456789012", Region: "us-east-1"},
+		Start: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Err: errors.New("boom")})
+	srv.AddMetrics(st)
+	_, page := get(t, srv.Handler(), "/metrics")
+	i := strings.Index(page, `vpcflow_sync_up{account_id="123456789012",region="us-east-1"} 0`+"\n")
+	j := strings.Index(page, `vpcflow_sync_errors_total{account_id="123456789012",region="us-east-1",reason="other"} 1`+"\n")
+	if i < 0 || j < 0 || i < strings.Index(page, "vpcflow_exporter_last_seen_timestamp_seconds") {
+		t.Errorf("/metrics lacks the sync's metrics after the collector's:\n%s", page)
 	}
 }

@@ -115,7 +115,7 @@ func rejected(b *board) {
 // AWS reported (the plugin's log-status report).
 func collectorHealth(b *board) {
 	b.d.Description("The collector's own metrics (its /metrics scraped into VictoriaMetrics): status, lag and backlog per source, objects per stage, " +
-		"quarantines, bad lines, exporters; and the SKIPDATA records AWS wrote into the flow logs.")
+		"quarantines, bad lines, exporters, storage, entity sync; and the SKIPDATA records AWS wrote into the flow logs.")
 	b.d.WithVariable(dashboard.NewQueryVariableBuilder("source").
 		Label("Source").
 		Datasource(PrometheusRef()).
@@ -194,4 +194,29 @@ func collectorHealth(b *board) {
 	b.promSeries(prom{title: "Storage restarts seen", w: 10, unit: "short", legend: "{{instance}}",
 		description: "Storage restarts the collector saw; each sends the batches the storage may have lost back to be written again.",
 		expr:        `sum by (instance) (increase(vpcflow_collector_storage_restarts_total[$__interval]))`}, true)
+
+	b.row("Entity sync")
+	b.promStat(prom{title: "Syncs failing", w: 4, unit: "short",
+		description: "Account·regions whose latest entity sync failed: their reports lose names (docs/names.md).",
+		expr:        `count(vpcflow_sync_up == 0) or vector(0)`},
+		base("green"), step(1, "red"))
+	b.promTable(prom{title: "Failing syncs", w: 10, unit: "s",
+		description: "Each account and region whose latest entity sync failed, and for how long; the alert \"Entity sync failing\" fires at 3 hours. " +
+			"Sync errors gives the reason, the collector's log the message, `vpcflow-collector test` the missing permissions.",
+		expr: `max by (account_id, region) (time() - vpcflow_sync_state_since_timestamp_seconds and vpcflow_sync_up == 0)`},
+		false, nil)
+	b.promTable(prom{title: "Time since the last successful sync", w: 10, unit: "s",
+		description: "Per account and region. The sync runs at start and every sync.interval (default 1h).",
+		expr:        `time() - max by (account_id, region) (vpcflow_sync_last_success_timestamp_seconds)`},
+		false, nil)
+	b.promSeries(prom{title: "Entities synced", w: 8, unit: "short", legend: "{{entity_type}}",
+		description: "VPCs, subnets, interfaces, instances and zones the latest sync of each account and region found.",
+		expr:        `sum by (entity_type) (vpcflow_sync_entities)`}, false)
+	b.promSeries(prom{title: "Sync errors", w: 8, unit: "short", legend: "{{account_id}} {{region}} {{reason}}",
+		description: "Failed syncs by reason: access_denied (a Describe permission missing), auth_failure, wrong_account (the credentials describe another account), " +
+			"credentials, throttled, timeout, unreachable, storage, other.",
+		expr: `sum by (account_id, region, reason) (increase(vpcflow_sync_errors_total[$__interval])) > 0`}, true)
+	b.promSeries(prom{title: "Sync duration", w: 8, unit: "s", legend: "{{account_id}} {{region}}",
+		description: "How long the latest sync of each account and region took, its write included.",
+		expr:        `max by (account_id, region) (vpcflow_sync_last_duration_seconds)`}, false)
 }

@@ -10,6 +10,7 @@ package deploycheck
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +23,7 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 	"github.com/goccy/go-yaml"
 
+	"github.com/vpcflow/vpcflow/collector/entitysync"
 	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/collector/status"
 	"github.com/vpcflow/vpcflow/report"
@@ -211,6 +213,13 @@ func StatusMetrics(t testing.TB) map[string][]string {
 	}
 	srv := status.New(p, "all", "test")
 	srv.SetStorage(store)
+	// The entity sync's, as run adds them: an account·region synced, one
+	// failing.
+	syncs := entitysync.NewStatus()
+	syncs.Record(entitysync.Outcome{Target: entitysync.Target{Account: "123456789012", Region: "us-east-1"}, Start: seen, Duration: time.Second, Series: 1})
+	syncs.Record(entitysync.Outcome{Target: entitysync.Target{Account: "123456789012", Region: "eu-west-1"}, Start: seen, Duration: time.Second,
+		Err: errors.New("denied")})
+	srv.AddMetrics(syncs)
 	var buf bytes.Buffer
 	srv.WriteMetrics(&buf)
 	labelName := regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="`)

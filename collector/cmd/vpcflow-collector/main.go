@@ -1,7 +1,8 @@
 // Command vpcflow-collector reads AWS VPC flow logs and turns them into
 // labelled time series in VictoriaMetrics. Its subcommands run the collector,
-// test a source's bucket access, decode flow log objects, generate realistic
-// synthetic ones and manage quarantined objects.
+// test a source's bucket access, sync entity names from the EC2 API, decode
+// flow log objects, generate realistic synthetic ones, manage quarantined
+// objects and run reports.
 package main
 
 import (
@@ -54,7 +55,7 @@ pre-aggregated, labelled time series in VictoriaMetrics.`,
 		return nil
 	}
 	root.PersistentPostRun = func(*cobra.Command, []string) { prof.Stop() }
-	root.AddCommand(newRunCmd(), newTestCmd(), newDecodeCmd(), newGenerateCmd(), newQuarantineCmd(), newReportCmd())
+	root.AddCommand(newRunCmd(), newTestCmd(), newSyncCmd(), newDecodeCmd(), newGenerateCmd(), newQuarantineCmd(), newReportCmd())
 	return root
 }
 

@@ -83,6 +83,16 @@ lists the s3 sources and copies new objects into the spool folder
 "collector" decodes the spooled objects, writes them and deletes them from
 the spool and from S3 once stored. Run one of each, sharing spool.dir.
 
+The entity sync (sync section; on by default for instance 0 when there is AWS
+to ask: sync.accounts, sync.endpoint, or an s3 source without an endpoint)
+runs beside it: at start and every sync.interval (default 1h) it describes
+the VPCs, subnets, interfaces, instances and zones of each account and region
+from the EC2 API and writes their names as vpcflow_entity_info series
+(docs/names.md); an account and region that first shows in the records stored
+is synced within a minute, a failed one again after 5 minutes. It never holds
+up the flow logs: a failure is logged (a missing permission named) and shown
+on /metrics (vpcflow_sync_*). run --once does not sync: use "sync --once".
+
 The status server (server.listen, default 127.0.0.1:9477) serves /metrics,
 /healthz and /api/v1/sources; /healthz fails while the storage fails. Problems
 on a source's side go to its source log too (log.source_dir).
@@ -173,13 +183,21 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	}
 	srv := status.New(p, fl.role, version)
 	srv.SetStorage(store)
+	names := newEntitySync(cfg, store, log, fl.once, p.Exporters) // nil when off
+	if names != nil {
+		srv.AddMetrics(names.Status())
+	}
 	if err := srv.Start(ctx, cfg.Server, log); err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}
 	defer srv.SetStopped()
+	defer startEntitySync(ctx, names)()
 	defer lifecycle.StopOnSignals(ctx, log, drainTimeout, p.Stop, func() { cancelCause(nil) })()
 	defer lifecycle.OnReload(ctx, log, fl.config, cfg, func(next *config.Config) {
 		p.SetSources(buildSources(ctx, log, next, logs, fl.role))
+		if names != nil {
+			names.SetSources(next.Sources)
+		}
 	})()
 
 	log.Info("collector started", "sources", len(sources), "state_dir", cfg.StateDir, "once", fl.once, "role", fl.role)

@@ -17,7 +17,7 @@ func newTestCmd() *cobra.Command {
 	var skipStorage bool
 	cmd := &cobra.Command{
 		Use:   "test --config FILE [--source NAME]",
-		Short: "Test access to each source's bucket (and to the storage)",
+		Short: "Test access to each source's bucket, the entity sync's EC2 permissions and the storage",
 		Long: `Test what the collector needs, one line per check, PASS, WARN, SKIP or FAIL:
 
 For each s3 source: the credentials resolve; the bucket answers in its region;
@@ -35,6 +35,15 @@ ago than purge_older_than; a WARN when there are any), or a backfill
 collect. A source whose first run is done, as the ledger in state_dir says,
 is reported as such. The test reads the ledger without creating it; while
 a collector runs it cannot (the ledger is locked) and says so.
+
+For the entity sync, when it is on (sync section), and each account and region
+it would sync now (sync.accounts, or those the s3 sources' flow log folders
+show): DryRun requests, which describe nothing, ask whether the credentials
+may call ec2:DescribeAvailabilityZones, DescribeVpcs, DescribeSubnets,
+DescribeNetworkInterfaces and DescribeInstances. A WARN names each missing
+permission and what reports lose without it (the sync still writes what the
+others allow); credentials EC2 does not accept, or an endpoint that does not
+answer, FAIL.
 
 For the storage: it answers and deduplicates at 1 ms.
 
