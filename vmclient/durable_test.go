@@ -11,9 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"bytes"
 	"encoding/json"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/vmclient"
+	"io"
+	"net/http/httputil"
+	"net/url"
+	"sync"
 )
 
 // TestParseNodeMetrics reads the lines of a storage node's /metrics that
@@ -233,6 +238,73 @@ func TestFlushSaves(t *testing.T) {
 	}
 }
 
+// TestFlushWaitsForMerges: a snapshot taken while VictoriaMetrics merges
+// in-memory parts skips them, so Flush takes it as proof only when no
+// merge was active before or after it and none ran in between. A proxy
+// in front of a real VictoriaMetrics makes merges show in its /metrics
+// (a test cannot make VictoriaMetrics merge at will): Flush must snapshot
+// again, and give up with ErrFlushBusy when merges never stop.
+func TestFlushWaitsForMerges(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	for _, tc := range []struct {
+		name      string
+		busy      func(read int) (active, done int) // merges to add to the node's, by /metrics read
+		snapshots int
+		wantBusy  bool
+	}{
+		{"quiet", func(int) (int, int) { return 0, 0 }, 1, false},
+		{"active around the first", func(read int) (int, int) {
+			if read < 2 { // reads 0 and 1 are the first snapshot's, 2 and 3 the second's
+				return 1, 0
+			}
+			return 0, 0
+		}, 2, false},
+		{"active after the first", func(read int) (int, int) { return max(0, 1-abs(read-1)), 0 }, 2, false},
+		{"a merge ran during the first", func(read int) (int, int) { return 0, min(read, 1) }, 2, false},
+		{"never quiet", func(int) (int, int) { return 1, 0 }, 4, true},
+		{"merges keep running", func(read int) (int, int) { return 0, read }, 4, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target, _ := url.Parse(vm.URL)
+			var mu sync.Mutex
+			reads, snapshots := 0, 0
+			proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+				r.SetURL(target)
+				r.Out.Header.Del("Accept-Encoding") // plain text to append to
+			}}
+			proxy.ModifyResponse = func(r *http.Response) error {
+				mu.Lock()
+				defer mu.Unlock()
+				switch r.Request.URL.Path {
+				case "/snapshot/create":
+					snapshots++
+				case "/metrics":
+					body, err := io.ReadAll(r.Body)
+					if err != nil {
+						return err
+					}
+					active, done := tc.busy(reads)
+					reads++
+					body = append(body, fmt.Sprintf("vm_active_merges{type=\"test\"} %d\nvm_merges_total{type=\"test\"} %d\n", active, done)...)
+					r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+					r.Header.Del("Content-Length")
+				}
+				return nil
+			}
+			srv := httptest.NewServer(proxy)
+			defer srv.Close()
+			c := newClient(t, vmclient.Config{URL: srv.URL})
+			err := c.Flush(context.Background())
+			if tc.wantBusy != errors.Is(err, vmclient.ErrFlushBusy) || (!tc.wantBusy && err != nil) {
+				t.Fatalf("Flush: %v, want busy %v", err, tc.wantBusy)
+			}
+			if snapshots != tc.snapshots {
+				t.Errorf("%d snapshots, want %d", snapshots, tc.snapshots)
+			}
+		})
+	}
+}
+
 // TestFlushRefused: where the storage cannot be asked to save at once,
 // Flush says so with ErrNoFlush (the caller then waits the save delay).
 func TestFlushRefused(t *testing.T) {
@@ -272,3 +344,5 @@ func countSeries(t *testing.T, vm *testserver.VM, name string) float64 {
 	vm.Flush()
 	return vm.Totals(t, name)[""]
 }
+
+func abs(n int) int { return max(n, -n) }

@@ -46,7 +46,7 @@ func fixture() testserver.EC2Data {
 	for i := range 4 {
 		n := d.Subnets[i%3]
 		eni := testserver.NetworkInterface{ID: hexID("eni-", i), SubnetID: n.ID, VPCID: n.VPCID, AZ: n.AZ, Description: fmt.Sprintf("interface %d", i),
-			Tags: []testserver.EC2Tag{{Key: "Name", Value: fmt.Sprintf("eni %d", i)}}}
+			PrivateIPs: []string{fmt.Sprintf("10.1.0.%d", 10+i)}, Tags: []testserver.EC2Tag{{Key: "Name", Value: fmt.Sprintf("eni %d", i)}}}
 		switch i {
 		case 0, 1:
 			eni.InstanceID = hexID("i-", 0)
@@ -171,6 +171,46 @@ func TestRoundWritesSeries(t *testing.T) {
 	st := r.Status().Targets()
 	if len(st) != 1 || !st[0].Up || st[0].Runs != 1 || st[0].LastSuccess.IsZero() || st[0].Entities[awssync.KindInterface] != 4 || st[0].Entities[awssync.KindAZ] != 2 {
 		t.Errorf("status %+v", st)
+	}
+}
+
+// TestDirectoryFilled: each account·region synced fills the directory
+// the pipeline reads pair owners from; a sync that could not describe the
+// interfaces, or that described another account's, leaves it as it was.
+func TestDirectoryFilled(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	ec2 := testserver.EC2(t, fixture())
+	dir := awssync.NewDirectory()
+	r := entitysync.New(entitysync.Options{Config: config(target(ec2, account)), Store: store(t, vm), Directory: dir})
+	if outs := r.Round(context.Background()); len(outs) != 1 || !outs[0].OK() {
+		t.Fatalf("outcomes %v", outs)
+	}
+	owner := func() string { o, _ := dir.Owner(hexID("vpc-", 1), "10.1.0.11"); return o }
+	if got, want := owner(), hexID("eni-", 1); got != want {
+		t.Errorf("owner of 10.1.0.11 = %q, want %q", got, want)
+	}
+	if m, ok := dir.Interface(hexID("eni-", 2)); !ok || m.VPC != hexID("vpc-", 0) || m.Subnet != hexID("subnet-", 2) {
+		t.Errorf("interface eni 2: %+v, %v", m, ok)
+	}
+
+	// Denied: the interfaces it knew stay.
+	ec2.Deny(testserver.EC2DescribeNetworkInterfaces)
+	if o := r.SyncOne(context.Background(), target(ec2, account)); o.OK() {
+		t.Fatalf("outcome %v, want the permission missing", o)
+	}
+	if got := owner(); got != hexID("eni-", 1) {
+		t.Errorf("after a denied sync: owner %q, want it kept", got)
+	}
+	// Allowed again, the interface gone: forgotten.
+	ec2.Allow(testserver.EC2DescribeNetworkInterfaces)
+	d := fixture()
+	d.NetworkInterfaces = slices.DeleteFunc(d.NetworkInterfaces, func(n testserver.NetworkInterface) bool { return n.ID == hexID("eni-", 1) })
+	ec2.Load(d)
+	if o := r.SyncOne(context.Background(), target(ec2, account)); !o.OK() {
+		t.Fatalf("outcome %v", o)
+	}
+	if got := owner(); got != "" {
+		t.Errorf("after the interface went: owner %q, want none", got)
 	}
 }
 

@@ -85,6 +85,11 @@ type Options struct {
 	// OnOutcome, if set, is called after each account·region's sync, one
 	// call at a time.
 	OnOutcome func(Outcome)
+	// Directory, if set, takes in the interfaces of every account·region
+	// synced (their private addresses name pair owners: pipeline.Options.
+	// Directory); not when DescribeNetworkInterfaces failed, so that what
+	// it knew of them stays.
+	Directory *awssync.Directory
 	// CheckEvery and RetryAfter time Run between its rounds; defaults
 	// DefaultCheckEvery and DefaultRetryAfter, each at most the interval.
 	CheckEvery, RetryAfter time.Duration
@@ -419,6 +424,9 @@ func (r *Runner) syncOne(ctx context.Context, t Target) (o Outcome) {
 		o.Err = werr
 		return o
 	}
+	if r.opts.Directory != nil && !denied(err, awssync.DescribeNetworkInterfaces) {
+		r.opts.Directory.Update(t.Account, res)
+	}
 	series := awssync.Series(res, t.Account, o.Start)
 	if len(series) > 0 {
 		if werr := r.opts.Store.Write(ctx, series); werr != nil {
@@ -428,4 +436,14 @@ func (r *Runner) syncOne(ctx context.Context, t Target) (o Outcome) {
 	}
 	o.Series, o.Err = len(series), err
 	return o
+}
+
+// denied reports whether err holds an access error for action.
+func denied(err error, action string) bool {
+	for _, ae := range awssync.AccessErrors(err) {
+		if ae.Action == action {
+			return true
+		}
+	}
+	return false
 }

@@ -148,11 +148,15 @@ func (p *Pipeline) flush(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if errors.Is(err, vmclient.ErrNoFlush) {
+		switch {
+		case errors.Is(err, vmclient.ErrNoFlush):
 			p.noFlush = true
 			p.log.Info("waiting the storage's save delay before deleting the last objects",
 				"wait", p.durableAfter.String(), "reason", err.Error())
-		} else {
+		case errors.Is(err, vmclient.ErrFlushBusy):
+			p.log.Info("the storage was merging while asked to save: waiting its save delay this time",
+				"wait", p.durableAfter.String())
+		default:
 			p.log.Warn("could not ask the storage to save at once: waiting its save delay", "err", err)
 		}
 		return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vpcflow/vpcflow/collector/awssync"
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/lifecycle"
 	"github.com/vpcflow/vpcflow/collector/logging"
@@ -177,13 +178,19 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	}
 	opts := cfg.Pipeline().Options()
 	opts.Logger = log
+	// The entity sync's interfaces name pair owners that records alone
+	// cannot (docs/pipeline.md): the pipeline reads them, the sync fills them.
+	dir := awssync.NewDirectory()
+	if cfg.Sync.IsEnabled() && !fl.once {
+		opts.Directory = dir
+	}
 	p, err := pipeline.New(sources, led, store, opts)
 	if err != nil {
 		return err
 	}
 	srv := status.New(p, fl.role, version)
 	srv.SetStorage(store)
-	names := newEntitySync(cfg, store, log, fl.once, p.Exporters) // nil when off
+	names := newEntitySync(cfg, store, log, fl.once, p.Exporters, dir) // nil when off
 	if names != nil {
 		srv.AddMetrics(names.Status())
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vpcflow/vpcflow/collector/awssync"
 	"github.com/vpcflow/vpcflow/collector/config"
 	"github.com/vpcflow/vpcflow/collector/entitysync"
 	"github.com/vpcflow/vpcflow/collector/logging"
@@ -116,13 +117,14 @@ func runSync(ctx context.Context, stdout, stderr io.Writer, fl syncFlags) error 
 // newEntitySync returns run's entity sync, or nil when it is off
 // (sync.enabled) or run syncs nothing (--once: use the sync command). It
 // learns accounts and regions from the records the pipeline stores
-// (exporters), besides the sources' folders.
+// (exporters), besides the sources' folders, and keeps dir (the pipeline's
+// directory of interfaces) up to date.
 func newEntitySync(cfg *config.Config, store *vmclient.Client, log *slog.Logger, once bool,
-	exporters func() []sourcestate.ExporterReport) *entitysync.Runner {
+	exporters func() []sourcestate.ExporterReport, dir *awssync.Directory) *entitysync.Runner {
 	if !cfg.Sync.IsEnabled() || once {
 		return nil
 	}
-	return entitysync.New(entitysync.Options{Config: cfg.Sync, Sources: cfg.Sources, Store: store, Logger: log,
+	return entitysync.New(entitysync.Options{Config: cfg.Sync, Sources: cfg.Sources, Store: store, Logger: log, Directory: dir,
 		Learned: func() []entitysync.Learned {
 			var out []entitysync.Learned
 			for _, e := range exporters() {
