@@ -17,8 +17,8 @@ import (
 // document, whose totals over the batch rank them (bytes, then the value)
 // differently from their amounts in either object. It returns the unknown
 // values that must fold into "other": of the eleven, the eight largest
-// keep their label, and TIE_A and TIE_B (equal in bytes, packets and flows)
-// are told apart by their value.
+// (MaxUnknownValues) keep their label, and TIE_A and TIE_B (equal in
+// bytes, packets and flows) are told apart by their value.
 func actionBatch() (objects [2][][]string, folded []string) {
 	add := func(obj int, iface, dir, src, dst, action string, bytes int) {
 		r := with(base(iface, dir, src, dst, bytes), "action="+action)
@@ -150,73 +150,6 @@ func TestEveryActionCounts(t *testing.T) {
 		byAction := totals(series, "vpcflow_interface_bytes", "action")
 		if byAction["DROP"] != drop || drop != 3700 || byAction["other"] != 301 || byAction["TIE_A"] != 200 || byAction["BLACKHOLE"] != 900 {
 			t.Errorf("fold %+v: bytes by action %v; want DROP 3700, TIE_A 200, BLACKHOLE 900, other 301", fold, byAction)
-		}
-	}
-}
-
-// TestUnknownActionsAreBounded checks that however many distinct action
-// values a batch holds, at most MaxUnknownActions of them become labels,
-// with every total exact, and that the choice is the same every time, also
-// past the room an aggregate has for telling values apart.
-func TestUnknownActionsAreBounded(t *testing.T) {
-	for _, n := range []int{MaxUnknownActions, MaxUnknownActions + 1, 1000, maxUnknownActions + 100} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			format, _ := flowlog.ParseFormat("v5")
-			build := func() *Aggregate {
-				a := New()
-				r := rec(t, base("eni-a", "egress", "10.0.0.1", "10.0.0.2", 0)...)
-				r.Format = format
-				for i := range n {
-					// The first values met are the largest.
-					r.SetText(flowlog.Action, fmt.Appendf(nil, "V%d", i))
-					r.SetText(flowlog.Bytes, fmt.Appendf(nil, "%d", 10*(n-i)))
-					a.Add(r, &Context{})
-				}
-				return a
-			}
-			a := build()
-			series := a.Series(&Resolution{}, 1, Fold{TopK: 2})
-			if again := render(build().Series(&Resolution{}, 1, Fold{TopK: 2})); render(series) != again {
-				t.Fatal("the same records give other series")
-			}
-			var want []string
-			for i := range min(n, MaxUnknownActions) {
-				want = append(want, fmt.Sprintf("V%d", i))
-			}
-			if n > MaxUnknownActions {
-				want = append(want, schema.Other)
-			}
-			slices.Sort(want)
-			if got := actionsOf(series); !slices.Equal(got, want) {
-				t.Fatalf("%d values: actions %v, want %v", n, got, want)
-			}
-			wantBytes := float64(10 * n * (n + 1) / 2)
-			for _, name := range []string{"vpcflow_interface_bytes", "vpcflow_src_bytes", "vpcflow_pair_bytes", "vpcflow_total_bytes", "vpcflow_app_total_bytes"} {
-				sum := 0.0
-				for _, v := range totals(series, name) {
-					sum += v
-				}
-				if sum != wantBytes {
-					t.Errorf("%s: %v bytes, want %v", name, sum, wantBytes)
-				}
-			}
-			if flows := totals(series, "vpcflow_interface_flows", "action"); flows["V0"] != 1 || n > MaxUnknownActions && flows["other"] != float64(n-MaxUnknownActions) {
-				t.Errorf("flows by action %v", flows)
-			}
-		})
-	}
-}
-
-// TestActionsDoNotAllocate checks that adding a record allocates nothing
-// once its label sets exist, whatever its action: a known one is a byte,
-// an unknown one is interned once.
-func TestActionsDoNotAllocate(t *testing.T) {
-	for _, action := range []string{"ACCEPT", "DROP", "BLACKHOLE"} {
-		a := New()
-		r := rec(t, with(base("eni-a", "egress", "10.0.0.1", "10.0.0.2", 5), "action="+action)...)
-		a.Add(r, &Context{})
-		if n := testing.AllocsPerRun(100, func() { a.Add(r, &Context{}) }); n != 0 {
-			t.Errorf("%s: %v allocations a record", action, n)
 		}
 	}
 }

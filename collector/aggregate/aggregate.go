@@ -6,9 +6,11 @@
 // An Aggregate is built record by record (Add), merged with others (Merge:
 // the objects of a batch are aggregated one by one and merged only when they
 // decoded to their end), and finally turned into series (Series), with the
-// fill-ins and pair owners of a Resolution and the top-K bound applied. Its
-// output depends only on its records and the Resolution, so a batch replayed
-// after a crash produces the very same samples.
+// fill-ins and pair owners of a Resolution, the top-K bound, and the bound
+// on the values of the free-word labels (action, reject reason, services:
+// MaxUnknownValues) applied. Its output depends only on its records and the
+// Resolution, so a batch replayed after a crash produces the very same
+// samples.
 package aggregate
 
 import (
@@ -64,55 +66,27 @@ func (n *interner) add(s string) uint32 {
 	return id
 }
 
-// actionID is the action of a label set: flowlog's known values (absent,
-// ACCEPT, REJECT, DROP) as their flowlog.ActionValue; foldedAction for the
-// values met past the aggregate's room for unknown ones; from firstUnknown
-// on, the aggregate's unknown values (those of the action shape that are
-// none of the known ones), in the order they were first met
-// (Aggregate.actions). It takes no more room in the keys than a byte did:
-// they pad to four bytes.
-type actionID uint16
-
-const (
-	// foldedAction is an unknown action value met once the aggregate held
-	// maxUnknownActions of them: written under action "other".
-	foldedAction = actionID(flowlog.ActionOther)
-	// firstUnknown is the id of the aggregate's first unknown action.
-	firstUnknown = foldedAction + 1
-	// maxUnknownActions is how many distinct unknown action values an
-	// aggregate tells apart. Only MaxUnknownActions of a batch keep their
-	// own label; this room only spares memory from hostile objects.
-	maxUnknownActions = 1<<16 - int(firstUnknown)
-)
-
-// MaxUnknownActions is how many distinct unknown action values (of the
-// action shape, other than ACCEPT, REJECT and DROP) keep their own label in
-// a batch: the largest by bytes (then packets, flows, and the value); the
-// traffic of the others is written under action "other" (schema.Other).
-// Series stay bounded whatever an object holds, and a replay of the batch
-// chooses the same.
-const MaxUnknownActions = 8
-
 // tuple is the interface context of a record, as string ids: the labels the
 // interface family carries before its per-record ones.
 type tuple struct {
 	account, region, vpc, subnet, az, iface, instance uint32
 }
 
-// Keys of the families. A direction or action of 0 is absent. Traffic paths
-// are stored as their value, 0 when absent (AWS paths start at 1).
+// Keys of the families. A direction, action, reject reason or service of
+// 0 is absent; the last three are words of the aggregate's vocabs. Traffic
+// paths are stored as their value, 0 when absent (AWS paths start at 1).
 type (
 	ifaceKey struct {
 		tuple  uint32
-		action actionID
+		action word
 		dir    flowlog.Direction
 		path   uint8
-		reject uint32
+		reject word
 	}
 	serviceKey struct {
 		tuple    uint32
-		src, dst uint32
-		action   actionID
+		src, dst word
+		action   word
 		dir      flowlog.Direction
 	}
 	// peerKey is the raw material of the pair family: the peer address of
@@ -121,20 +95,20 @@ type (
 	// the source and the destination.
 	peerKey struct {
 		tuple  uint32
-		action actionID
+		action word
 		dir    flowlog.Direction
 		a, b   uint32
 	}
 	addrKey struct {
 		tuple  uint32
-		action actionID
+		action word
 		addr   uint32
 	}
 	appKey struct {
 		tuple  uint32
 		proto  uint16 // protocol + 1; 0 when absent
 		port   uint32 // port + 1; 0 when absent
-		action actionID
+		action word
 		dir    flowlog.Direction
 	}
 	statusKey struct {
@@ -260,10 +234,10 @@ type Aggregate struct {
 	meta   map[uint32]metaIDs  // by interface string id
 	owners map[ownerKey]uint32 // (VPC, address) → interface id
 
-	// The unknown action values met: their string ids by actionID −
-	// firstUnknown, and their actionIDs by string id.
-	actions   []uint32
-	actionIDs map[uint32]actionID
+	// The values of the bounded labels: actions (a known one's word is
+	// its flowlog.ActionValue), reject reasons, and the AWS services of
+	// src_service and dst_service (one vocabulary for both).
+	actions, rejects, services vocab
 
 	Records   int64 // records added (any log status)
 	OKRecords int64 // traffic records added
@@ -292,7 +266,7 @@ func (a *Aggregate) init() {
 	a.src, a.dst, a.app, a.status = newTable[addrKey](), newTable[addrKey](), newTable[appKey](), newTable[statusKey]()
 	a.meta = map[uint32]metaIDs{}
 	a.owners = map[ownerKey]uint32{}
-	a.actionIDs = map[uint32]actionID{}
+	a.actions, a.rejects, a.services = newVocab(knownActions()), newVocab(knownRejectReasons), newVocab(knownServices)
 }
 
 // Reset empties the Aggregate, keeping its memory for reuse.
@@ -312,32 +286,19 @@ func (a *Aggregate) Reset() {
 	a.status.reset()
 	clear(a.meta)
 	clear(a.owners)
-	a.actions = a.actions[:0]
-	clear(a.actionIDs)
+	a.actions.reset()
+	a.rejects.reset()
+	a.services.reset()
 	a.Records, a.OKRecords = 0, 0
 }
 
-// action returns the actionID of a traffic record's action.
-func (a *Aggregate) action(r *flowlog.Record) actionID {
+// action returns the word of a traffic record's action: its ActionValue
+// when known.
+func (a *Aggregate) action(r *flowlog.Record) word {
 	if r.Action != flowlog.ActionOther {
-		return actionID(r.Action)
+		return word(r.Action)
 	}
-	return a.unknownAction(a.strs.id(r.Text[flowlog.Action]))
-}
-
-// unknownAction returns the actionID of the unknown action value whose
-// string id is s, giving it one when it is new and there is room.
-func (a *Aggregate) unknownAction(s uint32) actionID {
-	if id, ok := a.actionIDs[s]; ok {
-		return id
-	}
-	if len(a.actions) >= maxUnknownActions {
-		return foldedAction
-	}
-	id := firstUnknown + actionID(len(a.actions))
-	a.actions = append(a.actions, s)
-	a.actionIDs[s] = id
-	return id
+	return a.actions.id(r.Text[flowlog.Action])
 }
 
 // text returns the id of field f's text, or absent.
@@ -421,8 +382,8 @@ func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 		path = r.TrafficPath
 	}
 	act := a.action(r)
-	a.iface.add(ifaceKey{tup, act, r.FlowDirection, path, a.text(r, flowlog.RejectReason)}, shares)
-	a.service.add(serviceKey{tup, a.text(r, flowlog.PktSrcAWSService), a.text(r, flowlog.PktDstAWSService), act, r.FlowDirection}, shares)
+	a.iface.add(ifaceKey{tup, act, r.FlowDirection, path, a.rejects.field(r, flowlog.RejectReason)}, shares)
+	a.service.add(serviceKey{tup, a.services.field(r, flowlog.PktSrcAWSService), a.services.field(r, flowlog.PktDstAWSService), act, r.FlowDirection}, shares)
 
 	src, dst := a.text(r, flowlog.SrcAddr), a.text(r, flowlog.DstAddr)
 	a.src.add(addrKey{tup, act, src}, shares)
@@ -507,22 +468,14 @@ func (a *Aggregate) Merge(o *Aggregate) {
 	for k, iface := range o.owners {
 		a.owners[ownerKey{strMap[k.vpc], strMap[k.addr]}] = strMap[iface]
 	}
-	// o's unknown actions, in the order o met them.
-	actMap := make([]actionID, len(o.actions))
-	for i, s := range o.actions {
-		actMap[i] = a.unknownAction(strMap[s])
-	}
-	act := func(x actionID) actionID {
-		if x < firstUnknown {
-			return x
-		}
-		return actMap[x-firstUnknown]
-	}
+	// o's words, its unknown values added in the order o met them.
+	actMap, rejectMap, serviceMap := a.actions.mapFrom(&o.actions), a.rejects.mapFrom(&o.rejects), a.services.mapFrom(&o.services)
+	act := func(x word) word { return actMap[x] }
 	mergeTable(&a.iface, &o.iface, func(k ifaceKey) ifaceKey {
-		return ifaceKey{tupMap[k.tuple], act(k.action), k.dir, k.path, strMap[k.reject]}
+		return ifaceKey{tupMap[k.tuple], act(k.action), k.dir, k.path, rejectMap[k.reject]}
 	})
 	mergeTable(&a.service, &o.service, func(k serviceKey) serviceKey {
-		return serviceKey{tupMap[k.tuple], strMap[k.src], strMap[k.dst], act(k.action), k.dir}
+		return serviceKey{tupMap[k.tuple], serviceMap[k.src], serviceMap[k.dst], act(k.action), k.dir}
 	})
 	mergeTable(&a.peer, &o.peer, func(k peerKey) peerKey {
 		return peerKey{tupMap[k.tuple], act(k.action), k.dir, strMap[k.a], strMap[k.b]}

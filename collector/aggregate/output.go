@@ -122,63 +122,40 @@ type output struct {
 	consts map[string]uint32
 }
 
-// actionLabels returns the label value (as a string id) of every actionID
-// of the aggregate: the known values as AWS writes them; the unknown values
-// as written when they are among the MaxUnknownActions largest of the
-// aggregate (by bytes, then packets, flows, and the value ascending: the
-// amounts of the interface family, which counts every traffic record
-// once), and "other" (schema.Other) for the rest. The choice depends only
-// on the aggregate's records, not on the order they came in, so a replayed
-// batch chooses the same.
-func (o *output) actionLabels() []uint32 {
+// boundedLabels returns the label values (string ids) of the words of
+// the bounded labels, by word: actions, reject reasons, services (see
+// vocab.labels). Unknown values are ranked by their amounts in a family
+// that counts every traffic record once: the interface family for actions
+// and reject reasons, the service family for services, whose unknown
+// values are ranked by the traffic from or to them.
+func (o *output) boundedLabels() (actions, rejects, services []uint32) {
 	a := o.a
-	labels := make([]uint32, int(firstUnknown)+len(a.actions))
-	for v := range flowlog.ActionOther {
-		labels[v] = o.id(v.String())
-	}
-	other := o.id(schema.Other)
-	labels[foldedAction] = other
-	if len(a.actions) == 0 {
-		return labels
-	}
-	type tally struct {
-		id                    actionID
-		bytes, packets, flows uint64
-	}
-	sums := make([]tally, len(a.actions))
-	for i := range sums {
-		sums[i].id = firstUnknown + actionID(i)
-	}
-	for i, k := range a.iface.keys {
-		if k.action < firstUnknown {
-			continue
-		}
-		s := &sums[k.action-firstUnknown]
-		for _, c := range a.iface.cells[i] {
-			s.bytes += c.bytes
-			s.packets += c.packets
-			s.flows += c.flows
+	var actSums, rejectSums, serviceSums []tally
+	if n, m := a.actions.unknown(), a.rejects.unknown(); n+m > 0 {
+		actSums, rejectSums = make([]tally, n), make([]tally, m)
+		firstAct, firstReject := a.actions.firstUnknown(), a.rejects.firstUnknown()
+		for i, k := range a.iface.keys {
+			if k.action >= firstAct {
+				actSums[k.action-firstAct].add(a.iface.cells[i])
+			}
+			if k.reject >= firstReject {
+				rejectSums[k.reject-firstReject].add(a.iface.cells[i])
+			}
 		}
 	}
-	slices.SortFunc(sums, func(x, y tally) int {
-		if c := cmp.Compare(y.bytes, x.bytes); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(y.packets, x.packets); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(y.flows, x.flows); c != 0 {
-			return c
-		}
-		return strings.Compare(a.str(a.actions[x.id-firstUnknown]), a.str(a.actions[y.id-firstUnknown]))
-	})
-	for rank, s := range sums {
-		labels[s.id] = other
-		if rank < MaxUnknownActions {
-			labels[s.id] = a.actions[s.id-firstUnknown]
+	if n := a.services.unknown(); n > 0 {
+		serviceSums = make([]tally, n)
+		first := a.services.firstUnknown()
+		for i, k := range a.service.keys {
+			if k.src >= first {
+				serviceSums[k.src-first].add(a.service.cells[i])
+			}
+			if k.dst >= first && k.dst != k.src {
+				serviceSums[k.dst-first].add(a.service.cells[i])
+			}
 		}
 	}
-	return labels
+	return a.actions.labels(o, actSums), a.rejects.labels(o, rejectSums), a.services.labels(o, serviceSums)
 }
 
 // id interns a label value.
@@ -256,8 +233,8 @@ func (a *Aggregate) Output(res *Resolution) *Output {
 	out := &Output{a: a}
 	defs := schema.Families()
 	dir := func(d flowlog.Direction) uint32 { return o.id(d.String()) }
-	actions := o.actionLabels()
-	act := func(v actionID) uint32 { return actions[v] }
+	actions, rejects, services := o.boundedLabels()
+	act := func(v word) uint32 { return actions[v] }
 	for fam := range schema.NumFamilies {
 		if defs[fam].Derived {
 			continue // projected from the family they sum
@@ -272,13 +249,13 @@ func (a *Aggregate) Output(res *Resolution) *Output {
 				if k.path != 0 {
 					path = o.id(uintLabel(uint32(k.path) + 1))
 				}
-				r.add(rowKey{t.account, t.region, t.vpc, t.subnet, t.az, t.iface, t.instance, act(k.action), dir(k.dir), path, k.reject}, a.iface.cells[i])
+				r.add(rowKey{t.account, t.region, t.vpc, t.subnet, t.az, t.iface, t.instance, act(k.action), dir(k.dir), path, rejects[k.reject]}, a.iface.cells[i])
 			}
 		case schema.Service:
 			r = newRows(defs[fam], len(a.service.keys))
 			for i, k := range a.service.keys {
 				t := o.tuples[k.tuple]
-				r.add(rowKey{t.account, t.region, t.vpc, k.src, k.dst, act(k.action), dir(k.dir)}, a.service.cells[i])
+				r.add(rowKey{t.account, t.region, t.vpc, services[k.src], services[k.dst], act(k.action), dir(k.dir)}, a.service.cells[i])
 			}
 		case schema.Pair:
 			r = newRows(defs[fam], len(a.peer.keys))
