@@ -71,6 +71,7 @@ type ReportJSON struct {
 	To     string `json:"to"`
 	Rows   []struct {
 		Labels map[string]string `json:"labels"`
+		Names  map[string]string `json:"names"`
 		Value  json.Number       `json:"value"`
 	} `json:"rows"`
 }

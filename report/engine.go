@@ -33,6 +33,11 @@ type Row struct {
 	// Value is the sum over the range (an exact integer), or per second in
 	// rate mode.
 	Value float64 `json:"value"`
+	// Names are the names of the entities whose ids the row's id columns
+	// hold (Report.IDColumns), by column: {"interface_id": "web-1"}. A
+	// column whose id has no known name has no entry; nil when none has
+	// one, or when the query did not ask for names (Query.Names).
+	Names map[string]string `json:"names,omitempty"`
 	// Other marks the row summing the label sets beyond the top N.
 	Other bool `json:"-"`
 }
@@ -41,6 +46,9 @@ type Row struct {
 type Series struct {
 	// Labels are the report's group-by labels.
 	Labels map[string]string
+	// Names are the names of the ids of the series' id columns, as
+	// Row.Names.
+	Names map[string]string
 	// Other marks the series summing the label sets beyond the top N.
 	Other bool
 	// Timestamps are the steps' starts (the first one is the range's start
@@ -75,6 +83,9 @@ type Result struct {
 	Series []*Series
 	// Total is the sum over the whole range (per second in rate mode).
 	Total float64
+	// Names is Query.Names: the rows and series carry the names of their
+	// ids (Row.Names, Series.Names).
+	Names bool
 	// Queries are the MetricsQL expressions that were run.
 	Queries []string
 }
@@ -90,21 +101,30 @@ type TimeRange struct {
 
 // Engine runs report queries against one VictoriaMetrics.
 type Engine struct {
-	client *vmclient.Client
-	now    func() time.Time
+	client        *vmclient.Client
+	now           func() time.Time
+	namesLookback time.Duration
 }
 
-// New returns an Engine querying the VictoriaMetrics cfg describes.
-func New(cfg vmclient.Config) (*Engine, error) {
+// New returns an Engine querying the VictoriaMetrics cfg describes, with
+// the given options.
+func New(cfg vmclient.Config, opts ...Option) (*Engine, error) {
 	c, err := vmclient.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return NewEngine(c), nil
+	return NewEngine(c, opts...), nil
 }
 
-// NewEngine returns an Engine running its queries with c.
-func NewEngine(c *vmclient.Client) *Engine { return &Engine{client: c, now: time.Now} }
+// NewEngine returns an Engine running its queries with c, with the given
+// options.
+func NewEngine(c *vmclient.Client, opts ...Option) *Engine {
+	e := &Engine{client: c, now: time.Now, namesLookback: DefaultNamesLookback}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
 
 // Client returns the engine's client.
 func (e *Engine) Client() *vmclient.Client { return e.client }
@@ -412,26 +432,36 @@ func (x *exec) rank(ctx context.Context, p *plan, from, to time.Time) (*ranked, 
 
 // table answers a table query.
 func (x *exec) table(ctx context.Context, p *plan, from, to time.Time) (*Result, error) {
+	var res *Result
 	if p.rep.exporters() {
-		return x.exporters(ctx, p, from, to)
+		var err error
+		if res, err = x.exporters(ctx, p, from, to); err != nil {
+			return nil, err
+		}
+	} else {
+		r, err := x.rank(ctx, p, from, to)
+		if err != nil {
+			return nil, err
+		}
+		res = p.result(from, to)
+		res.Rows, res.Total = r.rows, r.total
+		if r.hasOther {
+			res.Rows = append(res.Rows, Row{Labels: otherLabels(p.rep.GroupBy), Value: r.other, Other: true})
+			sortRows(res.Rows, p.rep.GroupBy)
+		}
+		p.rate(res)
 	}
-	r, err := x.rank(ctx, p, from, to)
-	if err != nil {
-		return nil, err
+	if p.names {
+		if err := x.nameRows(ctx, p, res.Rows, from, to); err != nil {
+			return nil, err
+		}
 	}
-	res := p.result(from, to)
-	res.Rows, res.Total = r.rows, r.total
-	if r.hasOther {
-		res.Rows = append(res.Rows, Row{Labels: otherLabels(p.rep.GroupBy), Value: r.other, Other: true})
-		sortRows(res.Rows, p.rep.GroupBy)
-	}
-	p.rate(res)
 	return res, nil
 }
 
 // result returns an empty result for the plan.
 func (p *plan) result(from, to time.Time) *Result {
-	res := &Result{Report: p.rep, Metric: p.metric, Mode: p.mode, Format: p.format, From: from, To: to, Columns: p.rep.Columns()}
+	res := &Result{Report: p.rep, Metric: p.metric, Mode: p.mode, Format: p.format, From: from, To: to, Columns: p.rep.Columns(), Names: p.names}
 	if p.format == FormatTimeSeries {
 		res.Columns = slices.Clone(p.rep.GroupBy)
 	}

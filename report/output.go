@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -73,10 +72,14 @@ func WriteList(w io.Writer, output string) error {
 }
 
 // WriteResult prints a table result: as JSON,
-// {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,"rows":[{"labels":{...},"value":N}]};
-// as CSV, a header of the columns and the unit, then a record per row; as
-// a table, a title line, a row per row and the total. Values are exact:
-// whole numbers without a fraction or exponent.
+// {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,"rows":[{"labels":{...},"names":{...},"value":N}]}
+// (names, the names of the row's ids by column, only when it has any);
+// as CSV, a header of the columns and the unit, then a record per row,
+// and when the result has names (Result.Names) a column <label>_name after
+// each id column (Report.IDColumns), empty for an id without a known name;
+// as a table, a title line, a row per row (an id with a name as
+// "name (id)", NameAndID) and the total. Values are exact: whole numbers
+// without a fraction or exponent.
 func WriteResult(w io.Writer, output string, res *Result) error {
 	unit := string(res.Metric)
 	if res.Mode == ModeRate {
@@ -86,6 +89,7 @@ func WriteResult(w io.Writer, output string, res *Result) error {
 	case OutputJSON:
 		type row struct {
 			Labels map[string]string `json:"labels"`
+			Names  map[string]string `json:"names,omitempty"`
 			Value  json.Number       `json:"value"`
 		}
 		out := struct {
@@ -96,18 +100,28 @@ func WriteResult(w io.Writer, output string, res *Result) error {
 			Rows   []row  `json:"rows"`
 		}{res.Report.ID, string(res.Metric), res.From.Format(time.RFC3339), res.To.Format(time.RFC3339), make([]row, 0, len(res.Rows))}
 		for _, r := range res.Rows {
-			out.Rows = append(out.Rows, row{r.Labels, json.Number(formatValue(r.Value))})
+			out.Rows = append(out.Rows, row{r.Labels, r.Names, json.Number(formatValue(r.Value))})
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	case OutputCSV:
 		cw := csv.NewWriter(w)
-		_ = cw.Write(append(slices.Clone(res.Columns), unit))
+		header := make([]string, 0, 2*len(res.Columns)+1)
+		for _, c := range res.Columns {
+			header = append(header, c)
+			if res.Names && EntityTypeOf(c) != "" {
+				header = append(header, c+NameColumnSuffix)
+			}
+		}
+		_ = cw.Write(append(header, unit))
 		for _, r := range res.Rows {
-			rec := make([]string, 0, len(res.Columns)+1)
+			rec := make([]string, 0, len(header))
 			for _, c := range res.Columns {
 				rec = append(rec, r.Labels[c])
+				if res.Names && EntityTypeOf(c) != "" {
+					rec = append(rec, r.Names[c])
+				}
 			}
 			_ = cw.Write(append(rec, formatValue(r.Value)))
 		}
@@ -123,7 +137,7 @@ func WriteResult(w io.Writer, output string, res *Result) error {
 		fmt.Fprintf(tw, "%s\t\n", strings.ToUpper(unit))
 		for _, r := range res.Rows {
 			for _, c := range res.Columns {
-				fmt.Fprintf(tw, "%s\t", r.Labels[c])
+				fmt.Fprintf(tw, "%s\t", NameAndID(r.Names[c], r.Labels[c]))
 			}
 			fmt.Fprintf(tw, "%s\t\n", formatValue(r.Value))
 		}
@@ -139,6 +153,10 @@ func WriteResult(w io.Writer, output string, res *Result) error {
 	}
 	return CheckOutput(output)
 }
+
+// NameColumnSuffix ends the name of the CSV column that holds the names of
+// an id column's ids: interface_id_name.
+const NameColumnSuffix = "_name"
 
 // formatValue prints a value: whole numbers without a fraction or
 // exponent.

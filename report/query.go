@@ -88,6 +88,12 @@ type Query struct {
 	Filters []Filter `json:"filters,omitempty"`
 	// Format is table or time_series.
 	Format Format `json:"format,omitempty"`
+	// Names joins the names of the entities whose ids the report's id
+	// columns hold (Report.IDColumns): each row and series gets Names.
+	// The report command and the plugin ask for them unless told not to;
+	// they are not part of the query's JSON (the plugin reads its own
+	// "names" field, see its models.ParseQuery).
+	Names bool `json:"-"`
 }
 
 // plan is a checked query with its defaults filled in.
@@ -98,6 +104,7 @@ type plan struct {
 	top     int
 	format  Format
 	filters []Filter // the report's fixed filters, then the query's
+	names   bool
 }
 
 // MaxSeries bounds the series of a time series: its Top is at most
@@ -115,7 +122,7 @@ func (q Query) check() (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{rep: rep, metric: q.Metric, mode: q.Mode, top: q.Top, format: q.Format}
+	p := &plan{rep: rep, metric: q.Metric, mode: q.Mode, top: q.Top, format: q.Format, names: q.Names}
 	if p.metric == "" {
 		p.metric = rep.DefaultMetric()
 	}

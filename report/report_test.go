@@ -7,12 +7,14 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/VictoriaMetrics/metricsql"
 
@@ -338,6 +340,59 @@ func TestEscaping(t *testing.T) {
 			if !slices.Equal(filters, want) {
 				t.Errorf("%q: %s parses to filters %+v, want %+v", v, expr, filters, want)
 			}
+		}
+	}
+}
+
+// TestNamesQueryEscaping: the names query restricted to hostile ids parses
+// into one filter on the entity type and one on the id, whose regular
+// expression matches exactly those ids; values that are not valid UTF-8
+// (no entity has such an id) and those that stand for no entity are left
+// out.
+func TestNamesQueryEscaping(t *testing.T) {
+	e, rec := recordingEngine(t)
+	from := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	if _, err := e.Names(context.Background(), from, from.Add(time.Hour), map[EntityType][]string{EntityInterface: hostile, EntityVPC: {"-", "other", "Other"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.sent) != 1 {
+		t.Fatalf("%d queries sent, want 1", len(rec.sent))
+	}
+	expr := rec.sent[0].expr
+	if rec.sent[0].time != from.Add(time.Hour).UnixMilli()-1 {
+		t.Errorf("%s at %d, want the range's last millisecond", expr, rec.sent[0].time)
+	}
+	if !strings.Contains(expr, "[7200s]") {
+		t.Errorf("%s: want a window of the range and the hour before it", expr)
+	}
+	e2, err := metricsql.Parse(expr)
+	if err != nil {
+		t.Fatalf("%s does not parse: %v", expr, err)
+	}
+	var filters []metricsql.LabelFilter
+	metricsql.VisitAll(e2, func(e metricsql.Expr) {
+		if me, ok := e.(*metricsql.MetricExpr); ok {
+			for _, lfs := range me.LabelFilterss {
+				filters = append(filters, lfs...)
+			}
+		}
+	})
+	if len(filters) != 3 || filters[0] != (metricsql.LabelFilter{Label: "__name__", Value: EntityInfoMetric}) ||
+		filters[1] != (metricsql.LabelFilter{Label: EntityTypeLabel, Value: "interface", IsRegexp: true}) || filters[2].Label != EntityIDLabel || !filters[2].IsRegexp {
+		t.Fatalf("%s parses to filters %+v", expr, filters)
+	}
+	re := regexp.MustCompile("^(?:" + filters[2].Value + ")$")
+	for _, v := range hostile {
+		if want := v != "" && utf8.ValidString(v); re.MatchString(v) != want {
+			t.Errorf("%q: matched %v, want %v by %s", v, !want, want, re)
+		}
+		if v != "" && re.MatchString(v+"x") {
+			t.Errorf("%q: %s matches %q", v, re, v+"x")
+		}
+	}
+	for _, v := range []string{"-", "other", "Other", "ab", "x"} {
+		if re.MatchString(v) {
+			t.Errorf("%s matches %q", re, v)
 		}
 	}
 }

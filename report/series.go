@@ -30,10 +30,30 @@ func (x *exec) series(ctx context.Context, p *plan, from, to time.Time, step tim
 	}
 	bs := buckets(from, to, step)
 	acc := newSeriesAcc(p, r, bs, step)
-	if err := parallel(ctx, x.seriesQueries(p, acc, bs, step)...); err != nil {
+	fns := x.seriesQueries(p, acc, bs, step)
+	// The names of the ranked label sets' ids, with the steps' queries.
+	var cols []string
+	if p.names {
+		cols = p.rep.IDColumns()
+	}
+	var names map[EntityType]map[string]string
+	if ids := idsOf(cols, r.rows); len(ids) > 0 {
+		fns = append(fns, func(ctx context.Context) error {
+			var err error
+			names, err = x.names(ctx, from, to, ids)
+			return err
+		})
+	}
+	if err := parallel(ctx, fns...); err != nil {
 		return nil, err
 	}
-	return acc.result(p, r, bs, from, to, step), nil
+	res := acc.result(p, r, bs, from, to, step)
+	for _, s := range res.Series {
+		if !s.Other {
+			s.Names = nameLabels(s.Labels, cols, names)
+		}
+	}
+	return res, nil
 }
 
 // ErrTooManySeries is the error of a time series of every label set (top

@@ -729,6 +729,57 @@ func TestEscapingInVictoriaMetrics(t *testing.T) {
 	if err != nil || len(res.Rows) != 2 {
 		t.Errorf("regexp filter: %+v, %v", res, err)
 	}
+
+	// Names: entity info whose ids are the same values, and hostile names
+	// (the values again, reversed): each row gets its own id's name, as a
+	// table and as time series, of every row or the top 3.
+	var info []vmclient.Series
+	nameOf := func(i int) string { return values[len(values)-1-i] + " name" }
+	for i, v := range values {
+		info = append(info, vmclient.Series{Labels: []vmclient.Label{{Name: "__name__", Value: report.EntityInfoMetric},
+			{Name: report.EntityTypeLabel, Value: string(report.EntityInterface)}, {Name: report.EntityIDLabel, Value: v}, {Name: report.EntityNameLabel, Value: nameOf(i)}},
+			Samples: []vmclient.Sample{{Timestamp: base.UnixMilli(), Value: 1}}})
+	}
+	c, err := vmclient.New(vmclient.Config{URL: vm.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, info); err != nil {
+		t.Fatal(err)
+	}
+	vm.Flush()
+	for _, q := range []report.Query{{Top: 0}, {Top: 3}, {Top: 3, Format: report.FormatTimeSeries}, {Top: 100, Format: report.FormatTimeSeries}} {
+		q.Report, q.Names = report.ReportInterface, true
+		res, err := e.Run(ctx, q, report.TimeRange{From: base, To: base.Add(5 * time.Minute)})
+		if err != nil {
+			t.Fatalf("names, top %d %s: %v", q.Top, q.Format, err)
+		}
+		named := 0
+		check := func(labels, names map[string]string, other bool) {
+			i := slices.Index(values, labels["interface_id"])
+			switch {
+			case other && names != nil:
+				t.Errorf("names, top %d %s: Other has names %v", q.Top, q.Format, names)
+			case !other && (i < 0 || len(names) != 1 || names["interface_id"] != nameOf(i)):
+				t.Errorf("names, top %d %s: %q has names %q, want %q", q.Top, q.Format, labels["interface_id"], names, nameOf(max(i, 0)))
+			case !other:
+				named++
+			}
+		}
+		for _, r := range res.Rows {
+			check(r.Labels, r.Names, r.Other)
+		}
+		for _, s := range res.Series {
+			check(s.Labels, s.Names, s.Other)
+		}
+		want := len(values)
+		if q.Top > 0 {
+			want = min(q.Top, len(values))
+		}
+		if named != want {
+			t.Errorf("names, top %d %s: %d named rows, want %d", q.Top, q.Format, named, want)
+		}
+	}
 }
 
 // TestTies shows that rows of equal value are cut by labels, every time.

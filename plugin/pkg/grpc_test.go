@@ -95,6 +95,7 @@ func TestGrafanaProtocol(t *testing.T) {
 	opts := reporttest.Hour(t, 7)
 	opts.PerMinute = true // the ground truth of the alert rules' windows
 	ds := reporttest.Load(t, vm, opts)
+	names := writeNames(t, vm, ds)
 	newest := writeRecent(t, vm)
 
 	root := moduleDir(t)
@@ -136,7 +137,7 @@ func TestGrafanaProtocol(t *testing.T) {
 	t.Run("QueryData", func(t *testing.T) {
 		for _, rep := range report.Reports() {
 			t.Run(rep.ID, func(t *testing.T) {
-				checkReport(t, g, local, pc, ds, rep)
+				checkReport(t, g, local, pc, ds, rep, names)
 			})
 		}
 	})
@@ -168,6 +169,55 @@ func TestGrafanaHandshake(t *testing.T) {
 	if backend.FromAlertHeaderName != fromAlertHeader {
 		t.Errorf("the SDK's alert header is %q; Grafana's alerting sends %q", backend.FromAlertHeaderName, fromAlertHeader)
 	}
+}
+
+// writeNames writes entity info (the series the entity sync writes) for
+// two ids in three of each entity type in the dataset, named after their
+// id, at the dataset's start, and returns the names by type and id.
+func writeNames(t *testing.T, vm *testserver.VM, ds *reporttest.Dataset) map[report.EntityType]map[string]string {
+	t.Helper()
+	names := map[report.EntityType]map[string]string{}
+	for _, rep := range report.Reports() {
+		want, err := ds.Expected(rep, rep.DefaultMetric(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range want {
+			vs := strings.Split(k, "|")
+			for i, c := range rep.Columns() {
+				typ := report.EntityTypeOf(c)
+				if typ == "" || vs[i] == schema.Absent || vs[i] == schema.Other {
+					continue
+				}
+				if names[typ] == nil {
+					names[typ] = map[string]string{}
+				}
+				names[typ][vs[i]] = ""
+			}
+		}
+	}
+	var series []vmclient.Series
+	for typ, ids := range names {
+		for i, id := range slices.Sorted(maps.Keys(ids)) {
+			if i%3 == 2 {
+				delete(ids, id)
+				continue
+			}
+			ids[id] = "name of " + id
+			series = append(series, vmclient.Series{Labels: []vmclient.Label{{Name: "__name__", Value: report.EntityInfoMetric},
+				{Name: report.EntityTypeLabel, Value: string(typ)}, {Name: report.EntityIDLabel, Value: id}, {Name: report.EntityNameLabel, Value: ids[id]}},
+				Samples: []vmclient.Sample{{Timestamp: ds.From.UnixMilli(), Value: 1}}})
+		}
+	}
+	c, err := vmclient.New(vmclient.Config{URL: vm.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(context.Background(), series); err != nil {
+		t.Fatal(err)
+	}
+	vm.Flush()
+	return names
 }
 
 // writeRecent writes one status sample three minutes ago, so that the
@@ -701,8 +751,11 @@ func tableOf(t *testing.T, f *data.Frame) map[string]float64 {
 // panel a new query of the report makes (the frontend's defaults: rate,
 // top 10, time series), over the dataset's hour. Every answer equals the
 // in-process one; the tables equal the ground truth, the time series add
-// up to its total (the rates times their step).
-func checkReport(t *testing.T, g *grafanaHost, local *plugin.Datasource, pc backend.PluginContext, ds *reporttest.Dataset, rep report.Report) {
+// up to its total (the rates times their step). The ids of the tables'
+// id columns are raw, each named one (names) mapped to "name (id)"; the
+// series' display names show "name (id)" for each named id.
+func checkReport(t *testing.T, g *grafanaHost, local *plugin.Datasource, pc backend.PluginContext, ds *reporttest.Dataset, rep report.Report,
+	names map[report.EntityType]map[string]string) {
 	from, to := ds.From, ds.To
 	m := rep.DefaultMetric()
 	var queries []backend.DataQuery
@@ -731,6 +784,31 @@ func checkReport(t *testing.T, g *grafanaHost, local *plugin.Datasource, pc back
 		if d := reporttest.Diff(tableOf(t, fs[0]), want); d != "" {
 			t.Errorf("table of %s differs from the ground truth:\n%s", metric, d)
 		}
+		mapped := 0
+		for _, c := range rep.IDColumns() {
+			fld, _ := fs[0].FieldByName(c)
+			wantMap := data.ValueMapper{}
+			for i := range fld.Len() {
+				id := fld.At(i).(string)
+				if n := names[report.EntityTypeOf(c)][id]; n != "" {
+					wantMap[id] = data.ValueMappingResult{Text: n + " (" + id + ")"}
+				}
+			}
+			var got data.ValueMapper
+			if fld.Config != nil && len(fld.Config.Mappings) == 1 {
+				got, _ = fld.Config.Mappings[0].(data.ValueMapper)
+			}
+			if len(wantMap) == 0 {
+				wantMap = nil
+			}
+			if !maps.Equal(got, wantMap) {
+				t.Errorf("table of %s: %s mapped %v, want %v", metric, c, got, wantMap)
+			}
+			mapped += len(got)
+		}
+		if len(rep.IDColumns()) > 0 && mapped == 0 {
+			t.Errorf("table of %s: no id mapped to its name", metric)
+		}
 	}
 
 	want, err := ds.Expected(rep, m, nil)
@@ -755,6 +833,14 @@ func checkReport(t *testing.T, g *grafanaHost, local *plugin.Datasource, pc back
 			for j := range f.Fields[1].Len() {
 				sum += f.Fields[1].At(j).(float64) * per
 				points++
+			}
+		}
+		for _, f := range fs {
+			for _, c := range rep.IDColumns() {
+				id := f.Fields[1].Labels[c]
+				if n := names[report.EntityTypeOf(c)][id]; n != "" && !strings.Contains(f.Fields[1].Config.DisplayNameFromDS, n+" ("+id+")") {
+					t.Errorf("%s: series %q, want %q in its name", ref, f.Fields[1].Config.DisplayNameFromDS, n+" ("+id+")")
+				}
 			}
 		}
 		if len(fs) > 11 || points == 0 {

@@ -24,16 +24,18 @@ const (
 
 type reportFlags struct {
 	report.Request
-	vm      vmclient.Config // but its secrets, from the environment
-	output  string
-	list    bool
-	timeout time.Duration
+	vm            vmclient.Config // but its secrets, from the environment
+	output        string
+	list          bool
+	timeout       time.Duration
+	names         bool
+	namesLookback time.Duration
 }
 
 func newReportCmd() *cobra.Command {
 	var fl reportFlags
 	cmd := &cobra.Command{
-		Use:   "report ID --vm-url URL [--from T] [--to T] [--metric M] [--top N] [--filter F]... [--output table|json|csv]",
+		Use:   "report ID --vm-url URL [--from T] [--to T] [--metric M] [--top N] [--filter F]... [--names=false] [--output table|json|csv]",
 		Short: "Print a report (traffic per action, interface, service, …) from VictoriaMetrics",
 		Long: `report runs one report of the registry over a time range and prints its rows,
 by value descending; values are exact sums over the range.
@@ -57,13 +59,24 @@ taken literally, up to the end of the argument.
 --top N keeps the N rows with the largest values and sums the others into
 one row whose labels are all "Other"; 0 keeps every row.
 
+Names: the ids of VPCs, subnets, interfaces, instances and availability
+zones are shown with the names the entity sync wrote (vpcflow_entity_info):
+"web-1 (eni-0a1b2c3d4e5f60718)" in the table output. An entity's name is
+its newest within the range or up to --names-lookback (the sync interval)
+before it, so a renamed interface shows the name it had last in the range
+and a deleted one keeps its name over the ranges it existed in. Names never
+merge or split rows; an id without a known name is shown alone.
+--names=false prints the raw ids only.
+
 VictoriaMetrics: --vm-url is a single node's URL (http://victoria:8428) or
 a cluster's vmselect URL with its tenant (http://vmselect:8481/select/0/prometheus).
 Basic auth: --vm-username, password from $` + envVMPassword + `; or a bearer
 token from $` + envVMBearerToken + `.
 
 JSON output: {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,
-"rows":[{"labels":{...},"value":N}]}.`,
+"rows":[{"labels":{...},"names":{...},"value":N}]}: labels keep the ids,
+names maps each id label to its name where one is known (left out when
+none is). CSV output adds a column <label>_name after each id column.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if fl.list || (len(args) == 1 && args[0] == "list") {
@@ -88,6 +101,8 @@ JSON output: {"report":ID,"metric":"bytes","from":RFC3339,"to":RFC3339,
 	f.BoolVar(&fl.list, "list", false, "list the reports")
 	f.DurationVar(&fl.timeout, "timeout", 2*time.Minute, "give up after this long")
 	f.IntVar(&fl.vm.Concurrency, "concurrency", vmclient.DefaultConcurrency, "queries sent to VictoriaMetrics at once")
+	f.BoolVar(&fl.names, "names", true, "show the names of VPCs, subnets, interfaces, instances and zones beside their ids (--names=false: raw ids)")
+	f.DurationVar(&fl.namesLookback, "names-lookback", report.DefaultNamesLookback, "how far before --from to look for names: the entity sync's interval (sync.interval)")
 	return cmd
 }
 
@@ -116,8 +131,12 @@ func runReport(ctx context.Context, w io.Writer, id string, fl reportFlags) erro
 	if err != nil {
 		return err
 	}
+	if fl.namesLookback < 0 {
+		return fmt.Errorf("--names-lookback %s: want 0 or more", fl.namesLookback)
+	}
+	q.Names = fl.names
 	fl.vm.Password, fl.vm.BearerToken = os.Getenv(envVMPassword), os.Getenv(envVMBearerToken)
-	e, err := report.New(fl.vm)
+	e, err := report.New(fl.vm, report.WithNamesLookback(fl.namesLookback))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -11,11 +12,14 @@ import (
 	"time"
 
 	"github.com/vpcflow/vpcflow/apptest"
+	"github.com/vpcflow/vpcflow/collector/awssync"
 	"github.com/vpcflow/vpcflow/collector/flowlog"
 	"github.com/vpcflow/vpcflow/collector/generate"
 	"github.com/vpcflow/vpcflow/internal/reporttest"
 	"github.com/vpcflow/vpcflow/internal/testserver"
 	"github.com/vpcflow/vpcflow/report"
+	"github.com/vpcflow/vpcflow/schema"
+	"github.com/vpcflow/vpcflow/vmclient"
 )
 
 func TestReportList(t *testing.T) {
@@ -201,4 +205,105 @@ func diffTotals(got, want map[string]float64) string {
 		d = d[:10]
 	}
 	return strings.Join(d, "\n")
+}
+
+// TestReportNames: the report command prints the names of the ids the
+// entity sync wrote (awssync.Series): in JSON as "names" beside "labels"
+// (none for an id without a name), in the table as "name (id)", in CSV as
+// a <label>_name column; --names=false prints raw ids only, and
+// --names-lookback says how far before the range a sync counts.
+func TestReportNames(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	base := time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)
+	const (
+		web1, web2, bare = "eni-0000000000000000a", "eni-0000000000000000b", "eni-0000000000000000c"
+		vpc, subnet      = "vpc-0a1", "subnet-0a1"
+	)
+	var series []vmclient.Series
+	for i, iface := range []string{web1, web2, bare} {
+		series = append(series, reporttest.Series("vpcflow_interface_bytes", schema.Interface,
+			map[string]string{"interface_id": iface, "vpc_id": vpc, "subnet_id": subnet, "action": "ACCEPT", "account_id": "111111111111", "region": "us-east-1"},
+			vmclient.Sample{Timestamp: base.UnixMilli(), Value: float64(300 - 100*i)}))
+	}
+	reporttest.Write(t, vm.URL, series...)
+	info := awssync.Series(awssync.Result{Region: "us-east-1",
+		VPCs:       []awssync.Entity{{Kind: awssync.KindVPC, ID: vpc, Name: "prod"}},
+		Subnets:    []awssync.Entity{{Kind: awssync.KindSubnet, ID: subnet, Name: "private a"}},
+		Interfaces: []awssync.Entity{{Kind: awssync.KindInterface, ID: web1, Name: "web"}, {Kind: awssync.KindInterface, ID: web2, Name: "web"}, {Kind: awssync.KindInterface, ID: bare}},
+	}, "111111111111", base.Add(-30*time.Minute))
+	c, err := vmclient.New(vmclient.Config{URL: vm.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(context.Background(), info); err != nil || len(info) != 5 {
+		t.Fatalf("write %d entity info series: %v", len(info), err)
+	}
+	vm.Flush()
+	from, to := base.Format(time.RFC3339), base.Add(5*time.Minute).Format(time.RFC3339)
+	cli := func(args ...string) string {
+		t.Helper()
+		stdout, stderr, code := runCLI(t, append([]string{"report", "--vm-url", vm.URL, "--from", from, "--to", to}, args...)...)
+		if code != 0 {
+			t.Fatalf("report %v: exit %d: %s", args, code, stderr)
+		}
+		return stdout
+	}
+	type row struct {
+		Labels map[string]string `json:"labels"`
+		Names  map[string]string `json:"names"`
+	}
+	rows := func(args ...string) []row {
+		t.Helper()
+		var out struct{ Rows []row }
+		if err := json.Unmarshal([]byte(cli(append(args, "--output", "json")...)), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Rows
+	}
+	f := func(want string, args ...string) {
+		t.Helper()
+		got := rows(args...)
+		var b strings.Builder
+		for _, r := range got {
+			fmt.Fprintf(&b, "%v %v;", r.Labels, r.Names)
+		}
+		if b.String() != want {
+			t.Errorf("report %v:\n%s\nwant\n%s", args, b.String(), want)
+		}
+	}
+	// Two interfaces of one name are two rows; one without a name has none.
+	f("map[interface_id:eni-0000000000000000a] map[interface_id:web];map[interface_id:eni-0000000000000000b] map[interface_id:web];map[interface_id:eni-0000000000000000c] map[];", "interface")
+	f("map[subnet_id:subnet-0a1 vpc_id:vpc-0a1] map[subnet_id:private a vpc_id:prod];", "subnets")
+	f("map[interface_id:eni-0000000000000000a] map[];map[interface_id:eni-0000000000000000b] map[];map[interface_id:eni-0000000000000000c] map[];", "interface", "--names=false")
+	// The sync was half an hour before the range: none with a lookback of 20 minutes.
+	f("map[interface_id:eni-0000000000000000a] map[];map[interface_id:eni-0000000000000000b] map[];map[interface_id:eni-0000000000000000c] map[];", "interface", "--names-lookback", "20m")
+	f("map[account_id:111111111111 region:us-east-1 vpc_id:vpc-0a1] map[vpc_id:prod];", "vpcs", "--names-lookback", "40m")
+
+	if out := cli("interface", "--names=false", "--output", "json"); strings.Contains(out, `"names"`) {
+		t.Errorf("--names=false prints names:\n%s", out)
+	}
+	if out := cli("interface", "--output", "json"); !strings.Contains(out, `"labels": {
+        "interface_id": "eni-0000000000000000a"
+      },
+      "names": {
+        "interface_id": "web"
+      },
+      "value": 300`) {
+		t.Errorf("json: labels, names and value in this order:\n%s", out)
+	}
+	table := cli("subnets")
+	if !strings.Contains(table, "prod (vpc-0a1)  private a (subnet-0a1)  600") {
+		t.Errorf("table:\n%s", table)
+	}
+	t.Logf("table output:\n%s", table)
+	if out := cli("interface", "--output", "csv"); out != "interface_id,interface_id_name,bytes\neni-0000000000000000a,web,300\neni-0000000000000000b,web,200\neni-0000000000000000c,,100\n" {
+		t.Errorf("csv:\n%s", out)
+	}
+	if out := cli("subnets", "--names=false"); !strings.Contains(out, "vpc-0a1  subnet-0a1  600") || strings.Contains(out, "prod") {
+		t.Errorf("table --names=false:\n%s", out)
+	}
+	_, stderr, code := runCLI(t, "report", "interface", "--vm-url", vm.URL, "--names-lookback", "-1h")
+	if code != 2 || !strings.Contains(stderr, "--names-lookback -1h0m0s: want 0 or more") {
+		t.Errorf("negative lookback: exit %d, %s", code, stderr)
+	}
 }

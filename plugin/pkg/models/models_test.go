@@ -119,26 +119,29 @@ func TestParseQuery(t *testing.T) {
 		}
 	}
 	// Grafana's own minimal query gets the frontend's defaults.
-	f(`{"refId":"A"}`, models.Query{Report: "action", Mode: report.ModeRate, Top: 10, Format: report.FormatTimeSeries})
-	f(``, models.Query{Report: "action", Mode: report.ModeRate, Top: 10, Format: report.FormatTimeSeries})
+	f(`{"refId":"A"}`, models.Query{Report: "action", Mode: report.ModeRate, Top: 10, Format: report.FormatTimeSeries, Names: true})
+	f(``, models.Query{Report: "action", Mode: report.ModeRate, Top: 10, Format: report.FormatTimeSeries, Names: true})
 	// What the editor saves, with Grafana's own fields around it.
 	f(`{"refId":"B","datasource":{"type":"vpcflow-flowlogs-datasource","uid":"x"},"intervalMs":60000,"maxDataPoints":800,
 		"report":"pair-interface","metric":"packets","mode":"total","top":3,"format":"table",
 		"filters":[{"label":"vpc_id","op":"=","value":"vpc-0a1"},{"label":"","op":"=","value":""},{"label":"action","value":"REJECT"}]}`,
-		models.Query{Report: "pair-interface", Metric: report.MetricPackets, Mode: report.ModeTotal, Top: 3, Format: report.FormatTable,
+		models.Query{Report: "pair-interface", Metric: report.MetricPackets, Mode: report.ModeTotal, Top: 3, Format: report.FormatTable, Names: true,
 			Filters: []report.Filter{{Label: "vpc_id", Op: "=", Value: "vpc-0a1"}, {Label: "action", Op: "=", Value: "REJECT"}}})
-	f(`{"report":"log-status","top":0,"filters":null}`, models.Query{Report: "log-status", Mode: report.ModeRate, Top: 0, Format: report.FormatTimeSeries})
+	f(`{"report":"log-status","top":0,"filters":null}`, models.Query{Report: "log-status", Mode: report.ModeRate, Top: 0, Format: report.FormatTimeSeries, Names: true})
 	// Every row (top 0), or any top N, of a table; a time series up to
 	// report.MaxSeries.
-	f(`{"report":"action-interface-dst","top":0,"format":"table"}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 0, Format: report.FormatTable})
-	f(`{"report":"action-interface-dst","top":10001,"format":"table"}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 10001, Format: report.FormatTable})
-	f(`{"report":"action-interface-dst","top":250000,"format":"table"}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 250000, Format: report.FormatTable})
-	f(`{"report":"action-interface-dst","top":1000}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 1000, Format: report.FormatTimeSeries})
+	f(`{"report":"action-interface-dst","top":0,"format":"table"}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 0, Format: report.FormatTable, Names: true})
+	f(`{"report":"action-interface-dst","top":10001,"format":"table"}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 10001, Format: report.FormatTable, Names: true})
+	f(`{"report":"action-interface-dst","top":250000,"format":"table"}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 250000, Format: report.FormatTable, Names: true})
+	f(`{"report":"action-interface-dst","top":1000}`, models.Query{Report: "action-interface-dst", Mode: report.ModeRate, Top: 1000, Format: report.FormatTimeSeries, Names: true})
 	f(`{"report":"interface","filters":[{"label":"interface_id","op":"=~","value":"(eni-a|eni-b)"}]}`,
-		models.Query{Report: "interface", Mode: report.ModeRate, Top: 10, Format: report.FormatTimeSeries,
+		models.Query{Report: "interface", Mode: report.ModeRate, Top: 10, Format: report.FormatTimeSeries, Names: true,
 			Filters: []report.Filter{{Label: "interface_id", Op: "=~", Value: "(eni-a|eni-b)"}}})
+	// Names are on unless the query turns them off.
+	f(`{"report":"interface","names":true}`, models.Query{Report: "interface", Mode: report.ModeRate, Top: 10, Format: report.FormatTimeSeries, Names: true})
+	f(`{"report":"interface","names":false}`, models.Query{Report: "interface", Mode: report.ModeRate, Top: 10, Format: report.FormatTimeSeries})
 	q, _ := models.ParseQuery([]byte(`{"report":"action","top":3}`))
-	if rq := q.ReportQuery(); rq.Report != "action" || rq.Top != 3 || rq.Mode != report.ModeRate || rq.Format != report.FormatTimeSeries {
+	if rq := q.ReportQuery(); rq.Report != "action" || rq.Top != 3 || rq.Mode != report.ModeRate || rq.Format != report.FormatTimeSeries || !rq.Names {
 		t.Errorf("ReportQuery() = %+v", rq)
 	}
 }

@@ -22,13 +22,18 @@ const (
 // plugin/src/types.ts): the report engine's query, report.Query, whose
 // JSON it is, with the frontend's defaults (DefaultReport, DefaultMode,
 // DefaultTop, DefaultFormat) filled in by ParseQuery where the engine
-// would take its own.
+// would take its own. Names (report.Query.Names) is on unless the query's
+// JSON says "names": false.
 type Query report.Query
 
 // rawQuery reads a query's JSON, telling a missing top from top 0.
 type rawQuery struct {
 	report.Query
 	Top *json.Number `json:"top"`
+	// Names is report.Query.Names, which is not part of its JSON: absent
+	// means true (the frontend does not set it; a provisioned or
+	// hand-written query may turn names off).
+	Names *bool `json:"names"`
 }
 
 // ParseQuery reads a query's JSON (backend.DataQuery.JSON), fills in the
@@ -48,6 +53,7 @@ func ParseQuery(raw []byte) (Query, error) {
 		Mode:   r.Mode,
 		Top:    DefaultTop,
 		Format: r.Format,
+		Names:  r.Names == nil || *r.Names,
 	}
 	if q.Report == "" {
 		q.Report = DefaultReport

@@ -25,8 +25,9 @@ var dataplane = data.FrameTypeVersion{0, 1}
 // (FrameTypeTimeSeriesMulti, in the result's order: by value over the range,
 // Other last): a time field "Time" (the steps' starts, its config's
 // interval the step) and a number field named after the metric ("bytes",
-// "packets", "flows", "records") with the series' group-by labels, its
-// display name from DisplayName and its unit from Unit. No series gives one
+// "packets", "flows", "records") with the series' group-by labels (the raw
+// ids), its display name from DisplayName (an id with a known name as
+// "name (id)": the legend) and its unit from Unit. No series gives one
 // frame without fields, the dataplane's "no data". The first frame carries
 // the MetricsQL queries run (ExecutedQueryString).
 func TimeSeriesFrames(res *report.Result) data.Frames {
@@ -41,7 +42,7 @@ func TimeSeriesFrames(res *report.Result) data.Frames {
 	unit := Unit(res.Metric, res.Mode)
 	frames := make(data.Frames, 0, len(res.Series))
 	for _, s := range res.Series {
-		name := DisplayName(s.Labels, res.Columns, s.Other)
+		name := DisplayName(s.Labels, s.Names, res.Columns, s.Other)
 		times := slices.Clone(s.Timestamps)
 		tf := data.NewField(TimeField, nil, times)
 		tf.Config = &data.FieldConfig{Interval: float64(res.Step.Milliseconds())}
@@ -58,7 +59,11 @@ func TimeSeriesFrames(res *report.Result) data.Frames {
 // report's first_seen and last_seen as nullable time fields and status as
 // a string field, then a number field named after the metric. Rows are in
 // the result's order (by value descending); the Other row has "Other" in
-// every group-by column (and no first or last seen). It is a
+// every group-by column (and no first or last seen). The fields of id
+// columns hold the raw ids; where ids have names (report.Row.Names), the
+// field's value mappings show each such id as "name (id)" (NameMappings),
+// which Grafana's table renders while filters, links and transformations
+// keep the id. It is a
 // FrameTypeNumericLong frame, which server-side expressions read as
 // numbers, except the exporters report's (FrameTypeTable: its time columns
 // are not dimensions).
@@ -80,7 +85,11 @@ func TableFrames(res *report.Result) data.Frames {
 			for i, r := range res.Rows {
 				vs[i] = r.Labels[c]
 			}
-			f.Fields = append(f.Fields, data.NewField(c, nil, vs))
+			fld := data.NewField(c, nil, vs)
+			if m := NameMappings(res.Rows, c); m != nil {
+				fld.Config = &data.FieldConfig{Mappings: data.ValueMappings{m}}
+			}
+			f.Fields = append(f.Fields, fld)
 		}
 	}
 	values := make([]float64, n)
@@ -115,7 +124,7 @@ func NumericFrames(res *report.Result) data.Frames {
 	unit := Unit(res.Metric, res.Mode)
 	for _, r := range res.Rows {
 		vf := data.NewField(string(res.Metric), labelsOf(r.Labels, keys), []float64{r.Value})
-		vf.Config = &data.FieldConfig{DisplayNameFromDS: DisplayName(r.Labels, res.Report.GroupBy, r.Other), Unit: unit}
+		vf.Config = &data.FieldConfig{DisplayNameFromDS: DisplayName(r.Labels, r.Names, res.Report.GroupBy, r.Other), Unit: unit}
 		f.Fields = append(f.Fields, vf)
 	}
 	return data.Frames{f}
@@ -169,12 +178,13 @@ var joiners = map[[2]string]string{
 }
 
 // DisplayName returns the name of a series or row: its group-by label
-// values in the report's order, the coded ones (protocol numbers, traffic
-// paths) by name (schema.SeriesValue), a pair's ends joined by " → ", a
-// protocol and port by "/", other values by " · " ("eni-0a1 · REJECT",
-// "eni-0a1 → eni-0b2", "TCP/443", "Internet gateway (Nitro)"); "Other"
-// for the sum beyond the top N.
-func DisplayName(labels map[string]string, keys []string, other bool) string {
+// values in the report's order, an id with a known name (names, by label:
+// report.Row.Names) as "name (id)" (report.NameAndID), the coded values
+// (protocol numbers, traffic paths) by name (schema.SeriesValue), a pair's
+// ends joined by " → ", a protocol and port by "/", other values by " · "
+// ("web-1 (eni-0a1) · REJECT", "eni-0a1 → db (eni-0b2)", "TCP/443",
+// "Internet gateway (Nitro)"); "Other" for the sum beyond the top N.
+func DisplayName(labels, names map[string]string, keys []string, other bool) string {
 	if other {
 		return OtherName
 	}
@@ -187,7 +197,30 @@ func DisplayName(labels map[string]string, keys []string, other bool) string {
 			}
 			b.WriteString(sep)
 		}
+		if n := names[k]; n != "" {
+			b.WriteString(report.NameAndID(n, labels[k]))
+			continue
+		}
 		b.WriteString(schema.SeriesValue(k, labels[k]))
 	}
 	return b.String()
+}
+
+// NameMappings returns the value mappings that show the ids of column c
+// with their names as "name (id)" (report.NameAndID), one per named id of
+// rows; nil when no id of c has a name.
+func NameMappings(rows []report.Row, c string) data.ValueMapper {
+	var m data.ValueMapper
+	for _, r := range rows {
+		n := r.Names[c]
+		if n == "" {
+			continue
+		}
+		if m == nil {
+			m = data.ValueMapper{}
+		}
+		id := r.Labels[c]
+		m[id] = data.ValueMappingResult{Text: report.NameAndID(n, id)}
+	}
+	return m
 }

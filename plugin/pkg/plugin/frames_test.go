@@ -84,10 +84,11 @@ func TestStep(t *testing.T) {
 }
 
 func TestDisplayName(t *testing.T) {
+	var names map[string]string // the names of the case
 	f := func(labels map[string]string, keys []string, other bool, want string) {
 		t.Helper()
-		if got := plugin.DisplayName(labels, keys, other); got != want {
-			t.Errorf("DisplayName(%v, %v, %v) = %q, want %q", labels, keys, other, got, want)
+		if got := plugin.DisplayName(labels, names, keys, other); got != want {
+			t.Errorf("DisplayName(%v, %v, %v, %v) = %q, want %q", labels, names, keys, other, got, want)
 		}
 	}
 	f(map[string]string{"action": "REJECT"}, []string{"action"}, false, "REJECT")
@@ -104,6 +105,19 @@ func TestDisplayName(t *testing.T) {
 	f(map[string]string{"account_id": "1", "region": "us-east-1", "vpc_id": "vpc-1"}, []string{"account_id", "region", "vpc_id"}, false, "1 · us-east-1 · vpc-1")
 	f(map[string]string{"account_id": "Other", "region": "Other"}, []string{"account_id", "region"}, true, "Other")
 	f(map[string]string{}, []string{"src_addr"}, false, "-")
+
+	// Ids with names: "name (id)"; ids without keep their id.
+	names = map[string]string{"interface_id": "web-1"}
+	f(map[string]string{"interface_id": "eni-0a1", "action": "ACCEPT"}, []string{"interface_id", "action"}, false, "web-1 (eni-0a1) · ACCEPT")
+	names = map[string]string{"dst_interface": "db"}
+	f(map[string]string{"src_interface": "eni-1", "dst_interface": "eni-2", "action": "REJECT"}, []string{"src_interface", "dst_interface", "action"}, false, "eni-1 → db (eni-2) · REJECT")
+	names = map[string]string{"src_interface": "web", "dst_interface": "db"}
+	f(map[string]string{"src_interface": "eni-1", "dst_interface": "eni-2"}, []string{"src_interface", "dst_interface"}, false, "web (eni-1) → db (eni-2)")
+	names = map[string]string{"vpc_id": "prod", "subnet_id": "private-a"}
+	f(map[string]string{"vpc_id": "vpc-1", "subnet_id": "subnet-1"}, []string{"vpc_id", "subnet_id"}, false, "prod (vpc-1) · private-a (subnet-1)")
+	names = map[string]string{"az_id": "us-east-1a"}
+	f(map[string]string{"az_id": "use1-az1"}, []string{"az_id"}, false, "us-east-1a (use1-az1)")
+	f(map[string]string{"az_id": "Other"}, []string{"az_id"}, true, "Other")
 }
 
 func TestFromAlert(t *testing.T) {
@@ -154,7 +168,23 @@ func results(t *testing.T) map[string]*report.Result {
 	ai := lookup(report.ReportActionInterface)
 	ex := lookup(report.ReportExporters)
 	app := lookup(report.ReportApplications)
+	pair := lookup(report.ReportPairInterface)
 	return map[string]*report.Result{
+		"series-names": {Report: ai, Metric: report.MetricBytes, Mode: report.ModeRate, Format: report.FormatTimeSeries, From: from, To: to,
+			Step: 5 * time.Minute, Columns: ai.GroupBy, Total: 10, Names: true, Queries: []string{"q"},
+			Series: []*report.Series{
+				{Labels: map[string]string{"interface_id": "eni-0a1", "action": "ACCEPT"}, Names: map[string]string{"interface_id": "web-1"}, Timestamps: stamps, Values: []float64{1.5, 2, 0}},
+				{Labels: map[string]string{"interface_id": "eni-0b2", "action": "REJECT"}, Timestamps: stamps, Values: []float64{0.25, 0, 1}},
+				{Labels: map[string]string{"interface_id": "Other", "action": "Other"}, Other: true, Timestamps: stamps, Values: []float64{3, 1, 1.25}},
+			}},
+		"table-names": {Report: pair, Metric: report.MetricBytes, Mode: report.ModeTotal, Format: report.FormatTable, From: from, To: to,
+			Columns: pair.Columns(), Total: 1111, Names: true, Queries: []string{"q"},
+			Rows: []report.Row{
+				{Labels: map[string]string{"src_interface": "eni-0a1", "dst_interface": "eni-0b2"}, Names: map[string]string{"src_interface": "web-1", "dst_interface": "db"}, Value: 1000},
+				{Labels: map[string]string{"src_interface": "Other", "dst_interface": "Other"}, Value: 100, Other: true},
+				{Labels: map[string]string{"src_interface": "eni-0c3", "dst_interface": "-"}, Value: 10},
+				{Labels: map[string]string{"src_interface": "eni-0b2", "dst_interface": "eni-0d4"}, Names: map[string]string{"src_interface": "db", "dst_interface": "db"}, Value: 1},
+			}},
 		"series": {Report: ai, Metric: report.MetricBytes, Mode: report.ModeRate, Format: report.FormatTimeSeries, From: from, To: to,
 			Step: 5 * time.Minute, Columns: ai.GroupBy, Total: 10,
 			Queries: []string{`topk_max(3, sum by (interface_id, action) (sum_over_time(vpcflow_interface_bytes[900s])), "vpcflow_rest=true")`, `sum(sum_over_time(vpcflow_interface_bytes[300s]))`},
@@ -205,6 +235,9 @@ func TestFrameShapes(t *testing.T) {
 	empty := *res["table"]
 	empty.Rows = nil
 	check("alert-empty", plugin.NumericFrames(&empty))
+	check("series-names", plugin.TimeSeriesFrames(res["series-names"]))
+	check("table-names", plugin.TableFrames(res["table-names"]))
+	check("alert-names", plugin.NumericFrames(res["table-names"]))
 
 	// Each time series frame: a time and a number field with labels.
 	for _, f := range plugin.TimeSeriesFrames(res["series"]) {

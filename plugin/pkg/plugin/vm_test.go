@@ -347,8 +347,41 @@ var goldenValues = map[string][]string{
 	"log_status":        {"OK", "OK", "NODATA", "SKIPDATA"},
 }
 
-// loadGolden writes the golden dataset. The derived families sum their
-// families' label sets, as the collector writes them.
+// goldenNames are the names of the golden dataset's ids, by entity type,
+// as the entity sync writes them (vpcflow_entity_info, ten minutes before
+// the data): two interfaces of one name, an interface and a VPC without a
+// name (eni-0c3 has no entity info, vpc-0b2 has one without a name), a
+// zone id with its zone's name.
+var goldenNames = map[report.EntityType]map[string]string{
+	report.EntityVPC:       {"vpc-0a1": "prod", "vpc-0b2": ""},
+	report.EntitySubnet:    {"subnet-01": "private a", "subnet-02": "public b"},
+	report.EntityInterface: {"eni-0a1": "web", "eni-0b2": "web"},
+	report.EntityInstance:  {"i-0a1": "web host"},
+	report.EntityAZ:        {"use1-az1": "us-east-1a"},
+}
+
+// entityInfo returns the entity info series of names, each with one sample
+// at at, as the entity sync writes them (an entity without a name has no
+// name label).
+func entityInfo(names map[report.EntityType]map[string]string, at time.Time) []vmclient.Series {
+	var out []vmclient.Series
+	for _, typ := range slices.Sorted(maps.Keys(names)) {
+		for _, id := range slices.Sorted(maps.Keys(names[typ])) {
+			labels := []vmclient.Label{{Name: "__name__", Value: report.EntityInfoMetric},
+				{Name: schema.LabelAccount, Value: "111111111111"}, {Name: schema.LabelRegion, Value: "us-east-1"},
+				{Name: report.EntityTypeLabel, Value: string(typ)}, {Name: report.EntityIDLabel, Value: id}}
+			if n := names[typ][id]; n != "" {
+				labels = append(labels, vmclient.Label{Name: report.EntityNameLabel, Value: n})
+			}
+			out = append(out, vmclient.Series{Labels: labels, Samples: []vmclient.Sample{{Timestamp: at.UnixMilli(), Value: 1}}})
+		}
+	}
+	return out
+}
+
+// loadGolden writes the golden dataset and the entity info of its ids
+// (goldenNames). The derived families sum their families' label sets, as
+// the collector writes them.
 func loadGolden(t *testing.T, vm *testserver.VM) {
 	t.Helper()
 	var series []vmclient.Series
@@ -373,7 +406,116 @@ func loadGolden(t *testing.T, vm *testserver.VM) {
 		}
 	}
 	reporttest.Write(t, vm.URL, series...)
+	c, err := vmclient.New(vmclient.Config{URL: vm.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(context.Background(), entityInfo(goldenNames, goldenBase.Add(-10*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
 	vm.Flush()
+}
+
+// TestQueryDataNames checks, over the golden dataset, that every report
+// with id columns shows the names of its ids (goldenNames) as Grafana
+// renders them: a table keeps the raw ids in its fields, with value
+// mappings that show each named id as "name (id)"; a time series keeps the
+// ids in its labels and has "name (id)" in its display name (the legend);
+// an alert frame likewise. A query saying "names": false gets raw ids
+// only. Names never merge rows: the two interfaces named web are two rows.
+func TestQueryDataNames(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	loadGolden(t, vm)
+	h := serve(t)
+	pc := h.dataSource(map[string]any{"url": vm.URL}, nil)
+	from, to := goldenBase, goldenBase.Add(10*time.Minute)
+	nameOf := func(c, id string) string { return goldenNames[report.EntityTypeOf(c)][id] }
+	checked := 0
+	for _, rep := range report.Reports() {
+		cols := rep.IDColumns()
+		if len(cols) == 0 {
+			continue
+		}
+		for _, names := range []bool{true, false} {
+			what := fmt.Sprintf("%s names %v", rep.ID, names)
+			model := func(format report.Format) map[string]any {
+				return map[string]any{"report": rep.ID, "top": 0, "mode": "total", "format": format, "names": names}
+			}
+			resp := h.query(pc, nil, dq("table", from, to, time.Minute, 1000, model(report.FormatTable)),
+				dq("series", from, to, time.Minute, 1000, model(report.FormatTimeSeries)))
+			alert := h.query(pc, map[string]string{backend.FromAlertHeaderName: "true"}, dq("alert", from, to, time.Minute, 1000, model(report.FormatTable)))
+			for _, r := range []backend.DataResponse{resp.Responses["table"], resp.Responses["series"], alert.Responses["alert"]} {
+				if r.Error != nil {
+					t.Fatalf("%s: %v", what, r.Error)
+				}
+			}
+			// The table: raw ids, and value mappings for the named ones.
+			table := resp.Responses["table"].Frames[0]
+			for _, c := range cols {
+				fld, _ := table.FieldByName(c)
+				if fld == nil {
+					t.Fatalf("%s: no field %s", what, c)
+				}
+				var mapped data.ValueMapper
+				if fld.Config != nil && len(fld.Config.Mappings) > 0 {
+					mapped = fld.Config.Mappings[0].(data.ValueMapper)
+				}
+				wantMapped := data.ValueMapper{}
+				for i := range fld.Len() {
+					id := fld.At(i).(string)
+					if id != report.OtherValue && !slices.Contains(goldenValues[c], id) {
+						t.Errorf("%s: %s value %q is not a raw id", what, c, id)
+					}
+					if n := nameOf(c, id); n != "" && names {
+						wantMapped[id] = data.ValueMappingResult{Text: n + " (" + id + ")"}
+					}
+				}
+				if len(wantMapped) == 0 {
+					wantMapped = nil
+				}
+				if !maps.Equal(mapped, wantMapped) {
+					t.Errorf("%s: %s mappings %v, want %v", what, c, mapped, wantMapped)
+				}
+				checked += len(wantMapped)
+			}
+			// Time series and alerts: raw ids in the labels, names in the
+			// display name.
+			var fields []*data.Field
+			for _, f := range resp.Responses["series"].Frames {
+				fields = append(fields, f.Fields[1])
+			}
+			fields = append(fields, alert.Responses["alert"].Frames[0].Fields...)
+			for _, fld := range fields {
+				display := fld.Config.DisplayNameFromDS
+				if display == plugin.OtherName {
+					continue
+				}
+				for _, c := range cols {
+					id := fld.Labels[c]
+					if !slices.Contains(goldenValues[c], id) {
+						t.Errorf("%s: label %s=%q is not a raw id", what, c, id)
+					}
+					n := nameOf(c, id)
+					switch {
+					case n != "" && names && !strings.Contains(display, n+" ("+id+")"):
+						t.Errorf("%s: %q, want %q in it", what, display, n+" ("+id+")")
+					case (n == "" || !names) && strings.Contains(display, "("+id+")"):
+						t.Errorf("%s: %q names %s", what, display, id)
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no named id checked")
+	}
+	// Two interfaces of one name stay two rows.
+	resp := h.query(pc, nil, dq("A", from, to, time.Minute, 1000, map[string]any{"report": report.ReportInterface, "top": 0, "format": "table"}))
+	if r := resp.Responses["A"]; r.Error != nil || len(r.Frames) != 1 {
+		t.Fatalf("interface table: %v", r.Error)
+	} else if got := tableOf(t, r.Frames[0]); len(got) != 3 || got["eni-0a1"] == 0 || got["eni-0b2"] == 0 {
+		t.Errorf("interface table %v: want eni-0a1 and eni-0b2 (both named web) and eni-0c3", got)
+	}
 }
 
 // TestQueryDataGolden pins, for every report, the frames of a time series
