@@ -248,7 +248,7 @@ func LoadAWSConfig(ctx context.Context, creds S3Credentials, region string, opts
 		awsCfg.Region = DefaultS3Region
 	}
 	if creds.RoleARN != "" {
-		stsClient := sts.NewFromConfig(awsCfg)
+		stsClient := sts.NewFromConfig(awsCfg, func(o *sts.Options) { o.HTTPClient = BufferRequestBodies(o.HTTPClient) })
 		awsCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, creds.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 			o.RoleSessionName = "vpcflow-collector"
 			if creds.ExternalID != "" {

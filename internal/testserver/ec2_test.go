@@ -12,9 +12,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vpcflow/vpcflow/collector/source"
 )
 
 // ec2Fixture is what the tests load: 7 VPCs, subnets, interfaces (some
@@ -69,7 +72,12 @@ func ec2Client(srv *EC2Server, attempts int) *ec2.Client {
 			})
 		},
 	}
-	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	return ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+		o.BaseEndpoint = aws.String(srv.URL)
+		// As the collector's clients: the SDK's request body closed under
+		// the transport cuts answers off (source.BufferRequestBodies).
+		o.HTTPClient = source.BufferRequestBodies(awshttp.NewBuildableClient())
+	})
 }
 
 func sdkTags(tags []ec2types.Tag) []EC2Tag {
