@@ -2,8 +2,12 @@ package plugin_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -222,5 +226,121 @@ func TestQueryDataNodeGraph(t *testing.T) {
 		dq("A", from, to, time.Minute, 1000, map[string]any{"report": report.ReportPairInterface, "format": report.FormatNodeGraph, "top": 3})).Responses["A"]
 	if alert.Error != nil || len(alert.Frames) != 1 || alert.Frames[0].Meta.Type != data.FrameTypeNumericWide || len(alert.Frames[0].Fields) != 4 {
 		t.Errorf("alert query in the node graph format: %v, %v", alert.Error, alert.Frames)
+	}
+}
+
+// TestNetworkMapPanels runs the queries of the Network map dashboard
+// (dashboards/network-map.json) as Grafana sends them once the variables
+// are All (.*), over the hand-made golden dataset with entity info: the
+// node graph panel gets the nodes and edges frames Grafana's node graph
+// panel reads, and the field its links are on; the table panel's first
+// frame (frameIndex 0) is the edges, holding every field its organize
+// transformation and overrides name.
+func TestNetworkMapPanels(t *testing.T) {
+	js, err := os.ReadFile(filepath.Join("..", "..", "..", "dashboards", "network-map.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the test reads of the dashboard.
+	type panel struct {
+		Type, Title string
+		Panels      []panel
+		Targets     []report.Query
+		FieldConfig struct {
+			Overrides []struct {
+				Matcher struct {
+					ID      string
+					Options any
+				}
+			}
+		}
+		Transformations []struct {
+			ID      string
+			Options map[string]any
+		}
+	}
+	var board struct{ Panels []panel }
+	if err := json.Unmarshal(js, &board); err != nil {
+		t.Fatal(err)
+	}
+	var panels []panel
+	for _, p := range board.Panels {
+		panels = append(append(panels, p), p.Panels...)
+	}
+	variable := regexp.MustCompile(`\$\{?\w+\}?`)
+	vm := testserver.VictoriaMetrics(t)
+	loadGolden(t, vm)
+	h := serve(t)
+	pc := h.dataSource(map[string]any{"url": vm.URL}, nil)
+	from, to := goldenBase, goldenBase.Add(10*time.Minute)
+	checked := map[string]int{}
+	for _, p := range panels {
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) != 1 {
+			t.Fatalf("panel %s: %d queries", p.Title, len(p.Targets))
+		}
+		q := p.Targets[0]
+		for i, f := range q.Filters {
+			if variable.MatchString(f.Value) {
+				q.Filters[i].Value = ".*" // All
+			}
+		}
+		js, err := json.Marshal(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var model map[string]any
+		if err := json.Unmarshal(js, &model); err != nil {
+			t.Fatal(err)
+		}
+		r := h.query(pc, nil, dq("A", from, to, time.Minute, 1000, model)).Responses["A"]
+		if r.Error != nil {
+			t.Fatalf("panel %s: %v", p.Title, r.Error)
+		}
+		if len(r.Frames) != 2 || r.Frames[0].Name != plugin.EdgesFrame || r.Frames[1].Name != plugin.NodesFrame || r.Frames[0].Rows() == 0 {
+			t.Fatalf("panel %s: frames %v, want edges (with rows) and nodes", p.Title, r.Frames)
+		}
+		has := func(f *data.Frame, name string) bool { fld, _ := f.FieldByName(name); return fld != nil }
+		var names []string
+		for _, o := range p.FieldConfig.Overrides {
+			if o.Matcher.ID == "byName" {
+				names = append(names, o.Matcher.Options.(string))
+			}
+		}
+		switch p.Type {
+		case "nodeGraph":
+			for _, f := range r.Frames {
+				if f.Meta == nil || f.Meta.PreferredVisualization != data.VisTypeNodeGraph {
+					t.Errorf("panel %s: frame %s is not for the node graph", p.Title, f.Name)
+				}
+			}
+			for _, n := range names {
+				if !has(r.Frames[1], n) {
+					t.Errorf("panel %s: override of %s, which the nodes frame lacks", p.Title, n)
+				}
+			}
+		case "table":
+			for _, tr := range p.Transformations {
+				for _, key := range []string{"excludeByName", "indexByName", "renameByName"} {
+					opts, _ := tr.Options[key].(map[string]any)
+					for n := range opts {
+						names = append(names, n)
+					}
+				}
+			}
+			for _, n := range names {
+				if !has(r.Frames[0], n) {
+					t.Errorf("panel %s: %s, which the edges frame lacks", p.Title, n)
+				}
+			}
+		default:
+			t.Errorf("panel %s of type %s", p.Title, p.Type)
+		}
+		checked[p.Type] += len(names)
+	}
+	if checked["nodeGraph"] == 0 || checked["table"] == 0 {
+		t.Errorf("checked %v: want a node graph and a table with fields named", checked)
 	}
 }
