@@ -348,3 +348,94 @@ func cmpOr(v, def int) int {
 	}
 	return v
 }
+
+// TestNodeGraphActions: an edge's rejected part is its REJECT and DROP
+// traffic (report.RejectedActions); ACCEPT and an action AWS may add are
+// not rejected. Hand-made pair series, every action between two
+// interfaces.
+func TestNodeGraphActions(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	from := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	var series []vmclient.Series
+	add := func(src, dst, action string, bytes float64) {
+		set := map[string]string{schema.LabelAccount: "111111111111", schema.LabelRegion: "us-east-1", schema.LabelVPC: "vpc-0a1",
+			"src_interface": src, "dst_interface": dst, "action": action}
+		series = append(series, reporttest.Series("vpcflow_pair_bytes", schema.Pair, set, vmclient.Sample{Timestamp: from.UnixMilli() + 3, Value: bytes}))
+	}
+	const a, b = "eni-0000000000000000a", "eni-0000000000000000b"
+	add(a, b, "ACCEPT", 100)
+	add(a, b, "REJECT", 10)
+	add(a, b, "DROP", 5)
+	add(a, b, "SOMETHING-NEW", 1)
+	add(schema.Absent, a, "DROP", 7)
+	reporttest.Write(t, vm.URL, series...)
+	vm.Flush()
+	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
+	res, err := e.Run(context.Background(), report.Query{Report: report.ReportPairInterfaceAction, Format: report.FormatNodeGraph},
+		report.TimeRange{From: from, To: from.Add(5 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := reporttest.GraphOf(map[string]reporttest.Pair{a + "|" + b: {Value: 116, Rejected: 15}, "-|" + a: {Value: 7, Rejected: 7}}, report.MaxEdges)
+	checkGraph(t, "actions", res, want, 1)
+	if g := res.Graph; len(g.Edges) != 2 || g.Edges[0].RejectedShare != 15.0/116 || g.Edges[1].RejectedShare != 1 {
+		t.Errorf("edges %+v: want the rejected shares 15/116 and 1", g.Edges)
+	}
+}
+
+// TestNodeGraphManyEdges: a node graph of 1,200 pairs (reporttest.Pairs,
+// each between two interfaces of its own) with top 0 shows the 1,000
+// largest (report.MaxEdges) and sums the other 200 between the Other
+// nodes; the names of its 2,000 interfaces take a query of the entity
+// info of every interface (one restricted to them would be over 16 KiB,
+// which VictoriaMetrics refuses), and those with entity info get their
+// names, VPC and subnet.
+func TestNodeGraphManyEdges(t *testing.T) {
+	const n = 1200
+	vm, from, to := reporttest.LoadPairs(t, n)
+	var ents awssync.Result
+	names := map[string]string{}
+	for i := 0; i < n; i += 7 {
+		id := reporttest.PairSrc(i)
+		names[id] = fmt.Sprintf("src %d", i)
+		ents.Interfaces = append(ents.Interfaces, awssync.Entity{Kind: awssync.KindInterface, ID: id, Name: names[id],
+			VPCID: "vpc-0a1", SubnetID: "subnet-0a1", InterfaceType: "interface"})
+	}
+	syncInterfaces(t, vm, from, ents)
+	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
+	res, err := e.Run(context.Background(), report.Query{Report: report.ReportPairInterface, Format: report.FormatNodeGraph, Names: true},
+		report.TimeRange{From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := map[string]reporttest.Pair{}
+	for i := range n {
+		pairs[reporttest.PairSrc(i)+"|"+reporttest.PairDst(i)] = reporttest.Pair{Value: float64(300 * (i + 1))}
+	}
+	want := reporttest.GraphOf(pairs, report.MaxEdges)
+	if len(want.Edges) != report.MaxEdges+1 || want.Edges[report.NodeOtherSources+"|"+report.NodeOtherDestinations].Value != 300*200*201/2 {
+		t.Fatalf("expected %d edges: the case is not the one meant", len(want.Edges))
+	}
+	nodes := checkGraph(t, "1,200 pairs", res, want, 1)
+	named := 0
+	for id, node := range nodes {
+		if node.Kind != report.NodeKindInterface {
+			continue
+		}
+		w := names[id]
+		if node.Name != w || (w != "") != (node.VPC == "vpc-0a1" && node.Subnet == "subnet-0a1" && node.Type == "interface") {
+			t.Errorf("node %s: %+v, want name %q", id, node, w)
+		}
+		if w != "" {
+			named++
+		}
+	}
+	if named < 100 {
+		t.Errorf("%d named nodes: the case is not tried", named)
+	}
+	for _, q := range res.Queries {
+		if len(q) > 8<<10 {
+			t.Errorf("a query of %d bytes: %.200s…", len(q), q)
+		}
+	}
+}
