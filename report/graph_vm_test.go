@@ -352,7 +352,8 @@ func cmpOr(v, def int) int {
 // TestNodeGraphActions: an edge's rejected part is its REJECT and DROP
 // traffic (report.RejectedActions); ACCEPT and an action AWS may add are
 // not rejected. Hand-made pair series, every action between two
-// interfaces.
+// interfaces; without entity info, an interface's VPC and subnet are its
+// flow logs' values other than "-", none when they have none.
 func TestNodeGraphActions(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	from := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
@@ -368,6 +369,16 @@ func TestNodeGraphActions(t *testing.T) {
 	add(a, b, "DROP", 5)
 	add(a, b, "SOMETHING-NEW", 1)
 	add(schema.Absent, a, "DROP", 7)
+	// Where the flow logs place the interfaces: a known value wins over
+	// "-" (a record whose subnet was not known), whatever their order.
+	place := func(iface, vpc, subnet string) {
+		set := map[string]string{"interface_id": iface, schema.LabelVPC: vpc, "subnet_id": subnet, "action": "ACCEPT"}
+		series = append(series, reporttest.Series("vpcflow_interface_flows", schema.Interface, set, vmclient.Sample{Timestamp: from.UnixMilli() + 3, Value: 1}))
+	}
+	place(a, "vpc-0a1", schema.Absent)
+	place(a, "vpc-0a1", "subnet-0a1")
+	place(a, schema.Absent, "subnet-0a1")
+	place(b, schema.Absent, schema.Absent)
 	reporttest.Write(t, vm.URL, series...)
 	vm.Flush()
 	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
@@ -380,6 +391,12 @@ func TestNodeGraphActions(t *testing.T) {
 	checkGraph(t, "actions", res, want, 1)
 	if g := res.Graph; len(g.Edges) != 2 || g.Edges[0].RejectedShare != 15.0/116 || g.Edges[1].RejectedShare != 1 {
 		t.Errorf("edges %+v: want the rejected shares 15/116 and 1", g.Edges)
+	}
+	for _, n := range res.Graph.Nodes {
+		want := map[string][2]string{a: {"vpc-0a1", "subnet-0a1"}}[n.ID]
+		if n.VPC != want[0] || n.Subnet != want[1] {
+			t.Errorf("node %s in %q / %q, want %q", n.ID, n.VPC, n.Subnet, want)
+		}
 	}
 }
 
