@@ -18,8 +18,8 @@ import (
 // (Grafana's node graph hides nodes beyond 1,500).
 const MaxEdges = 1_000
 
-// Node ids of a graph's nodes that stand for no interface (Graph). They
-// hold a space, which no id AWS writes does.
+// Node ids of a graph's nodes that stand for no interface (Graph). The
+// Other nodes' hold a space, which no id AWS writes does.
 const (
 	// NodeOutside is the node of the addresses owned by no known
 	// interface (the families' absent value, "-"): the internet, AWS
