@@ -24,7 +24,9 @@ import (
 // pair) the table of every row (table-all: the label sets summed by
 // VictoriaMetrics, sorted in Go, with names), the alternative to top N's
 // topk_max; and the names query alone, for 10 interfaces and for all of
-// them (names/N-interfaces). The dataset is reporttest.BenchDataset's: 24 hours of 2,000
+// them (names/N-interfaces); and the node graphs of the pair reports
+// (node_graph/ID/top-N: top 50 and 0, with names, their edges and nodes).
+// The dataset is reporttest.BenchDataset's: 24 hours of 2,000
 // interfaces by default, every entity named by hourly entity info; the
 // series of each family over it are logged.
 //
@@ -102,6 +104,29 @@ func BenchmarkReports(b *testing.B) {
 				}
 				on.Report(b)
 				off.ReportAs(b, "nonames-")
+			})
+		}
+	}
+	// The node graphs of the pair reports, with names: the Network map
+	// dashboard's (top 50) and every edge up to MaxEdges (top 0).
+	for _, r := range report.Reports() {
+		if _, _, ok := r.GraphEnds(); !ok {
+			continue
+		}
+		for _, top := range []int{50, 0} {
+			b.Run(fmt.Sprintf("node_graph/%s/top-%d", r.ID, top), func(b *testing.B) {
+				var lat reporttest.Latencies
+				for b.Loop() {
+					t0 := time.Now()
+					res, err := e.Run(ctx, report.Query{Report: r.ID, Top: top, Format: report.FormatNodeGraph, Names: true}, report.TimeRange{From: from, To: to})
+					if err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(t0))
+					b.ReportMetric(float64(len(res.Graph.Edges)), "edges")
+					b.ReportMetric(float64(len(res.Graph.Nodes)), "nodes")
+				}
+				lat.Report(b)
 			})
 		}
 	}

@@ -73,7 +73,8 @@ type Result struct {
 	// Step is the time series' step (0 for a table).
 	Step time.Duration
 	// Columns are the label keys of Rows (Report.Columns) or, for time
-	// series, the group-by labels.
+	// series, the group-by labels; for a node graph its two ends
+	// (Report.GraphEnds).
 	Columns []string
 	// Rows is the table, by value descending (ties by labels), the Other
 	// row included.
@@ -81,6 +82,9 @@ type Result struct {
 	// Series are the time series: by value over the range descending, the
 	// Other series last.
 	Series []*Series
+	// Graph is the node graph (FormatNodeGraph); nil for the other
+	// formats, whose Rows and Series a node graph leaves empty.
+	Graph *Graph
 	// Total is the sum over the whole range (per second in rate mode).
 	Total float64
 	// Names is Query.Names: the rows and series carry the names of their
@@ -198,7 +202,8 @@ func StepFor(from, to time.Time, step, base time.Duration) time.Duration {
 	return (step + base - 1) / base * base
 }
 
-// Run answers q over tr: a table or time series as q.Format says.
+// Run answers q over tr: a table, time series or node graph as q.Format
+// says.
 func (e *Engine) Run(ctx context.Context, q Query, tr TimeRange) (*Result, error) {
 	p, err := q.check()
 	if err != nil {
@@ -211,9 +216,12 @@ func (e *Engine) Run(ctx context.Context, q Query, tr TimeRange) (*Result, error
 	}
 	x := &exec{e: e}
 	var res *Result
-	if p.format == FormatTimeSeries {
+	switch p.format {
+	case FormatTimeSeries:
 		res, err = x.series(ctx, p, from, to, StepFor(from, to, tr.Step, base))
-	} else {
+	case FormatNodeGraph:
+		res, err = x.graph(ctx, p, from, to)
+	default:
 		res, err = x.table(ctx, p, from, to)
 	}
 	if err != nil {

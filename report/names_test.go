@@ -22,7 +22,9 @@ import (
 func TestEntityInfoContract(t *testing.T) {
 	if report.EntityInfoMetric != awssync.MetricName || report.EntityTypeLabel != awssync.LabelKind ||
 		report.EntityIDLabel != awssync.LabelID || report.EntityNameLabel != awssync.LabelName ||
-		schema.LabelAccount != awssync.LabelAccountID || schema.LabelRegion != awssync.LabelRegion {
+		schema.LabelAccount != awssync.LabelAccountID || schema.LabelRegion != awssync.LabelRegion ||
+		report.EntityVPCLabel != awssync.LabelVPCID || report.EntitySubnetLabel != awssync.LabelSubnetID ||
+		report.EntityInterfaceTypeLabel != awssync.LabelInterfaceType {
 		t.Errorf("the engine reads %s{%s, %s, %s}, the sync writes %s{%s, %s, %s}", report.EntityInfoMetric, report.EntityTypeLabel,
 			report.EntityIDLabel, report.EntityNameLabel, awssync.MetricName, awssync.LabelKind, awssync.LabelID, awssync.LabelName)
 	}

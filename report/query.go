@@ -42,6 +42,12 @@ const (
 	FormatTable Format = "table"
 	// FormatTimeSeries gives one series per label set, one value per step.
 	FormatTimeSeries Format = "time_series"
+	// FormatNodeGraph gives the traffic between the two ends of a pair
+	// report as a graph over the whole range (Result.Graph): a node per
+	// end, an edge per pair of ends with its rejected part, the top N
+	// edges and the rest summarised (see Graph). Only for the reports
+	// with GraphEnds.
+	FormatNodeGraph Format = "node_graph"
 )
 
 // Op is a filter's comparison, as in MetricsQL label filters.
@@ -81,12 +87,15 @@ type Query struct {
 	// Top keeps the Top label sets with the largest values over the whole
 	// range and sums the others into one Other row or series; 0 keeps all.
 	// Tables take any Top; time series at most MaxSeries, and with Top 0
-	// fail when the range has more label sets than that.
+	// fail when the range has more label sets than that. A node graph
+	// keeps the Top largest edges (Top 0: MaxEdges, at most MaxEdges) and
+	// summarises the rest.
 	Top int `json:"top,omitempty"`
 	// Filters restrict the label sets counted; any label of the report's
 	// family (see Report.Filterable).
 	Filters []Filter `json:"filters,omitempty"`
-	// Format is table or time_series.
+	// Format is table, time_series or, for the reports with GraphEnds,
+	// node_graph.
 	Format Format `json:"format,omitempty"`
 	// Names joins the names of the entities whose ids the report's id
 	// columns hold (Report.IDColumns): each row and series gets Names.
@@ -140,8 +149,13 @@ func (q Query) check() (*plan, error) {
 	case "":
 		p.format = FormatTable
 	case FormatTable, FormatTimeSeries:
+	case FormatNodeGraph:
+		if _, _, ok := rep.GraphEnds(); !ok {
+			return nil, fmt.Errorf("report %s: the node_graph format is for the reports of traffic between two ends (%s); this report has the formats table and time_series",
+				rep.ID, graphReports())
+		}
 	default:
-		return nil, fmt.Errorf("report %s: unknown format %q; valid formats: table, time_series", rep.ID, q.Format)
+		return nil, fmt.Errorf("report %s: unknown format %q; valid formats: table, time_series, node_graph (%s only)", rep.ID, q.Format, graphReports())
 	}
 	switch {
 	case p.top < 0:
@@ -149,6 +163,9 @@ func (q Query) check() (*plan, error) {
 	case p.format == FormatTimeSeries && p.top > MaxSeries:
 		return nil, fmt.Errorf("report %s: top %d: a time series shows at most %d series (top 1 to %d, or 0 for all of them); the table format takes any top",
 			rep.ID, q.Top, MaxSeries, MaxSeries)
+	case p.format == FormatNodeGraph && p.top > MaxEdges:
+		return nil, fmt.Errorf("report %s: top %d: a node graph shows at most %d edges, the rest summarised (top 1 to %d; 0 is %d); the table format takes any top",
+			rep.ID, q.Top, MaxEdges, MaxEdges, MaxEdges)
 	}
 	p.filters = slices.Clone(rep.Filters)
 	for _, f := range q.Filters {

@@ -491,7 +491,11 @@ func TestEveryQueryParses(t *testing.T) {
 	ctx := context.Background()
 	for _, r := range Reports() {
 		for _, m := range r.Metrics {
-			for _, format := range []Format{FormatTable, FormatTimeSeries} {
+			formats := []Format{FormatTable, FormatTimeSeries}
+			if _, _, ok := r.GraphEnds(); ok {
+				formats = append(formats, FormatNodeGraph)
+			}
+			for _, format := range formats {
 				for _, top := range []int{0, 5} {
 					q := Query{Report: r.ID, Metric: m, Top: top, Format: format, Mode: ModeRate,
 						Filters: []Filter{{schema.LabelVPC, OpNotMatch, hostile[1]}, {schema.LabelRegion, OpEqual, hostile[0]}}}

@@ -136,6 +136,13 @@ func TestEveryQueryAlignsToItsFamilies(t *testing.T) {
 						t.Fatalf("%+v: %v", q, err)
 					}
 					check(fmt.Sprintf("%s %s top %d %v table", r.ID, m, top, filters))
+					if _, _, ok := r.GraphEnds(); ok {
+						q.Format = FormatNodeGraph
+						if _, err := e.Run(ctx, q, TimeRange{From: from, To: to}); err != nil {
+							t.Fatalf("%+v: %v", q, err)
+						}
+						check(fmt.Sprintf("%s %s top %d %v node graph", r.ID, m, top, filters))
+					}
 					q.Format = FormatTimeSeries
 					for _, step := range []time.Duration{0, time.Minute, 2 * time.Minute, 7 * time.Minute, time.Hour} {
 						if _, err := e.Run(ctx, q, TimeRange{From: from, To: to, Step: step}); err != nil {

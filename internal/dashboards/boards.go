@@ -110,6 +110,18 @@ func rejected(b *board) {
 	b.series(flow{report: report.ReportVPCs, title: "Rejected traffic by VPC", filters: rejectedOnly, w: 24, h: 8})
 }
 
+// networkMap is the traffic between interfaces as a node graph (the pair
+// report in the plugin's node_graph format), and its edges as a table.
+func networkMap(b *board) {
+	b.d.Description("The network map: traffic between network interfaces (grouped by VPC and subnet, named from the entity sync), the internet and unknown addresses, " +
+		"over the time range: the top 50 edges with their rejected share, the rest summarised. The variables narrow the traffic counted.")
+	b.useVariables(varAccount, varRegion, varVPC, varAction)
+
+	b.row("Network map")
+	b.nodeGraph(flow{report: report.ReportPairInterface, title: "Traffic between interfaces"})
+	b.graphTable(flow{report: report.ReportPairInterface, title: "Edges — top 50 and the rest"})
+}
+
 // collectorHealth reads the collector's own /metrics, scraped into
 // VictoriaMetrics (the Prometheus data source), and the SKIPDATA records
 // AWS reported (the plugin's log-status report).

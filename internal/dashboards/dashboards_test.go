@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -178,7 +179,7 @@ func TestDashboards(t *testing.T) {
 	metrics := deploycheck.StatusMetrics(t)
 	jobs := deploycheck.ReadScrapeConfig(t).Jobs()
 	uids := map[string]string{}
-	wantUIDs := []string{UIDOverview, UIDVPC, UIDInterface, UIDRejected, UIDCollector}
+	wantUIDs := []string{UIDOverview, UIDVPC, UIDInterface, UIDRejected, UIDCollector, UIDMap}
 	for name, b := range boards {
 		if prev, dup := uids[b.UID]; dup {
 			t.Errorf("%s and %s share uid %q", prev, name, b.UID)
@@ -261,8 +262,18 @@ func checkFlowPanel(t *testing.T, where string, p deploycheck.Panel, q deployche
 			}
 		}
 	}
-	switch p.Type {
-	case "timeseries":
+	graph := q.Format == report.FormatNodeGraph
+	if _, _, ok := rep.GraphEnds(); graph && !ok {
+		t.Errorf("%s: a node graph of report %s, which has no two ends", where, rep.ID)
+	}
+	switch {
+	case p.Type == "nodeGraph":
+		if !graph || q.Mode != report.ModeTotal {
+			t.Errorf("%s: node graph of a %s %s query", where, q.Mode, q.Format)
+		}
+	case p.Type == "table" && graph:
+		checkGraphTable(t, where, p, q)
+	case p.Type == "timeseries":
 		bits := slices.ContainsFunc(p.Transformations, isBitsTransformation)
 		if wantBits := q.Metric == report.MetricBytes && q.Mode == report.ModeRate; bits != wantBits {
 			t.Errorf("%s: bits transformation %v, want %v", where, bits, wantBits)
@@ -278,7 +289,7 @@ func checkFlowPanel(t *testing.T, where string, p deploycheck.Panel, q deployche
 		if dn := p.FieldConfig.Defaults.DisplayName; dn != "" {
 			t.Errorf("%s: display name %q hides the plugin's names from labels", where, dn)
 		}
-	case "table":
+	case p.Type == "table":
 		if q.Format != "table" || q.Mode != report.ModeTotal {
 			t.Errorf("%s: table of a %s %s query", where, q.Mode, q.Format)
 		}
@@ -301,6 +312,90 @@ func checkFlowPanel(t *testing.T, where string, p deploycheck.Panel, q deployche
 		}
 	default:
 		t.Errorf("%s: unexpected panel type %s", where, p.Type)
+	}
+}
+
+// checkGraphTable checks a table of a node graph's edges: a total query,
+// the first frame shown (the plugin answers the edges frame first), paged,
+// and its overrides, organised columns and units on the edges frame's
+// fields (plugin/pkg/plugin's TestNetworkMapPanels checks them against
+// the frames the plugin sends): the value in its table unit, the rejected
+// share in percent.
+func checkGraphTable(t *testing.T, where string, p deploycheck.Panel, q deploycheck.Target) {
+	t.Helper()
+	if q.Mode != report.ModeTotal {
+		t.Errorf("%s: a table of a %s node graph", where, q.Mode)
+	}
+	var opts struct {
+		FrameIndex       *float64 `json:"frameIndex"`
+		EnablePagination bool     `json:"enablePagination"`
+	}
+	if err := json.Unmarshal(p.Options, &opts); err != nil || opts.FrameIndex == nil || *opts.FrameIndex != 0 || !opts.EnablePagination {
+		t.Errorf("%s: options %s (%v), want frameIndex 0 (the edges) and pagination", where, p.Options, err)
+	}
+	got := map[string]string{}
+	for _, o := range p.FieldConfig.Overrides {
+		name, _ := o.Matcher.Options.(string)
+		for _, prop := range o.Properties {
+			if o.Matcher.ID == "byName" && prop.ID == "unit" {
+				var u string
+				_ = json.Unmarshal(prop.Value, &u)
+				got[name] = u
+			}
+		}
+	}
+	if want := map[string]string{string(q.Metric): units(q.Metric, q.Mode), graphRejectedField: "percentunit"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: units %v, want %v", where, got, want)
+	}
+	if len(p.Transformations) != 1 || p.Transformations[0].ID != "organize" {
+		t.Errorf("%s: transformations %+v, want organize", where, p.Transformations)
+	}
+}
+
+// TestNetworkMap: the Network map dashboard shows the traffic between
+// interfaces as a node graph of the pair report (the plugin's node_graph
+// format, the top 50 edges over the time range), narrowed by the VPC and
+// action variables (with account and region before them), and its edges
+// as a table of the very same query.
+func TestNetworkMap(t *testing.T) {
+	b, ok := deploycheck.CommittedBoards(t)["network-map.json"]
+	if !ok || b.UID != UIDMap || b.Title != "Network map" || UIDMap != "vpcflow-network-map" {
+		t.Fatalf("network-map.json: %v, uid %q title %q", ok, b.UID, b.Title)
+	}
+	var names []string
+	for _, v := range b.Templating.List {
+		names = append(names, v.Name)
+	}
+	if want := []string{"account", "region", "vpc", "action"}; !slices.Equal(names, want) {
+		t.Errorf("variables %v, want %v", names, want)
+	}
+	var graphs, tables []deploycheck.Panel
+	for _, p := range b.AllPanels() {
+		switch p.Type {
+		case "nodeGraph":
+			graphs = append(graphs, p)
+		case "table":
+			tables = append(tables, p)
+		}
+	}
+	if len(graphs) != 1 || len(tables) != 1 || len(graphs[0].Targets) != 1 || len(tables[0].Targets) != 1 {
+		t.Fatalf("%d node graphs and %d tables, want one each with one query", len(graphs), len(tables))
+	}
+	q := graphs[0].Targets[0]
+	if q.Report != report.ReportPairInterface || q.Format != report.FormatNodeGraph || q.Mode != report.ModeTotal ||
+		q.Metric != report.MetricBytes || q.Top != graphTop {
+		t.Errorf("node graph query %+v", q.Query)
+	}
+	if err := (Query{Query: q.Query}).Validate(); err != nil {
+		t.Errorf("node graph query: %v", err)
+	}
+	for _, v := range []string{"vpc", "action", "account", "region"} {
+		if !slices.ContainsFunc(q.Filters, func(f report.Filter) bool { return f.Value == "$"+v && f.Op == report.OpMatch }) {
+			t.Errorf("node graph query %v does not use $%s", q.Filters, v)
+		}
+	}
+	if !reflect.DeepEqual(tables[0].Targets[0].Query, q.Query) {
+		t.Errorf("the table's query %+v is not the node graph's %+v", tables[0].Targets[0].Query, q.Query)
 	}
 }
 

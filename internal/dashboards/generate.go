@@ -58,6 +58,7 @@ const (
 	UIDInterface = "vpcflow-interface"
 	UIDRejected  = "vpcflow-rejected"
 	UIDCollector = "vpcflow-collector"
+	UIDMap       = "vpcflow-network-map"
 )
 
 // File is one generated dashboard.
@@ -82,6 +83,7 @@ var generators = []generator{
 	{"vpc-detail.json", UIDVPC, "VPC detail", vpcDetail},
 	{"interface-detail.json", UIDInterface, "Interface detail", interfaceDetail},
 	{"rejected-traffic.json", UIDRejected, "Rejected traffic", rejected},
+	{"network-map.json", UIDMap, "Network map", networkMap},
 	{"collector-health.json", UIDCollector, "Collector health", collectorHealth},
 }
 

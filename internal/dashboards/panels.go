@@ -11,6 +11,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/nodegraph"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 	"github.com/grafana/grafana-foundation-sdk/go/table"
@@ -366,6 +367,98 @@ func (b *board) pair(f flow) {
 		tb.title += " — top " + itoa(orDefaultInt(tb.top, 10))
 	}
 	b.table(tb)
+}
+
+// nodeGraph adds a node graph panel of f's report (one of the pair
+// reports: report.Report.GraphEnds): the plugin's node_graph format, the
+// traffic between interfaces over the time range (totals), the top N
+// edges (default 50) and the rest summarised. A node's context menu links
+// to its interface's detail dashboard.
+func (b *board) nodeGraph(f flow) {
+	f.top = orDefaultInt(f.top, graphTop)
+	rep, q, notApplied, err := b.lookup(f, modeOr(f.mode, report.ModeTotal), report.FormatNodeGraph)
+	if err != nil {
+		b.d.RecordError("panel "+f.report, err)
+		return
+	}
+	p := nodegraph.NewPanelBuilder().
+		Id(b.id()).
+		Title(f.title).
+		Description(describeGraph(rep, f, q, notApplied)).
+		Datasource(PluginRef()).
+		WithTarget(queryBuilder{q}).
+		OverrideByName("id", []dashboard.DynamicConfigValue{{Id: "links", Value: []any{detailLinks["interface_id"]}}}).
+		Span(orDefault(f.w, 24)).
+		Height(orDefault(f.h, 18))
+	b.d.WithPanel(p)
+}
+
+// graphTop is the top N of the generated node graphs: enough edges to
+// show how an estate's busiest interfaces talk, few enough to read.
+const graphTop = 50
+
+// graphTable adds a table of the edges of f's node graph: the same query
+// as nodeGraph's (the plugin answers the edges frame first, and a table
+// panel shows the first frame: frameIndex 0), each edge's ends by name,
+// its value and its rejected share, the summary edges included.
+func (b *board) graphTable(f flow) {
+	f.top = orDefaultInt(f.top, graphTop)
+	rep, q, notApplied, err := b.lookup(f, modeOr(f.mode, report.ModeTotal), report.FormatNodeGraph)
+	if err != nil {
+		b.d.RecordError("panel "+f.report, err)
+		return
+	}
+	p := table.NewPanelBuilder().
+		Id(b.id()).
+		Title(f.title).
+		Description(describeGraph(rep, f, q, notApplied)).
+		Datasource(PluginRef()).
+		WithTarget(queryBuilder{q}).
+		FrameIndex(0).
+		WithTransformation(dashboard.DataTransformerConfig{
+			Id: "organize",
+			Options: map[string]any{
+				"excludeByName": map[string]any{"id": true, "source": true, "target": true, "mainstat": true, "secondarystat": true,
+					"thickness": true, "color": true, "strokedasharray": true},
+				"indexByName":  map[string]any{"detail__source": 0, "detail__target": 1, string(q.Metric): 2, graphRejectedField: 3},
+				"renameByName": map[string]any{"detail__source": "Source", "detail__target": "Destination", string(q.Metric): metricTitle(q.Metric), graphRejectedField: "Rejected"},
+			},
+		}).
+		OverrideByName(string(q.Metric), []dashboard.DynamicConfigValue{{Id: "unit", Value: units(q.Metric, q.Mode)}}).
+		OverrideByName(graphRejectedField, []dashboard.DynamicConfigValue{
+			{Id: "unit", Value: "percentunit"},
+			{Id: "custom.cellOptions", Value: map[string]any{"type": "color-text"}},
+			{Id: "color", Value: map[string]any{"mode": "thresholds"}},
+			{Id: "thresholds", Value: map[string]any{"mode": "absolute", "steps": []any{
+				map[string]any{"color": "green", "value": nil}, map[string]any{"color": "orange", "value": 0.01}, map[string]any{"color": "red", "value": 0.5}}}},
+		}).
+		Footer(common.NewTableFooterOptionsBuilder().Show(false).EnablePagination(true)).
+		Span(orDefault(f.w, 24)).
+		Height(orDefault(f.h, 10))
+	b.d.WithPanel(p)
+}
+
+// graphRejectedField names the plugin's field of the rejected share of a
+// node graph's nodes and edges (plugin.RejectedField).
+const graphRejectedField = "rejected"
+
+// metricTitle names a metric's column: "Bytes", "Flows".
+func metricTitle(m report.Metric) string {
+	s := string(m)
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// describeGraph is a node graph panel's description: how to read the
+// graph, then as describe.
+func describeGraph(rep report.Report, f flow, q Query, notApplied []string) string {
+	return description("Nodes are network interfaces (named, with their VPC and subnet), \"Internet / unknown\" for the addresses of no known interface "+
+		"(the internet, AWS services, peers without flow logs) and the Other nodes; edges are the traffic between them over the time range, thicker for more, "+
+		"green when under 1% of it was rejected (REJECT or DROP), orange under half, red from half on; a node's ring is its accepted (green) and rejected (red) share. "+
+		"The top "+itoa(q.Top)+" edges are shown, the rest summarised in dashed edges to Other destinations and from Other sources, so the edges add up to the total.",
+		describe(rep, f, q, notApplied))
 }
 
 // prom describes a panel on the Prometheus data source (the collector's

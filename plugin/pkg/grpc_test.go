@@ -80,9 +80,10 @@ var permittedHostEnv = []string{"PLUGIN_UNIX_SOCKET_DIR", "HTTP_PROXY", "http_pr
 // logs (reporttest) and the data source settings provisioning/ gives
 // (with the test's URL), it calls over gRPC: CheckHealth (live and
 // unreachable storage), every resource the frontend uses, QueryData of
-// every report as tables of every metric and time series (compared with
-// the same requests answered in this process by plugin.Datasource, and
-// with the ground truth of the generated records), every provisioned
+// every report as tables of every metric and time series, and of the
+// pair reports as node graphs (compared with the same requests answered
+// in this process by plugin.Datasource, and with the ground truth of the
+// generated records), every provisioned
 // alert rule's queries of the data source as alerting sends them
 // (FromAlert, the rule's relative range), and a request mixing malformed
 // queries with a good one. The process must live through it all and exit
@@ -747,9 +748,10 @@ func tableOf(t *testing.T, f *data.Frame) map[string]float64 {
 }
 
 // checkReport sends, in one request, a report's table of every metric
-// (total, every row), a time series of totals (top 10 and Other) and the
+// (total, every row), a time series of totals (top 10 and Other), the
 // panel a new query of the report makes (the frontend's defaults: rate,
-// top 10, time series), over the dataset's hour. Every answer equals the
+// top 10, time series) and, for the pair reports, a node graph (top 10:
+// checkGraph), over the dataset's hour. Every answer equals the
 // in-process one; the tables equal the ground truth, the time series add
 // up to its total (the rates times their step). The ids of the tables'
 // id columns are raw, each named one (names) mapped to "name (id)"; the
@@ -767,7 +769,15 @@ func checkReport(t *testing.T, g *grafanaHost, local *plugin.Datasource, pc back
 		grafanaQuery(t, "series", from, to, 7*time.Minute, 1000,
 			map[string]any{"report": rep.ID, "metric": m, "mode": report.ModeTotal, "top": 10, "format": report.FormatTimeSeries}),
 		grafanaQuery(t, "panel", from, to, time.Minute, 1000, map[string]any{"report": rep.ID}))
+	_, _, graph := rep.GraphEnds()
+	if graph {
+		queries = append(queries, grafanaQuery(t, "graph", from, to, time.Minute, 1000,
+			map[string]any{"report": rep.ID, "metric": m, "mode": report.ModeTotal, "top": 10, "format": report.FormatNodeGraph}))
+	}
 	resp := queryBoth(t, g, local, &backend.QueryDataRequest{PluginContext: pc, Queries: queries})
+	if graph {
+		checkGraph(t, resp, ds, rep, m, names)
+	}
 
 	for _, metric := range rep.Metrics {
 		want, err := ds.Expected(rep, metric, nil)
@@ -849,6 +859,62 @@ func checkReport(t *testing.T, g *grafanaHost, local *plugin.Datasource, pc back
 		if math.Abs(sum-total) > 1e-9*total {
 			t.Errorf("%s: the series add up to %v, want the total %v", ref, sum, total)
 		}
+	}
+}
+
+// checkGraph checks a node graph of the top 10 edges against the ground
+// truth (reporttest.GraphOf): the edges frame holds every edge, top and
+// summary, with its value and rejected share, and adds up to the total;
+// the nodes frame every node, a named interface titled by its name.
+func checkGraph(t *testing.T, resp *backend.QueryDataResponse, ds *reporttest.Dataset, rep report.Report, m report.Metric,
+	names map[report.EntityType]map[string]string) {
+	t.Helper()
+	fs := frames(t, resp, "graph")
+	if len(fs) != 2 || fs[0].Name != plugin.EdgesFrame || fs[1].Name != plugin.NodesFrame {
+		t.Fatalf("graph: %s, want the edges and nodes frames", describe(fs))
+	}
+	pairs, err := ds.GraphPairs(rep, m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := reporttest.GraphOf(pairs, 10)
+	field := func(f *data.Frame, name string) *data.Field {
+		fld, _ := f.FieldByName(name)
+		if fld == nil {
+			t.Fatalf("graph: frame %s has no field %s", f.Name, name)
+		}
+		return fld
+	}
+	src, dst, value, share := field(fs[0], "source"), field(fs[0], "target"), field(fs[0], string(m)), field(fs[0], plugin.RejectedField)
+	total := 0.0
+	for i := range fs[0].Rows() {
+		k := src.At(i).(string) + "|" + dst.At(i).(string)
+		w, ok := want.Edges[k]
+		v, s := value.At(i).(float64), share.At(i).(float64)
+		if !ok || v != w.Value || w.Value > 0 && s != w.Rejected/w.Value {
+			t.Errorf("graph: edge %s = %v (rejected share %v), want %v", k, v, s, w)
+		}
+		total += v
+	}
+	if fs[0].Rows() != len(want.Edges) || total != want.Total {
+		t.Errorf("graph: %d edges adding up to %v, want %d and %v", fs[0].Rows(), total, len(want.Edges), want.Total)
+	}
+	ids, titles, nvalue := field(fs[1], "id"), field(fs[1], "title"), field(fs[1], string(m))
+	named := 0
+	for i := range fs[1].Rows() {
+		id := ids.At(i).(string)
+		if w, ok := want.Nodes[id]; !ok || nvalue.At(i).(float64) != w.Value {
+			t.Errorf("graph: node %s = %v, want %v", id, nvalue.At(i), w)
+		}
+		if n := names[report.EntityInterface][id]; n != "" {
+			named++
+			if titles.At(i) != n {
+				t.Errorf("graph: node %s titled %q, want %q", id, titles.At(i), n)
+			}
+		}
+	}
+	if fs[1].Rows() != len(want.Nodes) || named == 0 {
+		t.Errorf("graph: %d nodes (%d named), want %d, some named", fs[1].Rows(), named, len(want.Nodes))
 	}
 }
 

@@ -18,7 +18,8 @@ export interface FlowQuery extends DataQuery {
   mode?: Mode;
   /**
    * Keep the top N groups by value over the range and sum the rest into Other; 0 keeps every
-   * group. Tables take any N; time series at most {@link MAX_SERIES}.
+   * group. Tables take any N; time series at most {@link MAX_SERIES}. A node graph keeps the N
+   * largest edges (0: {@link MAX_EDGES}, at most that) and summarises the rest.
    */
   top?: number;
   filters?: Filter[];
@@ -28,7 +29,8 @@ export interface FlowQuery extends DataQuery {
 export type Metric = 'bytes' | 'packets' | 'flows' | 'records';
 /** total: the amount per step (sum_over_time); rate: per second. */
 export type Mode = 'total' | 'rate';
-export type Format = 'time_series' | 'table';
+/** node_graph: only for the reports in {@link NODE_GRAPH_REPORTS}. */
+export type Format = 'time_series' | 'table' | 'node_graph';
 export type FilterOp = '=' | '!=' | '=~' | '!~';
 
 /** One label matcher. Values are the raw label values (`protocol="6"`, absent is `-`). */
@@ -57,9 +59,21 @@ export const DEFAULT_QUERY = {
  */
 export const MAX_SERIES = 1000;
 
+/**
+ * The most edges a node graph shows besides the summary of the rest (report.MaxEdges, which
+ * TestFrontendQueryModel checks): its top N is at most this, and top 0 means this many.
+ */
+export const MAX_EDGES = 1000;
+
+/**
+ * The reports with a node graph format: traffic between two ends (report.Report.GraphEnds, which
+ * TestFrontendQueryModel checks).
+ */
+export const NODE_GRAPH_REPORTS: readonly string[] = ['pair-interface', 'pair-interface-action'];
+
 export const METRICS: readonly Metric[] = ['bytes', 'packets', 'flows', 'records'];
 export const MODES: readonly Mode[] = ['total', 'rate'];
-export const FORMATS: readonly Format[] = ['time_series', 'table'];
+export const FORMATS: readonly Format[] = ['time_series', 'table', 'node_graph'];
 export const FILTER_OPS: readonly FilterOp[] = ['=', '!=', '=~', '!~'];
 
 /** Fills in the defaults of every missing field; never mutates its argument. */

@@ -19,7 +19,8 @@ import (
 // FlowQuery's fields are report.Query's JSON fields, Filter's are
 // report.Filter's, the Metric, Mode, Format and FilterOp types list the
 // values the report engine takes, DEFAULT_QUERY holds the defaults
-// ParseQuery fills in, and MAX_SERIES is report.MaxSeries.
+// ParseQuery fills in, MAX_SERIES is report.MaxSeries, MAX_EDGES
+// report.MaxEdges and NODE_GRAPH_REPORTS the reports with GraphEnds.
 func TestFrontendQueryModel(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join("..", "..", "src", "types.ts"))
 	if err != nil {
@@ -77,7 +78,7 @@ func TestFrontendQueryModel(t *testing.T) {
 	}{
 		{"Metric", []string{string(report.MetricBytes), string(report.MetricPackets), string(report.MetricFlows), string(report.MetricRecords)}},
 		{"Mode", []string{string(report.ModeTotal), string(report.ModeRate)}},
-		{"Format", []string{string(report.FormatTimeSeries), string(report.FormatTable)}},
+		{"Format", []string{string(report.FormatTimeSeries), string(report.FormatTable), string(report.FormatNodeGraph)}},
 		{"FilterOp", []string{string(report.OpEqual), string(report.OpNotEqual), string(report.OpMatch), string(report.OpNotMatch)}},
 	} {
 		if got := union(c.name); !slices.Equal(got, c.want) {
@@ -115,5 +116,30 @@ func TestFrontendQueryModel(t *testing.T) {
 	}
 	if n, err := strconv.Atoi(strings.ReplaceAll(m[1], "_", "")); err != nil || n != report.MaxSeries {
 		t.Errorf("MAX_SERIES = %s, want report.MaxSeries, %d", m[1], report.MaxSeries)
+	}
+
+	// A node graph's bound of edges, and the reports with one.
+	m = regexp.MustCompile(`export const MAX_EDGES = ([0-9_]+);`).FindStringSubmatch(ts)
+	if m == nil {
+		t.Fatal("types.ts has no MAX_EDGES")
+	}
+	if n, err := strconv.Atoi(strings.ReplaceAll(m[1], "_", "")); err != nil || n != report.MaxEdges {
+		t.Errorf("MAX_EDGES = %s, want report.MaxEdges, %d", m[1], report.MaxEdges)
+	}
+	m = regexp.MustCompile(`export const NODE_GRAPH_REPORTS: readonly string\[\] = \[([^\]]*)\];`).FindStringSubmatch(ts)
+	if m == nil {
+		t.Fatal("types.ts has no NODE_GRAPH_REPORTS")
+	}
+	var graphs, wantGraphs []string
+	for _, v := range strings.Split(m[1], ",") {
+		graphs = append(graphs, strings.Trim(strings.TrimSpace(v), "'"))
+	}
+	for _, r := range report.Reports() {
+		if _, _, ok := r.GraphEnds(); ok {
+			wantGraphs = append(wantGraphs, r.ID)
+		}
+	}
+	if !slices.Equal(graphs, wantGraphs) {
+		t.Errorf("NODE_GRAPH_REPORTS = %q, want the reports with GraphEnds, %q", graphs, wantGraphs)
 	}
 }

@@ -152,6 +152,60 @@ func TestUnit(t *testing.T) {
 	}
 }
 
+func TestFormatAmount(t *testing.T) {
+	f := func(v float64, m report.Metric, mode report.Mode, want string) {
+		t.Helper()
+		if got := plugin.FormatAmount(v, m, mode); got != want {
+			t.Errorf("FormatAmount(%v, %s, %s) = %q, want %q", v, m, mode, got, want)
+		}
+	}
+	f(0, report.MetricBytes, report.ModeTotal, "0 B")
+	f(512, report.MetricBytes, report.ModeTotal, "512 B")
+	f(999, report.MetricBytes, report.ModeTotal, "999 B")
+	f(999.6, report.MetricBytes, report.ModeRate, "1 kB/s")
+	f(1234, report.MetricBytes, report.ModeTotal, "1.23 kB")
+	f(12345, report.MetricBytes, report.ModeTotal, "12.3 kB")
+	f(123456, report.MetricBytes, report.ModeTotal, "123 kB")
+	f(1_000_000, report.MetricBytes, report.ModeTotal, "1 MB")
+	f(4.56e9, report.MetricBytes, report.ModeRate, "4.56 GB/s")
+	f(2.5e18, report.MetricBytes, report.ModeTotal, "2.5 EB")
+	f(3e21, report.MetricBytes, report.ModeTotal, "3000 EB")
+	f(0.5, report.MetricBytes, report.ModeRate, "0.5 B/s")
+	f(0.00123, report.MetricBytes, report.ModeRate, "0.00123 B/s")
+	f(1234, report.MetricPackets, report.ModeTotal, "1.23k packets")
+	f(12, report.MetricFlows, report.ModeRate, "12 flows/s")
+	f(7, report.MetricRecords, report.ModeTotal, "7 records")
+}
+
+func TestFormatShare(t *testing.T) {
+	f := func(s float64, want string) {
+		t.Helper()
+		if got := plugin.FormatShare(s); got != want {
+			t.Errorf("FormatShare(%v) = %q, want %q", s, got, want)
+		}
+	}
+	f(0, "0%")
+	f(0.0004, "<0.1%")
+	f(0.001, "0.1%")
+	f(0.125, "12.5%")
+	f(1.0/3, "33.3%")
+	f(0.5, "50%")
+	f(0.9994, ">99.9%")
+	f(1, "100%")
+	g := func(s float64, want string) {
+		t.Helper()
+		if got := plugin.EdgeColor(s); got != want {
+			t.Errorf("EdgeColor(%v) = %q, want %q", s, got, want)
+		}
+	}
+	g(0, "#73BF69")
+	g(0.0099, "#73BF69")
+	g(0.01, "#FF9830")
+	g(0.4999, "#FF9830")
+	g(0.5, "#F2495C")
+	g(1, "#F2495C")
+}
+
 // results are report results made by hand, to pin the shape of the frames.
 func results(t *testing.T) map[string]*report.Result {
 	t.Helper()
@@ -166,6 +220,7 @@ func results(t *testing.T) map[string]*report.Result {
 	to := from.Add(15 * time.Minute)
 	stamps := []time.Time{from, from.Add(5 * time.Minute), from.Add(10 * time.Minute)}
 	ai := lookup(report.ReportActionInterface)
+	pia := lookup(report.ReportPairInterfaceAction)
 	ex := lookup(report.ReportExporters)
 	app := lookup(report.ReportApplications)
 	pair := lookup(report.ReportPairInterface)
@@ -193,6 +248,23 @@ func results(t *testing.T) map[string]*report.Result {
 				{Labels: map[string]string{"interface_id": "eni-0b2", "action": "REJECT"}, Timestamps: stamps, Values: []float64{0.25, 0, 1}},
 				{Labels: map[string]string{"interface_id": "Other", "action": "Other"}, Other: true, Timestamps: stamps, Values: []float64{3, 1, 1.25}},
 			}},
+		"node-graph": {Report: pia, Metric: report.MetricBytes, Mode: report.ModeTotal, Format: report.FormatNodeGraph, From: from, To: to,
+			Columns: []string{"src_interface", "dst_interface"}, Total: 1120, Names: true, Queries: []string{"q"},
+			Graph: &report.Graph{Source: "src_interface", Target: "dst_interface",
+				Nodes: []report.GraphNode{
+					{ID: "eni-0a1", Kind: report.NodeKindInterface, Value: 1010, Rejected: 10, RejectedShare: 10.0 / 1010, Name: "web-1",
+						VPC: "vpc-1", VPCName: "prod", Subnet: "subnet-1", Type: "interface"},
+					{ID: "-", Kind: report.NodeKindOutside, Value: 1000, Rejected: 0},
+					{ID: "eni-0b2", Kind: report.NodeKindInterface, Value: 10, Rejected: 10, RejectedShare: 1},
+					{ID: report.NodeOtherSources, Kind: report.NodeKindOther, Value: 100, Rejected: 60, RejectedShare: 0.6},
+					{ID: report.NodeOtherDestinations, Kind: report.NodeKindOther, Value: 10, Rejected: 0},
+				},
+				Edges: []report.GraphEdge{
+					{Source: "-", Target: "eni-0a1", Value: 1000},
+					{Source: "eni-0a1", Target: "eni-0b2", Value: 10, Rejected: 10, RejectedShare: 1},
+					{Source: report.NodeOtherSources, Target: "-", Value: 100, Rejected: 60, RejectedShare: 0.6, Other: true},
+					{Source: "eni-0b2", Target: report.NodeOtherDestinations, Value: 10, Other: true},
+				}}},
 		"series-empty": {Report: ai, Metric: report.MetricFlows, Mode: report.ModeTotal, Format: report.FormatTimeSeries, From: from, To: to,
 			Step: 5 * time.Minute, Columns: ai.GroupBy, Queries: []string{`sum by (interface_id, action) (sum_over_time(vpcflow_interface_flows[300s]))`}},
 		"table": {Report: app, Metric: report.MetricPackets, Mode: report.ModeTotal, Format: report.FormatTable, From: from, To: to,
@@ -238,6 +310,40 @@ func TestFrameShapes(t *testing.T) {
 	check("series-names", plugin.TimeSeriesFrames(res["series-names"]))
 	check("table-names", plugin.TableFrames(res["table-names"]))
 	check("alert-names", plugin.NumericFrames(res["table-names"]))
+	check("node-graph", plugin.NodeGraphFrames(res["node-graph"]))
+	rate := *res["node-graph"]
+	rate.Mode = report.ModeRate
+	check("node-graph-empty", plugin.NodeGraphFrames(&report.Result{Report: rate.Report, Metric: report.MetricFlows, Mode: report.ModeRate,
+		Format: report.FormatNodeGraph, Graph: &report.Graph{}}))
+
+	// The node graph: two frames for the node graph panel, the edges
+	// first; every edge's ends are nodes (the panel fails otherwise), the
+	// rings add up to 1.
+	ng := plugin.NodeGraphFrames(res["node-graph"])
+	if len(ng) != 2 || ng[0].Name != plugin.EdgesFrame || ng[1].Name != plugin.NodesFrame {
+		t.Fatalf("node graph frames %v", ng)
+	}
+	nodes := map[string]bool{}
+	for i := range ng[1].Rows() {
+		nodes[ng[1].Fields[0].At(i).(string)] = true
+		acc, _ := ng[1].FieldByName("arc__accepted")
+		rej, _ := ng[1].FieldByName("arc__rejected")
+		if s := acc.At(i).(float64) + rej.At(i).(float64); s != 1 {
+			t.Errorf("node %d: arcs add up to %v", i, s)
+		}
+	}
+	for _, f := range ng {
+		if f.Meta.PreferredVisualization != data.VisTypeNodeGraph {
+			t.Errorf("frame %s: preferred visualisation %q", f.Name, f.Meta.PreferredVisualization)
+		}
+	}
+	src, _ := ng[0].FieldByName("source")
+	dst, _ := ng[0].FieldByName("target")
+	for i := range ng[0].Rows() {
+		if !nodes[src.At(i).(string)] || !nodes[dst.At(i).(string)] {
+			t.Errorf("edge %d: %s -> %s: an end is not a node", i, src.At(i), dst.At(i))
+		}
+	}
 
 	// Each time series frame: a time and a number field with labels.
 	for _, f := range plugin.TimeSeriesFrames(res["series"]) {

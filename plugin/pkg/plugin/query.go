@@ -35,11 +35,15 @@ func FromAlert(req *backend.QueryDataRequest) bool {
 //   - time_series: one frame per series (FrameTypeTimeSeriesMulti);
 //   - table: one frame, a row per label set and Other (FrameTypeNumericLong;
 //     the exporters report, with time columns, FrameTypeTable);
+//   - node_graph (the pair reports): the edges and nodes frames of
+//     Grafana's node graph panel (NodeGraphFrames);
 //   - alert queries (see FromAlert), whatever their format: one
 //     FrameTypeNumericWide frame, one number per label set over the range.
 //
 // A query the user must change (unknown report, label or metric, a bad
-// regular expression, a top over report.MaxSeries for a time series, or
+// regular expression, the node_graph format for a report without two
+// ends, a top over report.MaxEdges for a node graph or over
+// report.MaxSeries for a time series, or
 // top 0 over a range with more label sets than that, a time range without
 // a whole step of the data it reads, invalid settings) fails with a plugin
 // error and status 400; a failure of
@@ -108,6 +112,8 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, alert bool
 		return backend.DataResponse{Frames: NumericFrames(res)}
 	case res.Format == report.FormatTimeSeries:
 		return backend.DataResponse{Frames: TimeSeriesFrames(res)}
+	case res.Format == report.FormatNodeGraph:
+		return backend.DataResponse{Frames: NodeGraphFrames(res)}
 	default:
 		return backend.DataResponse{Frames: TableFrames(res)}
 	}

@@ -519,8 +519,9 @@ func TestQueryDataNames(t *testing.T) {
 }
 
 // TestQueryDataGolden pins, for every report, the frames of a time series
-// (rate, top 2 and Other, 3-minute steps), a table (total, top 2) and an
-// alert query over a hand-made dataset in golden files
+// (rate, top 2 and Other, 3-minute steps), a table (total, top 2), an
+// alert query and, for the pair reports, a node graph (total, top 2) over
+// a hand-made dataset in golden files
 // (testdata/report-ID.jsonc; rewrite them with -update).
 func TestQueryDataGolden(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
@@ -535,8 +536,13 @@ func TestQueryDataGolden(t *testing.T) {
 				dq("B", from, to, time.Minute, 1000, map[string]any{"report": rep.ID, "top": 2, "mode": "total", "format": "table"}))
 			alert := h.query(pc, map[string]string{backend.FromAlertHeaderName: "true"},
 				dq("C", from, to, time.Minute, 43200, map[string]any{"report": rep.ID, "top": 2, "mode": "total"}))
+			responses := []backend.DataResponse{resp.Responses["A"], resp.Responses["B"], alert.Responses["C"]}
+			if _, _, ok := rep.GraphEnds(); ok {
+				graph := h.query(pc, nil, dq("D", from, to, time.Minute, 1000, map[string]any{"report": rep.ID, "top": 2, "mode": "total", "format": "node_graph"}))
+				responses = append(responses, graph.Responses["D"])
+			}
 			var all data.Frames
-			for _, r := range []backend.DataResponse{resp.Responses["A"], resp.Responses["B"], alert.Responses["C"]} {
+			for _, r := range responses {
 				if r.Error != nil {
 					t.Fatal(r.Error)
 				}

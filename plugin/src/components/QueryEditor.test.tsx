@@ -169,6 +169,42 @@ describe('QueryEditor', () => {
     ).toBeInTheDocument();
   });
 
+  it('offers the node graph for the pair reports only, and leaves it for a report without one', async () => {
+    const { user, last } = setup();
+    await screen.findByText('Action');
+    expect(screen.queryByRole('radio', { name: 'Node graph' })).not.toBeInTheDocument();
+    await pick(user, 'Report', 'Pair Interface');
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, report: 'pair-interface' });
+    await user.click(screen.getByRole('radio', { name: 'Node graph' }));
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, report: 'pair-interface', format: 'node_graph' });
+    expect(screen.getByRole('radio', { name: 'Node graph' })).toBeChecked();
+    // Another report has no node graph: back to the default format.
+    await pick(user, 'Report', 'Src Service');
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, report: 'src-service' });
+    expect(screen.queryByRole('radio', { name: 'Node graph' })).not.toBeInTheDocument();
+  });
+
+  it('shows a saved node graph of a report it does not offer one for, so that it can be changed', async () => {
+    setup({ refId: 'A', report: 'action', format: 'node_graph' });
+    await screen.findByText('Action');
+    expect(screen.getByRole('radio', { name: 'Node graph' })).toBeChecked();
+  });
+
+  it('takes a top N of at most MAX_EDGES for a node graph', async () => {
+    const { user, last, onChange } = setup({ refId: 'A', report: 'pair-interface', format: 'node_graph' });
+    await screen.findByText('Pair Interface');
+    const top = screen.getByLabelText('Top');
+    await user.clear(top);
+    await user.type(top, '1001');
+    await user.tab();
+    expect(onChange).not.toHaveBeenCalled();
+    expect(screen.getByText('At most 1000 edges for a node graph (the rest is summarised)')).toBeInTheDocument();
+    await user.clear(top);
+    await user.type(top, '50');
+    await user.tab();
+    expect(last()).toEqual({ refId: 'A', ...DEFAULTS, report: 'pair-interface', format: 'node_graph', top: 50 });
+  });
+
   it('adds a filter row, picks a label, an operator and a value loaded from label-values', async () => {
     const { user, last, backend } = setup();
     await screen.findByText('Action');

@@ -10,9 +10,11 @@ import {
   FlowOptions,
   FlowQuery,
   Format,
+  MAX_EDGES,
   MAX_SERIES,
   Metric,
   Mode,
+  NODE_GRAPH_REPORTS,
   ReportInfo,
   withDefaults,
 } from '../types';
@@ -32,11 +34,17 @@ const FORMAT_OPTIONS: Array<SelectableValue<Format>> = [
   { label: 'Time series', value: 'time_series' },
   { label: 'Table', value: 'table' },
 ];
+const NODE_GRAPH_OPTION: SelectableValue<Format> = {
+  label: 'Node graph',
+  value: 'node_graph',
+  description: 'Nodes and edges for the Node graph panel: the top N edges, the rest summarised',
+};
 const LABEL_WIDTH = 10;
 
 /**
  * The query editor: a report from the backend's registry, the metric, rate or total, the top N
- * groups or all of them, label filters and the result format. Every change is applied to a query
+ * groups or all of them, label filters and the result format (a node graph for the reports
+ * between two ends). Every change is applied to a query
  * with its defaults filled in, so the stored model is complete for the backend and alerting.
  */
 export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) {
@@ -55,6 +63,11 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
     label: m,
     value: m,
   }));
+  // The node graph is offered for the reports between two ends (and shown for a query that has it).
+  const formatOptions =
+    NODE_GRAPH_REPORTS.includes(q.report) || q.format === 'node_graph'
+      ? [...FORMAT_OPTIONS, NODE_GRAPH_OPTION]
+      : FORMAT_OPTIONS;
 
   return (
     <Stack direction="column" gap={0.5}>
@@ -82,7 +95,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
         <TopField id={`${id}-top`} top={q.top} format={q.format} onChange={(top) => change({ ...q, top })} />
         <InlineField label="Format" labelWidth={LABEL_WIDTH}>
           <RadioButtonGroup<Format>
-            options={FORMAT_OPTIONS}
+            options={formatOptions}
             value={q.format}
             onChange={(format) => change({ ...q, format })}
           />
@@ -102,19 +115,21 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
 
 /**
  * The query after picking another report: filters on labels the new report's family lacks are
- * dropped, and a metric it does not have becomes its first one.
+ * dropped, a metric it does not have becomes its first one, and a node graph becomes the default
+ * format when the new report has none.
  */
 export function switchReport(q: CompleteFlowQuery, id: string, report?: ReportInfo): CompleteFlowQuery {
   const labels = report?.labels;
   const filters = labels ? q.filters.filter((f) => !f.label || labels.includes(f.label)) : q.filters;
   const metrics = report?.metrics;
   const metric = metrics?.length && !metrics.includes(q.metric) ? metrics[0] : q.metric;
-  return { ...q, report: id, metric, filters };
+  const format = q.format === 'node_graph' && !NODE_GRAPH_REPORTS.includes(id) ? DEFAULT_QUERY.format : q.format;
+  return { ...q, report: id, metric, filters, format };
 }
 
 /**
- * What is wrong with a typed top N, if anything: it must be a whole number of 1 or more, and at
- * most MAX_SERIES for a time series.
+ * What is wrong with a typed top N, if anything: it must be a whole number of 1 or more, at most
+ * MAX_SERIES for a time series and MAX_EDGES for a node graph.
  */
 function topProblem(text: string, format: Format): string | undefined {
   const n = Number(text);
@@ -124,7 +139,22 @@ function topProblem(text: string, format: Format): string | undefined {
   if (format === 'time_series' && n > MAX_SERIES) {
     return `At most ${MAX_SERIES} for a time series (a table takes any number, or All rows)`;
   }
+  if (format === 'node_graph' && n > MAX_EDGES) {
+    return `At most ${MAX_EDGES} edges for a node graph (the rest is summarised)`;
+  }
   return undefined;
+}
+
+/** The most a top N may be in a format, if there is a bound. */
+function topMax(format: Format): number | undefined {
+  switch (format) {
+    case 'time_series':
+      return MAX_SERIES;
+    case 'node_graph':
+      return MAX_EDGES;
+    default:
+      return undefined;
+  }
 }
 
 /**
@@ -158,13 +188,13 @@ function TopField({
         invalid={!!problem}
         error={problem}
         disabled={all}
-        tooltip={`Keep the N groups with the largest values over the time range and sum the rest into Other. A time series shows at most ${MAX_SERIES} series; a table any number of rows.`}
+        tooltip={`Keep the N groups with the largest values over the time range and sum the rest into Other. A time series shows at most ${MAX_SERIES} series; a table any number of rows; a node graph the N largest edges (at most ${MAX_EDGES}), the rest summarised into edges to and from the Other nodes.`}
       >
         <Input
           id={id}
           type="number"
           min={1}
-          max={format === 'time_series' ? MAX_SERIES : undefined}
+          max={topMax(format)}
           step={1}
           width={10}
           value={text}
@@ -186,7 +216,7 @@ function TopField({
       <InlineField
         label="All rows"
         htmlFor={`${id}-all`}
-        tooltip={`Every group, without Other (top 0): a table of thousands of rows, which the table panel pages. A time series shows at most ${MAX_SERIES} series: over a range with more groups the query fails.`}
+        tooltip={`Every group, without Other (top 0): a table of thousands of rows, which the table panel pages. A time series shows at most ${MAX_SERIES} series: over a range with more groups the query fails. A node graph shows its ${MAX_EDGES} largest edges and summarises the rest.`}
       >
         <InlineSwitch
           id={`${id}-all`}

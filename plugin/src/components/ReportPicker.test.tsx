@@ -22,7 +22,7 @@ describe('ReportPicker', () => {
     const titles = within(menu)
       .getAllByRole('option')
       .map((o) => within(o).getAllByText(/./)[0].textContent);
-    expect(titles).toEqual(['Action', 'Src Service', 'Log Status']);
+    expect(titles).toEqual(['Action', 'Src Service', 'Log Status', 'Pair Interface']);
     expect(within(menu).getByText('Traffic by ACCEPT and REJECT')).toBeInTheDocument();
   });
 

@@ -49,6 +49,15 @@ export const REPORTS: ReportInfo[] = [
     labels: [...COMMON, 'interface_id', 'log_status'],
     metrics: ['records'],
   },
+  {
+    id: 'pair-interface',
+    title: 'Pair Interface',
+    description: 'Traffic between network interfaces',
+    family: 'vpcflow_pair',
+    groupBy: ['src_interface', 'dst_interface'],
+    labels: [...COMMON, 'src_interface', 'dst_interface', 'action'],
+    metrics: ['bytes', 'packets', 'flows'],
+  },
 ];
 
 export const VALUES: Record<string, string[]> = {
