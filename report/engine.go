@@ -198,7 +198,10 @@ func StepFor(from, to time.Time, step, base time.Duration) time.Duration {
 	return (step + base - 1) / base * base
 }
 
-// Run answers q over tr: a table or time series as q.Format says.
+// Run answers q over tr: a table or time series as q.Format says. Its
+// filters by name (Query.Filters) are resolved to ids first, with one
+// query each; one matching more ids than a query can list fails with
+// ErrTooManyIDs.
 func (e *Engine) Run(ctx context.Context, q Query, tr TimeRange) (*Result, error) {
 	p, err := q.check()
 	if err != nil {
@@ -210,6 +213,9 @@ func (e *Engine) Run(ctx context.Context, q Query, tr TimeRange) (*Result, error
 		return nil, fmt.Errorf("report %s: %w", p.rep.ID, err)
 	}
 	x := &exec{e: e}
+	if err := x.resolveNames(ctx, p, from, to); err != nil {
+		return nil, fmt.Errorf("report %s: %w", p.rep.ID, err)
+	}
 	var res *Result
 	if p.format == FormatTimeSeries {
 		res, err = x.series(ctx, p, from, to, StepFor(from, to, tr.Step, base))
