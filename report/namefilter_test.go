@@ -285,6 +285,24 @@ func TestFilterByNameOverTime(t *testing.T) {
 			report.EntityAZ:        {"use1-az1": "us-east-1c"},
 		}})
 
+	// Entity info written by something else than the sync, with ids that
+	// are expressions: they stay literal.
+	c, err := vmclient.New(vmclient.Config{URL: vm.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hostileIDs []vmclient.Series
+	for _, id := range []string{".*", "eni-0000000000000000.", `eni-0000000000000000[a-e]|\`} {
+		hostileIDs = append(hostileIDs, vmclient.Series{Labels: []vmclient.Label{{Name: "__name__", Value: report.EntityInfoMetric},
+			{Name: schema.LabelAccount, Value: accountA}, {Name: schema.LabelRegion, Value: "us-east-1"},
+			{Name: report.EntityTypeLabel, Value: "interface"}, {Name: report.EntityIDLabel, Value: id}, {Name: report.EntityNameLabel, Value: "evil"}},
+			Samples: []vmclient.Sample{{Timestamp: at("10:00").UnixMilli(), Value: 1}}})
+	}
+	if err := c.Write(context.Background(), hostileIDs); err != nil {
+		t.Fatal(err)
+	}
+	vm.Flush()
+
 	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 	longer := report.NewEngine(e.Client(), report.WithNamesLookback(2*time.Hour))
 	ctx := context.Background()
@@ -365,6 +383,9 @@ func TestFilterByNameOverTime(t *testing.T) {
 	// Ids and names both.
 	f(e, "10:00", "14:00", []string{db1, db2, unnamed}, op("=~", "db|"+unnamed))
 	f(e, "10:00", "14:00", []string{unnamed}, is(unnamed))
+	// Ids that are expressions in the entity info match themselves only.
+	f(e, "10:00", "14:00", nil, is("evil"))
+	f(e, "10:00", "14:00", all, op("!=", "evil"))
 	// Unknown: no rows, no error.
 	f(e, "10:00", "14:00", nil, is("nobody"))
 	f(e, "10:00", "14:00", nil, op("=~", "nobody.*"))
