@@ -203,7 +203,9 @@ func StepFor(from, to time.Time, step, base time.Duration) time.Duration {
 }
 
 // Run answers q over tr: a table, time series or node graph as q.Format
-// says.
+// says. Its filters by name (Query.Filters) are resolved to ids first,
+// with one query each; one matching more ids than a query can list fails
+// with ErrTooManyIDs.
 func (e *Engine) Run(ctx context.Context, q Query, tr TimeRange) (*Result, error) {
 	p, err := q.check()
 	if err != nil {
@@ -215,6 +217,9 @@ func (e *Engine) Run(ctx context.Context, q Query, tr TimeRange) (*Result, error
 		return nil, fmt.Errorf("report %s: %w", p.rep.ID, err)
 	}
 	x := &exec{e: e}
+	if err := x.resolveNames(ctx, p, from, to); err != nil {
+		return nil, fmt.Errorf("report %s: %w", p.rep.ID, err)
+	}
 	var res *Result
 	switch p.format {
 	case FormatTimeSeries:

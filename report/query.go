@@ -92,7 +92,11 @@ type Query struct {
 	// summarises the rest.
 	Top int `json:"top,omitempty"`
 	// Filters restrict the label sets counted; any label of the report's
-	// family (see Report.Filterable).
+	// family (see Report.Filterable). A filter on a label holding entity
+	// ids (EntityTypeOf) may give a name instead (interface_id="web-1",
+	// interface_id=~"web-.*"): it matches the ids that had that name over
+	// the range, and a regular expression matches ids and names both
+	// (docs/reports.md, Filters by name).
 	Filters []Filter `json:"filters,omitempty"`
 	// Format is table, time_series or, for the reports with GraphEnds,
 	// node_graph.

@@ -200,7 +200,10 @@ describe('DataSource resources', () => {
       {},
       range
     );
-    expect(values).toEqual(['ACCEPT', 'REJECT']);
+    expect(values).toEqual([
+      { value: 'ACCEPT', text: 'ACCEPT' },
+      { value: 'REJECT', text: 'REJECT' },
+    ]);
     expect(backend.calls).toEqual([
       {
         path: 'label-values',
@@ -210,6 +213,7 @@ describe('DataSource resources', () => {
           filter: JSON.stringify([{ label: 'vpc_id', op: '=~', value: '(vpc-0a1|vpc-0b2)' }]),
           from: '1700000000000',
           to: '1700003600000',
+          names: 'true',
         },
       },
     ]);
@@ -225,6 +229,7 @@ describe('DataSource resources', () => {
       filter: '[]',
       from: '1700000000000',
       to: '1700000600000',
+      names: 'true',
     });
   });
 
@@ -245,6 +250,47 @@ describe('DataSource resources', () => {
     expect(await ds.metricFindQuery({ refId: 'V', report: 'action' })).toEqual([]);
   });
 
+  it('answers query variables of id labels with "name (id)" texts and the raw ids as values', async () => {
+    const backend = installFakeBackend();
+    const ds = newDataSource();
+    const query: FlowVariableQuery = {
+      refId: 'V',
+      report: 'action',
+      label: 'vpc_id',
+      filters: [{ label: 'vpc_id', op: '!=', value: 'staging' }],
+    };
+    expect(await ds.metricFindQuery(query, { range })).toEqual([
+      { text: 'prod (vpc-0a1)', value: 'vpc-0a1' },
+      { text: 'vpc-0b2', value: 'vpc-0b2' },
+    ]);
+    // A filter by name goes to the backend as typed.
+    expect(backend.calls[0].params).toMatchObject({
+      label: 'vpc_id',
+      names: 'true',
+      filter: JSON.stringify([{ label: 'vpc_id', op: '!=', value: 'staging' }]),
+    });
+  });
+
+  it('reads label values from a backend answering a plain list, or values without a text', async () => {
+    for (const answer of [
+      ['vpc-0a1', 'vpc-0b2'],
+      [{ value: 'vpc-0a1' }, { value: 'vpc-0b2', text: '' }],
+    ]) {
+      setBackendSrv({ fetch: jest.fn(() => of({ data: answer })) } as unknown as BackendSrv);
+      const ds = newDataSource();
+      expect(await ds.getLabelValues('action', 'vpc_id')).toEqual([
+        { value: 'vpc-0a1', text: 'vpc-0a1' },
+        { value: 'vpc-0b2', text: 'vpc-0b2' },
+      ]);
+    }
+    setBackendSrv({
+      fetch: jest.fn(() => of({ data: [{ value: 'eni-0a1', text: 'web (eni-0a1)', name: 'web' }] })),
+    } as unknown as BackendSrv);
+    expect(await newDataSource().getLabelValues('action', 'interface_id')).toEqual([
+      { value: 'eni-0a1', text: 'web (eni-0a1)', name: 'web' },
+    ]);
+  });
+
   it('runs variable queries through its CustomVariableSupport', async () => {
     installFakeBackend();
     const ds = newDataSource();
@@ -260,7 +306,7 @@ describe('DataSource resources', () => {
     } as unknown as DataQueryRequest<FlowVariableQuery>;
     const response = await lastValueFrom(support.query(request));
     expect(response.data).toEqual([
-      { text: 'vpc-0a1', value: 'vpc-0a1' },
+      { text: 'prod (vpc-0a1)', value: 'vpc-0a1' },
       { text: 'vpc-0b2', value: 'vpc-0b2' },
     ]);
   });

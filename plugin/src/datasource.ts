@@ -28,10 +28,26 @@ import { FlowVariableSupport } from './variables';
  * - `GET reports` → ReportInfo[]
  * - `GET display-names` → DisplayNames: `{values: {label: {value: name}}, absent: {value, name},
  *   other: {value, name}}`, the names the value pickers show beside the raw values
- * - `GET label-values?report=ID&label=L&filter=[...]&from=MS&to=MS` → string[]
- *   (`filter` is a JSON array of filters, `[]` when there is none; `from` and `to`, epoch
- *   milliseconds, are sent when a time range is known.)
+ * - `GET label-values?report=ID&label=L&filter=[...]&from=MS&to=MS&names=true` → LabelValue[]
+ *   (`filter` is a JSON array of filters, `[]` when there is none, whose values on id labels may
+ *   be names; `from` and `to`, epoch milliseconds, are sent when a time range is known. Without
+ *   `names=true` the backend answers a plain string[], as before the parameter.)
  */
+/**
+ * A value of the `label-values` resource asked with `names=true` (plugin.LabelValue in the Go
+ * backend): what Grafana's MetricFindValue holds. For a label holding ids (interface_id, vpc_id,
+ * ...) the text of an id with a name is "name (id)" (`web-1 (eni-0a1)`); the value stays the raw
+ * id, which queries and filters are given.
+ */
+export interface LabelValue {
+  /** The raw label value. */
+  value: string;
+  /** What pickers and variable dropdowns show: "name (id)", or the value. */
+  text: string;
+  /** The name of the entity whose id the value is, when it has one. */
+  name?: string;
+}
+
 export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
   /** Resources fetched once per instance: path → answer. */
   private readonly fetched = new Map<string, Promise<unknown>>();
@@ -128,8 +144,8 @@ export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
 
   /**
    * Values of one label of a report, narrowed by filters (template variables in them are
-   * replaced; incomplete rows are left out). Without a range, the dashboard's time range is used
-   * when there is one.
+   * replaced; incomplete rows are left out), each with its text: "name (id)" for an id with a
+   * name. Without a range, the dashboard's time range is used when there is one.
    */
   async getLabelValues(
     report: string,
@@ -137,7 +153,7 @@ export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
     filters: Filter[] = [],
     scopedVars: ScopedVars = {},
     range?: TimeRange
-  ): Promise<string[]> {
+  ): Promise<LabelValue[]> {
     const tpl = this.templateSrv();
     report = tpl.replace(report, scopedVars);
     label = tpl.replace(label, scopedVars);
@@ -149,12 +165,13 @@ export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
       label,
       filter: JSON.stringify(interpolateFilters(filters.filter(isCompleteFilter), scopedVars, tpl)),
       ...this.rangeParams(range),
+      names: 'true',
     };
     const values = await this.getResource<unknown>('label-values', params);
     if (!Array.isArray(values)) {
       throw new Error('label-values: the backend did not answer with a list');
     }
-    return values.map(String);
+    return values.map(labelValue);
   }
 
   /** The dashboard's variables as `$name`, offered in the value pickers. */
@@ -164,7 +181,10 @@ export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
       .map((v) => '$' + v.name);
   }
 
-  /** Query variables: the values of a report's label. */
+  /**
+   * Query variables: the values of a report's label; a dropdown of ids shows them as "name (id)"
+   * while the variable's value stays the id.
+   */
   override async metricFindQuery(
     query: FlowVariableQuery | string,
     options?: LegacyMetricFindQueryOptions
@@ -179,7 +199,7 @@ export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
       options?.scopedVars ?? {},
       options?.range
     );
-    return values.map((v) => ({ text: v, value: v }));
+    return values.map((v) => ({ text: v.text, value: v.value }));
   }
 
   private rangeParams(range?: TimeRange): Record<string, string> {
@@ -192,4 +212,22 @@ export class DataSource extends DataSourceWithBackend<FlowQuery, FlowOptions> {
     const to = tpl.replace('$__to');
     return /^\d+$/.test(from) && /^\d+$/.test(to) ? { from, to } : {};
   }
+}
+
+/**
+ * An entry of the label-values answer as a LabelValue: an object with a value (its text defaults
+ * to the value), or a plain value (from a backend without names).
+ */
+function labelValue(v: unknown): LabelValue {
+  if (typeof v === 'object' && v !== null && 'value' in v) {
+    const o = v as { value: unknown; text?: unknown; name?: unknown };
+    const value = String(o.value);
+    const out: LabelValue = { value, text: typeof o.text === 'string' && o.text !== '' ? o.text : value };
+    if (typeof o.name === 'string' && o.name !== '') {
+      out.name = o.name;
+    }
+    return out;
+  }
+  const value = String(v);
+  return { value, text: value };
 }

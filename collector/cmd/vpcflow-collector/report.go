@@ -54,7 +54,13 @@ five-minute data).
 
 Filters (--filter, repeatable) are label=value, label!=value, label=~regexp
 or label!~regexp on any label of the report's metric family; the value is
-taken literally, up to the end of the argument.
+taken literally, up to the end of the argument. On a label holding ids
+(vpc_id, subnet_id, interface_id, src_interface, dst_interface, instance_id,
+az_id) the value may be a name: --filter interface_id=web-1 matches every
+interface named web-1 at a sync within the range or up to --names-lookback
+before it (a renamed one by either name), and a regexp matches ids and
+names both (--filter 'interface_id=~web-.*'). An unknown name matches
+nothing. This holds with --names=false too.
 
 --top N keeps the N rows with the largest values and sums the others into
 one row whose labels are all "Other"; 0 keeps every row.
@@ -102,7 +108,7 @@ none is). CSV output adds a column <label>_name after each id column.`,
 	f.DurationVar(&fl.timeout, "timeout", 2*time.Minute, "give up after this long")
 	f.IntVar(&fl.vm.Concurrency, "concurrency", vmclient.DefaultConcurrency, "queries sent to VictoriaMetrics at once")
 	f.BoolVar(&fl.names, "names", true, "show the names of VPCs, subnets, interfaces, instances and zones beside their ids (--names=false: raw ids)")
-	f.DurationVar(&fl.namesLookback, "names-lookback", report.DefaultNamesLookback, "how far before --from to look for names: the entity sync's interval (sync.interval)")
+	f.DurationVar(&fl.namesLookback, "names-lookback", report.DefaultNamesLookback, "how far before --from to look for names, shown and in filters: the entity sync's interval (sync.interval)")
 	return cmd
 }
 

@@ -307,3 +307,68 @@ func TestReportNames(t *testing.T) {
 		t.Errorf("negative lookback: exit %d, %s", code, stderr)
 	}
 }
+
+// TestReportFilterByName: --filter on an id label takes a name: the rows
+// of every interface of that name, the others with !=, names and ids with
+// a regexp; a VPC by its name; --names=false filters by name too; an
+// unknown name prints no rows and exits 0; a name shared by more
+// interfaces than a query can list exits 1 saying so.
+func TestReportFilterByName(t *testing.T) {
+	vm := testserver.VictoriaMetrics(t)
+	base := time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)
+	const (
+		web1, web2, db, bare = "eni-0000000000000000a", "eni-0000000000000000b", "eni-0000000000000000c", "eni-0000000000000000d"
+		vpc                  = "vpc-0a1"
+	)
+	var series []vmclient.Series
+	for i, iface := range []string{web1, web2, db, bare} {
+		series = append(series, reporttest.Series("vpcflow_interface_bytes", schema.Interface,
+			map[string]string{"interface_id": iface, "vpc_id": vpc, "action": "ACCEPT", "account_id": "111111111111", "region": "us-east-1"},
+			vmclient.Sample{Timestamp: base.UnixMilli(), Value: float64(400 - 100*i)}))
+	}
+	reporttest.Write(t, vm.URL, series...)
+	interfaces := []awssync.Entity{{Kind: awssync.KindInterface, ID: web1, Name: "web"}, {Kind: awssync.KindInterface, ID: web2, Name: "web"},
+		{Kind: awssync.KindInterface, ID: db, Name: `db "main" (a|b)`}, {Kind: awssync.KindInterface, ID: bare}}
+	for i := range 500 {
+		interfaces = append(interfaces, awssync.Entity{Kind: awssync.KindInterface, ID: fmt.Sprintf("eni-%017x", 0x1000+i), Name: "worker"})
+	}
+	info := awssync.Series(awssync.Result{Region: "us-east-1", Interfaces: interfaces,
+		VPCs: []awssync.Entity{{Kind: awssync.KindVPC, ID: vpc, Name: "prod"}}}, "111111111111", base.Add(-30*time.Minute))
+	c, err := vmclient.New(vmclient.Config{URL: vm.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(context.Background(), info); err != nil || len(info) != 505 {
+		t.Fatalf("write %d entity info series: %v", len(info), err)
+	}
+	vm.Flush()
+	from, to := base.Format(time.RFC3339), base.Add(5*time.Minute).Format(time.RFC3339)
+	f := func(want string, args ...string) {
+		t.Helper()
+		stdout, stderr, code := runCLI(t, append([]string{"report", "interface", "--vm-url", vm.URL, "--from", from, "--to", to, "--output", "csv", "--names=false"}, args...)...)
+		if code != 0 {
+			t.Fatalf("report %v: exit %d: %s", args, code, stderr)
+		}
+		if got := strings.TrimPrefix(stdout, "interface_id,bytes\n"); got != want {
+			t.Errorf("report %v:\n%s\nwant\n%s", args, got, want)
+		}
+	}
+	f(web1+",400\n"+web2+",300\n", "--filter", "interface_id=web")
+	f(db+",200\n"+bare+",100\n", "--filter", "interface_id!=web")
+	f(db+",200\n", "--filter", `interface_id=db "main" (a|b)`)
+	f(web1+",400\n"+db+",200\n", "--filter", "interface_id=~db.*|"+web1)
+	f(bare+",100\n", "--filter", "interface_id!~db.*|web", "--filter", "vpc_id=prod")
+	f(web1+",400\n"+web2+",300\n"+db+",200\n"+bare+",100\n", "--filter", "vpc_id=prod")
+	f("", "--filter", "interface_id=nobody")
+	f("", "--filter", "interface_id=web", "--names-lookback", "20m") // the sync was half an hour before the range
+
+	// With names shown, a filter by name.
+	stdout, stderr, code := runCLI(t, "report", "interface", "--vm-url", vm.URL, "--from", from, "--to", to, "--filter", "interface_id=web")
+	if code != 0 || !strings.Contains(stdout, "web ("+web1+")") || !strings.Contains(stdout, "web ("+web2+")") || strings.Contains(stdout, db) {
+		t.Errorf("table by name: exit %d\n%s%s", code, stdout, stderr)
+	}
+	_, stderr, code = runCLI(t, "report", "interface", "--vm-url", vm.URL, "--from", from, "--to", to, "--filter", "interface_id=worker")
+	if code != 1 || !strings.Contains(stderr, `filter interface_id="worker": a filter by name matches more ids than one query can list: 500 interface ids had that name`) {
+		t.Errorf("500 interfaces of one name: exit %d, %s", code, stderr)
+	}
+}

@@ -100,6 +100,9 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, alert bool
 	if errors.Is(err, report.ErrTooManySeries) {
 		return badRequest(err) // a time series of every label set, where there are too many
 	}
+	if errors.Is(err, report.ErrTooManyIDs) {
+		return badRequest(err) // a filter by name of more ids than a query can list
+	}
 	if err != nil {
 		err = d.redact(err)
 		d.logger(ctx).Warn("Query failed", "refId", dq.RefID, "report", q.Report, "error", err.Error())

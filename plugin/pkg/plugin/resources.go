@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -90,6 +91,20 @@ func Names() DisplayNames {
 	return out
 }
 
+// LabelValue is an entry of the label-values resource asked with
+// names=true (LabelValue in plugin/src/datasource.ts): what Grafana's
+// MetricFindValue holds, text and value, and the name.
+type LabelValue struct {
+	// Value is the raw label value: what a variable or filter is set to.
+	Value string `json:"value"`
+	// Text is what a variable's or filter's choices show: "web-1
+	// (eni-0a1)" (report.NameAndID) for an id with a name, else Value.
+	Text string `json:"text"`
+	// Name is the name of the entity whose id Value is; left out when it
+	// has none, or the label holds no ids.
+	Name string `json:"name,omitempty"`
+}
+
 // CallResource answers the editors' resources:
 //
 //   - GET reports → the registry, []ReportInfo;
@@ -98,9 +113,15 @@ func Names() DisplayNames {
 //     values the label takes in the report's series over [from, to) (epoch
 //     milliseconds; both or neither: by default the last 24 hours), with
 //     the report's own filters and the given ones (a JSON array of
-//     {label, op, value}) applied, sorted.
+//     {label, op, value}; on a label holding ids the value may be a name,
+//     as in queries) applied, sorted: []string;
+//   - the same with names=true → []LabelValue, each value with its text:
+//     for a label holding ids (interface_id, vpc_id, …) "name (id)" when the
+//     id has a name over the range, else the value. Without names (or
+//     names=false) the answer is the plain list, as before the parameter.
 //
-// Bad input answers 400, a failure of VictoriaMetrics 502, an unknown path
+// Bad input answers 400 (a filter by name matching more ids than a query
+// can list included), a failure of VictoriaMetrics 502, an unknown path
 // 404 and another method than GET 405, each with a JSON body
 // {"error": …, "message": …} (Grafana shows "message").
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
@@ -168,21 +189,50 @@ func (d *Datasource) labelValues(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "label-values: "+err.Error())
 		return
 	}
+	names := false
+	if s := p.Get("names"); s != "" {
+		if names, err = strconv.ParseBool(s); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("label-values: names %q: want true or false", s))
+			return
+		}
+	}
 	if err := d.ready(); err != nil {
 		writeError(w, http.StatusInternalServerError, "label-values: "+err.Error())
 		return
 	}
-	values, err := d.engine.LabelValues(r.Context(), id, label, filters, from, to)
+	body, err := d.labelValuesOf(r.Context(), id, label, filters, from, to, names)
 	if err != nil {
 		err = d.redact(err)
+		status := http.StatusBadGateway
+		if errors.Is(err, report.ErrTooManyIDs) {
+			status = http.StatusBadRequest // a filter by name to narrow
+		}
 		d.logger(r.Context()).Warn("Label values failed", "report", id, "label", label, "error", err.Error())
-		writeError(w, http.StatusBadGateway, "label-values: "+err.Error())
+		writeError(w, status, "label-values: "+err.Error())
 		return
 	}
-	if values == nil {
-		values = []string{}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// labelValuesOf returns the label-values resource's answer: the values, or
+// with names each value's LabelValue.
+func (d *Datasource) labelValuesOf(ctx context.Context, id, label string, filters []report.Filter, from, to time.Time, names bool) (any, error) {
+	if !names {
+		values, err := d.engine.LabelValues(ctx, id, label, filters, from, to)
+		if values == nil {
+			values = []string{}
+		}
+		return values, err
 	}
-	writeJSON(w, http.StatusOK, values)
+	named, err := d.engine.NamedLabelValues(ctx, id, label, filters, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LabelValue, len(named))
+	for i, v := range named {
+		out[i] = LabelValue{Value: v.Value, Text: report.NameAndID(v.Name, v.Value), Name: v.Name}
+	}
+	return out, nil
 }
 
 // labelRange reads the from and to parameters (epoch milliseconds), both

@@ -172,6 +172,22 @@ func TestLabelValuesResource(t *testing.T) {
 		// Before the data, and by default (the last 24 hours): none.
 		{"label-values?report=interface&label=vpc_id&from=" + itoa(from-3_600_000) + "&to=" + itoa(from), `[]`},
 		{"label-values?report=interface&label=vpc_id", `[]`},
+		// With names: the text of an id with a name is "name (id)", its value the id.
+		{"label-values?report=interface&label=vpc_id&names=true" + rng,
+			`[{"value":"vpc-0a1","text":"prod (vpc-0a1)","name":"prod"},{"value":"vpc-0b2","text":"vpc-0b2"},{"value":"vpc-0c3","text":"vpc-0c3"}]`},
+		{"label-values?report=pair-interface&label=src_interface&names=1" + rng,
+			`[{"value":"-","text":"-"},{"value":"eni-0a1","text":"web (eni-0a1)","name":"web"},{"value":"eni-0b2","text":"web (eni-0b2)","name":"web"}]`},
+		{"label-values?report=availability-zones&label=az_id&names=true" + rng,
+			`[{"value":"euw1-az2","text":"euw1-az2"},{"value":"use1-az1","text":"us-east-1a (use1-az1)","name":"us-east-1a"}]`},
+		{"label-values?report=interface&label=action&names=true" + rng, `[{"value":"ACCEPT","text":"ACCEPT"},{"value":"REJECT","text":"REJECT"}]`},
+		{"label-values?report=interface&label=vpc_id&names=false" + rng, `["vpc-0a1","vpc-0b2","vpc-0c3"]`},
+		{"label-values?report=interface&label=vpc_id&names=true&from=" + itoa(from-3_600_000) + "&to=" + itoa(from), `[]`},
+		// Filters by name.
+		{"label-values?report=interface&label=interface_id" + filter(report.Filter{Label: "vpc_id", Op: "=", Value: "prod"}) + rng, `["eni-0a1"]`},
+		{"label-values?report=interface&label=interface_id&names=true" + filter(report.Filter{Label: "interface_id", Op: "=", Value: "web"}) + rng,
+			`[{"value":"eni-0a1","text":"web (eni-0a1)","name":"web"},{"value":"eni-0b2","text":"web (eni-0b2)","name":"web"}]`},
+		{"label-values?report=interface&label=interface_id" + filter(report.Filter{Label: "interface_id", Op: "!=", Value: "web"}) + rng, `["eni-0c3"]`},
+		{"label-values?report=interface&label=interface_id" + filter(report.Filter{Label: "interface_id", Op: "=", Value: "nobody"}) + rng, `[]`},
 	} {
 		status, body := get(c.query)
 		if status != http.StatusOK || body != c.want {
@@ -191,6 +207,7 @@ func TestLabelValuesResource(t *testing.T) {
 		{"label-values?report=interface&label=vpc_id&filter=%7B", 400, "filter: want a JSON array"},
 		{"label-values?report=interface&label=vpc_id" + filter(report.Filter{Label: "vpc_id", Op: "=~", Value: "("}), 400, "bad regular expression"},
 		{"label-values?report=interface&label=vpc_id" + filter(report.Filter{Label: "dst_addr", Op: "=", Value: "x"}), 400, `cannot filter on label \"dst_addr\"`},
+		{"label-values?report=interface&label=vpc_id&names=maybe", 400, `label-values: names \"maybe\": want true or false`},
 		{"label-values?report=interface&label=vpc_id&from=1", 400, "give both from and to"},
 		{"label-values?report=interface&label=vpc_id&from=x&to=1", 400, `from \"x\": want epoch milliseconds`},
 		{"label-values?report=interface&label=vpc_id&from=" + itoa(to) + "&to=" + itoa(from), 400, "holds no whole 5-minute step"},

@@ -11,10 +11,17 @@ const LABELS = ['vpc_id', 'action', 'traffic_path', 'src_addr'];
 function setup(filters: Filter[], opts: FakeBackendOptions = {}) {
   const backend = installFakeBackend(opts);
   const datasource = newDataSource();
+  const changes = jest.fn<void, [Filter[]]>();
   function Harness() {
     const [fs, setFilters] = useState(filters);
-    return <FilterEditor datasource={datasource} report="action" labels={LABELS} filters={fs} idPrefix="t" onChange={setFilters} />;
+    const onChange = (next: Filter[]) => {
+      setFilters(next);
+      changes(next);
+    };
+    return <FilterEditor datasource={datasource} report="action" labels={LABELS} filters={fs} idPrefix="t" onChange={onChange} />;
   }
+  /** The filters the editor last reported. */
+  const last = (): Filter[] => changes.mock.calls[changes.mock.calls.length - 1][0];
   const user = userEvent.setup();
   render(<Harness />);
   /** Opens the value picker of row n and returns its options' texts once values are there. */
@@ -24,7 +31,7 @@ function setup(filters: Filter[], opts: FakeBackendOptions = {}) {
     await waitFor(() => expect(within(menu).getByText(first)).toBeInTheDocument());
     return menu;
   };
-  return { backend, user, openValues };
+  return { backend, user, openValues, last };
 }
 
 describe('FilterEditor value pickers', () => {
@@ -74,5 +81,54 @@ describe('FilterEditor value pickers', () => {
     expect(backend.calls.filter((c) => c.path === 'display-names')).toHaveLength(1);
     await user.click(within(menu).getByText('REJECT'));
     expect(screen.getByText('REJECT')).toBeInTheDocument();
+  });
+});
+
+describe('FilterEditor values of id labels', () => {
+  it('suggest ids as "name (id)", store the raw id when one is picked, and show it with its name', async () => {
+    const { backend, user, openValues, last } = setup([{ label: 'vpc_id', op: '=', value: '' }]);
+    const menu = await openValues(1, 'prod (vpc-0a1)');
+    expect(within(menu).getByText('vpc-0b2')).toBeInTheDocument();
+    expect(within(menu).queryByText('vpc-0a1')).not.toBeInTheDocument();
+    expect(backend.calls.find((c) => c.path === 'label-values')?.params).toMatchObject({
+      label: 'vpc_id',
+      names: 'true',
+    });
+    await user.click(within(menu).getByText('prod (vpc-0a1)'));
+    expect(last()).toEqual([{ label: 'vpc_id', op: '=', value: 'vpc-0a1' }]);
+    expect(screen.getByText('prod (vpc-0a1)')).toBeInTheDocument();
+  });
+
+  it('send a name typed by hand as typed, and a suggestion picked while typing as its id', async () => {
+    const { user, openValues, last } = setup([{ label: 'vpc_id', op: '=', value: '' }]);
+    let menu = await openValues(1, 'prod (vpc-0a1)');
+    await user.keyboard('staging');
+    await waitFor(() => expect(within(menu).getByText('staging')).toBeInTheDocument());
+    await user.keyboard('{Enter}');
+    expect(last()).toEqual([{ label: 'vpc_id', op: '=', value: 'staging' }]);
+    expect(screen.getByText('staging')).toBeInTheDocument();
+
+    // Typing part of a name narrows the suggestions to it: both the name typed and the id's
+    // suggestion are offered.
+    await user.click(screen.getByLabelText('Filter 1 value'));
+    menu = await screen.findByLabelText('Select options menu');
+    await user.keyboard('prod');
+    await waitFor(() => expect(within(menu).getByText('prod (vpc-0a1)')).toBeInTheDocument());
+    expect(within(menu).queryByText('vpc-0b2')).not.toBeInTheDocument();
+    await user.click(within(menu).getByText('prod'));
+    expect(last()).toEqual([{ label: 'vpc_id', op: '=', value: 'prod' }]);
+
+    await user.click(screen.getByLabelText('Filter 1 value'));
+    menu = await screen.findByLabelText('Select options menu');
+    await user.keyboard('prod');
+    await user.click(await within(menu).findByText('prod (vpc-0a1)'));
+    expect(last()).toEqual([{ label: 'vpc_id', op: '=', value: 'vpc-0a1' }]);
+  });
+
+  it('show a stored value as it is when it is not among the values', async () => {
+    const { openValues } = setup([{ label: 'vpc_id', op: '=~', value: 'prod|vpc-0b2' }]);
+    expect(screen.getByText('prod|vpc-0b2')).toBeInTheDocument();
+    await openValues(1, 'prod (vpc-0a1)');
+    expect(screen.getAllByText('prod|vpc-0b2').length).toBeGreaterThan(0);
   });
 });

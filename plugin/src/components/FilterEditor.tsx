@@ -2,7 +2,7 @@ import React, { useEffect, useRef, useState } from 'react';
 import { SelectableValue } from '@grafana/data';
 import { Button, IconButton, InlineField, InlineFieldRow, Select, Stack } from '@grafana/ui';
 
-import type { DataSource } from '../datasource';
+import type { DataSource, LabelValue } from '../datasource';
 import { isCompleteFilter } from '../interpolate';
 import { DisplayNames, Filter, FILTER_OPS, FilterOp } from '../types';
 import { errorMessage } from './useReports';
@@ -31,7 +31,13 @@ export interface FilterEditorProps {
   idPrefix: string;
 }
 
-/** Label matchers: one row per filter (label, operator, value), with add and remove. */
+/**
+ * Label matchers: one row per filter (label, operator, value), with add and remove. The value
+ * picker suggests the label's values from the backend, an id with a name as "name (id)"; picking
+ * one stores the raw id. A value typed by hand is stored as typed: on a label holding ids it may
+ * be a name (or, with =~ and !~, an expression on names), which the backend matches to the ids
+ * that had it over the query's range.
+ */
 export function FilterEditor({ datasource, report, labels, filters, onChange, idPrefix }: FilterEditorProps) {
   const update = (index: number, f: Filter) => onChange(filters.map((old, i) => (i === index ? f : old)));
   const remove = (index: number) => onChange(filters.filter((_, i) => i !== index));
@@ -76,7 +82,8 @@ interface FilterRowProps {
 
 interface LoadedValues {
   key: string;
-  values: string[];
+  /** The label's values, each with its text ("name (id)" for an id with a name). */
+  values: LabelValue[];
   /** The names of values, undefined when they could not be loaded: values then go without. */
   names?: DisplayNames;
   error?: string;
@@ -119,11 +126,14 @@ function FilterRow({ index, id, datasource, report, labels, filter, others, onCh
   };
 
   const names = values?.names;
+  const loaded = values?.key === key ? values.values : [];
   const labelOptions: Array<SelectableValue<string>> = (labels ?? []).map((l) => ({ label: l, value: l }));
   const valueOptions: Array<SelectableValue<string>> = [
-    ...(values?.key === key ? values.values.map((v) => valueOption(names, filter.label, v)) : []),
+    ...loaded.map((v) => valueOption(names, filter.label, v)),
     ...datasource.getVariableNames().map((v) => ({ label: v, value: v, description: 'dashboard variable' })),
   ];
+  // The value shown: a suggestion's text ("name (id)") when it is one, else as typed.
+  const current = loaded.find((v) => v.value === filter.value) ?? { value: filter.value, text: filter.value };
 
   return (
     <InlineFieldRow>
@@ -151,7 +161,7 @@ function FilterRow({ index, id, datasource, report, labels, filter, others, onCh
         width={32}
         placeholder="value"
         options={valueOptions}
-        value={filter.value ? valueOption(names, filter.label, filter.value) : null}
+        value={filter.value ? valueOption(names, filter.label, current) : null}
         allowCustomValue
         isLoading={loading}
         noOptionsMessage={values?.error ? `Could not load values: ${values.error}` : 'No values'}
@@ -163,8 +173,12 @@ function FilterRow({ index, id, datasource, report, labels, filter, others, onCh
   );
 }
 
-function valueOption(names: DisplayNames | undefined, label: string, value: string): SelectableValue<string> {
-  return { label: value, value, description: valueName(names, label, value) };
+/**
+ * A value's option: its text ("web-1 (eni-0a1)" for an id with a name) as the label, the raw value
+ * as what is stored, and the display name of the value (TCP for protocol 6) as the description.
+ */
+function valueOption(names: DisplayNames | undefined, label: string, v: LabelValue): SelectableValue<string> {
+  return { label: v.text, value: v.value, description: valueName(names, label, v.value) };
 }
 
 /**

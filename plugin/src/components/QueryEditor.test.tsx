@@ -220,7 +220,7 @@ describe('QueryEditor', () => {
     await pick(user, 'Filter 1 value', 'vpc-0b2');
     expect(last()).toEqual({ refId: 'A', ...DEFAULTS, filters: [{ label: 'vpc_id', op: '!=', value: 'vpc-0b2' }] });
     expect(backend.calls.filter((c) => c.path === 'label-values')).toEqual([
-      { path: 'label-values', params: { report: 'action', label: 'vpc_id', filter: '[]' } },
+      { path: 'label-values', params: { report: 'action', label: 'vpc_id', filter: '[]', names: 'true' } },
     ]);
   });
 
@@ -254,6 +254,7 @@ describe('QueryEditor', () => {
       report: 'action',
       label: 'traffic_path',
       filter: JSON.stringify([{ label: 'vpc_id', op: '=', value: 'vpc-0a1' }]),
+      names: 'true',
     });
   });
 

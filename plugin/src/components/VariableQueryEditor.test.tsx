@@ -36,7 +36,7 @@ describe('VariableQueryEditor', () => {
 
     await user.click(screen.getByRole('button', { name: 'Add filter' }));
     await pick(user, 'Filter 1 label', 'vpc_id');
-    await pick(user, 'Filter 1 value', 'vpc-0a1');
+    await pick(user, 'Filter 1 value', 'prod (vpc-0a1)');
     const query = last();
     expect(query).toEqual({
       refId: 'V',
@@ -55,7 +55,31 @@ describe('VariableQueryEditor', () => {
         report: 'action',
         label: 'action',
         filter: JSON.stringify([{ label: 'vpc_id', op: '=', value: 'vpc-0a1' }]),
+        names: 'true',
       },
+    });
+  });
+
+  it('lists ids as "name (id)" with the raw ids as values, and filters by a name typed by hand', async () => {
+    const { user, last, backend, datasource } = setup({ refId: 'V', report: 'action', label: 'vpc_id', filters: [] });
+    await screen.findByText('Action');
+    await user.click(screen.getByRole('button', { name: 'Add filter' }));
+    await pick(user, 'Filter 1 label', 'vpc_id');
+    const menu = await openOptions(user, 'Filter 1 value');
+    await waitFor(() => expect(within(menu).getByText('prod (vpc-0a1)')).toBeInTheDocument());
+    await user.keyboard('staging{Enter}');
+    const query = last();
+    expect(query.filters).toEqual([{ label: 'vpc_id', op: '=', value: 'staging' }]);
+
+    expect(await datasource.metricFindQuery(query)).toEqual([
+      { text: 'prod (vpc-0a1)', value: 'vpc-0a1' },
+      { text: 'vpc-0b2', value: 'vpc-0b2' },
+    ]);
+    expect(backend.calls[backend.calls.length - 1].params).toEqual({
+      report: 'action',
+      label: 'vpc_id',
+      filter: JSON.stringify([{ label: 'vpc_id', op: '=', value: 'staging' }]),
+      names: 'true',
     });
   });
 

@@ -50,7 +50,7 @@ export function VariableQueryEditor({ query, onChange, datasource }: Props) {
           label="Label"
           labelWidth={LABEL_WIDTH}
           htmlFor={`${id}-label`}
-          tooltip="The variable's values are this label's values"
+          tooltip="The variable's values are this label's values; ids of VPCs, subnets, interfaces, instances and zones are listed as “name (id)”, and the variable's value is the id"
         >
           <Select
             inputId={`${id}-label`}

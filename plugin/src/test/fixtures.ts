@@ -67,6 +67,11 @@ export const VALUES: Record<string, string[]> = {
   src_addr: ['10.0.0.1', 'other', '-'],
 };
 
+/** The names of ids, as the entity sync gives them: label → id → name. */
+export const ENTITY_NAMES: Record<string, Record<string, string>> = {
+  vpc_id: { 'vpc-0a1': 'prod' },
+};
+
 /**
  * The Go backend's answer to `display-names`, as its test (TestDisplayNamesResource) writes it
  * and checks it.
@@ -89,7 +94,8 @@ export interface FakeBackendOptions {
 
 /**
  * Installs a backend service that answers the plugin's resources like the Go backend:
- * `reports`, `display-names` and `label-values` (values of VALUES, whatever the filters).
+ * `reports`, `display-names` and `label-values` (values of VALUES, whatever the filters; with
+ * `names=true` as {value, text, name} with the names of ENTITY_NAMES, else as plain values).
  */
 export function installFakeBackend(opts: FakeBackendOptions = {}): FakeBackend {
   const calls: FakeBackend['calls'] = [];
@@ -114,7 +120,16 @@ export function installFakeBackend(opts: FakeBackendOptions = {}): FakeBackend {
       return of({ data: 'displayNames' in opts ? opts.displayNames : DISPLAY_NAMES });
     }
     if (path === 'label-values') {
-      return of({ data: VALUES[params.label] ?? [] });
+      const values = VALUES[params.label] ?? [];
+      if (params.names !== 'true') {
+        return of({ data: values });
+      }
+      return of({
+        data: values.map((value) => {
+          const name = ENTITY_NAMES[params.label]?.[value];
+          return name ? { value, text: `${name} (${value})`, name } : { value, text: value };
+        }),
+      });
     }
     return throwError(() => ({ status: 404, data: { message: `no resource ${path}` } }));
   });
