@@ -256,10 +256,14 @@ var errGone = errors.New("object went away")
 
 // fetch copies one object into the spool, once there is room for it.
 func (d *Downloader) fetch(ctx context.Context, o *Origin, obj source.Object) error {
-	if err := d.reserve(ctx, obj.Size); err != nil {
+	// Room for the object and its sidecar: the sidecar counts against the
+	// bound too (Size sums every file), so reserving the object alone let
+	// concurrent fetches go over it by their sidecars.
+	room := obj.Size + sidecarBytes(obj)
+	if err := d.reserve(ctx, room); err != nil {
 		return err
 	}
-	defer d.unreserve(obj.Size)
+	defer d.unreserve(room)
 	name := o.Source.Name()
 	dst := path(d.opts.Dir, name, obj.Key)
 	if err := os.MkdirAll(folder(d.opts.Dir, name), 0o755); err != nil {
@@ -313,6 +317,13 @@ func (d *Downloader) fetch(ctx context.Context, o *Origin, obj source.Object) er
 	d.stats.Objects.Add(1)
 	d.stats.ReadBytes.Add(n)
 	return nil
+}
+
+// sidecarBytes bounds the size of obj's sidecar: as written for obj, with
+// room for a size of more digits (an object longer than listed).
+func sidecarBytes(obj source.Object) int64 {
+	sc, _ := json.Marshal(sidecar{Key: obj.Key, Version: obj.Version, Size: obj.Size, ModTime: obj.ModTime})
+	return int64(len(sc)) + 20
 }
 
 // isNotFound reports whether err says the object does not exist.
