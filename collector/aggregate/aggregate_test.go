@@ -155,7 +155,7 @@ func TestPairsNameAWSServices(t *testing.T) {
 	ctx := &Context{}
 	a.Add(rec(t, append(base("eni-a", "egress", "10.0.0.1", "52.216.0.1", 100), "pkt-dst-aws-service=S3", "pkt-src-aws-service=EC2")...), ctx)
 	a.Add(rec(t, append(base("eni-a", "ingress", "52.94.0.1", "10.0.0.1", 30), "pkt-src-aws-service=DYNAMODB", "pkt-dst-aws-service=S3")...), ctx)
-	a.Add(rec(t, base("eni-a", "egress", "10.0.0.1", "198.51.100.1", 5)...), ctx)                              // no service: -
+	a.Add(rec(t, base("eni-a", "egress", "10.0.0.1", "198.51.100.1", 5)...), ctx)                                // no service: -
 	a.Add(rec(t, append(base("eni-a", "egress", "10.0.0.1", "10.0.0.2", 7), "pkt-dst-aws-service=EC2")...), ctx) // B owns it
 	a.Add(rec(t, base("eni-b", "egress", "10.0.0.2", "198.51.100.2", 1)...), ctx)
 	meta, owners := a.Learned()
