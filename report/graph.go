@@ -22,9 +22,10 @@ const MaxEdges = 1_000
 // Other nodes' hold a space, which no id AWS writes does.
 const (
 	// NodeOutside is the node of the addresses owned by no known
-	// interface (the families' absent value, "-"): the internet, AWS
-	// services, peered VPCs and networks without flow logs, on-premises
-	// networks.
+	// interface and named by no AWS service (the families' absent value,
+	// "-"): the internet, peered VPCs and networks without flow logs,
+	// on-premises networks. An AWS service the records name is a node of
+	// its own (NodeKindService).
 	NodeOutside = schema.Absent
 	// NodeOtherSources is the source of the summary edges towards shown
 	// nodes: the sources of the edges beyond the top N, and the
@@ -44,6 +45,9 @@ const (
 	NodeKindInterface NodeKind = "interface"
 	// NodeKindOutside is NodeOutside.
 	NodeKindOutside NodeKind = "outside"
+	// NodeKindService is an AWS service the flow logs name for peers no
+	// interface owns (schema.PairServicePrefix + the service: "aws:S3").
+	NodeKindService NodeKind = "service"
 	// NodeKindOther is NodeOtherSources or NodeOtherDestinations.
 	NodeKindOther NodeKind = "other"
 )
@@ -257,8 +261,11 @@ func buildGraph(raw []GraphEdge, top int) *Graph {
 		for _, id := range []string{e.Source, e.Target} {
 			if shown[id] == nil {
 				kind := NodeKindInterface
-				if id == NodeOutside {
+				switch {
+				case id == NodeOutside:
 					kind = NodeKindOutside
+				case strings.HasPrefix(id, schema.PairServicePrefix):
+					kind = NodeKindService
 				}
 				shown[id] = &GraphNode{ID: id, Kind: kind}
 			}

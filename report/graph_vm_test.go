@@ -52,7 +52,7 @@ func checkGraph(t *testing.T, what string, res *report.Result, want reporttest.E
 		if i > 0 {
 			prev := g.Edges[i-1]
 			if prev.Other && !e.Other || prev.Other == e.Other && (prev.Value < e.Value ||
-				prev.Value == e.Value && prev.Source+"|"+prev.Target > k) {
+				prev.Value == e.Value && slices.Compare([]string{prev.Source, prev.Target}, []string{e.Source, e.Target}) > 0) {
 				t.Errorf("%s: edges %d and %d out of order: %+v, %+v", what, i-1, i, prev, e)
 			}
 		}
@@ -83,11 +83,13 @@ func checkGraph(t *testing.T, what string, res *report.Result, want reporttest.E
 	for _, n := range g.Nodes {
 		nodes[n.ID] = n
 		kind := report.NodeKindInterface
-		switch n.ID {
-		case report.NodeOutside:
+		switch {
+		case n.ID == report.NodeOutside:
 			kind = report.NodeKindOutside
-		case report.NodeOtherSources, report.NodeOtherDestinations:
+		case n.ID == report.NodeOtherSources, n.ID == report.NodeOtherDestinations:
 			kind = report.NodeKindOther
+		case strings.HasPrefix(n.ID, schema.PairServicePrefix):
+			kind = report.NodeKindService
 		}
 		w, ok := want.Nodes[n.ID]
 		if !ok || n.Value != w.Value/secs || n.Rejected != w.Rejected/secs || n.Kind != kind {

@@ -72,7 +72,7 @@ func TestFilterByNameGroundTruth(t *testing.T) {
 			vs := strings.Split(k, "|")
 			for i, c := range rep.Columns() {
 				typ := report.EntityTypeOf(c)
-				if typ == "" || vs[i] == schema.Absent || vs[i] == schema.Other {
+				if typ == "" || vs[i] == schema.Absent || vs[i] == schema.Other || strings.HasPrefix(vs[i], schema.PairServicePrefix) {
 					continue
 				}
 				if ids[typ] == nil {

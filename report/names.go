@@ -204,7 +204,8 @@ func (x *exec) names(ctx context.Context, from, to time.Time, ids map[EntityType
 // UTF-8 (the entity sync writes ids of the shapes AWS gives; a regular
 // expression cannot hold other bytes).
 func named(v string) bool {
-	return v != "" && v != schema.Absent && v != schema.Other && v != OtherValue && utf8.ValidString(v)
+	return v != "" && v != schema.Absent && v != schema.Other && v != OtherValue && utf8.ValidString(v) &&
+		!strings.HasPrefix(v, schema.PairServicePrefix) // an AWS service peer, no entity
 }
 
 // idsOf returns, per entity type, the ids the id columns of rows hold

@@ -103,7 +103,9 @@ func checkSorted(t *testing.T, res *report.Result) {
 			continue
 		}
 		p := res.Rows[i-1]
-		if p.Value < r.Value || (p.Value == r.Value && !p.Other && !r.Other && reporttest.Key(p.Labels, res.Columns) > reporttest.Key(r.Labels, res.Columns)) {
+		// Ties by labels, column by column (joined strings would order
+		// "aws:EC2|x" after "aws:EC2_INSTANCE_CONNECT|y").
+		if p.Value < r.Value || (p.Value == r.Value && !p.Other && !r.Other && slices.Compare(valuesIn(p.Labels, res.Columns), valuesIn(r.Labels, res.Columns)) > 0) {
 			t.Errorf("%s: rows %d and %d out of order: %v %v, %v %v", res.Report.ID, i-1, i, p.Labels, p.Value, r.Labels, r.Value)
 		}
 	}
@@ -1266,4 +1268,13 @@ func hasOther(res *report.Result) bool {
 		}
 	}
 	return false
+}
+
+// valuesIn returns the values of ls in the order of columns.
+func valuesIn(ls map[string]string, columns []string) []string {
+	out := make([]string, len(columns))
+	for i, c := range columns {
+		out[i] = ls[c]
+	}
+	return out
 }

@@ -19,6 +19,13 @@ const Absent = "-"
 // Other is the value of the labels of a top-K family's folded remainder.
 const Other = "other"
 
+// PairServicePrefix begins the pair family's src_interface or
+// dst_interface when the peer is no interface but an AWS service the
+// record names (pkt-src-aws-service, pkt-dst-aws-service): "aws:S3",
+// "aws:DYNAMODB" (and "aws:other" for the services folded by the
+// per-batch bound). A peer that is neither stays Absent.
+const PairServicePrefix = "aws:"
+
 // Metric suffixes of the traffic families: every traffic family has one
 // series of each per label set.
 const (

@@ -92,12 +92,16 @@ type (
 	// peerKey is the raw material of the pair family: the peer address of
 	// an egress record (its destination) or of an ingress record (its
 	// source). Without a direction, both addresses are kept: a and b are
-	// the source and the destination.
+	// the source and the destination. aSvc and bSvc are the AWS services
+	// the record names for them (pkt-src-aws-service, pkt-dst-aws-service;
+	// only the peer's for a direction), which name a peer no interface
+	// owns.
 	peerKey struct {
-		tuple  uint32
-		action word
-		dir    flowlog.Direction
-		a, b   uint32
+		tuple      uint32
+		action     word
+		dir        flowlog.Direction
+		a, b       uint32
+		aSvc, bSvc word
 	}
 	addrKey struct {
 		tuple  uint32
@@ -383,7 +387,8 @@ func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 	}
 	act := a.action(r)
 	a.iface.add(ifaceKey{tup, act, r.FlowDirection, path, a.rejects.field(r, flowlog.RejectReason)}, shares)
-	a.service.add(serviceKey{tup, a.services.field(r, flowlog.PktSrcAWSService), a.services.field(r, flowlog.PktDstAWSService), act, r.FlowDirection}, shares)
+	srcSvc, dstSvc := a.services.field(r, flowlog.PktSrcAWSService), a.services.field(r, flowlog.PktDstAWSService)
+	a.service.add(serviceKey{tup, srcSvc, dstSvc, act, r.FlowDirection}, shares)
 
 	src, dst := a.text(r, flowlog.SrcAddr), a.text(r, flowlog.DstAddr)
 	a.src.add(addrKey{tup, act, src}, shares)
@@ -392,17 +397,17 @@ func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 	t := a.tupleV[tup]
 	switch r.FlowDirection {
 	case flowlog.Egress:
-		a.peer.add(peerKey{tup, act, flowlog.Egress, dst, absent}, shares)
+		a.peer.add(peerKey{tup, act, flowlog.Egress, dst, absent, dstSvc, 0}, shares)
 		if src != absent && t.iface != absent {
 			a.owners[ownerKey{t.vpc, src}] = t.iface
 		}
 	case flowlog.Ingress:
-		a.peer.add(peerKey{tup, act, flowlog.Ingress, src, absent}, shares)
+		a.peer.add(peerKey{tup, act, flowlog.Ingress, src, absent, srcSvc, 0}, shares)
 		if dst != absent && t.iface != absent {
 			a.owners[ownerKey{t.vpc, dst}] = t.iface
 		}
 	default:
-		a.peer.add(peerKey{tup, act, flowlog.DirectionNone, src, dst}, shares)
+		a.peer.add(peerKey{tup, act, flowlog.DirectionNone, src, dst, srcSvc, dstSvc}, shares)
 	}
 
 	k := appKey{tuple: tup, action: act, dir: r.FlowDirection}
@@ -478,7 +483,7 @@ func (a *Aggregate) Merge(o *Aggregate) {
 		return serviceKey{tupMap[k.tuple], serviceMap[k.src], serviceMap[k.dst], act(k.action), k.dir}
 	})
 	mergeTable(&a.peer, &o.peer, func(k peerKey) peerKey {
-		return peerKey{tupMap[k.tuple], act(k.action), k.dir, strMap[k.a], strMap[k.b]}
+		return peerKey{tupMap[k.tuple], act(k.action), k.dir, strMap[k.a], strMap[k.b], serviceMap[k.aSvc], serviceMap[k.bSvc]}
 	})
 	addr := func(k addrKey) addrKey { return addrKey{tupMap[k.tuple], act(k.action), strMap[k.addr]} }
 	mergeTable(&a.src, &o.src, addr)

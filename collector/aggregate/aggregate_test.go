@@ -146,6 +146,29 @@ func TestPairsCountIntraVPCOnce(t *testing.T) {
 	}
 }
 
+// TestPairsNameAWSServices: a peer no interface owns is the AWS service
+// the record names for it (the destination's of an egress record, the
+// source's of an ingress one), else "-"; an interface owning the address
+// wins over the service field.
+func TestPairsNameAWSServices(t *testing.T) {
+	a := New()
+	ctx := &Context{}
+	a.Add(rec(t, append(base("eni-a", "egress", "10.0.0.1", "52.216.0.1", 100), "pkt-dst-aws-service=S3", "pkt-src-aws-service=EC2")...), ctx)
+	a.Add(rec(t, append(base("eni-a", "ingress", "52.94.0.1", "10.0.0.1", 30), "pkt-src-aws-service=DYNAMODB", "pkt-dst-aws-service=S3")...), ctx)
+	a.Add(rec(t, base("eni-a", "egress", "10.0.0.1", "198.51.100.1", 5)...), ctx)                                // no service: -
+	a.Add(rec(t, append(base("eni-a", "egress", "10.0.0.1", "10.0.0.2", 7), "pkt-dst-aws-service=EC2")...), ctx) // B owns it
+	a.Add(rec(t, base("eni-b", "egress", "10.0.0.2", "198.51.100.2", 1)...), ctx)
+	meta, owners := a.Learned()
+	res := a.Resolve(func(i string) (Meta, bool) { m, ok := meta[i]; return m, ok }, func(vpc, addr string) (string, bool) { o, ok := owners[OwnerKey(vpc, addr)]; return o, ok })
+	for _, fold := range []Fold{{}, {TopK: 1000}} {
+		got := totals(a.Series(&res, 0, fold), "vpcflow_pair_bytes", "src_interface", "dst_interface")
+		want := map[string]float64{"eni-a|aws:S3": 100, "aws:DYNAMODB|eni-a": 30, "eni-a|-": 5, "eni-a|eni-b": 7, "eni-b|-": 1}
+		if !maps.Equal(got, want) {
+			t.Errorf("fold %+v: pairs %v, want %v", fold, got, want)
+		}
+	}
+}
+
 func TestFillInFromOtherRecords(t *testing.T) {
 	a := New()
 	ctx := &Context{}

@@ -258,19 +258,34 @@ func (a *Aggregate) Output(res *Resolution) *Output {
 				r.add(rowKey{t.account, t.region, t.vpc, services[k.src], services[k.dst], act(k.action), dir(k.dir)}, a.service.cells[i])
 			}
 		case schema.Pair:
+			// A peer no interface owns is its AWS service where the
+			// record names one (schema.PairServicePrefix + the service label,
+			// bounded as src_service and dst_service are), else absent.
+			svcPeer := make(map[word]uint32)
+			peerOf := func(vpc, addr uint32, svc word) uint32 {
+				if owner := o.owner(vpc, addr); owner != absent || svc == 0 {
+					return owner
+				}
+				id, ok := svcPeer[svc]
+				if !ok {
+					id = o.id(schema.PairServicePrefix + o.a.str(services[svc]))
+					svcPeer[svc] = id
+				}
+				return id
+			}
 			r = newRows(defs[fam], len(a.peer.keys))
 			for i, k := range a.peer.keys {
 				t := o.tuples[k.tuple]
 				var src, dst uint32
 				switch {
 				case k.dir == flowlog.Egress:
-					src, dst = t.iface, o.owner(t.vpc, k.a)
+					src, dst = t.iface, peerOf(t.vpc, k.a, k.aSvc)
 				case k.dir == flowlog.DirectionNone && t.iface != absent && o.owner(t.vpc, k.a) == t.iface:
-					src, dst = t.iface, o.owner(t.vpc, k.b) // no direction, but the source is this interface
+					src, dst = t.iface, peerOf(t.vpc, k.b, k.bSvc) // no direction, but the source is this interface
 				case o.owner(t.vpc, k.a) != absent:
 					continue // from a known interface: its egress twin counts
 				default:
-					src, dst = absent, t.iface
+					src, dst = peerOf(t.vpc, absent, k.aSvc), t.iface
 				}
 				r.add(rowKey{t.account, t.region, t.vpc, src, dst, act(k.action)}, a.peer.cells[i])
 			}

@@ -50,6 +50,7 @@ type peerRecord struct {
 	account, region, vpc, iface, action string
 	dir                                 flowlog.Direction
 	src, dst                            string
+	srcSvc, dstSvc                      string // pkt-src-aws-service, pkt-dst-aws-service
 	bytes, packets                      uint64
 	start, end                          int64
 }
@@ -241,11 +242,13 @@ func (t *Truth) Observe(r *flowlog.Record) {
 	t.traffic("vpcflow_app", with(iface, text(r, flowlog.Protocol), port, action, dir), r)
 	start, end := span(r)
 	t.peers = append(t.peers, peerRecord{acct, region, vpc, iface, action, r.FlowDirection,
-		text(r, flowlog.SrcAddr), text(r, flowlog.DstAddr), r.Bytes, r.Packets, start, end})
+		text(r, flowlog.SrcAddr), text(r, flowlog.DstAddr), text(r, flowlog.PktSrcAWSService), text(r, flowlog.PktDstAWSService),
+		r.Bytes, r.Packets, start, end})
 }
 
 // Finish computes the pair family once every record is observed: an egress record at X counts X → the
-// owner of its destination; an ingress record at X counts - → X, unless its
+// owner of its destination (else its AWS service, "aws:S3", else -); an ingress record at X counts
+// - (or its source's AWS service) → X, unless its
 // source belongs to a known interface (whose egress record counted it). An
 // address belongs to the interface that sent egress records from it or
 // received ingress records at it.
@@ -285,11 +288,19 @@ func (t *Truth) Finish() {
 		}
 		return "", false
 	}
+	// A peer no interface owns is the AWS service the record names for
+	// it, if any.
+	service := func(svc string) string {
+		if svc == schema.Absent || svc == "" {
+			return schema.Absent
+		}
+		return schema.PairServicePrefix + svc
+	}
 	for _, p := range t.peers {
 		var src, dst string
 		switch p.dir {
 		case flowlog.Egress:
-			src, dst = p.iface, schema.Absent
+			src, dst = p.iface, service(p.dstSvc)
 			if o, ok := lookup(p.vpc, p.dst); ok {
 				dst = o
 			}
@@ -297,7 +308,7 @@ func (t *Truth) Finish() {
 			if _, known := lookup(p.vpc, p.src); known {
 				continue
 			}
-			src, dst = schema.Absent, p.iface
+			src, dst = service(p.srcSvc), p.iface
 		}
 		labels := []string{p.account, p.region, p.vpc, src, dst, p.action}
 		t.add("vpcflow_pair_bytes", labels, float64(p.bytes))

@@ -123,7 +123,7 @@ func benchNames(b *testing.B, vm *testserver.VM, dir string, from, to time.Time)
 	seen := map[string]bool{}
 	var entities []entity
 	add := func(typ report.EntityType, id string, ls map[string]string, relations ...string) {
-		if id == schema.Absent || id == schema.Other || id == "" || seen[string(typ)+id] {
+		if id == schema.Absent || id == schema.Other || id == "" || strings.HasPrefix(id, schema.PairServicePrefix) || seen[string(typ)+id] {
 			return
 		}
 		seen[string(typ)+id] = true

@@ -187,7 +187,7 @@ func writeNames(t *testing.T, vm *testserver.VM, ds *reporttest.Dataset) map[rep
 			vs := strings.Split(k, "|")
 			for i, c := range rep.Columns() {
 				typ := report.EntityTypeOf(c)
-				if typ == "" || vs[i] == schema.Absent || vs[i] == schema.Other {
+				if typ == "" || vs[i] == schema.Absent || vs[i] == schema.Other || strings.HasPrefix(vs[i], schema.PairServicePrefix) {
 					continue
 				}
 				if names[typ] == nil {

@@ -243,6 +243,7 @@ const (
 const (
 	OutsideTitle           = "Internet / unknown"
 	OutsideSubtitle        = "no known interface"
+	ServiceSubtitle        = "AWS service"
 	OtherSourcesTitle      = "Other sources"
 	OtherDestinationsTitle = "Other destinations"
 	OtherSubtitle          = "edges beyond the top N"
@@ -395,6 +396,8 @@ func nodeTitles(n report.GraphNode) (title, subtitle string) {
 	switch {
 	case n.Kind == report.NodeKindOutside:
 		return OutsideTitle, OutsideSubtitle
+	case n.Kind == report.NodeKindService: // aws:S3 → S3
+		return strings.TrimPrefix(n.ID, schema.PairServicePrefix), ServiceSubtitle
 	case n.ID == report.NodeOtherSources:
 		return OtherSourcesTitle, OtherSubtitle
 	case n.ID == report.NodeOtherDestinations:
