@@ -62,26 +62,7 @@ func namedIDs(names map[string]string, name string, re *regexp.Regexp) []string 
 func TestFilterByNameGroundTruth(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	ds := reporttest.Load(t, vm, reporttest.Hour(t, 37))
-	ids := map[report.EntityType]map[string]bool{}
-	for _, rep := range report.Reports() {
-		want, err := ds.Expected(rep, rep.DefaultMetric(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k := range want {
-			vs := strings.Split(k, "|")
-			for i, c := range rep.Columns() {
-				typ := report.EntityTypeOf(c)
-				if typ == "" || vs[i] == schema.Absent || vs[i] == schema.Other || strings.HasPrefix(vs[i], schema.PairServicePrefix) {
-					continue
-				}
-				if ids[typ] == nil {
-					ids[typ] = map[string]bool{}
-				}
-				ids[typ][vs[i]] = true
-			}
-		}
-	}
+	ids := ds.EntityIDs(t)
 	sync := entitySync{account: "111111111111", at: ds.From.Add(-10 * time.Minute), names: map[report.EntityType]map[string]string{}}
 	names := map[report.EntityType]map[string]string{} // what the filters must find
 	hostile := map[report.EntityType]string{}

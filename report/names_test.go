@@ -256,26 +256,7 @@ func checkNames(t *testing.T, e *report.Engine, q report.Query, from, to time.Ti
 func TestNamesGroundTruth(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	ds := reporttest.Load(t, vm, reporttest.Hour(t, 23))
-	ids := map[report.EntityType]map[string]bool{}
-	for _, rep := range report.Reports() {
-		want, err := ds.Expected(rep, rep.DefaultMetric(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k := range want {
-			vs := strings.Split(k, "|")
-			for i, c := range rep.Columns() {
-				typ := report.EntityTypeOf(c)
-				if typ == "" || vs[i] == schema.Absent || vs[i] == schema.Other || strings.HasPrefix(vs[i], schema.PairServicePrefix) {
-					continue
-				}
-				if ids[typ] == nil {
-					ids[typ] = map[string]bool{}
-				}
-				ids[typ][vs[i]] = true
-			}
-		}
-	}
+	ids := ds.EntityIDs(t)
 	first := entitySync{account: "111111111111", at: ds.From.Add(-30 * time.Minute), names: map[report.EntityType]map[string]string{}}
 	second := entitySync{account: "111111111111", at: ds.From.Add(20 * time.Minute), names: map[report.EntityType]map[string]string{}}
 	want := map[report.EntityType]map[string]string{}

@@ -495,3 +495,32 @@ func Sum(m map[string]float64) float64 {
 	}
 	return t
 }
+
+// EntityIDs returns, per entity type, the ids the ground truth's rows of
+// every report hold in their id columns (report.EntityTypeOf): what an
+// entity sync of the dataset would name. The values that are no entity
+// (-, other, AWS service peers "aws:…") are left out.
+func (ds *Dataset) EntityIDs(tb testing.TB) map[report.EntityType]map[string]bool {
+	tb.Helper()
+	ids := map[report.EntityType]map[string]bool{}
+	for _, rep := range report.Reports() {
+		want, err := ds.Expected(rep, rep.DefaultMetric(), nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for k := range want {
+			vs := strings.Split(k, "|")
+			for i, c := range rep.Columns() {
+				typ := report.EntityTypeOf(c)
+				if typ == "" || vs[i] == schema.Absent || vs[i] == schema.Other || strings.HasPrefix(vs[i], schema.PairServicePrefix) {
+					continue
+				}
+				if ids[typ] == nil {
+					ids[typ] = map[string]bool{}
+				}
+				ids[typ][vs[i]] = true
+			}
+		}
+	}
+	return ids
+}

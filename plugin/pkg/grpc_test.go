@@ -178,23 +178,10 @@ func TestGrafanaHandshake(t *testing.T) {
 func writeNames(t *testing.T, vm *testserver.VM, ds *reporttest.Dataset) map[report.EntityType]map[string]string {
 	t.Helper()
 	names := map[report.EntityType]map[string]string{}
-	for _, rep := range report.Reports() {
-		want, err := ds.Expected(rep, rep.DefaultMetric(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k := range want {
-			vs := strings.Split(k, "|")
-			for i, c := range rep.Columns() {
-				typ := report.EntityTypeOf(c)
-				if typ == "" || vs[i] == schema.Absent || vs[i] == schema.Other || strings.HasPrefix(vs[i], schema.PairServicePrefix) {
-					continue
-				}
-				if names[typ] == nil {
-					names[typ] = map[string]string{}
-				}
-				names[typ][vs[i]] = ""
-			}
+	for typ, ids := range ds.EntityIDs(t) {
+		names[typ] = map[string]string{}
+		for id := range ids {
+			names[typ][id] = ""
 		}
 	}
 	var series []vmclient.Series
