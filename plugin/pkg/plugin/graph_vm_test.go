@@ -187,13 +187,15 @@ func TestQueryDataNodeGraph(t *testing.T) {
 					t.Errorf("%s: node %s ring %v/%v, share %v", what, nid, accepted.At(i), rejected.At(i), s)
 				}
 				wantTitle, wantSub, wantVPC, wantSubnet := nid, "", "", ""
-				switch nid {
-				case report.NodeOutside:
+				switch {
+				case nid == report.NodeOutside:
 					wantTitle, wantSub = plugin.OutsideTitle, plugin.OutsideSubtitle
-				case report.NodeOtherSources:
+				case nid == report.NodeOtherSources:
 					wantTitle, wantSub = plugin.OtherSourcesTitle, plugin.OtherSubtitle
-				case report.NodeOtherDestinations:
+				case nid == report.NodeOtherDestinations:
 					wantTitle, wantSub = plugin.OtherDestinationsTitle, plugin.OtherSubtitle
+				case strings.HasPrefix(nid, schema.PairServicePrefix): // aws:S3 is "S3", an AWS service
+					wantTitle, wantSub = strings.TrimPrefix(nid, schema.PairServicePrefix), plugin.ServiceSubtitle
 				default:
 					// The VPC named (by the sync of another interface in it,
 					// maybe), the subnet not.
