@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 
 // collectorBinary builds vpcflow-collector once per test run, into a
 // temporary folder, and returns its path.
-func collectorBinary(t *testing.T) string {
+func collectorBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "vpcflow-bin-")
@@ -307,7 +307,7 @@ func runToEnd(t *testing.T, bin, config string) time.Duration {
 }
 
 // copyTree copies the files under src to dst.
-func copyTree(t *testing.T, src, dst string) {
+func copyTree(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -329,7 +329,7 @@ func copyTree(t *testing.T, src, dst string) {
 }
 
 // present returns the keys of the files under dir.
-func present(t *testing.T, dir string) map[string]bool {
+func present(t testing.TB, dir string) map[string]bool {
 	t.Helper()
 	keys := map[string]bool{}
 	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
@@ -343,7 +343,7 @@ func present(t *testing.T, dir string) map[string]bool {
 }
 
 // writeFile writes a file in a new folder and returns its path.
-func writeFile(t *testing.T, name, content string) string {
+func writeFile(t testing.TB, name, content string) string {
 	t.Helper()
 	path := t.TempDir() + "/" + name
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {

@@ -86,6 +86,12 @@ func (c *Config) Pipeline() pipeline.Config {
 	return pipeline.Config{Aggregation: c.Aggregation, Decode: c.Decode, Batch: c.Batch}
 }
 
+// Share returns the part of the sources this instance takes (instance:
+// index of count), by flow log (source.Share).
+func (c *Config) Share() source.Share {
+	return source.Share{Index: c.Instance.Index, Count: c.Instance.Count}
+}
+
 // LedgerPath returns the collector's ledger, <state_dir>/ledger.db.
 func (c *Config) LedgerPath() string { return filepath.Join(c.StateDir, "ledger.db") }
 
@@ -262,8 +268,11 @@ func (c *Config) check() error {
 			errs = append(errs, err)
 		}
 	}
-	if c.Instance.Count < 1 || c.Instance.Index < 0 || c.Instance.Index >= c.Instance.Count {
+	switch {
+	case c.Instance.Count < 1 || c.Instance.Index < 0 || c.Instance.Index >= c.Instance.Count:
 		add(fieldError("instance", "index %d of count %d: want 0 ≤ index < count", c.Instance.Index, c.Instance.Count))
+	case c.Instance.Count > ledger.MaxInstances:
+		add(fieldError("instance", "count %d: at most %d collectors may share a storage", c.Instance.Count, ledger.MaxInstances))
 	}
 	add(checkStorage(&c.Storage))
 	if c.Aggregation.TopK < 0 {

@@ -108,6 +108,7 @@ func TestErrorsNameTheField(t *testing.T) {
 	f("storage: {url: http://vm, password: x}\n"+src, "storage.username: required")
 	f("storage: {url: http://vm, tls: {cert_file: c}}\n"+src, "cert_file and key_file")
 	f(ok+src+"instance: {index: 2, count: 2}\n", "instance")
+	f(ok+src+"instance: {index: 2, count: 51}\n", "instance", "at most 50 collectors")
 	f(ok+src+"storage: {url: http://vm}\n", "line 3, column 1: storage: given twice (first at line 1, column 1)")
 	s3 := func(fields string) string { return ok + "sources: [{name: b, type: s3, " + fields + "}]\n" }
 	f(s3("region: us-east-1"), "sources[0].bucket: required")

@@ -200,22 +200,25 @@ func (l *Ledger) takeSlot(tx *bolt.Tx, minutes []int64) (int, error) {
 	sets := make([][]int, len(minutes))
 	for i, m := range minutes {
 		v := mb.Get(minuteKey(m))
-		if v == nil && m < horizon {
-			low = max(low, floor) // the minute's record may have been pruned
+		if m < horizon {
+			// The minute's record may have been pruned (its slots below
+			// the floor were taken), or written before this ledger joined
+			// other instances (see Scale-out).
+			low = max(low, floor)
 		}
 		sets[i] = decodeSlots(v)
 		for _, s := range sets[i] {
 			taken[s] = true
 		}
 	}
-	inst, insts := l.opts.Instance, l.opts.Instances
-	slot := low + (inst-low%insts+insts)%insts
+	inst, stride := l.opts.Instance, l.stride
+	slot := low + (inst-low%stride+stride)%stride
 	for taken[slot] {
-		slot += insts
+		slot += stride
 	}
 	if slot >= SlotsPerMinute {
-		return 0, fmt.Errorf("minutes %s…: every slot of instance %d of %d is taken: %w",
-			time.Unix(minutes[0]*60, 0).UTC().Format("2006-01-02T15:04Z"), inst, insts, ErrNoSlot)
+		return 0, fmt.Errorf("minutes %s…: every slot of instance %d is taken: %w",
+			time.Unix(minutes[0]*60, 0).UTC().Format("2006-01-02T15:04Z"), inst, ErrNoSlot)
 	}
 	for i, m := range minutes {
 		set := append(sets[i], slot)

@@ -31,13 +31,25 @@
 // # Scale-out
 //
 // Several collector instances may write to the same VictoriaMetrics, each
-// with its own ledger. Instance i of n (Options.Instance, Options.Instances)
-// only uses slots s with s % n == i, so instances never pick the same slot
-// for a minute. Every instance must be configured with the same n and a
-// distinct i. A ledger remembers the pair it was created with and Open
-// refuses another one unless Options.AllowReconfigure is set, because slots
-// written under the old pair may collide with another instance's new ones
-// in minutes that are written to again.
+// with its own ledger and a distinct index. A ledger that is or was one of
+// several (Options.Instances above 1) only uses slots s with
+// s % MaxInstances == Options.Instance, whatever the count, so instances
+// never pick the same slot for a minute, and the count may change: an
+// instance added later, or a collector that ran alone before, keeps the
+// same residue class. A single collector that never ran with others uses
+// every slot. Two rules cover what the residue classes do not:
+//
+//   - a ledger created for one of several instances, or moved from the
+//     slot scheme of earlier versions (residue modulo the count), takes
+//     only slots from JoinFloor up in the minutes before it (up to an hour
+//     after its creation): the collectors that wrote those minutes before
+//     it (a single collector with every slot, an older version) used the
+//     slots below, as a minute is touched by a few dozen batches at most;
+//   - Open refuses another index than the ledger's (its slots are that
+//     index's), and another count while the ledger holds batches not
+//     committed or ingested objects not yet deleted (ErrShareInFlight):
+//     with the new count another instance may take those objects too.
+//     Options.AllowReconfigure overrides both.
 //
 // # Minute retention
 //
@@ -50,12 +62,13 @@
 package ledger
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -100,6 +113,7 @@ var (
 	metaFormat   = []byte("format")
 	metaID       = []byte("id")
 	metaInstance = []byte("instance")       // "i/n"
+	metaStride   = []byte("slot_stride")    // slots s % stride == index
 	metaHorizon  = []byte("pruned_horizon") // minutes below were pruned
 	metaFloor    = []byte("pruned_floor")   // highest next slot pruned
 )
@@ -111,7 +125,7 @@ type Options struct {
 	// uses slots s with s % Instances == Instance.
 	Instance int
 	// Instances is the number of collector instances writing to the same
-	// VictoriaMetrics; 0 means 1. At most SlotsPerMinute.
+	// VictoriaMetrics; 0 means 1. At most MaxInstances.
 	Instances int
 	// Timeout is how long Open waits for the file lock held by another
 	// process; 0 means DefaultTimeout.
@@ -120,9 +134,10 @@ type Options struct {
 	// (see the package documentation); 0 means DefaultMinuteRetention, a
 	// negative value keeps them forever.
 	MinuteRetention time.Duration
-	// AllowReconfigure lets Open accept an Instance/Instances pair different
-	// from the one the ledger was last used with. Slots used under the old
-	// pair may then collide with another instance's slots.
+	// AllowReconfigure lets Open accept another Instance than the one the
+	// ledger was last used with, or another Instances while the ledger holds
+	// work in flight (see Scale-out): slots may then collide with another
+	// instance's, or objects be taken by two instances.
 	AllowReconfigure bool
 	// Now is the clock used for timestamps and pruning; nil means time.Now.
 	Now func() time.Time
@@ -133,8 +148,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Instances == 0 {
 		o.Instances = 1
 	}
-	if o.Instances < 1 || o.Instances > SlotsPerMinute {
-		return o, fmt.Errorf("instances must be between 1 and %d, got %d", SlotsPerMinute, o.Instances)
+	if o.Instances < 1 || o.Instances > MaxInstances {
+		return o, fmt.Errorf("instances must be between 1 and %d, got %d", MaxInstances, o.Instances)
 	}
 	if o.Instance < 0 || o.Instance >= o.Instances {
 		return o, fmt.Errorf("instance must be between 0 and %d (instances %d), got %d", o.Instances-1, o.Instances, o.Instance)
@@ -158,6 +173,9 @@ type Ledger struct {
 	path string
 	opts Options
 	id   string
+	// stride: the ledger's slots s have s % stride == opts.Instance (1
+	// or MaxInstances, see Scale-out).
+	stride int
 }
 
 // Open opens the ledger at path, creating the file (and its directory) if
@@ -234,18 +252,139 @@ func (l *Ledger) init(tx *bolt.Tx) error {
 		}
 		l.id = id
 	}
-	inst := []byte(l.Instance())
-	if old := meta.Get(metaInstance); old != nil && !bytes.Equal(old, inst) && !l.opts.AllowReconfigure {
-		return fmt.Errorf("ledger was used as instance %s and is now opened as instance %s: slots may collide with other instances (allow reconfiguration to proceed anyway)", old, inst)
-	}
-	if err := meta.Put(metaInstance, inst); err != nil {
-		return fmt.Errorf("writing instance: %w", err)
+	if err := l.initInstance(tx); err != nil {
+		return err
 	}
 	if l.opts.MinuteRetention > 0 {
 		horizon := l.opts.Now().Add(-l.opts.MinuteRetention).Unix() / 60
 		if err := pruneMinutes(tx, horizon); err != nil {
 			return fmt.Errorf("pruning minutes: %w", err)
 		}
+	}
+	return nil
+}
+
+// MaxInstances is the most collector instances that may share a
+// VictoriaMetrics (Options.Instances): the residue classes of slots among
+// several instances are modulo MaxInstances, which leaves each instance
+// SlotsPerMinute/MaxInstances slots in a minute.
+const MaxInstances = 50
+
+// JoinFloor is the lowest slot a ledger that joined several instances takes
+// in the minutes before it joined (see Scale-out).
+const JoinFloor = SlotsPerMinute / 2
+
+// joinMargin is how far past its creation a joining ledger keeps to
+// JoinFloor: minutes a little ahead of the clock (a skewed exporter) may
+// have been written before it joined.
+const joinMargin = time.Hour
+
+// ErrShareInFlight is Open's error when the instance count changed while the
+// ledger holds batches not committed or ingested objects not yet deleted.
+var ErrShareInFlight = errors.New("work in flight under the old count")
+
+// initInstance checks the instance the ledger is opened as against the one
+// it was used as, and settles its slot stride (see Scale-out).
+func (l *Ledger) initInstance(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	old := meta.Get(metaInstance)
+	oldIndex, oldCount, err := parseInstance(old)
+	if err != nil {
+		return err
+	}
+	if old != nil && !l.opts.AllowReconfigure {
+		if oldIndex != l.opts.Instance {
+			return fmt.Errorf("ledger was used as instance %s and is now opened as instance %s: the index of a state_dir cannot change (its slots are that index's; give the new index a state_dir of its own)", old, l.Instance())
+		}
+		if oldCount != l.opts.Instances {
+			if err := inFlight(tx, oldCount, l.opts.Instances); err != nil {
+				return err
+			}
+		}
+	}
+	stride := 1
+	join := false
+	switch v := meta.Get(metaStride); {
+	case len(v) == 4:
+		stride = int(binary.BigEndian.Uint32(v))
+	case old == nil: // new
+		join = l.opts.Instances > 1
+	case oldCount > 1: // the scheme of earlier versions
+		join = true
+	}
+	if l.opts.Instances > 1 || join {
+		stride = MaxInstances
+	}
+	if stride != 1 && stride != MaxInstances {
+		return fmt.Errorf("slot stride %d: want 1 or %d", stride, MaxInstances)
+	}
+	if join {
+		horizon, floor := prunedState(meta)
+		horizon = max(horizon, l.opts.Now().Add(joinMargin).Unix()/60+1)
+		if err := putPrunedState(meta, horizon, max(floor, JoinFloor)); err != nil {
+			return err
+		}
+	}
+	l.stride = stride
+	if err := meta.Put(metaStride, binary.BigEndian.AppendUint32(nil, uint32(stride))); err != nil {
+		return fmt.Errorf("writing slot stride: %w", err)
+	}
+	if err := meta.Put(metaInstance, []byte(l.Instance())); err != nil {
+		return fmt.Errorf("writing instance: %w", err)
+	}
+	return nil
+}
+
+// parseInstance reads the "i/n" a ledger was last used as (none: 0, 0).
+func parseInstance(v []byte) (index, count int, err error) {
+	if v == nil {
+		return 0, 0, nil
+	}
+	i, n, ok := strings.Cut(string(v), "/")
+	index, err1 := strconv.Atoi(i)
+	count, err2 := strconv.Atoi(n)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("instance %q: want index/count", v)
+	}
+	return index, count, nil
+}
+
+// inFlight fails with ErrShareInFlight when the ledger holds batches not
+// committed or ingested objects not yet deleted.
+func inFlight(tx *bolt.Tx, oldCount, newCount int) error {
+	batches := tx.Bucket(bucketBatches).Stats().KeyN
+	ingested := 0
+	err := tx.Bucket(bucketObjects).ForEachBucket(func(src []byte) error {
+		return tx.Bucket(bucketObjects).Bucket(src).ForEach(func(k, v []byte) error {
+			r, err := decodeRecord(string(src), string(k), v)
+			if err != nil {
+				return err
+			}
+			if r.State == Ingested || r.State == Pending {
+				ingested++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if batches == 0 && ingested == 0 {
+		return nil
+	}
+	return fmt.Errorf("instance count changed from %d to %d while this ledger holds %d batches not committed and %d objects ingested but not yet deleted, "+
+		"which another instance could take under the new count: run this collector with count %d until they are done (`run --once` finishes them; "+
+		"a source that keeps its objects, delete_after_ingest: false, keeps its records for days), then change the count of every instance: %w",
+		oldCount, newCount, batches, ingested, oldCount, ErrShareInFlight)
+}
+
+// putPrunedState writes the pruned horizon and floor.
+func putPrunedState(meta *bolt.Bucket, horizon int64, floor int) error {
+	if err := meta.Put(metaHorizon, binary.BigEndian.AppendUint64(nil, uint64(horizon))); err != nil {
+		return fmt.Errorf("writing pruned horizon: %w", err)
+	}
+	if err := meta.Put(metaFloor, binary.BigEndian.AppendUint32(nil, uint32(floor))); err != nil {
+		return fmt.Errorf("writing pruned floor: %w", err)
 	}
 	return nil
 }
@@ -292,13 +431,7 @@ func pruneMinutes(tx *bolt.Tx, horizon int64) error {
 			return fmt.Errorf("deleting minute: %w", err)
 		}
 	}
-	if err := meta.Put(metaHorizon, binary.BigEndian.AppendUint64(nil, uint64(horizon))); err != nil {
-		return fmt.Errorf("writing pruned horizon: %w", err)
-	}
-	if err := meta.Put(metaFloor, binary.BigEndian.AppendUint32(nil, uint32(floor))); err != nil {
-		return fmt.Errorf("writing pruned floor: %w", err)
-	}
-	return nil
+	return putPrunedState(meta, horizon, floor)
 }
 
 // prunedState returns the minute below which counters were pruned and the

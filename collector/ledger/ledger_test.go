@@ -122,7 +122,8 @@ func TestOpenOptions(t *testing.T) {
 		{"instance 2 of 3", Options{Instance: 2, Instances: 3}, ""},
 		{"instance out of range", Options{Instance: 3, Instances: 3}, "instance must be"},
 		{"negative instance", Options{Instance: -1}, "instance must be"},
-		{"too many instances", Options{Instances: SlotsPerMinute + 1}, "instances must be"},
+		{"too many instances", Options{Instances: MaxInstances + 1}, "instances must be"},
+		{"most instances", Options{Instance: MaxInstances - 1, Instances: MaxInstances}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,20 +146,59 @@ func TestOpenOptions(t *testing.T) {
 	}
 }
 
+// TestReconfigure opens a ledger of instance 1 of 3 again as another
+// instance: another index is refused, another count only while the ledger
+// holds work in flight (a batch not committed, an object ingested and not
+// yet deleted), unless AllowReconfigure.
 func TestReconfigure(t *testing.T) {
 	tests := []struct {
 		name    string
+		work    func(t *testing.T, l *Ledger)
 		second  Options
-		wantErr bool
+		wantErr string
 	}{
-		{"same instance", Options{Instance: 1, Instances: 3}, false},
-		{"other instance", Options{Instance: 0, Instances: 3}, true},
-		{"other count", Options{Instance: 1, Instances: 4}, true},
-		{"allowed", Options{Instance: 0, Instances: 1, AllowReconfigure: true}, false},
+		{"same instance", nil, Options{Instance: 1, Instances: 3}, ""},
+		{"other index", nil, Options{Instance: 0, Instances: 3}, "index of a state_dir cannot change"},
+		{"other count", nil, Options{Instance: 1, Instances: 4}, ""},
+		{"fewer", nil, Options{Instance: 1, Instances: 2}, ""},
+		{"other count, batch pending", func(t *testing.T, l *Ledger) {
+			if _, err := beginMinutes(l, 1, []int64{5}); err != nil {
+				t.Fatal(err)
+			}
+		}, Options{Instance: 1, Instances: 4}, "1 batches not committed and 1 objects"},
+		{"other count, object not deleted", func(t *testing.T, l *Ledger) {
+			b, err := beginMinutes(l, 1, []int64{5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.CommitBatch(b.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, Options{Instance: 1, Instances: 4}, "0 batches not committed and 1 objects"},
+		{"other count, object deleted", func(t *testing.T, l *Ledger) {
+			b, err := beginMinutes(l, 1, []int64{5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.CommitBatch(b.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Forget("s", b.Objects[0].Key); err != nil {
+				t.Fatal(err)
+			}
+		}, Options{Instance: 1, Instances: 4}, ""},
+		{"allowed", func(t *testing.T, l *Ledger) {
+			if _, err := beginMinutes(l, 1, []int64{5}); err != nil {
+				t.Fatal(err)
+			}
+		}, Options{Instance: 0, Instances: 1, AllowReconfigure: true}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l, path := openTest(t, Options{Instance: 1, Instances: 3})
+			if tt.work != nil {
+				tt.work(t, l)
+			}
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -166,8 +206,13 @@ func TestReconfigure(t *testing.T) {
 			if err == nil {
 				_ = l2.Close()
 			}
-			if (err != nil) != tt.wantErr {
-				t.Errorf("second Open error = %v, want error %v", err, tt.wantErr)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("second Open: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("second Open error = %v, want %q", err, tt.wantErr)
+			case strings.Contains(tt.wantErr, "batches") && !errors.Is(err, ErrShareInFlight):
+				t.Errorf("second Open error = %v, want ErrShareInFlight", err)
 			}
 		})
 	}
@@ -592,9 +637,12 @@ func TestMinutePruning(t *testing.T) {
 		want   int
 	}{
 		{"pruned minute starts above the pruned counters", old, 5},
+		// Its record now holds slot 5 alone: slots 0–4 stay taken.
+		{"pruned minute written again stays above them", old, 6},
 		{"never-seen old minute too", old + 7, 5},
 		{"recent minute", recent, 1},
-		{"pending minute", pendingMin, pend.Slot + 1},
+		// Kept whole, but below the horizon like the pruned minutes.
+		{"pending minute", pendingMin, 5},
 		{"new minute", recent + 1, 0},
 	}
 	for i, tt := range tests {

@@ -14,7 +14,9 @@ func (p *Pipeline) firstRun(ctx context.Context, src *sourceRun) (ledger.SourceS
 	if src.state != nil && (src.state.Done || src.state.Mode != sourcestate.FirstRunPurge) {
 		return *src.state, nil
 	}
-	st, err := sourcestate.EnsureFirstRun(ctx, p.ledger, src.Source.Source, src.FirstRun, p.now(), p.log, func() { src.stats.Purged.Add(1) })
+	fr := src.FirstRun
+	fr.Share = p.opts.Share
+	st, err := sourcestate.EnsureFirstRun(ctx, p.ledger, src.Source.Source, fr, p.now(), p.log, func() { src.stats.Purged.Add(1) })
 	if err != nil {
 		return st, err
 	}

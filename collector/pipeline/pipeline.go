@@ -25,6 +25,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/aggregate"
 	"github.com/vpcflow/vpcflow/collector/ledger"
+	"github.com/vpcflow/vpcflow/collector/source"
 	"github.com/vpcflow/vpcflow/collector/sourcestate"
 	"github.com/vpcflow/vpcflow/vmclient"
 )
@@ -89,6 +90,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of first-run cutoffs; default time.Now.
 	Now func() time.Time
+	// Share is the part of every source this collector instance takes when
+	// several read the same sources (the configuration's instance): the
+	// objects of the flow logs it owns (source.Share). The zero Share takes
+	// every object.
+	Share source.Share
 
 	// The memory bounds (docs/pipeline.md, Memory) count cells: one label
 	// set of one family in one minute (aggregate.Aggregate.Cells).

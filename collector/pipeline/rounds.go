@@ -235,11 +235,19 @@ func (p *Pipeline) listNew(ctx context.Context, src *sourceRun) ([]source.Object
 	return todo, nil
 }
 
-// list lists a source: in full, or, for a shared source (objects not
-// deleted) past its first run, only its recent date prefixes when it can.
-// The ledger's records of objects older than that window are pruned now and
-// then: they will not be listed again.
+// list lists this instance's share of a source (Options.Share): in full,
+// or, for a shared source (objects not deleted) past its first run, only its
+// recent date prefixes when it can. The ledger's records of objects older
+// than that window are pruned now and then: they will not be listed again.
 func (p *Pipeline) list(ctx context.Context, src *sourceRun) ([]source.Object, error) {
+	objs, err := p.listAll(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	return p.opts.Share.Filter(objs), nil
+}
+
+func (p *Pipeline) listAll(ctx context.Context, src *sourceRun) ([]source.Object, error) {
 	sl, ok := src.Source.Source.(sourcestate.SinceLister)
 	if src.Delete || !ok || src.state == nil || !src.state.Done {
 		return src.List(ctx)

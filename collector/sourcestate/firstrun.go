@@ -35,6 +35,10 @@ type FirstRun struct {
 	// OlderThan is the age beyond which the purge deletes; default
 	// source.DefaultPurgeOlderThan.
 	OlderThan time.Duration
+	// Share is the part of the source this collector instance takes: the
+	// purge deletes only its objects, for another instance's first run
+	// (and cutoff) may come later.
+	Share source.Share
 }
 
 // SinceLister is a source that can list only the objects of recent date
@@ -85,7 +89,7 @@ func EnsureFirstRun(ctx context.Context, l *ledger.Ledger, src source.Source, fr
 		log.Info("first run of source", "source", src.Name(), "mode", st.Mode, "cutoff", st.Cutoff)
 	}
 	if st.Mode == FirstRunPurge && !st.Done {
-		if err := purge(ctx, l, src, st.Cutoff, log, purged); err != nil {
+		if err := purge(ctx, l, src, fr.Share, st.Cutoff, log, purged); err != nil {
 			return st, err
 		}
 		st.Done = true
@@ -96,13 +100,14 @@ func EnsureFirstRun(ctx context.Context, l *ledger.Ledger, src source.Source, fr
 	return st, nil
 }
 
-// purge deletes the source's flow logs last modified before cutoff that the
-// ledger does not know, unread.
-func purge(ctx context.Context, l *ledger.Ledger, src source.Source, cutoff time.Time, log *slog.Logger, purged func()) error {
+// purge deletes the source's flow logs of share last modified before cutoff
+// that the ledger does not know, unread.
+func purge(ctx context.Context, l *ledger.Ledger, src source.Source, share source.Share, cutoff time.Time, log *slog.Logger, purged func()) error {
 	objs, err := src.List(ctx)
 	if err != nil {
 		return fmt.Errorf("purge: %w", err)
 	}
+	objs = share.Filter(objs)
 	var n, bytes int64
 	var failed error
 	for _, o := range objs {

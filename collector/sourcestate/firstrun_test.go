@@ -22,6 +22,7 @@ import (
 // (and only once: the ledger remembers it), skip leaves everything and
 // is done at once, backfill (the default) deletes nothing and is done
 // once the caller says so; an unknown mode is refused, recording nothing.
+// One of several instances purges its share of the objects only.
 func TestEnsureFirstRun(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 5, 3, 12, 0, 0, 0, time.UTC)
@@ -94,6 +95,10 @@ func TestEnsureFirstRun(t *testing.T) {
 		ledger.SourceState{FirstRun: now, Mode: sourcestate.FirstRunPurge, Cutoff: now.Add(-150 * time.Minute), Done: true}, []string{"known.log", "new.log", "old-2.log"}, "")
 	f(sourcestate.FirstRun{Mode: sourcestate.FirstRunPurge},
 		ledger.SourceState{FirstRun: now, Mode: sourcestate.FirstRunPurge, Cutoff: now.Add(-source.DefaultPurgeOlderThan), Done: true}, []string{"known.log", "new.log"}, "")
+	// Instance 1 of 2 purges its share only (old-2.log): instance 0's first
+	// run, and cutoff, may come later.
+	f(sourcestate.FirstRun{Mode: sourcestate.FirstRunPurge, OlderThan: 90 * time.Minute, Share: source.Share{Index: 1, Count: 2}},
+		ledger.SourceState{FirstRun: now, Mode: sourcestate.FirstRunPurge, Cutoff: now.Add(-90 * time.Minute), Done: true}, []string{"known.log", "new.log", "old-1.log"}, "")
 	f(sourcestate.FirstRun{Mode: sourcestate.FirstRunSkip, OlderThan: time.Minute},
 		ledger.SourceState{FirstRun: now, Mode: sourcestate.FirstRunSkip, Cutoff: now, Done: true}, all, "")
 	f(sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}, ledger.SourceState{FirstRun: now, Mode: sourcestate.FirstRunBackfill}, all, "")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpcflow/vpcflow/collector/ledger"
 	"github.com/vpcflow/vpcflow/vmclient"
+	"regexp"
 )
 
 // A lost state folder must not count data twice, nor a lost storage drop it
@@ -78,9 +79,16 @@ type MarkerReader interface {
 	Export(ctx context.Context, match string, start, end time.Time) ([]vmclient.ExportedSeries, error)
 }
 
+// instanceIndex returns the index of an "index/count" instance, as a
+// regular expression matching it alone.
+func instanceIndex(instance string) string {
+	i, _, _ := strings.Cut(instance, "/")
+	return regexp.QuoteMeta(i)
+}
+
 // CheckLostState compares, for each named source, what the ledger knows
 // with the traces the storage holds for the collector instance ("i/n",
-// see MarkerName). retention is the storage's (0: unknown, taken as
+// see MarkerName; the index i under any count n). retention is the storage's (0: unknown, taken as
 // unlimited): traces older than it are gone by design, and a ledger whose
 // latest saved trace is that old is not taken as talking to a lost
 // storage. The downloader role checks its own ledger the same way: it
@@ -95,7 +103,9 @@ func CheckLostState(ctx context.Context, l *ledger.Ledger, r MarkerReader, insta
 		// VictoriaMetrics caches which series a filter selects, and may
 		// keep an answer up to 10 s after new series appeared: a filter
 		// on a value no series has makes this lookup one of its own.
-		match := fmt.Sprintf(`%s{source=%s,instance=%s,ledger!="check-%d"}`, MarkerName, strconv.Quote(name), strconv.Quote(instance), now.UnixNano())
+		// The traces of this index under any count: a count changed
+		// (instance "0/2" now "0/3") is the same instance.
+		match := fmt.Sprintf(`%s{source=%s,instance=~%s,ledger!="check-%d"}`, MarkerName, strconv.Quote(name), strconv.Quote(instanceIndex(instance)+"/[0-9]+"), now.UnixNano())
 		start := time.Unix(0, 0)
 		if retention > 0 && now.Add(-retention).After(start) {
 			start = now.Add(-retention)

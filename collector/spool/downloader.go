@@ -79,6 +79,10 @@ type Options struct {
 	// configuration's batch.max_wait); default sourcestate.DefaultMaxWait.
 	Interval time.Duration
 	Logger   *slog.Logger
+	// Share is the part of every origin this downloader fetches when
+	// several download from the same bucket (the configuration's instance:
+	// source.Share); the zero Share fetches every object.
+	Share source.Share
 }
 
 // Downloader copies new objects of its origins into the spool. Its ledger
@@ -169,7 +173,9 @@ func (d *Downloader) Run(ctx context.Context, once bool) error {
 // round lists an origin and downloads what is new; it returns how many
 // objects it spooled.
 func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
-	st, err := sourcestate.EnsureFirstRun(ctx, d.ledger, o.Source, o.FirstRun, time.Now(), d.log, func() { o.stats.Purged.Add(1) })
+	fr := o.FirstRun
+	fr.Share = d.opts.Share
+	st, err := sourcestate.EnsureFirstRun(ctx, d.ledger, o.Source, fr, time.Now(), d.log, func() { o.stats.Purged.Add(1) })
 	if err != nil {
 		return 0, err
 	}
@@ -237,9 +243,18 @@ func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
 	return done, failed
 }
 
-// list lists an origin: in full, or only its recent date prefixes for a
-// shared one past its first run.
+// list lists this downloader's share of an origin (Options.Share): in
+// full, or only its recent date prefixes for a shared one past its first
+// run.
 func (d *Downloader) list(ctx context.Context, o *Origin) ([]source.Object, error) {
+	objs, err := d.listAll(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return d.opts.Share.Filter(objs), nil
+}
+
+func (d *Downloader) listAll(ctx context.Context, o *Origin) ([]source.Object, error) {
 	sl, ok := o.Source.(sourcestate.SinceLister)
 	if !o.Shared || !ok || !o.state.Done {
 		return o.Source.List(ctx)

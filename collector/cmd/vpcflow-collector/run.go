@@ -178,6 +178,7 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	}
 	opts := cfg.Pipeline().Options()
 	opts.Logger = log
+	opts.Share = cfg.Share()
 	// The entity sync's interfaces name pair owners that records alone
 	// cannot (docs/pipeline.md): the pipeline reads them, the sync fills them.
 	dir := awssync.NewDirectory()
@@ -259,7 +260,7 @@ func runDownloader(ctx context.Context, log *slog.Logger, cfg *config.Config, fl
 	if err := spool.GuardFirstRuns(ctx, log, led, origins, cfg.Storage, fl.storageBound(), instance, fl.lostState); err != nil {
 		return &exitError{1, err}
 	}
-	d := spool.NewDownloader(origins, led, spool.Options{Config: cfg.Spool, Interval: cfg.Batch.MaxWait, Logger: log})
+	d := spool.NewDownloader(origins, led, spool.Options{Config: cfg.Spool, Interval: cfg.Batch.MaxWait, Logger: log, Share: cfg.Share()})
 	srv := status.New(d, roleDownloader, version)
 	if err := srv.Start(ctx, cfg.Server, log); err != nil {
 		return &exitError{1, fmt.Errorf("server.listen: %w", err)}
