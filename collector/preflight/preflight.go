@@ -41,6 +41,7 @@ func Run(ctx context.Context, w io.Writer, cfg *config.Config, only string, with
 	}
 	firstRuns := sourcestate.ReadFirstRuns(names, sourcestate.LedgerFile{Path: cfg.DownloaderLedgerPath()},
 		sourcestate.LedgerFile{Path: cfg.LedgerPath(), Options: cfg.LedgerOptions()})
+	firstRuns.Share = cfg.Share()
 	for _, s := range cfg.Sources {
 		if only != "" && s.Name != only {
 			continue

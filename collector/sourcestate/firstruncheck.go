@@ -31,6 +31,10 @@ type LedgerFile struct {
 
 // FirstRunStates is what the ledgers know of the sources' first runs.
 type FirstRunStates struct {
+	// Share is this collector instance's part of every source (see
+	// FirstRun.Share): the objects its first runs would purge or collect.
+	Share source.Share
+
 	known   map[string]knownFirstRun // by source name
 	problem string                   // why a ledger could not be read
 }
@@ -125,6 +129,7 @@ func (f FirstRunStates) Check(ctx context.Context, name string, fr FirstRun, src
 		c.Result, c.Detail = source.CheckWarn, fmt.Sprintf("cannot count the objects the first run would %s: %v", mode, err)
 		return c
 	}
+	objs = fr.Share.Filter(objs)
 	var old, fresh ObjectCount
 	for _, o := range objs {
 		if o.ModTime.Before(cutoff) {
@@ -161,7 +166,7 @@ func (f FirstRunStates) TestSource(ctx context.Context, cfg source.Config, timeo
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	checks := src.(source.Checker).Check(cctx, source.CheckOptions{KeepObjects: !cfg.Deletes()})
 	cancel()
-	fr := FirstRun{Mode: cfg.OnFirstRun, OlderThan: cfg.PurgeOlderThan}
+	fr := FirstRun{Mode: cfg.OnFirstRun, OlderThan: cfg.PurgeOlderThan, Share: f.Share}
 	return append(checks, f.Check(ctx, cfg.Name, fr, src, checks, now()))
 }
 

@@ -17,7 +17,8 @@ import (
 // TestFirstRunCheck says what a folder's first run will do with the
 // files there: how many a purge deletes and a backfill collects, what a
 // skip leaves; that the first run is done, as a ledger says; a caveat
-// when a ledger cannot be read; nothing when the listing cannot work.
+// when a ledger cannot be read; nothing when the listing cannot work; one
+// of several instances counts its share.
 func TestFirstRunCheck(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 5, 3, 12, 0, 0, 0, time.UTC)
@@ -42,6 +43,9 @@ func TestFirstRunCheck(t *testing.T) {
 	none := sourcestate.ReadFirstRuns([]string{"local"}, sourcestate.LedgerFile{Path: filepath.Join(t.TempDir(), "ledger.db")})
 	f(none, "local", purge, nil, source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckWarn,
 		Detail: "first run will purge 2 objects (3.0 kB) older than 1h, unread, and collect the 1 newer object (1.5 kB)"})
+	// Instance 1 of 2 counts its share only (old-2.log and new.log).
+	f(none, "local", sourcestate.FirstRun{Mode: sourcestate.FirstRunPurge, OlderThan: time.Hour, Share: source.Share{Index: 1, Count: 2}}, nil, source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckWarn,
+		Detail: "first run will purge 1 object (1.5 kB) older than 1h, unread, and collect the 1 newer object (1.5 kB)"})
 	f(none, "local", sourcestate.FirstRun{Mode: sourcestate.FirstRunPurge, OlderThan: 5 * time.Hour}, nil, source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckPass,
 		Detail: "first run will purge nothing (no flow log older than 5h) and collect the 3 objects (4.5 kB) there"})
 	f(none, "local", sourcestate.FirstRun{Mode: sourcestate.FirstRunBackfill}, nil, source.Check{Name: sourcestate.CheckFirstRun, Result: source.CheckPass,
