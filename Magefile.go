@@ -93,7 +93,8 @@ func DemoOnce(ctx context.Context) error {
 // VPCFLOW_BENCH_RECORDS to change the data sets' size (default 2000000),
 // VPCFLOW_BENCH_DAY_RECORDS the realistic day's (default 4000000),
 // VPCFLOW_BENCH_ONLY=e2e or families for the end to end part alone (the
-// latter without S3), VPCFLOW_BENCH_SHORT=1 for a quick run.
+// latter without S3), scaleout for one collector against two into a
+// VictoriaMetrics cluster alone, VPCFLOW_BENCH_SHORT=1 for a quick run.
 func Bench(ctx context.Context) error {
 	return devtools.Bench(ctx, os.Stdout)
 }

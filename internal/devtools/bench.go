@@ -64,6 +64,9 @@ func Bench(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.only == "scaleout" {
+		return benchScaleOut(ctx, w, o)
+	}
 	bin, err := cachedCollector(ctx)
 	if err != nil {
 		return err
@@ -100,7 +103,39 @@ func Bench(ctx context.Context, w io.Writer) error {
 	} else if err := benchDecoding(ctx, w, bin, files, o.rounds, &targets, &gzipV5Rate); err != nil {
 		return err
 	}
-	return benchE2E(ctx, w, bin, dataDir, digest, o, gzipV5Rate, targets)
+	if err := benchE2E(ctx, w, bin, dataDir, digest, o, gzipV5Rate, targets); err != nil {
+		return err
+	}
+	if o.only != "" {
+		return nil
+	}
+	return benchScaleOut(ctx, w, o)
+}
+
+// benchScaleOut runs apptest's BenchmarkScaleOut (one collector against
+// two on one source into a VictoriaMetrics cluster) over a day of
+// records/2 records and prints its figures and target.
+func benchScaleOut(ctx context.Context, w io.Writer, o benchOptions) error {
+	fmt.Fprintf(w, "\nScale-out: one collector against two (instance 0 and 1 of 2) on one source into a VictoriaMetrics cluster (2 vmstorage, vminsert, vmselect) on this machine, each collector on one core …\n\n")
+	env := []string{"VPCFLOW_BENCH_SCALEOUT_RECORDS=" + strconv.Itoa(o.records/2), "VPCFLOW_REQUIRE_SERVERS=1"}
+	out, err := output(ctx, env, "go", "test", "-run", "^$", "-bench", "^BenchmarkScaleOut$", "-benchtime", "1x", "-count", "1", "-timeout", "60m", "./apptest")
+	if err != nil {
+		return err
+	}
+	found := false
+	for line := range strings.Lines(out) {
+		// b.Logf lines: "    scaleout_bench_test.go:NN: text"
+		if _, text, ok := strings.Cut(line, "scaleout_bench_test.go:"); ok {
+			if _, text, ok = strings.Cut(text, ": "); ok {
+				fmt.Fprint(w, "  "+text)
+				found = true
+			}
+		}
+	}
+	if !found {
+		return fmt.Errorf("BenchmarkScaleOut printed no figures:\n%s", out)
+	}
+	return nil
 }
 
 // benchOptions are the benchmark's settings.
@@ -108,7 +143,7 @@ type benchOptions struct {
 	records    int    // records of each decoding data set, of the quiet fleet and of the busy feed
 	dayRecords int    // records of the realistic day
 	rounds     int    // runs of each speed measurement; the best one counts
-	only       string // "" everything, "e2e" without the decoding part, "families" without it nor S3
+	only       string // "" everything, "e2e" without the decoding part, "families" without it nor S3, "scaleout" that part alone
 }
 
 // readBenchOptions reads the benchmark's settings from the environment:
@@ -133,9 +168,9 @@ func readBenchOptions(getenv func(string) string) (benchOptions, error) {
 		return o, err
 	}
 	switch o.only = getenv("VPCFLOW_BENCH_ONLY"); o.only {
-	case "", "e2e", "families":
+	case "", "e2e", "families", "scaleout":
 	default:
-		return o, fmt.Errorf("VPCFLOW_BENCH_ONLY=%q: want e2e (no decoding part) or families (no decoding part, no S3)", o.only)
+		return o, fmt.Errorf("VPCFLOW_BENCH_ONLY=%q: want e2e (no decoding part), families (no decoding part, no S3) or scaleout (the scale-out part alone)", o.only)
 	}
 	return o, nil
 }

@@ -147,6 +147,7 @@ func TestReadBenchOptions(t *testing.T) {
 		benchOptions{records: 200_000, dayRecords: 1_000_000, rounds: 3, only: "families"}, "")
 	f(map[string]string{"VPCFLOW_BENCH_RECORDS": "50000", "VPCFLOW_BENCH_ONLY": "e2e"},
 		benchOptions{records: 50_000, dayRecords: 4_000_000, rounds: 7, only: "e2e"}, "")
+	f(map[string]string{"VPCFLOW_BENCH_ONLY": "scaleout"}, benchOptions{records: 2_000_000, dayRecords: 4_000_000, rounds: 7, only: "scaleout"}, "")
 	f(map[string]string{"VPCFLOW_BENCH_SHORT": "yes"}, benchOptions{}, "VPCFLOW_BENCH_SHORT")
 	f(map[string]string{"VPCFLOW_BENCH_DAY_RECORDS": "4M"}, benchOptions{}, "VPCFLOW_BENCH_DAY_RECORDS")
 	f(map[string]string{"VPCFLOW_BENCH_RECORDS": "0"}, benchOptions{}, "VPCFLOW_BENCH_RECORDS")
