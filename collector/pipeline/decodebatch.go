@@ -248,13 +248,38 @@ type prepared struct {
 }
 
 // prepare decodes objects, quarantines those that fail, and records the
-// others as a batch in the ledger, encoded and ready to write. It returns
-// nil when no object is left to store, and how many of the objects it took
-// on: the batch closes before an object that would take its aggregate over
-// Options.MaxBatchCells, and that object and the next are left for the next
-// batch. The ledger records the objects of the batch, so a replay decodes
-// the same ones whatever the bound is then.
+// others as a batch in the ledger, encoded and ready to write
+// (decodeBatch, then record). It returns nil when no object is left to
+// store, and how many of the objects it took on: the batch closes before
+// an object that would take its aggregate over Options.MaxBatchCells, and
+// that object and the next are left for the next batch. The ledger records
+// the objects of the batch, so a replay decodes the same ones whatever the
+// bound is then.
 func (p *Pipeline) prepare(ctx context.Context, src *sourceRun, objs []source.Object) (pb *prepared, n, unread int, err error) {
+	d, n, unread, err := p.decodeBatch(ctx, src, objs)
+	if err != nil || d == nil {
+		return nil, n, unread, err
+	}
+	pb, err = p.record(d)
+	return pb, n, unread, err
+}
+
+// decoded is a batch's objects decoded and merged into one aggregate, not
+// yet recorded.
+type decoded struct {
+	src    *sourceRun
+	set    settings
+	agg    *aggregate.Aggregate
+	ledger []ledger.Object
+	objs   []source.Object // as read
+	stats  []*decode.Stats
+}
+
+// decodeBatch decodes objects and quarantines those that fail (see
+// prepare). It returns nil when no object is left to store. It touches
+// nothing record uses, so that the next batch is decoded while one is
+// recorded.
+func (p *Pipeline) decodeBatch(ctx context.Context, src *sourceRun, objs []source.Object) (d *decoded, n, unread int, err error) {
 	set := p.settingsOf(src)
 	agg := aggregate.New()
 	var stored []ledger.Object
@@ -302,7 +327,15 @@ func (p *Pipeline) prepare(ctx context.Context, src *sourceRun, objs []source.Ob
 			p.log.Warn("bad lines skipped", "object", st.Object, "bad_lines", st.BadLines, "first", st.Samples[0].String())
 		}
 	}
+	return &decoded{src: src, set: set, agg: agg, ledger: stored, objs: storedObjs, stats: storedStats}, n, unread, nil
+}
 
+// record is the batch step of a decoded batch: what it teaches, its
+// resolution, its keep sets, its record in the ledger and its samples,
+// encoded. Batches are recorded one at a time, in order: each learns from
+// the ones before.
+func (p *Pipeline) record(d *decoded) (*prepared, error) {
+	src, set, agg := d.src, d.set, d.agg
 	facts := p.learn(agg)
 	snap := snapshot{Version: snapshotVersion, Settings: set, Resolution: agg.Resolve(p.known.lookupMeta, p.known.lookupOwner)}
 	facts = append(facts, p.known.forget()...) // what this batch did not see, over the bounds
@@ -314,14 +347,14 @@ func (p *Pipeline) prepare(ctx context.Context, src *sourceRun, objs []source.Ob
 	}
 	encoded, err := json.Marshal(snap)
 	if err != nil {
-		return nil, n, unread, fmt.Errorf("encode batch snapshot: %w", err)
+		return nil, fmt.Errorf("encode batch snapshot: %w", err)
 	}
-	rec, err := p.ledger.BeginBatch(stored, agg.Minutes(), encoded, facts)
+	rec, err := p.ledger.BeginBatch(d.ledger, agg.Minutes(), encoded, facts)
 	if err != nil {
-		return nil, n, unread, fmt.Errorf("begin batch: %w", err)
+		return nil, fmt.Errorf("begin batch: %w", err)
 	}
 	batch := p.writer.NewBatch()
 	out.Emit(rec.Slot, snap.fold(), batch.Add)
 	p.addMarker(batch, src, rec)
-	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats, exps: agg.Exporters()}, n, unread, nil
+	return &prepared{src: src, rec: rec, objs: d.objs, batch: batch, stats: d.stats, exps: agg.Exporters()}, nil
 }

@@ -132,31 +132,48 @@ func (p *Pipeline) round(ctx context.Context, src *sourceRun, once bool) (int, e
 	p.stats.Backlog.Store(int64(len(todo)))
 	src.stats.Backlog.Store(int64(len(todo)))
 
-	// Two stages: while one batch is being written (the storage works), the
-	// next is decoded and aggregated (the collector works).
+	// Three stages: while one batch is being written (the storage works),
+	// the next is recorded (its batch step, one batch at a time, in order)
+	// and the one after it decoded and aggregated (on the workers).
+	steps := make(chan *decoded)
 	ready := make(chan *prepared, 1)
-	stored := make(chan error, 1)
-	var storeFailed atomic.Bool
+	recorded, stored := make(chan error, 1), make(chan error, 1)
+	var failed atomic.Bool
+	go func() {
+		var err error
+		for d := range steps {
+			if err == nil && !failed.Load() {
+				var pb *prepared
+				if pb, err = p.record(d); err != nil {
+					failed.Store(true)
+					continue
+				}
+				ready <- pb
+			}
+		}
+		close(ready)
+		recorded <- err
+	}()
 	go func() {
 		var err error
 		for pb := range ready {
 			if err == nil {
 				err = p.store(ctx, pb)
-				storeFailed.Store(err != nil)
+				failed.Store(err != nil || failed.Load())
 			}
 		}
 		stored <- err
 	}()
 	done := 0
-	for len(todo) > 0 && !p.stopping.Load() && !storeFailed.Load() {
+	for len(todo) > 0 && !p.stopping.Load() && !failed.Load() {
 		n := p.batchSize(todo)
-		var pb *prepared
+		var d *decoded
 		var unread int
-		if pb, n, unread, err = p.prepare(ctx, src, todo[:n]); err != nil {
+		if d, n, unread, err = p.decodeBatch(ctx, src, todo[:n]); err != nil {
 			break
 		}
-		if pb != nil {
-			ready <- pb
+		if d != nil {
+			steps <- d
 		}
 		todo = todo[n:]
 		done += n - unread // what could not be read is not work done
@@ -164,7 +181,10 @@ func (p *Pipeline) round(ctx context.Context, src *sourceRun, once bool) (int, e
 		p.stats.Backlog.Store(int64(len(todo)))
 		src.stats.Backlog.Store(int64(len(todo)))
 	}
-	close(ready)
+	close(steps)
+	if rerr := <-recorded; err == nil {
+		err = rerr
+	}
 	if serr := <-stored; err == nil {
 		err = serr
 	}
