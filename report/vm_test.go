@@ -143,6 +143,15 @@ func TestReports(t *testing.T) {
 		t.Fatalf("%d batches, want at least 5 to use every test slot", ds.Batches)
 	}
 	e, tr := newEngine(t, vmclient.Config{URL: vm.URL})
+	checkReports(t, e, tr, ds)
+}
+
+// checkReports checks every report of the engine e against the ground
+// truth of ds (loaded with Options.PerMinute): tables of every metric, top
+// N, filters, sub-ranges, time series, rates and label values; tr is e's
+// transport.
+func checkReports(t *testing.T, e *report.Engine, tr *parsingTransport, ds *reporttest.Dataset) {
+	t.Helper()
 	ctx := context.Background()
 
 	t.Run("golden", func(t *testing.T) {
