@@ -157,7 +157,9 @@ func loadChecked(tb testing.TB, store groundtruth.Store, cfg vmclient.Config, ur
 
 // LoadURL is Load without the ground truth check, into any
 // VictoriaMetrics (the benchmark's); the caller flushes.
-func LoadURL(url string, opts Options) (*Dataset, error) { return load(vmclient.Config{URL: url}, url, opts) }
+func LoadURL(url string, opts Options) (*Dataset, error) {
+	return load(vmclient.Config{URL: url}, url, opts)
+}
 
 // sink stores batch i, its aggregate resolved as res.
 type sink func(i int, a *aggregate.Aggregate, res *aggregate.Resolution) error
