@@ -34,7 +34,14 @@ func Series(name string, family int, set map[string]string, samples ...vmclient.
 // (Derive); the caller flushes.
 func Write(tb testing.TB, url string, series ...vmclient.Series) {
 	tb.Helper()
-	c, err := vmclient.New(vmclient.Config{URL: url})
+	WriteTo(tb, vmclient.Config{URL: url}, series...)
+}
+
+// WriteTo is Write through a client of cfg: a cluster's vminsert, in
+// cfg's tenant.
+func WriteTo(tb testing.TB, cfg vmclient.Config, series ...vmclient.Series) {
+	tb.Helper()
+	c, err := vmclient.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
