@@ -62,6 +62,15 @@ func namedIDs(names map[string]string, name string, re *regexp.Regexp) []string 
 func TestFilterByNameGroundTruth(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	ds := reporttest.Load(t, vm, reporttest.Hour(t, 37))
+	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
+	checkFilterByName(t, e, ds, func(syncs ...entitySync) { writeSyncs(t, vm, syncs...) })
+}
+
+// checkFilterByName is TestFilterByNameGroundTruth on the dataset ds
+// (seed 37) the engine e reads, write storing the entity syncs where e
+// reads.
+func checkFilterByName(t *testing.T, e *report.Engine, ds *reporttest.Dataset, write func(...entitySync)) {
+	t.Helper()
 	ids := ds.EntityIDs(t)
 	sync := entitySync{account: "111111111111", at: ds.From.Add(-10 * time.Minute), names: map[report.EntityType]map[string]string{}}
 	names := map[report.EntityType]map[string]string{} // what the filters must find
@@ -94,8 +103,7 @@ func TestFilterByNameGroundTruth(t *testing.T) {
 			names[typ][id] = n
 		}
 	}
-	writeSyncs(t, vm, sync)
-	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
+	write(sync)
 	ctx := context.Background()
 
 	type check struct {

@@ -91,6 +91,13 @@ type entitySync struct {
 // does (awssync.Series), in region us-east-1, and flushes.
 func writeSyncs(t *testing.T, vm *testserver.VM, syncs ...entitySync) {
 	t.Helper()
+	writeSyncsTo(t, vmclient.Config{URL: vm.URL}, vm.Flush, syncs...)
+}
+
+// writeSyncsTo is writeSyncs through a client of cfg (a cluster's
+// vminsert), flushing with flush.
+func writeSyncsTo(t *testing.T, cfg vmclient.Config, flush func(), syncs ...entitySync) {
+	t.Helper()
 	var series []vmclient.Series
 	for _, s := range syncs {
 		res := awssync.Result{Region: "us-east-1"}
@@ -119,14 +126,14 @@ func writeSyncs(t *testing.T, vm *testserver.VM, syncs ...entitySync) {
 		}
 		series = append(series, out...)
 	}
-	c, err := vmclient.New(vmclient.Config{URL: vm.URL})
+	c, err := vmclient.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Write(context.Background(), series); err != nil {
 		t.Fatal(err)
 	}
-	vm.Flush()
+	flush()
 }
 
 // noNames strips the names of a result's rows and series, for comparing
@@ -256,6 +263,14 @@ func checkNames(t *testing.T, e *report.Engine, q report.Query, from, to time.Ti
 func TestNamesGroundTruth(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	ds := reporttest.Load(t, vm, reporttest.Hour(t, 23))
+	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
+	checkNamesGroundTruth(t, e, ds, func(syncs ...entitySync) { writeSyncs(t, vm, syncs...) })
+}
+
+// checkNamesGroundTruth is TestNamesGroundTruth on the dataset ds (seed
+// 23) the engine e reads, write storing the entity syncs where e reads.
+func checkNamesGroundTruth(t *testing.T, e *report.Engine, ds *reporttest.Dataset, write func(...entitySync)) {
+	t.Helper()
 	ids := ds.EntityIDs(t)
 	first := entitySync{account: "111111111111", at: ds.From.Add(-30 * time.Minute), names: map[report.EntityType]map[string]string{}}
 	second := entitySync{account: "111111111111", at: ds.From.Add(20 * time.Minute), names: map[report.EntityType]map[string]string{}}
@@ -281,9 +296,8 @@ func TestNamesGroundTruth(t *testing.T) {
 			}
 		}
 	}
-	writeSyncs(t, vm, first, second)
+	write(first, second)
 
-	e, _ := newEngine(t, vmclient.Config{URL: vm.URL})
 	shared := false // two ids of one name seen as two rows
 	for _, rep := range report.Reports() {
 		named := 0

@@ -143,6 +143,15 @@ func TestReports(t *testing.T) {
 		t.Fatalf("%d batches, want at least 5 to use every test slot", ds.Batches)
 	}
 	e, tr := newEngine(t, vmclient.Config{URL: vm.URL})
+	checkReports(t, e, tr, ds)
+}
+
+// checkReports checks every report of the engine e against the ground
+// truth of ds (loaded with Options.PerMinute): tables of every metric, top
+// N, filters, sub-ranges, time series, rates and label values; tr is e's
+// transport.
+func checkReports(t *testing.T, e *report.Engine, tr *parsingTransport, ds *reporttest.Dataset) {
+	t.Helper()
 	ctx := context.Background()
 
 	t.Run("golden", func(t *testing.T) {
@@ -936,8 +945,9 @@ func TestManyRows(t *testing.T) {
 }
 
 // TestHealth checks the health of a good VictoriaMetrics with recent data,
-// of one that does not deduplicate, and of one behind cluster paths with
-// basic auth.
+// of one that does not deduplicate, and of a cluster's vmselect asking for
+// basic auth (the engine asking only for vmselect's tenant paths and
+// /flags).
 func TestHealth(t *testing.T) {
 	ctx := context.Background()
 	t.Run("good", func(t *testing.T) {
@@ -966,9 +976,13 @@ func TestHealth(t *testing.T) {
 		}
 	})
 	t.Run("cluster paths and auth", func(t *testing.T) {
-		vm := testserver.VictoriaMetrics(t, "-httpAuth.username=grafana", "-httpAuth.password=s3cr3t-pass")
-		proxy, paths := reporttest.SelectProxy(t, vm.URL, "0")
-		e, _ := newEngine(t, vmclient.Config{URL: proxy + "/select/0/prometheus", Username: "grafana", Password: "s3cr3t-pass"})
+		c := testserver.VictoriaMetricsClusterWith(t, testserver.ClusterOptions{SelectFlags: []string{"-httpAuth.username=grafana", "-httpAuth.password=s3cr3t-pass"}})
+		e, tr := newEngine(t, vmclient.Config{URL: c.SelectURL(), Username: "grafana", Password: "s3cr3t-pass"})
+		paths := func() []string {
+			tr.mu.Lock()
+			defer tr.mu.Unlock()
+			return slices.Clone(tr.paths)
+		}
 		h := e.Health(ctx)
 		if !h.OK || h.Dedup != "1ms" {
 			t.Errorf("cluster: %+v", h)
@@ -987,7 +1001,7 @@ func TestHealth(t *testing.T) {
 		if ps := paths(); len(ps) < 4 || !slices.Contains(ps, "/flags") || !slices.Contains(ps, "/select/0/prometheus/api/v1/query_range") {
 			t.Errorf("paths %q", ps)
 		}
-		bad, _ := newEngine(t, vmclient.Config{URL: proxy + "/select/0/prometheus", Username: "grafana", Password: "wr0ng-pass"})
+		bad, _ := newEngine(t, vmclient.Config{URL: c.SelectURL(), Username: "grafana", Password: "wr0ng-pass"})
 		_, err := bad.Table(ctx, report.Query{Report: report.ReportAction}, time.Now().Add(-time.Hour), time.Now())
 		if err == nil || !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), "wr0ng-pass") {
 			t.Errorf("wrong password: %v", err)

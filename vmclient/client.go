@@ -24,10 +24,10 @@
 //
 // Writes, the dedup check (vmselect's /flags and every vmstorage's
 // /metrics) and CheckDurability are tested against real cluster binaries
-// (v1.150.0-cluster, see testserver.VictoriaMetricsCluster); the URL
-// shapes /insert/<tenant>/prometheus/api/v1/write and
-// /select/<tenant>/prometheus are also checked path by path through a
-// path-rewriting proxy in front of a single node.
+// (v1.150.0-cluster, see testserver.VictoriaMetricsCluster), as are the
+// URL shapes /insert/<tenant>/prometheus/api/v1/write and
+// /select/<tenant>/prometheus, path by path, in a tenant other than the
+// default (TestClusterURLs).
 package vmclient
 
 import (

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"reflect"
 	"slices"
@@ -230,84 +228,81 @@ func TestCheckDedup(t *testing.T) {
 	f(testserver.VictoriaMetrics(t, "-dedup.minScrapeInterval=1s"), "-dedup.minScrapeInterval is 1s: it merges samples less than 1s apart, which would drop data; set -dedup.minScrapeInterval=1ms")
 }
 
-// clusterProxy stands for a cluster in front of a single node: it serves
-// vminsert's /insert/<tenant>/prometheus/... and vmselect's
-// /select/<tenant>/prometheus/..., /flags and /health, rewriting them to
-// the single node's paths, and refuses every other path. It records the
-// paths it was asked for.
-type clusterProxy struct {
+// pathRecorder is an http.RoundTripper that records the host and path of
+// every request before sending it.
+type pathRecorder struct {
 	mu    sync.Mutex
 	paths []string
 }
 
-func (p *clusterProxy) start(t *testing.T, vmURL string) *httptest.Server {
-	target, err := url.Parse(vmURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(target)
-		path := r.In.URL.Path
-		for _, prefix := range []string{"/insert/7:1/prometheus", "/select/7:1/prometheus"} {
-			path = strings.TrimPrefix(path, prefix)
-		}
-		r.Out.URL.Path, r.Out.URL.RawPath = path, ""
-	}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		p.paths = append(p.paths, r.URL.Path)
-		p.mu.Unlock()
-		switch path := r.URL.Path; {
-		case path == "/insert/7:1/prometheus/api/v1/write" && r.Method == http.MethodPost,
-			strings.HasPrefix(path, "/select/7:1/prometheus/api/v1/"),
-			path == "/flags", path == "/health":
-			proxy.ServeHTTP(w, r)
-		default:
-			http.Error(w, "unsupported path requested: "+path, http.StatusBadRequest)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+func (p *pathRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	p.paths = append(p.paths, req.URL.Host+req.URL.Path)
+	p.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
 }
 
-// TestClusterURLs writes and checks through the cluster URL shapes, against
-// a single node behind clusterProxy.
+// TestClusterURLs writes and checks through the cluster URL shapes of a
+// real VictoriaMetrics cluster (2 vmstorage, vminsert, vmselect), in
+// tenant 7:1, given as full URLs or as base URLs and Tenant: the sample
+// is read back through vmselect in that tenant only (not in the default
+// tenant 0, nor in 7:2), and the client asks vminsert, vmselect and the
+// vmstorage nodes exactly for the paths of each.
 func TestClusterURLs(t *testing.T) {
-	vm := testserver.VictoriaMetrics(t)
-	var p clusterProxy
-	srv := p.start(t, vm.URL)
-	c := newClient(t, vmclient.Config{
-		WriteURL:     srv.URL + "/insert/7:1/prometheus/api/v1/write",
-		QueryURL:     srv.URL + "/select/7:1/prometheus/",
-		StorageNodes: []string{vm.URL}, // the node behind the proxy plays the vmstorage
-	})
-	ctx := context.Background()
-	if err := c.Ping(ctx); err != nil {
-		t.Fatalf("Ping: %v", err)
-	}
-	if err := c.CheckDedup(ctx); err != nil {
-		t.Fatalf("CheckDedup: %v", err)
-	}
-	if err := c.Write(ctx, []vmclient.Series{series("m", nil, vmclient.Sample{Timestamp: minute0, Value: 3})}); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	vm.Flush()
-	body, err := c.Get(ctx, "/api/v1/export", url.Values{"match[]": {"m"}})
-	if err != nil {
-		t.Fatalf("Get: %v", err)
-	}
-	if !strings.Contains(string(body), `"values":[3]`) {
-		t.Errorf("export through vmselect path: %s", body)
-	}
-	want := []string{"/insert/7:1/prometheus/api/v1/write", "/select/7:1/prometheus/api/v1/status/buildinfo", "/flags",
-		"/insert/7:1/prometheus/api/v1/write", "/select/7:1/prometheus/api/v1/export"}
-	if !slices.Equal(p.paths, want) {
-		t.Errorf("paths asked %q\nwant %q", p.paths, want)
-	}
-	_, err = c.Get(ctx, "/nope", nil)
-	var re *vmclient.RequestError
-	if !errors.As(err, &re) || re.Status != http.StatusBadRequest {
-		t.Errorf("Get(/nope) = %v, want a RequestError 400", err)
+	c := testserver.VictoriaMetricsCluster(t, 2)
+	host := func(base string) string { return strings.TrimPrefix(base, "http://") }
+	ins, sel := host(c.WriteURL), host(c.QueryURL)
+	for i, cfg := range []vmclient.Config{
+		{WriteURL: c.WriteURL + "/insert/7:1/prometheus/api/v1/write", QueryURL: c.QueryURL + "/select/7:1/prometheus/"},
+		{WriteURL: c.WriteURL, QueryURL: c.QueryURL, Tenant: "7:1"},
+	} {
+		t.Run(fmt.Sprintf("%s %s", cfg.WriteURL, cfg.Tenant), func(t *testing.T) {
+			var rec pathRecorder
+			cfg.StorageNodes = c.StorageNodes()
+			cfg.HTTPClient = &http.Client{Transport: &rec}
+			client := newClient(t, cfg)
+			ctx := context.Background()
+			if err := client.Ping(ctx); err != nil {
+				t.Fatalf("Ping: %v", err)
+			}
+			if err := client.CheckDedup(ctx); err != nil {
+				t.Fatalf("CheckDedup: %v", err)
+			}
+			name := fmt.Sprintf("m%d", i) // each case its own series
+			if err := client.Write(ctx, []vmclient.Series{series(name, nil, vmclient.Sample{Timestamp: minute0, Value: 3})}); err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			c.Flush()
+			body, err := client.Get(ctx, "/api/v1/export", url.Values{"match[]": {name}})
+			if err != nil {
+				t.Fatalf("Get: %v", err)
+			}
+			if !strings.Contains(string(body), `"values":[3]`) {
+				t.Errorf("export through vmselect in tenant 7:1: %q", body)
+			}
+			// The tenant matters: the default tenant and a neighbour do
+			// not see the sample.
+			if got := c.Export(t, name); len(got) != 0 {
+				t.Errorf("tenant %s holds %v, want nothing", testserver.ClusterTenant, got)
+			}
+			other := newClient(t, vmclient.Config{WriteURL: c.WriteURL, QueryURL: c.QueryURL, Tenant: "7:2", StorageNodes: c.StorageNodes()})
+			if body, err := other.Get(ctx, "/api/v1/export", url.Values{"match[]": {name}}); err != nil || len(strings.TrimSpace(string(body))) != 0 {
+				t.Errorf("tenant 7:2 export = %q, %v; want nothing", body, err)
+			}
+			want := []string{ins + "/insert/7:1/prometheus/api/v1/write", sel + "/select/7:1/prometheus/api/v1/status/buildinfo", sel + "/flags"}
+			for _, n := range c.StorageNodes() {
+				want = append(want, host(n)+"/metrics")
+			}
+			want = append(want, ins+"/insert/7:1/prometheus/api/v1/write", sel+"/select/7:1/prometheus/api/v1/export")
+			if !slices.Equal(rec.paths, want) {
+				t.Errorf("paths asked %q\nwant %q", rec.paths, want)
+			}
+			_, err = client.Get(ctx, "/nope", nil)
+			var re *vmclient.RequestError
+			if !errors.As(err, &re) || re.Status != http.StatusBadRequest {
+				t.Errorf("Get(/nope) = %v, want a RequestError 400", err)
+			}
+		})
 	}
 }
 

@@ -74,18 +74,24 @@ type mount struct {
 
 func (s composeService) mounts(t *testing.T) []mount {
 	t.Helper()
+	return s.mountsEnv(t, nil)
+}
+
+// mountsEnv is mounts with the variables of env set (an --env-file).
+func (s composeService) mountsEnv(t *testing.T, env map[string]string) []mount {
+	t.Helper()
 	var out []mount
 	for _, v := range s.Volumes {
 		switch v := v.(type) {
 		case string:
-			parts := strings.Split(interpolate(t, v), ":")
+			parts := strings.Split(interpolateEnv(t, v, env), ":")
 			m := mount{source: parts[0], target: parts[1]}
 			m.bind = strings.HasPrefix(m.source, ".") || strings.HasPrefix(m.source, "/")
 			m.readOnly = len(parts) > 2 && parts[2] == "ro"
 			out = append(out, m)
 		case map[string]any:
 			ro, _ := v["read_only"].(bool)
-			out = append(out, mount{source: interpolate(t, fmt.Sprint(v["source"])), target: fmt.Sprint(v["target"]), bind: v["type"] == "bind", readOnly: ro})
+			out = append(out, mount{source: interpolateEnv(t, fmt.Sprint(v["source"]), env), target: fmt.Sprint(v["target"]), bind: v["type"] == "bind", readOnly: ro})
 		default:
 			t.Errorf("volume entry %v", v)
 		}
@@ -94,7 +100,12 @@ func (s composeService) mounts(t *testing.T) []mount {
 }
 
 func (s composeService) mountAt(t *testing.T, target string) (mount, bool) {
-	for _, m := range s.mounts(t) {
+	return s.mountAtEnv(t, target, nil)
+}
+
+// mountAtEnv is mountAt with the variables of env set (an --env-file).
+func (s composeService) mountAtEnv(t *testing.T, target string, env map[string]string) (mount, bool) {
+	for _, m := range s.mountsEnv(t, env) {
 		if m.target == target {
 			return m, true
 		}
@@ -131,8 +142,17 @@ var interpolation = regexp.MustCompile(`\$\{(\w+)(?::?([-?])([^}]*))?\}`)
 // are used, required ones (:?) must say what to set.
 func interpolate(t *testing.T, s string) string {
 	t.Helper()
+	return interpolateEnv(t, s, nil)
+}
+
+// interpolateEnv is interpolate with the variables of env set.
+func interpolateEnv(t *testing.T, s string, env map[string]string) string {
+	t.Helper()
 	return interpolation.ReplaceAllStringFunc(s, func(m string) string {
 		g := interpolation.FindStringSubmatch(m)
+		if v, ok := env[g[1]]; ok {
+			return v
+		}
 		switch g[2] {
 		case "-":
 			return g[3]
@@ -162,12 +182,14 @@ var pinnedImage = regexp.MustCompile(`^[a-z0-9./_-]+:([A-Za-z0-9._-]+)$`)
 // TestCompose checks docker-compose.yml's structure: services and
 // profiles, pinned images, loopback ports, VictoriaMetrics' flags and
 // scrape configuration, the plugin mount and its unsigned-plugin setting,
-// the provisioning mounts, and the collector's configuration.
+// the provisioning mounts, the collector's configuration, and the cluster
+// profile with the collector and Grafana pointed at it (checkCluster).
 func TestCompose(t *testing.T) {
 	c := readCompose(t)
 	core := []string{"victoriametrics", "collector", "grafana", "grafana-plugin-check"}
 	demo := []string{"s3", "demo-generator"}
-	for _, name := range append(slices.Clone(core), demo...) {
+	cluster := []string{"vmstorage-1", "vmstorage-2", "vminsert", "vmselect"}
+	for _, name := range slices.Concat(core, demo, cluster) {
 		s, ok := c.Services[name]
 		if !ok {
 			t.Errorf("no service %s", name)
@@ -176,6 +198,9 @@ func TestCompose(t *testing.T) {
 		wantProfiles := []string(nil)
 		if slices.Contains(demo, name) {
 			wantProfiles = []string{"demo"}
+		}
+		if slices.Contains(cluster, name) {
+			wantProfiles = []string{"cluster"}
 		}
 		if !slices.Equal(s.Profiles, wantProfiles) {
 			t.Errorf("%s: profiles %v, want %v", name, s.Profiles, wantProfiles)
@@ -215,6 +240,7 @@ func TestCompose(t *testing.T) {
 	t.Run("grafana-plugin-check", func(t *testing.T) { checkPluginCheck(t, c) })
 	t.Run("collector", func(t *testing.T) { checkCollector(t, c) })
 	t.Run("demo", func(t *testing.T) { checkDemo(t, c) })
+	t.Run("cluster", func(t *testing.T) { checkCluster(t, c) })
 }
 
 func checkVictoriaMetrics(t *testing.T, c compose) {

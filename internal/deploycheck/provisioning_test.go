@@ -71,8 +71,16 @@ func TestPluginJSON(t *testing.T) {
 // TestDatasources checks the provisioned data sources against the
 // dashboards' references and the plugin's settings model.
 func TestDatasources(t *testing.T) {
+	checkDatasources(t, []string{"provisioning", "datasources", "vpcflow.yaml"}, "http://victoriametrics:8428", "", "http://victoriametrics:8428")
+}
+
+// checkDatasources checks a data sources file (path: its parts) against
+// the dashboards' references and the plugin's settings model: the plugin's
+// data source at flowURL with tenant, the Prometheus one at promURL.
+func checkDatasources(t *testing.T, path []string, flowURL, tenant, promURL string) {
+	t.Helper()
 	var f datasourcesFile
-	ReadYAML(t, &f, "provisioning", "datasources", "vpcflow.yaml")
+	ReadYAML(t, &f, path...)
 	if f.APIVersion != 1 {
 		t.Errorf("apiVersion %d, want 1", f.APIVersion)
 	}
@@ -88,11 +96,14 @@ func TestDatasources(t *testing.T) {
 		if ds.IsDefault {
 			defaults++
 		}
-		if ds.URL != "http://victoriametrics:8428" {
-			t.Errorf("%s: url %q, want the compose service http://victoriametrics:8428", ds.UID, ds.URL)
-		}
 		switch ds.UID {
 		case dashboards.PluginUID:
+			if ds.URL != flowURL {
+				t.Errorf("%s: url %q, want the compose service %s", ds.UID, ds.URL, flowURL)
+			}
+			if tn, _ := ds.JSONData["tenant"].(string); tn != tenant {
+				t.Errorf("%s: tenant %q, want %q", ds.UID, tn, tenant)
+			}
 			if ds.Type != dashboards.PluginType {
 				t.Errorf("%s: type %q, want %s", ds.UID, ds.Type, dashboards.PluginType)
 			}
@@ -108,6 +119,9 @@ func TestDatasources(t *testing.T) {
 				t.Errorf("%s: authType %q, want one of %v", ds.UID, a, authTypes)
 			}
 		case dashboards.PrometheusUID:
+			if ds.URL != promURL {
+				t.Errorf("%s: url %q, want the compose service %s", ds.UID, ds.URL, promURL)
+			}
 			if ds.Type != dashboards.PrometheusType {
 				t.Errorf("%s: type %q, want %s", ds.UID, ds.Type, dashboards.PrometheusType)
 			}

@@ -81,7 +81,8 @@ func Hour(tb testing.TB, seed int64) Options {
 
 // Dataset is generated flow logs stored in a VictoriaMetrics.
 type Dataset struct {
-	// URL is VictoriaMetrics' base URL.
+	// URL is VictoriaMetrics' base URL: a single node's, or a cluster's
+	// vmselect Prometheus API base (LoadCluster).
 	URL string
 	// Truth is the totals over all time.
 	Truth *groundtruth.Truth
@@ -122,14 +123,32 @@ func (nopCloser) Close() error { return nil }
 // family that top K folds (the derived families stay exact).
 func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
 	tb.Helper()
-	ds, err := load(vm.URL, opts)
+	return loadChecked(tb, vm, vmclient.Config{URL: vm.URL}, vm.URL, opts)
+}
+
+// LoadCluster is Load into a VictoriaMetrics cluster: the batches are
+// written through its vminsert (Cluster.InsertURL, tenant
+// testserver.ClusterTenant), and the stored totals are read back and
+// checked against the ground truth through its vmselect. Dataset.URL is
+// vmselect's Prometheus API base (Cluster.SelectURL), the URL a report
+// engine queries.
+func LoadCluster(tb testing.TB, c *testserver.Cluster, opts Options) *Dataset {
+	tb.Helper()
+	return loadChecked(tb, c, vmclient.Config{WriteURL: c.InsertURL(), QueryURL: c.SelectURL(), StorageNodes: c.StorageNodes()}, c.SelectURL(), opts)
+}
+
+// loadChecked loads the dataset through a client of cfg, flushes store and
+// checks what it holds against the ground truth.
+func loadChecked(tb testing.TB, store groundtruth.Store, cfg vmclient.Config, url string, opts Options) *Dataset {
+	tb.Helper()
+	ds, err := load(cfg, url, opts)
 	if err != nil {
 		tb.Fatalf("load generated flow logs: %v", err)
 	}
-	vm.Flush()
+	store.Flush()
 	// Every family; the folded ones per group and hour, and in every
 	// label set kept (groundtruth.Truth.Check).
-	ds.Truth.Check(tb, vm)
+	ds.Truth.Check(tb, store)
 	if tb.Failed() {
 		tb.FailNow()
 	}
@@ -138,13 +157,16 @@ func Load(tb testing.TB, vm *testserver.VM, opts Options) *Dataset {
 
 // LoadURL is Load without the ground truth check, into any
 // VictoriaMetrics (the benchmark's); the caller flushes.
-func LoadURL(url string, opts Options) (*Dataset, error) { return load(url, opts) }
+func LoadURL(url string, opts Options) (*Dataset, error) {
+	return load(vmclient.Config{URL: url}, url, opts)
+}
 
 // sink stores batch i, its aggregate resolved as res.
 type sink func(i int, a *aggregate.Aggregate, res *aggregate.Resolution) error
 
-func load(url string, opts Options) (*Dataset, error) {
-	store, err := vmclient.New(vmclient.Config{URL: url})
+// load writes the dataset through a client of cfg; url is Dataset.URL.
+func load(cfg vmclient.Config, url string, opts Options) (*Dataset, error) {
+	store, err := vmclient.New(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -52,6 +52,9 @@ type ClusterOptions struct {
 	// NodeFlags[i] are added to vmstorage i's, after StorageFlags.
 	NodeFlags map[int][]string
 	// InsertFlags and SelectFlags are added to vminsert's and vmselect's.
+	// With -httpAuth.username and -httpAuth.password among SelectFlags,
+	// vmselect asks for basic auth, which the Cluster's own reads through
+	// it (the start's wait, Export, Totals) send.
 	InsertFlags, SelectFlags []string
 }
 
@@ -68,6 +71,8 @@ type Cluster struct {
 
 	t           testing.TB
 	insert, sel *launch.Process
+	// selectUser and selectPassword are vmselect's basic auth, if any.
+	selectUser, selectPassword string
 }
 
 // StorageNode is one vmstorage of a Cluster.
@@ -157,6 +162,7 @@ func VictoriaMetricsClusterWith(t testing.TB, o ClusterOptions) *Cluster {
 	c.insert = front("vminsert", nil, o.InsertFlags, insertNodes)
 	c.WriteURL = c.insert.URL()
 	c.sel = front("vmselect", defaultSelectFlags, o.SelectFlags, selectNodes)
+	c.selectUser, c.selectPassword = flagValueOf(c.sel.Args(), "httpAuth.username"), flagValueOf(c.sel.Args(), "httpAuth.password")
 	c.QueryURL = c.sel.URL()
 	if err := c.waitWhole(true); err != nil {
 		t.Fatalf("start the VictoriaMetrics cluster: %v", err)
@@ -241,7 +247,7 @@ func (c *Cluster) waitWhole(conns bool) error {
 }
 
 func (c *Cluster) whole(conns bool) error {
-	if _, err := exportBody(c.SelectURL()+"/api/v1/export", `{__name__="vpcflow_testserver_probe"}`); err != nil {
+	if _, err := exportBodyAs(c.SelectURL()+"/api/v1/export", `{__name__="vpcflow_testserver_probe"}`, c.selectUser, c.selectPassword); err != nil {
 		return fmt.Errorf("vmselect: %w", err)
 	}
 	if !conns {
@@ -303,7 +309,7 @@ func (c *Cluster) Flush() {
 // vmstorage). It does not flush: call Flush first for fresh samples.
 func (c *Cluster) Export(t testing.TB, match string) []ExportedSeries {
 	t.Helper()
-	body, err := exportBody(c.SelectURL()+"/api/v1/export", match)
+	body, err := exportBodyAs(c.SelectURL()+"/api/v1/export", match, c.selectUser, c.selectPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

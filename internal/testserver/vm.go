@@ -189,10 +189,22 @@ func (vm *VM) Flush() {
 
 // httpGet GETs u with params and returns the body of a 2xx answer.
 func httpGet(u string, params url.Values) ([]byte, error) {
+	return httpGetAs(u, params, "", "")
+}
+
+// httpGetAs is httpGet with HTTP basic auth when user is not empty.
+func httpGetAs(u string, params url.Values, user, password string) ([]byte, error) {
 	if len(params) > 0 {
 		u += "?" + params.Encode()
 	}
-	resp, err := http.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", u, err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", u, err)
 	}
@@ -234,7 +246,12 @@ func (vm *VM) Export(t testing.TB, match string) []ExportedSeries {
 // each export adds a matcher of its own (uncached) so that a test sees the
 // series written just before.
 func exportBody(exportURL, match string) ([]byte, error) {
-	body, err := httpGet(exportURL, url.Values{"match[]": {uncached(match)}, "start": {"0"}})
+	return exportBodyAs(exportURL, match, "", "")
+}
+
+// exportBodyAs is exportBody with HTTP basic auth when user is not empty.
+func exportBodyAs(exportURL, match, user, password string) ([]byte, error) {
+	body, err := httpGetAs(exportURL, url.Values{"match[]": {uncached(match)}, "start": {"0"}}, user, password)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", match, err)
 	}

@@ -23,10 +23,17 @@ import (
 // that the health check finds recent data.
 func writeRecent(t *testing.T, vm *testserver.VM, ago int) time.Time {
 	t.Helper()
+	return writeRecentTo(t, vmclient.Config{URL: vm.URL}, vm.Flush, ago)
+}
+
+// writeRecentTo is writeRecent through a client of cfg (a cluster's
+// vminsert), flushing with flush.
+func writeRecentTo(t *testing.T, cfg vmclient.Config, flush func(), ago int) time.Time {
+	t.Helper()
 	minute := time.Now().UTC().Truncate(time.Minute).Add(-time.Duration(ago) * time.Minute)
-	reporttest.Write(t, vm.URL, reporttest.Series("vpcflow_status_records", schema.Status, map[string]string{"log_status": "OK"},
+	reporttest.WriteTo(t, cfg, reporttest.Series("vpcflow_status_records", schema.Status, map[string]string{"log_status": "OK"},
 		vmclient.Sample{Timestamp: minute.UnixMilli() + 59999, Value: 1}))
-	vm.Flush()
+	flush()
 	return minute
 }
 
@@ -51,9 +58,9 @@ func authProxy(t *testing.T, vmURL string, ok func(*http.Request) bool) string {
 }
 
 // TestCheckHealth checks "Save & test" against a good VictoriaMetrics with
-// recent data, through a cluster's tenant paths, with basic auth, and its
-// failures: no data, stale data (a warning), no deduplication, storage
-// down, wrong credentials, invalid settings.
+// recent data, with basic auth, and its failures: no data, stale data (a
+// warning), no deduplication, storage down, wrong credentials, invalid
+// settings. TestClusterCheckHealth checks it against a cluster's vmselect.
 func TestCheckHealth(t *testing.T) {
 	h := serve(t)
 	good := testserver.VictoriaMetrics(t)
@@ -73,7 +80,6 @@ func TestCheckHealth(t *testing.T) {
 	})
 	down := testserver.VictoriaMetrics(t)
 	down.Stop()
-	tenant, _ := reporttest.SelectProxy(t, good.URL, "12:34")
 
 	for _, c := range []struct {
 		name     string
@@ -84,8 +90,6 @@ func TestCheckHealth(t *testing.T) {
 	}{
 		{"good", map[string]any{"url": good.URL}, nil, backend.HealthStatusOk,
 			[]string{"VictoriaMetrics at " + good.URL + " answers queries, deduplicates at 1ms, newest flow log data at " + newest.Format(time.RFC3339)}},
-		{"cluster tenant", map[string]any{"url": tenant, "tenant": "12:34"}, nil, backend.HealthStatusOk,
-			[]string{"/select/12:34/prometheus answers queries, deduplicates at 1ms"}},
 		{"basic auth", map[string]any{"url": basic, "authType": "basic", "basicAuthUser": "grafana"}, map[string]string{"basicAuthPassword": "right-pass"},
 			backend.HealthStatusOk, []string{"answers queries, deduplicates at 1ms, newest flow log data"}},
 		{"stale data", map[string]any{"url": stale.URL}, nil, backend.HealthStatusOk,

@@ -89,7 +89,13 @@ func TestQueryDataGroundTruth(t *testing.T) {
 	vm := testserver.VictoriaMetrics(t)
 	ds := reporttest.Load(t, vm, reporttest.Hour(t, 7))
 	h := serve(t)
-	pc := h.dataSource(map[string]any{"url": vm.URL}, nil)
+	checkQueryData(t, h, h.dataSource(map[string]any{"url": vm.URL}, nil), ds)
+}
+
+// checkQueryData is TestQueryDataGroundTruth's check of every report's
+// frames, through the data source pc, against the ground truth of ds.
+func checkQueryData(t *testing.T, h *harness, pc backend.PluginContext, ds *reporttest.Dataset) {
+	t.Helper()
 	from, to := ds.From, ds.To
 	secs := to.Sub(from).Seconds()
 	vpc := strings.Split(slices.Sorted(maps.Keys(ds.Seen))[0], "|")[2]
