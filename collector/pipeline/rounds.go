@@ -266,8 +266,8 @@ func (p *Pipeline) list(ctx context.Context, src *sourceRun) ([]source.Object, e
 // source log.
 func (p *Pipeline) sourceFailed(src *sourceRun, err error) {
 	st := sourcestate.StatusError
-	if errors.Is(err, sourcestate.ErrUnresourced) {
-		st = sourcestate.StatusUnresourced
+	if errors.Is(err, sourcestate.ErrCredentials) {
+		st = sourcestate.StatusCredentials
 	}
 	src.stats.SetStatus(st, err)
 	src.log().Error("source failed", "source", src.Name(), "status", string(st), "err", err.Error())

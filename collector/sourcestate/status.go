@@ -13,10 +13,10 @@ type Status string
 const (
 	// StatusEnabled: the source is collected; its latest listing worked.
 	StatusEnabled Status = "enabled"
-	// StatusUnresourced: the source could not be set up (its credentials
+	// StatusCredentials: the source could not be set up (its credentials
 	// or its client could not be resolved), so there is nothing to collect
 	// with; it is retried at every round.
-	StatusUnresourced Status = "unresourced"
+	StatusCredentials Status = "credentials"
 	// StatusDisabled: the configuration turns the source off.
 	StatusDisabled Status = "disabled"
 	// StatusError: the latest listing failed (access denied, no such
@@ -25,7 +25,7 @@ const (
 )
 
 // Statuses lists every Status, in the order above.
-var Statuses = []Status{StatusEnabled, StatusUnresourced, StatusDisabled, StatusError}
+var Statuses = []Status{StatusEnabled, StatusCredentials, StatusDisabled, StatusError}
 
 // Stats counts one source's work since the collector started.
 type Stats struct {

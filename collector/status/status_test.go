@@ -90,7 +90,7 @@ func TestMetricsIntoVictoriaMetrics(t *testing.T) {
 		{`vpcflow_source_backlog_objects`, "source", map[string]float64{"prod": 1, `odd "name" \ here`: 0}},
 		{`vpcflow_source_lag_seconds`, "source", map[string]float64{"prod": 42}},
 		{`vpcflow_source_status{status="error"}`, "source", map[string]float64{"prod": 0, `odd "name" \ here`: 1}},
-		{`vpcflow_source_status{source="prod"}`, "status", map[string]float64{"enabled": 1, "unresourced": 0, "disabled": 0, "error": 0}},
+		{`vpcflow_source_status{source="prod"}`, "status", map[string]float64{"enabled": 1, "credentials": 0, "disabled": 0, "error": 0}},
 		{`vpcflow_exporter_last_seen_timestamp_seconds`, "vpc_id", map[string]float64{"vpc-1": 1772359500, "vpc-2": 1772355900}},
 		{`vpcflow_collector_batches_total`, "", map[string]float64{"": 4}},
 		{`vpcflow_collector_info`, "role", map[string]float64{"all": 1}},

@@ -143,9 +143,9 @@ func collectorHealth(b *board) {
 
 	b.row("Sources")
 	b.promTable(prom{title: "Status per source", w: 8,
-		description: "enabled: collected; error: listing or reading fails (the message is in /api/v1/sources and the source log); unresourced: its credentials do not resolve; disabled: enabled: false.",
+		description: "enabled: collected; error: listing or reading fails (the message is in /api/v1/sources and the source log); credentials: its credentials do not resolve; disabled: enabled: false.",
 		expr:        `max by (source, status) (vpcflow_source_status{` + src + `}) == 1`},
-		true, map[string]map[string]string{"status": {"enabled": "green", "error": "red", "unresourced": "orange", "disabled": "text"}})
+		true, map[string]map[string]string{"status": {"enabled": "green", "error": "red", "credentials": "orange", "disabled": "text"}})
 	b.promSeries(prom{title: "Lag", w: 8, unit: "s", legend: "{{source}}",
 		description: "Now minus the newest record end stored, per source. AWS delivers flow logs every 5 or 10 minutes, so 10 to 20 minutes is normal.",
 		expr:        `max by (source) (vpcflow_source_lag_seconds{` + src + `})`}, false)
