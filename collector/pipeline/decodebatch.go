@@ -306,6 +306,12 @@ func (p *Pipeline) prepare(ctx context.Context, src *sourceRun, objs []source.Ob
 	facts := p.learn(agg)
 	snap := snapshot{Version: snapshotVersion, Settings: set, Resolution: agg.Resolve(p.known.lookupMeta, p.known.lookupOwner)}
 	facts = append(facts, p.known.forget()...) // what this batch did not see, over the bounds
+	// The exporters over limits.max_exporters: recorded in the resolution,
+	// so that a replay drops the same records whatever the limit is then.
+	exps := agg.Exporters()
+	var rankFacts []ledger.Fact
+	snap.Resolution.Drop, rankFacts, _ = p.limitExporters(src, exps)
+	facts = append(facts, rankFacts...)
 	out := agg.Output(&snap.Resolution)
 	if set.TopK > 0 {
 		var ch aggregate.Changes
@@ -323,5 +329,5 @@ func (p *Pipeline) prepare(ctx context.Context, src *sourceRun, objs []source.Ob
 	batch := p.writer.NewBatch()
 	out.Emit(rec.Slot, snap.fold(), batch.Add)
 	p.addMarker(batch, src, rec)
-	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats, exps: agg.Exporters()}, n, unread, nil
+	return &prepared{src: src, rec: rec, objs: storedObjs, batch: batch, stats: storedStats, exps: exps}, n, unread, nil
 }
