@@ -54,7 +54,9 @@ func TestOverloadRuleFires(t *testing.T) {
 			t.Fatalf("import: %s %s", resp.Status, body)
 		}
 	}
-	src := func(name string, st sourcestate.Status) sourcestate.Report { return sourcestate.Report{Name: name, Status: st} }
+	src := func(name string, st sourcestate.Status) sourcestate.Report {
+		return sourcestate.Report{Name: name, Status: st}
+	}
 	// "old" always collected; "new" paused 6 minutes ago, resumed 3 minutes
 	// ago; "flapped" paused 20 minutes ago only; "limited" over max_sources.
 	for m := 30; m >= 0; m-- {
