@@ -102,8 +102,8 @@ func (p *Pipeline) SetSources(sources []*sourcestate.Source) {
 
 // limitReason says why a source over limits.max_sources is not collected.
 func (p *Pipeline) limitReason() string {
-	return fmt.Sprintf("disabled (limit): limits.max_sources is %d; the enabled sources after the first %d of the configuration are not collected",
-		p.opts.MaxSources, p.opts.MaxSources)
+	return fmt.Sprintf("%s: limits.max_sources is %d; the enabled sources after the first %d of the configuration are not collected",
+		sourcestate.StatusDisabledLimit.Display(), p.opts.MaxSources, p.opts.MaxSources)
 }
 
 func (p *Pipeline) currentSources() []*sourceRun {
