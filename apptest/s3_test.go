@@ -424,7 +424,7 @@ func TestS3AccessErrors(t *testing.T) {
 			t.Fatalf("%v: %s", err, b)
 		}
 		done := len(body.Sources) == 4 && body.Sources[0].Ingested > 0 && len(flowLogKeys(t, s3, "good")) == 0 &&
-			body.Sources[1].Status == "error" && body.Sources[2].Status == "error" && body.Sources[3].Status == "unresourced"
+			body.Sources[1].Status == "error" && body.Sources[2].Status == "error" && body.Sources[3].Status == "credentials"
 		if done {
 			break
 		}

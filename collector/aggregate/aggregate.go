@@ -221,8 +221,10 @@ type Aggregate struct {
 	strs   interner
 	tuples map[tuple]uint32
 	tupleV []tuple
-	// tupleEnd is the latest record end (Unix seconds) of each tuple.
-	tupleEnd []int64
+	// tupleEnd is the latest record end (Unix seconds) of each tuple,
+	// tupleRecs its records.
+	tupleEnd  []int64
+	tupleRecs []int64
 
 	iface   table[ifaceKey]
 	service table[serviceKey]
@@ -281,6 +283,7 @@ func (a *Aggregate) Reset() {
 	clear(a.tuples)
 	a.tupleV = a.tupleV[:0]
 	a.tupleEnd = a.tupleEnd[:0]
+	a.tupleRecs = a.tupleRecs[:0]
 	a.iface.reset()
 	a.service.reset()
 	a.peer.reset()
@@ -337,6 +340,7 @@ func (a *Aggregate) tupleOf(r *flowlog.Record, ctx *Context) uint32 {
 	a.tuples[t] = id
 	a.tupleV = append(a.tupleV, t)
 	a.tupleEnd = append(a.tupleEnd, 0)
+	a.tupleRecs = append(a.tupleRecs, 0)
 	a.learnMeta(t)
 	return id
 }
@@ -367,6 +371,7 @@ func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 	a.Records++
 	tup := a.tupleOf(r, ctx)
 	a.tupleEnd[tup] = max(a.tupleEnd[tup], r.End)
+	a.tupleRecs[tup]++
 	var start int64
 	if r.Present.Has(flowlog.Start) {
 		start = r.Start
@@ -458,8 +463,10 @@ func (a *Aggregate) Merge(o *Aggregate) {
 			a.tuples[nt] = id
 			a.tupleV = append(a.tupleV, nt)
 			a.tupleEnd = append(a.tupleEnd, 0)
+			a.tupleRecs = append(a.tupleRecs, 0)
 		}
 		a.tupleEnd[id] = max(a.tupleEnd[id], o.tupleEnd[i])
+		a.tupleRecs[id] += o.tupleRecs[i]
 		tupMap[i] = id
 	}
 	for iface, m := range o.meta {
@@ -562,10 +569,21 @@ type Exporter struct {
 	Account, Region, VPC string
 	// LastSeen is the latest end (Unix seconds) of the VPC's records.
 	LastSeen int64
+	// Records counts the VPC's records (any log status).
+	Records int64
 }
 
-// Exporters returns the VPCs of the aggregate's records, with the latest
-// record end of each; records without a VPC count under "-".
+// Key returns the exporter's ExporterKey.
+func (e Exporter) Key() string { return ExporterKey(e.Account, e.Region, e.VPC) }
+
+// ExporterKey names an exporter (a VPC of an account and region) in
+// Resolution.Drop: "account region vpc", each absent value "-".
+func ExporterKey(account, region, vpc string) string { return account + " " + region + " " + vpc }
+
+// Exporters returns the VPCs of the aggregate's records (as the records
+// and their objects' keys name them, before any Resolution), in the order
+// the aggregate first met them, with the latest record end and the
+// records of each; records without a VPC count under "-".
 func (a *Aggregate) Exporters() []Exporter {
 	type vpcKey struct{ account, region, vpc uint32 }
 	idx := map[vpcKey]int{}
@@ -579,6 +597,7 @@ func (a *Aggregate) Exporters() []Exporter {
 			out = append(out, Exporter{Account: a.str(t.account), Region: a.str(t.region), VPC: a.str(t.vpc)})
 		}
 		out[j].LastSeen = max(out[j].LastSeen, a.tupleEnd[i])
+		out[j].Records += a.tupleRecs[i]
 	}
 	return out
 }

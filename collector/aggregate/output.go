@@ -21,6 +21,10 @@ type Resolution struct {
 	// Owners maps OwnerKey(vpc, address) to the interface the address
 	// belongs to.
 	Owners map[string]string `json:"owners,omitempty"`
+	// Drop lists the exporters (ExporterKey, as Exporters names them)
+	// whose records are left out of every family: those over the
+	// collector's limits.max_exporters when the batch was recorded.
+	Drop []string `json:"drop,omitempty"`
 }
 
 // OwnerKey names an address within a VPC, as Learned and Resolution key
@@ -118,8 +122,11 @@ func (r *rows) add(k rowKey, cells []cell) {
 type output struct {
 	a      *Aggregate
 	tuples []tuple // resolved
-	owners map[ownerKey]uint32
-	consts map[string]uint32
+	// dropped is true for the tuples of the exporters Resolution.Drop
+	// names.
+	dropped []bool
+	owners  map[ownerKey]uint32
+	consts  map[string]uint32
 }
 
 // boundedLabels returns the label values (string ids) of the words of
@@ -177,8 +184,15 @@ func (o *output) owner(vpc, addr uint32) uint32 {
 }
 
 func newOutput(a *Aggregate, res *Resolution) *output {
-	o := &output{a: a, tuples: make([]tuple, len(a.tupleV)), owners: map[ownerKey]uint32{}, consts: map[string]uint32{}}
+	o := &output{a: a, tuples: make([]tuple, len(a.tupleV)), dropped: make([]bool, len(a.tupleV)), owners: map[ownerKey]uint32{}, consts: map[string]uint32{}}
+	drop := make(map[string]bool, len(res.Drop))
+	for _, k := range res.Drop {
+		drop[k] = true
+	}
 	for i, t := range a.tupleV {
+		if len(drop) > 0 {
+			o.dropped[i] = drop[ExporterKey(a.str(t.account), a.str(t.region), a.str(t.vpc))]
+		}
 		if m, ok := res.Meta[a.str(t.iface)]; ok && t.iface != absent {
 			fill := func(v *uint32, with string) {
 				if *v == absent && with != "" && with != schema.Absent {
@@ -244,6 +258,9 @@ func (a *Aggregate) Output(res *Resolution) *Output {
 		case schema.Interface:
 			r = newRows(defs[fam], len(a.iface.keys))
 			for i, k := range a.iface.keys {
+				if o.dropped[k.tuple] {
+					continue
+				}
 				t := o.tuples[k.tuple]
 				path := uint32(absent)
 				if k.path != 0 {
@@ -254,6 +271,9 @@ func (a *Aggregate) Output(res *Resolution) *Output {
 		case schema.Service:
 			r = newRows(defs[fam], len(a.service.keys))
 			for i, k := range a.service.keys {
+				if o.dropped[k.tuple] {
+					continue
+				}
 				t := o.tuples[k.tuple]
 				r.add(rowKey{t.account, t.region, t.vpc, services[k.src], services[k.dst], act(k.action), dir(k.dir)}, a.service.cells[i])
 			}
@@ -275,6 +295,9 @@ func (a *Aggregate) Output(res *Resolution) *Output {
 			}
 			r = newRows(defs[fam], len(a.peer.keys))
 			for i, k := range a.peer.keys {
+				if o.dropped[k.tuple] {
+					continue
+				}
 				t := o.tuples[k.tuple]
 				var src, dst uint32
 				switch {
@@ -296,18 +319,27 @@ func (a *Aggregate) Output(res *Resolution) *Output {
 			}
 			r = newRows(defs[fam], len(tab.keys))
 			for i, k := range tab.keys {
+				if o.dropped[k.tuple] {
+					continue
+				}
 				t := o.tuples[k.tuple]
 				r.add(rowKey{t.account, t.region, t.vpc, t.iface, act(k.action), k.addr}, tab.cells[i])
 			}
 		case schema.App:
 			r = newRows(defs[fam], len(a.app.keys))
 			for i, k := range a.app.keys {
+				if o.dropped[k.tuple] {
+					continue
+				}
 				t := o.tuples[k.tuple]
 				r.add(rowKey{t.account, t.region, t.vpc, t.iface, o.id(uintLabel(uint32(k.proto))), o.id(uintLabel(k.port)), act(k.action), dir(k.dir)}, a.app.cells[i])
 			}
 		case schema.Status:
 			r = newRows(defs[fam], len(a.status.keys))
 			for i, k := range a.status.keys {
+				if o.dropped[k.tuple] {
+					continue
+				}
 				t := o.tuples[k.tuple]
 				r.add(rowKey{t.account, t.region, t.vpc, t.iface, o.id(k.status.String())}, a.status.cells[i])
 			}

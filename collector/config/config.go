@@ -44,9 +44,13 @@ type Config struct {
 	Aggregation pipeline.Aggregation `yaml:"aggregation"`
 	Decode      decode.Options       `yaml:"decode"`
 	Batch       pipeline.Batch       `yaml:"batch"`
-	Server      status.Config        `yaml:"server"`
-	Log         Log                  `yaml:"log"`
-	Spool       spool.Config         `yaml:"spool"`
+	// Overload pauses the most recently added sources when the collector
+	// cannot keep up; Limits bounds the sources and exporters collected.
+	Overload pipeline.Overload `yaml:"overload"`
+	Limits   pipeline.Limits   `yaml:"limits"`
+	Server   status.Config     `yaml:"server"`
+	Log      Log               `yaml:"log"`
+	Spool    spool.Config      `yaml:"spool"`
 	// Sync is the entity sync's section (names of VPCs, subnets,
 	// interfaces, instances and zones from the EC2 API).
 	Sync entitysync.Config `yaml:"sync"`
@@ -83,7 +87,7 @@ func (c *Config) Warnings() []string {
 
 // Pipeline returns the pipeline's sections.
 func (c *Config) Pipeline() pipeline.Config {
-	return pipeline.Config{Aggregation: c.Aggregation, Decode: c.Decode, Batch: c.Batch}
+	return pipeline.Config{Aggregation: c.Aggregation, Decode: c.Decode, Batch: c.Batch, Overload: c.Overload, Limits: c.Limits}
 }
 
 // Share returns the part of the sources this instance takes (instance:
@@ -183,9 +187,9 @@ func parse(data []byte, dir, file string) (*Config, error) {
 		}
 		return nil, joinProblems(s.problems)
 	}
-	// aggregation.top_k is preset: its zero value means keep every label
-	// set, not the default.
-	c := Config{Aggregation: pipeline.Aggregation{TopK: pipeline.DefaultTopK}}
+	// aggregation.top_k and overload.max_lag are preset: their zero values
+	// mean keep every label set and never pause, not the default.
+	c := Config{Aggregation: pipeline.Aggregation{TopK: pipeline.DefaultTopK}, Overload: pipeline.DefaultConfig().Overload}
 	if err := yaml.UnmarshalWithOptions(data, &c, yaml.DisallowUnknownField()); err != nil {
 		return nil, joinProblems(s.collect(err, file))
 	}
@@ -286,6 +290,15 @@ func (c *Config) check() error {
 	}
 	if c.Batch.MaxWait < 0 {
 		add(fieldError("batch.max_wait", "%v: want a positive duration", c.Batch.MaxWait))
+	}
+	if c.Overload.MaxLag < 0 {
+		add(fieldError("overload.max_lag", "%v: want a positive duration (0 never pauses a source)", c.Overload.MaxLag))
+	}
+	if c.Limits.MaxSources < 0 {
+		add(fieldError("limits.max_sources", "%d: want 0 (no limit) or more", c.Limits.MaxSources))
+	}
+	if c.Limits.MaxExporters < 0 {
+		add(fieldError("limits.max_exporters", "%d: want 0 (no limit) or more", c.Limits.MaxExporters))
 	}
 	for _, f := range []struct {
 		field string

@@ -481,3 +481,42 @@ func TestTopK(t *testing.T) {
 		}
 	}
 }
+
+// TestOverloadAndLimits: overload.max_lag defaults to
+// pipeline.DefaultMaxLag, 0 turns it off, and the limits default to none;
+// all reach the pipeline's options, and negative values are refused,
+// naming the field.
+func TestOverloadAndLimits(t *testing.T) {
+	base := "storage: {url: http://vm:8428}\nsources: [{name: a, type: dir, path: /x}]\n"
+	for _, tt := range []struct {
+		section string
+		want    pipeline.Options
+		err     string
+	}{
+		{section: "", want: pipeline.Options{MaxLag: pipeline.DefaultMaxLag}},
+		{section: "overload: {}\n", want: pipeline.Options{MaxLag: pipeline.DefaultMaxLag}},
+		{section: "overload: {max_lag: 0s}\n", want: pipeline.Options{}},
+		{section: "overload: {max_lag: 2h}\nlimits: {max_sources: 3, max_exporters: 40}\n",
+			want: pipeline.Options{MaxLag: 2 * time.Hour, MaxSources: 3, MaxExporters: 40}},
+		{section: "overload: {max_lag: -1m}\n", err: "overload.max_lag"},
+		{section: "limits: {max_sources: -1}\n", err: "limits.max_sources"},
+		{section: "limits: {max_exporters: -2}\n", err: "limits.max_exporters"},
+		{section: "limits: {max_vpcs: 2}\n", err: "limits.max_vpcs"},
+	} {
+		c, err := Parse([]byte(base+tt.section), "/d")
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: error %v, want one naming %s", tt.section, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tt.section, err)
+		}
+		o := c.Pipeline().Options()
+		if o.MaxLag != tt.want.MaxLag || o.MaxSources != tt.want.MaxSources || o.MaxExporters != tt.want.MaxExporters {
+			t.Errorf("%q: max_lag %v, max_sources %d, max_exporters %d; want %v, %d, %d", tt.section,
+				o.MaxLag, o.MaxSources, o.MaxExporters, tt.want.MaxLag, tt.want.MaxSources, tt.want.MaxExporters)
+		}
+	}
+}

@@ -8,12 +8,43 @@ import (
 )
 
 // Config is the pipeline's part of the collector's configuration: its
-// sections aggregation, decode and batch. Options turns it into the
-// pipeline's Options; decode bounds every source's objects (NewSources).
+// sections aggregation, decode, batch, overload and limits. Options turns
+// it into the pipeline's Options; decode bounds every source's objects
+// (NewSources).
 type Config struct {
 	Aggregation Aggregation    `yaml:"aggregation"`
 	Decode      decode.Options `yaml:"decode"`
 	Batch       Batch          `yaml:"batch"`
+	Overload    Overload       `yaml:"overload"`
+	Limits      Limits         `yaml:"limits"`
+}
+
+// Overload says when the collector cannot keep up (docs/pipeline.md,
+// Overload and limits).
+type Overload struct {
+	// MaxLag bounds how old a source's oldest waiting object (listed, not
+	// yet ingested; the time its key names, else its modification time)
+	// may be when the source is listed: beyond it, the most recently
+	// added source still collected (the last in the configuration) is
+	// paused, status unresourced, one per round, so that the older ones
+	// stay fresh; once every source still collected waits less than half
+	// of it, the most recently paused resumes. 0 turns this off; default
+	// DefaultMaxLag. A run with --once never pauses.
+	MaxLag time.Duration `yaml:"max_lag"`
+}
+
+// Limits bound what the collector takes on; 0 (the default) is no limit.
+type Limits struct {
+	// MaxSources bounds the enabled sources collected: the ones after the
+	// first MaxSources enabled ones of the configuration are left out,
+	// status disabled_limit ("disabled (limit)").
+	MaxSources int `yaml:"max_sources"`
+	// MaxExporters bounds the exporters (VPCs, by account, region and VPC
+	// id) whose records are counted: the first MaxExporters VPCs the
+	// collector met are; the records of the others (the last added) are
+	// dropped, counted in vpcflow_collector_records_dropped_total, and
+	// the VPC shows status disabled_limit in /api/v1/sources.
+	MaxExporters int `yaml:"max_exporters"`
 }
 
 // Aggregation tunes the metric families.
@@ -62,6 +93,7 @@ const (
 	DefaultMaxObjects = 16
 	DefaultMaxBytes   = 4 << 20
 	DefaultMaxWait    = sourcestate.DefaultMaxWait
+	DefaultMaxLag     = 30 * time.Minute
 )
 
 // DefaultConfig returns the defaults of Config, which New also takes for
@@ -70,8 +102,9 @@ func DefaultConfig() Config {
 	return Config{
 		Aggregation: Aggregation{TopK: DefaultTopK, MaxObjectCells: DefaultMaxObjectCells,
 			MaxLearnedInterfaces: DefaultMaxInterfaces, MaxLearnedAddresses: DefaultMaxAddresses},
-		Decode: decode.Options{MaxObjectBytes: decode.DefaultMaxObjectBytes, MaxExpansion: decode.DefaultMaxExpansion},
-		Batch:  Batch{MaxObjects: DefaultMaxObjects, MaxBytes: DefaultMaxBytes, MaxWait: DefaultMaxWait, MaxCells: DefaultMaxBatchCells},
+		Decode:   decode.Options{MaxObjectBytes: decode.DefaultMaxObjectBytes, MaxExpansion: decode.DefaultMaxExpansion},
+		Batch:    Batch{MaxObjects: DefaultMaxObjects, MaxBytes: DefaultMaxBytes, MaxWait: DefaultMaxWait, MaxCells: DefaultMaxBatchCells},
+		Overload: Overload{MaxLag: DefaultMaxLag},
 	}
 }
 
@@ -84,5 +117,6 @@ func (c Config) Options() Options {
 	}
 	return Options{TopK: topK, MaxObjects: c.Batch.MaxObjects, MaxBytes: c.Batch.MaxBytes, MaxWait: c.Batch.MaxWait,
 		MaxObjectCells: c.Aggregation.MaxObjectCells, MaxBatchCells: c.Batch.MaxCells,
-		MaxInterfaces: c.Aggregation.MaxLearnedInterfaces, MaxAddresses: c.Aggregation.MaxLearnedAddresses}
+		MaxInterfaces: c.Aggregation.MaxLearnedInterfaces, MaxAddresses: c.Aggregation.MaxLearnedAddresses,
+		MaxLag: c.Overload.MaxLag, MaxSources: c.Limits.MaxSources, MaxExporters: c.Limits.MaxExporters}
 }

@@ -339,6 +339,12 @@ func (p *Pipeline) record(d *decoded) (*prepared, error) {
 	facts := p.learn(agg)
 	snap := snapshot{Version: snapshotVersion, Settings: set, Resolution: agg.Resolve(p.known.lookupMeta, p.known.lookupOwner)}
 	facts = append(facts, p.known.forget()...) // what this batch did not see, over the bounds
+	// The exporters over limits.max_exporters: recorded in the resolution,
+	// so that a replay drops the same records whatever the limit is then.
+	exps := agg.Exporters()
+	var rankFacts []ledger.Fact
+	snap.Resolution.Drop, rankFacts, _ = p.limitExporters(src, exps)
+	facts = append(facts, rankFacts...)
 	out := agg.Output(&snap.Resolution)
 	if set.TopK > 0 {
 		var ch aggregate.Changes
@@ -356,5 +362,5 @@ func (p *Pipeline) record(d *decoded) (*prepared, error) {
 	batch := p.writer.NewBatch()
 	out.Emit(rec.Slot, snap.fold(), batch.Add)
 	p.addMarker(batch, src, rec)
-	return &prepared{src: src, rec: rec, objs: d.objs, batch: batch, stats: d.stats, exps: agg.Exporters()}, nil
+	return &prepared{src: src, rec: rec, objs: d.objs, batch: batch, stats: d.stats, exps: exps}, nil
 }

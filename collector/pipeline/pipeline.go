@@ -52,6 +52,12 @@ type sourceRun struct {
 	lastPrune time.Time
 	seen      map[string]string // key → version of the objects waiting at the last listing
 	failure   error             // with once: why the source failed
+	// limited is true for a source over Options.MaxSources.
+	limited bool
+	// age is how old its oldest waiting object was at its listing in the
+	// current round over the sources, if listed is true.
+	age    time.Duration
+	listed bool
 }
 
 // log returns the source log.
@@ -88,7 +94,8 @@ type Options struct {
 	Progress time.Duration
 	// Logger receives the pipeline's log; default slog.Default().
 	Logger *slog.Logger
-	// Now is the clock of first-run cutoffs; default time.Now.
+	// Now is the clock of first-run cutoffs and of the ages overload
+	// compares with MaxLag; default time.Now.
 	Now func() time.Time
 	// Share is the part of every source this collector instance takes when
 	// several read the same sources (the configuration's instance): the
@@ -124,6 +131,12 @@ type Options struct {
 	// batch, as the rest of its resolution: a replay resolves the same way
 	// whatever the directory says by then.
 	Directory Directory
+
+	// MaxLag is Overload.MaxLag: 0 (the zero Options) never pauses a
+	// source.
+	MaxLag time.Duration
+	// MaxSources and MaxExporters are Limits': 0 is no limit.
+	MaxSources, MaxExporters int
 }
 
 // Directory is an inventory of interfaces and their private addresses.
@@ -186,9 +199,18 @@ type Pipeline struct {
 	// keeper decides the keep sets of the top-K families.
 	keeper *aggregate.Keeper
 
-	mu        sync.Mutex // guards sources, srcStats, exporters
+	mu        sync.Mutex // guards sources, srcStats, exporters, paused, ranks
 	srcStats  map[string]*sourcestate.Stats
 	exporters map[exporterKey]int64
+	// Overload (overload.go): the sources paused, in the order they were,
+	// and how many rounds to let pass before pausing or resuming another.
+	paused []pausedSource
+	calm   int
+	// Limits (limits_exporters.go): the rank of every exporter met, by
+	// aggregate.ExporterKey (the first met is 0), and the records dropped
+	// per exporter.
+	ranks   map[string]int
+	dropped map[string]int64
 
 	// Batches acknowledged and waiting to be saved (settle.go).
 	durability    Durability
@@ -223,7 +245,7 @@ func New(sources []*sourcestate.Source, l *ledger.Ledger, w Writer, opts Options
 	opts.setDefaults()
 	p := &Pipeline{ledger: l, writer: w, opts: opts, log: opts.Logger,
 		known: newKnowledge(opts.MaxInterfaces, opts.MaxAddresses, opts.Directory), keeper: aggregate.NewKeeper(max(opts.TopK, 1)), stopped: make(chan struct{}),
-		srcStats: map[string]*sourcestate.Stats{}, exporters: map[exporterKey]int64{},
+		srcStats: map[string]*sourcestate.Stats{}, exporters: map[exporterKey]int64{}, ranks: map[string]int{}, dropped: map[string]int64{},
 		durability: w, unsettledIDs: map[uint64]bool{}}
 	p.SetSources(sources)
 	p.aggPool.New = func() any { return aggregate.New() }
@@ -245,6 +267,9 @@ func New(sources []*sourcestate.Source, l *ledger.Ledger, w Writer, opts Options
 		if err == nil {
 			err = l.Facts(kind, func(key string, value []byte) error { return loadKeep(p.keeper, kind, key, value) })
 		}
+	}
+	if err == nil {
+		err = l.Facts(factExporter, p.loadRank)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load learned facts: %w", err)

@@ -33,9 +33,14 @@ func (p *Pipeline) Run(ctx context.Context, once bool) error {
 			p.log.Error("replaying pending batches failed", "err", err)
 		}
 		worked := false
-		for _, src := range p.currentSources() {
-			if src.Disabled || (once && src.failure != nil) {
+		runs := p.currentSources()
+		for _, src := range runs {
+			src.listed = false
+			if src.Disabled || src.limited || (once && src.failure != nil) {
 				continue
+			}
+			if _, paused := p.pausedReason(src.Name()); paused {
+				continue // overloaded: not listed until resumed (overload.go)
 			}
 			n, err := p.round(ctx, src, once)
 			if err != nil {
@@ -50,6 +55,9 @@ func (p *Pipeline) Run(ctx context.Context, once bool) error {
 				continue
 			}
 			worked = worked || n > 0
+		}
+		if !once {
+			p.checkOverload(runs)
 		}
 		if err := p.settle(ctx, false); err != nil {
 			return err
@@ -131,6 +139,14 @@ func (p *Pipeline) round(ctx context.Context, src *sourceRun, once bool) (int, e
 	}
 	p.stats.Backlog.Store(int64(len(todo)))
 	src.stats.Backlog.Store(int64(len(todo)))
+	// How long the oldest object waits, for overload.max_lag.
+	oldest := waiting(todo)
+	src.age, src.listed = 0, true
+	if !oldest[0].IsZero() {
+		src.age = max(p.now().Sub(oldest[0]), 0)
+	}
+	setWaiting(src, oldest[0])
+	taken := 0
 
 	// Three stages: while one batch is being written (the storage works),
 	// the next is recorded (its batch step, one batch at a time, in order)
@@ -176,6 +192,8 @@ func (p *Pipeline) round(ctx context.Context, src *sourceRun, once bool) (int, e
 			steps <- d
 		}
 		todo = todo[n:]
+		taken += n
+		setWaiting(src, oldest[taken])
 		done += n - unread // what could not be read is not work done
 		p.unread += unread
 		p.stats.Backlog.Store(int64(len(todo)))
@@ -294,8 +312,8 @@ func (p *Pipeline) listAll(ctx context.Context, src *sourceRun) ([]source.Object
 // source log.
 func (p *Pipeline) sourceFailed(src *sourceRun, err error) {
 	st := sourcestate.StatusError
-	if errors.Is(err, sourcestate.ErrUnresourced) {
-		st = sourcestate.StatusUnresourced
+	if errors.Is(err, sourcestate.ErrCredentials) {
+		st = sourcestate.StatusCredentials
 	}
 	src.stats.SetStatus(st, err)
 	src.log().Error("source failed", "source", src.Name(), "status", string(st), "err", err.Error())

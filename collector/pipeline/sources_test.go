@@ -20,7 +20,7 @@ import (
 // TestNewSources builds the pipeline's sources from the configuration's:
 // settings carried over, the decode bounds with each source's format, a
 // source log each, and a source that cannot be set up standing in as
-// unresourced, saying why, while the others go on.
+// in the credentials status, saying why, while the others go on.
 func TestNewSources(t *testing.T) {
 	no := false
 	cfgs := []source.Config{
@@ -53,7 +53,7 @@ func TestNewSources(t *testing.T) {
 		t.Errorf("prod: %+v", prod)
 	}
 	_, err := prod.List(context.Background())
-	if !errors.Is(err, sourcestate.ErrUnresourced) || !strings.Contains(err.Error(), "sources[1] (prod): credentials.access_key_id: environment variable VPCFLOW_SURELY_UNSET is not set") {
+	if !errors.Is(err, sourcestate.ErrCredentials) || !strings.Contains(err.Error(), "sources[1] (prod): credentials.access_key_id: environment variable VPCFLOW_SURELY_UNSET is not set") {
 		t.Errorf("prod, whose key does not resolve: %v", err)
 	}
 	if !strings.Contains(main.String(), `msg="source not set up" source=prod`) || strings.Contains(main.String(), "s3cret") {

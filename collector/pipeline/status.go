@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -32,8 +33,14 @@ func (p *Pipeline) Sources() []sourcestate.Report {
 	var out []sourcestate.Report
 	for _, src := range p.currentSources() {
 		r := src.stats.Report(src.Name())
-		if src.Disabled {
+		switch reason, paused := p.pausedReason(src.Name()); {
+		case src.Disabled:
 			r.Status = sourcestate.StatusDisabled
+		case src.limited:
+			r.Status = sourcestate.StatusDisabledLimit
+			r.Error = p.limitReason()
+		case paused:
+			r.Status, r.Error = sourcestate.StatusUnresourced, reason
 		}
 		r.Deletes, r.FirstRun = src.Delete, src.FirstRun.Mode
 		out = append(out, r)
@@ -47,7 +54,9 @@ func (p *Pipeline) Exporters() []sourcestate.ExporterReport {
 	p.mu.Lock()
 	out := make([]sourcestate.ExporterReport, 0, len(p.exporters))
 	for k, end := range p.exporters {
-		out = append(out, sourcestate.ExporterReport{Source: k.source, Account: k.account, Region: k.region, VPC: k.vpc, LastSeen: time.Unix(end, 0).UTC()})
+		st, dropped := p.exporterStatus(k.account, k.region, k.vpc)
+		out = append(out, sourcestate.ExporterReport{Source: k.source, Account: k.account, Region: k.region, VPC: k.vpc, LastSeen: time.Unix(end, 0).UTC(),
+			Status: st, Dropped: dropped})
 	}
 	p.mu.Unlock()
 	slices.SortFunc(out, func(a, b sourcestate.ExporterReport) int {
@@ -71,12 +80,30 @@ func (p *Pipeline) sawExporters(src string, exps []aggregate.Exporter) {
 // Counters of a source that stays (by name) carry on.
 func (p *Pipeline) SetSources(sources []*sourcestate.Source) {
 	runs := make([]*sourceRun, len(sources))
+	enabled := 0
 	for i, s := range sources {
 		runs[i] = &sourceRun{Source: s, stats: p.statsOf(s.Name())}
+		if s.Disabled {
+			continue
+		}
+		// Over limits.max_sources: the last enabled sources of the
+		// configuration, the most recently added, are left out.
+		if enabled++; p.opts.MaxSources > 0 && enabled > p.opts.MaxSources {
+			runs[i].limited = true
+			p.log.Warn("source disabled (limit): not collected", "source", s.Name(), "status", string(sourcestate.StatusDisabledLimit),
+				"limit", "limits.max_sources", "max_sources", p.opts.MaxSources)
+			runs[i].log().Warn("source disabled (limit): not collected", "source", s.Name(), "reason", p.limitReason())
+		}
 	}
 	p.mu.Lock()
 	p.sources = runs
 	p.mu.Unlock()
+}
+
+// limitReason says why a source over limits.max_sources is not collected.
+func (p *Pipeline) limitReason() string {
+	return fmt.Sprintf("%s: limits.max_sources is %d; the enabled sources after the first %d of the configuration are not collected",
+		sourcestate.StatusDisabledLimit.Display(), p.opts.MaxSources, p.opts.MaxSources)
 }
 
 func (p *Pipeline) currentSources() []*sourceRun {

@@ -107,7 +107,7 @@ func TestEnsureFirstRun(t *testing.T) {
 }
 
 // TestOpen: a source that cannot be set up stands in for itself, failing
-// every call with ErrUnresourced and the reason, named by its index and
+// every call with ErrCredentials and the reason, named by its index and
 // name; the main log says so.
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
@@ -123,8 +123,8 @@ func TestOpen(t *testing.T) {
 	_, openErr := bad.Open(ctx, source.Object{Key: "k"})
 	delErr := bad.Delete(ctx, source.Object{Key: "k"})
 	for _, err := range []error{listErr, openErr, delErr} {
-		if !errors.Is(err, sourcestate.ErrUnresourced) || !strings.Contains(err.Error(), "sources[2] (prod): credentials.access_key_id: environment variable VPCFLOW_SURELY_UNSET is not set") {
-			t.Errorf("unresourced source: %v", err)
+		if !errors.Is(err, sourcestate.ErrCredentials) || !strings.Contains(err.Error(), "sources[2] (prod): credentials.access_key_id: environment variable VPCFLOW_SURELY_UNSET is not set") {
+			t.Errorf("source not set up: %v", err)
 		}
 	}
 	if bad.Name() != "prod" || !strings.Contains(main.String(), `msg="source not set up" source=prod`) || strings.Contains(main.String(), "s3cret") {

@@ -56,34 +56,35 @@ const DefaultMaxWait = 5 * time.Second
 // Open returns the source of the configuration's sources[i] (source.New).
 // A source that cannot be set up (credentials that do not resolve, say)
 // is replaced by one whose every call fails with the reason, wrapping
-// ErrUnresourced, so that the others go on: its status
-// (StatusUnresourced) and source log say why, and log has it too.
+// ErrCredentials, so that the others go on: its status
+// (StatusCredentials) and source log say why, and log has it too.
 func Open(ctx context.Context, i int, cfg source.Config, log *slog.Logger) source.Source {
 	src, err := source.New(ctx, cfg)
 	if err != nil {
 		err = fmt.Errorf("sources[%d] (%s): %w", i, cfg.Name, err)
 		log.Error("source not set up", "source", cfg.Name, "err", err)
-		return unresourced{cfg.Name, err}
+		return notSetUp{cfg.Name, err}
 	}
 	return src
 }
 
-// ErrUnresourced marks the error of a source that could not be set up.
-var ErrUnresourced = errors.New("source not set up")
+// ErrCredentials marks the error of a source that could not be set up
+// (its credentials or its client could not be resolved).
+var ErrCredentials = errors.New("source not set up")
 
-// unresourced stands for a source that could not be set up because of err.
-type unresourced struct {
+// notSetUp stands for a source that could not be set up because of err.
+type notSetUp struct {
 	name string
 	err  error
 }
 
-func (u unresourced) Name() string { return u.name }
-func (u unresourced) List(context.Context) ([]source.Object, error) {
-	return nil, fmt.Errorf("%w: %w", ErrUnresourced, u.err)
+func (u notSetUp) Name() string { return u.name }
+func (u notSetUp) List(context.Context) ([]source.Object, error) {
+	return nil, fmt.Errorf("%w: %w", ErrCredentials, u.err)
 }
-func (u unresourced) Open(context.Context, source.Object) (io.ReadCloser, error) {
-	return nil, fmt.Errorf("%w: %w", ErrUnresourced, u.err)
+func (u notSetUp) Open(context.Context, source.Object) (io.ReadCloser, error) {
+	return nil, fmt.Errorf("%w: %w", ErrCredentials, u.err)
 }
-func (u unresourced) Delete(context.Context, source.Object) error {
-	return fmt.Errorf("%w: %w", ErrUnresourced, u.err)
+func (u notSetUp) Delete(context.Context, source.Object) error {
+	return fmt.Errorf("%w: %w", ErrCredentials, u.err)
 }

@@ -13,19 +13,38 @@ type Status string
 const (
 	// StatusEnabled: the source is collected; its latest listing worked.
 	StatusEnabled Status = "enabled"
-	// StatusUnresourced: the source could not be set up (its credentials
+	// StatusCredentials: the source could not be set up (its credentials
 	// or its client could not be resolved), so there is nothing to collect
 	// with; it is retried at every round.
+	StatusCredentials Status = "credentials"
+	// StatusUnresourced: the collector cannot keep up (a source's oldest
+	// waiting object is older than overload.max_lag), and this source,
+	// the most recently added one still collected, is paused so that the
+	// older ones stay fresh; it is resumed once they caught up.
 	StatusUnresourced Status = "unresourced"
 	// StatusDisabled: the configuration turns the source off.
 	StatusDisabled Status = "disabled"
+	// StatusDisabledLimit: the source is over limits.max_sources, which
+	// leaves out the last enabled sources of the configuration; shown
+	// "disabled (limit)" (Status.Display).
+	StatusDisabledLimit Status = "disabled_limit"
 	// StatusError: the latest listing failed (access denied, no such
 	// bucket, storage unreachable…); the error says which.
 	StatusError Status = "error"
 )
 
 // Statuses lists every Status, in the order above.
-var Statuses = []Status{StatusEnabled, StatusUnresourced, StatusDisabled, StatusError}
+var Statuses = []Status{StatusEnabled, StatusCredentials, StatusUnresourced, StatusDisabled, StatusDisabledLimit, StatusError}
+
+// Display returns the status as people read it: "disabled (limit)" for
+// StatusDisabledLimit, else the status itself (the value of the status
+// label of /metrics, and of /api/v1/sources).
+func (s Status) Display() string {
+	if s == StatusDisabledLimit {
+		return "disabled (limit)"
+	}
+	return string(s)
+}
 
 // Stats counts one source's work since the collector started.
 type Stats struct {
@@ -40,6 +59,10 @@ type Stats struct {
 	BadLines    atomic.Int64
 	Backlog     atomic.Int64 // objects listed and not yet ingested
 	NewestEnd   atomic.Int64 // latest record end stored (Unix seconds)
+	// OldestWaiting is the time (Unix seconds) of the oldest object
+	// listed and not yet ingested: the time its key names
+	// (source.KeyTime), else its modification time; 0 when none waits.
+	OldestWaiting atomic.Int64
 
 	mu         sync.Mutex
 	status     Status
@@ -77,6 +100,9 @@ func (s *Stats) Report(name string) Report {
 		r.NewestEnd = time.Unix(end, 0).UTC()
 		r.Lag = max(0, time.Since(r.NewestEnd).Seconds())
 	}
+	if oldest := s.OldestWaiting.Load(); oldest > 0 {
+		r.BacklogAge = max(0, time.Since(time.Unix(oldest, 0)).Seconds())
+	}
 	return r
 }
 
@@ -104,6 +130,9 @@ type Report struct {
 	// seconds (0 before anything was stored).
 	NewestEnd time.Time `json:"newest_record_end,omitzero"`
 	Lag       float64   `json:"lag_seconds"`
+	// BacklogAge is how old the oldest object listed and not yet ingested
+	// is, in seconds (0 when none waits): what overload.max_lag bounds.
+	BacklogAge float64 `json:"backlog_age_seconds"`
 }
 
 // ExporterReport is a VPC seen in the flow logs of a source, with the
@@ -114,6 +143,12 @@ type ExporterReport struct {
 	Region   string    `json:"region"`
 	VPC      string    `json:"vpc_id"`
 	LastSeen time.Time `json:"last_seen"`
+	// Status is StatusEnabled, or StatusDisabledLimit for a VPC over
+	// limits.max_exporters, whose records are dropped.
+	Status Status `json:"status"`
+	// Dropped counts the records dropped by limits.max_exporters since
+	// the collector started.
+	Dropped int64 `json:"records_dropped,omitempty"`
 }
 
 // Totals counts a role's work over all its sources since it started: the
@@ -144,4 +179,7 @@ type Totals struct {
 	// Flushes counts the times the storage was asked to save the waiting
 	// batches at once (pipeline.Flusher) instead of waiting its save delay.
 	Flushes atomic.Int64
+	// Dropped counts the records left out because their VPC is over
+	// limits.max_exporters.
+	Dropped atomic.Int64
 }

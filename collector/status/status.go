@@ -258,6 +258,7 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	}
 	metrics.WriteCounterUint64(w, "vpcflow_collector_series_written_total", uint64(st.Series.Load()))
 	metrics.WriteCounterUint64(w, "vpcflow_collector_samples_written_total", uint64(st.Samples.Load()))
+	metrics.WriteCounterUint64(w, `vpcflow_collector_records_dropped_total{limit="max_exporters"}`, uint64(st.Dropped.Load()))
 
 	for _, src := range s.sourceReports(storageSt) {
 		l := "source=" + quote(src.Name)
@@ -272,6 +273,7 @@ func (s *Server) WriteMetrics(w io.Writer) {
 		metrics.WriteCounterUint64(w, `vpcflow_source_records_total{`+l+`}`, uint64(src.Records))
 		metrics.WriteCounterUint64(w, `vpcflow_source_bad_lines_total{`+l+`}`, uint64(src.BadLines))
 		metrics.WriteGaugeUint64(w, `vpcflow_source_backlog_objects{`+l+`}`, uint64(src.Backlog))
+		metrics.WriteGaugeFloat64(w, `vpcflow_source_backlog_age_seconds{`+l+`}`, src.BacklogAge)
 		if !src.NewestEnd.IsZero() {
 			metrics.WriteGaugeFloat64(w, `vpcflow_source_lag_seconds{`+l+`}`, src.Lag)
 			metrics.WriteGaugeFloat64(w, `vpcflow_source_newest_record_timestamp_seconds{`+l+`}`, float64(src.NewestEnd.Unix()))
@@ -285,8 +287,17 @@ func (s *Server) WriteMetrics(w io.Writer) {
 		}
 	}
 	for _, e := range s.p.Exporters() {
-		metrics.WriteGaugeFloat64(w, fmt.Sprintf(`vpcflow_exporter_last_seen_timestamp_seconds{vpc_id=%s,account_id=%s,region=%s,source=%s}`,
-			quote(e.VPC), quote(e.Account), quote(e.Region), quote(e.Source)), float64(e.LastSeen.Unix()))
+		l := fmt.Sprintf(`vpc_id=%s,account_id=%s,region=%s,source=%s`, quote(e.VPC), quote(e.Account), quote(e.Region), quote(e.Source))
+		metrics.WriteGaugeFloat64(w, `vpcflow_exporter_last_seen_timestamp_seconds{`+l+`}`, float64(e.LastSeen.Unix()))
+		if e.Status != "" { // the downloader role does not say
+			for _, status := range []sourcestate.Status{sourcestate.StatusEnabled, sourcestate.StatusDisabledLimit} {
+				v := uint64(0)
+				if status == e.Status {
+					v = 1
+				}
+				metrics.WriteGaugeUint64(w, fmt.Sprintf(`vpcflow_exporter_status{%s,status="%s"}`, l, status), v)
+			}
+		}
 	}
 	for _, m := range s.extra {
 		m.WriteMetrics(w)

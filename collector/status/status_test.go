@@ -44,15 +44,18 @@ func provider() *fixed {
 	p := &fixed{
 		sources: []sourcestate.Report{
 			{Name: "prod", Status: sourcestate.StatusEnabled, Listed: 10, Downloaded: 9, Ingested: 8, Deleted: 7, Quarantined: 1, Purged: 3,
-				Bytes: 1000, Records: 500, BadLines: 2, Backlog: 1, NewestEnd: seen, Lag: 42},
+				Bytes: 1000, Records: 500, BadLines: 2, Backlog: 1, NewestEnd: seen, Lag: 42, BacklogAge: 600},
 			{Name: `odd "name" \ here`, Status: sourcestate.StatusError, Error: "access denied"},
+			{Name: "new", Status: sourcestate.StatusUnresourced, Error: "collector overloaded", BacklogAge: 7200},
+			{Name: "newest", Status: sourcestate.StatusDisabledLimit, Error: "disabled (limit)"},
 		},
 		exporters: []sourcestate.ExporterReport{
-			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-1", LastSeen: seen},
-			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-2", LastSeen: seen.Add(-time.Hour)},
+			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-1", LastSeen: seen, Status: sourcestate.StatusEnabled},
+			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-2", LastSeen: seen.Add(-time.Hour), Status: sourcestate.StatusDisabledLimit, Dropped: 17},
 		},
 	}
 	p.stats.Batches.Store(4)
+	p.stats.Dropped.Store(17)
 	return p
 }
 
@@ -85,12 +88,17 @@ func TestMetricsIntoVictoriaMetrics(t *testing.T) {
 		want         map[string]float64
 	}{
 		{`vpcflow_source_objects_total{source="prod"}`, "stage", map[string]float64{"listed": 10, "downloaded": 9, "ingested": 8, "deleted": 7, "quarantined": 1, "purged": 3}},
-		{`vpcflow_source_records_total`, "source", map[string]float64{"prod": 500, `odd "name" \ here`: 0}},
-		{`vpcflow_source_bad_lines_total`, "source", map[string]float64{"prod": 2, `odd "name" \ here`: 0}},
-		{`vpcflow_source_backlog_objects`, "source", map[string]float64{"prod": 1, `odd "name" \ here`: 0}},
+		{`vpcflow_source_records_total`, "source", map[string]float64{"prod": 500, `odd "name" \ here`: 0, "new": 0, "newest": 0}},
+		{`vpcflow_source_bad_lines_total`, "source", map[string]float64{"prod": 2, `odd "name" \ here`: 0, "new": 0, "newest": 0}},
+		{`vpcflow_source_backlog_objects`, "source", map[string]float64{"prod": 1, `odd "name" \ here`: 0, "new": 0, "newest": 0}},
+		{`vpcflow_source_backlog_age_seconds`, "source", map[string]float64{"prod": 600, `odd "name" \ here`: 0, "new": 7200, "newest": 0}},
 		{`vpcflow_source_lag_seconds`, "source", map[string]float64{"prod": 42}},
-		{`vpcflow_source_status{status="error"}`, "source", map[string]float64{"prod": 0, `odd "name" \ here`: 1}},
-		{`vpcflow_source_status{source="prod"}`, "status", map[string]float64{"enabled": 1, "unresourced": 0, "disabled": 0, "error": 0}},
+		{`vpcflow_source_status{status="error"}`, "source", map[string]float64{"prod": 0, `odd "name" \ here`: 1, "new": 0, "newest": 0}},
+		{`vpcflow_source_status{source="prod"}`, "status", map[string]float64{"enabled": 1, "credentials": 0, "unresourced": 0, "disabled": 0, "disabled_limit": 0, "error": 0}},
+		{`vpcflow_source_status{status="unresourced"}`, "source", map[string]float64{"prod": 0, `odd "name" \ here`: 0, "new": 1, "newest": 0}},
+		{`vpcflow_source_status{status="disabled_limit"}`, "source", map[string]float64{"prod": 0, `odd "name" \ here`: 0, "new": 0, "newest": 1}},
+		{`vpcflow_exporter_status{status="disabled_limit"}`, "vpc_id", map[string]float64{"vpc-1": 0, "vpc-2": 1}},
+		{`vpcflow_collector_records_dropped_total`, "limit", map[string]float64{"max_exporters": 17}},
 		{`vpcflow_exporter_last_seen_timestamp_seconds`, "vpc_id", map[string]float64{"vpc-1": 1772359500, "vpc-2": 1772355900}},
 		{`vpcflow_collector_batches_total`, "", map[string]float64{"": 4}},
 		{`vpcflow_collector_info`, "role", map[string]float64{"all": 1}},
@@ -127,8 +135,11 @@ func TestSourcesJSONAndHealth(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatalf("decode %s: %v", body, err)
 	}
-	if len(got.Sources) != 2 || got.Sources[0]["status"] != "enabled" || got.Sources[0]["objects_ingested"] != 8.0 ||
-		got.Sources[1]["error"] != "access denied" || len(got.Exporters) != 2 || got.Exporters[0]["vpc_id"] != "vpc-1" {
+	if len(got.Sources) != 4 || got.Sources[0]["status"] != "enabled" || got.Sources[0]["objects_ingested"] != 8.0 ||
+		got.Sources[0]["backlog_age_seconds"] != 600.0 || got.Sources[1]["error"] != "access denied" ||
+		got.Sources[2]["status"] != "unresourced" || got.Sources[2]["error"] != "collector overloaded" || got.Sources[3]["status"] != "disabled_limit" ||
+		len(got.Exporters) != 2 || got.Exporters[0]["vpc_id"] != "vpc-1" || got.Exporters[0]["status"] != "enabled" ||
+		got.Exporters[1]["status"] != "disabled_limit" || got.Exporters[1]["records_dropped"] != 17.0 {
 		t.Errorf("sources JSON: %s", body)
 	}
 	if code, body := get(t, h, "/healthz"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {

@@ -127,7 +127,7 @@ func networkMap(b *board) {
 // AWS reported (the plugin's log-status report).
 func collectorHealth(b *board) {
 	b.d.Description("The collector's own metrics (its /metrics scraped into VictoriaMetrics): status, lag and backlog per source, objects per stage, " +
-		"quarantines, bad lines, exporters, storage, entity sync; and the SKIPDATA records AWS wrote into the flow logs.")
+		"quarantines, bad lines, exporters, storage, entity sync, overload and limits; and the SKIPDATA records AWS wrote into the flow logs.")
 	b.d.WithVariable(dashboard.NewQueryVariableBuilder("source").
 		Label("Source").
 		Datasource(PrometheusRef()).
@@ -143,9 +143,10 @@ func collectorHealth(b *board) {
 
 	b.row("Sources")
 	b.promTable(prom{title: "Status per source", w: 8,
-		description: "enabled: collected; error: listing or reading fails (the message is in /api/v1/sources and the source log); unresourced: its credentials do not resolve; disabled: enabled: false.",
-		expr:        `max by (source, status) (vpcflow_source_status{` + src + `}) == 1`},
-		true, map[string]map[string]string{"status": {"enabled": "green", "error": "red", "unresourced": "orange", "disabled": "text"}})
+		description: "enabled: collected; error: listing or reading fails (the message is in /api/v1/sources and the source log); credentials: its credentials do not resolve; " +
+			"unresourced: paused because the collector cannot keep up (overload.max_lag); disabled: enabled: false; disabled (limit): over limits.max_sources.",
+		expr: `max by (source, status) (vpcflow_source_status{` + src + `}) == 1`},
+		true, sourceStatusColors())
 	b.promSeries(prom{title: "Lag", w: 8, unit: "s", legend: "{{source}}",
 		description: "Now minus the newest record end stored, per source. AWS delivers flow logs every 5 or 10 minutes, so 10 to 20 minutes is normal.",
 		expr:        `max by (source) (vpcflow_source_lag_seconds{` + src + `})`}, false)
@@ -231,4 +232,30 @@ func collectorHealth(b *board) {
 	b.promSeries(prom{title: "Sync duration", w: 8, unit: "s", legend: "{{account_id}} {{region}}",
 		description: "How long the latest sync of each account and region took, its write included.",
 		expr:        `max by (account_id, region) (vpcflow_sync_last_duration_seconds)`}, false)
+
+	// Last, so that the panels above keep their ids (alert rules link them).
+	b.row("Overload and limits")
+	b.promTable(prom{title: "Paused and limited sources", w: 6,
+		description: "unresourced: paused because the collector cannot keep up (a source's oldest waiting object older than overload.max_lag): the most recently added sources " +
+			"are paused first and resumed, most recently paused first, once the others caught up; the reason is in /api/v1/sources. " +
+			"disabled (limit): over limits.max_sources. The alert \"Collector overloaded\" fires on a paused source.",
+		expr: `max by (source, status) (vpcflow_source_status{status=~"unresourced|disabled_limit",` + src + `}) == 1`},
+		true, sourceStatusColors())
+	b.promSeries(prom{title: "Backlog age", w: 6, unit: "s", legend: "{{source}}",
+		description: "How old the oldest object listed and not yet ingested is, per source (what overload.max_lag bounds; 0 when none waits).",
+		expr:        `max by (source) (vpcflow_source_backlog_age_seconds{` + src + `})`}, false)
+	b.promTable(prom{title: "Exporters over the limit", w: 6,
+		description: "VPCs over limits.max_exporters, disabled (limit): their records are dropped (vpcflow_collector_records_dropped_total).",
+		expr:        `max by (source, account_id, region, vpc_id, status) (vpcflow_exporter_status{status="disabled_limit",` + src + `}) == 1`},
+		true, sourceStatusColors())
+	b.promSeries(prom{title: "Records dropped (limit)", w: 6, unit: "count:records", legend: "{{limit}}",
+		description: "Records dropped because their VPC is over limits.max_exporters.",
+		expr:        `sum by (limit) (increase(vpcflow_collector_records_dropped_total[$__interval]))`}, true)
+}
+
+// sourceStatusColors colours the status column of the source and
+// exporter tables, with "disabled (limit)" as people read it.
+func sourceStatusColors() map[string]map[string]string {
+	return map[string]map[string]string{"status": {"enabled": "green", "error": "red", "credentials": "orange", "unresourced": "orange",
+		"disabled": "text", "disabled_limit": "text|disabled (limit)"}}
 }

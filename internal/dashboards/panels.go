@@ -553,7 +553,12 @@ func (b *board) promTable(p prom, hideValue bool, mappings map[string]map[string
 	for _, column := range sortedKeys(mappings) {
 		options := map[string]dashboard.ValueMappingResult{}
 		for value, color := range mappings[column] {
+			// "color|text" also shows the value as text.
+			color, text, shown := strings.Cut(color, "|")
 			options[value] = dashboard.ValueMappingResult{Color: ptr(color)}
+			if shown {
+				options[value] = dashboard.ValueMappingResult{Color: ptr(color), Text: ptr(text)}
+			}
 		}
 		t.OverrideByName(column, []dashboard.DynamicConfigValue{
 			{Id: "mappings", Value: []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: options}}}},

@@ -204,7 +204,7 @@ func StatusMetrics(t testing.TB) map[string][]string {
 	p := &fixedProvider{
 		sources: []sourcestate.Report{{Name: "prod", Status: sourcestate.StatusEnabled, Listed: 1, NewestEnd: seen, Lag: 60}},
 		exporters: []sourcestate.ExporterReport{
-			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-1", LastSeen: seen},
+			{Source: "prod", Account: "123456789012", Region: "us-east-1", VPC: "vpc-1", LastSeen: seen, Status: sourcestate.StatusEnabled},
 		},
 	}
 	store, err := vmclient.New(vmclient.Config{URL: "http://127.0.0.1:8428"}) // not contacted: its health is reported

@@ -252,7 +252,7 @@ func TestAlertRules(t *testing.T) {
 	jobs := ReadScrapeConfig(t).Jobs()
 
 	uids := map[string]bool{}
-	var wantRules = []string{"vpcflow-rejected-per-vpc", "vpcflow-rejected-surge", "vpcflow-skipdata", "vpcflow-collector-lag", "vpcflow-collector-quarantine", "vpcflow-collector-storage", "vpcflow-collector-sync"}
+	var wantRules = []string{"vpcflow-rejected-per-vpc", "vpcflow-rejected-surge", "vpcflow-skipdata", "vpcflow-collector-lag", "vpcflow-collector-quarantine", "vpcflow-collector-storage", "vpcflow-collector-sync", "vpcflow-collector-overload"}
 	for _, g := range f.Groups {
 		if g.Folder != dashboards.Folder || g.Name == "" || g.OrgID != 1 {
 			t.Errorf("group %q: folder %q org %d; want folder %q, org 1", g.Name, g.Folder, g.OrgID, dashboards.Folder)
