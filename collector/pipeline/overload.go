@@ -62,7 +62,8 @@ func (p *Pipeline) pausedReason(name string) (string, bool) {
 // configuration order, as the round saw them): when a source collected
 // waited longer than Options.MaxLag at its listing, it pauses the most
 // recently added source still collected (the last in the configuration;
-// never the first, whose pause would leave nothing collected); when every
+// never the first, whose pause would leave nothing collected; a source
+// whose first run backfills old objects does not count as waiting); when every
 // source collected waited less than half of it, it resumes the most
 // recently paused. After each pause or resume it lets a round pass, so that
 // the sources left get a round to catch up before another is paused.
@@ -83,6 +84,9 @@ func (p *Pipeline) checkOverload(runs []*sourceRun) {
 		active = append(active, s)
 		if !s.listed {
 			continue // its listing failed: its status says why, its age is not known
+		}
+		if s.backfilling {
+			continue // its first run collects old objects on purpose: its age says nothing of the load
 		}
 		if s.age > p.opts.MaxLag && (worst == nil || s.age > worst.age) {
 			worst = s

@@ -118,6 +118,7 @@ func TestOverloadPausesNewestSource(t *testing.T) {
 		}
 	}}
 	var logs lockedLog
+	pastFirstRun(t, e.ledger, now, "old", "new")
 	srcs := []*sourcestate.Source{{Source: oldSrc, Delete: true}, {Source: source.NewDir("new", newDir), Delete: true}}
 	p, err := pipeline.New(srcs, e.ledger, e.store, pipeline.Options{MaxLag: 10 * time.Minute, MaxObjects: 1, MaxWait: 10 * time.Millisecond,
 		Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -185,6 +186,7 @@ func TestOverloadReason(t *testing.T) {
 			p.Stop()
 		}
 	}}
+	pastFirstRun(t, e.ledger, now, "old", "new")
 	srcs := []*sourcestate.Source{{Source: oldSrc, Delete: true}, {Source: source.NewDir("new", newDir), Delete: true}}
 	opts := pipeline.Options{MaxLag: 10 * time.Minute, MaxObjects: 1, MaxWait: 10 * time.Millisecond, Now: func() time.Time { return now }}
 	if p, _ = pipeline.New(srcs, e.ledger, e.store, opts); p == nil {
@@ -426,5 +428,58 @@ func TestExportersView(t *testing.T) {
 	got = run(1)
 	if got["vpc-0a"].Status != sourcestate.StatusDisabledLimit || got["vpc-0a"].Dropped != 1 {
 		t.Errorf("run 3: %+v", got)
+	}
+}
+
+// pastFirstRun records the sources' first runs (backfill) as done, so that
+// their listings measure the load.
+func pastFirstRun(t *testing.T, l *ledger.Ledger, now time.Time, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		st := ledger.SourceState{FirstRun: now.Add(-24 * time.Hour), Mode: sourcestate.FirstRunBackfill, Done: true}
+		if err := l.SetSourceState(name, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestOverloadIgnoresBackfill: a source whose first run backfills objects
+// hours old is not taken for a collector that cannot keep up: nothing is
+// paused.
+func TestOverloadIgnoresBackfill(t *testing.T) {
+	e := newEnv(t)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	oldDir, newDir := filepath.Join(e.dir, "old"), filepath.Join(e.dir, "new")
+	for _, d := range []string{oldDir, newDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 4 {
+		writeFlowLog(t, newDir, fmt.Sprintf("b%d", i), now.Add(-time.Duration(3+i)*time.Hour))
+	}
+	pastFirstRun(t, e.ledger, now, "old") // the new source's first run backfills
+	var p *pipeline.Pipeline
+	oldSrc := &scripted{Dir: source.NewDir("old", oldDir), before: func(n int) {
+		writeFlowLog(t, oldDir, fmt.Sprintf("a%d", n), now.Add(-time.Minute))
+		if n == 4 {
+			p.Stop()
+		}
+	}}
+	var logs lockedLog
+	srcs := []*sourcestate.Source{{Source: oldSrc, Delete: true}, {Source: source.NewDir("new", newDir), Delete: true}}
+	p, err := pipeline.New(srcs, e.ledger, e.store, pipeline.Options{MaxLag: 10 * time.Minute, MaxObjects: 1, MaxWait: 10 * time.Millisecond,
+		Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(context.Background(), false); err != nil {
+		t.Fatalf("%v\n%s", err, logs.String())
+	}
+	if out := logs.String(); strings.Contains(out, "source paused") {
+		t.Errorf("a backfill paused a source:\n%s", out)
+	}
+	if n := countFiles(t, newDir); n != 0 {
+		t.Errorf("%d objects of the backfill left", n)
 	}
 }

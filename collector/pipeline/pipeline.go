@@ -55,9 +55,12 @@ type sourceRun struct {
 	// limited is true for a source over Options.MaxSources.
 	limited bool
 	// age is how old its oldest waiting object was at its listing in the
-	// current round over the sources, if listed is true.
-	age    time.Duration
-	listed bool
+	// current round over the sources, if listed is true; backfilling says
+	// that the listing was its first run's backfill (old objects collected
+	// on purpose, whose age says nothing of the load).
+	age         time.Duration
+	listed      bool
+	backfilling bool
 }
 
 // log returns the source log.

@@ -142,6 +142,7 @@ func (p *Pipeline) round(ctx context.Context, src *sourceRun, once bool) (int, e
 	// How long the oldest object waits, for overload.max_lag.
 	oldest := waiting(todo)
 	src.age, src.listed = 0, true
+	src.backfilling = src.state != nil && !src.state.Done && src.state.Mode == sourcestate.FirstRunBackfill
 	if !oldest[0].IsZero() {
 		src.age = max(p.now().Sub(oldest[0]), 0)
 	}
