@@ -37,6 +37,7 @@ func (p *Pipeline) store(ctx context.Context, pb *prepared) error {
 		}
 	}
 	p.stats.Written.Add(1)
+	p.stats.LastWritten.Store(time.Now().UnixNano())
 	pb.series, pb.samples = pb.batch.Len()
 	pb.batch = nil // its memory is not needed any more: a replay encodes anew
 	p.addUnsettled(pb, gen)

@@ -170,6 +170,9 @@ type Totals struct {
 	// Written counts the batches the storage acknowledged (replays
 	// included); Batches those committed once saved.
 	Written atomic.Int64
+	// LastWritten is when the storage last acknowledged a batch (Unix
+	// nanoseconds; 0: never).
+	LastWritten atomic.Int64
 	// Unsettled counts the batches acknowledged by the storage and waiting
 	// to be saved to disk before their objects are deleted.
 	Unsettled atomic.Int64

@@ -208,6 +208,7 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 		}
 	})()
 
+	started := time.Now()
 	log.Info("collector started", "sources", len(sources), "state_dir", cfg.StateDir, "once", fl.once, "role", fl.role)
 	if fl.once && fl.storageTimeout > 0 {
 		go store.WatchFailures(ctx, fl.storageTimeout, cancelCause)
@@ -220,9 +221,15 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 		return runErr
 	}
 	st := p.Stats()
+	// written_seconds: from the start to the last batch the storage
+	// acknowledged (the rest of the run waits for it to save them).
+	var written float64
+	if last := st.LastWritten.Load(); last > 0 {
+		written = time.Unix(0, last).Sub(started).Seconds()
+	}
 	log.Info("collector stopped", "objects", st.Objects.Load(), "records", st.Records.Load(), "batches", st.Batches.Load(),
 		"series_written", st.Series.Load(), "samples_written", st.Samples.Load(), "quarantined", st.Quarantined.Load(),
-		"peak_rss_bytes", procstat.PeakRSS())
+		"written_seconds", written, "peak_rss_bytes", procstat.PeakRSS())
 	return nil
 }
 
