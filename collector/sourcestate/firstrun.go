@@ -99,7 +99,7 @@ func EnsureFirstRun(ctx context.Context, l *ledger.Ledger, src source.Source, fr
 // purge deletes the source's flow logs last modified before cutoff that the
 // ledger does not know, unread.
 func purge(ctx context.Context, l *ledger.Ledger, src source.Source, cutoff time.Time, log *slog.Logger, purged func()) error {
-	objs, err := src.List(ctx)
+	objs, err := source.ListBucket(ctx, src)
 	if err != nil {
 		return fmt.Errorf("purge: %w", err)
 	}
