@@ -36,6 +36,7 @@ func (p *Pipeline) Sources() []sourcestate.Report {
 			r.Status = sourcestate.StatusDisabled
 		}
 		r.Deletes, r.FirstRun = src.Delete, src.FirstRun.Mode
+		r.SetMode(src.Source.Source)
 		out = append(out, r)
 	}
 	return out
