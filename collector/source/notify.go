@@ -175,7 +175,7 @@ type Notify struct {
 	messages int                    // held messages
 	space    chan struct{}          // closed and replaced when messages drop
 	lastList time.Time
-	listed   int // objects the last List returned
+	listed   int // objects the last List returned for the first time
 	lists    int // List calls
 	lastErr  string
 
@@ -188,6 +188,7 @@ type heldObject struct {
 	obj    Object
 	msgs   []*message
 	opened bool // the pipeline read it: held whatever the listings
+	listed bool // a List returned it
 }
 
 // message is a held queue message.
@@ -306,15 +307,21 @@ func (n *Notify) idleAfter() time.Duration { return max(2*n.cfg.VisibilityTimeou
 
 // List returns the objects the held messages announce, ordered by key,
 // starting the receivers on the first call. It does not wait for the
-// queue, except when it holds nothing and either it is the first call or
-// the previous call returned objects: then it receives once itself, with a
-// short poll, so that a run that stops when nothing is left (run --once)
-// sees the queue's messages.
+// queue, except when it holds nothing new (not returned before) and either
+// it is the first call or the previous call returned new objects: then it
+// receives once itself, with a short poll, so that a run that stops when
+// nothing is left (run --once) looks at the queue once more before.
 func (n *Notify) List(ctx context.Context) ([]Object, error) {
 	n.started.Do(n.start)
 	n.mu.Lock()
 	n.lastList = time.Now()
-	quick := len(n.held) == 0 && (n.lists == 0 || n.listed > 0)
+	fresh := 0
+	for _, h := range n.held {
+		if !h.listed {
+			fresh++
+		}
+	}
+	quick := fresh == 0 && (n.lists == 0 || n.listed > 0)
 	n.lists++
 	n.mu.Unlock()
 	if quick {
@@ -325,10 +332,14 @@ func (n *Notify) List(ctx context.Context) ([]Object, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make([]Object, 0, len(n.held))
+	n.listed = 0
 	for _, h := range n.held {
 		out = append(out, h.obj)
+		if !h.listed {
+			h.listed = true
+			n.listed++
+		}
 	}
-	n.listed = len(out)
 	sortObjects(out)
 	return out, nil
 }

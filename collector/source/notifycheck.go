@@ -30,8 +30,8 @@ const checkReceipt = "vpcflow-access-check"
 
 // Check runs the bucket's checks (S3.Check), then the queue's: its
 // attributes can be read (sqs:GetQueueAttributes) and it has a redrive
-// policy; receiving is allowed (a ReceiveMessage that returns what it may
-// get visible again at once: a message's receive count grows by one);
+// policy; receiving is allowed (a ReceiveMessage of one message, made
+// visible again at once: its receive count grows by one);
 // ChangeMessageVisibility and DeleteMessage are allowed (sent with a
 // receipt handle that is not one: SQS checks the permission first, then
 // refuses the handle, so no message is touched); and the bucket's
@@ -66,12 +66,19 @@ func (n *Notify) Check(ctx context.Context, opts CheckOptions) []Check {
 		add(CheckQueue, CheckWarn, "%s; no redrive policy: a message that cannot be parsed comes back forever; give the queue a dead-letter queue (maxReceiveCount 5, say)", detail)
 	}
 
-	rcv, err := n.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q), MaxNumberOfMessages: 1, VisibilityTimeout: 0, WaitTimeSeconds: 0})
+	// The shortest visibility SQS takes on a receive is 1 s (0 is the
+	// queue's own); the message is then made visible again at once.
+	rcv, err := n.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q), MaxNumberOfMessages: 1, VisibilityTimeout: 1, WaitTimeSeconds: 0})
 	switch {
 	case err != nil:
 		add(CheckQueueReceive, CheckFail, "%s", sqsHint(err, "sqs:ReceiveMessage"))
 	case len(rcv.Messages) > 0:
-		add(CheckQueueReceive, CheckPass, "received a message and left it visible at once (visibility timeout 0): its receive count grew by one")
+		_, err := n.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(q), ReceiptHandle: rcv.Messages[0].ReceiptHandle, VisibilityTimeout: 0})
+		if err != nil {
+			add(CheckQueueReceive, CheckWarn, "received a message, but could not make it visible again (%s): it is back within a second anyway; its receive count grew by one", sqsHint(err, "sqs:ChangeMessageVisibility"))
+			break
+		}
+		add(CheckQueueReceive, CheckPass, "received a message and made it visible again at once: its receive count grew by one")
 	default:
 		add(CheckQueueReceive, CheckPass, "receiving allowed (no message waiting)")
 	}
@@ -102,8 +109,15 @@ func (n *Notify) Check(ctx context.Context, opts CheckOptions) []Check {
 
 	nc, err := n.s3.client.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(n.s3.Bucket())})
 	if err != nil {
-		add(CheckNotification, CheckWarn, "the bucket's notification configuration cannot be read (%s, %s): make sure it sends s3:ObjectCreated:* events under %q to %s",
-			Classify(err), sqsHint(err, "s3:GetBucketNotification"), n.s3.Prefix(), arn)
+		why := err.Error()
+		switch {
+		case apiCode(err) == "NotImplemented":
+			why = "the S3 server does not implement GetBucketNotificationConfiguration"
+		case Classify(err) == StatusAccessDenied:
+			why = "access denied: the credentials are not allowed s3:GetBucketNotification, which only this check needs"
+		}
+		add(CheckNotification, CheckWarn, "the bucket's notification configuration cannot be read (%s): make sure it sends s3:ObjectCreated:* events under %q to %s",
+			why, n.s3.Prefix(), arn)
 		return out
 	}
 	var topics []string
