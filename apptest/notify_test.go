@@ -22,10 +22,11 @@ import (
 const notifyPrefix = "vpc logs/team=a/"
 
 // notifySource is a source entry for s3's bucket that takes its objects
-// from the test SQS server's queue; extra is more fields.
-func notifySource(s3 *testserver.S3Server, sqs *testserver.SQSServer, name, bucket, queueURL, visibility, extra string) string {
-	return s3Source(s3, name, bucket, notifyPrefix, fmt.Sprintf("    notify: {queue_url: %s, endpoint: %s, visibility_timeout: %s, wait_time: 1s}\n%s",
-		queueURL, sqs.URL, visibility, extra))
+// from the test SQS server's queue; notify is more fields of its notify
+// section ("visibility_timeout: 2s"), extra more fields of the source.
+func notifySource(s3 *testserver.S3Server, sqs *testserver.SQSServer, name, bucket, queueURL, notify, extra string) string {
+	return s3Source(s3, name, bucket, notifyPrefix, fmt.Sprintf("    notify: {queue_url: %s, endpoint: %s, wait_time: 1s, %s}\n%s",
+		queueURL, sqs.URL, notify, extra))
 }
 
 // notifyQueue creates the queue "q" with a dead-letter queue, "dlq", after
@@ -79,7 +80,7 @@ func TestNotifyCollect(t *testing.T) {
 	after := genS3(t, tr, 62, time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC), notifyPrefix, false)
 	tr.Finish()
 	s3.PutAll(t, "logs", before) // there before the notifications
-	config := s3Config(t, vm.URL, t.TempDir(), notifySource(s3, sqs, "prod", "logs", queue, "5s", "    on_first_run: backfill\n"))
+	config := s3Config(t, vm.URL, t.TempDir(), notifySource(s3, sqs, "prod", "logs", queue, "visibility_timeout: 5s", "    on_first_run: backfill\n"))
 	log, err := runOnce(t, bin, config, s3)
 	if err != nil {
 		t.Fatalf("first run: %v\n%s", err, log)
@@ -134,7 +135,9 @@ func TestNotifyCollect(t *testing.T) {
 // read but not stored: their messages stay held (the heartbeat keeps them
 // invisible past many visibility timeouts) and are not deleted, nor are
 // the objects. Once the storage is back, everything is stored once and
-// every message deleted.
+// every message deleted, but that of a truncated object: quarantined, its
+// message is left to the queue's redrive policy (the dead-letter queue
+// after 3 receives).
 func TestNotifyStorageDown(t *testing.T) {
 	bin := collectorBinary(t)
 	s3 := testserver.S3(t)
@@ -145,28 +148,44 @@ func TestNotifyStorageDown(t *testing.T) {
 	tr := groundtruth.New()
 	objects := genS3(t, tr, 63, time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC), notifyPrefix, false)
 	tr.Finish()
-	config := s3Config(t, vm.URL, t.TempDir(), notifySource(s3, sqs, "prod", "logs", queue, "2s", "    on_first_run: skip\n"))
+	config := s3Config(t, vm.URL, t.TempDir(), notifySource(s3, sqs, "prod", "logs", queue, "visibility_timeout: 2s", "    on_first_run: skip\n"))
+	// A truncated object, quarantined: its message is not deleted but
+	// left to the redrive policy.
+	var some string
+	for k := range objects {
+		some = k
+		break
+	}
+	corrupt := strings.Replace(some, ".log.gz", "-truncated.log.gz", 1)
 	c := startCollector(t, bin, s3Env(s3), "run", "--config", config, "--log-format", "json")
 	addr := c.statusAddr()
 	c.waitFor("the first notify round", 10*time.Second, func() bool { return sqs.Requests(testserver.SQSReceiveMessage) > 0 })
 	vm.Kill()
+	putAnnounced(t, s3, sqs, "logs", map[string][]byte{corrupt: objects[some][:len(objects[some])/2]})
 	putAnnounced(t, s3, sqs, "logs", objects)
 	c.waitFor("a batch tried", 20*time.Second, func() bool { return strings.Contains(c.Log(), `"msg":"storage failing; its data waits in the source`) })
 	time.Sleep(7 * time.Second) // 3.5 visibility timeouts
 	if n := sqs.Requests(testserver.SQSDeleteMessage); n != 0 {
 		t.Errorf("%d messages deleted while the storage is down", n)
 	}
-	if cnt := sqs.Counts(t, "q"); cnt.InFlight == 0 || cnt.InFlight+cnt.Visible != len(objects) {
-		t.Errorf("queue with the storage down: %+v, want the %d messages, some held (invisible)", cnt, len(objects))
+	cnt, dead := sqs.Counts(t, "q"), sqs.Counts(t, "dlq")
+	if cnt.InFlight == 0 || cnt.InFlight+cnt.Visible+dead.Visible != len(objects)+1 {
+		t.Errorf("queue with the storage down: %+v (%+v dead), want the %d messages, some held (invisible)", cnt, dead, len(objects)+1)
 	}
 	if sqs.Requests(testserver.SQSChangeMessageVisibilityBatch) == 0 {
 		t.Error("no heartbeat")
 	}
-	if left := flowLogKeys(t, s3, "logs"); len(left) != len(objects) {
-		t.Errorf("%d of %d objects left with the storage down", len(left), len(objects))
+	if left := flowLogKeys(t, s3, "logs"); len(left) != len(objects)+1 {
+		t.Errorf("%d of %d objects left with the storage down", len(left), len(objects)+1)
 	}
 	vm.Start()
 	c.waitFor("every message deleted", time.Minute, func() bool { return queueEmpty(t, sqs) })
+	if dead := sqs.Counts(t, "dlq"); dead.Visible != 1 {
+		t.Errorf("dead-letter queue: %+v, want the quarantined object's message", dead)
+	}
+	if !strings.Contains(c.Log(), `"msg":"notified object not read: its message is left to the queue's redrive policy"`) {
+		t.Errorf("no log line for the quarantined object's message:\n%s", c.Log())
+	}
 	body, err := httpGet("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -180,8 +199,8 @@ func TestNotifyStorageDown(t *testing.T) {
 		t.Fatalf("stop: %v\n%s", err, c.Log())
 	}
 	tr.Check(t, vm)
-	if left := flowLogKeys(t, s3, "logs"); len(left) != 0 {
-		t.Errorf("flow logs left: %v", left)
+	if left := flowLogKeys(t, s3, "logs"); !slices.Equal(left, []string{corrupt}) {
+		t.Errorf("flow logs left: %v, want the quarantined one", left)
 	}
 }
 
@@ -203,7 +222,8 @@ func TestNotifyTwoCollectors(t *testing.T) {
 	objects := genS3(t, tr, 64, time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC), notifyPrefix, false)
 	maps.Copy(objects, genS3(t, tr, 65, time.Date(2026, 5, 5, 0, 0, 0, 0, time.UTC), notifyPrefix, false))
 	tr.Finish()
-	src := notifySource(s3, sqs, "prod", "logs", queue, "10s", "    on_first_run: skip\n")
+	// Each holds a batch's worth of messages: the other gets the rest.
+	src := notifySource(s3, sqs, "prod", "logs", queue, "visibility_timeout: 10s, max_messages: 4", "    on_first_run: skip\n")
 	configs := make([]string, 2)
 	for i := range configs {
 		// Each collector keeps every label set: keep sets decided by two
@@ -214,10 +234,12 @@ func TestNotifyTwoCollectors(t *testing.T) {
 	start := func(i int) *collector {
 		return startCollector(t, bin, s3Env(s3), "run", "--config", configs[i], "--log-format", "json")
 	}
+	// Announced before the collectors' first run (on_first_run: skip
+	// skips the listing, not the queue's messages).
+	putAnnounced(t, s3, sqs, "logs", objects)
 	a, b := start(0), start(1)
 	addrA := a.statusAddr()
 	b.statusAddr()
-	putAnnounced(t, s3, sqs, "logs", objects)
 	downloaded := regexp.MustCompile(`vpcflow_source_objects_total\{source="prod",stage="downloaded"\} (\d+)`)
 	a.waitFor("collector A reading", 30*time.Second, func() bool {
 		body, err := httpGet("http://" + addrA + "/metrics")
@@ -238,6 +260,10 @@ func TestNotifyTwoCollectors(t *testing.T) {
 	if left := flowLogKeys(t, s3, "logs"); len(left) != 0 {
 		t.Errorf("flow logs left: %v", left)
 	}
+	t.Logf("the restarted collector replayed %d pending batches", strings.Count(a.Log(), `"msg":"replaying pending batch"`))
+	if t.Failed() {
+		t.Logf("collector A (restarted) log:\n%s\ncollector B log:\n%s", a.Log(), b.Log())
+	}
 }
 
 // TestNotifyTest: `vpcflow-collector test` checks the queue without
@@ -252,7 +278,7 @@ func TestNotifyTest(t *testing.T) {
 	s3.CreateBucket(t, "logs")
 	queue := notifyQueue(t, sqs)
 	sqs.SendS3Event(t, "q", "logs", notifyPrefix+"x.log.gz", 10)
-	config := s3Config(t, "http://127.0.0.1:1", t.TempDir(), notifySource(s3, sqs, "prod", "logs", queue, "30s", "    on_first_run: skip\n"))
+	config := s3Config(t, "http://127.0.0.1:1", t.TempDir(), notifySource(s3, sqs, "prod", "logs", queue, "visibility_timeout: 30s", "    on_first_run: skip\n"))
 	test := func() (string, int) {
 		cmd := exec.Command(bin, "test", "--config", config, "--skip-storage")
 		cmd.Env = append(os.Environ(), s3Env(s3)...)

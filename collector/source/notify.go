@@ -47,7 +47,9 @@ type NotifyConfig struct {
 	// least 2 s.
 	VisibilityTimeout time.Duration `yaml:"visibility_timeout"`
 	// MaxMessages bounds the messages held at once (received, their objects
-	// not yet stored); default DefaultNotifyMaxMessages.
+	// not yet stored); default DefaultNotifyMaxMessages. What one collector
+	// holds, the others sharing the queue cannot take: a few batches'
+	// worth spreads the work.
 	MaxMessages int `yaml:"max_messages"`
 	// Receivers is how many receives (of up to 10 messages each) are in
 	// flight at once; default DefaultNotifyReceivers.
@@ -58,7 +60,7 @@ type NotifyConfig struct {
 const (
 	DefaultNotifyWaitTime    = 20 * time.Second
 	DefaultNotifyVisibility  = 2 * time.Minute
-	DefaultNotifyMaxMessages = 1000
+	DefaultNotifyMaxMessages = 100
 	DefaultNotifyReceivers   = 2
 )
 
@@ -173,6 +175,7 @@ type Notify struct {
 	mu       sync.Mutex
 	held     map[string]*heldObject // by key and version (heldKey)
 	messages int                    // held messages
+	reserved int                    // room taken by receives in flight
 	space    chan struct{}          // closed and replaced when messages drop
 	lastList time.Time
 	listed   int // objects the last List returned for the first time
@@ -496,12 +499,22 @@ func (n *Notify) receiveLoop() {
 // receive receives up to 10 messages (no more than there is room for),
 // waiting up to wait for them, and takes them in.
 func (n *Notify) receive(ctx context.Context, wait time.Duration) error {
+	// Room is reserved, so that receives side by side stay within the
+	// bound together.
 	n.mu.Lock()
-	room := min(n.cfg.MaxMessages-n.messages, 10)
+	room := min(n.cfg.MaxMessages-n.messages-n.reserved, 10)
+	if room > 0 {
+		n.reserved += room
+	}
 	n.mu.Unlock()
 	if room <= 0 {
 		return nil
 	}
+	defer func() {
+		n.mu.Lock()
+		n.reserved -= room
+		n.mu.Unlock()
+	}()
 	vis := n.cfg.VisibilityTimeout
 	out, err := n.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(n.cfg.QueueURL),
