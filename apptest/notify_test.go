@@ -67,7 +67,8 @@ func queueEmpty(t *testing.T, sqs *testserver.SQSServer) bool {
 // SNS-wrapped events accepted), ignores and deletes the test event and the
 // records that are not for it, and deletes the messages of the objects
 // the backfill already took, as gone, with a log line. Totals equal the
-// ground truth, every flow log is deleted, and so is every message.
+// ground truth, every flow log is deleted, and so is every message. A run
+// that finds only notifications of gone objects ends well.
 func TestNotifyCollect(t *testing.T) {
 	bin := collectorBinary(t)
 	s3 := testserver.S3(t)
@@ -93,13 +94,14 @@ func TestNotifyCollect(t *testing.T) {
 	}
 
 	putAnnounced(t, s3, sqs, "logs", after)
-	var gone int
-	for k := range before {
-		if gone < 3 { // late notifications of objects the backfill took
-			sum := md5.Sum(before[k])
-			sqs.SendS3Events(t, "q", testserver.S3EventRecord{Bucket: "logs", Key: k, Size: int64(len(before[k])), ETag: hex.EncodeToString(sum[:])})
-			gone++
-		}
+	late := slices.Sorted(maps.Keys(before))
+	lateEvent := func(k string) { // a late notification of an object the backfill took
+		sum := md5.Sum(before[k])
+		sqs.SendS3Events(t, "q", testserver.S3EventRecord{Bucket: "logs", Key: k, Size: int64(len(before[k])), ETag: hex.EncodeToString(sum[:])})
+	}
+	gone := 3
+	for _, k := range late[:gone] {
+		lateEvent(k)
 	}
 	sqs.SendS3TestEvent(t, "q", "logs")
 	sqs.SendS3Events(t, "q", testserver.S3EventRecord{Bucket: "logs", Key: notifyPrefix + "README.txt", Size: 5})
@@ -129,6 +131,20 @@ func TestNotifyCollect(t *testing.T) {
 	if got := sqs.Requests(testserver.SQSDeleteMessage); got != len(after)+gone+3 {
 		t.Errorf("%d DeleteMessage requests, want %d (each message once)", got, len(after)+gone+3)
 	}
+
+	// A run that finds only notifications of objects already gone ends
+	// well: there was nothing to read.
+	for _, k := range late[gone : gone+2] {
+		lateEvent(k)
+	}
+	log, err = runOnce(t, bin, config, s3)
+	if err != nil {
+		t.Fatalf("run with only gone objects: %v\n%s", err, log)
+	}
+	if c := sqs.Counts(t, "q"); c != (testserver.SQSCounts{}) {
+		t.Errorf("messages left in the queue: %+v\n%s", c, log)
+	}
+	tr.Check(t, vm)
 }
 
 // TestNotifyStorageDown: with the storage down, the announced objects are
