@@ -326,3 +326,36 @@ func TestNotifyTest(t *testing.T) {
 		t.Errorf("attributes denied: exit %d:\n%s", code, out)
 	}
 }
+
+// TestNotifyRoles: a downloader process takes the notify source's objects
+// from the queue into the spool, deleting each message once its object is
+// spooled; a collector process stores them and deletes the objects. Every
+// message and flow log is deleted, totals equal the ground truth.
+func TestNotifyRoles(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	sqs := testserver.SQS(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "logs")
+	queue := notifyQueue(t, sqs)
+	tr := groundtruth.New()
+	objects := genS3(t, tr, 66, time.Date(2026, 5, 6, 0, 0, 0, 0, time.UTC), notifyPrefix, false)
+	tr.Finish()
+	putAnnounced(t, s3, sqs, "logs", objects)
+	spoolDir := t.TempDir()
+	path := s3Config(t, vm.URL, t.TempDir(), notifySource(s3, sqs, "prod", "logs", queue, "visibility_timeout: 5s", "    on_first_run: skip\n"))
+	config := writeFile(t, "collector.yaml", fmt.Sprintf("spool: {dir: %s}\n", spoolDir)+readFile(t, path))
+	coll := startCollector(t, bin, s3Env(s3), "run", "--config", config, "--role", "collector", "--log-format", "json")
+	downloader := startCollector(t, bin, s3Env(s3), "run", "--config", config, "--role", "downloader", "--log-format", "json")
+	coll.waitFor("every flow log collected and deleted", 2*time.Minute, func() bool { return len(flowLogKeys(t, s3, "logs")) == 0 })
+	downloader.waitFor("every message deleted", time.Minute, func() bool { return queueEmpty(t, sqs) })
+	for _, c := range []*collector{downloader, coll} {
+		if err := c.stop(); err != nil {
+			t.Fatalf("stop: %v\n%s", err, c.Log())
+		}
+	}
+	tr.Check(t, vm)
+	if got := sqs.Requests(testserver.SQSDeleteMessage); got != len(objects) {
+		t.Errorf("%d DeleteMessage requests, want %d", got, len(objects))
+	}
+}
