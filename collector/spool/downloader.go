@@ -120,6 +120,7 @@ func (d *Downloader) Sources() []sourcestate.Report {
 	for _, o := range d.origins {
 		r := o.stats.Report(o.Source.Name())
 		r.Deletes, r.FirstRun = !o.Shared, o.FirstRun.Mode
+		r.SetMode(o.Source)
 		out = append(out, r)
 	}
 	return out
