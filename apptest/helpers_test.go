@@ -65,7 +65,7 @@ func collectorBinary(t testing.TB) string {
 // collector is a vpcflow-collector process a test started: its standard
 // error (its log) captured, killed when the test ends if it still runs.
 type collector struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	log    syncBuffer
 	exited chan struct{} // closed once it exited, after err is set
@@ -74,7 +74,7 @@ type collector struct {
 
 // startCollector starts `bin args...` with env added to the environment
 // (s3Env gives the secret of an S3 test server's sources).
-func startCollector(t *testing.T, bin string, env []string, args ...string) *collector {
+func startCollector(t testing.TB, bin string, env []string, args ...string) *collector {
 	t.Helper()
 	c := &collector{t: t, cmd: exec.Command(bin, args...), exited: make(chan struct{})}
 	c.cmd.Env = append(os.Environ(), env...)

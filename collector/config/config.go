@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
@@ -332,6 +333,9 @@ func (c *Config) check() error {
 			if s.Path == "" {
 				add(fieldError(f+".path", "required for a dir source"))
 			}
+			if s.Notify != nil {
+				add(fieldError(f+".notify", "belongs to s3 sources: a dir source is listed"))
+			}
 		case source.TypeS3:
 			add(checkS3(&s, f))
 		case "":
@@ -484,7 +488,37 @@ func checkS3(s *source.Config, f string) error {
 		errs = append(errs, fieldError(f+".path", "belongs to dir sources; an s3 source has bucket and prefix"))
 	}
 	errs = append(errs, checkCredentials(s.Credentials, f+".credentials")...)
+	if n := s.Notify; n != nil {
+		errs = append(errs, checkNotify(n, f+".notify")...)
+	}
 	return errors.Join(errs...)
+}
+
+// checkNotify checks an s3 source's notify section; f is its field path.
+func checkNotify(n *source.NotifyConfig, f string) []error {
+	var errs []error
+	if n.QueueURL == "" {
+		errs = append(errs, fieldError(f+".queue_url", "required: the SQS queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)"))
+	} else if u, err := url.Parse(n.QueueURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		errs = append(errs, fieldError(f+".queue_url", "%q: want the queue's https URL, without credentials", n.QueueURL))
+	}
+	if err := checkEndpoint(n.Endpoint, f+".endpoint"); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, checkCredentials(n.Credentials, f+".credentials")...)
+	if n.WaitTime < 0 || n.WaitTime > 20*time.Second || n.WaitTime%time.Second != 0 {
+		errs = append(errs, fieldError(f+".wait_time", "%v: want whole seconds from 1s to 20s (0 or left out: %v)", n.WaitTime, source.DefaultNotifyWaitTime))
+	}
+	if n.VisibilityTimeout != 0 && (n.VisibilityTimeout < 2*time.Second || n.VisibilityTimeout > 12*time.Hour || n.VisibilityTimeout%time.Second != 0) {
+		errs = append(errs, fieldError(f+".visibility_timeout", "%v: want whole seconds from 2s to 12h (0 or left out: %v)", n.VisibilityTimeout, source.DefaultNotifyVisibility))
+	}
+	if n.MaxMessages < 0 {
+		errs = append(errs, fieldError(f+".max_messages", "%d: want at least 1 (0 or left out: %d)", n.MaxMessages, source.DefaultNotifyMaxMessages))
+	}
+	if n.Receivers < 0 || n.Receivers > 64 {
+		errs = append(errs, fieldError(f+".receivers", "%d: want 1 to 64 (0 or left out: %d)", n.Receivers, source.DefaultNotifyReceivers))
+	}
+	return errs
 }
 
 // checkCredentials checks credentials given as a source's (f is their

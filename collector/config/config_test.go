@@ -123,6 +123,14 @@ func TestErrorsNameTheField(t *testing.T) {
 	f(s3("bucket: b, region: r, on_first_run: later"), `sources[0].on_first_run: "later"`)
 	f(s3("bucket: b, region: r, delete_after_ingest: false, on_first_run: purge"), "sources[0].on_first_run: purge deletes")
 	f(s3("bucket: b, region: r, downloaders: -1"), "sources[0].downloaders")
+	f(s3("bucket: b, region: r, notify: {wait_time: 1s}"), "sources[0].notify.queue_url: required")
+	f(s3("bucket: b, region: r, notify: {queue_url: 'sqs/q'}"), `sources[0].notify.queue_url: "sqs/q": want the queue's https URL`)
+	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', endpoint: 'ftp://x'}"), "sources[0].notify.endpoint")
+	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', wait_time: 30s}"), "sources[0].notify.wait_time: 30s: want whole seconds from 1s to 20s")
+	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', visibility_timeout: 1s}"), "sources[0].notify.visibility_timeout: 1s")
+	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', max_messages: -1, receivers: 100}"), "sources[0].notify.max_messages", "sources[0].notify.receivers")
+	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', credentials: {access_key_id: A}}"), "sources[0].notify.credentials: access_key_id and secret_access_key go together")
+	f(ok+"sources: [{name: a, type: dir, path: /x, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q'}}]\n", "sources[0].notify: belongs to s3 sources")
 	f(ok+src+"log: {source_max_mb: -1}\n", "log.source_max_mb")
 	f(ok+src+"spool: {max_bytes: -5}\n", "spool.max_bytes")
 }
@@ -186,11 +194,22 @@ sources:
   - name: local
     type: dir
     path: /x
+  - name: queued
+    type: s3
+    bucket: logs
+    region: eu-west-1
+    on_first_run: skip
+    notify:
+      queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/flowlogs
+      visibility_timeout: 5m
 `), "/etc/vpcflow")
 	if err != nil {
 		t.Fatal(err)
 	}
 	prod, shared, minio, local := c.Sources[0], c.Sources[1], c.Sources[2], c.Sources[3]
+	if n := c.Sources[4].Notify; !n.IsSet() || n.QueueURL != "https://sqs.eu-west-1.amazonaws.com/123456789012/flowlogs" || n.VisibilityTimeout != 5*time.Minute || prod.Notify.IsSet() {
+		t.Errorf("notify: %+v, prod %+v", n, prod.Notify)
+	}
 	if prod.OnFirstRun != sourcestate.FirstRunPurge || shared.OnFirstRun != sourcestate.FirstRunSkip || minio.OnFirstRun != sourcestate.FirstRunBackfill || local.OnFirstRun != sourcestate.FirstRunBackfill {
 		t.Errorf("first-run modes: %s %s %s %s", prod.OnFirstRun, shared.OnFirstRun, minio.OnFirstRun, local.OnFirstRun)
 	}

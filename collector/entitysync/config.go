@@ -251,7 +251,9 @@ func discover(ctx context.Context, sc source.Config, timeout time.Duration) ([]s
 	if err != nil {
 		return nil, err
 	}
-	s3, ok := src.(*source.S3)
+	s3, ok := src.(interface {
+		Origins(context.Context) ([]source.Origin, error)
+	}) // an S3 source, or a Notify around one
 	if !ok {
 		return nil, nil
 	}

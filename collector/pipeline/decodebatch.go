@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 
 	"github.com/vpcflow/vpcflow/collector/aggregate"
@@ -307,6 +308,10 @@ func (p *Pipeline) decodeBatch(ctx context.Context, src *sourceRun, objs []sourc
 			}
 			p.stats.Quarantined.Add(1)
 			src.stats.Quarantined.Add(1)
+		case errors.Is(r.err, fs.ErrNotExist):
+			// Gone since it was listed (deleted by another reader, or
+			// its notification came after it went): nothing to read.
+			p.log.Info("object gone before it was read", "source", src.Name(), "key", r.obj.Key)
 		case ctx.Err() == nil: // the source failed us: try again at the next listing
 			unread++
 			p.log.Warn("object not read, will retry", "source", src.Name(), "key", r.obj.Key, "err", r.err)

@@ -15,7 +15,7 @@ func (p *Pipeline) firstRun(ctx context.Context, src *sourceRun) (ledger.SourceS
 		return *src.state, nil
 	}
 	fr := src.FirstRun
-	fr.Share = p.opts.Share
+	fr.Share = p.share(src)
 	st, err := sourcestate.EnsureFirstRun(ctx, p.ledger, src.Source.Source, fr, p.now(), p.log, func() { src.stats.Purged.Add(1) })
 	if err != nil {
 		return st, err

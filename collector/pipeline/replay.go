@@ -94,7 +94,9 @@ func (p *Pipeline) nextToReplay() (ledger.Batch, bool, error) {
 // as they were; it logs those that changed or went away (their data cannot
 // be written again exactly).
 func (p *Pipeline) stillThere(ctx context.Context, src *sourceRun, b ledger.Batch) ([]source.Object, error) {
-	listed, err := src.List(ctx)
+	// What is there: a source fed by notifications lists its bucket (its
+	// List has only the messages it holds).
+	listed, err := source.ListBucket(ctx, src.Source.Source)
 	if err != nil {
 		return nil, fmt.Errorf("pending batch %d: %w", b.ID, err)
 	}

@@ -245,9 +245,12 @@ func (p *Pipeline) listNew(ctx context.Context, src *sourceRun) ([]source.Object
 	if src.state != nil {
 		cutoff = src.state.Cutoff
 	}
+	// A source fed by notifications (source.BucketLister) lists what its
+	// queue announced: the first run's cutoff was its bucket listing's.
+	_, notified := src.Source.Source.(source.BucketLister)
 	var todo []source.Object
 	for _, o := range objs {
-		if !cutoff.IsZero() && o.ModTime.Before(cutoff) {
+		if !cutoff.IsZero() && o.ModTime.Before(cutoff) && !notified {
 			continue
 		}
 		rec, err := p.ledger.Lookup(src.Name(), o.Key, o.Version)
@@ -259,6 +262,10 @@ func (p *Pipeline) listNew(ctx context.Context, src *sourceRun) ([]source.Object
 			todo = append(todo, o)
 		case ledger.Ingested:
 			p.finishObject(ctx, src, o)
+		case ledger.Quarantined:
+			if d, ok := src.Source.Source.(source.Dropper); ok {
+				d.Drop(ctx, o)
+			}
 		}
 	}
 	slices.SortFunc(todo, source.CompareByKeyTime)
@@ -276,17 +283,32 @@ func (p *Pipeline) listNew(ctx context.Context, src *sourceRun) ([]source.Object
 
 // list lists this instance's share of a source (Options.Share): in full,
 // or, for a shared source (objects not deleted) past its first run, only its
-// recent date prefixes when it can. The ledger's records of objects older
-// than that window are pruned now and then: they will not be listed again.
+// recent date prefixes when it can; a source fed by notifications lists its
+// bucket until its first run is done, then what its queue announced (not
+// split: the queue hands each message to one reader). The ledger's records
+// of objects older than that window are pruned now and then: they will not
+// be listed again.
 func (p *Pipeline) list(ctx context.Context, src *sourceRun) ([]source.Object, error) {
 	objs, err := p.listAll(ctx, src)
 	if err != nil {
 		return nil, err
 	}
-	return p.opts.Share.Filter(objs), nil
+	return p.share(src).Filter(objs), nil
+}
+
+// share returns the part of src this instance takes: Options.Share, or
+// every object of a source fed by notifications (source.Notified).
+func (p *Pipeline) share(src *sourceRun) source.Share {
+	if source.Notified(src.Source.Source) {
+		return source.Share{}
+	}
+	return p.opts.Share
 }
 
 func (p *Pipeline) listAll(ctx context.Context, src *sourceRun) ([]source.Object, error) {
+	if bl, ok := src.Source.Source.(source.BucketLister); ok && (src.state == nil || !src.state.Done) {
+		return bl.ListBucket(ctx) // a backfill lists the bucket, then takes the notifications
+	}
 	sl, ok := src.Source.Source.(sourcestate.SinceLister)
 	if src.Delete || !ok || src.state == nil || !src.state.Done {
 		return src.List(ctx)

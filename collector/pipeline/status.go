@@ -43,6 +43,7 @@ func (p *Pipeline) Sources() []sourcestate.Report {
 			r.Status, r.Error = sourcestate.StatusUnresourced, reason
 		}
 		r.Deletes, r.FirstRun = src.Delete, src.FirstRun.Mode
+		r.SetMode(src.Source.Source)
 		out = append(out, r)
 	}
 	return out

@@ -43,6 +43,10 @@ type Config struct {
 	PathStyle bool   `yaml:"path_style"`
 	// Credentials of an s3 source; none means the AWS default chain.
 	Credentials Credentials `yaml:"credentials"`
+	// Notify names an SQS queue of the bucket's S3 event notifications: the
+	// source's objects are then taken from them instead of listing the
+	// bucket (NewNotify).
+	Notify *NotifyConfig `yaml:"notify"`
 	// Downloaders is how many objects an s3 source fetches at once;
 	// default DefaultDownloaders.
 	Downloaders int `yaml:"downloaders"`
@@ -150,8 +154,8 @@ func (c Credentials) AWS() (S3Credentials, error) {
 	return S3Credentials{AccessKeyID: id, SecretAccessKey: key, SessionToken: token, RoleARN: c.RoleARN, ExternalID: c.ExternalID}, nil
 }
 
-// New returns the source cfg describes: a Dir, or an S3 source with its
-// credentials resolved (an error names the field that does not resolve,
+// New returns the source cfg describes: a Dir, or an S3 source (a Notify
+// around it when a queue is named) with its credentials resolved (an error names the field that does not resolve,
 // never a value). It sends no request.
 func New(ctx context.Context, cfg Config) (Source, error) {
 	switch cfg.Type {
@@ -162,10 +166,17 @@ func New(ctx context.Context, cfg Config) (Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewS3(ctx, S3Config{
+		s3src, err := NewS3(ctx, S3Config{
 			Name: cfg.Name, Bucket: cfg.Bucket, Prefix: cfg.Prefix, Region: cfg.Region, Endpoint: cfg.Endpoint, PathStyle: cfg.PathStyle,
 			Credentials: creds,
 		})
+		if err != nil {
+			return nil, err
+		}
+		if !cfg.Notify.IsSet() {
+			return s3src, nil
+		}
+		return NewNotify(ctx, s3src, *cfg.Notify)
 	}
 	return nil, fmt.Errorf("type %q is not supported", cfg.Type)
 }

@@ -426,6 +426,12 @@ func (s *S3) OpenAt(ctx context.Context, o Object) (io.ReaderAt, int64, error) {
 // never rewrites a flow log key (each holds a timestamp and a hash), so
 // only another writer reusing keys could lose data that way.
 func (s *S3) Delete(ctx context.Context, o Object) error {
+	_, err := s.remove(ctx, o)
+	return err
+}
+
+// remove is Delete, telling whether the object was gone already.
+func (s *S3) remove(ctx context.Context, o Object) (gone bool, err error) {
 	if o.Version != "" {
 		_, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
 			Bucket: aws.String(s.cfg.Bucket), Key: aws.String(o.Key), IfMatch: quoted(o.Version),
@@ -433,12 +439,12 @@ func (s *S3) Delete(ctx context.Context, o Object) error {
 		switch Classify(err) {
 		case StatusOK:
 		case StatusNotFound:
-			return nil
+			return true, nil
 		default:
-			return s.wrapErr("delete", o.Key, err)
+			return false, s.wrapErr("delete", o.Key, err)
 		}
 	}
-	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{
 		Bucket: aws.String(s.cfg.Bucket), Key: aws.String(o.Key), IfMatch: quoted(o.Version),
 	})
 	if err != nil && apiCode(err) == "NotImplemented" && o.Version != "" {
@@ -447,8 +453,10 @@ func (s *S3) Delete(ctx context.Context, o Object) error {
 		_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(o.Key)})
 	}
 	switch Classify(err) {
-	case StatusOK, StatusNotFound:
-		return nil
+	case StatusOK:
+		return false, nil
+	case StatusNotFound:
+		return true, nil
 	}
-	return s.wrapErr("delete", o.Key, err)
+	return false, s.wrapErr("delete", o.Key, err)
 }

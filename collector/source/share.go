@@ -64,3 +64,11 @@ func ShareKey(key string) string {
 	}
 	return key
 }
+
+// Notified reports whether src takes its objects from notifications
+// (Notify): such a source is not split by Share, for its queue hands each
+// message to one reader.
+func Notified(src Source) bool {
+	_, ok := src.(*Notify)
+	return ok
+}

@@ -101,9 +101,10 @@ func EnsureFirstRun(ctx context.Context, l *ledger.Ledger, src source.Source, fr
 }
 
 // purge deletes the source's flow logs of share last modified before cutoff
-// that the ledger does not know, unread.
+// that the ledger does not know, unread (the bucket's, for a source fed by
+// notifications).
 func purge(ctx context.Context, l *ledger.Ledger, src source.Source, share source.Share, cutoff time.Time, log *slog.Logger, purged func()) error {
-	objs, err := src.List(ctx)
+	objs, err := source.ListBucket(ctx, src)
 	if err != nil {
 		return fmt.Errorf("purge: %w", err)
 	}

@@ -124,7 +124,7 @@ func (f FirstRunStates) Check(ctx context.Context, name string, fr FirstRun, src
 	}
 	lctx, cancel := context.WithTimeout(ctx, firstRunCountTimeout)
 	defer cancel()
-	objs, err := src.List(lctx)
+	objs, err := source.ListBucket(lctx, src)
 	if err != nil {
 		c.Result, c.Detail = source.CheckWarn, fmt.Sprintf("cannot count the objects the first run would %s: %v", mode, err)
 		return c

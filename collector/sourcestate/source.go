@@ -65,6 +65,9 @@ func Open(ctx context.Context, i int, cfg source.Config, log *slog.Logger) sourc
 		log.Error("source not set up", "source", cfg.Name, "err", err)
 		return notSetUp{cfg.Name, err}
 	}
+	if n, ok := src.(*source.Notify); ok {
+		n.SetLogger(log)
+	}
 	return src
 }
 

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vpcflow/vpcflow/collector/source"
 )
 
 // Status is the state of a source, as /metrics and /api/v1/sources show it.
@@ -133,6 +135,27 @@ type Report struct {
 	// BacklogAge is how old the oldest object listed and not yet ingested
 	// is, in seconds (0 when none waits): what overload.max_lag bounds.
 	BacklogAge float64 `json:"backlog_age_seconds"`
+	// Mode is how the source learns of its objects: ModeList (listing
+	// them) or ModeNotify (S3 event notifications through SQS), with
+	// Notify then counting the queue's messages.
+	Mode   string              `json:"mode,omitempty"`
+	Notify *source.NotifyStats `json:"notify,omitempty"`
+}
+
+// Modes of Report.Mode.
+const (
+	ModeList   = "list"
+	ModeNotify = "notify"
+)
+
+// SetMode sets the report's Mode, and its Notify counters for a source
+// fed by notifications (source.Notify).
+func (r *Report) SetMode(src source.Source) {
+	r.Mode = ModeList
+	if n, ok := src.(*source.Notify); ok {
+		st := n.Stats()
+		r.Mode, r.Notify = ModeNotify, &st
+	}
 }
 
 // ExporterReport is a VPC seen in the flow logs of a source, with the

@@ -124,6 +124,7 @@ func (d *Downloader) Sources() []sourcestate.Report {
 	for _, o := range d.origins {
 		r := o.stats.Report(o.Source.Name())
 		r.Deletes, r.FirstRun = !o.Shared, o.FirstRun.Mode
+		r.SetMode(o.Source)
 		out = append(out, r)
 	}
 	return out
@@ -174,7 +175,7 @@ func (d *Downloader) Run(ctx context.Context, once bool) error {
 // objects it spooled.
 func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
 	fr := o.FirstRun
-	fr.Share = d.opts.Share
+	fr.Share = d.share(o)
 	st, err := sourcestate.EnsureFirstRun(ctx, d.ledger, o.Source, fr, time.Now(), d.log, func() { o.stats.Purged.Add(1) })
 	if err != nil {
 		return 0, err
@@ -185,9 +186,13 @@ func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
 		return 0, err
 	}
 	o.stats.SetStatus(sourcestate.StatusEnabled, nil)
+	// An origin fed by notifications (source.Notify) lists what its queue
+	// announced: the first run's cutoff was its bucket listing's, and a
+	// message is released once its object is in the spool.
+	_, notified := o.Source.(source.BucketLister)
 	var todo []source.Object
 	for _, obj := range objs {
-		if !st.Cutoff.IsZero() && obj.ModTime.Before(st.Cutoff) {
+		if !st.Cutoff.IsZero() && obj.ModTime.Before(st.Cutoff) && !notified {
 			continue
 		}
 		rec, err := d.ledger.Lookup(o.Source.Name(), obj.Key, obj.Version)
@@ -196,6 +201,8 @@ func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
 		}
 		if rec.State == ledger.Unknown {
 			todo = append(todo, obj)
+		} else {
+			d.release(ctx, o, obj) // spooled already: announced again
 		}
 	}
 	slices.SortFunc(todo, source.CompareByKeyTime)
@@ -215,6 +222,7 @@ func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
 				switch {
 				case err == nil:
 					done++
+					d.release(ctx, o, obj)
 				case errors.Is(err, source.ErrChanged) || errors.Is(err, errGone):
 					d.log.Info("object changed or went away before it was spooled", "source", o.Source.Name(), "key", obj.Key)
 				case failed == nil:
@@ -243,18 +251,47 @@ func (d *Downloader) round(ctx context.Context, o *Origin) (int, error) {
 	return done, failed
 }
 
-// list lists this downloader's share of an origin (Options.Share): in
-// full, or only its recent date prefixes for a shared one past its first
-// run.
+// releaser is an origin that holds something for each object it lists (a
+// queue message: source.Notify) until the object is safe.
+type releaser interface {
+	Release(ctx context.Context, o source.Object) error
+}
+
+// release lets an origin fed by notifications delete the message of an
+// object now in the spool (the spool, not the queue, keeps it from here).
+func (d *Downloader) release(ctx context.Context, o *Origin, obj source.Object) {
+	if r, ok := o.Source.(releaser); ok {
+		if err := r.Release(ctx, obj); err != nil {
+			d.log.Warn("spooled object's notification not released", "source", o.Source.Name(), "key", obj.Key, "err", err)
+		}
+	}
+}
+
+// list lists this downloader's share of an origin (Options.Share; an
+// origin fed by notifications is not split: the queue hands each message
+// to one reader): in full, or only its recent date prefixes for a shared
+// one past its first run; an origin fed by notifications, its bucket until
+// its first run is done, then what its queue announced.
 func (d *Downloader) list(ctx context.Context, o *Origin) ([]source.Object, error) {
 	objs, err := d.listAll(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	return d.opts.Share.Filter(objs), nil
+	return d.share(o).Filter(objs), nil
+}
+
+// share returns the part of o this downloader takes.
+func (d *Downloader) share(o *Origin) source.Share {
+	if source.Notified(o.Source) {
+		return source.Share{}
+	}
+	return d.opts.Share
 }
 
 func (d *Downloader) listAll(ctx context.Context, o *Origin) ([]source.Object, error) {
+	if bl, ok := o.Source.(source.BucketLister); ok && !o.state.Done {
+		return bl.ListBucket(ctx)
+	}
 	sl, ok := o.Source.(sourcestate.SinceLister)
 	if !o.Shared || !ok || !o.state.Done {
 		return o.Source.List(ctx)

@@ -278,6 +278,21 @@ func (s *Server) WriteMetrics(w io.Writer) {
 			metrics.WriteGaugeFloat64(w, `vpcflow_source_lag_seconds{`+l+`}`, src.Lag)
 			metrics.WriteGaugeFloat64(w, `vpcflow_source_newest_record_timestamp_seconds{`+l+`}`, float64(src.NewestEnd.Unix()))
 		}
+		if n := src.Notify; n != nil {
+			for _, c := range []struct {
+				outcome string
+				n       int64
+			}{{"received", n.Received}, {"deleted", n.Deleted}, {"ignored", n.Ignored}, {"poison", n.Poison}} {
+				metrics.WriteCounterUint64(w, fmt.Sprintf(`vpcflow_source_notify_messages_total{%s,outcome="%s"}`, l, c.outcome), uint64(c.n))
+			}
+			metrics.WriteGaugeUint64(w, `vpcflow_source_notify_held_messages{`+l+`}`, uint64(n.Held))
+			if n.Lag >= 0 {
+				metrics.WriteGaugeUint64(w, `vpcflow_source_notify_queue_messages{`+l+`}`, uint64(n.Lag))
+			}
+		}
+		if src.Mode != "" {
+			metrics.WriteGaugeUint64(w, fmt.Sprintf(`vpcflow_source_mode{%s,mode="%s"}`, l, src.Mode), 1)
+		}
 		for _, status := range sourcestate.Statuses {
 			v := uint64(0)
 			if status == src.Status {

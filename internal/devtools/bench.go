@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,6 +107,12 @@ func Bench(ctx context.Context, w io.Writer) error {
 	if err := benchE2E(ctx, w, bin, dataDir, digest, o, gzipV5Rate, targets); err != nil {
 		return err
 	}
+	if o.only == "families" {
+		return nil
+	}
+	if err := benchFreshness(ctx, w); err != nil {
+		return err
+	}
 	if o.only != "" {
 		return nil
 	}
@@ -134,6 +141,51 @@ func benchScaleOut(ctx context.Context, w io.Writer, o benchOptions) error {
 	}
 	if !found {
 		return fmt.Errorf("BenchmarkScaleOut printed no figures:\n%s", out)
+	}
+	return nil
+}
+
+// freshnessLine is a result line of apptest's BenchmarkNotifyFreshness.
+var freshnessLine = regexp.MustCompile(`(?m)^BenchmarkNotifyFreshness/max_wait=(\S+?)-\d+\s+\d+\s+\d+ ns/op\s+([\d.]+) max-s/object\s+([\d.]+) s/object`)
+
+// freshness is one max_wait's figures of BenchmarkNotifyFreshness.
+type freshness struct {
+	maxWait     string
+	worst, mean float64 // seconds
+}
+
+// parseFreshness reads the figures of BenchmarkNotifyFreshness's output.
+func parseFreshness(out string) []freshness {
+	var fs []freshness
+	for _, m := range freshnessLine.FindAllStringSubmatch(out, -1) {
+		worst, _ := strconv.ParseFloat(m[2], 64)
+		mean, _ := strconv.ParseFloat(m[3], 64)
+		fs = append(fs, freshness{maxWait: m[1], worst: worst, mean: mean})
+	}
+	return fs
+}
+
+// benchFreshness runs apptest's BenchmarkNotifyFreshness (a collector
+// with a notify source, versitygw, the SQS test server and
+// VictoriaMetrics; 5 objects one after the other, each written and
+// announced, until queryable) and prints its figures and issue 15's
+// target: under 10 s from written to queryable, with the default
+// batch.max_wait (5s) and with 2s.
+func benchFreshness(ctx context.Context, w io.Writer) error {
+	fmt.Fprintf(w, "\nFreshness in notify mode (object written and announced → queryable in VictoriaMetrics, 5 objects) …\n")
+	cmd := exec.CommandContext(ctx, "go", "test", "./apptest", "-run", "^$", "-bench", "^BenchmarkNotifyFreshness$", "-benchtime", "5x", "-count", "1")
+	cmd.Env = append(os.Environ(), "VPCFLOW_REQUIRE_SERVERS=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("freshness benchmark: %w\n%s", err, out)
+	}
+	fs := parseFreshness(string(out))
+	if len(fs) == 0 {
+		return fmt.Errorf("freshness benchmark: no figures in its output:\n%s", out)
+	}
+	fmt.Fprintf(w, "\nTargets:\n\n")
+	for _, f := range fs {
+		fmt.Fprintf(w, "  %s\n", target{fmt.Sprintf("notify freshness, batch.max_wait %s, worst of 5 (mean %.1fs; at most)", f.maxWait, f.mean), -f.worst, -10, "s"})
 	}
 	return nil
 }

@@ -262,3 +262,22 @@ func TestGeneratorDigest(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestParseFreshness reads the figures of BenchmarkNotifyFreshness's
+// output, one per max_wait, and the target says MET under 10 s.
+func TestParseFreshness(t *testing.T) {
+	out := `goos: linux
+BenchmarkNotifyFreshness/max_wait=5s-2         	       5	10798561249 ns/op	        12.01 max-s/object	        10.80 s/object
+BenchmarkNotifyFreshness/max_wait=2s-2         	       5	6802135796 ns/op	         8.007 max-s/object	         6.802 s/object
+PASS`
+	got := parseFreshness(out)
+	want := []freshness{{"5s", 12.01, 10.80}, {"2s", 8.007, 6.802}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("parsed %+v, want %+v", got, want)
+	}
+	for i, verdict := range []string{"MISSED", "MET"} {
+		if s := (target{"notify freshness", -got[i].worst, -10, "s"}).String(); !strings.HasPrefix(s, verdict) {
+			t.Errorf("%+v: %q, want %s", got[i], s, verdict)
+		}
+	}
+}

@@ -27,6 +27,15 @@ up as old versions); the newest flow log's header has log-status, vpc-id,
 interface-id and flow-direction (a WARN names the reports that stay empty
 without one); nothing but flow logs is written under the prefix.
 
+For an s3 source with notify, its SQS queue, without losing a message: it
+answers, with a redrive policy (queue); receiving is allowed (queue-receive:
+a message received is made visible again at once, its receive count one
+higher); changing visibility and deleting are allowed (queue-delete, asked
+with a receipt handle that is not one, which SQS refuses after the permission
+check: no message is touched); the bucket's notification configuration sends
+ObjectCreated events to the queue (notification; a WARN when it cannot be
+read, or goes through SNS).
+
 For a dir source: the folder can be read and written.
 
 For every source, what its first run will do (first-run): how many objects
