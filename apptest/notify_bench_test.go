@@ -89,3 +89,41 @@ func awsBenchKey(t time.Time, i int) string {
 	return fmt.Sprintf("AWSLogs/123456789012/vpcflowlogs/us-east-1/%s/123456789012_vpcflowlogs_us-east-1_fl-0fresh_%s_%08x.log.gz",
 		t.UTC().Format("2006/01/02"), t.UTC().Format("20060102T1504Z"), i)
 }
+
+// TestNotifyWakesIdleCollector: an idle collector lists a notify source as
+// soon as a message announces an object, not at its next interval
+// (batch.max_wait 60s here; max_objects 1, so that a round does not wait
+// for more either). The first object sets the pace: the second is
+// announced just after its round, when the collector has begun to idle.
+func TestNotifyWakesIdleCollector(t *testing.T) {
+	bin := collectorBinary(t)
+	s3 := testserver.S3(t)
+	sqs := testserver.SQS(t)
+	vm := testserver.VictoriaMetrics(t)
+	s3.CreateBucket(t, "logs")
+	queue := notifyQueue(t, sqs)
+	cfg := fmt.Sprintf("state_dir: %s\nstorage: {url: %s, durable_after: 300ms}\nserver: {listen: 127.0.0.1:0}\nbatch: {max_wait: 60s, max_objects: 1}\nsources:\n%s", t.TempDir(), vm.URL,
+		s3Source(s3, "prod", "logs", "", fmt.Sprintf("    on_first_run: skip\n    notify: {queue_url: %s, endpoint: %s, wait_time: 1s}\n", queue, sqs.URL)))
+	config := writeFile(t, "collector.yaml", cfg)
+	c := startCollector(t, bin, s3Env(s3), "run", "--config", config)
+	announce := func(i int, within time.Duration) time.Duration {
+		t.Helper()
+		eni := fmt.Sprintf("eni-0f%015x", i)
+		at := time.Now().Truncate(time.Minute)
+		key := awsBenchKey(at, i)
+		body := freshObject(t, eni, at)
+		began := time.Now()
+		sqs.SendS3Events(t, "q", testserver.S3EventRecord{Bucket: "logs", Key: key, Size: int64(len(body)), ETag: s3.Put(t, "logs", key, body)})
+		for len(vm.Export(t, `vpcflow_interface_bytes{interface_id="`+eni+`"}`)) == 0 {
+			if time.Since(began) > within {
+				t.Fatalf("object %d not stored within %s of its notification:\n%s", i, within, c.Log())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return time.Since(began)
+	}
+	announce(0, 90*time.Second)
+	if took := announce(1, 15*time.Second); took > 15*time.Second {
+		t.Errorf("second object stored after %s", took)
+	}
+}

@@ -123,9 +123,11 @@ func (p *Pipeline) round(ctx context.Context, src *sourceRun, once bool) (int, e
 	if err != nil {
 		return 0, err
 	}
-	if len(todo) < p.opts.MaxObjects && len(todo) > 0 && !once {
+	if _, announced := src.Source.Source.(Announcer); len(todo) < p.opts.MaxObjects && len(todo) > 0 && !once && !announced {
 		// A few objects: give the next ones a moment to arrive, so that a
-		// trickle does not make a batch of each.
+		// trickle does not make a batch of each. (A source that announces
+		// its objects is not waited on: its queue delivered what there is,
+		// and freshness is why it is fed by notifications.)
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()

@@ -281,6 +281,8 @@ func (p *Pipeline) commit(ctx context.Context, pb *prepared) error {
 // that come due meanwhile.
 func (p *Pipeline) idle(ctx context.Context) error {
 	deadline := time.Now().Add(p.opts.MaxWait)
+	arrived, stop := p.arrivals()
+	defer stop()
 	for {
 		until := time.Until(deadline)
 		if until <= 0 {
@@ -294,12 +296,53 @@ func (p *Pipeline) idle(ctx context.Context) error {
 			return ctx.Err()
 		case <-p.stopped:
 			return nil
+		case <-arrived:
+			return nil // a notification announced an object: list now
 		case <-time.After(until):
 		}
 		if err := p.settle(ctx, false); err != nil {
 			return err
 		}
 	}
+}
+
+// Announcer is a source that says when an object arrives (a source fed
+// by notifications, source.Notify), so that an idle pipeline lists it at
+// once rather than at its next interval.
+type Announcer interface {
+	Arrived() <-chan struct{}
+}
+
+// arrivals returns a channel signalled when a current source that is an
+// Announcer announces an object (nil without one: never ready), and a
+// function that stops watching.
+func (p *Pipeline) arrivals() (<-chan struct{}, func()) {
+	var chans []<-chan struct{}
+	for _, src := range p.currentSources() {
+		if a, ok := src.Source.Source.(Announcer); ok && !src.Disabled {
+			chans = append(chans, a.Arrived())
+		}
+	}
+	switch len(chans) {
+	case 0:
+		return nil, func() {}
+	case 1:
+		return chans[0], func() {}
+	}
+	out, done := make(chan struct{}, 1), make(chan struct{})
+	for _, c := range chans {
+		go func() {
+			select {
+			case <-c:
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			case <-done:
+			}
+		}()
+	}
+	return out, func() { close(done) }
 }
 
 // sleep waits d or until ctx is done.

@@ -177,6 +177,7 @@ type Notify struct {
 	messages int                    // held messages
 	reserved int                    // room taken by receives in flight
 	space    chan struct{}          // closed and replaced when messages drop
+	arrived  chan struct{}          // signalled when an object is announced
 	lastList time.Time
 	listed   int // objects the last List returned for the first time
 	lists    int // List calls
@@ -258,7 +259,7 @@ func NewNotify(ctx context.Context, s3src *S3, cfg NotifyConfig) (*Notify, error
 		}
 	})
 	n := &Notify{s3: s3src, cfg: cfg, client: client, log: slog.Default(), ctx: context.WithoutCancel(ctx),
-		held: map[string]*heldObject{}, space: make(chan struct{})}
+		held: map[string]*heldObject{}, space: make(chan struct{}), arrived: make(chan struct{}, 1)}
 	if ctx.Done() != nil {
 		// The receivers stop with ctx; WithoutCancel keeps its values only.
 		var cancel context.CancelFunc
@@ -603,7 +604,15 @@ func (n *Notify) take(ctx context.Context, m sqstypes.Message, deadline time.Tim
 		h.msgs = append(h.msgs, msg)
 	}
 	n.mu.Unlock()
+	select {
+	case n.arrived <- struct{}{}:
+	default: // signalled already
+	}
 }
+
+// Arrived is signalled when a message announces an object: a collector
+// waiting for work lists at once instead of at its next interval.
+func (n *Notify) Arrived() <-chan struct{} { return n.arrived }
 
 // heartbeatLoop extends the visibility of the held messages before it
 // runs out, lets go of those of a source no longer listed, and reads the
