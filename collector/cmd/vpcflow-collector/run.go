@@ -200,6 +200,7 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	}
 	defer srv.SetStopped()
 	defer startEntitySync(ctx, names)()
+	defer startExporterStatus(ctx, cfg, store, log, p, fl.once)()
 	defer lifecycle.StopOnSignals(ctx, log, drainTimeout, p.Stop, func() { cancelCause(nil) })()
 	defer lifecycle.OnReload(ctx, log, fl.config, cfg, func(next *config.Config) {
 		p.SetSources(buildSources(ctx, log, next, logs, fl.role))
