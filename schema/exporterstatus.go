@@ -42,7 +42,7 @@ const (
 //   - disabled_limit: the exporter is over limits.max_exporters, or its
 //     source over limits.max_sources ("disabled (limit)");
 //   - error: its source's latest listing failed.
-var ExporterStatuses = []string{"enabled", "credentials", "unresourced", "disabled", "disabled_limit", "error"}
+var ExporterStatuses = []string{ExporterStatusEnabled, "credentials", "unresourced", "disabled", "disabled_limit", "error"}
 
 // ExporterStatusEvery is how often the collector writes the exporter
 // status series while it runs.
@@ -52,3 +52,6 @@ const ExporterStatusEvery = time.Minute
 // for exporter status samples: a few writing intervals, so that a range
 // shorter than one still finds the status before it.
 const ExporterStatusLookback = 5 * ExporterStatusEvery
+
+// ExporterStatusEnabled is the status of an exporter that is collected.
+const ExporterStatusEnabled = "enabled"
