@@ -188,7 +188,8 @@ var registry = []Report{
 		Description: "Each VPC whose flow log sent records (an exporter, as a router is for NetFlow): first and last five-minute interval seen in the range, " +
 			"its traffic, its status (ok, nodata: only NODATA records, no traffic; skipdata: AWS skipped records) " +
 			"and the collector's status of it (collector_status: enabled; unresourced: its source is paused, the collector cannot keep up; " +
-			"disabled_limit: over limits.max_exporters, its records dropped, listed with 0; credentials, error, disabled: its source's)."},
+			"disabled_limit: over limits.max_exporters, its records dropped; credentials, error, disabled: its source's; - when no collector says). " +
+			"A VPC the collector knows without records stored in the range (over the limit, or its source paused) is listed with 0."},
 }
 
 // Reports returns the registry, in display order (a fresh copy).
