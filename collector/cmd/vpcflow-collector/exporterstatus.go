@@ -11,30 +11,34 @@ import (
 	"github.com/vpcflow/vpcflow/vmclient"
 )
 
+// finalStatusTimeout bounds the exporter status write at the end of
+// run --once.
+const finalStatusTimeout = 10 * time.Second
+
 // startExporterStatus writes the exporter status series (package
 // collector/exporterstatus) of p's exporters every minute in the
 // background, until ctx is done or the function returned is called, which
-// waits for it to end and, with once, writes them one last time.
+// waits for it to end and, with once, writes them one last time (not when
+// ctx is done: a signal or the storage timeout ended the run, and the
+// exit is not held up).
 func startExporterStatus(ctx context.Context, cfg *config.Config, store *vmclient.Client, log *slog.Logger, p *pipeline.Pipeline, once bool) (stop func()) {
 	r := exporterstatus.New(exporterstatus.Options{Sources: p.Sources, Exporters: p.Exporters, Store: store,
 		Instance: cfg.Instance.Index, Logger: log})
-	ctx, cancel := context.WithCancel(ctx)
+	bg, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r.Run(ctx)
+		r.Run(bg)
 	}()
 	return func() {
 		cancel()
 		<-done
-		if !once {
+		if !once || ctx.Err() != nil {
 			return
 		}
-		// The end of run --once: the states it leaves, even when a signal
-		// ended it, within a bound.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		wctx, cancel := context.WithTimeout(ctx, finalStatusTimeout)
 		defer cancel()
-		if err := r.Write(ctx); err != nil {
+		if err := r.Write(wctx); err != nil {
 			log.Warn("exporter status: "+err.Error(), "component", "exporter_status")
 		}
 	}
