@@ -57,7 +57,8 @@ type Report struct {
 	// label of the family.
 	FilterLabels []string
 	// Extra names the columns a table row has besides GroupBy (the
-	// exporters report's first_seen, last_seen and status).
+	// exporters report's first_seen, last_seen, status and
+	// collector_status).
 	Extra []string
 }
 
@@ -117,10 +118,22 @@ const (
 	ColumnFirstSeen = "first_seen"
 	ColumnLastSeen  = "last_seen"
 	ColumnStatus    = "status"
+	// ColumnCollectorStatus is the collector's status of the VPC
+	// (schema.ExporterStatuses: enabled, unresourced, disabled_limit …),
+	// from the newest exporter status sample (schema.ExporterStatusMetric)
+	// in the range, or up to schema.ExporterStatusLookback before it; "-"
+	// when there is none (a collector that does not write it, or a range
+	// it did not run in). A VPC whose sources or collectors say different
+	// things has each status, joined by CollectorStatusSeparator.
+	ColumnCollectorStatus = "collector_status"
 
 	ExporterOK       = "ok"
 	ExporterNoData   = "nodata"
 	ExporterSkipData = "skipdata"
+
+	// CollectorStatusSeparator joins the statuses of a VPC in the
+	// collector_status column.
+	CollectorStatusSeparator = ", "
 )
 
 var traffic = []Metric{MetricBytes, MetricPackets, MetricFlows}
@@ -171,9 +184,12 @@ var registry = []Report{
 		Description: "Flow log records per log status: OK, NODATA (no traffic in the interval), SKIPDATA (AWS skipped records: a capacity or internal error)."},
 	{ID: ReportExporters, Title: "Exporters", Family: schema.Interface, GroupBy: []string{"account_id", "region", "vpc_id"}, Metrics: []Metric{MetricFlows, MetricBytes, MetricPackets},
 		FilterLabels: []string{schema.LabelAccount, schema.LabelRegion, schema.LabelVPC, labelInterface},
-		Extra:        []string{ColumnFirstSeen, ColumnLastSeen, ColumnStatus},
+		Extra:        []string{ColumnFirstSeen, ColumnLastSeen, ColumnStatus, ColumnCollectorStatus},
 		Description: "Each VPC whose flow log sent records (an exporter, as a router is for NetFlow): first and last five-minute interval seen in the range, " +
-			"its traffic, and its status: ok, nodata (only NODATA records: no traffic) or skipdata (AWS skipped records)."},
+			"its traffic, its status (ok, nodata: only NODATA records, no traffic; skipdata: AWS skipped records) " +
+			"and the collector's status of it (collector_status: enabled; unresourced: its source is paused, the collector cannot keep up; " +
+			"disabled_limit: over limits.max_exporters, its records dropped; credentials, error, disabled: its source's; - when no collector says). " +
+			"A VPC the collector knows without records stored in the range (over the limit, or its source paused) is listed with 0."},
 }
 
 // Reports returns the registry, in display order (a fresh copy).

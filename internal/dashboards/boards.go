@@ -31,7 +31,8 @@ func vpcDetail(b *board) {
 
 	b.row("Flow log")
 	b.table(flow{report: report.ReportExporters, title: "Flow log status", w: 24, h: 5,
-		description: "First and last five-minute interval with records in the range, and the status: ok, nodata (only NODATA records) or skipdata (AWS skipped records)."})
+		description: "First and last five-minute interval with records in the range, the status: ok, nodata (only NODATA records) or skipdata (AWS skipped records), " +
+			"and the collector's status of the VPC (collector_status): enabled, unresourced (its source paused: the collector cannot keep up), disabled_limit (over limits.max_exporters: its records are dropped) …"})
 	b.series(flow{report: report.ReportAction, title: "Traffic by action", w: 12})
 	b.series(flow{report: report.ReportLogStatus, title: "Records by log status", mode: report.ModeTotal, w: 12,
 		description: "Records per step."})

@@ -355,7 +355,8 @@ func Key(labels map[string]string, columns []string) string {
 // Expected returns what the report must answer over all time for metric m
 // with the given filters (besides the report's own): per group-by label set
 // (Key over Report.GroupBy) the total. For the exporters report the key
-// also holds the first_seen, last_seen and status columns.
+// also holds the first_seen, last_seen, status and collector_status
+// columns (collector_status "-": a dataset has no exporter status series).
 func (ds *Dataset) Expected(rep report.Report, m report.Metric, filters []report.Filter) (map[string]float64, error) {
 	return expected(ds.Truth, ds, rep, m, filters)
 }
@@ -440,7 +441,8 @@ func expected(t *groundtruth.Truth, ds *Dataset, rep report.Report, m report.Met
 		}
 		seen := ds.Seen[vpc]
 		minute := func(s int64) string { return time.Unix(s, 0).UTC().Format(time.RFC3339) }
-		full[strings.Join([]string{vpc, minute(seen[0]), minute(seen[1]), st}, "|")] = out[vpc]
+		// No exporter status series in a dataset: collector_status "-".
+		full[strings.Join([]string{vpc, minute(seen[0]), minute(seen[1]), st, schema.Absent}, "|")] = out[vpc]
 	}
 	return full, nil
 }

@@ -93,6 +93,10 @@ from the EC2 API and writes their names as vpcflow_entity_info series
 is synced within a minute, a failed one again after 5 minutes. It never holds
 up the flow logs: a failure is logged (a missing permission named) and shown
 on /metrics (vpcflow_sync_*). run --once does not sync: use "sync --once".
+Every minute (and at the end of --once) it also writes the collector's status
+of each VPC (enabled, unresourced, disabled_limit, ...) as
+vpcflow_exporter_collector_status series: the exporters report's
+collector_status column.
 
 The status server (server.listen, default 127.0.0.1:9477) serves /metrics,
 /healthz and /api/v1/sources; /healthz fails while the storage fails. Problems
@@ -200,6 +204,7 @@ func collect(ctx context.Context, cancelCause context.CancelCauseFunc, log *slog
 	}
 	defer srv.SetStopped()
 	defer startEntitySync(ctx, names)()
+	defer startExporterStatus(ctx, cfg, store, log, p, fl.once)()
 	defer lifecycle.StopOnSignals(ctx, log, drainTimeout, p.Stop, func() { cancelCause(nil) })()
 	defer lifecycle.OnReload(ctx, log, fl.config, cfg, func(next *config.Config) {
 		p.SetSources(buildSources(ctx, log, next, logs, fl.role))

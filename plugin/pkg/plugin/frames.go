@@ -59,8 +59,9 @@ func TimeSeriesFrames(res *report.Result) data.Frames {
 
 // TableFrames returns a table result as one frame named after the report:
 // a string field per group-by label (named after the label), the exporters
-// report's first_seen and last_seen as nullable time fields and status as
-// a string field, then a number field named after the metric. Rows are in
+// report's first_seen and last_seen as nullable time fields and status and
+// collector_status as string fields, then a number field named after the
+// metric. Rows are in
 // the result's order (by value descending); the Other row has "Other" in
 // every group-by column (and no first or last seen). The fields of id
 // columns hold the raw ids; where ids have names (report.Row.Names), the

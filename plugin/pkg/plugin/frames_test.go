@@ -277,9 +277,10 @@ func results(t *testing.T) map[string]*report.Result {
 		"exporters": {Report: ex, Metric: report.MetricFlows, Mode: report.ModeTotal, Format: report.FormatTable, From: from, To: to,
 			Columns: ex.Columns(), Total: 7, Queries: []string{"q"},
 			Rows: []report.Row{
-				{Labels: map[string]string{"account_id": "111", "region": "us-east-1", "vpc_id": "vpc-1", "first_seen": "2026-03-01T10:00:00Z", "last_seen": "2026-03-01T10:14:00Z", "status": "ok"}, Value: 5},
-				{Labels: map[string]string{"account_id": "Other", "region": "Other", "vpc_id": "Other", "first_seen": "-", "last_seen": "-", "status": "-"}, Value: 2, Other: true},
-				{Labels: map[string]string{"account_id": "222", "region": "eu-west-1", "vpc_id": "vpc-2", "first_seen": "2026-03-01T10:03:00Z", "last_seen": "2026-03-01T10:03:00Z", "status": "nodata"}, Value: 0},
+				{Labels: map[string]string{"account_id": "111", "region": "us-east-1", "vpc_id": "vpc-1", "first_seen": "2026-03-01T10:00:00Z", "last_seen": "2026-03-01T10:14:00Z", "status": "ok", "collector_status": "enabled"}, Value: 5},
+				{Labels: map[string]string{"account_id": "Other", "region": "Other", "vpc_id": "Other", "first_seen": "-", "last_seen": "-", "status": "-", "collector_status": "-"}, Value: 2, Other: true},
+				{Labels: map[string]string{"account_id": "222", "region": "eu-west-1", "vpc_id": "vpc-2", "first_seen": "2026-03-01T10:03:00Z", "last_seen": "2026-03-01T10:03:00Z", "status": "nodata", "collector_status": "unresourced"}, Value: 0},
+				{Labels: map[string]string{"account_id": "222", "region": "eu-west-1", "vpc_id": "vpc-3", "first_seen": "-", "last_seen": "-", "status": "-", "collector_status": "disabled_limit"}, Value: 0},
 			}},
 	}
 }

@@ -170,7 +170,7 @@ func checkQueryData(t *testing.T, h *harness, pc backend.PluginContext, ds *repo
 			top, rest := reporttest.TopOf(w, 3)
 			otherKey := strings.Repeat(report.OtherValue+"|", len(rep.GroupBy)-1) + report.OtherValue
 			if exporters {
-				otherKey += "|-|-|-"
+				otherKey += "|-|-|-|-"
 			}
 			other, hasOther := got[otherKey]
 			delete(got, otherKey)
