@@ -106,7 +106,9 @@ func TestExportersCollectorStatus(t *testing.T) {
 			t.Errorf("columns %v lack %s", res.Columns, report.ColumnCollectorStatus)
 		}
 	}
-	vpc := func(v string) []report.Filter { return []report.Filter{{Label: schema.LabelVPC, Op: report.OpEqual, Value: v}} }
+	vpc := func(v string) []report.Filter {
+		return []report.Filter{{Label: schema.LabelVPC, Op: report.OpEqual, Value: v}}
+	}
 	iface := []report.Filter{{Label: "interface_id", Op: report.OpMatch, Value: "eni-0.*"}}
 	f("10:00", "11:00", nil, 0, map[string]float64{
 		"vpc-0a1|ok|enabled": 120, "vpc-0b2|ok|unresourced": 60, "vpc-0d4|ok|enabled, unresourced": 120,
