@@ -239,7 +239,7 @@ func TestNotifyTwoCollectors(t *testing.T) {
 	maps.Copy(objects, genS3(t, tr, 65, time.Date(2026, 5, 5, 0, 0, 0, 0, time.UTC), notifyPrefix, false))
 	tr.Finish()
 	// Each holds a batch's worth of messages: the other gets the rest.
-	src := notifySource(s3, sqs, "prod", "logs", queue, "visibility_timeout: 10s, max_messages: 4", "    on_first_run: skip\n")
+	src := notifySource(s3, sqs, "prod", "logs", queue, "visibility_timeout: 10s, in_flight_timeout: 15s, max_messages: 4", "    on_first_run: skip\n")
 	configs := make([]string, 2)
 	for i := range configs {
 		// Each collector keeps every label set: keep sets decided by two

@@ -512,6 +512,10 @@ func checkNotify(n *source.NotifyConfig, f string) []error {
 	if n.VisibilityTimeout != 0 && (n.VisibilityTimeout < 2*time.Second || n.VisibilityTimeout > 12*time.Hour || n.VisibilityTimeout%time.Second != 0) {
 		errs = append(errs, fieldError(f+".visibility_timeout", "%v: want whole seconds from 2s to 12h (0 or left out: %v)", n.VisibilityTimeout, source.DefaultNotifyVisibility))
 	}
+	if n.InFlightTimeout != 0 && (n.InFlightTimeout < 2*time.Second || n.InFlightTimeout > 12*time.Hour || n.InFlightTimeout%time.Second != 0 ||
+		n.VisibilityTimeout != 0 && n.InFlightTimeout < n.VisibilityTimeout) {
+		errs = append(errs, fieldError(f+".in_flight_timeout", "%v: want whole seconds from visibility_timeout to 12h (0 or left out: %v)", n.InFlightTimeout, source.DefaultNotifyInFlight))
+	}
 	if n.MaxMessages < 0 {
 		errs = append(errs, fieldError(f+".max_messages", "%d: want at least 1 (0 or left out: %d)", n.MaxMessages, source.DefaultNotifyMaxMessages))
 	}

@@ -128,6 +128,8 @@ func TestErrorsNameTheField(t *testing.T) {
 	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', endpoint: 'ftp://x'}"), "sources[0].notify.endpoint")
 	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', wait_time: 30s}"), "sources[0].notify.wait_time: 30s: want whole seconds from 1s to 20s")
 	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', visibility_timeout: 1s}"), "sources[0].notify.visibility_timeout: 1s")
+	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', visibility_timeout: 5m, in_flight_timeout: 1m}"), "sources[0].notify.in_flight_timeout: 1m0s")
+	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', in_flight_timeout: 13h}"), "sources[0].notify.in_flight_timeout: 13h0m0s")
 	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', max_messages: -1, receivers: 100}"), "sources[0].notify.max_messages", "sources[0].notify.receivers")
 	f(s3("bucket: b, region: r, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q', credentials: {access_key_id: A}}"), "sources[0].notify.credentials: access_key_id and secret_access_key go together")
 	f(ok+"sources: [{name: a, type: dir, path: /x, notify: {queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q'}}]\n", "sources[0].notify: belongs to s3 sources")

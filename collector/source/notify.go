@@ -46,6 +46,14 @@ type NotifyConfig struct {
 	// message's object is in flight. Default DefaultNotifyVisibility; at
 	// least 2 s.
 	VisibilityTimeout time.Duration `yaml:"visibility_timeout"`
+	// InFlightTimeout is how long the messages of an object the pipeline
+	// read stay invisible (extended by the heartbeat the same way): a
+	// collector killed with the object's batch written but not committed
+	// has this long to come back with its state_dir and replay it before
+	// another reader takes the messages (and writes the object again at
+	// its own slot: counted twice). Default DefaultNotifyInFlight; at
+	// least VisibilityTimeout, at most 12h (SQS's bound).
+	InFlightTimeout time.Duration `yaml:"in_flight_timeout"`
 	// MaxMessages bounds the messages held at once (received, their objects
 	// not yet stored); default DefaultNotifyMaxMessages. What one collector
 	// holds, the others sharing the queue cannot take: a few batches'
@@ -60,6 +68,7 @@ type NotifyConfig struct {
 const (
 	DefaultNotifyWaitTime    = 20 * time.Second
 	DefaultNotifyVisibility  = 2 * time.Minute
+	DefaultNotifyInFlight    = time.Hour
 	DefaultNotifyMaxMessages = 100
 	DefaultNotifyReceivers   = 2
 )
@@ -77,6 +86,10 @@ func (n NotifyConfig) withDefaults() NotifyConfig {
 		n.VisibilityTimeout = DefaultNotifyVisibility
 	}
 	n.VisibilityTimeout = max(n.VisibilityTimeout, 2*time.Second)
+	if n.InFlightTimeout <= 0 {
+		n.InFlightTimeout = DefaultNotifyInFlight
+	}
+	n.InFlightTimeout = min(max(n.InFlightTimeout, n.VisibilityTimeout), 12*time.Hour)
 	if n.MaxMessages <= 0 {
 		n.MaxMessages = DefaultNotifyMaxMessages
 	}
@@ -201,6 +214,7 @@ type message struct {
 	receives    int
 	deadline    time.Time // when it becomes visible again
 	pending     int       // its objects not finished yet
+	inFlight    bool      // an object of it was read: held InFlightTimeout
 	keep        bool      // an object of it was dropped: not deleted
 }
 
@@ -352,11 +366,22 @@ func (n *Notify) List(ctx context.Context) ([]Object, error) {
 // the version announced (its new version has a notification of its own),
 // has its messages deleted, with a log line.
 func (n *Notify) Open(ctx context.Context, o Object) (io.ReadCloser, error) {
+	var hold []*message
 	n.mu.Lock()
 	if h := n.held[heldKey(o.Key, o.Version)]; h != nil {
 		h.opened = true
+		for _, m := range h.msgs {
+			if !m.inFlight {
+				m.inFlight = true
+				hold = append(hold, m)
+			}
+		}
 	}
 	n.mu.Unlock()
+	// From here the object may go into a batch: its messages stay hidden
+	// for InFlightTimeout, so that a collector killed before its batch is
+	// committed can come back and replay it before anyone else takes them.
+	n.changeVisibility(hold, n.cfg.InFlightTimeout)
 	rc, err := n.s3.Open(ctx, o)
 	switch {
 	case err == nil:
@@ -414,13 +439,15 @@ func (n *Notify) finish(ctx context.Context, o Object, keep bool) {
 		return
 	}
 	delete(n.held, heldKey(o.Key, o.Version))
-	var del []*message
+	var del, back []*message
 	for _, m := range h.msgs {
 		m.keep = m.keep || keep
 		if m.pending--; m.pending == 0 {
 			n.messages--
 			if !m.keep {
 				del = append(del, m)
+			} else if m.inFlight {
+				back = append(back, m)
 			}
 		}
 	}
@@ -429,6 +456,9 @@ func (n *Notify) finish(ctx context.Context, o Object, keep bool) {
 	for _, m := range del {
 		n.deleteMessage(ctx, m.id, m.receipt)
 	}
+	// A message left to the queue (its object quarantined) comes back
+	// after the visibility timeout, not the in-flight hold.
+	n.changeVisibility(back, n.cfg.VisibilityTimeout)
 }
 
 // wake tells the receivers that messages left. Call with n.mu held.
@@ -644,7 +674,7 @@ func (n *Notify) heartbeat(now time.Time) {
 	n.mu.Lock()
 	idle := now.Sub(n.lastList) >= n.idleAfter()
 	seen := map[*message]bool{}
-	var due, release []*message
+	var due, dueInFlight, release []*message
 	for k, h := range n.held {
 		if idle && !h.opened {
 			// Not listed for long: hand the messages back to the queue.
@@ -659,8 +689,14 @@ func (n *Notify) heartbeat(now time.Time) {
 			continue
 		}
 		for _, m := range h.msgs {
-			if !seen[m] && m.pending > 0 && m.deadline.Sub(now) < vis/2 {
-				seen[m] = true
+			if seen[m] || m.pending == 0 {
+				continue
+			}
+			seen[m] = true
+			switch {
+			case m.inFlight && m.deadline.Sub(now) < n.cfg.InFlightTimeout/2:
+				dueInFlight = append(dueInFlight, m)
+			case !m.inFlight && m.deadline.Sub(now) < vis/2:
 				due = append(due, m)
 			}
 		}
@@ -671,6 +707,7 @@ func (n *Notify) heartbeat(now time.Time) {
 	n.mu.Unlock()
 	n.changeVisibility(release, 0)
 	n.changeVisibility(due, vis)
+	n.changeVisibility(dueInFlight, n.cfg.InFlightTimeout)
 }
 
 // changeVisibility sets the messages' visibility timeout, 10 at a time.

@@ -244,3 +244,57 @@ func TestNotify(t *testing.T) {
 		t.Errorf("no log line for the poison message:\n%s", e.logs.String())
 	}
 }
+
+// TestNotifyInFlightHold: once an object is read, its message stays hidden
+// for InFlightTimeout, heartbeat or not: a collector killed with the
+// object's batch in flight (here: its source stopped) has that long to
+// come back before another reader takes the message; after it, the
+// message comes back (late, not lost). A message whose object was not
+// read comes back after the visibility timeout.
+func TestNotifyInFlightHold(t *testing.T) {
+	e := newNotifyEnv(t, "5")
+	const prefix = "logs/"
+	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	body := gzipLog(t, fullHeader, 3)
+	read := awsKey(prefix, acct, "us-east-1", false, at, ".log.gz")
+	unread := awsKey(prefix, acct, "us-east-1", false, at.Add(5*time.Minute), ".log.gz")
+	for _, k := range []string{read, unread} {
+		e.sqs.SendS3Events(t, "q", testserver.S3EventRecord{Bucket: bucket, Key: k, Size: int64(len(body)), ETag: e.s3.Put(t, bucket, k, body)})
+	}
+	cfg := NotifyConfig{VisibilityTimeout: 2 * time.Second, InFlightTimeout: 10 * time.Second, WaitTime: time.Second}
+	killed, kill := context.WithCancel(context.Background())
+	a := e.source(t, killed, prefix, cfg)
+	var objs []Object
+	waitFor(t, "the announced objects", 10*time.Second, func() bool {
+		objs, _ = a.List(killed)
+		return len(objs) == 2
+	})
+	i := slices.IndexFunc(objs, func(o Object) bool { return o.Key == read })
+	rc, err := a.Open(killed, objs[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	kill() // no heartbeat, no delete from here
+	began := time.Now()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := e.source(t, ctx, prefix, cfg)
+	seen := map[string]time.Duration{}
+	waitFor(t, "both messages back", 20*time.Second, func() bool {
+		objs, _ := b.List(ctx)
+		for _, o := range objs {
+			if _, ok := seen[o.Key]; !ok {
+				seen[o.Key] = time.Since(began)
+			}
+		}
+		return len(seen) == 2
+	})
+	if d := seen[unread]; d > 8*time.Second {
+		t.Errorf("the unread object's message came back after %s, want about the visibility timeout (2s)", d)
+	}
+	if d := seen[read]; d < 7*time.Second {
+		t.Errorf("the read object's message came back after %s, want about the in-flight timeout (10s)", d)
+	}
+}
