@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // vmCost is what a data set costs VictoriaMetrics: measured on a single
@@ -67,7 +69,9 @@ func measureCost(ctx context.Context, vmURL, storagePath string, days []string) 
 	if err != nil {
 		return c, err
 	}
-	q := url.Values{"match[]": {`{__name__=~"vpcflow_collector_.*"}`}, "start": {"0"}}
+	// The collector's own series (its batches' markers) and the exporters'
+	// status it writes beside the families are not what the data costs.
+	q := url.Values{"match[]": {`{__name__=~"vpcflow_collector_.*|` + schema.ExporterStatusMetric + `"}`}, "start": {"0"}}
 	if body, err = vmGet(ctx, vmURL+"/api/v1/series?"+q.Encode()); err != nil {
 		return c, err
 	}
