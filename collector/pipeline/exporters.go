@@ -31,6 +31,12 @@ func (p *Pipeline) admitted(rank int) bool {
 	return p.opts.MaxExporters <= 0 || rank < p.opts.MaxExporters
 }
 
+// maxRanked bounds the exporters ranked, in memory and in the ledger: a
+// bucket can name any number of VPCs. Beyond it an exporter met for the
+// first time gets no rank: over limits.max_exporters when a limit is set
+// (its records dropped, counted in the totals only), collected otherwise.
+const maxRanked = 100_000
+
 // limitExporters decides which exporters of a batch are over
 // Options.MaxExporters: the exporters met for the first time are ranked
 // after those met before (in key order among themselves), and those
@@ -54,16 +60,23 @@ func (p *Pipeline) limitExporters(src *sourceRun, exps []aggregate.Exporter) (dr
 	slices.Sort(fresh)
 	for _, k := range fresh {
 		r := len(p.ranks)
+		if r >= p.rankBound() {
+			break // unranked: see maxRanked
+		}
 		p.ranks[k] = r
 		facts = append(facts, ledger.Fact{Kind: factExporter, Key: k, Value: []byte(strconv.Itoa(r))})
 	}
 	var newlyDropped []string
 	for k, e := range byKey {
-		if p.admitted(p.ranks[k]) {
+		r, ranked := p.ranks[k]
+		if ranked && p.admitted(r) || !ranked && p.opts.MaxExporters <= 0 {
 			continue
 		}
 		drop = append(drop, k)
 		records += e.Records
+		if !ranked {
+			continue // no record of its own: the bound is there for them
+		}
 		if _, ok := p.dropped[k]; !ok {
 			newlyDropped = append(newlyDropped, k)
 		}
@@ -87,8 +100,18 @@ func (p *Pipeline) limitExporters(src *sourceRun, exps []aggregate.Exporter) (dr
 // and the records it had dropped; p.mu is held.
 func (p *Pipeline) exporterStatus(account, region, vpc string) (sourcestate.Status, int64) {
 	k := aggregate.ExporterKey(account, region, vpc)
-	if r, ok := p.ranks[k]; ok && !p.admitted(r) {
+	r, ranked := p.ranks[k]
+	if ranked && !p.admitted(r) || !ranked && p.opts.MaxExporters > 0 && len(p.ranks) >= p.rankBound() {
 		return sourcestate.StatusDisabledLimit, p.dropped[k]
 	}
 	return sourcestate.StatusEnabled, 0
+}
+
+// rankBound returns how many exporters may be ranked (maxRanked, or the
+// tests' bound).
+func (p *Pipeline) rankBound() int {
+	if p.maxRanked > 0 {
+		return p.maxRanked
+	}
+	return maxRanked
 }

@@ -205,6 +205,7 @@ type Pipeline struct {
 	mu        sync.Mutex // guards sources, srcStats, exporters, paused, ranks
 	srcStats  map[string]*sourcestate.Stats
 	exporters map[exporterKey]int64
+	maxRanked int // 0: the constant maxRanked (tests set a smaller bound)
 	// Overload (overload.go): the sources paused, in the order they were,
 	// and how many rounds to let pass before pausing or resuming another.
 	paused []pausedSource
