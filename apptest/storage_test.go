@@ -127,7 +127,8 @@ func TestRunOnceStorageTimeout(t *testing.T) {
 	// Down while the written batches wait to be saved (durable_after 1m:
 	// the run is still waiting when the storage goes).
 	vm.Start()
-	withWait := WriteConfig(t, vm.URL, logs, t.TempDir(), "")
+	state := t.TempDir()
+	withWait := WriteConfig(t, vm.URL, logs, state, "")
 	withWait = strings.Replace(readFile(t, withWait), "durable_after: 300ms", "durable_after: 1m", 1)
 	config = writeFile(t, "collector.yaml", withWait)
 	began := time.Now()
@@ -163,8 +164,11 @@ func TestRunOnceStorageTimeout(t *testing.T) {
 		t.Fatalf("%d of %d objects deleted although the storage went down before saving them", objects-n, objects)
 	}
 
+	// The same state folder: VictoriaMetrics may have saved the traces of
+	// the batches written more than its flush interval before it was
+	// killed, and a new ledger would then be refused as a lost one.
 	vm.Start()
-	config = WriteConfig(t, vm.URL, logs, t.TempDir(), "")
+	config = WriteConfig(t, vm.URL, logs, state, "")
 	if out, code, _ := run(); code != 0 {
 		t.Fatalf("run with the storage back: exit %d\n%s", code, out)
 	}
