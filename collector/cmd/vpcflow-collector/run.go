@@ -84,6 +84,17 @@ lists the s3 sources and copies new objects into the spool folder
 "collector" decodes the spooled objects, writes them and deletes them from
 the spool and from S3 once stored. Run one of each, sharing spool.dir.
 
+Several collectors (instance: {index, count}, each with its own state_dir)
+split every source's objects by flow log: each object is ingested and
+deleted by one of them; pairs of downloader and collector split a bucket the
+same way. A source fed by S3 notifications (notify) is not split: its queue
+hands each message to one collector. To change the count, stop them all,
+change it everywhere, start them all (README, Several collectors); a
+collector with work in flight refuses another count until a run under its
+old one finished it. overload.max_lag pauses the most recently added source
+(status unresourced) while the collector cannot keep up; limits.max_sources
+and limits.max_exporters disable the last added (disabled_limit).
+
 The entity sync (sync section; on by default for instance 0 when there is AWS
 to ask: sync.accounts, sync.endpoint, or an s3 source without an endpoint)
 runs beside it: at start and every sync.interval (default 1h) it describes
