@@ -329,8 +329,9 @@ func TestNotifyTest(t *testing.T) {
 
 // TestNotifyRoles: a downloader process takes the notify source's objects
 // from the queue into the spool, deleting each message once its object is
-// spooled; a collector process stores them and deletes the objects. Every
-// message and flow log is deleted, totals equal the ground truth.
+// spooled; a collector process stores them and deletes the objects, as
+// instance 1 of 2 (neither splits what the queue gave). Every message and
+// flow log is deleted, totals equal the ground truth.
 func TestNotifyRoles(t *testing.T) {
 	bin := collectorBinary(t)
 	s3 := testserver.S3(t)
@@ -344,7 +345,10 @@ func TestNotifyRoles(t *testing.T) {
 	putAnnounced(t, s3, sqs, "logs", objects)
 	spoolDir := t.TempDir()
 	path := s3Config(t, vm.URL, t.TempDir(), notifySource(s3, sqs, "prod", "logs", queue, "visibility_timeout: 5s", "    on_first_run: skip\n"))
-	config := writeFile(t, "collector.yaml", fmt.Sprintf("spool: {dir: %s}\n", spoolDir)+readFile(t, path))
+	// The pair of instance 1 of 2: the downloader takes every message it
+	// receives (a queue is not split) and the collector every object
+	// spooled, whichever flow log it is of.
+	config := writeFile(t, "collector.yaml", fmt.Sprintf("spool: {dir: %s}\ninstance: {index: 1, count: 2}\n", spoolDir)+readFile(t, path))
 	coll := startCollector(t, bin, s3Env(s3), "run", "--config", config, "--role", "collector", "--log-format", "json")
 	downloader := startCollector(t, bin, s3Env(s3), "run", "--config", config, "--role", "downloader", "--log-format", "json")
 	coll.waitFor("every flow log collected and deleted", 2*time.Minute, func() bool { return len(flowLogKeys(t, s3, "logs")) == 0 })

@@ -299,9 +299,11 @@ func (p *Pipeline) list(ctx context.Context, src *sourceRun) ([]source.Object, e
 }
 
 // share returns the part of src this instance takes: Options.Share, or
-// every object of a source fed by notifications (source.Notified).
+// every object of a source whose objects are this instance's already
+// (source.Presplit: a queue's, a spool filled by this instance's
+// downloader).
 func (p *Pipeline) share(src *sourceRun) source.Share {
-	if source.Notified(src.Source.Source) {
+	if !source.Splits(src.Source.Source) {
 		return source.Share{}
 	}
 	return p.opts.Share

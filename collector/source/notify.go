@@ -640,6 +640,10 @@ func (n *Notify) take(ctx context.Context, m sqstypes.Message, deadline time.Tim
 	}
 }
 
+// Presplit says that the collector instances sharing the queue need not
+// split its objects (source.Presplit).
+func (n *Notify) Presplit() {}
+
 // Arrived is signalled when a message announces an object: a collector
 // waiting for work lists at once instead of at its next interval.
 func (n *Notify) Arrived() <-chan struct{} { return n.arrived }

@@ -261,7 +261,7 @@ func TestNotifyInFlightHold(t *testing.T) {
 	for _, k := range []string{read, unread} {
 		e.sqs.SendS3Events(t, "q", testserver.S3EventRecord{Bucket: bucket, Key: k, Size: int64(len(body)), ETag: e.s3.Put(t, bucket, k, body)})
 	}
-	cfg := NotifyConfig{VisibilityTimeout: 2 * time.Second, InFlightTimeout: 10 * time.Second, WaitTime: time.Second}
+	cfg := NotifyConfig{VisibilityTimeout: 2 * time.Second, InFlightTimeout: 12 * time.Second, WaitTime: time.Second}
 	killed, kill := context.WithCancel(context.Background())
 	a := e.source(t, killed, prefix, cfg)
 	var objs []Object
@@ -282,7 +282,7 @@ func TestNotifyInFlightHold(t *testing.T) {
 	defer cancel()
 	b := e.source(t, ctx, prefix, cfg)
 	seen := map[string]time.Duration{}
-	waitFor(t, "both messages back", 20*time.Second, func() bool {
+	waitFor(t, "both messages back", 30*time.Second, func() bool {
 		objs, _ := b.List(ctx)
 		for _, o := range objs {
 			if _, ok := seen[o.Key]; !ok {
@@ -291,10 +291,13 @@ func TestNotifyInFlightHold(t *testing.T) {
 		}
 		return len(seen) == 2
 	})
-	if d := seen[unread]; d > 8*time.Second {
-		t.Errorf("the unread object's message came back after %s, want about the visibility timeout (2s)", d)
+	// Slowness can only make a message later, never earlier than its
+	// deadline: the read one not before 9 s (12 s less the time to read
+	// it), the unread one well before it (2 s).
+	if d := seen[read]; d < 9*time.Second {
+		t.Errorf("the read object's message came back after %s, want about the in-flight timeout (12s)", d)
 	}
-	if d := seen[read]; d < 7*time.Second {
-		t.Errorf("the read object's message came back after %s, want about the in-flight timeout (10s)", d)
+	if seen[unread] >= seen[read] {
+		t.Errorf("the unread object's message came back after %s, the read one's after %s: want it first (the visibility timeout, 2s)", seen[unread], seen[read])
 	}
 }

@@ -65,10 +65,17 @@ func ShareKey(key string) string {
 	return key
 }
 
-// Notified reports whether src takes its objects from notifications
-// (Notify): such a source is not split by Share, for its queue hands each
-// message to one reader.
-func Notified(src Source) bool {
-	_, ok := src.(*Notify)
-	return ok
+// Presplit is a source whose objects are this instance's already, which
+// Share does not split again: a queue's messages (Notify: the queue hands
+// each message to one reader), a spool filled by this instance's own
+// downloader (spool.Source).
+type Presplit interface {
+	Presplit()
+}
+
+// Splits reports whether Share splits src's objects: not for a Presplit
+// source.
+func Splits(src Source) bool {
+	_, ok := src.(Presplit)
+	return !ok
 }

@@ -282,7 +282,7 @@ func (d *Downloader) list(ctx context.Context, o *Origin) ([]source.Object, erro
 
 // share returns the part of o this downloader takes.
 func (d *Downloader) share(o *Origin) source.Share {
-	if source.Notified(o.Source) {
+	if !source.Splits(o.Source) {
 		return source.Share{}
 	}
 	return d.opts.Share

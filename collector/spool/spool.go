@@ -167,6 +167,12 @@ func Take(srcs []*sourcestate.Source, dir string) {
 // Name returns the original source's name.
 func (s *Source) Name() string { return s.origin.Name() }
 
+// Presplit says that the spool holds this collector instance's objects
+// already (source.Presplit): its own downloader took its share of a
+// listed origin, or messages of a queue, which any instance may receive.
+// Each pair of downloader and collector has its own spool.
+func (s *Source) Presplit() {}
+
 // List returns the spooled objects, ordered by key.
 func (s *Source) List(ctx context.Context) ([]source.Object, error) {
 	root := folder(s.dir, s.Name())
