@@ -14,6 +14,7 @@
 package aggregate
 
 import (
+	"encoding/binary"
 	"maps"
 	"slices"
 	"strconv"
@@ -121,31 +122,98 @@ type (
 	}
 )
 
-// cell holds one minute of one label set (or one minute's part of a
-// record).
+// cell holds one interval of one label set (or one interval's part of a
+// record): a minute, or the longer step of the families a table feeds
+// (table.per); minute is the interval's first.
 type cell struct {
 	minute                int64 // Unix minute (seconds / 60)
 	bytes, packets, flows uint64
 }
 
-// table is one family's label sets and their minutes.
+// table is one family's label sets and their intervals.
 type table[K comparable] struct {
 	index map[K]uint32
 	keys  []K
 	cells [][]cell
-	size  int // cells in all: label sets × their minutes
+	size  int   // cells in all: label sets × their intervals
+	per   int64 // minutes a cell holds (cellMinutes)
+	slab  slab
 }
 
-func newTable[K comparable]() table[K] { return table[K]{index: map[K]uint32{}} }
+// slab hands out the first cells of label sets from shared arrays: one
+// allocation for many label sets (most hold one to three cells).
+type slab struct{ free []cell }
+
+// slabCells is the size of a slab's arrays.
+const slabCells = 4096
+
+// clone returns a copy of cs with room for spare more cells; appending
+// beyond that moves the cells out of the slab.
+func (s *slab) clone(cs []cell, spare int) []cell {
+	n := len(cs) + spare
+	if n > slabCells/16 {
+		return append(make([]cell, 0, n), cs...)
+	}
+	if cap(s.free)-len(s.free) < n {
+		s.free = make([]cell, 0, slabCells)
+	}
+	at := len(s.free)
+	s.free = s.free[:at+n]
+	out := s.free[at : at+len(cs) : at+n]
+	copy(out, cs)
+	return out
+}
+
+// reset lets the slab's last array be handed out again: call it only when
+// no cells it handed out are in use.
+func (s *slab) reset() { s.free = s.free[:0] }
+
+func newTable[K comparable](fam int) table[K] {
+	return table[K]{index: map[K]uint32{}, per: cellMinutes(fam)}
+}
+
+// cellMinutes returns the minutes a cell of family fam's table holds: the
+// shortest step of the family and of those derived from it (the interface
+// and pair families keep minutes for their VPC-wide totals), so that a
+// cell never straddles one of their samples' intervals. A five-minute cell
+// sums the same minute shares the five minute cells would hold, so the
+// samples are the same; it takes up to five times fewer cells, which is
+// what the batch step's time goes with.
+func cellMinutes(fam int) int64 {
+	defs := schema.Families()
+	per := int64(defs[fam].Step / time.Minute)
+	for _, d := range schema.DerivedFrom(fam) {
+		per = min(per, int64(defs[d].Step/time.Minute))
+	}
+	return max(per, 1)
+}
+
+// coarsen adds the minute shares of a record (consecutive minutes) into
+// intervals of per minutes, appended to dst.
+func coarsen(dst, shares []cell, per int64) []cell {
+	for _, s := range shares {
+		s.minute = floorDiv(s.minute, per) * per
+		if n := len(dst); n > 0 && dst[n-1].minute == s.minute {
+			d := &dst[n-1]
+			d.bytes += s.bytes
+			d.packets += s.packets
+			d.flows += s.flows
+			continue
+		}
+		dst = append(dst, s)
+	}
+	return dst
+}
 
 // add adds the shares of a record to the label set k.
 func (t *table[K]) add(k K, shares []cell) {
 	i, ok := t.index[k]
 	if !ok {
-		i = uint32(len(t.keys))
-		t.index[k] = i
+		t.index[k] = uint32(len(t.keys))
 		t.keys = append(t.keys, k)
-		t.cells = append(t.cells, nil)
+		t.cells = append(t.cells, t.slab.clone(shares, 1)) // a record's shares are in minute order, one a minute
+		t.size += len(shares)
+		return
 	}
 	n := len(t.cells[i])
 	t.cells[i] = addShares(t.cells[i], shares)
@@ -203,11 +271,13 @@ func addCell(cells []cell, c cell) []cell {
 	return cells
 }
 
-func (t *table[K]) reset() {
+func (t *table[K]) reset(fam int) {
 	clear(t.index)
 	t.keys = t.keys[:0]
 	t.cells = t.cells[:0]
 	t.size = 0
+	t.per = cellMinutes(fam)
+	t.slab.reset()
 }
 
 // Meta is what a record says of its interface: filled into the records of
@@ -221,6 +291,10 @@ type Aggregate struct {
 	strs   interner
 	tuples map[tuple]uint32
 	tupleV []tuple
+	// rawTuples maps the raw text of a record's tuple fields (tupleOf)
+	// to its tuple.
+	rawTuples map[string]uint32
+	rawTuple  []byte
 	// tupleEnd is the latest record end (Unix seconds) of each tuple,
 	// tupleRecs its records.
 	tupleEnd  []int64
@@ -248,7 +322,12 @@ type Aggregate struct {
 	Records   int64 // records added (any log status)
 	OKRecords int64 // traffic records added
 
-	shares []cell
+	// shares are a record's minute shares, coarse the same in intervals
+	// of coarsePer minutes: the tables with longer cells (table.per) all
+	// take the same.
+	shares, coarse []cell
+	coarsePer      int64
+	one            [1]cell // the status family's share
 }
 
 type metaIDs struct{ vpc, subnet, az, instance uint32 }
@@ -268,8 +347,10 @@ func New() *Aggregate {
 func (a *Aggregate) init() {
 	a.strs = newInterner()
 	a.tuples = map[tuple]uint32{}
-	a.iface, a.service, a.peer = newTable[ifaceKey](), newTable[serviceKey](), newTable[peerKey]()
-	a.src, a.dst, a.app, a.status = newTable[addrKey](), newTable[addrKey](), newTable[appKey](), newTable[statusKey]()
+	a.rawTuples = map[string]uint32{}
+	a.iface, a.service, a.peer = newTable[ifaceKey](schema.Interface), newTable[serviceKey](schema.Service), newTable[peerKey](schema.Pair)
+	a.src, a.dst, a.app, a.status = newTable[addrKey](schema.Src), newTable[addrKey](schema.Dst), newTable[appKey](schema.App), newTable[statusKey](schema.Status)
+	a.setCoarsePer()
 	a.meta = map[uint32]metaIDs{}
 	a.owners = map[ownerKey]uint32{}
 	a.actions, a.rejects, a.services = newVocab(knownActions()), newVocab(knownRejectReasons), newVocab(knownServices)
@@ -281,22 +362,63 @@ func (a *Aggregate) Reset() {
 	a.strs.ids["-"] = absent
 	a.strs.strs = a.strs.strs[:1]
 	clear(a.tuples)
+	clear(a.rawTuples)
 	a.tupleV = a.tupleV[:0]
 	a.tupleEnd = a.tupleEnd[:0]
 	a.tupleRecs = a.tupleRecs[:0]
-	a.iface.reset()
-	a.service.reset()
-	a.peer.reset()
-	a.src.reset()
-	a.dst.reset()
-	a.app.reset()
-	a.status.reset()
+	a.iface.reset(schema.Interface)
+	a.service.reset(schema.Service)
+	a.peer.reset(schema.Pair)
+	a.src.reset(schema.Src)
+	a.dst.reset(schema.Dst)
+	a.app.reset(schema.App)
+	a.status.reset(schema.Status)
+	a.setCoarsePer()
 	clear(a.meta)
 	clear(a.owners)
 	a.actions.reset()
 	a.rejects.reset()
 	a.services.reset()
 	a.Records, a.OKRecords = 0, 0
+}
+
+// pers returns the cell lengths of the tables, in minutes.
+func (a *Aggregate) pers() []int64 {
+	return []int64{a.iface.per, a.service.per, a.peer.per, a.src.per, a.dst.per, a.app.per, a.status.per}
+}
+
+// setCoarsePer sets coarsePer from the tables' cell lengths: every table
+// holds minutes or one longer interval.
+func (a *Aggregate) setCoarsePer() {
+	a.coarsePer = 1
+	for _, per := range a.pers() {
+		if per > 1 && a.coarsePer > 1 && per != a.coarsePer {
+			panic("aggregate: tables of more than one cell length beyond a minute")
+		}
+		a.coarsePer = max(a.coarsePer, per)
+	}
+}
+
+// Minutely makes every table of an empty Aggregate keep minute cells: for
+// a batch recorded before the families had steps, whose replay writes
+// every family at minutes (Fold.LegacyTopK). Reset undoes it.
+func (a *Aggregate) Minutely() {
+	if a.Cells() != 0 {
+		panic("aggregate: Minutely on an aggregate that holds records")
+	}
+	for _, per := range []*int64{&a.iface.per, &a.service.per, &a.peer.per, &a.src.per, &a.dst.per, &a.app.per, &a.status.per} {
+		*per = 1
+	}
+	a.coarsePer = 1
+}
+
+// sharesFor returns the shares of the record being added for a table of
+// per-minute cells: the minute shares, or the coarse ones.
+func (a *Aggregate) sharesFor(per int64) []cell {
+	if per == 1 {
+		return a.shares
+	}
+	return a.coarse
 }
 
 // action returns the word of a traffic record's action: its ActionValue
@@ -316,8 +438,34 @@ func (a *Aggregate) text(r *flowlog.Record, f flowlog.Field) uint32 {
 	return absent
 }
 
-// tupleOf returns the interned interface context of r.
+// tupleFields are the fields of a record's interface context (tuple).
+var tupleFields = [...]flowlog.Field{flowlog.AccountID, flowlog.Region, flowlog.VPCID, flowlog.SubnetID, flowlog.AZID, flowlog.InterfaceID, flowlog.InstanceID}
+
+// tupleOf returns the interned interface context of r. The raw text of
+// its fields (and of ctx) is looked up first, in one map lookup: records
+// of an interface repeat it, and interning each field costs a lookup of
+// its own.
 func (a *Aggregate) tupleOf(r *flowlog.Record, ctx *Context) uint32 {
+	// Each value length-prefixed (length + 1; 0 when absent), so that no
+	// two contexts share a text whatever their values hold.
+	raw := a.rawTuple[:0]
+	for _, f := range tupleFields {
+		v, ok := r.Get(f)
+		if !ok {
+			raw = append(raw, 0)
+			continue
+		}
+		raw = binary.AppendUvarint(raw, uint64(len(v))+1)
+		raw = append(raw, v...)
+	}
+	raw = binary.AppendUvarint(raw, uint64(len(ctx.Account)))
+	raw = append(raw, ctx.Account...)
+	raw = binary.AppendUvarint(raw, uint64(len(ctx.Region)))
+	raw = append(raw, ctx.Region...)
+	a.rawTuple = raw
+	if id, ok := a.rawTuples[string(raw)]; ok {
+		return id
+	}
 	t := tuple{
 		account:  a.text(r, flowlog.AccountID),
 		region:   a.text(r, flowlog.Region),
@@ -333,15 +481,16 @@ func (a *Aggregate) tupleOf(r *flowlog.Record, ctx *Context) uint32 {
 	if t.region == absent && ctx.Region != "" {
 		t.region = a.strs.idString(ctx.Region)
 	}
-	if id, ok := a.tuples[t]; ok {
-		return id
+	id, ok := a.tuples[t]
+	if !ok {
+		id = uint32(len(a.tupleV))
+		a.tuples[t] = id
+		a.tupleV = append(a.tupleV, t)
+		a.tupleEnd = append(a.tupleEnd, 0)
+		a.tupleRecs = append(a.tupleRecs, 0)
+		a.learnMeta(t)
 	}
-	id := uint32(len(a.tupleV))
-	a.tuples[t] = id
-	a.tupleV = append(a.tupleV, t)
-	a.tupleEnd = append(a.tupleEnd, 0)
-	a.tupleRecs = append(a.tupleRecs, 0)
-	a.learnMeta(t)
+	a.rawTuples[string(raw)] = id
 	return id
 }
 
@@ -377,42 +526,47 @@ func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 		start = r.Start
 	}
 	if r.LogStatus != flowlog.StatusOK {
-		a.shares = append(a.shares[:0], cell{minute: floorDiv(start, 60), flows: 1})
-		a.status.add(statusKey{tup, r.LogStatus}, a.shares)
+		m := floorDiv(start, 60)
+		a.one[0] = cell{minute: floorDiv(m, a.status.per) * a.status.per, flows: 1}
+		a.status.add(statusKey{tup, r.LogStatus}, a.one[:])
 		return
 	}
 	a.OKRecords++
 	a.shares = split(a.shares[:0], start, r.End, r.Bytes, r.Packets)
-	shares := a.shares
-	a.status.add(statusKey{tup, r.LogStatus}, shares[:1:1])
+	if a.coarsePer > 1 {
+		a.coarse = coarsen(a.coarse[:0], a.shares, a.coarsePer)
+	}
+	a.one[0] = a.shares[0]
+	a.one[0].minute = floorDiv(a.one[0].minute, a.status.per) * a.status.per
+	a.status.add(statusKey{tup, r.LogStatus}, a.one[:])
 
 	var path uint8
 	if r.Present.Has(flowlog.TrafficPath) {
 		path = r.TrafficPath
 	}
 	act := a.action(r)
-	a.iface.add(ifaceKey{tup, act, r.FlowDirection, path, a.rejects.field(r, flowlog.RejectReason)}, shares)
+	a.iface.add(ifaceKey{tup, act, r.FlowDirection, path, a.rejects.field(r, flowlog.RejectReason)}, a.sharesFor(a.iface.per))
 	srcSvc, dstSvc := a.services.field(r, flowlog.PktSrcAWSService), a.services.field(r, flowlog.PktDstAWSService)
-	a.service.add(serviceKey{tup, srcSvc, dstSvc, act, r.FlowDirection}, shares)
+	a.service.add(serviceKey{tup, srcSvc, dstSvc, act, r.FlowDirection}, a.sharesFor(a.service.per))
 
 	src, dst := a.text(r, flowlog.SrcAddr), a.text(r, flowlog.DstAddr)
-	a.src.add(addrKey{tup, act, src}, shares)
-	a.dst.add(addrKey{tup, act, dst}, shares)
+	a.src.add(addrKey{tup, act, src}, a.sharesFor(a.src.per))
+	a.dst.add(addrKey{tup, act, dst}, a.sharesFor(a.dst.per))
 
 	t := a.tupleV[tup]
 	switch r.FlowDirection {
 	case flowlog.Egress:
-		a.peer.add(peerKey{tup, act, flowlog.Egress, dst, absent, dstSvc, 0}, shares)
+		a.peer.add(peerKey{tup, act, flowlog.Egress, dst, absent, dstSvc, 0}, a.sharesFor(a.peer.per))
 		if src != absent && t.iface != absent {
 			a.owners[ownerKey{t.vpc, src}] = t.iface
 		}
 	case flowlog.Ingress:
-		a.peer.add(peerKey{tup, act, flowlog.Ingress, src, absent, srcSvc, 0}, shares)
+		a.peer.add(peerKey{tup, act, flowlog.Ingress, src, absent, srcSvc, 0}, a.sharesFor(a.peer.per))
 		if dst != absent && t.iface != absent {
 			a.owners[ownerKey{t.vpc, dst}] = t.iface
 		}
 	default:
-		a.peer.add(peerKey{tup, act, flowlog.DirectionNone, src, dst, srcSvc, dstSvc}, shares)
+		a.peer.add(peerKey{tup, act, flowlog.DirectionNone, src, dst, srcSvc, dstSvc}, a.sharesFor(a.peer.per))
 	}
 
 	k := appKey{tuple: tup, action: act, dir: r.FlowDirection}
@@ -428,7 +582,7 @@ func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 	case dp:
 		k.port = uint32(r.DstPort) + 1
 	}
-	a.app.add(k, shares)
+	a.app.add(k, a.sharesFor(a.app.per))
 }
 
 // Cells returns the size of the aggregate: its cells, one per label set of
@@ -447,6 +601,9 @@ func (a *Aggregate) str(id uint32) string { return a.strs.strs[id] }
 // Merge adds the records of o (aggregated on their own) to a. o is left as
 // it was.
 func (a *Aggregate) Merge(o *Aggregate) {
+	if !slices.Equal(a.pers(), o.pers()) {
+		panic("aggregate: Merge of aggregates with cells of other lengths (Minutely)")
+	}
 	a.Records += o.Records
 	a.OKRecords += o.OKRecords
 	// Translate o's string and tuple ids into a's.
@@ -510,7 +667,7 @@ func mergeTable[K comparable](dst, src *table[K], mapKey func(K) K) {
 		if !ok {
 			dst.index[nk] = uint32(len(dst.keys))
 			dst.keys = append(dst.keys, nk)
-			dst.cells = append(dst.cells, slices.Clone(src.cells[i])) // src is reused: copy
+			dst.cells = append(dst.cells, dst.slab.clone(src.cells[i], 1)) // src is reused: copy
 			dst.size += len(src.cells[i])
 			continue
 		}

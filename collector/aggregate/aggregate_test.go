@@ -310,12 +310,26 @@ func TestCells(t *testing.T) {
 			right.Add(rec(t, r...), &Context{})
 		}
 	}
-	// One record over ten minutes: a label set of one family in ten minutes
-	// is ten cells.
+	// One record over ten minutes: a label set of a family kept in minutes
+	// (interface, service and pair: their VPC totals are at minutes) is ten
+	// cells; of one kept in five minutes (src, dst, app) two; the status
+	// family one. Minutely makes every family minutes.
+	recLong := with(base("eni-a", "egress", "10.0.0.1", "10.0.0.2", 100), "start=600", "end=1200")
 	long := New()
-	long.Add(rec(t, with(base("eni-a", "egress", "10.0.0.1", "10.0.0.2", 100), "start=600", "end=1200")...), &Context{})
+	long.Add(rec(t, recLong...), &Context{})
+	if got := long.Cells(); got != 3*10+3*2+1 {
+		t.Errorf("one record over ten minutes: %d cells, want 37 (ten in each of three families, two in three, one status)", got)
+	}
+	long.Reset()
+	long.Minutely()
+	long.Add(rec(t, recLong...), &Context{})
 	if got := long.Cells(); got != 6*10+1 {
-		t.Errorf("one record over ten minutes: %d cells, want 61 (ten in each of six families, one status)", got)
+		t.Errorf("one record over ten minutes, Minutely: %d cells, want 61 (ten in each of six families, one status)", got)
+	}
+	long.Reset()
+	long.Add(rec(t, recLong...), &Context{})
+	if got := long.Cells(); got != 3*10+3*2+1 {
+		t.Errorf("after Reset: %d cells, want 37 again", got)
 	}
 	merged := New()
 	merged.Merge(left)

@@ -159,8 +159,9 @@ func (a *Aggregate) internedParts(key *rowKey, joined string, at []int) bool {
 }
 
 // Candidates returns, per group and hour of every top-K family, the label
-// sets of the output with their amounts in that hour, largest first
-// (Larger): what decides which label sets keep their own series. A label
+// sets of the output with their amounts in that hour, in no particular
+// order (LargestFirst orders what a decision needs of them): what decides
+// which label sets keep their own series. A label
 // set's cells are in minute order, so each of its hours is one run of
 // cells: one map lookup per label set and hour, on the interned group
 // labels, and the label strings are joined once per label set and group.
@@ -222,10 +223,53 @@ func (out *Output) Candidates() map[GroupHour][]Tally {
 			res[GroupHour{Family: fam, Group: name, Hour: gh.hour}] = lists[n]
 		}
 	}
-	for _, ts := range res {
-		slices.SortFunc(ts, Larger)
-	}
 	return res
+}
+
+// LargestFirst moves the n largest tallies of ts (Larger) to its front,
+// largest first, and leaves the others after them in no particular order:
+// a group's label sets may be many, and a decision needs only its largest
+// (selecting them costs about one comparison a tally, sorting all of
+// them log2(len) each). Larger is a total order, so the front is the same
+// whatever the order of ts.
+func LargestFirst(ts []Tally, n int) {
+	if n >= len(ts) {
+		slices.SortFunc(ts, Larger)
+		return
+	}
+	if n <= 0 {
+		return
+	}
+	// ts[:n] as a heap whose root is the smallest of the n largest so far.
+	h := ts[:n]
+	for i := n/2 - 1; i >= 0; i-- {
+		siftDown(h, i)
+	}
+	for i := n; i < len(ts); i++ {
+		if Larger(ts[i], h[0]) < 0 {
+			h[0], ts[i] = ts[i], h[0]
+			siftDown(h, 0)
+		}
+	}
+	slices.SortFunc(h, Larger)
+}
+
+// siftDown restores the heap h (its root the smallest by Larger) below i.
+func siftDown(h []Tally, i int) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if r := c + 1; r < len(h) && Larger(h[r], h[c]) > 0 {
+			c = r
+		}
+		if Larger(h[c], h[i]) <= 0 {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }
 
 // KeepTop returns, per group and hour of the output's top-K families, the
@@ -233,6 +277,7 @@ func (out *Output) Candidates() map[GroupHour][]Tally {
 func (out *Output) KeepTop(k int) Keep {
 	keep := Keep{}
 	for gh, ts := range out.Candidates() {
+		LargestFirst(ts, k)
 		ls := make([]string, 0, min(k, len(ts)))
 		for _, t := range ts[:min(k, len(ts))] {
 			ls = append(ls, t.Labels)

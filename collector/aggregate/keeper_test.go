@@ -5,6 +5,10 @@ import (
 	"maps"
 	"slices"
 	"testing"
+
+	"math/rand/v2"
+
+	"github.com/vpcflow/vpcflow/schema"
 )
 
 // tallies builds candidates: "labels=bytes" pairs, largest first.
@@ -113,6 +117,67 @@ func TestKeeperReloads(t *testing.T) {
 			got, _ := second.Decide(b)
 			if !maps.EqualFunc(got, want[cut+i], slices.Equal) {
 				t.Errorf("cut %d, batch %d: %v, undisturbed %v", cut, cut+i, got, want[cut+i])
+			}
+		}
+	}
+}
+
+// TestLargestFirst: the front is the n largest tallies in order, the same
+// whatever the order given, and no tally is lost; ties in bytes and packets
+// are broken by the labels.
+func TestLargestFirst(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, size := range []int{0, 1, 2, 5, 40, 1000} {
+		all := make([]Tally, size)
+		for i := range all {
+			all[i] = Tally{Labels: fmt.Sprintf("l%04d", rng.IntN(size+1)), Bytes: uint64(rng.IntN(8)), Packets: uint64(rng.IntN(3)), Flows: 1}
+		}
+		sorted := slices.Clone(all)
+		slices.SortFunc(sorted, Larger)
+		for _, n := range []int{0, 1, 3, size / 2, size - 1, size, size + 1} {
+			ts := slices.Clone(all)
+			rng.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
+			LargestFirst(ts, n)
+			front := max(0, min(n, size))
+			if !slices.Equal(ts[:front], sorted[:front]) {
+				t.Errorf("size %d, n %d: front %v, want %v", size, n, ts[:front], sorted[:front])
+			}
+			rest := slices.Clone(ts)
+			slices.SortFunc(rest, Larger)
+			if !slices.Equal(rest, sorted) {
+				t.Errorf("size %d, n %d: tallies lost or changed", size, n)
+			}
+		}
+	}
+}
+
+// TestDecideIgnoresCandidateOrder: two Keepers given the same batches,
+// one with each group hour's candidates largest first and one shuffled,
+// decide the same keep sets and keep the same tallies.
+func TestDecideIgnoresCandidateOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	sorted, shuffled := NewKeeper(3), NewKeeper(3)
+	for batch := range 12 {
+		a, b := map[GroupHour][]Tally{}, map[GroupHour][]Tally{}
+		for g := range 3 {
+			gh := GroupHour{Family: schema.Src, Group: fmt.Sprint("g", g), Hour: int64(batch / 3)}
+			var ts []Tally
+			for i := range rng.IntN(30) {
+				ts = append(ts, Tally{Labels: fmt.Sprint("l", i), Bytes: uint64(rng.IntN(50)), Packets: 1, Flows: 1})
+			}
+			a[gh] = slices.Clone(ts)
+			slices.SortFunc(a[gh], Larger)
+			rng.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
+			b[gh] = ts
+		}
+		ka, _ := sorted.Decide(a)
+		kb, _ := shuffled.Decide(b)
+		if !maps.EqualFunc(ka, kb, slices.Equal) {
+			t.Fatalf("batch %d: keep sets %v and %v", batch, ka, kb)
+		}
+		for gh := range a {
+			if !slices.Equal(sorted.Tally(gh), shuffled.Tally(gh)) {
+				t.Fatalf("batch %d, %v: tallies %v and %v", batch, gh, sorted.Tally(gh), shuffled.Tally(gh))
 			}
 		}
 	}

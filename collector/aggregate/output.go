@@ -99,6 +99,7 @@ type rows struct {
 	index map[rowKey]uint32
 	keys  []rowKey
 	cells [][]cell
+	slab  slab
 }
 
 func newRows(def schema.Family, sizeHint int) *rows {
@@ -111,7 +112,7 @@ func (r *rows) add(k rowKey, cells []cell) {
 	if !ok {
 		r.index[k] = uint32(len(r.keys))
 		r.keys = append(r.keys, k)
-		r.cells = append(r.cells, slices.Clone(cells))
+		r.cells = append(r.cells, r.slab.clone(cells, 0))
 		return
 	}
 	r.cells[i] = mergeCells(r.cells[i], cells)

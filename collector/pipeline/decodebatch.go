@@ -125,6 +125,9 @@ const maxPooledCells = 1 << 16
 func (p *Pipeline) decodeOne(ctx context.Context, src *sourceRun, set settings, o source.Object, grew func(cells int) bool) result {
 	agg := p.aggPool.Get().(*aggregate.Aggregate)
 	agg.Reset()
+	if set.minutely {
+		agg.Minutely()
+	}
 	actx := aggregate.Context{Account: set.Account, Region: set.Region}
 	if acct, region := source.KeyContext(o.Key); acct != "" {
 		actx.Account = acct
@@ -182,6 +185,9 @@ type settings struct {
 	Region  string `json:"region,omitempty"`
 
 	decode decode.Options
+	// minutely gives every table minute cells (aggregate.Minutely): the
+	// replay of a batch recorded before the families had steps.
+	minutely bool
 	// maxCells bounds an object's aggregate (Options.MaxObjectCells); 0,
 	// as restored for a replay, does not.
 	maxCells int

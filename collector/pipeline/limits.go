@@ -36,7 +36,7 @@ var errTooLarge = errors.New("too many cells")
 // per-object bound: an *decode.ObjectError, so the object is quarantined.
 func tooLarge(name string, st *decode.Stats, cells, bound int) error {
 	return &decode.ObjectError{Object: name, Reason: TooLarge, Offset: st.StoredBytes,
-		Err: fmt.Errorf("%d cells (label sets × minutes) after %d records, more than the per-object bound of %d (aggregation.max_object_cells)",
+		Err: fmt.Errorf("%d cells (label sets × intervals) after %d records, more than the per-object bound of %d (aggregation.max_object_cells)",
 			cells, st.Records, bound)}
 }
 

@@ -82,7 +82,7 @@ func TestObjectOverBoundQuarantined(t *testing.T) {
 		t.Fatalf("quarantined %+v, %v; want the hostile object", q, err)
 	}
 	reason := q[0].Reason
-	m := regexp.MustCompile(`^local:` + regexp.QuoteMeta(hostileKey(0)) + `: too large at byte (\d+): (\d+) cells \(label sets × minutes\) after (\d+) records, more than the per-object bound of 50000 \(aggregation.max_object_cells\)$`).FindStringSubmatch(reason)
+	m := regexp.MustCompile(`^local:` + regexp.QuoteMeta(hostileKey(0)) + `: too large at byte (\d+): (\d+) cells \(label sets × intervals\) after (\d+) records, more than the per-object bound of 50000 \(aggregation.max_object_cells\)$`).FindStringSubmatch(reason)
 	if m == nil {
 		t.Fatalf("reason %q does not name the object, its cells and the bound", reason)
 	}

@@ -38,8 +38,8 @@ func mix64(x uint64) uint64 {
 }
 
 // hostileLinesCells is how many cells each line of a hostile object adds:
-// its interface is new, and its minute of traffic straddles two minutes in
-// six families, plus one status cell.
+// its interface is new, and its minute of traffic straddles two minutes,
+// and two five-minute intervals, in six families, plus one status cell.
 const hostileLineCells = 13
 
 // hostileObject writes under dir the i-th gzipped v2 flow log object of n
@@ -59,10 +59,10 @@ func hostileObject(tb testing.TB, dir string, i, n int) string {
 	zw, _ := gzip.NewWriterLevel(f, gzip.DefaultCompression)
 	w := bufio.NewWriter(zw)
 	w.WriteString("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")
-	const start = 1772359201 // 2026-03-01T10:00:01Z: a minute of traffic straddles two minutes
+	const start = 1772359441 // 2026-03-01T10:04:01Z: a minute of traffic straddles two five-minute intervals
 	for j := range n {
 		fmt.Fprintf(w, "2 123456789012 eni-0%016x 10.0.1.5 10.0.2.7 44321 443 6 10 5000 %d %d ACCEPT OK\n",
-			mix64(uint64(i)<<32|uint64(j)), start+j%540/60*60, start+j%540/60*60+60)
+			mix64(uint64(i)<<32|uint64(j)), start+j%540/60*300, start+j%540/60*300+60)
 	}
 	if err := w.Flush(); err != nil {
 		tb.Fatal(err)

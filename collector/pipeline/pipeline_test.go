@@ -471,6 +471,9 @@ func familyOf(name string) int {
 func (e *env) pending(t *testing.T, o source.Object, snapshot string) (*aggregate.Aggregate, ledger.Batch) {
 	t.Helper()
 	agg := aggregate.New()
+	if !strings.Contains(snapshot, `"version"`) {
+		agg.Minutely() // recorded before the families had steps: replays in minutes
+	}
 	file, err := os.Open(filepath.Join(e.dir, o.Key))
 	if err != nil {
 		t.Fatal(err)

@@ -39,12 +39,16 @@ func (p *Pipeline) replay(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("pending batch %d: snapshot: %w", b.ID, err)
 		}
+		set.minutely = snap.Version == 0
 		objs, err := p.stillThere(ctx, src, b)
 		if err != nil {
 			return err
 		}
 		p.log.Info("replaying pending batch", "batch", b.ID, "objects", len(objs), "slot", b.Slot)
 		agg := aggregate.New()
+		if set.minutely {
+			agg.Minutely()
+		}
 		var read []source.Object
 		var stats []*decode.Stats
 		var failed error
