@@ -495,6 +495,33 @@ func TestForget(t *testing.T) {
 	mustBegin(t, l, []Object{obj("done", "v")}, []int64{1})
 }
 
+// TestForgetAll: one call forgets what Forget would, key by key, and keeps
+// (and names) a pending object.
+func TestForgetAll(t *testing.T) {
+	l, _ := openTest(t, Options{})
+	b := mustBegin(t, l, []Object{obj("done", "v"), obj("also", "v"), obj("kept", "v")}, []int64{1})
+	if err := l.CommitBatch(b.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustBegin(t, l, []Object{obj("pending", "v")}, []int64{1})
+	if err := l.Quarantine(obj("bad", "v"), "x"); err != nil {
+		t.Fatal(err)
+	}
+	err := l.ForgetAll("s", []string{"done", "pending", "bad", "never", "also"})
+	if err == nil || !strings.Contains(err.Error(), "s/pending") {
+		t.Errorf("ForgetAll error = %v, want the pending object named", err)
+	}
+	for _, key := range []string{"done", "bad", "never", "also"} {
+		mustState(t, l, obj(key, "v"), Unknown)
+	}
+	mustState(t, l, obj("pending", "v"), Pending)
+	mustState(t, l, obj("kept", "v"), Ingested)
+	if err := l.ForgetAll("s", nil); err != nil {
+		t.Errorf("ForgetAll of nothing: %v", err)
+	}
+	mustBegin(t, l, []Object{obj("done", "v")}, []int64{1}) // new data again
+}
+
 func TestPruneIngested(t *testing.T) {
 	clk := &clock{time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	l, _ := openTest(t, Options{Now: clk.Now})

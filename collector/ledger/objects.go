@@ -219,6 +219,36 @@ func (l *Ledger) Forget(source, key string) error {
 	return nil
 }
 
+// ForgetAll drops the records of source's keys as Forget does, in one
+// transaction (one write to disk for a batch's objects rather than one
+// each). Pending objects keep their records; the error names the first.
+func (l *Ledger) ForgetAll(source string, keys []string) error {
+	var pending error
+	err := l.update(func(tx *bolt.Tx) error {
+		pending = nil
+		for _, key := range keys {
+			r, ok, err := getRecord(tx, source, key)
+			if err != nil {
+				return err
+			}
+			if ok && r.State == Pending {
+				if pending == nil {
+					pending = fmt.Errorf("ledger forget %s/%s: object is pending in batch %d", source, key, r.Batch)
+				}
+				continue
+			}
+			if err := deleteRecord(tx, source, key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ledger forget %d objects of %s: %w", len(keys), source, err)
+	}
+	return pending
+}
+
 // Quarantine records o as quarantined with the reason: Lookup reports it as
 // known until it is released. Quarantining an object pending in a batch, or
 // one ingested with the same version, is an error; an earlier quarantine is

@@ -271,9 +271,7 @@ func (p *Pipeline) commit(ctx context.Context, pb *prepared) error {
 	}
 	pb.src.stats.Ingested.Add(int64(len(pb.objs)))
 	p.sawExporters(pb.src.Name(), pb.exps)
-	for _, o := range pb.objs {
-		p.finishObject(ctx, pb.src, o)
-	}
+	p.finishObjects(ctx, pb.src, pb.objs)
 	return nil
 }
 

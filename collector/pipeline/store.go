@@ -61,6 +61,33 @@ func (p *Pipeline) finishObject(ctx context.Context, src *sourceRun, o source.Ob
 	}
 }
 
+// finishObjects finishes the objects of a committed batch as finishObject
+// does, the deleted ones forgotten by the ledger in one transaction.
+func (p *Pipeline) finishObjects(ctx context.Context, src *sourceRun, objs []source.Object) {
+	if !src.Delete {
+		for _, o := range objs {
+			p.finishObject(ctx, src, o)
+		}
+		return
+	}
+	keys := make([]string, 0, len(objs))
+	for _, o := range objs {
+		if err := src.Source.Source.Delete(ctx, o); err != nil {
+			p.log.Warn("stored object not deleted, will try again", "source", src.Name(), "key", o.Key, "err", err)
+			continue
+		}
+		keys = append(keys, o.Key)
+	}
+	if err := p.ledger.ForgetAll(src.Name(), keys); err != nil {
+		// The objects are gone; their records stay until PruneIngested
+		// drops them (as when Forget failed object by object before).
+		p.log.Warn("deleted objects not forgotten by the ledger", "source", src.Name(), "objects", len(keys), "err", err)
+		return
+	}
+	p.stats.Deleted.Add(int64(len(keys)))
+	src.stats.Deleted.Add(int64(len(keys)))
+}
+
 func (p *Pipeline) deleteObject(ctx context.Context, src *sourceRun, o source.Object) error {
 	if err := src.Source.Source.Delete(ctx, o); err != nil {
 		return err
