@@ -1,7 +1,8 @@
 // Package aggregate turns flow log records into the pre-aggregated metric
-// families of package schema: per label set and per minute, the bytes,
-// packets and flows of the records, with bytes and packets spread over the
-// minutes each record covers.
+// families of package schema: per label set and per interval (a minute, or
+// the five minutes of the families written at that step: cellMinutes), the
+// bytes, packets and flows of the records, with bytes and packets spread
+// over the minutes each record covers.
 //
 // An Aggregate is built record by record (Add), merged with others (Merge:
 // the objects of a batch are aggregated one by one and merged only when they
@@ -586,8 +587,9 @@ func (a *Aggregate) Add(r *flowlog.Record, ctx *Context) {
 }
 
 // Cells returns the size of the aggregate: its cells, one per label set of
-// a family (before resolution and top-K folding) and minute that label set
-// has records in, over every family the records are counted in. The memory
+// a family (before resolution and top-K folding) and interval of its table
+// (a minute or five: cellMinutes) that label set has records in, over
+// every family the records are counted in. The memory
 // an aggregate takes, and the samples its batch writes, grow with it (see
 // docs/pipeline.md, Memory); it depends only on the records, so a bound on
 // it decides the same way every time.
