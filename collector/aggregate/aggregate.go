@@ -762,8 +762,12 @@ func (a *Aggregate) Exporters() []Exporter {
 }
 
 // Minutes returns the minutes the aggregate writes samples at, ascending:
-// the minutes of its records and the first minute of every longer step
-// interval (schema.Family.Step) they fall in. The ledger gives a batch a
+// the minutes of its traffic records (the interface table's cells), the
+// intervals of the status table's cells, and the first minute of every
+// longer step interval (schema.Family.Step) they fall in. (A record
+// without traffic, NODATA or SKIPDATA, counts only in the status family,
+// at its five-minute step: with every table in minutes, Minutely, its own
+// minute is named too, as before the families had steps.) The ledger gives a batch a
 // slot free in each (ledger.BeginBatch): two batches writing to one
 // five-minute interval share its first minute, so their samples never
 // share a timestamp.
