@@ -482,17 +482,25 @@ func (a *Aggregate) tupleOf(r *flowlog.Record, ctx *Context) uint32 {
 	if t.region == absent && ctx.Region != "" {
 		t.region = a.strs.idString(ctx.Region)
 	}
-	id, ok := a.tuples[t]
-	if !ok {
-		id = uint32(len(a.tupleV))
-		a.tuples[t] = id
-		a.tupleV = append(a.tupleV, t)
-		a.tupleEnd = append(a.tupleEnd, 0)
-		a.tupleRecs = append(a.tupleRecs, 0)
+	id, added := a.addTuple(t)
+	if added {
 		a.learnMeta(t)
 	}
 	a.rawTuples[string(raw)] = id
 	return id
+}
+
+// addTuple returns the id of t, and whether it was added now.
+func (a *Aggregate) addTuple(t tuple) (uint32, bool) {
+	if id, ok := a.tuples[t]; ok {
+		return id, false
+	}
+	id := uint32(len(a.tupleV))
+	a.tuples[t] = id
+	a.tupleV = append(a.tupleV, t)
+	a.tupleEnd = append(a.tupleEnd, 0)
+	a.tupleRecs = append(a.tupleRecs, 0)
+	return id, true
 }
 
 // learnMeta remembers what a new interface context says of its interface.
@@ -616,14 +624,7 @@ func (a *Aggregate) Merge(o *Aggregate) {
 	tupMap := make([]uint32, len(o.tupleV))
 	for i, t := range o.tupleV {
 		nt := tuple{strMap[t.account], strMap[t.region], strMap[t.vpc], strMap[t.subnet], strMap[t.az], strMap[t.iface], strMap[t.instance]}
-		id, ok := a.tuples[nt]
-		if !ok {
-			id = uint32(len(a.tupleV))
-			a.tuples[nt] = id
-			a.tupleV = append(a.tupleV, nt)
-			a.tupleEnd = append(a.tupleEnd, 0)
-			a.tupleRecs = append(a.tupleRecs, 0)
-		}
+		id, _ := a.addTuple(nt)
 		a.tupleEnd[id] = max(a.tupleEnd[id], o.tupleEnd[i])
 		a.tupleRecs[id] += o.tupleRecs[i]
 		tupMap[i] = id
