@@ -357,6 +357,18 @@ func (a *Aggregate) init() {
 	a.actions, a.rejects, a.services = newVocab(knownActions()), newVocab(knownRejectReasons), newVocab(knownServices)
 }
 
+// FreeTables lets the memory of the aggregate's label sets and cells go,
+// keeping its strings, which an Output built from it still uses: call it
+// once the Output is built, when only the Output is used (the aggregate
+// then holds no records: Reset before adding more).
+func (a *Aggregate) FreeTables() {
+	a.iface, a.service, a.peer = newTable[ifaceKey](schema.Interface), newTable[serviceKey](schema.Service), newTable[peerKey](schema.Pair)
+	a.src, a.dst, a.app, a.status = newTable[addrKey](schema.Src), newTable[addrKey](schema.Dst), newTable[appKey](schema.App), newTable[statusKey](schema.Status)
+	a.rawTuples = map[string]uint32{}
+	a.owners = map[ownerKey]uint32{}
+	a.setCoarsePer()
+}
+
 // Reset empties the Aggregate, keeping its memory for reuse.
 func (a *Aggregate) Reset() {
 	clear(a.strs.ids)

@@ -364,7 +364,9 @@ func (a *Aggregate) Output(res *Resolution) *Output {
 // interval's total. fold bounds the top-K families (see Fold); derived
 // families were summed before folding, so the totals are exact. Families
 // are emitted in schema order, each counted family followed by the
-// families derived from it. Zero values are not written.
+// families derived from it. Zero values are not written. Emit uses the
+// output up (it folds the families in place and lets each one's memory go
+// once emitted): call it once.
 func (out *Output) Emit(slot int, fold Fold, emit Emitter) {
 	a := out.a
 	defs := schema.Families()
@@ -392,6 +394,7 @@ func (out *Output) Emit(slot int, fold Fold, emit Emitter) {
 				r.foldKept(id, keep, other, a)
 			}
 			r.emit(a, slot, step, emit)
+			out.rows[id] = nil
 		}
 	}
 }

@@ -357,6 +357,10 @@ func (p *Pipeline) record(d *decoded) (*prepared, error) {
 	snap.Resolution.Drop, rankFacts, _ = p.limitExporters(src, exps)
 	facts = append(facts, rankFacts...)
 	out := agg.Output(&snap.Resolution)
+	// The output holds the families now: the tables' memory can go while
+	// the keep sets are decided and the batch is encoded.
+	minutes := agg.Minutes()
+	agg.FreeTables()
 	if set.TopK > 0 {
 		var ch aggregate.Changes
 		snap.Keep, ch = p.keeper.Decide(out.Candidates())
@@ -366,7 +370,7 @@ func (p *Pipeline) record(d *decoded) (*prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode batch snapshot: %w", err)
 	}
-	rec, err := p.ledger.BeginBatch(d.ledger, agg.Minutes(), encoded, facts)
+	rec, err := p.ledger.BeginBatch(d.ledger, minutes, encoded, facts)
 	if err != nil {
 		return nil, fmt.Errorf("begin batch: %w", err)
 	}
