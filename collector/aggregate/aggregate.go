@@ -212,7 +212,7 @@ func (t *table[K]) add(k K, shares []cell) {
 	if !ok {
 		t.index[k] = uint32(len(t.keys))
 		t.keys = append(t.keys, k)
-		t.cells = append(t.cells, t.slab.clone(shares, 1)) // a record's shares are in minute order, one a minute
+		t.cells = append(t.cells, t.slab.clone(shares, 1)) // a record's shares are in time order, one an interval
 		t.size += len(shares)
 		return
 	}

@@ -78,14 +78,13 @@ func (p *Pipeline) finishObjects(ctx context.Context, src *sourceRun, objs []sou
 		}
 		keys = append(keys, o.Key)
 	}
-	if err := p.ledger.ForgetAll(src.Name(), keys); err != nil {
-		// The objects are gone; their records stay until PruneIngested
-		// drops them (as when Forget failed object by object before).
-		p.log.Warn("deleted objects not forgotten by the ledger", "source", src.Name(), "objects", len(keys), "err", err)
-		return
-	}
 	p.stats.Deleted.Add(int64(len(keys)))
 	src.stats.Deleted.Add(int64(len(keys)))
+	if err := p.ledger.ForgetAll(src.Name(), keys); err != nil {
+		// The objects are gone; records left behind stay until
+		// PruneIngested drops them.
+		p.log.Warn("deleted objects not forgotten by the ledger", "source", src.Name(), "objects", len(keys), "err", err)
+	}
 }
 
 func (p *Pipeline) deleteObject(ctx context.Context, src *sourceRun, o source.Object) error {
