@@ -81,8 +81,8 @@ func (p *Pipeline) finishObjects(ctx context.Context, src *sourceRun, objs []sou
 	p.stats.Deleted.Add(int64(len(keys)))
 	src.stats.Deleted.Add(int64(len(keys)))
 	if err := p.ledger.ForgetAll(src.Name(), keys); err != nil {
-		// The objects are gone; records left behind stay until
-		// PruneIngested drops them.
+		// The objects are gone; records left behind stay in the ledger,
+		// as ingested under their versions (as when Forget failed before).
 		p.log.Warn("deleted objects not forgotten by the ledger", "source", src.Name(), "objects", len(keys), "err", err)
 	}
 }
