@@ -145,8 +145,13 @@ type table[K comparable] struct {
 // allocation for many label sets (most hold one to three cells).
 type slab struct{ free []cell }
 
-// slabCells is the size of a slab's arrays.
-const slabCells = 4096
+// slabCells is the size of a slab's largest arrays; the first is
+// firstSlabCells, each next twice the last (an object's aggregate is often
+// small, and the collector keeps dozens of them for reuse).
+const (
+	slabCells      = 4096
+	firstSlabCells = 64
+)
 
 // clone returns a copy of cs with room for spare more cells; appending
 // beyond that moves the cells out of the slab.
@@ -156,7 +161,7 @@ func (s *slab) clone(cs []cell, spare int) []cell {
 		return append(make([]cell, 0, n), cs...)
 	}
 	if cap(s.free)-len(s.free) < n {
-		s.free = make([]cell, 0, slabCells)
+		s.free = make([]cell, 0, max(n, min(max(2*cap(s.free), firstSlabCells), slabCells)))
 	}
 	at := len(s.free)
 	s.free = s.free[:at+n]

@@ -417,3 +417,36 @@ func TestOwnersArePerVPC(t *testing.T) {
 		t.Errorf("pairs %v, want %v", got, want)
 	}
 }
+
+// TestSlab: clones are copies with their spare room and no more (an
+// append past it leaves the slab), whatever their size against the slab's
+// arrays, which start small and grow.
+func TestSlab(t *testing.T) {
+	var s slab
+	var held [][]cell
+	for i, n := range []int{1, 3, 63, 64, 65, 200, 256, 257, 1000, 2, 5} {
+		cs := make([]cell, n)
+		for j := range cs {
+			cs[j] = cell{minute: int64(i*10000 + j), bytes: uint64(j)}
+		}
+		got := s.clone(cs, 1)
+		if !slices.Equal(got, cs) || cap(got) != n+1 {
+			t.Fatalf("clone of %d cells: len %d cap %d, equal %v", n, len(got), cap(got), slices.Equal(got, cs))
+		}
+		held = append(held, got)
+	}
+	if c := cap(s.free); c > slabCells || c < firstSlabCells {
+		t.Errorf("slab array of %d cells", c)
+	}
+	// Appending into one clone's spare room leaves the others as they were.
+	for i := range held {
+		held[i] = append(held[i], cell{minute: -1})
+	}
+	for i, h := range held {
+		for j, c := range h[:len(h)-1] {
+			if c.minute < 0 || c.bytes != uint64(j) {
+				t.Fatalf("clone %d changed at %d: %+v", i, j, c)
+			}
+		}
+	}
+}
