@@ -24,7 +24,7 @@ func TestCompare(t *testing.T) {
 		}
 	}
 	f("storage: {url: http://vm:8428}\nsources: [{name: a, type: dir, path: /a}, {name: b, type: dir, path: /b}, {name: c, type: dir, path: /c}]\n", Diff{})
-	f("storage: {url: http://vm:8428, timeout: 30s}\nbatch: {max_objects: 32}\nsources: [{name: c, type: dir, path: /c}, {name: a, type: dir, path: /a}]\n", Diff{Removed: []string{"b"}})
+	f("storage: {url: http://vm:8428, timeout: 30s}\nbatch: {max_objects: 16}\nsources: [{name: c, type: dir, path: /c}, {name: a, type: dir, path: /a}]\n", Diff{Removed: []string{"b"}})
 	f("storage: {url: http://vm:9428}\nrank: {top_k: 0}\nserver: {listen: off}\nsources: [{name: a, type: dir, path: /a, format: v5}, {name: d, type: dir, path: /d}, {name: b, type: dir, path: /b}, {name: c, type: dir, path: /c}]\n",
 		Diff{Restart: []string{"storage", "server"}, Added: []string{"d"}, Changed: []string{"a"}})
 	// The ignored rank section changes nothing.

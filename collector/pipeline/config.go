@@ -90,7 +90,7 @@ type Batch struct {
 // Defaults of Config and Options (the memory bounds are in limits.go).
 const (
 	DefaultTopK       = 20
-	DefaultMaxObjects = 32
+	DefaultMaxObjects = 16
 	DefaultMaxBytes   = 4 << 20
 	DefaultMaxWait    = sourcestate.DefaultMaxWait
 	DefaultMaxLag     = 30 * time.Minute
