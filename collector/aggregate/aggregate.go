@@ -174,24 +174,32 @@ func (s *slab) clone(cs []cell, spare int) []cell {
 // no cells it handed out are in use.
 func (s *slab) reset() { s.free = s.free[:0] }
 
-func newTable[K comparable](fam int) table[K] {
-	return table[K]{index: map[K]uint32{}, per: cellMinutes(fam)}
+func newTable[K comparable](per int64) table[K] {
+	return table[K]{index: map[K]uint32{}, per: per}
 }
 
-// cellMinutes returns the minutes a cell of family fam's table holds: the
+// cellMinutes returns, per family, the minutes a cell of its table holds: the
 // shortest step of the family and of those derived from it (the interface
 // and pair families keep minutes for their VPC-wide totals), so that a
 // cell never straddles one of their samples' intervals. A five-minute cell
 // sums the same minute shares the five minute cells would hold, so the
 // samples are the same; it takes up to five times fewer cells, which is
 // what the batch step's time goes with.
-func cellMinutes(fam int) int64 {
+func cellMinutes() [schema.NumFamilies]int64 {
 	defs := schema.Families()
-	per := int64(defs[fam].Step / time.Minute)
-	for _, d := range schema.DerivedFrom(fam) {
-		per = min(per, int64(defs[d].Step/time.Minute))
+	var pers [schema.NumFamilies]int64
+	for fam := range pers {
+		pers[fam] = int64(defs[fam].Step / time.Minute)
 	}
-	return max(per, 1)
+	for fam, f := range defs {
+		if f.Derived {
+			pers[f.Of] = min(pers[f.Of], pers[fam])
+		}
+	}
+	for fam := range pers {
+		pers[fam] = max(pers[fam], 1)
+	}
+	return pers
 }
 
 // coarsen adds the minute shares of a record (consecutive minutes) into
@@ -277,12 +285,12 @@ func addCell(cells []cell, c cell) []cell {
 	return cells
 }
 
-func (t *table[K]) reset(fam int) {
+func (t *table[K]) reset(per int64) {
 	clear(t.index)
 	t.keys = t.keys[:0]
 	t.cells = t.cells[:0]
 	t.size = 0
-	t.per = cellMinutes(fam)
+	t.per = per
 	t.slab.reset()
 }
 
@@ -333,7 +341,8 @@ type Aggregate struct {
 	// take the same.
 	shares, coarse []cell
 	coarsePer      int64
-	one            [1]cell // the status family's share
+	cellPer        [schema.NumFamilies]int64 // cellMinutes, computed once
+	one            [1]cell                   // the status family's share
 }
 
 type metaIDs struct{ vpc, subnet, az, instance uint32 }
@@ -354,9 +363,8 @@ func (a *Aggregate) init() {
 	a.strs = newInterner()
 	a.tuples = map[tuple]uint32{}
 	a.rawTuples = map[string]uint32{}
-	a.iface, a.service, a.peer = newTable[ifaceKey](schema.Interface), newTable[serviceKey](schema.Service), newTable[peerKey](schema.Pair)
-	a.src, a.dst, a.app, a.status = newTable[addrKey](schema.Src), newTable[addrKey](schema.Dst), newTable[appKey](schema.App), newTable[statusKey](schema.Status)
-	a.setCoarsePer()
+	a.cellPer = cellMinutes()
+	a.newTables()
 	a.meta = map[uint32]metaIDs{}
 	a.owners = map[ownerKey]uint32{}
 	a.actions, a.rejects, a.services = newVocab(knownActions()), newVocab(knownRejectReasons), newVocab(knownServices)
@@ -367,10 +375,17 @@ func (a *Aggregate) init() {
 // once the Output is built, when only the Output is used (the aggregate
 // then holds no records: Reset before adding more).
 func (a *Aggregate) FreeTables() {
-	a.iface, a.service, a.peer = newTable[ifaceKey](schema.Interface), newTable[serviceKey](schema.Service), newTable[peerKey](schema.Pair)
-	a.src, a.dst, a.app, a.status = newTable[addrKey](schema.Src), newTable[addrKey](schema.Dst), newTable[appKey](schema.App), newTable[statusKey](schema.Status)
+	a.newTables()
 	a.rawTuples = map[string]uint32{}
 	a.owners = map[ownerKey]uint32{}
+}
+
+// newTables gives the aggregate empty tables, at their cell lengths.
+func (a *Aggregate) newTables() {
+	per := &a.cellPer
+	a.iface, a.service, a.peer = newTable[ifaceKey](per[schema.Interface]), newTable[serviceKey](per[schema.Service]), newTable[peerKey](per[schema.Pair])
+	a.src, a.dst, a.app = newTable[addrKey](per[schema.Src]), newTable[addrKey](per[schema.Dst]), newTable[appKey](per[schema.App])
+	a.status = newTable[statusKey](per[schema.Status])
 	a.setCoarsePer()
 }
 
@@ -384,13 +399,14 @@ func (a *Aggregate) Reset() {
 	a.tupleV = a.tupleV[:0]
 	a.tupleEnd = a.tupleEnd[:0]
 	a.tupleRecs = a.tupleRecs[:0]
-	a.iface.reset(schema.Interface)
-	a.service.reset(schema.Service)
-	a.peer.reset(schema.Pair)
-	a.src.reset(schema.Src)
-	a.dst.reset(schema.Dst)
-	a.app.reset(schema.App)
-	a.status.reset(schema.Status)
+	per := &a.cellPer
+	a.iface.reset(per[schema.Interface])
+	a.service.reset(per[schema.Service])
+	a.peer.reset(per[schema.Pair])
+	a.src.reset(per[schema.Src])
+	a.dst.reset(per[schema.Dst])
+	a.app.reset(per[schema.App])
+	a.status.reset(per[schema.Status])
 	a.setCoarsePer()
 	clear(a.meta)
 	clear(a.owners)
